@@ -1,0 +1,135 @@
+/* beamdump info: what the dump is, why it was written, how complete it is. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void info_json(const bd_model *m)
+{
+	const bd_node_info *n = bd_model_node(m);
+	const bd_limits *l = bd_model_limits(m);
+	size_t k;
+	jw w;
+	jw_init(&w, stdout);
+	jw_obj(&w);
+	jw_kstr(&w, "source", n->source);
+	jw_kstr(&w, "dump_version", n->dump_version);
+	jw_kstr(&w, "created", n->created);
+	jw_key(&w, "created_unix");
+	if (n->created_unix == INT64_MIN)
+		jw_null(&w);
+	else
+		jw_i64(&w, n->created_unix);
+	jw_kstr(&w, "slogan", n->slogan);
+	jw_kstr(&w, "system_version", n->system_version);
+	jw_kstr(&w, "otp_release", n->otp_release);
+	jw_kstr(&w, "erts_version", n->erts_version);
+	jw_key(&w, "word_size");
+	jw_u64(&w, n->word_size ? (uint64_t)n->word_size : BD_UNKNOWN);
+	jw_kstr(&w, "node", n->node_name);
+	jw_kstr(&w, "calling_thread", n->calling_thread);
+	jw_kstr(&w, "taints", n->taints);
+	jw_ku64(&w, "input_bytes", n->input_size);
+	jw_key(&w, "counts");
+	jw_obj(&w);
+	jw_ku64(&w, "processes", l->procs);
+	jw_ku64(&w, "ports", l->ports);
+	jw_ku64(&w, "ets_tables", l->ets);
+	bd_model_timers(m, &k);
+	jw_ku64(&w, "timers", k);
+	bd_model_modules(m, &k);
+	jw_ku64(&w, "modules", k);
+	bd_model_funs(m, &k);
+	jw_ku64(&w, "funs", k);
+	bd_model_binaries(m, &k);
+	jw_ku64(&w, "binaries", k);
+	jw_ku64(&w, "atoms", l->atoms);
+	jw_ku64(&w, "atoms_limit", l->atoms_limit);
+	jw_obj_end(&w);
+	jw_ku64(&w, "memory_total", bd_model_memory(m)->total);
+	jw_key(&w, "truncated");
+	jw_bool(&w, n->truncated);
+	jw_key(&w, "truncation");
+	if (n->truncated) {
+		jw_obj(&w);
+		jw_kstr(&w, "reason", n->abort_reason);
+		jw_ku64(&w, "offset", n->truncated_at);
+		jw_kstr(&w, "section", n->truncated_in);
+		jw_obj_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_ku64(&w, "skipped_sections", n->skipped);
+	jw_kstr(&w, "skipped_first", n->skipped_first);
+	jw_obj_end(&w);
+	jw_end(&w);
+}
+
+static void info_text(const bd_model *m)
+{
+	const bd_node_info *n = bd_model_node(m);
+	const bd_limits *l = bd_model_limits(m);
+	char a[32], b[32];
+	size_t k;
+	printf("Slogan:     ");
+	if (n->slogan) {
+		/* multi-line slogans stay readable: indent continuation lines */
+		for (const char *s = n->slogan; *s; s++) {
+			putchar(*s);
+			if (*s == '\n')
+				printf("            ");
+		}
+		putchar('\n');
+	} else {
+		printf("(none)\n");
+	}
+	printf("Node:       %s\n", n->node_name ? n->node_name : "?");
+	printf("Created:    %s\n", n->created ? n->created : "?");
+	printf("System:     %s\n", n->system_version ? n->system_version : "?");
+	printf("Dump:       %s version %s, %s\n", n->source, n->dump_version ? n->dump_version : "?",
+	       fmt_bytes(n->input_size, a, sizeof a));
+	if (n->calling_thread)
+		printf("Thread:     %s\n", n->calling_thread);
+	if (n->taints && *n->taints)
+		printf("Taints:     %s\n", n->taints);
+	printf("Memory:     %s total\n", fmt_bytes(bd_model_memory(m)->total, a, sizeof a));
+	printf("Processes:  %s\n", fmt_count(l->procs, a, sizeof a));
+	printf("Ports:      %s\n", fmt_count(l->ports, a, sizeof a));
+	printf("ETS tables: %s\n", fmt_count(l->ets, a, sizeof a));
+	if (l->atoms_limit != BD_UNKNOWN && l->atoms != BD_UNKNOWN && l->atoms_limit)
+		printf("Atoms:      %s of %s (%.1f %%)\n", fmt_count(l->atoms, a, sizeof a),
+		       fmt_count(l->atoms_limit, b, sizeof b),
+		       100.0 * (double)l->atoms / (double)l->atoms_limit);
+	else
+		printf("Atoms:      %s\n", fmt_count(l->atoms, a, sizeof a));
+	bd_model_timers(m, &k);
+	printf("Timers:     %zu\n", k);
+	bd_model_modules(m, &k);
+	printf("Modules:    %zu\n", k);
+	bd_model_binaries(m, &k);
+	printf("Binaries:   %zu refc binaries in the dump\n", k);
+	if (n->truncated)
+		printf("Truncated:  yes: %s; data stops at byte %llu in %s\n",
+		       n->abort_reason ? n->abort_reason : "no =end marker",
+		       (unsigned long long)n->truncated_at, n->truncated_in ? n->truncated_in : "?");
+	else
+		printf("Truncated:  no (=end present)\n");
+	if (n->skipped)
+		printf("Skipped:    %llu section(s); first: %s\n", (unsigned long long)n->skipped,
+		       n->skipped_first);
+}
+
+int cmd_info(const opts *o)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	if (o->json)
+		info_json(m);
+	else
+		info_text(m);
+	rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}

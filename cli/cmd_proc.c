@@ -1,0 +1,331 @@
+/* beamdump proc: one process in full: fields, links and monitors, stack frames with
+ * their y-slots, the first messages plus the mailbox shape histogram, dictionary. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define TERM_BUF 2048
+
+static const char *link_kind(const bd_link *l)
+{
+	switch (l->kind) {
+	case BD_LINK:
+		return "link";
+	case BD_MON_TO:
+		return "monitors";
+	case BD_MON_FROM:
+		return "monitored_by";
+	default:
+		return "node_monitor";
+	}
+}
+
+static const char *link_target(const bd_model *m, const bd_link *l, char *buf, size_t cap)
+{
+	char p[48];
+	switch (l->target_kind) {
+	case BD_TGT_PID: {
+		const char *nm = bd_pid_name(m, l->id);
+		snprintf(buf, cap, "%s%s%s", bd_pid_fmt(l->id, p, sizeof p), nm ? " " : "", nm ? nm : "");
+		break;
+	}
+	case BD_TGT_PORT:
+		snprintf(buf, cap, "%s", bd_port_fmt(l->id, p, sizeof p));
+		break;
+	case BD_TGT_NAME:
+		snprintf(buf, cap, "{%s,%s}", l->name ? l->name : "?", l->node ? l->node : "?");
+		break;
+	default:
+		snprintf(buf, cap, "%s", l->name ? l->name : "?");
+	}
+	return buf;
+}
+
+typedef struct field_row {
+	const char *key;
+	uint64_t v;
+	int bytes; /* 1: bytes, 2: words */
+} field_row;
+
+static void proc_fields(const bd_model *m, const bd_proc *p, field_row *rows, size_t *n)
+{
+	size_t k = 0;
+	rows[k++] = (field_row){"message_queue_len", p->msgq_len, 0};
+	rows[k++] = (field_row){"reductions", p->reductions, 0};
+	rows[k++] = (field_row){"memory", p->memory, 1};
+	rows[k++] = (field_row){"stack_heap_words", p->stack_heap, 2};
+	rows[k++] = (field_row){"old_heap_words", p->old_heap, 2};
+	rows[k++] = (field_row){"heap_unused_words", p->heap_unused, 2};
+	rows[k++] = (field_row){"old_heap_unused_words", p->old_heap_unused, 2};
+	rows[k++] = (field_row){"bin_vheap_words", p->bin_vheap, 2};
+	rows[k++] = (field_row){"old_bin_vheap_words", p->old_bin_vheap, 2};
+	rows[k++] = (field_row){"bin_vheap_unused_words", p->bin_vheap_unused, 2};
+	rows[k++] = (field_row){"old_bin_vheap_unused_words", p->old_bin_vheap_unused, 2};
+	rows[k++] = (field_row){"heap_fragments", p->heap_frags, 0};
+	rows[k++] = (field_row){"heap_fragment_words", p->heap_frag_data, 2};
+	rows[k++] = (field_row){"arity", p->arity, 0};
+	(void)m;
+	*n = k;
+}
+
+static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nmsg, char *tb)
+{
+	char a[32], b[32], pid[48], lt[256];
+	printf("Pid:            %s\n", bd_pid_fmt(p->pid, pid, sizeof pid));
+	printf("Name:           %s\n", p->name ? p->name : "-");
+	printf("State:          %s\n", bd_proc_state_name(p->state));
+	printf("Spawned as:     %s\n", p->spawned_as ? p->spawned_as : "?");
+	printf("Spawned by:     %s\n", bd_pid_fmt(p->spawned_by, pid, sizeof pid));
+	printf("Current:        %s\n", p->pc ? p->pc : "?");
+	if (p->current_call)
+		printf("Current call:   %s\n", p->current_call);
+	if (p->last_calls != UINT32_MAX)
+		printf("Last calls:     %s\n", bd_model_string(m, p->last_calls));
+	printf("Internal state: %s\n", p->internal_state ? p->internal_state : "?");
+	field_row rows[20];
+	size_t nr;
+	proc_fields(m, p, rows, &nr);
+	for (size_t i = 0; i < nr; i++) {
+		if (rows[i].bytes == 2)
+			printf("%-27s %s words (%s)\n", rows[i].key, fmt_count(rows[i].v, a, sizeof a),
+			       fmt_bytes(words_to_bytes(m, rows[i].v), b, sizeof b));
+		else if (rows[i].bytes == 1)
+			printf("%-27s %s bytes (%s)\n", rows[i].key, fmt_count(rows[i].v, a, sizeof a),
+			       fmt_bytes(rows[i].v, b, sizeof b));
+		else
+			printf("%-27s %s\n", rows[i].key, fmt_count(rows[i].v, a, sizeof a));
+	}
+	size_t nl;
+	const bd_link *links = bd_model_links(m, &nl);
+	printf("\nLinks and monitors (%u):\n", p->link_count);
+	for (uint32_t i = 0; i < p->link_count && p->link_first + i < nl; i++) {
+		const bd_link *l = &links[p->link_first + i];
+		printf("  %-13s %s\n", link_kind(l), link_target(m, l, lt, sizeof lt));
+	}
+	if (!h) {
+		printf("\n(no stack, heap or messages in the dump for this process)\n");
+		return;
+	}
+	bd_frame *fr;
+	size_t nf;
+	bd_error err = {0};
+	printf("\nStack:\n");
+	if (bd_heap_stack(h, &fr, &nf, &err) == 0) {
+		for (size_t i = 0; i < nf; i++) {
+			printf("  %s\n", fr[i].mfa);
+			for (uint32_t j = 0; j < fr[i].nslots; j++) {
+				const bd_slot *s = &fr[i].slots[j];
+				if (s->info) {
+					printf("      %s\n", s->info);
+					continue;
+				}
+				bd_term_fmt(s->term, tb, TERM_BUF, 6, 12);
+				if (s->y >= 0)
+					printf("      y%-3d %s\n", s->y, tb);
+				else
+					printf("      ?    %s\n", tb);
+			}
+		}
+	} else {
+		printf("  (%s)\n", err.msg);
+	}
+	if (p->sec_messages.len) {
+		bd_mailbox_stats st;
+		printf("\nMessages (queue length %s):\n", fmt_count(p->msgq_len, a, sizeof a));
+		if (bd_heap_mailbox_stats(h, &st, &err) == 0) {
+			printf("  shapes of %s messages:\n", fmt_count(st.messages, a, sizeof a));
+			for (size_t i = 0; i < st.nshapes && i < 10; i++)
+				printf("  %12s  %5.1f %%  %s\n", fmt_count(st.shapes[i].count, a, sizeof a),
+				       100.0 * (double)st.shapes[i].count / (double)(st.messages ? st.messages : 1),
+				       st.shapes[i].key);
+			if (st.nshapes > 10)
+				printf("  (%zu more shapes)\n", st.nshapes - 10);
+			for (size_t i = 0; i < st.ncallers && i < 5; i++) {
+				const char *nm = bd_pid_name(m, st.callers[i].pid);
+				printf("  $gen_call from %s%s%s: %s\n", bd_pid_fmt(st.callers[i].pid, pid, sizeof pid),
+				       nm ? " " : "", nm ? nm : "", fmt_count(st.callers[i].count, a, sizeof a));
+			}
+		}
+		bd_term *msgs[64];
+		size_t want = nmsg < 0 ? 10 : (size_t)nmsg > 64 ? 64 : (size_t)nmsg;
+		size_t got = bd_heap_messages(h, 0, want, msgs);
+		for (size_t i = 0; i < got; i++) {
+			bd_term_fmt(msgs[i], tb, TERM_BUF, 8, 16);
+			printf("  [%zu] %s\n", i, tb);
+		}
+	}
+	bd_term **keys, **vals;
+	size_t nd;
+	if (bd_heap_dictionary(h, &keys, &vals, &nd, &err) == 0 && nd) {
+		printf("\nDictionary (%zu):\n", nd);
+		for (size_t i = 0; i < nd; i++) {
+			char kb[256];
+			bd_term_fmt(keys[i], kb, sizeof kb, 4, 8);
+			bd_term_fmt(vals[i], tb, TERM_BUF, 6, 12);
+			printf("  %s => %s\n", kb, tb);
+		}
+	}
+}
+
+static void term_json(jw *w, const bd_term *t, char *tb)
+{
+	bd_term_fmt(t, tb, TERM_BUF, 8, 32);
+	jw_str(w, tb);
+}
+
+static void print_json(const bd_model *m, const bd_proc *p, bd_heap *h, long nmsg, char *tb)
+{
+	jw w;
+	jw_init(&w, stdout);
+	jw_obj(&w);
+	jw_kpid(&w, "pid", p->pid);
+	jw_kstr(&w, "name", p->name);
+	jw_kstr(&w, "state", bd_proc_state_name(p->state));
+	jw_kstr(&w, "spawned_as", p->spawned_as);
+	jw_kpid(&w, "spawned_by", p->spawned_by);
+	jw_kstr(&w, "program_counter", p->pc);
+	jw_kstr(&w, "current_function", p->pc_mfa);
+	jw_kstr(&w, "current_call", p->current_call);
+	jw_kstr(&w, "internal_state", p->internal_state);
+	jw_kstr(&w, "last_calls", p->last_calls != UINT32_MAX ? bd_model_string(m, p->last_calls) : NULL);
+	field_row rows[20];
+	size_t nr;
+	proc_fields(m, p, rows, &nr);
+	for (size_t i = 0; i < nr; i++)
+		jw_ku64(&w, rows[i].key, rows[i].v);
+	size_t nl;
+	const bd_link *links = bd_model_links(m, &nl);
+	jw_key(&w, "links");
+	jw_arr(&w);
+	char lt[256];
+	for (uint32_t i = 0; i < p->link_count && p->link_first + i < nl; i++) {
+		const bd_link *l = &links[p->link_first + i];
+		jw_obj(&w);
+		jw_kstr(&w, "kind", link_kind(l));
+		jw_kstr(&w, "target", link_target(m, l, lt, sizeof lt));
+		jw_kstr(&w, "ref", l->ref);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	bd_error err = {0};
+	jw_key(&w, "stack");
+	bd_frame *fr;
+	size_t nf;
+	if (h && bd_heap_stack(h, &fr, &nf, &err) == 0) {
+		jw_arr(&w);
+		for (size_t i = 0; i < nf; i++) {
+			jw_obj(&w);
+			jw_kstr(&w, "function", fr[i].mfa);
+			jw_key(&w, "slots");
+			jw_arr(&w);
+			for (uint32_t j = 0; j < fr[i].nslots; j++) {
+				const bd_slot *s = &fr[i].slots[j];
+				jw_obj(&w);
+				jw_key(&w, "y");
+				if (s->y >= 0)
+					jw_i64(&w, s->y);
+				else
+					jw_null(&w);
+				if (s->info)
+					jw_kstr(&w, "info", s->info);
+				else {
+					jw_key(&w, "term");
+					term_json(&w, s->term, tb);
+				}
+				jw_obj_end(&w);
+			}
+			jw_arr_end(&w);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "mailbox");
+	bd_mailbox_stats st;
+	if (h && p->sec_messages.len && bd_heap_mailbox_stats(h, &st, &err) == 0) {
+		jw_obj(&w);
+		jw_ku64(&w, "messages", st.messages);
+		jw_key(&w, "shapes");
+		jw_arr(&w);
+		for (size_t i = 0; i < st.nshapes && i < 20; i++) {
+			jw_obj(&w);
+			jw_kstr(&w, "shape", st.shapes[i].key);
+			jw_ku64(&w, "count", st.shapes[i].count);
+			jw_ku64(&w, "first_index", st.shapes[i].first_index);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_key(&w, "gen_call_senders");
+		jw_arr(&w);
+		for (size_t i = 0; i < st.ncallers && i < 20; i++) {
+			jw_obj(&w);
+			jw_kpid(&w, "pid", st.callers[i].pid);
+			jw_ku64(&w, "count", st.callers[i].count);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_key(&w, "first");
+		jw_arr(&w);
+		bd_term *msgs[64];
+		size_t want = nmsg < 0 ? 10 : (size_t)nmsg > 64 ? 64 : (size_t)nmsg;
+		size_t got = bd_heap_messages(h, 0, want, msgs);
+		for (size_t i = 0; i < got; i++)
+			term_json(&w, msgs[i], tb);
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_key(&w, "dictionary");
+	bd_term **keys, **vals;
+	size_t nd;
+	if (h && bd_heap_dictionary(h, &keys, &vals, &nd, &err) == 0) {
+		jw_arr(&w);
+		for (size_t i = 0; i < nd; i++) {
+			jw_obj(&w);
+			jw_key(&w, "key");
+			term_json(&w, keys[i], tb);
+			jw_key(&w, "value");
+			term_json(&w, vals[i], tb);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+	} else {
+		jw_null(&w);
+	}
+	jw_obj_end(&w);
+	jw_end(&w);
+}
+
+int cmd_proc(const opts *o)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	const bd_proc *p = bd_proc_find(m, o->args[0]);
+	if (!p) {
+		fprintf(stderr, "beamdump: no process '%s' in the dump\n", o->args[0]);
+		partial_notice(m);
+		bd_model_free(m);
+		return EXIT_USAGE;
+	}
+	bd_heap *h = NULL;
+	bd_error err = {0};
+	bd_heap_open(&h, m, p, &err);
+	char *tb = malloc(TERM_BUF);
+	if (tb) {
+		if (o->json)
+			print_json(m, p, h, o->messages, tb);
+		else
+			print_text(m, p, h, o->messages, tb);
+	}
+	free(tb);
+	bd_heap_free(h);
+	rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}

@@ -1,0 +1,469 @@
+/* beamdump ets | atoms | memory | schedulers | ports | binaries: one table each. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "beamdump/analyze.h"
+#include "cli.h"
+
+static size_t rows_limit(const opts *o, size_t dflt) { return o->n >= 0 ? (size_t)o->n : dflt; }
+
+/* Sort indices by a u64 key, descending (unknown last). */
+static const uint64_t *sort_keys;
+static int cmp_desc(const void *a, const void *b)
+{
+	uint64_t x = sort_keys[*(const size_t *)a], y = sort_keys[*(const size_t *)b];
+	if (x == BD_UNKNOWN)
+		x = 0;
+	if (y == BD_UNKNOWN)
+		y = 0;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static size_t *order_by(const uint64_t *keys, size_t n)
+{
+	size_t *idx = malloc((n + 1) * sizeof *idx);
+	if (!idx)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	sort_keys = keys;
+	qsort(idx, n, sizeof *idx, cmp_desc);
+	return idx;
+}
+
+static const char *owner_label(const bd_model *m, bd_pid pid, char *buf, size_t cap)
+{
+	char p[48];
+	const char *nm = bd_pid_name(m, pid);
+	snprintf(buf, cap, "%s%s%s", bd_pid_fmt(pid, p, sizeof p), nm ? " " : "", nm ? nm : "");
+	return buf;
+}
+
+/* ---- ets ---- */
+int cmd_ets(const opts *o)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	size_t n;
+	const bd_ets *t = bd_model_ets(m, &n);
+	uint64_t *keys = malloc((n + 1) * sizeof *keys);
+	for (size_t i = 0; keys && i < n; i++)
+		keys[i] = words_to_bytes(m, t[i].words);
+	size_t *idx = keys ? order_by(keys, n) : NULL;
+	size_t lim = rows_limit(o, 30);
+	char a[32], b[32], ow[128];
+	if (!idx) {
+		rc = EXIT_UNREADABLE;
+		goto out;
+	}
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, "tables", n);
+		jw_key(&w, "ets");
+		jw_arr(&w);
+		for (size_t i = 0; i < n && i < lim; i++) {
+			const bd_ets *e = &t[idx[i]];
+			jw_obj(&w);
+			jw_kstr(&w, "table", e->table);
+			jw_kstr(&w, "name", e->name);
+			jw_kpid(&w, "owner", e->owner);
+			jw_kstr(&w, "owner_name", bd_pid_name(m, e->owner));
+			jw_kstr(&w, "type", e->type);
+			jw_kstr(&w, "protection", e->protection);
+			jw_ku64(&w, "objects", e->objects);
+			jw_ku64(&w, "words", e->words);
+			jw_ku64(&w, "memory", keys[idx[i]]);
+			jw_ku64(&w, "buckets", e->buckets);
+			jw_key(&w, "chain_avg");
+			jw_dbl(&w, e->chain_avg);
+			jw_ku64(&w, "chain_max", e->chain_max);
+			jw_kstr(&w, "compressed", e->compressed);
+			jw_kstr(&w, "write_concurrency", e->write_concurrency);
+			jw_kstr(&w, "read_concurrency", e->read_concurrency);
+			jw_key(&w, "ca_tree_nodes");
+			jw_u64(&w, e->tree_nodes);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		printf("%-28s %-34s %-13s %-10s %12s %10s\n", "NAME", "OWNER", "TYPE", "PROTECTION",
+		       "OBJECTS", "MEMORY");
+		for (size_t i = 0; i < n && i < lim; i++) {
+			const bd_ets *e = &t[idx[i]];
+			printf("%-28.28s %-34.34s %-13s %-10s %12s %10s\n", e->name ? e->name : "?",
+			       owner_label(m, e->owner, ow, sizeof ow), e->type ? e->type : "?",
+			       e->protection ? e->protection : "?", fmt_count(e->objects, a, sizeof a),
+			       fmt_bytes(keys[idx[i]], b, sizeof b));
+		}
+		printf("(%zu of %zu tables, by memory)\n", n < lim ? n : lim, n);
+	}
+out:
+	free(keys);
+	free(idx);
+	if (!rc)
+		rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}
+
+/* ---- atoms ---- */
+typedef struct atom_ring {
+	const char **texts;
+	size_t *lens;
+	size_t cap, count;
+	int json, all;
+	jw *w;
+} atom_ring;
+
+static int atom_cb(void *ud, const char *atom, size_t len)
+{
+	atom_ring *r = ud;
+	if (r->all) {
+		if (r->json)
+			jw_strn(r->w, atom, len);
+		else
+			printf("%.*s\n", (int)len, atom);
+		return 0;
+	}
+	/* keep the newest cap atoms (iteration is oldest first) */
+	r->texts[r->count % r->cap] = atom;
+	r->lens[r->count % r->cap] = len;
+	r->count++;
+	return 0;
+}
+
+int cmd_atoms(const opts *o)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	const bd_limits *l = bd_model_limits(m);
+	size_t lim = rows_limit(o, 20);
+	atom_ring r = {0};
+	r.cap = lim ? lim : 1;
+	r.texts = calloc(r.cap, sizeof *r.texts);
+	r.lens = calloc(r.cap, sizeof *r.lens);
+	r.json = o->json;
+	r.all = o->all;
+	jw w;
+	r.w = &w;
+	char a[32], b[32];
+	if (!r.texts || !r.lens) {
+		rc = EXIT_UNREADABLE;
+		goto out;
+	}
+	if (o->json) {
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, "atoms", l->atoms);
+		jw_ku64(&w, "limit", l->atoms_limit);
+		jw_key(&w, o->all ? "all" : "newest");
+		jw_arr(&w);
+	} else {
+		printf("Atoms: %s", fmt_count(l->atoms, a, sizeof a));
+		if (l->atoms_limit != BD_UNKNOWN && l->atoms != BD_UNKNOWN && l->atoms_limit)
+			printf(" of %s (%.1f %% of the limit)", fmt_count(l->atoms_limit, b, sizeof b),
+			       100.0 * (double)l->atoms / (double)l->atoms_limit);
+		printf("\n");
+	}
+	uint64_t seen = bd_model_atoms_each(m, atom_cb, &r);
+	if (!o->all) {
+		size_t k = r.count < r.cap ? r.count : r.cap;
+		if (!o->json && lim)
+			printf("Newest %zu atoms (of %llu in the dump):\n", k, (unsigned long long)seen);
+		for (size_t i = 0; i < k && lim; i++) {
+			size_t j = (r.count - 1 - i) % r.cap;
+			if (o->json)
+				jw_strn(&w, r.texts[j], r.lens[j]);
+			else
+				printf("  %.*s\n", (int)r.lens[j], r.texts[j]);
+		}
+	}
+	if (o->json) {
+		jw_arr_end(&w);
+		jw_ku64(&w, "in_dump", seen);
+		jw_obj_end(&w);
+		jw_end(&w);
+	}
+out:
+	free(r.texts);
+	free(r.lens);
+	if (!rc)
+		rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}
+
+/* ---- memory ---- */
+int cmd_memory(const opts *o)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	const bd_memory *mm = bd_model_memory(m);
+	const struct { const char *k; uint64_t v; } cat[] = {
+		{"total", mm->total},   {"processes", mm->processes}, {"processes_used", mm->processes_used},
+		{"system", mm->system}, {"atom", mm->atom},           {"atom_used", mm->atom_used},
+		{"binary", mm->binary}, {"code", mm->code},           {"ets", mm->ets},
+	};
+	bd_alloc_sum *rows = NULL;
+	size_t nr = 0;
+	bd_alloc_summarize(m, 0, &rows, &nr);
+	uint64_t tu = 0, ta = 0;
+	for (size_t i = 0; i < nr; i++) {
+		tu += rows[i].used;
+		ta += rows[i].allocated;
+	}
+	char a[32], b[32], c[32];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_key(&w, "memory");
+		jw_obj(&w);
+		for (size_t i = 0; i < sizeof cat / sizeof cat[0]; i++)
+			jw_ku64(&w, cat[i].k, cat[i].v);
+		jw_obj_end(&w);
+		jw_key(&w, "allocators");
+		jw_arr(&w);
+		for (size_t i = 0; i < nr; i++) {
+			jw_obj(&w);
+			jw_kstr(&w, "allocator", rows[i].alloc);
+			jw_ku64(&w, "used", rows[i].used);
+			jw_ku64(&w, "allocated", rows[i].allocated);
+			jw_key(&w, "usage");
+			jw_dbl(&w, rows[i].allocated ? (double)rows[i].used / (double)rows[i].allocated : 0.0 / 0.0);
+			jw_ku64(&w, "used_max", rows[i].used_max);
+			jw_ku64(&w, "allocated_max", rows[i].allocated_max);
+			jw_ku64(&w, "mbcs_used", rows[i].mbcs_used);
+			jw_ku64(&w, "mbcs_allocated", rows[i].mbcs_allocated);
+			jw_ku64(&w, "sbcs_used", rows[i].sbcs_used);
+			jw_ku64(&w, "sbcs_allocated", rows[i].sbcs_allocated);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_ku64(&w, "allocators_used", tu);
+		jw_ku64(&w, "allocators_allocated", ta);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		printf("erlang:memory()\n");
+		for (size_t i = 0; i < sizeof cat / sizeof cat[0]; i++)
+			printf("  %-16s %14s  %s\n", cat[i].k, fmt_count(cat[i].v, a, sizeof a),
+			       fmt_bytes(cat[i].v, b, sizeof b));
+		printf("\nAllocators (recon_alloc: used = blocks, allocated = carriers)\n");
+		printf("  %-16s %12s %12s %7s %12s %12s\n", "ALLOCATOR", "USED", "ALLOCATED", "USAGE",
+		       "MBCS USAGE", "SBCS USAGE");
+		for (size_t i = 0; i < nr; i++) {
+			const bd_alloc_sum *r = &rows[i];
+			char mu[16] = "-", su[16] = "-", u[16] = "-";
+			if (r->allocated)
+				snprintf(u, sizeof u, "%.0f %%", 100.0 * (double)r->used / (double)r->allocated);
+			if (r->mbcs_allocated)
+				snprintf(mu, sizeof mu, "%.0f %%", 100.0 * (double)r->mbcs_used / (double)r->mbcs_allocated);
+			if (r->sbcs_allocated)
+				snprintf(su, sizeof su, "%.0f %%", 100.0 * (double)r->sbcs_used / (double)r->sbcs_allocated);
+			printf("  %-16s %12s %12s %7s %12s %12s\n", r->alloc, fmt_bytes(r->used, a, sizeof a),
+			       fmt_bytes(r->allocated, b, sizeof b), u, mu, su);
+		}
+		printf("  %-16s %12s %12s %7s\n", "total", fmt_bytes(tu, a, sizeof a), fmt_bytes(ta, b, sizeof b),
+		       ta ? (snprintf(c, sizeof c, "%.0f %%", 100.0 * (double)tu / (double)ta), c) : "-");
+	}
+	free(rows);
+	rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}
+
+/* ---- schedulers ---- */
+static const char *sched_type(bd_sched_type t)
+{
+	static const char *n[] = {"normal", "dirty_cpu", "dirty_io", "dirty_cpu_runq", "dirty_io_runq", "other"};
+	return (unsigned)t < 6 ? n[t] : "other";
+}
+
+int cmd_schedulers(const opts *o)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	size_t n;
+	const bd_sched *s = bd_model_scheds(m, &n);
+	char a[32], pid[48];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_key(&w, "schedulers");
+		jw_arr(&w);
+		for (size_t i = 0; i < n; i++) {
+			jw_obj(&w);
+			jw_ku64(&w, "id", s[i].id);
+			jw_kstr(&w, "type", sched_type(s[i].type));
+			jw_kstr(&w, "sleep_flags", s[i].sleep_flags);
+			jw_ku64(&w, "run_queue_max", s[i].rq_max);
+			jw_ku64(&w, "run_queue_high", s[i].rq_high);
+			jw_ku64(&w, "run_queue_normal", s[i].rq_normal);
+			jw_ku64(&w, "run_queue_low", s[i].rq_low);
+			jw_ku64(&w, "run_queue_port", s[i].rq_port);
+			jw_kstr(&w, "run_queue_flags", s[i].rq_flags);
+			jw_kpid(&w, "current_process", s[i].current);
+			jw_kstr(&w, "current_name", bd_pid_valid(s[i].current) ? bd_pid_name(m, s[i].current) : NULL);
+			jw_kstr(&w, "current_state", s[i].current_state);
+			jw_kstr(&w, "current_pc", s[i].current_pc);
+			jw_key(&w, "stack_trace");
+			jw_arr(&w);
+			for (uint32_t j = 0; j < s[i].trace_count; j++)
+				jw_str(&w, bd_model_string(m, s[i].trace_first + j));
+			jw_arr_end(&w);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		printf("%-4s %-15s %-8s %-8s %-8s %-8s %-22s %s\n", "ID", "TYPE", "RQ NORM", "RQ HIGH",
+		       "RQ MAX", "RQ PORT", "CURRENT PROCESS", "SLEEP FLAGS");
+		for (size_t i = 0; i < n; i++) {
+			char cur[96] = "-";
+			if (bd_pid_valid(s[i].current)) {
+				const char *nm = bd_pid_name(m, s[i].current);
+				snprintf(cur, sizeof cur, "%s%s%s", bd_pid_fmt(s[i].current, pid, sizeof pid),
+					 nm ? " " : "", nm ? nm : "");
+			}
+			char q[4][32];
+			printf("%-4u %-15s %-8s %-8s %-8s %-8s %-22s %s\n", s[i].id, sched_type(s[i].type),
+			       fmt_count(s[i].rq_normal, q[0], 32), fmt_count(s[i].rq_high, q[1], 32),
+			       fmt_count(s[i].rq_max, q[2], 32), fmt_count(s[i].rq_port, q[3], 32), cur,
+			       s[i].sleep_flags && *s[i].sleep_flags ? s[i].sleep_flags : "(awake)");
+			if (bd_pid_valid(s[i].current) && s[i].current_pc)
+				printf("       running %s\n", s[i].current_pc);
+		}
+		(void)a;
+	}
+	rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}
+
+/* ---- ports ---- */
+int cmd_ports(const opts *o)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	size_t n;
+	const bd_port *p = bd_model_ports(m, &n);
+	uint64_t *keys = malloc((n + 1) * sizeof *keys);
+	for (size_t i = 0; keys && i < n; i++)
+		keys[i] = p[i].queue;
+	size_t *idx = keys ? order_by(keys, n) : NULL;
+	size_t lim = rows_limit(o, 30);
+	char a[32], b[32], c[32], id[48], ow[128];
+	if (idx && o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, "ports", n);
+		jw_key(&w, "top");
+		jw_arr(&w);
+		for (size_t i = 0; i < n && i < lim; i++) {
+			const bd_port *q = &p[idx[i]];
+			jw_obj(&w);
+			jw_kstr(&w, "id", bd_port_fmt(q->id, id, sizeof id));
+			jw_kstr(&w, "name", q->name);
+			jw_kpid(&w, "connected", q->connected);
+			jw_kstr(&w, "kind", q->kind);
+			jw_kstr(&w, "driver", q->driver);
+			jw_kstr(&w, "state", q->state);
+			jw_ku64(&w, "input", q->input);
+			jw_ku64(&w, "output", q->output);
+			jw_ku64(&w, "queue", q->queue);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else if (idx) {
+		printf("%-16s %-30s %-26s %10s %10s %10s\n", "PORT", "DRIVER", "CONNECTED", "QUEUE", "INPUT", "OUTPUT");
+		for (size_t i = 0; i < n && i < lim; i++) {
+			const bd_port *q = &p[idx[i]];
+			printf("%-16s %-30.30s %-26.26s %10s %10s %10s\n", bd_port_fmt(q->id, id, sizeof id),
+			       q->driver ? q->driver : "?", owner_label(m, q->connected, ow, sizeof ow),
+			       fmt_bytes(q->queue, a, sizeof a), fmt_bytes(q->input, b, sizeof b),
+			       fmt_bytes(q->output, c, sizeof c));
+		}
+		printf("(%zu of %zu ports, by queue)\n", n < lim ? n : lim, n);
+	}
+	free(keys);
+	free(idx);
+	rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}
+
+/* ---- binaries ---- */
+int cmd_binaries(const opts *o)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	size_t n;
+	const bd_binary *bins = bd_model_binaries(m, &n);
+	uint64_t *keys = malloc((n + 1) * sizeof *keys), total = 0;
+	for (size_t i = 0; keys && i < n; i++) {
+		keys[i] = bins[i].size;
+		total += bins[i].size;
+	}
+	size_t *idx = keys ? order_by(keys, n) : NULL;
+	size_t lim = rows_limit(o, 20);
+	char a[32], b[32];
+	if (idx && o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, "binaries", n);
+		jw_ku64(&w, "bytes", total);
+		jw_key(&w, "largest");
+		jw_arr(&w);
+		for (size_t i = 0; i < n && i < lim; i++) {
+			char addr[32];
+			snprintf(addr, sizeof addr, "%llX", (unsigned long long)bins[idx[i]].addr);
+			jw_obj(&w);
+			jw_kstr(&w, "address", addr);
+			jw_ku64(&w, "size", bins[idx[i]].size);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else if (idx) {
+		printf("%zu refc binaries in the dump, %s in all\n", n, fmt_bytes(total, a, sizeof a));
+		for (size_t i = 0; i < n && i < lim; i++) {
+			uint8_t head[16];
+			int64_t got = bd_binary_read(m, &bins[idx[i]], 0, head, sizeof head);
+			printf("  %14llX %10s  ", (unsigned long long)bins[idx[i]].addr,
+			       fmt_bytes(bins[idx[i]].size, b, sizeof b));
+			for (int64_t j = 0; j < got; j++)
+				putchar(head[j] >= 32 && head[j] < 127 ? head[j] : '.');
+			putchar('\n');
+		}
+	}
+	free(keys);
+	free(idx);
+	rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}

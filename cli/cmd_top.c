@@ -1,0 +1,142 @@
+/* beamdump top: the processes that matter, by memory, queue, reductions, binary or heap
+ * (recon:proc_count/2 on a dump). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef uint64_t (*key_fn)(const bd_model *m, const bd_proc *p);
+
+static uint64_t add(uint64_t a, uint64_t b)
+{
+	if (a == BD_UNKNOWN)
+		return b;
+	if (b == BD_UNKNOWN)
+		return a;
+	return a + b;
+}
+
+static uint64_t k_memory(const bd_model *m, const bd_proc *p)
+{
+	return p->memory != BD_UNKNOWN ? p->memory : words_to_bytes(m, add(p->stack_heap, p->old_heap));
+}
+static uint64_t k_mq(const bd_model *m, const bd_proc *p) { (void)m; return p->msgq_len; }
+static uint64_t k_reds(const bd_model *m, const bd_proc *p) { (void)m; return p->reductions; }
+static uint64_t k_binary(const bd_model *m, const bd_proc *p)
+{
+	return words_to_bytes(m, add(p->bin_vheap, p->old_bin_vheap));
+}
+static uint64_t k_heap(const bd_model *m, const bd_proc *p)
+{
+	return words_to_bytes(m, add(p->stack_heap, p->old_heap));
+}
+
+static const struct {
+	const char *name;
+	key_fn fn;
+} keys[] = {
+	{"memory", k_memory}, {"mq", k_mq}, {"reductions", k_reds}, {"binary", k_binary}, {"heap", k_heap},
+};
+
+/* Indices of the n largest by key (unknown sorts last), largest first. */
+static size_t top_n(const bd_model *m, const bd_proc *procs, size_t count, key_fn fn, size_t n,
+		    size_t *out, uint64_t *vals)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < count; i++) {
+		uint64_t v = fn(m, &procs[i]);
+		if (v == BD_UNKNOWN)
+			v = 0;
+		if (k == n && (n == 0 || v <= vals[k - 1]))
+			continue;
+		size_t j = k < n ? k++ : k - 1;
+		while (j > 0 && vals[j - 1] < v) {
+			vals[j] = vals[j - 1];
+			out[j] = out[j - 1];
+			j--;
+		}
+		vals[j] = v;
+		out[j] = i;
+	}
+	return k;
+}
+
+int cmd_top(const opts *o)
+{
+	key_fn fn = NULL;
+	const char *by = o->by ? o->by : "memory";
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (!strcmp(by, keys[i].name))
+			fn = keys[i].fn;
+	if (!fn) {
+		fprintf(stderr, "beamdump: --by takes memory, mq, reductions, binary or heap\n");
+		return EXIT_USAGE;
+	}
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	size_t count;
+	const bd_proc *procs = bd_model_procs(m, &count);
+	size_t n = o->n >= 0 ? (size_t)o->n : 20;
+	if (n > count)
+		n = count;
+	size_t *idx = malloc((n + 1) * sizeof *idx);
+	uint64_t *vals = malloc((n + 1) * sizeof *vals);
+	if (!idx || !vals) {
+		fprintf(stderr, "beamdump: out of memory\n");
+		bd_model_free(m);
+		free(idx);
+		free(vals);
+		return EXIT_UNREADABLE;
+	}
+	size_t k = top_n(m, procs, count, fn, n, idx, vals);
+	char a[32], b[32], c[32], d[32], e[32], pid[48], label[256];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_kstr(&w, "by", by);
+		jw_ku64(&w, "processes", count);
+		jw_key(&w, "top");
+		jw_arr(&w);
+		for (size_t i = 0; i < k; i++) {
+			const bd_proc *p = &procs[idx[i]];
+			jw_obj(&w);
+			jw_kpid(&w, "pid", p->pid);
+			jw_kstr(&w, "name", p->name);
+			jw_kstr(&w, "spawned_as", p->spawned_as);
+			jw_kstr(&w, "state", bd_proc_state_name(p->state));
+			jw_kstr(&w, "current_function", p->pc_mfa ? p->pc_mfa : p->pc);
+			jw_ku64(&w, "message_queue_len", p->msgq_len);
+			jw_ku64(&w, "memory", k_memory(m, p));
+			jw_ku64(&w, "reductions", p->reductions);
+			jw_ku64(&w, "binary_bytes", k_binary(m, p));
+			jw_ku64(&w, "heap_bytes", k_heap(m, p));
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		printf("%-14s %-32s %-9s %12s %10s %12s %10s %10s  %s\n", "PID", "NAME", "STATE",
+		       "MSGQ", "MEMORY", "REDUCTIONS", "BINARY", "HEAP", "CURRENT FUNCTION");
+		for (size_t i = 0; i < k; i++) {
+			const bd_proc *p = &procs[idx[i]];
+			printf("%-14s %-32.32s %-9s %12s %10s %12s %10s %10s  %s\n",
+			       bd_pid_fmt(p->pid, pid, sizeof pid),
+			       proc_label(m, p, label, sizeof label), bd_proc_state_name(p->state),
+			       fmt_count(p->msgq_len, a, sizeof a), fmt_bytes(k_memory(m, p), b, sizeof b),
+			       fmt_count(p->reductions, c, sizeof c), fmt_bytes(k_binary(m, p), d, sizeof d),
+			       fmt_bytes(k_heap(m, p), e, sizeof e),
+			       p->pc_mfa ? p->pc_mfa : p->pc ? p->pc : "?");
+		}
+		printf("(%zu of %zu processes, by %s)\n", k, count, by);
+	}
+	free(idx);
+	free(vals);
+	rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/* beamdump: post-mortem analysis of BEAM crash dumps and snapshots. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(const opts *o);
+	int nargs; /* positional arguments including the input */
+	const char *usage;
+} commands[] = {
+	{"info", cmd_info, 1, "info <dump>                       node, slogan, counts, truncation"},
+	{"top", cmd_top, 1, "top [--by memory|mq|reductions|binary|heap] [-n N] <dump>"},
+	{"proc", cmd_proc, 2, "proc <pid|name> [--messages N] <dump>   one process in full"},
+	{"ets", cmd_ets, 1, "ets [-n N] <dump>                 ETS tables by memory"},
+	{"atoms", cmd_atoms, 1, "atoms [-n N] [--all] <dump>       atom count, limit, newest atoms"},
+	{"memory", cmd_memory, 1, "memory <dump>                     erlang:memory() and allocators"},
+	{"schedulers", cmd_schedulers, 1, "schedulers <dump>                 run queues and current processes"},
+	{"ports", cmd_ports, 1, "ports [-n N] <dump>               ports by queue and I/O"},
+	{"binaries", cmd_binaries, 1, "binaries [-n N] <dump>            refc binaries by size"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: beamdump <command> [options] <input>\n"
+		   "input: erl_crash.dump (also .zst), .bdump snapshot, or - for stdin\n\n"
+		   "commands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "\noptions: --json  -n N  --by KEY  --messages N  --all\n"
+		   "exit codes: 0 ok, 1 findings over thresholds, 2 usage, 3 unreadable input,\n"
+		   "            4 partial (truncated) input read\n");
+}
+
+static int parse_long(const char *s, long *out)
+{
+	char *e;
+	long v = strtol(s, &e, 10);
+	if (!*s || *e || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "help")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	}
+	const struct command *cmd = NULL;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "beamdump: unknown command '%s' (try beamdump --help)\n", argv[1]);
+		return EXIT_USAGE;
+	}
+	opts o = {0};
+	o.n = -1;
+	o.messages = -1;
+	o.color = isatty(1);
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--json")) {
+			o.json = 1;
+		} else if (!strcmp(a, "--all")) {
+			o.all = 1;
+		} else if (!strcmp(a, "-n") || !strcmp(a, "--messages")) {
+			long v;
+			if (!val || parse_long(val, &v)) {
+				fprintf(stderr, "beamdump: %s needs a number\n", a);
+				return EXIT_USAGE;
+			}
+			*(a[1] == 'n' ? &o.n : &o.messages) = v;
+			i++;
+		} else if (!strcmp(a, "--by") || !strcmp(a, "-o")) {
+			if (!val) {
+				fprintf(stderr, "beamdump: %s needs a value\n", a);
+				return EXIT_USAGE;
+			}
+			*(a[1] == 'o' ? &o.out : &o.by) = val;
+			i++;
+		} else if (!strncmp(a, "--color", 7)) {
+			o.color = strstr(a, "never") ? 0 : strstr(a, "always") ? 1 : isatty(1);
+		} else if (a[0] == '-' && a[1]) {
+			fprintf(stderr, "beamdump: unknown option '%s'\n", a);
+			return EXIT_USAGE;
+		} else if (o.nargs < 8) {
+			o.args[o.nargs++] = a;
+		}
+	}
+	if (o.nargs != cmd->nargs) {
+		fprintf(stderr, "usage: beamdump %s\n", cmd->usage);
+		return EXIT_USAGE;
+	}
+	int rc = cmd->run(&o);
+	if (fflush(stdout) != 0 && rc == EXIT_OK)
+		rc = EXIT_UNREADABLE;
+	return rc;
+}

@@ -1,0 +1,77 @@
+/* Internals of the erl_crash.dump reader: the section vocabulary and the reader state
+ * shared by the scanner (crashdump.c) and the section parsers (cd_sections.c). */
+#ifndef BD_CD_INT_H
+#define BD_CD_INT_H
+
+#include "int.h"
+
+typedef enum {
+	CD_NONE,
+	CD_HEADER,
+	CD_SCHEDULER,
+	CD_DIRTY_CPU_SCHED,
+	CD_DIRTY_IO_SCHED,
+	CD_OTHER_SCHED,
+	CD_DIRTY_CPU_RQ,
+	CD_DIRTY_IO_RQ,
+	CD_MEMORY,
+	CD_HASH_TABLE,
+	CD_INDEX_TABLE,
+	CD_ALLOCATED_AREAS,
+	CD_ALLOCATOR,
+	CD_PROC,
+	CD_PORT,
+	CD_ETS,
+	CD_TIMER,
+	CD_NODE,
+	CD_NO_DIST,
+	CD_VISIBLE_NODE,
+	CD_HIDDEN_NODE,
+	CD_NOT_CONNECTED,
+	CD_LOADED_MODULES,
+	CD_MOD,
+	CD_FUN,
+	CD_LEGACY,
+	CD_UNKNOWN,
+	/* term sections and what follows them: keep these last */
+	CD_PROC_MESSAGES,
+	CD_PROC_DICTIONARY,
+	CD_PROC_STACK,
+	CD_PROC_HEAP,
+	CD_PERSISTENT_TERMS,
+	CD_LITERALS,
+	CD_BINARY,
+	CD_ATOMS,
+	CD_END,
+	CD_ABORT,
+} cd_tag;
+
+typedef enum { ID_NONE, ID_DEC, ID_HEX, ID_IDENT, ID_PID, ID_PORT, ID_TEXT } cd_idkind;
+
+typedef struct cd_section {
+	cd_tag tag;
+	const char *id, *id_end;
+	const char *body, *end; /* body: after the tag line; end: start of the next tag */
+	uint64_t hdr_off;       /* offset of the '=' */
+} cd_section;
+
+typedef struct cd_reader {
+	bd_model *m;
+	const char *base;
+	uint64_t size;
+	bd_error *err;
+	cd_tag cur_tag;
+	const char *cur_hdr, *cur_id, *cur_id_end, *cur_body;
+	cd_section last_tag;   /* last tag other than =abort */
+	int seen_end;
+	const char *abort_reason;
+	uint64_t abort_off;
+	bd_proc *proc_hint;    /* last proc that received a data section */
+} cd_reader;
+
+void cd_header_version(cd_reader *r, const char *p, const char *eol);
+void cd_header_slogan(cd_reader *r, const char *body, const char *sysver);
+void cd_section_parse(cd_reader *r, const cd_section *s);
+void cd_finish_truncation(cd_reader *r);
+
+#endif

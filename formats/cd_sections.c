@@ -1,0 +1,1066 @@
+/* erl_crash.dump reader, section parsers: one function per section kind, fed the
+ * section body by the scanner. Key/value sections go through field tables. Every
+ * value is optional; what does not parse stays unknown. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cd_int.h"
+
+/* ---- lines ---- */
+typedef struct line {
+	const char *p, *end;     /* whole line without '\n' / '\r' */
+	const char *key, *key_end;
+	const char *val, *val_end; /* NULL when the line has no ": " */
+} line;
+
+static int next_line(const char **cur, const char *end, line *l)
+{
+	const char *p = *cur;
+	if (p >= end)
+		return 0;
+	const char *e = memchr(p, '\n', (size_t)(end - p));
+	*cur = e ? e + 1 : end;
+	if (!e)
+		e = end;
+	if (e > p && e[-1] == '\r')
+		e--;
+	l->p = p;
+	l->end = e;
+	const char *c = p;
+	l->val = NULL;
+	while ((c = memchr(c, ':', (size_t)(e - c)))) {
+		if (c + 1 == e || c[1] == ' ') {
+			l->key = p;
+			l->key_end = c;
+			l->val = c + 1 < e ? c + 2 : e;
+			l->val_end = e;
+			if (l->val > e)
+				l->val = e;
+			return 1;
+		}
+		c++;
+	}
+	l->key = p;
+	l->key_end = e;
+	return 1;
+}
+
+static int key_is(const line *l, const char *k)
+{
+	size_t n = strlen(k);
+	return (size_t)(l->key_end - l->key) == n && memcmp(l->key, k, n) == 0;
+}
+
+static const char *S(cd_reader *r, const char *p, const char *e)
+{
+	while (p < e && *p == ' ')
+		p++;
+	while (e > p && e[-1] == ' ')
+		e--;
+	return bd_model_intern(r->m, p, (size_t)(e - p));
+}
+
+static uint64_t U(const char *p, const char *e)
+{
+	uint64_t v;
+	while (p < e && *p == ' ')
+		p++;
+	const char *q = bd_parse_u64(p, e, &v);
+	return q ? v : BD_UNKNOWN;
+}
+
+static bd_pid PID(const char *p, const char *e)
+{
+	bd_pid pid;
+	while (p < e && *p == ' ')
+		p++;
+	return bd_pid_parse(p, (size_t)(e - p), &pid) == 0 ? pid : BD_PID_NONE;
+}
+
+static void skipped(cd_reader *r, const cd_section *s, const char *why)
+{
+	bd_node_info *n = &r->m->node;
+	if (!n->skipped_first) {
+		char buf[200];
+		snprintf(buf, sizeof buf, "%s at offset %llu", why, (unsigned long long)s->hdr_off);
+		n->skipped_first = bd_model_intern(r->m, buf, strlen(buf));
+	}
+	n->skipped++;
+}
+
+/* ---- field tables ---- */
+typedef enum { F_U64, F_STR, F_PID, F_FN } ftype;
+typedef struct field {
+	const char *key;
+	ftype type;
+	size_t off;
+	void (*fn)(cd_reader *r, void *row, const line *l, const char **cur, const char *end);
+} field;
+
+static int apply_fields(cd_reader *r, const field *f, size_t nf, void *row, const line *l,
+			const char **cur, const char *end)
+{
+	size_t kl = (size_t)(l->key_end - l->key);
+	for (size_t i = 0; i < nf; i++) {
+		if (strlen(f[i].key) != kl || memcmp(f[i].key, l->key, kl) != 0)
+			continue;
+		char *dst = (char *)row + f[i].off;
+		switch (f[i].type) {
+		case F_U64:
+			*(uint64_t *)(void *)dst = U(l->val, l->val_end);
+			break;
+		case F_STR:
+			*(const char **)(void *)dst = S(r, l->val, l->val_end);
+			break;
+		case F_PID:
+			*(bd_pid *)(void *)dst = PID(l->val, l->val_end);
+			break;
+		case F_FN:
+			f[i].fn(r, row, l, cur, end);
+			break;
+		}
+		return 1;
+	}
+	return 0;
+}
+
+#define NF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- header ---- */
+void cd_header_version(cd_reader *r, const char *p, const char *eol)
+{
+	bd_node_info *n = &r->m->node;
+	const char *v = memchr(p, ':', (size_t)(eol - p));
+	if (!v)
+		return;
+	n->dump_version = S(r, v + 1, eol > v + 1 && eol[-1] == '\r' ? eol - 1 : eol);
+	uint64_t maj = 0, min = 0;
+	const char *q = bd_parse_u64(v + 1, eol, &maj);
+	if (q && q < eol && *q == '.')
+		bd_parse_u64(q + 1, eol, &min);
+	n->dump_major = (int)(maj > 100 ? 100 : maj);
+	n->dump_minor = (int)(min > 1000 ? 1000 : min);
+	r->m->hex_data = n->dump_major == 0 && n->dump_minor < 5;
+}
+
+static int64_t parse_ctime(const char *s)
+{
+	struct tm tm = {0};
+	char mon[4], wd[4];
+	int d, H, M, Sec, Y;
+	static const char *months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	if (!s || sscanf(s, "%3s %3s %d %d:%d:%d %d", wd, mon, &d, &H, &M, &Sec, &Y) != 7)
+		return INT64_MIN;
+	const char *mp = strstr(months, mon);
+	if (!mp || (mp - months) % 3)
+		return INT64_MIN;
+	tm.tm_mon = (int)((mp - months) / 3);
+	tm.tm_mday = d;
+	tm.tm_hour = H;
+	tm.tm_min = M;
+	tm.tm_sec = Sec;
+	tm.tm_year = Y - 1900;
+	return (int64_t)timegm(&tm);
+}
+
+static void set_created(cd_reader *r, const char *p, const char *e)
+{
+	bd_node_info *n = &r->m->node;
+	n->created = S(r, p, e);
+	n->created_unix = parse_ctime(n->created);
+}
+
+void cd_header_slogan(cd_reader *r, const char *body, const char *sysver)
+{
+	const char *cur = body;
+	line l;
+	while (next_line(&cur, sysver, &l)) {
+		if (l.val && key_is(&l, "Slogan")) {
+			const char *e = sysver;
+			while (e > l.val && (e[-1] == '\n' || e[-1] == '\r'))
+				e--;
+			r->m->node.slogan = bd_model_intern(r->m, l.val, (size_t)(e - l.val));
+			return;
+		}
+		if (!r->m->node.created && !l.val)
+			set_created(r, l.p, l.end);
+	}
+}
+
+static void parse_system_version(cd_reader *r, const char *p, const char *e)
+{
+	bd_node_info *n = &r->m->node;
+	n->system_version = S(r, p, e);
+	const char *sv = n->system_version;
+	const char *o = strstr(sv, "Erlang/OTP ");
+	if (o) {
+		o += 11;
+		size_t k = strspn(o, "0123456789.");
+		n->otp_release = bd_model_intern(r->m, o, k);
+	}
+	const char *ev = strstr(sv, "[erts-");
+	if (ev) {
+		ev += 6;
+		n->erts_version = bd_model_intern(r->m, ev, strcspn(ev, "]"));
+	}
+	n->word_size = strstr(sv, "[64-bit]") ? 8 : 4;
+}
+
+static void parse_header(cd_reader *r, const cd_section *s)
+{
+	bd_node_info *n = &r->m->node;
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l)) {
+		if (!l.val) {
+			if (!n->created)
+				set_created(r, l.p, l.end);
+			continue;
+		}
+		if (key_is(&l, "System version"))
+			parse_system_version(r, l.val, l.val_end);
+		else if (key_is(&l, "Taints"))
+			n->taints = S(r, l.val, l.val_end);
+		else if (key_is(&l, "Atoms"))
+			n->atoms = U(l.val, l.val_end);
+		else if (key_is(&l, "Calling Thread"))
+			n->calling_thread = S(r, l.val, l.val_end);
+		else if (key_is(&l, "Slogan") && !n->slogan)
+			n->slogan = S(r, l.val, l.val_end);
+	}
+}
+
+/* ---- schedulers ---- */
+static void sched_current(cd_reader *r, void *row, const line *l, const char **cur,
+			  const char *end)
+{
+	(void)r;
+	((bd_sched *)row)->current = PID(l->val, l->val_end);
+	(void)cur;
+	(void)end;
+}
+
+static void sched_trace(cd_reader *r, void *row, const line *l, const char **cur,
+			const char *end)
+{
+	bd_sched *sc = row;
+	line t;
+	(void)l;
+	sc->trace_first = (uint32_t)r->m->strings.len;
+	/* Trace lines: "0x...:SReturn addr 0x... (M:F/A + off)" until a keyed line. */
+	while (*cur < end) {
+		const char *save = *cur;
+		if (!next_line(cur, end, &t))
+			break;
+		if (t.val && !(t.p[0] == '0' && t.end - t.p > 1 && t.p[1] == 'x')) {
+			*cur = save;
+			break;
+		}
+		const char *a = memchr(t.p, '(', (size_t)(t.end - t.p));
+		const char *b = a ? t.end : NULL;
+		while (b && b > a && b[-1] != ')')
+			b--;
+		const char *txt = a && b > a + 1 ? S(r, a + 1, b - 1) : S(r, t.p, t.end);
+		const char **slot = bd_vec_push(&r->m->strings);
+		if (!slot)
+			break;
+		*slot = txt;
+		sc->trace_count++;
+	}
+}
+
+static const field sched_fields[] = {
+	{"Scheduler Sleep Info Flags", F_STR, offsetof(bd_sched, sleep_flags), NULL},
+	{"Scheduler Sleep Info Aux Work", F_STR, offsetof(bd_sched, aux_work), NULL},
+	{"Current Port", F_STR, offsetof(bd_sched, current_port), NULL},
+	{"Run Queue Max Length", F_U64, offsetof(bd_sched, rq_max), NULL},
+	{"Run Queue High Length", F_U64, offsetof(bd_sched, rq_high), NULL},
+	{"Run Queue Normal Length", F_U64, offsetof(bd_sched, rq_normal), NULL},
+	{"Run Queue Low Length", F_U64, offsetof(bd_sched, rq_low), NULL},
+	{"Run Queue Port Length", F_U64, offsetof(bd_sched, rq_port), NULL},
+	{"Run Queue Flags", F_STR, offsetof(bd_sched, rq_flags), NULL},
+	{"Current Process", F_FN, 0, sched_current},
+	{"Current Process State", F_STR, offsetof(bd_sched, current_state), NULL},
+	{"Current Process Internal State", F_STR, offsetof(bd_sched, current_internal), NULL},
+	{"Current Process Program counter", F_STR, offsetof(bd_sched, current_pc), NULL},
+	{"Current Process Limited Stack Trace", F_FN, 0, sched_trace},
+};
+
+static void parse_sched(cd_reader *r, const cd_section *s, bd_sched_type type)
+{
+	bd_sched *sc = bd_vec_push(&r->m->scheds);
+	if (!sc)
+		return skipped(r, s, "scheduler table full");
+	sc->type = type;
+	sc->id = (uint32_t)U(s->id, s->id_end);
+	sc->current = BD_PID_NONE;
+	sc->rq_max = sc->rq_high = sc->rq_normal = sc->rq_low = sc->rq_port = BD_UNKNOWN;
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l)) {
+		if (l.val)
+			apply_fields(r, sched_fields, NF(sched_fields), sc, &l, &cur, s->end);
+		else if (l.end - l.p >= 13 && memcmp(l.p, "** crashed **", 13) == 0)
+			sc->crashed = 1;
+	}
+	if (sc->current_port && !*sc->current_port)
+		sc->current_port = NULL;
+}
+
+/* ---- memory, tables, areas ---- */
+static const field memory_fields[] = {
+	{"total", F_U64, offsetof(bd_memory, total), NULL},
+	{"processes", F_U64, offsetof(bd_memory, processes), NULL},
+	{"processes_used", F_U64, offsetof(bd_memory, processes_used), NULL},
+	{"system", F_U64, offsetof(bd_memory, system), NULL},
+	{"atom", F_U64, offsetof(bd_memory, atom), NULL},
+	{"atom_used", F_U64, offsetof(bd_memory, atom_used), NULL},
+	{"binary", F_U64, offsetof(bd_memory, binary), NULL},
+	{"code", F_U64, offsetof(bd_memory, code), NULL},
+	{"ets", F_U64, offsetof(bd_memory, ets), NULL},
+	{"maximum", F_U64, offsetof(bd_memory, maximum), NULL},
+};
+
+static void parse_kv_section(cd_reader *r, const cd_section *s, const field *f, size_t nf,
+			     void *row)
+{
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l))
+		if (l.val)
+			apply_fields(r, f, nf, row, &l, &cur, s->end);
+}
+
+static const field table_fields[] = {
+	{"size", F_U64, offsetof(bd_table_stat, size), NULL},
+	{"used", F_U64, offsetof(bd_table_stat, used), NULL},
+	{"objs", F_U64, offsetof(bd_table_stat, objs), NULL},
+	{"depth", F_U64, offsetof(bd_table_stat, depth), NULL},
+	{"limit", F_U64, offsetof(bd_table_stat, limit), NULL},
+	{"entries", F_U64, offsetof(bd_table_stat, entries), NULL},
+};
+
+static void parse_table(cd_reader *r, const cd_section *s, int index)
+{
+	bd_table_stat *t = bd_vec_push(&r->m->table_stats);
+	if (!t)
+		return skipped(r, s, "table stats full");
+	t->size = t->used = t->objs = t->depth = t->limit = t->entries = BD_UNKNOWN;
+	t->index = index;
+	t->name = S(r, s->id, s->id_end);
+	parse_kv_section(r, s, table_fields, NF(table_fields), t);
+}
+
+static void parse_areas(cd_reader *r, const cd_section *s)
+{
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l)) {
+		if (!l.val)
+			continue;
+		bd_area *a = bd_vec_push(&r->m->areas);
+		if (!a)
+			return skipped(r, s, "allocated areas full");
+		a->name = S(r, l.key, l.key_end);
+		const char *p = l.val;
+		uint64_t v;
+		a->allocated = a->used = BD_UNKNOWN;
+		if ((p = bd_parse_u64(p, l.val_end, &v))) {
+			a->allocated = v;
+			while (p < l.val_end && *p == ' ')
+				p++;
+			if (bd_parse_u64(p, l.val_end, &v))
+				a->used = v;
+		}
+	}
+}
+
+static void parse_allocator(cd_reader *r, const cd_section *s)
+{
+	/* Id is "name", "name[N]" or "erts_mmap.x". */
+	const char *id = s->id, *ie = s->id_end, *br = memchr(id, '[', (size_t)(ie - id));
+	const char *alloc = S(r, id, br ? br : ie);
+	int inst = br ? (int)U(br + 1, ie) : -1;
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l)) {
+		if (!l.val)
+			continue;
+		bd_alloc_stat *st = bd_vec_push(&r->m->alloc_stats);
+		if (!st)
+			return skipped(r, s, "allocator table full");
+		st->alloc = alloc;
+		st->instance = inst;
+		st->key = S(r, l.key, l.key_end);
+		st->v[0] = st->v[1] = st->v[2] = BD_UNKNOWN;
+		const char *p = l.val;
+		int k = 0, numeric = 1;
+		while (p < l.val_end && k < 3) {
+			uint64_t v;
+			const char *q = bd_parse_u64(p, l.val_end, &v);
+			if (!q || (q < l.val_end && *q != ' ')) {
+				numeric = 0;
+				break;
+			}
+			st->v[k++] = v;
+			p = q;
+			while (p < l.val_end && *p == ' ')
+				p++;
+		}
+		if (!numeric || k == 0 || p < l.val_end) {
+			st->v[0] = st->v[1] = st->v[2] = BD_UNKNOWN;
+			st->text = S(r, l.val, l.val_end);
+		}
+	}
+}
+
+/* ---- links and monitors ---- */
+static const char *skip_atom(const char *p, const char *e)
+{
+	if (p < e && *p == '\'') {
+		for (p++; p < e; p++) {
+			if (*p == '\\' && p + 1 < e)
+				p++;
+			else if (*p == '\'')
+				return p + 1;
+		}
+		return e;
+	}
+	while (p < e && *p != ',' && *p != '}' && *p != ']')
+		p++;
+	return p;
+}
+
+static const char *skip_id(const char *p, const char *e)
+{
+	/* <a.b.c>, #Port<a.b>, #Ref<...>, [] or an atom */
+	if (p < e && (*p == '<' || *p == '#')) {
+		const char *q = memchr(p, '>', (size_t)(e - p));
+		return q ? q + 1 : e;
+	}
+	if (e - p >= 2 && p[0] == '[' && p[1] == ']')
+		return p + 2;
+	return skip_atom(p, e);
+}
+
+static int parse_target(cd_reader *r, bd_link *lk, const char *p, const char *e)
+{
+	bd_pid id;
+	if (e - p > 6 && memcmp(p, "#Port<", 6) == 0 && bd_pid_parse(p + 5, (size_t)(e - p - 5), &id) == 0) {
+		lk->target_kind = BD_TGT_PORT;
+		lk->id = id;
+	} else if (p < e && *p == '<' && bd_pid_parse(p, (size_t)(e - p), &id) == 0) {
+		lk->target_kind = BD_TGT_PID;
+		lk->id = id;
+	} else if (p < e && *p == '{') {
+		/* {Name,Node} or {Module,Type} */
+		const char *a = p + 1, *ae = skip_atom(a, e);
+		const char *b = ae < e && *ae == ',' ? ae + 1 : ae, *be = skip_atom(b, e);
+		lk->target_kind = BD_TGT_NAME;
+		lk->name = S(r, a, ae);
+		lk->node = S(r, b, be);
+	} else if (e - p > 2 && p[0] == '0' && p[1] == 'x') {
+		lk->target_kind = BD_TGT_RESOURCE;
+		lk->name = S(r, p, e);
+	} else {
+		lk->target_kind = BD_TGT_NODE;
+		lk->name = S(r, p, e);
+	}
+	return 0;
+}
+
+/* "[<0.1.0>, {to,<0.2.0>,#Ref<..>}, {from,{a,'n@h'},#Ref<..>}, #Port<0.3>]" */
+static void parse_link_list(cd_reader *r, uint32_t *first, uint32_t *count, const char *p,
+			    const char *e)
+{
+	*first = (uint32_t)r->m->links.len;
+	*count = 0;
+	while (p < e && (*p == '[' || *p == ' '))
+		p++;
+	while (p < e && *p != ']') {
+		bd_link *lk = bd_vec_push(&r->m->links);
+		if (!lk)
+			return;
+		const char *item = p;
+		if (*p == '{') {
+			const char *k = p + 1, *ke = memchr(k, ',', (size_t)(e - k));
+			if (!ke)
+				ke = e;
+			lk->kind = (ke - k == 2 && memcmp(k, "to", 2) == 0) ? BD_MON_TO : BD_MON_FROM;
+			const char *t = ke + 1 <= e ? ke + 1 : e;
+			const char *te;
+			if (t < e && *t == '{') {
+				te = memchr(t, '}', (size_t)(e - t));
+				te = te ? te + 1 : e;
+			} else {
+				te = skip_id(t, e);
+			}
+			parse_target(r, lk, t, te);
+			const char *rf = te < e && *te == ',' ? te + 1 : te;
+			const char *re = skip_id(rf, e);
+			if (re - rf == 2 && memcmp(rf, "[]", 2) == 0) {
+				if (lk->target_kind == BD_TGT_NODE)
+					lk->kind = BD_MON_NODE;
+			} else if (re > rf) {
+				lk->ref = S(r, rf, re);
+			}
+			p = re;
+			while (p < e && *p != '}')
+				p++;
+			if (p < e)
+				p++;
+		} else {
+			const char *ie = skip_id(p, e);
+			lk->kind = BD_LINK;
+			parse_target(r, lk, p, ie);
+			p = ie;
+		}
+		(*count)++;
+		if (p == item) /* no progress: give up on the rest */
+			break;
+		while (p < e && (*p == ',' || *p == ' '))
+			p++;
+	}
+}
+
+/* ---- processes ---- */
+static bd_proc_state parse_state(const char *p, const char *e)
+{
+	static const struct { const char *n; bd_proc_state s; } st[] = {
+		{"Running", BD_PS_RUNNING},     {"Scheduled", BD_PS_SCHEDULED},
+		{"Waiting", BD_PS_WAITING},     {"Exiting", BD_PS_EXITING},
+		{"Garbing", BD_PS_GARBING},     {"Suspended", BD_PS_SUSPENDED},
+		{"Non Existing", BD_PS_NONEXISTING}, {"Undefined", BD_PS_UNDEFINED},
+	};
+	for (size_t i = 0; i < NF(st); i++)
+		if ((size_t)(e - p) == strlen(st[i].n) && memcmp(p, st[i].n, (size_t)(e - p)) == 0)
+			return st[i].s;
+	return BD_PS_UNKNOWN;
+}
+
+static void proc_state(cd_reader *r, void *row, const line *l, const char **c, const char *e)
+{
+	(void)r, (void)c, (void)e;
+	((bd_proc *)row)->state = parse_state(l->val, l->val_end);
+}
+
+static void proc_links(cd_reader *r, void *row, const line *l, const char **c, const char *e)
+{
+	bd_proc *p = row;
+	(void)c, (void)e;
+	parse_link_list(r, &p->link_first, &p->link_count, l->val, l->val_end);
+}
+
+static void proc_pc(cd_reader *r, void *row, const line *l, const char **c, const char *e)
+{
+	bd_proc *p = row;
+	(void)c, (void)e;
+	const char *a = memchr(l->val, '(', (size_t)(l->val_end - l->val));
+	const char *b = l->val_end;
+	if (!a || b <= a + 1 || b[-1] != ')') {
+		p->pc = S(r, l->val, l->val_end);
+		return;
+	}
+	p->pc = S(r, a + 1, b - 1);
+	const char *plus = p->pc;
+	const char *sp = strstr(plus, " + ");
+	if (*plus != '<')
+		p->pc_mfa = sp ? bd_model_intern(r->m, plus, (size_t)(sp - plus)) : p->pc;
+}
+
+static void proc_last_calls(cd_reader *r, void *row, const line *l, const char **cur,
+			    const char *end)
+{
+	/* "Last calls: m:f/a" then one item per line, ending with an empty line. */
+	bd_proc *p = row;
+	char buf[1024];
+	size_t n = 0;
+	line t;
+	n += (size_t)snprintf(buf, sizeof buf, "%.*s", (int)(l->val_end - l->val), l->val);
+	while (*cur < end) {
+		const char *save = *cur;
+		next_line(cur, end, &t);
+		if (t.end == t.p)
+			break;
+		if (t.val) {
+			*cur = save;
+			break;
+		}
+		const char *s = t.p;
+		while (s < t.end && *s == ' ')
+			s++;
+		if (n < sizeof buf - 2)
+			n += (size_t)snprintf(buf + n, sizeof buf - n, ", %.*s", (int)(t.end - s), s);
+	}
+	if (n >= sizeof buf)
+		n = sizeof buf - 1;
+	const char **slot = bd_vec_push(&r->m->strings);
+	if (slot) {
+		*slot = bd_model_intern(r->m, buf, n);
+		p->last_calls = (uint32_t)(r->m->strings.len - 1);
+	}
+}
+
+static void proc_old_bin_unused(cd_reader *r, void *row, const line *l, const char **c,
+				const char *e)
+{
+	(void)r, (void)c, (void)e;
+	/* "overflow" when negative: unknown. */
+	((bd_proc *)row)->old_bin_vheap_unused = U(l->val, l->val_end);
+}
+
+static const field proc_fields[] = {
+	{"State", F_FN, 0, proc_state},
+	{"Name", F_STR, offsetof(bd_proc, name), NULL},
+	{"Spawned as", F_STR, offsetof(bd_proc, spawned_as), NULL},
+	{"Current call", F_STR, offsetof(bd_proc, current_call), NULL},
+	{"Last scheduled in for", F_STR, offsetof(bd_proc, current_call), NULL},
+	{"Spawned by", F_PID, offsetof(bd_proc, spawned_by), NULL},
+	{"Message queue length", F_U64, offsetof(bd_proc, msgq_len), NULL},
+	{"Number of heap fragments", F_U64, offsetof(bd_proc, heap_frags), NULL},
+	{"Heap fragment data", F_U64, offsetof(bd_proc, heap_frag_data), NULL},
+	{"Last calls", F_FN, 0, proc_last_calls},
+	{"Link list", F_FN, 0, proc_links},
+	{"Reductions", F_U64, offsetof(bd_proc, reductions), NULL},
+	{"Stack+heap", F_U64, offsetof(bd_proc, stack_heap), NULL},
+	{"OldHeap", F_U64, offsetof(bd_proc, old_heap), NULL},
+	{"Heap unused", F_U64, offsetof(bd_proc, heap_unused), NULL},
+	{"OldHeap unused", F_U64, offsetof(bd_proc, old_heap_unused), NULL},
+	{"BinVHeap", F_U64, offsetof(bd_proc, bin_vheap), NULL},
+	{"OldBinVHeap", F_U64, offsetof(bd_proc, old_bin_vheap), NULL},
+	{"BinVHeap unused", F_U64, offsetof(bd_proc, bin_vheap_unused), NULL},
+	{"OldBinVHeap unused", F_FN, 0, proc_old_bin_unused},
+	{"Memory", F_U64, offsetof(bd_proc, memory), NULL},
+	{"Program counter", F_FN, 0, proc_pc},
+	{"Internal State", F_STR, offsetof(bd_proc, internal_state), NULL},
+};
+
+static void proc_init(bd_proc *p)
+{
+	p->spawned_by = BD_PID_NONE;
+	p->msgq_len = p->reductions = p->stack_heap = p->old_heap = p->heap_unused =
+		p->old_heap_unused = p->bin_vheap = p->old_bin_vheap = p->bin_vheap_unused =
+			p->old_bin_vheap_unused = p->memory = p->heap_frags = p->heap_frag_data =
+				p->arity = BD_UNKNOWN;
+	p->last_calls = UINT32_MAX;
+}
+
+static void parse_proc(cd_reader *r, const cd_section *s)
+{
+	bd_pid pid = PID(s->id, s->id_end);
+	bd_proc *p = bd_vec_push(&r->m->procs);
+	if (!p)
+		return skipped(r, s, "process table full");
+	proc_init(p);
+	p->pid = pid;
+	p->src_off = s->hdr_off;
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l)) {
+		if (l.val) {
+			apply_fields(r, proc_fields, NF(proc_fields), p, &l, &cur, s->end);
+		} else if (l.end - l.p > 8 && memcmp(l.p, "arity = ", 8) == 0) {
+			p->arity = U(l.p + 8, l.end);
+		}
+	}
+	bd_u64map_put(&r->m->pid_index, bd_pid_pack(pid), r->m->procs.len - 1);
+}
+
+static void attach_proc_data(cd_reader *r, const cd_section *s)
+{
+	bd_pid pid = PID(s->id, s->id_end);
+	uint64_t idx;
+	bd_proc *p = NULL;
+	if (r->proc_hint && bd_pid_eq(r->proc_hint->pid, pid))
+		p = r->proc_hint;
+	else if (bd_u64map_get(&r->m->pid_index, bd_pid_pack(pid), &idx))
+		p = &BD_VEC_AT(&r->m->procs, bd_proc, idx);
+	if (!p)
+		return skipped(r, s, "data section for an unknown process");
+	r->proc_hint = p;
+	bd_span sp = {(uint64_t)(s->body - r->base), (uint64_t)(s->end - s->body)};
+	switch (s->tag) {
+	case CD_PROC_MESSAGES:
+		p->sec_messages = sp;
+		break;
+	case CD_PROC_DICTIONARY:
+		p->sec_dictionary = sp;
+		break;
+	case CD_PROC_STACK:
+		p->sec_stack = sp;
+		break;
+	default:
+		p->sec_heap = sp;
+		break;
+	}
+}
+
+/* ---- ports ---- */
+static void port_pids(cd_reader *r, bd_port *pt, const char *p, const char *e, uint8_t kind)
+{
+	/* "<0.1.0><0.2.0>" or "(<0.1.0>,#Ref<...>)(...)" */
+	if (!pt->link_count)
+		pt->link_first = (uint32_t)r->m->links.len;
+	while (p < e) {
+		const char *lt = memchr(p, '<', (size_t)(e - p));
+		if (!lt)
+			break;
+		const char *gt = memchr(lt, '>', (size_t)(e - lt));
+		if (!gt)
+			break;
+		bd_pid id;
+		if (bd_pid_parse(lt, (size_t)(gt + 1 - lt), &id) == 0 && (lt == p || lt[-1] != 'f') /* not #Ref<> */) {
+			bd_link *lk = bd_vec_push(&r->m->links);
+			if (!lk)
+				return;
+			lk->kind = kind;
+			lk->target_kind = BD_TGT_PID;
+			lk->id = id;
+			pt->link_count++;
+		}
+		p = gt + 1;
+	}
+}
+
+static void port_field(cd_reader *r, bd_port *pt, const line *l)
+{
+	static const struct { const char *prefix, *kind; } controls[] = {
+		{"Port controls linked-in driver", "driver"},
+		{"Port controls external process", "external"},
+		{"Port controls forker process", "forker"},
+		{"Port is UNIX fd not opened by emulator", "fd"},
+		{"Port is a file", "file"},
+	};
+	for (size_t i = 0; i < NF(controls); i++) {
+		if (key_is(l, controls[i].prefix)) {
+			pt->kind = controls[i].kind;
+			pt->driver = S(r, l->val, l->val_end);
+			return;
+		}
+	}
+	if (key_is(l, "State"))
+		pt->state = S(r, l->val, l->val_end);
+	else if (key_is(l, "Task Flags"))
+		pt->task_flags = S(r, l->val, l->val_end);
+	else if (key_is(l, "Slot"))
+		pt->slot = U(l->val, l->val_end);
+	else if (key_is(l, "Connected"))
+		pt->connected = PID(l->val, l->val_end);
+	else if (key_is(l, "Links"))
+		port_pids(r, pt, l->val, l->val_end, BD_LINK);
+	else if (key_is(l, "Monitors"))
+		port_pids(r, pt, l->val, l->val_end, BD_MON_FROM);
+	else if (key_is(l, "Registered as"))
+		pt->name = S(r, l->val, l->val_end);
+	else if (key_is(l, "Input"))
+		pt->input = U(l->val, l->val_end);
+	else if (key_is(l, "Output"))
+		pt->output = U(l->val, l->val_end);
+	else if (key_is(l, "Queue"))
+		pt->queue = U(l->val, l->val_end);
+	else if (key_is(l, "Port Data"))
+		pt->port_data = S(r, l->val, l->val_end);
+}
+
+static void parse_port(cd_reader *r, const cd_section *s)
+{
+	bd_port *pt = bd_vec_push(&r->m->ports);
+	if (!pt)
+		return skipped(r, s, "port table full");
+	bd_pid id;
+	pt->id = (s->id_end - s->id > 5 && bd_pid_parse(s->id + 5, (size_t)(s->id_end - s->id - 5), &id) == 0) ? id : BD_PID_NONE;
+	pt->connected = BD_PID_NONE;
+	pt->slot = pt->input = pt->output = pt->queue = BD_UNKNOWN;
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l))
+		if (l.val)
+			port_field(r, pt, &l);
+}
+
+/* ---- ETS ---- */
+static void ets_tree(cd_reader *r, void *row, const line *l, const char **c, const char *e)
+{
+	(void)r, (void)l, (void)c, (void)e;
+	((bd_ets *)row)->tree_nodes++;
+}
+
+static void ets_fixed(cd_reader *r, void *row, const line *l, const char **c, const char *e)
+{
+	(void)r, (void)c, (void)e;
+	((bd_ets *)row)->fixed = U(l->val, l->val_end); /* "false" stays unknown */
+}
+
+#define ETS_DBL(fname, member)                                                      \
+	static void fname(cd_reader *r, void *row, const line *l, const char **c,       \
+			  const char *e)                                                \
+	{                                                                               \
+		char buf[64];                                                           \
+		(void)r, (void)c, (void)e;                                              \
+		snprintf(buf, sizeof buf, "%.*s", (int)(l->val_end - l->val), l->val);  \
+		char *q;                                                                \
+		double d = strtod(buf, &q);                                             \
+		((bd_ets *)row)->member = q == buf ? NAN : d;                           \
+	}
+ETS_DBL(ets_avg, chain_avg)
+ETS_DBL(ets_sd, chain_stddev)
+ETS_DBL(ets_esd, chain_expected_stddev)
+
+static const field ets_fields[] = {
+	{"Slot", F_U64, offsetof(bd_ets, slot), NULL},
+	{"Table", F_STR, offsetof(bd_ets, table), NULL},
+	{"Name", F_STR, offsetof(bd_ets, name), NULL},
+	{"Buckets", F_U64, offsetof(bd_ets, buckets), NULL},
+	{"Chain Length Avg", F_FN, 0, ets_avg},
+	{"Chain Length Max", F_U64, offsetof(bd_ets, chain_max), NULL},
+	{"Chain Length Min", F_U64, offsetof(bd_ets, chain_min), NULL},
+	{"Chain Length Std Dev", F_FN, 0, ets_sd},
+	{"Chain Length Expected Std Dev", F_FN, 0, ets_esd},
+	{"Fixed", F_FN, 0, ets_fixed},
+	{"Ordered set (AVL tree), Elements", F_FN, 0, ets_tree},
+	{"Objects", F_U64, offsetof(bd_ets, objects), NULL},
+	{"Words", F_U64, offsetof(bd_ets, words), NULL},
+	{"Type", F_STR, offsetof(bd_ets, type), NULL},
+	{"Protection", F_STR, offsetof(bd_ets, protection), NULL},
+	{"Compressed", F_STR, offsetof(bd_ets, compressed), NULL},
+	{"Write Concurrency", F_STR, offsetof(bd_ets, write_concurrency), NULL},
+	{"Read Concurrency", F_STR, offsetof(bd_ets, read_concurrency), NULL},
+};
+
+static void parse_ets(cd_reader *r, const cd_section *s)
+{
+	bd_ets *t = bd_vec_push(&r->m->ets);
+	if (!t)
+		return skipped(r, s, "ETS table list full");
+	t->owner = PID(s->id, s->id_end);
+	t->slot = t->objects = t->words = t->buckets = t->chain_max = t->chain_min = t->fixed =
+		BD_UNKNOWN;
+	t->chain_avg = t->chain_stddev = t->chain_expected_stddev = NAN;
+	parse_kv_section(r, s, ets_fields, NF(ets_fields), t);
+	/* Words: -1 means the writer could not tell (usually truncated nearby). */
+	t->named = t->table && t->name && t->table == t->name;
+}
+
+/* ---- timers, distribution, modules, funs ---- */
+static void parse_timer(cd_reader *r, const cd_section *s)
+{
+	bd_timer *t = bd_vec_push(&r->m->timers);
+	if (!t)
+		return skipped(r, s, "timer list full");
+	t->owner = S(r, s->id, s->id_end);
+	t->owner_pid = PID(s->id, s->id_end);
+	t->time_left_ms = BD_UNKNOWN;
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l)) {
+		if (!l.val)
+			continue;
+		if (key_is(&l, "Message"))
+			t->message = S(r, l.val, l.val_end);
+		else if (key_is(&l, "Time left"))
+			t->time_left_ms = U(l.val, l.val_end);
+	}
+}
+
+static void parse_dist(cd_reader *r, const cd_section *s, bd_dist_kind kind)
+{
+	bd_dist *d = bd_vec_push(&r->m->dists);
+	if (!d)
+		return skipped(r, s, "node list full");
+	r->m->node.distributed = 1;
+	d->kind = kind;
+	d->channel = (uint32_t)U(s->id, s->id_end);
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l)) {
+		if (!l.val)
+			continue;
+		if (key_is(&l, "Name"))
+			d->name = S(r, l.val, l.val_end);
+		else if (key_is(&l, "Controller"))
+			d->controller = S(r, l.val, l.val_end);
+		else if (key_is(&l, "Creation"))
+			d->creation = S(r, l.val, l.val_end);
+		else if (key_is(&l, "Remote link"))
+			d->remote_links++;
+		else if (key_is(&l, "Remote monitoring"))
+			d->remote_monitors++;
+		else if (key_is(&l, "Remotely monitored by"))
+			d->remotely_monitored_by++;
+	}
+}
+
+static void parse_mod(cd_reader *r, const cd_section *s)
+{
+	bd_module *md = bd_vec_push(&r->m->modules);
+	if (!md)
+		return skipped(r, s, "module list full");
+	md->name = S(r, s->id, s->id_end);
+	md->current_size = md->old_size = BD_UNKNOWN;
+	const char *cur = s->body;
+	line l;
+	while (next_line(&cur, s->end, &l)) {
+		if (!l.val)
+			continue;
+		bd_span sp = {(uint64_t)(l.val - r->base), (uint64_t)(l.val_end - l.val)};
+		if (key_is(&l, "Current size"))
+			md->current_size = U(l.val, l.val_end);
+		else if (key_is(&l, "Old size"))
+			md->old_size = U(l.val, l.val_end);
+		else if (key_is(&l, "Current attributes"))
+			md->attributes = sp;
+		else if (key_is(&l, "Current compilation info"))
+			md->compile_info = sp;
+	}
+}
+
+static const field fun_fields[] = {
+	{"Module", F_STR, offsetof(bd_fun, module), NULL},
+	{"Uniq", F_U64, offsetof(bd_fun, uniq), NULL},
+	{"Index", F_U64, offsetof(bd_fun, index), NULL},
+	{"Address", F_STR, offsetof(bd_fun, address), NULL},
+	{"Refc", F_U64, offsetof(bd_fun, refc), NULL},
+};
+
+static void parse_fun(cd_reader *r, const cd_section *s)
+{
+	bd_fun *f = bd_vec_push(&r->m->funs);
+	if (!f)
+		return skipped(r, s, "fun list full");
+	f->uniq = f->index = f->refc = BD_UNKNOWN;
+	parse_kv_section(r, s, fun_fields, NF(fun_fields), f);
+}
+
+/* ---- binaries ---- */
+static void parse_binary(cd_reader *r, const cd_section *s)
+{
+	uint64_t addr, size;
+	const char *p = bd_parse_hex(s->id, s->id_end, &addr);
+	if (!p)
+		return skipped(r, s, "bad binary address");
+	const char *q = bd_parse_hex(s->body, s->end, &size);
+	if (!q || q >= s->end || *q != ':')
+		return skipped(r, s, "bad binary size");
+	const char *d = q + 1, *e = s->end;
+	const char *nl = memchr(d, '\n', (size_t)(e - d));
+	if (nl)
+		e = nl;
+	if (e > d && e[-1] == '\r')
+		e--;
+	bd_binary *b = bd_vec_push(&r->m->binaries);
+	if (!b)
+		return skipped(r, s, "binary list full");
+	b->addr = addr;
+	b->size = size;
+	b->data = (bd_span){(uint64_t)(d - r->base), (uint64_t)(e - d)};
+}
+
+static bd_span body_span(cd_reader *r, const cd_section *s)
+{
+	return (bd_span){(uint64_t)(s->body - r->base), (uint64_t)(s->end - s->body)};
+}
+
+void cd_section_parse(cd_reader *r, const cd_section *s)
+{
+	bd_model *m = r->m;
+	switch (s->tag) {
+	case CD_HEADER:
+		return parse_header(r, s);
+	case CD_SCHEDULER:
+		return parse_sched(r, s, BD_SCHED_NORMAL);
+	case CD_DIRTY_CPU_SCHED:
+		return parse_sched(r, s, BD_SCHED_DIRTY_CPU);
+	case CD_DIRTY_IO_SCHED:
+		return parse_sched(r, s, BD_SCHED_DIRTY_IO);
+	case CD_OTHER_SCHED:
+		return parse_sched(r, s, BD_SCHED_OTHER);
+	case CD_DIRTY_CPU_RQ:
+		return parse_sched(r, s, BD_SCHED_DIRTY_CPU_RQ);
+	case CD_DIRTY_IO_RQ:
+		return parse_sched(r, s, BD_SCHED_DIRTY_IO_RQ);
+	case CD_MEMORY:
+		return parse_kv_section(r, s, memory_fields, NF(memory_fields), &m->mem);
+	case CD_HASH_TABLE:
+		return parse_table(r, s, 0);
+	case CD_INDEX_TABLE:
+		return parse_table(r, s, 1);
+	case CD_ALLOCATED_AREAS:
+		return parse_areas(r, s);
+	case CD_ALLOCATOR:
+		return parse_allocator(r, s);
+	case CD_PROC:
+		return parse_proc(r, s);
+	case CD_PORT:
+		return parse_port(r, s);
+	case CD_ETS:
+		return parse_ets(r, s);
+	case CD_TIMER:
+		return parse_timer(r, s);
+	case CD_NODE:
+		m->node.node_name = S(r, s->id, s->id_end);
+		return;
+	case CD_VISIBLE_NODE:
+		return parse_dist(r, s, BD_DIST_VISIBLE);
+	case CD_HIDDEN_NODE:
+		return parse_dist(r, s, BD_DIST_HIDDEN);
+	case CD_NOT_CONNECTED:
+		return parse_dist(r, s, BD_DIST_NOT_CONNECTED);
+	case CD_MOD:
+		return parse_mod(r, s);
+	case CD_FUN:
+		return parse_fun(r, s);
+	case CD_PROC_MESSAGES:
+	case CD_PROC_DICTIONARY:
+	case CD_PROC_STACK:
+	case CD_PROC_HEAP:
+		return attach_proc_data(r, s);
+	case CD_PERSISTENT_TERMS:
+		m->persistent_terms = body_span(r, s);
+		return;
+	case CD_LITERALS:
+		m->literals = body_span(r, s);
+		return;
+	case CD_BINARY:
+		return parse_binary(r, s);
+	case CD_ATOMS:
+		m->atoms = body_span(r, s);
+		return;
+	case CD_ABORT:
+		r->abort_reason = S(r, s->id, s->id_end);
+		r->abort_off = s->hdr_off;
+		return;
+	case CD_NO_DIST:
+	case CD_LOADED_MODULES:
+	case CD_LEGACY:
+	case CD_UNKNOWN:
+	case CD_END:
+	case CD_NONE:
+		return;
+	}
+}
+
+void cd_finish_truncation(cd_reader *r)
+{
+	bd_node_info *n = &r->m->node;
+	if (r->seen_end && !r->abort_reason)
+		return;
+	n->truncated = 1;
+	n->abort_reason = r->abort_reason;
+	n->truncated_at = r->abort_reason ? r->abort_off : r->size;
+	const cd_section *t = &r->last_tag;
+	if (t->tag != CD_NONE && t->id) {
+		/* Name the last section we entered: "=tag:id". */
+		const char *hdr = r->base + t->hdr_off;
+		const char *eol = memchr(hdr, '\n', (size_t)(r->size - t->hdr_off));
+		size_t len = eol ? (size_t)(eol - hdr) : (size_t)(r->size - t->hdr_off);
+		if (len > 120)
+			len = 120;
+		n->truncated_in = bd_model_intern(r->m, hdr, len);
+	} else {
+		n->truncated_in = bd_model_intern(r->m, "header", 6);
+	}
+}

@@ -1,0 +1,302 @@
+/* erl_crash.dump reader, pass 1: one scan over the mmap'ed text finds every section
+ * start ("\n=tag:id"), validates it against the known vocabulary and, inside term
+ * sections, against the exact token structure of the line before it (atom text can
+ * forge "=tag" lines). Closed sections go to the parsers in cd_sections.c; term
+ * sections are only located here and decoded lazily (heap.c). */
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+#include "cd_int.h"
+
+static const struct tag_def {
+	const char *name;
+	cd_tag tag;
+	cd_idkind id;
+} tag_defs[] = {
+	{"scheduler", CD_SCHEDULER, ID_DEC},
+	{"dirty_cpu_scheduler", CD_DIRTY_CPU_SCHED, ID_DEC},
+	{"dirty_io_scheduler", CD_DIRTY_IO_SCHED, ID_DEC},
+	{"unknown_scheduler_type", CD_OTHER_SCHED, ID_TEXT},
+	{"dirty_cpu_run_queue", CD_DIRTY_CPU_RQ, ID_NONE},
+	{"dirty_io_run_queue", CD_DIRTY_IO_RQ, ID_NONE},
+	{"memory", CD_MEMORY, ID_NONE},
+	{"hash_table", CD_HASH_TABLE, ID_IDENT},
+	{"index_table", CD_INDEX_TABLE, ID_IDENT},
+	{"allocated_areas", CD_ALLOCATED_AREAS, ID_NONE},
+	{"allocator", CD_ALLOCATOR, ID_TEXT},
+	{"proc", CD_PROC, ID_PID},
+	{"port", CD_PORT, ID_PORT},
+	{"ets", CD_ETS, ID_PID},
+	{"timer", CD_TIMER, ID_TEXT},
+	{"node", CD_NODE, ID_TEXT},
+	{"no_distribution", CD_NO_DIST, ID_NONE},
+	{"visible_node", CD_VISIBLE_NODE, ID_DEC},
+	{"hidden_node", CD_HIDDEN_NODE, ID_DEC},
+	{"not_connected", CD_NOT_CONNECTED, ID_DEC},
+	{"loaded_modules", CD_LOADED_MODULES, ID_NONE},
+	{"mod", CD_MOD, ID_TEXT},
+	{"fun", CD_FUN, ID_NONE},
+	{"proc_messages", CD_PROC_MESSAGES, ID_PID},
+	{"proc_dictionary", CD_PROC_DICTIONARY, ID_PID},
+	{"proc_stack", CD_PROC_STACK, ID_PID},
+	{"proc_heap", CD_PROC_HEAP, ID_PID},
+	{"persistent_terms", CD_PERSISTENT_TERMS, ID_NONE},
+	{"literals", CD_LITERALS, ID_NONE},
+	{"binary", CD_BINARY, ID_HEX},
+	{"atoms", CD_ATOMS, ID_NONE},
+	{"end", CD_END, ID_NONE},
+	{"abort", CD_ABORT, ID_TEXT},
+	/* written by old or instrumented VMs; kept as opaque sections */
+	{"internal_ets", CD_LEGACY, ID_TEXT},
+	{"instr_data", CD_LEGACY, ID_TEXT},
+	{"old_instr_data", CD_LEGACY, ID_TEXT},
+	{"memory_map", CD_LEGACY, ID_TEXT},
+	{"memory_status", CD_LEGACY, ID_TEXT},
+};
+
+static int is_term_tag(cd_tag t)
+{
+	return t == CD_PROC_MESSAGES || t == CD_PROC_DICTIONARY || t == CD_PROC_STACK ||
+	       t == CD_PROC_HEAP || t == CD_PERSISTENT_TERMS || t == CD_LITERALS;
+}
+
+static bd_ts_kind ts_kind(cd_tag t)
+{
+	switch (t) {
+	case CD_PROC_MESSAGES:
+		return BD_TS_MESSAGES;
+	case CD_PROC_DICTIONARY:
+		return BD_TS_DICT;
+	case CD_PROC_STACK:
+		return BD_TS_STACK;
+	case CD_PERSISTENT_TERMS:
+		return BD_TS_PTERMS;
+	default:
+		return BD_TS_HEAP;
+	}
+}
+
+static int id_valid(cd_idkind k, const char *p, const char *end)
+{
+	bd_pid pid;
+	if (k == ID_NONE)
+		return p == end;
+	if (p == end)
+		return 0;
+	switch (k) {
+	case ID_DEC:
+		for (; p < end; p++)
+			if (*p < '0' || *p > '9')
+				return 0;
+		return 1;
+	case ID_HEX:
+		for (; p < end; p++)
+			if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F') ||
+			      (*p >= 'a' && *p <= 'f')))
+				return 0;
+		return 1;
+	case ID_IDENT:
+		for (; p < end; p++)
+			if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_'))
+				return 0;
+		return 1;
+	case ID_PID:
+		return bd_pid_parse(p, (size_t)(end - p), &pid) == 0 && *p == '<';
+	case ID_PORT:
+		return end - p > 6 && memcmp(p, "#Port<", 6) == 0 && end[-1] == '>';
+	default:
+		return 1;
+	}
+}
+
+/* Parse "=tag[:id]" at p (p points at '='); line ends at eol. */
+static int parse_tag(const char *p, const char *eol, cd_tag *tag, const char **id,
+		     const char **id_end)
+{
+	const char *t = p + 1, *q = t;
+	while (q < eol && ((*q >= 'a' && *q <= 'z') || *q == '_'))
+		q++;
+	if (q == t || (q < eol && *q != ':'))
+		return 0;
+	size_t tl = (size_t)(q - t);
+	const char *ie = eol;
+	if (ie > q && ie[-1] == '\r')
+		ie--;
+	*id = q < eol ? q + 1 : q;
+	*id_end = ie < *id ? *id : ie;
+	for (size_t i = 0; i < sizeof tag_defs / sizeof tag_defs[0]; i++) {
+		const struct tag_def *d = &tag_defs[i];
+		if (strlen(d->name) == tl && memcmp(d->name, t, tl) == 0) {
+			*tag = d->tag;
+			return id_valid(d->id, *id, *id_end);
+		}
+	}
+	*tag = CD_UNKNOWN;
+	return 1;
+}
+
+/* Position of the next "\n=" at or after p, or NULL. */
+static const char *next_candidate(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+	const __m128i nl = _mm_set1_epi8('\n'), eq = _mm_set1_epi8('=');
+	while (end - p >= 17) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
+		int mask = _mm_movemask_epi8(
+			_mm_and_si128(_mm_cmpeq_epi8(a, nl), _mm_cmpeq_epi8(b, eq)));
+		if (mask)
+			return p + __builtin_ctz((unsigned)mask);
+		p += 16;
+	}
+#endif
+	while (p + 1 < end) {
+		const char *q = memchr(p, '\n', (size_t)(end - p - 1));
+		if (!q)
+			return NULL;
+		if (q[1] == '=')
+			return q;
+		p = q + 1;
+	}
+	return NULL;
+}
+
+/* Inside a term section, is the line at cand (just after a '\n') a real line start?
+ * Tokenize the previous physical line; if it does not parse on its own (it is itself a
+ * continuation of an atom), walk the whole section from its body. */
+static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand)
+{
+	const char *nl = cand - 1; /* the '\n' before cand */
+	if (nl <= body)
+		return 1;
+	const char *prev = nl;
+	while (prev > body && prev[-1] != '\n')
+		prev--;
+	const char *e = bd_tl_line_end(kind, prev, cand);
+	if (e)
+		return e == nl;
+	/* Exact walk over the section's logical lines. */
+	const char *p = body;
+	while (p < cand) {
+		e = bd_tl_line_end(kind, p, cand);
+		if (!e) {
+			/* Unparseable line: resynchronise at the next physical line. */
+			e = memchr(p, '\n', (size_t)(cand - p));
+			if (!e)
+				return 0;
+		}
+		p = e + 1;
+	}
+	return p == cand;
+}
+
+static void count_tag(bd_model *m, const char *cand, const char *eol)
+{
+	const char *t = cand + 1, *q = t;
+	while (q < eol && *q != ':' && *q != '\r')
+		q++;
+	bd_model_count_tag(m, t, (size_t)(q - t));
+}
+
+static void close_section(cd_reader *r, const char *end)
+{
+	if (r->cur_tag == CD_NONE)
+		return;
+	cd_section s = {r->cur_tag, r->cur_id, r->cur_id_end, r->cur_body, end,
+			(uint64_t)(r->cur_hdr - r->base)};
+	cd_section_parse(r, &s);
+}
+
+/* The header runs from the first line to "System version:"; the slogan between may
+ * hold anything, including lines that start with '='. */
+static const char *parse_header(cd_reader *r)
+{
+	const char *p = r->base, *end = r->base + r->size;
+	const char *eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol)
+		eol = end;
+	cd_header_version(r, p, eol);
+	const char *scan_end = end - p > (1 << 20) ? p + (1 << 20) : end;
+	const char *sv = NULL;
+	for (const char *q = eol; q && q < scan_end;) {
+		if (scan_end - q > 17 && memcmp(q, "\nSystem version: ", 16) == 0) {
+			sv = q + 1;
+			break;
+		}
+		q = memchr(q + 1, '\n', (size_t)(scan_end - q - 1));
+	}
+	/* Without "System version:" the header ends at the first tag. */
+	const char *body = eol < end ? eol + 1 : end;
+	const char *stop = sv ? sv : body;
+	if (sv) {
+		cd_header_slogan(r, body, sv);
+	}
+	return stop;
+}
+
+int bd_crashdump_read(bd_model *m, bd_error *err)
+{
+	cd_reader r = {0};
+	r.m = m;
+	r.base = m->base;
+	r.size = m->size;
+	r.err = err;
+	r.cur_tag = CD_NONE;
+	const char *end = r.base + r.size;
+
+	const char *p = parse_header(&r);
+	r.cur_tag = CD_HEADER;
+	r.cur_hdr = r.base;
+	r.cur_id = r.cur_id_end = r.base;
+	r.cur_body = p;
+	uint64_t released = 0;
+
+	for (;;) {
+		const char *nl = next_candidate(p > r.base ? p - 1 : p, end);
+		if (!nl)
+			break;
+		const char *cand = nl + 1;
+		const char *eol = memchr(cand, '\n', (size_t)(end - cand));
+		if (!eol)
+			eol = end;
+		p = cand + 1;
+		cd_tag tag;
+		const char *id, *id_end;
+		if (!parse_tag(cand, eol, &tag, &id, &id_end))
+			continue;
+		if (is_term_tag(r.cur_tag)) {
+			/* Only sections that may follow term sections, at a real line start. */
+			if (!(is_term_tag(tag) || tag == CD_BINARY || tag == CD_ATOMS ||
+			      tag == CD_END || tag == CD_ABORT))
+				continue;
+			if (!term_boundary_ok(ts_kind(r.cur_tag), r.cur_body, cand))
+				continue;
+		} else if (tag == CD_UNKNOWN && r.cur_tag >= CD_PROC_MESSAGES) {
+			continue;
+		}
+		close_section(&r, nl + 1);
+		if (r.cur_tag == CD_END)
+			r.seen_end = 1;
+		if (tag != CD_ABORT)
+			r.last_tag = (cd_section){tag, id, id_end, 0, 0, (uint64_t)(cand - r.base)};
+		r.cur_tag = tag;
+		r.cur_hdr = cand;
+		r.cur_id = id;
+		r.cur_id_end = id_end;
+		r.cur_body = eol < end ? eol + 1 : end;
+		p = r.cur_body;
+		count_tag(m, cand, eol);
+		/* Keep the resident set small on huge inputs: pages behind us go. */
+		if ((uint64_t)(cand - r.base) - released > (256u << 20)) {
+			released = (uint64_t)(cand - r.base) & ~(uint64_t)((1u << 20) - 1);
+			bd_source_release(m->src, released);
+		}
+	}
+	if (r.cur_tag == CD_END)
+		r.seen_end = 1;
+	close_section(&r, end);
+	cd_finish_truncation(&r);
+	return 0;
+}

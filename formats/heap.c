@@ -1,0 +1,1044 @@
+/* Lazy decoding of one process's data sections. Opening indexes the =proc_heap lines
+ * (address -> line) once; terms are then decoded on request with sharing kept (one
+ * address, one bd_term), within node and depth budgets, and pointers that resolve
+ * nowhere become BD_T_MISSING. Mailboxes are summarised by peeking at the top object
+ * of each message, so a million messages cost a million lookups and no terms. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "int.h"
+
+struct bd_heap {
+	const bd_model *m;
+	const bd_proc *p;
+	bd_arena arena;
+	const char *heap;
+	size_t heap_len;
+	bd_u64map index;            /* addr -> offset of the object text in heap */
+	const bd_u64map *lit;       /* addr -> offset in literals */
+	const char *lit_text;
+	size_t lit_len;
+	bd_u64map memo;             /* addr -> bd_term* */
+	bd_decode_opts opts;
+	uint32_t budget;
+	size_t objects, bad_lines;
+	bd_mailbox_stats stats;
+	void *stats_mem;
+};
+
+static bd_term nil_term = {.kind = BD_T_NIL};
+
+/* ---- indexing ---- */
+static size_t index_lines(bd_u64map *map, const char *t, size_t len, size_t *bad)
+{
+	const char *p = t, *end = t + len;
+	size_t n = 0;
+	while (p < end) {
+		uint64_t addr;
+		const char *q = bd_parse_hex(p, end, &addr);
+		const char *e = NULL;
+		if (q && q < end && *q == ':') {
+			e = bd_tl_line_end(BD_TS_HEAP, p, end);
+			if (bd_u64map_put(map, addr, (uint64_t)(q + 1 - t)) < 0)
+				break;
+			n++;
+		}
+		if (!e) {
+			if (bad)
+				(*bad)++;
+			e = memchr(p, '\n', (size_t)(end - p));
+			if (!e)
+				break;
+		}
+		p = e + 1;
+	}
+	return n;
+}
+
+static const bd_u64map *literal_index(const bd_model *cm, const char **text, size_t *len)
+{
+	bd_model *m = (bd_model *)cm; /* the literal index is a cache of the model */
+	*text = NULL;
+	*len = 0;
+	if (!m->literals.len || bd_model_span_text(m, m->literals, text, len))
+		return NULL;
+	if (!m->lit_index_built) {
+		m->lit_index_built = true;
+		m->lit_index = calloc(1, sizeof *m->lit_index);
+		if (m->lit_index)
+			index_lines(m->lit_index, *text, *len, NULL);
+	}
+	return m->lit_index;
+}
+
+static int heap_init(bd_heap **out, const bd_model *m, const bd_proc *p, bd_error *err)
+{
+	bd_heap *h = calloc(1, sizeof *h);
+	if (!h)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	h->m = m;
+	h->p = p;
+	h->opts.max_nodes = 200000;
+	h->opts.max_depth = 256;
+	h->arena.limit = (size_t)1 << 31;
+	h->lit = literal_index(m, &h->lit_text, &h->lit_len);
+	*out = h;
+	return 0;
+}
+
+int bd_heap_open(bd_heap **out, const bd_model *m, const bd_proc *p, bd_error *err)
+{
+	*out = NULL;
+	if (!p->sec_heap.len && !p->sec_stack.len && !p->sec_messages.len)
+		return bd_error_set(err, BD_ENOTFOUND, 0,
+				    "process has no heap data in the dump (exiting, sensitive or cut)");
+	bd_heap *h;
+	int rc = heap_init(&h, m, p, err);
+	if (rc)
+		return rc;
+	if (p->sec_heap.len && bd_model_span_text(m, p->sec_heap, &h->heap, &h->heap_len) == 0)
+		h->objects = index_lines(&h->index, h->heap, h->heap_len, &h->bad_lines);
+	*out = h;
+	return 0;
+}
+
+int bd_heap_open_literals(bd_heap **out, const bd_model *m, bd_error *err)
+{
+	return heap_init(out, m, NULL, err);
+}
+
+void bd_heap_free(bd_heap *h)
+{
+	if (!h)
+		return;
+	bd_u64map_free(&h->index);
+	bd_u64map_free(&h->memo);
+	bd_arena_free(&h->arena);
+	free(h->stats_mem);
+	free(h);
+}
+
+void bd_heap_set_opts(bd_heap *h, const bd_decode_opts *o)
+{
+	if (o->max_nodes)
+		h->opts.max_nodes = o->max_nodes;
+	if (o->max_depth)
+		h->opts.max_depth = o->max_depth;
+}
+
+size_t bd_heap_objects(const bd_heap *h) { return h->objects; }
+size_t bd_heap_bad_lines(const bd_heap *h) { return h->bad_lines; }
+
+/* Object text for addr: process heap first, then literals. */
+static int find_object(const bd_heap *h, uint64_t addr, const char **p, const char **end)
+{
+	uint64_t off;
+	if (bd_u64map_get(&h->index, addr, &off)) {
+		*p = h->heap + off;
+		*end = h->heap + h->heap_len;
+		return 1;
+	}
+	if (h->lit && bd_u64map_get(h->lit, addr, &off)) {
+		*p = h->lit_text + off;
+		*end = h->lit_text + h->lit_len;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- term construction ---- */
+static bd_term *mk(bd_heap *h, int kind)
+{
+	if (h->budget == 0)
+		return NULL;
+	bd_term *t = bd_arena_alloc(&h->arena, sizeof *t);
+	if (!t)
+		return NULL;
+	h->budget--;
+	t->kind = (uint8_t)kind;
+	return t;
+}
+
+static bd_term limit_term = {.kind = BD_T_LIMIT};
+
+static bd_term *mk_or_limit(bd_heap *h, int kind)
+{
+	bd_term *t = mk(h, kind);
+	return t ? t : &limit_term;
+}
+
+static bd_term *opaque(bd_heap *h, const char *p, const char *e)
+{
+	bd_term *t = mk_or_limit(h, BD_T_OPAQUE);
+	if (t->kind == BD_T_OPAQUE) {
+		size_t n = (size_t)(e - p) > 64 ? 64 : (size_t)(e - p);
+		t->u.s = bd_arena_strndup(&h->arena, p, n);
+		t->n = (uint32_t)n;
+	}
+	return t;
+}
+
+static const char *eol_of(const char *p, const char *end)
+{
+	const char *q = memchr(p, '\n', (size_t)(end - p));
+	if (!q)
+		q = end;
+	if (q > p && q[-1] == '\r')
+		q--;
+	return q;
+}
+
+static bd_term *decode_elem(bd_heap *h, const char *p, const char *end, const char **next,
+			    uint32_t depth);
+static bd_term *decode_addr(bd_heap *h, uint64_t addr, uint32_t depth);
+
+static bd_term *decode_pidlike(bd_heap *h, const char *p, const char *end, const char **next,
+			       int port)
+{
+	const char *gt = memchr(p, '>', (size_t)(end - p));
+	bd_pid pid;
+	if (!gt || bd_pid_parse(p, (size_t)(gt + 1 - p), &pid)) {
+		*next = NULL;
+		return opaque(h, p, gt ? gt + 1 : end);
+	}
+	*next = gt + 1;
+	bd_term *t = mk_or_limit(h, port ? BD_T_PORT : BD_T_PID);
+	if (t->kind != BD_T_LIMIT)
+		t->u.pid = pid;
+	return t;
+}
+
+static bd_term *decode_elem(bd_heap *h, const char *p, const char *end, const char **next,
+			    uint32_t depth)
+{
+	uint64_t v;
+	const char *q;
+	*next = p;
+	if (p >= end)
+		return opaque(h, p, p);
+	switch (*p) {
+	case 'H':
+		q = bd_parse_hex(p + 1, end, &v);
+		if (!q)
+			break;
+		*next = q;
+		return decode_addr(h, v, depth);
+	case 'N':
+		*next = p + 1;
+		return &nil_term;
+	case 'I': {
+		int64_t i;
+		q = bd_parse_i64(p + 1, end, &i);
+		if (!q)
+			break;
+		*next = q;
+		bd_term *t = mk_or_limit(h, BD_T_INT);
+		if (t->kind == BD_T_INT)
+			t->u.i = i;
+		return t;
+	}
+	case 'A':
+		q = bd_parse_hex(p + 1, end, &v);
+		if (!q || q >= end || *q != ':' || v > (uint64_t)(end - q - 1))
+			break;
+		*next = q + 1 + v;
+		{
+			bd_term *t = mk_or_limit(h, BD_T_ATOM);
+			if (t->kind == BD_T_ATOM) {
+				t->u.s = q + 1; /* points into the source; length in n */
+				t->n = (uint32_t)v;
+			}
+			return t;
+		}
+	case 'P':
+		return decode_pidlike(h, p + 1, end, next, 0);
+	case 'p':
+		return decode_pidlike(h, p + 1, end, next, 1);
+	default:
+		return opaque(h, p, p); /* an immediate the writer could not print */
+	}
+	*next = NULL;
+	return opaque(h, p, eol_of(p, end));
+}
+
+/* Elements separated by ',' into out[0..n). */
+static const char *decode_elems(bd_heap *h, const char *p, const char *end, bd_term **out,
+				uint64_t n, uint32_t depth)
+{
+	for (uint64_t i = 0; i < n; i++) {
+		if (i) {
+			if (p >= end || *p != ',')
+				return NULL;
+			p++;
+		}
+		const char *nx;
+		out[i] = decode_elem(h, p, end, &nx, depth);
+		if (!nx)
+			return NULL;
+		p = nx;
+	}
+	return p;
+}
+
+static bd_term *decode_binary_data(bd_heap *h, bd_term *t, const char *data, const char *e,
+				   uint64_t offset, uint64_t size)
+{
+	size_t want = size > 4096 ? 4096 : (size_t)size;
+	uint8_t *buf = bd_arena_alloc(&h->arena, want ? want : 1);
+	if (buf) {
+		t->u.bin.data = buf;
+		t->n = (uint32_t)bd_decode_window(data, (size_t)(e - data), h->m->hex_data, offset,
+						  buf, want);
+	}
+	return t;
+}
+
+static void refc_fill(bd_heap *h, bd_term *t, uint64_t addr, uint64_t offset, uint64_t size)
+{
+	t->bin_kind = BD_BIN_REFC;
+	t->u.bin.addr = addr;
+	t->u.bin.offset = offset;
+	t->u.bin.size = size;
+	const bd_binary *b = bd_binary_find(h->m, addr);
+	t->u.bin.orig_size = b ? b->size : BD_UNKNOWN;
+	if (b) {
+		size_t want = size > 256 ? 256 : (size_t)size;
+		uint8_t *buf = bd_arena_alloc(&h->arena, want ? want : 1);
+		if (buf) {
+			int64_t got = bd_binary_read(h->m, b, offset, buf, want);
+			t->u.bin.data = buf;
+			t->n = got > 0 ? (uint32_t)got : 0;
+		}
+	}
+}
+
+/* Yh<size>:<data> | Yc<bin>:<off>:<size> | Ys<target>:<off>:<size> */
+static bd_term *decode_bin(bd_heap *h, bd_term *t, const char *p, const char *end)
+{
+	uint64_t a, off, size;
+	const char *e = eol_of(p, end);
+	t->kind = BD_T_BINARY;
+	if (*p == 'h') {
+		const char *q = bd_parse_hex(p + 1, e, &size);
+		if (!q || q >= e || *q != ':')
+			return t;
+		t->bin_kind = BD_BIN_HEAP;
+		t->u.bin.size = size;
+		t->u.bin.orig_size = size;
+		return decode_binary_data(h, t, q + 1, e, 0, size);
+	}
+	const char *q = bd_parse_hex(p + 1, e, &a);
+	if (!q || q >= e || *q++ != ':' || !(q = bd_parse_hex(q, e, &off)) || q >= e ||
+	    *q++ != ':' || !bd_parse_hex(q, e, &size))
+		return t;
+	if (*p == 'c') {
+		/* OTP 27 writes a bare BinRef in literals with an absolute pointer as
+		 * offset: then the slice is the whole binary. */
+		if (off > size && off > 0xffffffffull)
+			off = 0;
+		refc_fill(h, t, a, off, size);
+		return t;
+	}
+	/* Ys: target is a Binary* or the address of a Yh/Yc object line (OTP 27 sets
+	 * tag bits in the low 2 bits). */
+	if (bd_binary_find(h->m, a)) {
+		refc_fill(h, t, a, off, size);
+		return t;
+	}
+	const char *op, *oe;
+	if (find_object(h, a, &op, &oe) || find_object(h, a & ~3ull, &op, &oe)) {
+		if (oe - op > 2 && op[0] == 'Y' && op[1] == 'h') {
+			const char *oeol = eol_of(op, oe), *c = memchr(op, ':', (size_t)(oeol - op));
+			t->bin_kind = BD_BIN_HEAP;
+			t->u.bin.size = size;
+			t->u.bin.orig_size = size;
+			if (c)
+				decode_binary_data(h, t, c + 1, oeol, off, size);
+			return t;
+		}
+		if (oe - op > 2 && op[0] == 'Y' && op[1] == 'c') {
+			uint64_t ba, boff, bs;
+			const char *c = bd_parse_hex(op + 2, oe, &ba);
+			if (c && *c == ':' && (c = bd_parse_hex(c + 1, oe, &boff)) && *c == ':' &&
+			    bd_parse_hex(c + 1, oe, &bs)) {
+				refc_fill(h, t, ba, (boff > bs ? 0 : boff) + off, size);
+				return t;
+			}
+		}
+	}
+	/* Target not dumped (OTP <= 26 gap): size known, bytes not. */
+	t->bin_kind = BD_BIN_REFC;
+	t->u.bin.addr = a;
+	t->u.bin.offset = off;
+	t->u.bin.size = size;
+	t->u.bin.orig_size = BD_UNKNOWN;
+	return t;
+}
+
+/* Collect the pairs of a hashmap node tree into pairs[] (2 per entry). */
+static void hamt_collect(bd_heap *h, const char *p, const char *end, bd_term **pairs,
+			 uint64_t *np, uint64_t cap, uint32_t depth)
+{
+	uint64_t n, k;
+	const char *q;
+	if (depth > 64 || p >= end)
+		return;
+	if (p[0] == 'M' && p + 1 < end && (p[1] == 'n' || p[1] == 'h')) {
+		q = bd_parse_hex(p + 2, end, &n);
+		if (!q || q >= end || *q++ != ':')
+			return;
+		if (p[1] == 'h') {
+			q = bd_parse_hex(q, end, &k);
+			if (!q || q >= end || *q++ != ':')
+				return;
+			n = k;
+		}
+		for (uint64_t i = 0; i < n && q && q < end; i++) {
+			if (i) {
+				if (*q != ',')
+					return;
+				q++;
+			}
+			uint64_t a;
+			const char *nx = q[0] == 'H' ? bd_parse_hex(q + 1, end, &a) : NULL;
+			const char *cp, *ce;
+			if (nx && find_object(h, a, &cp, &ce))
+				hamt_collect(h, cp, ce, pairs, np, cap, depth + 1);
+			q = nx ? nx : bd_tl_skip_elem(q, end);
+		}
+		return;
+	}
+	if (p[0] == 'l') { /* leaf: key | value */
+		if (*np >= cap)
+			return;
+		const char *nx;
+		bd_term *key = decode_elem(h, p + 1, end, &nx, depth);
+		if (!nx || nx >= end || *nx != '|')
+			return;
+		bd_term *val = decode_elem(h, nx + 1, end, &nx, depth);
+		pairs[2 * *np] = key;
+		pairs[2 * *np + 1] = val;
+		(*np)++;
+		return;
+	}
+	if (p[0] == 't') { /* collision node: tuple of leaf pointers */
+		q = bd_parse_hex(p + 1, end, &n);
+		if (!q || q >= end || *q++ != ':')
+			return;
+		for (uint64_t i = 0; i < n && q < end; i++) {
+			if (i && *q++ != ',')
+				return;
+			uint64_t a;
+			const char *nx = *q == 'H' ? bd_parse_hex(q + 1, end, &a) : NULL;
+			const char *cp, *ce;
+			if (nx && find_object(h, a, &cp, &ce))
+				hamt_collect(h, cp, ce, pairs, np, cap, depth + 1);
+			q = nx ? nx : bd_tl_skip_elem(q, end);
+			if (!q)
+				return;
+		}
+	}
+}
+
+static bd_term *decode_map(bd_heap *h, bd_term *t, const char *p, const char *end,
+			   uint32_t depth)
+{
+	uint64_t n, k;
+	t->kind = BD_T_MAP;
+	const char *q = bd_parse_hex(p + 1, end, &n);
+	if (!q || q >= end || *q++ != ':')
+		return t;
+	uint64_t cap = n < h->budget ? n : h->budget;
+	if (cap > (uint64_t)(end - p))
+		cap = (uint64_t)(end - p) + 64;
+	bd_term **pairs = bd_arena_alloc(&h->arena, (size_t)(2 * cap + 2) * sizeof *pairs);
+	if (!pairs)
+		return t;
+	t->u.elems = pairs;
+	if (*p == 'f') {
+		/* keys tuple, then values */
+		const char *nx;
+		bd_term *keys = decode_elem(h, q, end, &nx, depth);
+		if (!nx || nx >= end || *nx != ':')
+			return t;
+		bd_term **vals = bd_arena_alloc(&h->arena, (size_t)(cap + 1) * sizeof *vals);
+		if (!vals)
+			return t;
+		const char *r = decode_elems(h, nx + 1, end, vals, cap, depth);
+		(void)r;
+		uint64_t got = 0;
+		for (uint64_t i = 0; i < cap; i++) {
+			if (!vals[i])
+				break;
+			pairs[2 * i] = keys->kind == BD_T_TUPLE && i < keys->n ? keys->u.elems[i]
+									 : &limit_term;
+			pairs[2 * i + 1] = vals[i];
+			got++;
+		}
+		t->n = (uint32_t)got;
+		return t;
+	}
+	if (*p == 'h') {
+		q = bd_parse_hex(q, end, &k);
+		(void)k;
+	}
+	uint64_t np = 0;
+	hamt_collect(h, p - 1, end, pairs, &np, cap, depth);
+	t->n = (uint32_t)np;
+	return t;
+}
+
+/* Cons cells are decoded in a loop along their tails: strings and long lists would
+ * otherwise recurse once per element. */
+static bd_term *decode_list(bd_heap *h, bd_term *first, const char *p, const char *end,
+			    uint32_t depth)
+{
+	bd_term *cell = first;
+	for (;;) {
+		cell->kind = BD_T_CONS;
+		bd_term **ht = bd_arena_alloc(&h->arena, 2 * sizeof *ht);
+		if (!ht)
+			return first;
+		cell->u.elems = ht;
+		cell->n = 2;
+		const char *nx;
+		ht[0] = decode_elem(h, p, end, &nx, depth + 1);
+		if (!nx || nx >= end || *nx != '|') {
+			ht[1] = &nil_term;
+			return first;
+		}
+		p = nx + 1;
+		uint64_t a;
+		const char *q = *p == 'H' ? bd_parse_hex(p + 1, end, &a) : NULL;
+		const char *op, *oe;
+		uint64_t known;
+		if (q && !bd_u64map_get(&h->memo, a, &known) && find_object(h, a, &op, &oe) &&
+		    op[0] == 'l') {
+			bd_term *next = mk(h, BD_T_CONS);
+			if (!next) {
+				ht[1] = &limit_term;
+				return first;
+			}
+			bd_u64map_put(&h->memo, a, (uint64_t)(uintptr_t)next);
+			ht[1] = next;
+			cell = next;
+			p = op + 1;
+			end = oe;
+			continue;
+		}
+		ht[1] = decode_elem(h, p, end, &nx, depth + 1);
+		return first;
+	}
+}
+
+static bd_term *decode_object(bd_heap *h, bd_term *t, const char *p, const char *end,
+			      uint32_t depth)
+{
+	uint64_t n;
+	const char *q, *e = eol_of(p, end);
+	switch (*p) {
+	case 't':
+		q = bd_parse_hex(p + 1, end, &n);
+		if (!q || q >= end || *q != ':')
+			break;
+		t->kind = BD_T_TUPLE;
+		if (n > (uint64_t)(end - q))
+			n = (uint64_t)(end - q); /* each element takes at least one byte */
+		t->u.elems = bd_arena_alloc(&h->arena, (size_t)(n + 1) * sizeof(bd_term *));
+		if (!t->u.elems)
+			return t;
+		t->n = (uint32_t)n;
+		if (!decode_elems(h, q + 1, end, t->u.elems, n, depth + 1))
+			for (uint64_t i = 0; i < n; i++)
+				if (!t->u.elems[i])
+					t->u.elems[i] = &limit_term;
+		return t;
+	case 'l':
+		return decode_list(h, t, p + 1, end, depth);
+	case 'F': {
+		char buf[64];
+		q = bd_parse_hex(p + 1, e, &n);
+		if (!q || q >= e || *q != ':')
+			break;
+		size_t l = (size_t)(e - q - 1) < n ? (size_t)(e - q - 1) : (size_t)n;
+		snprintf(buf, sizeof buf, "%.*s", (int)(l < 63 ? l : 63), q + 1);
+		t->kind = BD_T_FLOAT;
+		t->u.f = strtod(buf, NULL);
+		return t;
+	}
+	case 'B':
+		t->kind = BD_T_BIG;
+		t->u.s = bd_arena_strndup(&h->arena, p + 1, (size_t)(e - p - 1) > 4096 ? 4096 : (size_t)(e - p - 1));
+		t->n = (uint32_t)strlen(t->u.s ? t->u.s : "");
+		return t;
+	case 'Y':
+		if (p + 1 < e)
+			return decode_bin(h, t, p + 1, end);
+		break;
+	case 'M':
+		if (p + 1 < e)
+			return decode_map(h, t, p + 1, end, depth + 1);
+		break;
+	case 'P':
+	case 'p': {
+		const char *nx;
+		bd_term *x = decode_pidlike(h, p + 1, e, &nx, *p == 'p');
+		*t = *x;
+		return t;
+	}
+	case 'E': {
+		q = bd_parse_hex(p + 1, e, &n);
+		if (!q || q >= e || *q != ':')
+			break;
+		size_t cap = n > (1u << 20) ? (1u << 20) : (size_t)n;
+		uint8_t *buf = malloc(cap ? cap : 1);
+		if (!buf)
+			break;
+		size_t got = bd_decode_data(q + 1, (size_t)(e - q - 1), h->m->hex_data, buf, cap);
+		bd_term *x = bd_etf_decode(&h->arena, buf, got, h->budget);
+		free(buf);
+		if (!x)
+			break;
+		*t = *x;
+		return t;
+	}
+	case 'R': /* OTP 27 FunRef: bookkeeping beside a fun literal */
+		t->kind = BD_T_FUN;
+		t->u.s = "#FunRef";
+		return t;
+	}
+	bd_term *x = opaque(h, p, e);
+	*t = *x;
+	return t;
+}
+
+static bd_term *decode_addr(bd_heap *h, uint64_t addr, uint32_t depth)
+{
+	uint64_t known;
+	if (bd_u64map_get(&h->memo, addr, &known))
+		return (bd_term *)(uintptr_t)known;
+	const char *p, *end;
+	if (!find_object(h, addr, &p, &end)) {
+		bd_term *t = mk_or_limit(h, BD_T_MISSING);
+		if (t->kind == BD_T_MISSING)
+			t->u.addr = addr;
+		return t;
+	}
+	if (depth > h->opts.max_depth)
+		return &limit_term;
+	bd_term *t = mk(h, BD_T_OPAQUE);
+	if (!t)
+		return &limit_term;
+	/* Memoize before the children: shared subterms resolve to this node, and a
+	 * forged cycle ends here instead of looping. */
+	bd_u64map_put(&h->memo, addr, (uint64_t)(uintptr_t)t);
+	return decode_object(h, t, p, end, depth);
+}
+
+bd_term *bd_heap_decode(bd_heap *h, const char *text, size_t len)
+{
+	const char *nx;
+	h->budget = h->opts.max_nodes;
+	return decode_elem(h, text, text + len, &nx, 0);
+}
+
+/* ---- stack ---- */
+static const char *paren_text(bd_heap *h, const char *p, const char *e)
+{
+	const char *a = memchr(p, '(', (size_t)(e - p));
+	if (!a || e[-1] != ')')
+		return bd_arena_strndup(&h->arena, p, (size_t)(e - p));
+	return bd_arena_strndup(&h->arena, a + 1, (size_t)(e - a - 2));
+}
+
+int bd_heap_stack(bd_heap *h, bd_frame **frames, size_t *n, bd_error *err)
+{
+	const char *t;
+	size_t len;
+	*frames = NULL;
+	*n = 0;
+	if (!h->p || !h->p->sec_stack.len)
+		return bd_error_set(err, BD_ENOTFOUND, 0, "no stack in the dump");
+	if (bd_model_span_text(h->m, h->p->sec_stack, &t, &len))
+		return bd_error_set(err, BD_ECORRUPT, 0, "stack section out of range");
+	h->budget = h->opts.max_nodes;
+	/* Count lines to size the arrays. */
+	size_t lines = 1;
+	for (const char *c = t; (c = memchr(c, '\n', (size_t)(t + len - c))); c++)
+		lines++;
+	bd_frame *fr = bd_arena_alloc(&h->arena, (lines + 1) * sizeof *fr);
+	bd_slot *slots = bd_arena_alloc(&h->arena, (lines + 1) * sizeof *slots);
+	if (!fr || !slots)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory decoding the stack");
+	size_t nf = 1, ns = 0;
+	fr[0].mfa = h->p->pc ? h->p->pc : "?";
+	fr[0].slots = slots;
+	const char *p = t, *end = t + len;
+	while (p < end) {
+		const char *e = bd_tl_line_end(BD_TS_STACK, p, end);
+		if (!e)
+			e = eol_of(p, end);
+		const char *le = e > p && e[-1] == '\r' ? e - 1 : e;
+		const char *colon = memchr(p, ':', (size_t)(le - p));
+		if (colon) {
+			const char *v = colon + 1;
+			if (le - v > 12 && memcmp(v, "SReturn addr", 12) == 0) {
+				fr[nf].mfa = paren_text(h, v, le);
+				fr[nf].slots = slots + ns;
+				nf++;
+			} else {
+				bd_slot *s = &slots[ns++];
+				bd_frame *cur = &fr[nf - 1];
+				cur->nslots++;
+				s->y = -1;
+				if (*p == 'y') {
+					uint64_t y;
+					if (bd_parse_u64(p + 1, colon, &y))
+						s->y = (int)(y > 1000000 ? 1000000 : y);
+				}
+				if (*v == 'S') {
+					s->info = bd_arena_strndup(&h->arena, v + 1, (size_t)(le - v - 1));
+				} else {
+					const char *nx;
+					s->term = decode_elem(h, v, le, &nx, 0);
+				}
+			}
+		}
+		p = e < end ? e + 1 : end;
+	}
+	*frames = fr;
+	*n = nf;
+	return 0;
+}
+
+/* ---- messages ---- */
+static int msg_text(const bd_heap *h, const char **t, size_t *len)
+{
+	if (!h->p || !h->p->sec_messages.len)
+		return -1;
+	return bd_model_span_text(h->m, h->p->sec_messages, t, len) ? -1 : 0;
+}
+
+size_t bd_heap_messages(bd_heap *h, size_t first, size_t count, bd_term **out)
+{
+	const char *t;
+	size_t len, i = 0, got = 0;
+	if (msg_text(h, &t, &len))
+		return 0;
+	h->budget = h->opts.max_nodes;
+	const char *p = t, *end = t + len;
+	while (p < end && got < count) {
+		const char *e = bd_tl_line_end(BD_TS_MESSAGES, p, end);
+		if (!e)
+			e = eol_of(p, end);
+		if (i >= first) {
+			const char *nx;
+			out[got++] = *p == 'D' ? opaque(h, p, e) : decode_elem(h, p, e, &nx, 0);
+		}
+		i++;
+		p = e < end ? e + 1 : end;
+	}
+	return got;
+}
+
+/* Shape of an element without building terms: "{job,_,_}", "ok", "binary"... */
+static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf, size_t cap,
+		     int unwrap, bd_pid *caller)
+{
+	uint64_t a, n;
+	const char *op, *oe;
+	snprintf(buf, cap, "?");
+	if (p >= end)
+		return;
+	switch (*p) {
+	case 'A':
+		if (bd_parse_hex(p + 1, end, &n)) {
+			const char *c = memchr(p, ':', (size_t)(end - p));
+			if (c && n <= (uint64_t)(end - c - 1))
+				snprintf(buf, cap, "%.*s", (int)(n > 60 ? 60 : n), c + 1);
+		}
+		return;
+	case 'I':
+		snprintf(buf, cap, "integer");
+		return;
+	case 'N':
+		snprintf(buf, cap, "[]");
+		return;
+	case 'P':
+		snprintf(buf, cap, "pid");
+		return;
+	case 'p':
+		snprintf(buf, cap, "port");
+		return;
+	case 'H':
+		break;
+	default:
+		return;
+	}
+	if (!bd_parse_hex(p + 1, end, &a) || !find_object(h, a, &op, &oe))
+		return;
+	switch (*op) {
+	case 't': {
+		const char *q = bd_parse_hex(op + 1, oe, &n);
+		if (!q || *q != ':')
+			return;
+		q++;
+		if (n == 0) {
+			snprintf(buf, cap, "{}");
+			return;
+		}
+		if (*q != 'A') {
+			snprintf(buf, cap, "{%u-tuple}", (unsigned)(n > 9999 ? 9999 : n));
+			return;
+		}
+		uint64_t al;
+		const char *c = bd_parse_hex(q + 1, oe, &al);
+		if (!c || *c != ':' || al > (uint64_t)(oe - c - 1))
+			return;
+		const char *atom = c + 1;
+		int alen = (int)(al > 48 ? 48 : al);
+		if (unwrap && ((n == 3 && al == 9 && memcmp(atom, "$gen_call", 9) == 0) ||
+			       (n == 2 && al == 9 && memcmp(atom, "$gen_cast", 9) == 0))) {
+			const char *q2 = bd_tl_skip_elem(q, oe); /* the atom */
+			if (!q2 || *q2 != ',')
+				return;
+			q2++;
+			if (n == 3) {
+				/* From = {Pid, Tag}: record the caller pid. */
+				uint64_t fa;
+				const char *fp, *fe;
+				if (caller && *q2 == 'H' && bd_parse_hex(q2 + 1, oe, &fa) &&
+				    find_object(h, fa, &fp, &fe) && fp[0] == 't') {
+					const char *x = memchr(fp, ':', (size_t)(fe - fp));
+					if (x && x[1] == 'P') {
+						const char *gt = memchr(x + 2, '>', (size_t)(fe - x - 2));
+						if (gt)
+							bd_pid_parse(x + 2, (size_t)(gt + 1 - x - 2), caller);
+					}
+				}
+				q2 = bd_tl_skip_elem(q2, oe);
+				if (!q2 || *q2 != ',')
+					return;
+				q2++;
+			}
+			char inner[64];
+			shape_of(h, q2, oe, inner, sizeof inner, 0, NULL);
+			snprintf(buf, cap, "%.*s %s", alen, atom, inner);
+			return;
+		}
+		size_t k = (size_t)snprintf(buf, cap, "{%.*s", alen, atom);
+		for (uint64_t i = 1; i < n && i < 12 && k + 3 < cap; i++)
+			k += (size_t)snprintf(buf + k, cap - k, ",_");
+		if (n >= 12 && k + 5 < cap)
+			k += (size_t)snprintf(buf + k, cap - k, ",...");
+		if (k + 2 < cap)
+			snprintf(buf + k, cap - k, "}");
+		return;
+	}
+	case 'l':
+		snprintf(buf, cap, "list");
+		return;
+	case 'Y':
+		snprintf(buf, cap, "binary");
+		return;
+	case 'M':
+		snprintf(buf, cap, "map");
+		return;
+	case 'F':
+		snprintf(buf, cap, "float");
+		return;
+	case 'B':
+		snprintf(buf, cap, "integer");
+		return;
+	case 'E':
+		snprintf(buf, cap, "ref/fun");
+		return;
+	case 'P':
+		snprintf(buf, cap, "pid");
+		return;
+	}
+}
+
+typedef struct shape_tab {
+	bd_shape *slots;
+	size_t cap, count;
+	uint64_t other;
+} shape_tab;
+
+static void shape_add(shape_tab *st, const char *key, uint64_t idx)
+{
+	uint64_t hsh = bd_hash_bytes(key, strlen(key));
+	size_t j = hsh & (st->cap - 1);
+	while (st->slots[j].count) {
+		if (strcmp(st->slots[j].key, key) == 0) {
+			st->slots[j].count++;
+			return;
+		}
+		j = (j + 1) & (st->cap - 1);
+	}
+	if (st->count * 2 >= st->cap) {
+		st->other++;
+		return;
+	}
+	snprintf(st->slots[j].key, sizeof st->slots[j].key, "%s", key);
+	st->slots[j].count = 1;
+	st->slots[j].first_index = idx;
+	st->count++;
+}
+
+static int cmp_shape(const void *a, const void *b)
+{
+	const bd_shape *x = a, *y = b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : strcmp(x->key, y->key);
+}
+
+typedef struct caller_tab {
+	struct { bd_pid pid; uint64_t count; } *slots;
+	size_t cap, count;
+} caller_tab;
+
+static void caller_add(caller_tab *ct, bd_pid pid)
+{
+	for (size_t i = 0; i < ct->count; i++)
+		if (bd_pid_eq(ct->slots[i].pid, pid)) {
+			ct->slots[i].count++;
+			return;
+		}
+	if (ct->count < ct->cap) {
+		ct->slots[ct->count].pid = pid;
+		ct->slots[ct->count++].count = 1;
+	}
+}
+
+static int cmp_caller(const void *a, const void *b)
+{
+	const uint64_t x = ((const struct { bd_pid pid; uint64_t count; } *)a)->count;
+	const uint64_t y = ((const struct { bd_pid pid; uint64_t count; } *)b)->count;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
+{
+	const char *t;
+	size_t len;
+	memset(out, 0, sizeof *out);
+	if (msg_text(h, &t, &len))
+		return bd_error_set(err, BD_ENOTFOUND, 0, "no messages in the dump");
+	shape_tab st = {0};
+	st.cap = 8192;
+	caller_tab ct = {0};
+	ct.cap = 256;
+	free(h->stats_mem);
+	h->stats_mem = calloc(1, st.cap * sizeof(bd_shape) + ct.cap * sizeof *ct.slots);
+	if (!h->stats_mem)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	st.slots = h->stats_mem;
+	ct.slots = (void *)((char *)h->stats_mem + st.cap * sizeof(bd_shape));
+	const char *p = t, *end = t + len;
+	uint64_t idx = 0;
+	char key[96];
+	while (p < end) {
+		const char *e = bd_tl_line_end(BD_TS_MESSAGES, p, end);
+		if (!e)
+			e = eol_of(p, end);
+		bd_pid caller = BD_PID_NONE;
+		if (*p == 'D')
+			snprintf(key, sizeof key, "<distribution message>");
+		else
+			shape_of(h, p, e, key, sizeof key, 1, &caller);
+		shape_add(&st, key, idx);
+		if (bd_pid_valid(caller))
+			caller_add(&ct, caller);
+		idx++;
+		p = e < end ? e + 1 : end;
+	}
+	/* Compact the table to the front and sort by count. */
+	size_t k = 0;
+	for (size_t i = 0; i < st.cap; i++)
+		if (st.slots[i].count)
+			st.slots[k++] = st.slots[i];
+	qsort(st.slots, k, sizeof *st.slots, cmp_shape);
+	qsort(ct.slots, ct.count, sizeof *ct.slots, cmp_caller);
+	out->messages = idx;
+	out->shapes = st.slots;
+	out->nshapes = k;
+	out->other = st.other;
+	out->callers = (void *)ct.slots;
+	out->ncallers = ct.count;
+	return 0;
+}
+
+/* ---- dictionary ---- */
+int bd_heap_dictionary(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n,
+		       bd_error *err)
+{
+	const char *t;
+	size_t len;
+	*n = 0;
+	if (!h->p || !h->p->sec_dictionary.len)
+		return 0;
+	if (bd_model_span_text(h->m, h->p->sec_dictionary, &t, &len))
+		return bd_error_set(err, BD_ECORRUPT, 0, "dictionary out of range");
+	h->budget = h->opts.max_nodes;
+	size_t lines = 1;
+	for (const char *c = t; (c = memchr(c, '\n', (size_t)(t + len - c))); c++)
+		lines++;
+	bd_term **k = bd_arena_alloc(&h->arena, lines * sizeof *k);
+	bd_term **v = bd_arena_alloc(&h->arena, lines * sizeof *v);
+	if (!k || !v)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	const char *p = t, *end = t + len;
+	while (p < end) {
+		const char *e = bd_tl_line_end(BD_TS_DICT, p, end);
+		if (!e)
+			e = eol_of(p, end);
+		if (e > p) {
+			const char *nx;
+			bd_term *pair = decode_elem(h, p, e, &nx, 0);
+			if (pair->kind == BD_T_TUPLE && pair->n == 2) {
+				k[*n] = pair->u.elems[0];
+				v[*n] = pair->u.elems[1];
+			} else {
+				k[*n] = pair;
+				v[*n] = &limit_term;
+			}
+			(*n)++;
+		}
+		p = e < end ? e + 1 : end;
+	}
+	*keys = k;
+	*values = v;
+	return 0;
+}
+
+bd_term *bd_heap_dict_get(bd_heap *h, const char *atom)
+{
+	const char *t;
+	size_t len, alen = strlen(atom);
+	if (!h->p || !h->p->sec_dictionary.len ||
+	    bd_model_span_text(h->m, h->p->sec_dictionary, &t, &len))
+		return NULL;
+	const char *p = t, *end = t + len;
+	while (p < end) {
+		const char *e = bd_tl_line_end(BD_TS_DICT, p, end);
+		if (!e)
+			e = eol_of(p, end);
+		uint64_t a;
+		const char *op, *oe;
+		/* Peek: t2:A<len>:<atom>,<value> */
+		if (*p == 'H' && bd_parse_hex(p + 1, e, &a) && find_object(h, a, &op, &oe) &&
+		    oe - op > 4 && memcmp(op, "t2:A", 4) == 0) {
+			uint64_t l;
+			const char *c = bd_parse_hex(op + 4, oe, &l);
+			if (c && *c == ':' && l == alen && (uint64_t)(oe - c - 1) > l &&
+			    memcmp(c + 1, atom, alen) == 0 && c[1 + l] == ',') {
+				const char *nx;
+				h->budget = h->opts.max_nodes;
+				return decode_elem(h, c + 2 + l, oe, &nx, 0);
+			}
+		}
+		p = e < end ? e + 1 : end;
+	}
+	return NULL;
+}

@@ -1,0 +1,143 @@
+/* Internals shared by the readers in formats/: arena, growable arrays with caps,
+ * string interning, and the bd_model struct itself. */
+#ifndef BD_FORMATS_INT_H
+#define BD_FORMATS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beamdump/model.h"
+#include "beamdump/term.h"
+
+/* ---- arena: bump allocation in chunks, freed at once ---- */
+typedef struct bd_arena_chunk bd_arena_chunk;
+typedef struct bd_arena {
+	bd_arena_chunk *head;
+	size_t used, cap;   /* in head */
+	size_t total;       /* bytes held */
+	size_t limit;       /* hard cap on total, 0 = none */
+} bd_arena;
+
+void *bd_arena_alloc(bd_arena *a, size_t size);   /* 8-aligned, zeroed; NULL when over limit */
+char *bd_arena_strndup(bd_arena *a, const char *s, size_t n);
+void bd_arena_free(bd_arena *a);
+
+/* ---- growable array with a hard maximum ---- */
+typedef struct bd_vec {
+	void *data;
+	size_t len, cap, elem, max;
+} bd_vec;
+
+#define BD_VEC_INIT(type, maxn) ((bd_vec){NULL, 0, 0, sizeof(type), (maxn)})
+/* Pointer to a new zeroed element at the end, NULL when full or out of memory. */
+void *bd_vec_push(bd_vec *v);
+void bd_vec_free(bd_vec *v);
+#define BD_VEC_AT(v, type, i) (((type *)(v)->data)[i])
+
+/* ---- interning: equal bytes -> equal pointer (NUL-terminated copy in the arena) ---- */
+typedef struct bd_intern {
+	struct bd_intern_slot { uint64_t hash; const char *s; uint32_t len; } *slots;
+	size_t cap, count;
+	bd_arena *arena;
+} bd_intern;
+
+const char *bd_intern_str(bd_intern *in, const char *s, size_t len);
+void bd_intern_free(bd_intern *in);
+
+/* ---- u64 -> u64 hash map (open addressing), keys != UINT64_MAX ---- */
+typedef struct bd_u64map {
+	uint64_t *keys, *vals;
+	size_t cap, count;
+} bd_u64map;
+int bd_u64map_put(bd_u64map *m, uint64_t key, uint64_t val);
+/* Returns 1 and sets *val when found. */
+int bd_u64map_get(const bd_u64map *m, uint64_t key, uint64_t *val);
+void bd_u64map_free(bd_u64map *m);
+
+uint64_t bd_hash_bytes(const void *p, size_t n);
+
+/* ---- number parsing on (p, end) ranges; return pointer past the digits or NULL ---- */
+const char *bd_parse_u64(const char *p, const char *end, uint64_t *out);
+const char *bd_parse_i64(const char *p, const char *end, int64_t *out);
+const char *bd_parse_hex(const char *p, const char *end, uint64_t *out);
+
+/* ---- base64 / hex ---- */
+/* Decode base64 (or hex pairs when hex != 0) text to bytes; returns bytes written
+ * (<= cap), stops at the first invalid character. */
+size_t bd_decode_data(const char *text, size_t len, int hex, uint8_t *out, size_t cap);
+/* Decode [offset, offset+n) of the binary encoded by text without decoding the rest. */
+size_t bd_decode_window(const char *text, size_t len, int hex, uint64_t offset, uint8_t *out,
+			size_t n);
+
+/* ---- the model ---- */
+enum { BD_TAG_MAXCOUNT = 48 };
+
+typedef struct bd_source bd_source;
+
+struct bd_model {
+	bd_node_info node;
+	bd_memory mem;
+	bd_limits limits;
+	bd_vec table_stats, scheds, procs, links, ports, ets, timers, dists, modules, funs,
+		binaries, alloc_stats, areas, strings;
+	struct { const char *tag; uint64_t count; } tag_counts[BD_TAG_MAXCOUNT];
+	size_t ntags;
+	bd_span literals, persistent_terms, atoms;
+	int hex_data;              /* dump version < 0.5: binaries and E terms are hex */
+	bd_arena arena;
+	bd_intern intern;
+	bd_source *src;
+	const char *base;          /* source bytes (text dumps) */
+	uint64_t size;
+	/* lookups built after reading */
+	bd_u64map pid_index;       /* packed pid -> proc index */
+	bd_u64map bin_index;       /* binary addr -> index */
+	/* literal-area index, built on first use (mutable cache) */
+	bd_u64map *lit_index;
+	bool lit_index_built;
+	/* snapshot-backed models resolve spans through this */
+	int (*span_text)(const bd_model *m, bd_span s, const char **out, size_t *len);
+	void *span_ctx;
+	void (*free_ctx)(void *ctx);
+};
+
+const char *bd_model_intern(bd_model *m, const char *s, size_t len);
+bd_model *bd_model_new(void);
+void bd_model_count_tag(bd_model *m, const char *tag, size_t len);
+/* Build lookup maps once all tables are filled. */
+int bd_model_finish(bd_model *m, bd_error *err);
+uint64_t bd_pid_pack(bd_pid p);
+
+/* ---- input source: mmap'ed file or decompressed temporary ---- */
+struct bd_source {
+	const char *data;
+	uint64_t size;
+	void *map;
+	uint64_t map_len;
+	int fd;
+	char name[200];
+};
+int bd_source_open(bd_source **out, const char *path, bd_error *err);
+void bd_source_free(bd_source *s);
+/* Drop pages of [0, upto) from the resident set (they stay in the page cache). */
+void bd_source_release(bd_source *s, uint64_t upto);
+
+/* ---- readers ---- */
+int bd_crashdump_read(bd_model *m, bd_error *err);
+
+/* ---- term lines (termline.c) ---- */
+/* Skip one element starting at p; returns pointer past it or NULL. */
+const char *bd_tl_skip_elem(const char *p, const char *end);
+/* Skip an object (text after "ADDR:"); returns pointer past it or NULL. */
+const char *bd_tl_skip_object(const char *p, const char *end);
+/* End of the logical line starting at p in a term section of the given kind
+ * (raw newlines inside atoms are skipped). Returns the position of the terminating
+ * '\n' (or end), or NULL when the line does not parse. */
+typedef enum { BD_TS_HEAP, BD_TS_STACK, BD_TS_MESSAGES, BD_TS_DICT, BD_TS_PTERMS } bd_ts_kind;
+const char *bd_tl_line_end(bd_ts_kind kind, const char *p, const char *end);
+
+/* ---- external term format (etf.c) ---- */
+bd_term *bd_etf_decode(bd_arena *a, const uint8_t *p, size_t n, uint32_t budget);
+
+#endif

@@ -1,0 +1,379 @@
+/* The model: construction, format detection on open, getters and lookups. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "int.h"
+#include "snapshot_int.h"
+
+#define MAXROWS (1u << 27)
+
+bd_model *bd_model_new(void)
+{
+	bd_model *m = calloc(1, sizeof *m);
+	if (!m)
+		return NULL;
+	m->intern.arena = &m->arena;
+	m->table_stats = BD_VEC_INIT(bd_table_stat, 1u << 16);
+	m->scheds = BD_VEC_INIT(bd_sched, 1u << 16);
+	m->procs = BD_VEC_INIT(bd_proc, MAXROWS);
+	m->links = BD_VEC_INIT(bd_link, MAXROWS);
+	m->ports = BD_VEC_INIT(bd_port, MAXROWS);
+	m->ets = BD_VEC_INIT(bd_ets, MAXROWS);
+	m->timers = BD_VEC_INIT(bd_timer, MAXROWS);
+	m->dists = BD_VEC_INIT(bd_dist, 1u << 20);
+	m->modules = BD_VEC_INIT(bd_module, 1u << 22);
+	m->funs = BD_VEC_INIT(bd_fun, MAXROWS);
+	m->binaries = BD_VEC_INIT(bd_binary, MAXROWS);
+	m->alloc_stats = BD_VEC_INIT(bd_alloc_stat, 1u << 22);
+	m->areas = BD_VEC_INIT(bd_area, 1u << 16);
+	m->strings = BD_VEC_INIT(const char *, MAXROWS);
+	bd_memory *mm = &m->mem;
+	mm->total = mm->processes = mm->processes_used = mm->system = mm->atom = mm->atom_used =
+		mm->binary = mm->code = mm->ets = mm->maximum = BD_UNKNOWN;
+	m->node.atoms = BD_UNKNOWN;
+	m->node.created_unix = INT64_MIN;
+	bd_limits *l = &m->limits;
+	l->atoms = l->atoms_limit = l->procs = l->procs_limit = l->ports = l->ports_limit =
+		l->ets = l->ets_limit = BD_UNKNOWN;
+	return m;
+}
+
+const char *bd_model_intern(bd_model *m, const char *s, size_t len)
+{
+	return bd_intern_str(&m->intern, s, len);
+}
+
+void bd_model_count_tag(bd_model *m, const char *tag, size_t len)
+{
+	for (size_t i = 0; i < m->ntags; i++)
+		if (strlen(m->tag_counts[i].tag) == len && memcmp(m->tag_counts[i].tag, tag, len) == 0) {
+			m->tag_counts[i].count++;
+			return;
+		}
+	if (m->ntags < BD_TAG_MAXCOUNT) {
+		m->tag_counts[m->ntags].tag = bd_model_intern(m, tag, len);
+		m->tag_counts[m->ntags++].count = 1;
+	}
+}
+
+uint64_t bd_model_section_count(const bd_model *m, const char *tag)
+{
+	for (size_t i = 0; i < m->ntags; i++)
+		if (m->tag_counts[i].tag && strcmp(m->tag_counts[i].tag, tag) == 0)
+			return m->tag_counts[i].count;
+	return 0;
+}
+
+uint64_t bd_pid_pack(bd_pid p)
+{
+	/* node:16 | num:32 | serial:16 ; collisions only for absurd values */
+	return ((uint64_t)(p.node & 0xffff) << 48) | ((uint64_t)p.num << 16) | (p.serial & 0xffff);
+}
+
+int bd_model_finish(bd_model *m, bd_error *err)
+{
+	(void)err;
+	size_t n;
+	const bd_proc *procs = bd_model_procs(m, &n);
+	if (m->pid_index.count != n) {
+		bd_u64map_free(&m->pid_index);
+		for (size_t i = 0; i < n; i++)
+			bd_u64map_put(&m->pid_index, bd_pid_pack(procs[i].pid), i);
+	}
+	const bd_binary *bins = bd_model_binaries(m, &n);
+	for (size_t i = 0; i < n; i++)
+		bd_u64map_put(&m->bin_index, bins[i].addr, i);
+	bd_limits *l = &m->limits;
+	l->procs = bd_model_section_count(m, "proc");
+	l->ports = bd_model_section_count(m, "port");
+	l->ets = m->ets.len;
+	if (m->node.source && strcmp(m->node.source, "erl_crash.dump") == 0) {
+		/* Text dumps carry counts, and only the atom limit. */
+		l->atoms = m->node.atoms;
+		size_t nt;
+		const bd_table_stat *t = bd_model_table_stats(m, &nt);
+		for (size_t i = 0; i < nt; i++) {
+			if (t[i].index && strcmp(t[i].name, "atom_tab") == 0) {
+				if (t[i].limit != BD_UNKNOWN)
+					l->atoms_limit = t[i].limit;
+				if (l->atoms == BD_UNKNOWN && t[i].entries != BD_UNKNOWN)
+					l->atoms = t[i].entries;
+			}
+		}
+	}
+	return 0;
+}
+
+static int open_text(bd_model *m, bd_error *err)
+{
+	const char *d = m->base;
+	uint64_t n = m->size;
+	static const char magic[] = "=erl_crash_dump:";
+	if (n >= 4 && memcmp(d, "ENC0", 4) == 0)
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: encrypted crash dump (ENC0): decrypt it first",
+				    m->src->name);
+	if (n >= 19 && memcmp(d, "<Erlang crash dump>", 19) == 0)
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: pre-R10B crash dump format is not supported",
+				    m->src->name);
+	if (n < sizeof magic - 1 || memcmp(d, magic, sizeof magic - 1) != 0)
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
+				    m->src->name);
+	m->node.source = "erl_crash.dump";
+	int rc = bd_crashdump_read(m, err);
+	if (rc)
+		return rc;
+	if (m->node.dump_major > 0 || m->node.dump_minor > 5) {
+		/* Newer than we know: read on, but say so. */
+		if (!m->node.skipped_first)
+			m->node.skipped_first = "dump version newer than 0.5: fields may be missed";
+	}
+	return 0;
+}
+
+int bd_model_open(bd_model **out, const char *path, bd_error *err)
+{
+	*out = NULL;
+	bd_model *m = bd_model_new();
+	if (!m)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	int rc = bd_source_open(&m->src, path, err);
+	if (rc) {
+		bd_model_free(m);
+		return rc;
+	}
+	m->base = m->src->data;
+	m->size = m->src->size;
+	m->node.input_size = m->size;
+	if (bd_snapshot_is(m->base, m->size))
+		rc = bd_snapshot_read(m, err);
+	else
+		rc = open_text(m, err);
+	if (!rc)
+		rc = bd_model_finish(m, err);
+	if (rc) {
+		bd_model_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void bd_model_free(bd_model *m)
+{
+	if (!m)
+		return;
+	bd_vec *vs[] = {&m->table_stats, &m->scheds, &m->procs,   &m->links,   &m->ports,
+			&m->ets,         &m->timers, &m->dists,   &m->modules, &m->funs,
+			&m->binaries,    &m->alloc_stats, &m->areas, &m->strings};
+	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
+		bd_vec_free(vs[i]);
+	bd_u64map_free(&m->pid_index);
+	bd_u64map_free(&m->bin_index);
+	bd_u64map_free(m->lit_index);
+	free(m->lit_index);
+	if (m->free_ctx)
+		m->free_ctx(m->span_ctx);
+	bd_intern_free(&m->intern);
+	bd_arena_free(&m->arena);
+	bd_source_free(m->src);
+	free(m);
+}
+
+/* ---- getters ---- */
+const bd_node_info *bd_model_node(const bd_model *m) { return &m->node; }
+const bd_memory *bd_model_memory(const bd_model *m) { return &m->mem; }
+const bd_limits *bd_model_limits(const bd_model *m) { return &m->limits; }
+
+#define GETTER(fn, type, field)                                                     \
+	const type *fn(const bd_model *m, size_t *n)                                \
+	{                                                                           \
+		*n = m->field.len;                                                  \
+		return m->field.data;                                               \
+	}
+GETTER(bd_model_table_stats, bd_table_stat, table_stats)
+GETTER(bd_model_scheds, bd_sched, scheds)
+GETTER(bd_model_procs, bd_proc, procs)
+GETTER(bd_model_links, bd_link, links)
+GETTER(bd_model_ports, bd_port, ports)
+GETTER(bd_model_ets, bd_ets, ets)
+GETTER(bd_model_timers, bd_timer, timers)
+GETTER(bd_model_dists, bd_dist, dists)
+GETTER(bd_model_modules, bd_module, modules)
+GETTER(bd_model_funs, bd_fun, funs)
+GETTER(bd_model_binaries, bd_binary, binaries)
+GETTER(bd_model_alloc_stats, bd_alloc_stat, alloc_stats)
+GETTER(bd_model_areas, bd_area, areas)
+
+const char *bd_model_string(const bd_model *m, uint32_t idx)
+{
+	return idx < m->strings.len ? BD_VEC_AT(&m->strings, const char *, idx) : NULL;
+}
+
+/* ---- pids ---- */
+int bd_pid_parse(const char *s, size_t len, bd_pid *out)
+{
+	const char *p = s, *e = s + len;
+	int angle = 0;
+	if (p < e && *p == '<') {
+		angle = 1;
+		p++;
+	}
+	uint64_t v[3] = {0, 0, 0};
+	int k = 0;
+	while (k < 3) {
+		const char *q = bd_parse_u64(p, e, &v[k]);
+		if (!q || v[k] > UINT32_MAX - 1)
+			return -1;
+		k++;
+		p = q;
+		if (p < e && *p == '.' && k < 3)
+			p++;
+		else
+			break;
+	}
+	if (k < 2)
+		return -1;
+	if (angle) {
+		if (p >= e || *p != '>')
+			return -1;
+		p++;
+	}
+	if (p != e)
+		return -1;
+	out->node = (uint32_t)v[0];
+	out->num = (uint32_t)v[1];
+	out->serial = (uint32_t)v[2];
+	return 0;
+}
+
+char *bd_pid_fmt(bd_pid p, char *buf, size_t cap)
+{
+	if (!bd_pid_valid(p))
+		snprintf(buf, cap, "[]");
+	else
+		snprintf(buf, cap, "<%u.%u.%u>", p.node, p.num, p.serial);
+	return buf;
+}
+
+char *bd_port_fmt(bd_pid p, char *buf, size_t cap)
+{
+	snprintf(buf, cap, "#Port<%u.%u>", p.node, p.num);
+	return buf;
+}
+
+const char *bd_proc_state_name(bd_proc_state s)
+{
+	static const char *names[BD_PS__COUNT] = {"Unknown",   "Running",  "Scheduled",
+						  "Waiting",   "Exiting",  "Garbing",
+						  "Suspended", "Non Existing", "Undefined"};
+	return (unsigned)s < BD_PS__COUNT ? names[s] : "Unknown";
+}
+
+const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
+{
+	uint64_t idx;
+	if (!bd_u64map_get(&m->pid_index, bd_pid_pack(pid), &idx))
+		return NULL;
+	const bd_proc *p = &BD_VEC_AT(&m->procs, bd_proc, idx);
+	return bd_pid_eq(p->pid, pid) ? p : NULL;
+}
+
+const bd_proc *bd_proc_find(const bd_model *m, const char *s)
+{
+	bd_pid pid;
+	if (bd_pid_parse(s, strlen(s), &pid) == 0)
+		return bd_proc_by_pid(m, pid);
+	size_t n;
+	const bd_proc *procs = bd_model_procs(m, &n);
+	/* Names in the model are printed atoms: 'quoted' when needed. */
+	for (size_t i = 0; i < n; i++) {
+		const char *nm = procs[i].name;
+		if (!nm)
+			continue;
+		if (strcmp(nm, s) == 0)
+			return &procs[i];
+		size_t l = strlen(nm);
+		if (l >= 2 && nm[0] == '\'' && nm[l - 1] == '\'' && strlen(s) == l - 2 &&
+		    memcmp(nm + 1, s, l - 2) == 0)
+			return &procs[i];
+	}
+	return NULL;
+}
+
+const char *bd_pid_name(const bd_model *m, bd_pid pid)
+{
+	const bd_proc *p = bd_proc_by_pid(m, pid);
+	return p ? p->name : NULL;
+}
+
+const bd_binary *bd_binary_find(const bd_model *m, uint64_t addr)
+{
+	uint64_t idx;
+	if (!bd_u64map_get(&m->bin_index, addr, &idx))
+		return NULL;
+	return &BD_VEC_AT(&m->binaries, bd_binary, idx);
+}
+
+/* ---- lazy data ---- */
+int bd_model_span_text(const bd_model *m, bd_span s, const char **out, size_t *len)
+{
+	if (m->span_text)
+		return m->span_text(m, s, out, len);
+	if (s.off > m->size || s.len > m->size - s.off) {
+		*out = NULL;
+		*len = 0;
+		return BD_ECORRUPT;
+	}
+	*out = m->base + s.off;
+	*len = (size_t)s.len;
+	return 0;
+}
+
+int64_t bd_binary_read(const bd_model *m, const bd_binary *b, uint64_t offset, void *buf,
+		       size_t cap)
+{
+	const char *t;
+	size_t len;
+	int rc = bd_model_span_text(m, b->data, &t, &len);
+	if (rc)
+		return rc;
+	if (offset >= b->size)
+		return 0;
+	if (cap > b->size - offset)
+		cap = (size_t)(b->size - offset);
+	return (int64_t)bd_decode_window(t, len, m->hex_data, offset, buf, cap);
+}
+
+uint64_t bd_model_atoms_each(const bd_model *m,
+			     int (*fn)(void *ud, const char *atom, size_t len), void *ud)
+{
+	const char *t;
+	size_t len;
+	if (!m->atoms.len || bd_model_span_text(m, m->atoms, &t, &len))
+		return 0;
+	/* The dump lists newest first: walk lines backwards. */
+	const char *e = t + len;
+	uint64_t n = 0;
+	while (e > t) {
+		if (e[-1] == '\n')
+			e--;
+		const char *s = e;
+		while (s > t && s[-1] != '\n')
+			s--;
+		size_t l = (size_t)(e - s);
+		if (l && s[l - 1] == '\r')
+			l--;
+		if (l || s > t) {
+			n++;
+			if (fn && fn(ud, s, l))
+				break;
+		}
+		e = s;
+	}
+	return n;
+}

@@ -1,0 +1,297 @@
+/* Erlang-syntax printing of decoded terms, bounded by depth and item count, and small
+ * helpers that analyses use to read terms. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "int.h"
+
+typedef struct out {
+	char *buf;
+	size_t cap, len;
+} out;
+
+static void put(out *o, const char *s, size_t n)
+{
+	if (o->len + 1 >= o->cap)
+		return;
+	size_t room = o->cap - 1 - o->len;
+	if (n > room)
+		n = room;
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = 0;
+}
+
+static void puts_(out *o, const char *s) { put(o, s, strlen(s)); }
+
+static void putf(out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(out *o, const char *fmt, ...)
+{
+	char tmp[128];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		put(o, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+static int atom_needs_quotes(const char *s, size_t n)
+{
+	if (!n || !(s[0] >= 'a' && s[0] <= 'z'))
+		return 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '@' || c >= 0x80))
+			return 1;
+	}
+	static const char *reserved[] = {"after", "and",  "andalso", "band", "begin", "bnot",
+					 "bor",   "bsl",  "bsr",     "bxor", "case",  "catch",
+					 "cond",  "div",  "end",     "fun",  "if",    "let",
+					 "maybe", "not",  "of",      "or",   "orelse", "receive",
+					 "rem",   "try",  "when",    "xor"};
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (strlen(reserved[i]) == n && memcmp(reserved[i], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+static void put_escaped(out *o, const char *s, size_t n, char q)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == (unsigned char)q || c == '\\') {
+			char e[2] = {'\\', (char)c};
+			put(o, e, 2);
+		} else if (c == '\n') {
+			put(o, "\\n", 2);
+		} else if (c == '\t') {
+			put(o, "\\t", 2);
+		} else if (c < 32 || c == 127) {
+			putf(o, "\\%03o", c);
+		} else {
+			put(o, (const char *)&c, 1);
+		}
+	}
+}
+
+static void put_atom(out *o, const char *s, size_t n)
+{
+	if (atom_needs_quotes(s, n)) {
+		put(o, "'", 1);
+		put_escaped(o, s, n, '\'');
+		put(o, "'", 1);
+	} else {
+		put(o, s, n);
+	}
+}
+
+static int printable(int64_t c)
+{
+	return (c >= 32 && c < 127) || c == '\n' || c == '\t' || c == '\r';
+}
+
+/* A proper list of printable small integers prints as a string. */
+static int is_string(const bd_term *t, size_t max)
+{
+	size_t n = 0;
+	while (t && t->kind == BD_T_CONS && n < max) {
+		const bd_term *h = t->u.elems[0];
+		if (!h || h->kind != BD_T_INT || !printable(h->u.i))
+			return 0;
+		t = t->u.elems[1];
+		n++;
+	}
+	return n > 0 && t && (t->kind == BD_T_NIL || n == max);
+}
+
+static void fmt(out *o, const bd_term *t, int depth, int items);
+
+static void fmt_binary(out *o, const bd_term *t, int items)
+{
+	const uint8_t *d = t->u.bin.data;
+	size_t have = d ? t->n : 0, show = have;
+	size_t limit = items > 0 ? (size_t)items * 4 : 64;
+	if (show > limit)
+		show = limit;
+	int text = have > 0;
+	for (size_t i = 0; i < show && text; i++)
+		text = printable(d[i]);
+	put(o, "<<", 2);
+	if (text) {
+		put(o, "\"", 1);
+		put_escaped(o, (const char *)d, show, '"');
+		put(o, "\"", 1);
+	} else {
+		for (size_t i = 0; i < show; i++)
+			putf(o, i ? ",%u" : "%u", d[i]);
+	}
+	if (show < t->u.bin.size)
+		puts_(o, show ? ",..." : "...");
+	put(o, ">>", 2);
+	if (t->u.bin.size > show || (t->bin_kind == BD_BIN_REFC && !d))
+		putf(o, "(%llu bytes%s)", (unsigned long long)t->u.bin.size,
+		     t->bin_kind == BD_BIN_REFC && t->u.bin.orig_size == BD_UNKNOWN ? ", not in dump"
+										      : "");
+}
+
+static void fmt(out *o, const bd_term *t, int depth, int items)
+{
+	char b[64];
+	if (!t) {
+		puts_(o, "'#Missing'");
+		return;
+	}
+	if (depth < 0 && (t->kind == BD_T_TUPLE || t->kind == BD_T_CONS || t->kind == BD_T_MAP)) {
+		puts_(o, "...");
+		return;
+	}
+	switch (t->kind) {
+	case BD_T_NIL:
+		puts_(o, "[]");
+		return;
+	case BD_T_ATOM:
+		put_atom(o, t->u.s, t->n);
+		return;
+	case BD_T_INT:
+		putf(o, "%lld", (long long)t->u.i);
+		return;
+	case BD_T_BIG:
+		put(o, t->u.s, t->n);
+		return;
+	case BD_T_FLOAT: {
+		char fb[48];
+		snprintf(fb, sizeof fb, "%.15g", t->u.f);
+		if (strtod(fb, NULL) != t->u.f)
+			snprintf(fb, sizeof fb, "%.17g", t->u.f);
+		if (!strpbrk(fb, ".en"))
+			strcat(fb, ".0");
+		puts_(o, fb);
+		return;
+	}
+	case BD_T_PID:
+		puts_(o, bd_pid_fmt(t->u.pid, b, sizeof b));
+		return;
+	case BD_T_PORT:
+		puts_(o, bd_port_fmt(t->u.pid, b, sizeof b));
+		return;
+	case BD_T_REF:
+	case BD_T_FUN:
+		puts_(o, t->u.s ? t->u.s : "#Fun<?>");
+		return;
+	case BD_T_TUPLE:
+		put(o, "{", 1);
+		for (uint32_t i = 0; i < t->n; i++) {
+			if (i)
+				put(o, ",", 1);
+			if (items >= 0 && (int)i >= items) {
+				puts_(o, "...");
+				break;
+			}
+			fmt(o, t->u.elems[i], depth - 1, items);
+		}
+		put(o, "}", 1);
+		return;
+	case BD_T_CONS: {
+		size_t max = items >= 0 ? (size_t)items * 8 + 8 : 1u << 20;
+		if (is_string(t, max)) {
+			put(o, "\"", 1);
+			size_t n = 0;
+			for (const bd_term *c = t; c->kind == BD_T_CONS && n < max; c = c->u.elems[1], n++) {
+				char ch = (char)c->u.elems[0]->u.i;
+				put_escaped(o, &ch, 1, '"');
+			}
+			put(o, "\"", 1);
+			return;
+		}
+		put(o, "[", 1);
+		const bd_term *c = t;
+		int i = 0;
+		for (; c && c->kind == BD_T_CONS; c = c->u.elems[1], i++) {
+			if (i)
+				put(o, ",", 1);
+			if (items >= 0 && i >= items) {
+				puts_(o, "...");
+				c = NULL;
+				break;
+			}
+			fmt(o, c->u.elems[0], depth - 1, items);
+			if (o->len + 2 >= o->cap)
+				break;
+		}
+		if (c && c->kind != BD_T_NIL && c->kind != BD_T_CONS) {
+			put(o, "|", 1);
+			fmt(o, c, depth - 1, items);
+		}
+		put(o, "]", 1);
+		return;
+	}
+	case BD_T_MAP:
+		put(o, "#{", 2);
+		for (uint32_t i = 0; i < t->n; i++) {
+			if (i)
+				put(o, ",", 1);
+			if (items >= 0 && (int)i >= items) {
+				puts_(o, "...");
+				break;
+			}
+			fmt(o, t->u.elems[2 * i], depth - 1, items);
+			put(o, " => ", 4);
+			fmt(o, t->u.elems[2 * i + 1], depth - 1, items);
+		}
+		put(o, "}", 1);
+		return;
+	case BD_T_BINARY:
+		fmt_binary(o, t, items);
+		return;
+	case BD_T_MISSING:
+		putf(o, "'#Missing<%llX>'", (unsigned long long)t->u.addr);
+		return;
+	case BD_T_LIMIT:
+		puts_(o, "...");
+		return;
+	default:
+		puts_(o, "'#Opaque<");
+		if (t->u.s)
+			put_escaped(o, t->u.s, t->n, '\'');
+		puts_(o, ">'");
+		return;
+	}
+}
+
+size_t bd_term_fmt(const bd_term *t, char *buf, size_t cap, int depth, int items)
+{
+	if (!cap)
+		return 0;
+	out o = {buf, cap, 0};
+	buf[0] = 0;
+	fmt(&o, t, depth < 0 ? 1 << 20 : depth, items);
+	if (o.len + 1 >= cap && cap > 4)
+		memcpy(buf + cap - 4, "...", 4);
+	return o.len;
+}
+
+int bd_term_is_atom(const bd_term *t, const char *name)
+{
+	return t && t->kind == BD_T_ATOM && strlen(name) == t->n && memcmp(t->u.s, name, t->n) == 0;
+}
+
+const bd_term *bd_term_elem(const bd_term *t, uint32_t i)
+{
+	return t && t->kind == BD_T_TUPLE && i < t->n ? t->u.elems[i] : NULL;
+}
+
+int64_t bd_term_list(const bd_term *t, const bd_term **items, size_t cap)
+{
+	int64_t n = 0;
+	while (t && t->kind == BD_T_CONS) {
+		if ((size_t)n < cap && items)
+			items[n] = t->u.elems[0];
+		n++;
+		t = t->u.elems[1];
+	}
+	return t && t->kind == BD_T_NIL ? n : -1;
+}

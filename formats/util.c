@@ -1,0 +1,387 @@
+/* Small building blocks for the readers: errors, arena, capped vectors, interning,
+ * a u64 hash map, number parsing, base64/hex decoding. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "int.h"
+
+const char *bd_strerror(int code)
+{
+	switch (code) {
+#define BD_X(name, value, text)                                                     \
+	case name:                                                                  \
+		return text;
+		BD_ERROR_LIST(BD_X)
+#undef BD_X
+	}
+	return "unknown error";
+}
+
+int bd_error_set(bd_error *err, int code, int sys_errno, const char *fmt, ...)
+{
+	if (err) {
+		va_list ap;
+		err->code = code;
+		err->sys_errno = sys_errno;
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+/* ---- arena ---- */
+struct bd_arena_chunk {
+	bd_arena_chunk *next;
+	size_t cap;
+	max_align_t data[];
+};
+
+void *bd_arena_alloc(bd_arena *a, size_t size)
+{
+	size = (size + 7) & ~(size_t)7;
+	if (!a->head || a->used + size > a->cap) {
+		size_t cap = size > 65536 ? size : 65536;
+		if (a->total >= (1u << 20))
+			cap = size > (1u << 20) ? size : (1u << 20);
+		if (a->limit && a->total + cap > a->limit)
+			return NULL;
+		bd_arena_chunk *c = malloc(sizeof *c + cap);
+		if (!c)
+			return NULL;
+		c->next = a->head;
+		c->cap = cap;
+		a->head = c;
+		a->used = 0;
+		a->cap = cap;
+		a->total += cap;
+	}
+	void *p = (char *)a->head->data + a->used;
+	a->used += size;
+	memset(p, 0, size);
+	return p;
+}
+
+char *bd_arena_strndup(bd_arena *a, const char *s, size_t n)
+{
+	char *p = bd_arena_alloc(a, n + 1);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = 0;
+	}
+	return p;
+}
+
+void bd_arena_free(bd_arena *a)
+{
+	if (!a)
+		return;
+	bd_arena_chunk *c = a->head;
+	while (c) {
+		bd_arena_chunk *n = c->next;
+		free(c);
+		c = n;
+	}
+	a->head = NULL;
+	a->used = a->cap = a->total = 0;
+}
+
+/* ---- vectors ---- */
+void *bd_vec_push(bd_vec *v)
+{
+	if (v->len == v->cap) {
+		if (v->max && v->len >= v->max)
+			return NULL;
+		size_t cap = v->cap ? v->cap * 2 : 16;
+		if (v->max && cap > v->max)
+			cap = v->max;
+		void *d = realloc(v->data, cap * v->elem);
+		if (!d)
+			return NULL;
+		v->data = d;
+		v->cap = cap;
+	}
+	void *p = (char *)v->data + v->len * v->elem;
+	memset(p, 0, v->elem);
+	v->len++;
+	return p;
+}
+
+void bd_vec_free(bd_vec *v)
+{
+	free(v->data);
+	v->data = NULL;
+	v->len = v->cap = 0;
+}
+
+/* ---- hashing and interning ---- */
+uint64_t bd_hash_bytes(const void *p, size_t n)
+{
+	/* FNV-1a, 64-bit, then a final mix: short keys dominate (atoms, MFAs). */
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ s[i]) * 0x100000001b3ull;
+	h ^= h >> 29;
+	return h;
+}
+
+static int intern_grow(bd_intern *in)
+{
+	size_t cap = in->cap ? in->cap * 2 : 1024;
+	struct bd_intern_slot *s = calloc(cap, sizeof *s);
+	if (!s)
+		return -1;
+	for (size_t i = 0; i < in->cap; i++) {
+		if (!in->slots[i].s)
+			continue;
+		size_t j = in->slots[i].hash & (cap - 1);
+		while (s[j].s)
+			j = (j + 1) & (cap - 1);
+		s[j] = in->slots[i];
+	}
+	free(in->slots);
+	in->slots = s;
+	in->cap = cap;
+	return 0;
+}
+
+const char *bd_intern_str(bd_intern *in, const char *s, size_t len)
+{
+	if (in->count * 2 >= in->cap && intern_grow(in) < 0)
+		return NULL;
+	uint64_t h = bd_hash_bytes(s, len);
+	size_t j = h & (in->cap - 1);
+	while (in->slots[j].s) {
+		struct bd_intern_slot *e = &in->slots[j];
+		if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0)
+			return e->s;
+		j = (j + 1) & (in->cap - 1);
+	}
+	char *copy = bd_arena_strndup(in->arena, s, len);
+	if (!copy)
+		return NULL;
+	in->slots[j] = (struct bd_intern_slot){h, copy, (uint32_t)len};
+	in->count++;
+	return copy;
+}
+
+void bd_intern_free(bd_intern *in)
+{
+	free(in->slots);
+	in->slots = NULL;
+	in->cap = in->count = 0;
+}
+
+/* ---- u64 map ---- */
+static size_t mix64(uint64_t k)
+{
+	k ^= k >> 33;
+	k *= 0xff51afd7ed558ccdull;
+	k ^= k >> 33;
+	return (size_t)k;
+}
+
+static int u64map_grow(bd_u64map *m)
+{
+	size_t cap = m->cap ? m->cap * 2 : 256;
+	uint64_t *k = malloc(cap * sizeof *k), *v = malloc(cap * sizeof *v);
+	if (!k || !v) {
+		free(k);
+		free(v);
+		return -1;
+	}
+	memset(k, 0xff, cap * sizeof *k);
+	for (size_t i = 0; i < m->cap; i++) {
+		if (m->keys[i] == UINT64_MAX)
+			continue;
+		size_t j = mix64(m->keys[i]) & (cap - 1);
+		while (k[j] != UINT64_MAX)
+			j = (j + 1) & (cap - 1);
+		k[j] = m->keys[i];
+		v[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	m->keys = k;
+	m->vals = v;
+	m->cap = cap;
+	return 0;
+}
+
+int bd_u64map_put(bd_u64map *m, uint64_t key, uint64_t val)
+{
+	if ((m->count + 1) * 4 >= m->cap * 3 && u64map_grow(m) < 0)
+		return -1;
+	size_t j = mix64(key) & (m->cap - 1);
+	while (m->keys[j] != UINT64_MAX) {
+		if (m->keys[j] == key) {
+			m->vals[j] = val;
+			return 0;
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	m->keys[j] = key;
+	m->vals[j] = val;
+	m->count++;
+	return 0;
+}
+
+int bd_u64map_get(const bd_u64map *m, uint64_t key, uint64_t *val)
+{
+	if (!m || !m->cap)
+		return 0;
+	size_t j = mix64(key) & (m->cap - 1);
+	while (m->keys[j] != UINT64_MAX) {
+		if (m->keys[j] == key) {
+			*val = m->vals[j];
+			return 1;
+		}
+		j = (j + 1) & (m->cap - 1);
+	}
+	return 0;
+}
+
+void bd_u64map_free(bd_u64map *m)
+{
+	if (!m)
+		return;
+	free(m->keys);
+	free(m->vals);
+	m->keys = m->vals = NULL;
+	m->cap = m->count = 0;
+}
+
+/* ---- numbers ---- */
+const char *bd_parse_u64(const char *p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = p;
+	while (p < end && *p >= '0' && *p <= '9') {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return NULL;
+		v = v * 10 + d;
+		p++;
+	}
+	if (p == s)
+		return NULL;
+	*out = v;
+	return p;
+}
+
+const char *bd_parse_i64(const char *p, const char *end, int64_t *out)
+{
+	int neg = 0;
+	uint64_t v;
+	if (p < end && (*p == '-' || *p == '+'))
+		neg = *p++ == '-';
+	const char *q = bd_parse_u64(p, end, &v);
+	if (!q || v > (uint64_t)INT64_MAX + (uint64_t)neg)
+		return NULL;
+	*out = neg ? (int64_t)(0 - v) : (int64_t)v;
+	return q;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+const char *bd_parse_hex(const char *p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = p;
+	int d;
+	while (p < end && (d = hexval((unsigned char)*p)) >= 0) {
+		if (p - s >= 16)
+			return NULL;
+		v = (v << 4) | (uint64_t)d;
+		p++;
+	}
+	if (p == s)
+		return NULL;
+	*out = v;
+	return p;
+}
+
+/* ---- base64 / hex ---- */
+static int b64val(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+size_t bd_decode_data(const char *text, size_t len, int hex, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+	if (hex) {
+		for (size_t i = 0; i + 1 < len && n < cap; i += 2) {
+			int a = hexval((unsigned char)text[i]), b = hexval((unsigned char)text[i + 1]);
+			if (a < 0 || b < 0)
+				break;
+			out[n++] = (uint8_t)(a << 4 | b);
+		}
+		return n;
+	}
+	uint32_t acc = 0;
+	int bits = 0;
+	for (size_t i = 0; i < len && n < cap; i++) {
+		int v = b64val((unsigned char)text[i]);
+		if (v < 0)
+			break;
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[n++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n;
+}
+
+size_t bd_decode_window(const char *text, size_t len, int hex, uint64_t offset, uint8_t *out,
+			size_t n)
+{
+	if (hex) {
+		if (offset * 2 >= len)
+			return 0;
+		return bd_decode_data(text + offset * 2, len - offset * 2, 1, out, n);
+	}
+	/* Base64 groups of 4 chars carry 3 bytes: start at the group holding offset. */
+	uint64_t group = offset / 3, skip = offset % 3;
+	if (group * 4 >= len)
+		return 0;
+	uint8_t tmp[3];
+	size_t got = 0;
+	const char *p = text + group * 4;
+	size_t left = len - group * 4;
+	if (skip) {
+		size_t k = bd_decode_data(p, left < 4 ? left : 4, 0, tmp, 3);
+		for (size_t i = skip; i < k && got < n; i++)
+			out[got++] = tmp[i];
+		if (left <= 4 || k < 3)
+			return got;
+		p += 4;
+		left -= 4;
+	}
+	return got + bd_decode_data(p, left, 0, out + got, n - got);
+}
