@@ -296,7 +296,8 @@ static void parse_sched(cd_reader *r, const cd_section *s, bd_sched_type type)
 	if (!sc)
 		return skipped(r, s, "scheduler table full");
 	sc->type = type;
-	sc->id = (uint32_t)U(s->id, s->id_end);
+	uint64_t id = U(s->id, s->id_end);
+	sc->id = id == BD_UNKNOWN || id > UINT32_MAX ? 0 : (uint32_t)id;
 	sc->current = BD_PID_NONE;
 	sc->rq_max = sc->rq_high = sc->rq_normal = sc->rq_low = sc->rq_port = BD_UNKNOWN;
 	const char *cur = s->body;

@@ -165,8 +165,10 @@ static const char *next_candidate(const char *p, const char *end)
 
 /* Inside a term section, is the line at cand (just after a '\n') a real line start?
  * Tokenize the previous physical line; if it does not parse on its own (it is itself a
- * continuation of an atom), walk the whole section from its body. */
-static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand)
+ * continuation of an atom), walk the whole section from its body. Tokens may run past
+ * cand (that is what a forged tag looks like), so they are bounded by the input end. */
+static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand,
+			    const char *end)
 {
 	const char *nl = cand - 1; /* the '\n' before cand */
 	if (nl <= body)
@@ -174,16 +176,16 @@ static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand)
 	const char *prev = nl;
 	while (prev > body && prev[-1] != '\n')
 		prev--;
-	const char *e = bd_tl_line_end(kind, prev, cand);
+	const char *e = bd_tl_line_end(kind, prev, end);
 	if (e)
 		return e == nl;
 	/* Exact walk over the section's logical lines. */
 	const char *p = body;
 	while (p < cand) {
-		e = bd_tl_line_end(kind, p, cand);
+		e = bd_tl_line_end(kind, p, end);
 		if (!e) {
 			/* Unparseable line: resynchronise at the next physical line. */
-			e = memchr(p, '\n', (size_t)(cand - p));
+			e = memchr(p, '\n', (size_t)(end - p));
 			if (!e)
 				return 0;
 		}
@@ -271,7 +273,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 			if (!(is_term_tag(tag) || tag == CD_BINARY || tag == CD_ATOMS ||
 			      tag == CD_END || tag == CD_ABORT))
 				continue;
-			if (!term_boundary_ok(ts_kind(r.cur_tag), r.cur_body, cand))
+			if (!term_boundary_ok(ts_kind(r.cur_tag), r.cur_body, cand, end))
 				continue;
 		} else if (tag == CD_UNKNOWN && r.cur_tag >= CD_PROC_MESSAGES) {
 			continue;

@@ -1,0 +1,48 @@
+SHELL := /bin/bash
+# beamdump: the two entry points of the README, and a few conveniences.
+#   make demo   installs what is missing, builds, and analyzes a bundled real dump
+#   make check  installs what is missing, builds with ASan+UBSan, regenerates the
+#               sample dumps with the real VM, and runs every test
+BUILD       ?= build
+CHECK_BUILD ?= build-check
+JOBS        ?= 2
+DEMO_DUMP   ?= samples/dumps/mailbox.dump.zst
+
+.PHONY: all deps build check samples demo bench clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBD_TESTS=OFF >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+demo: build
+	@echo "== beamdump info $(DEMO_DUMP)"
+	@$(BUILD)/beamdump info $(DEMO_DUMP) || true
+	@echo
+	@if $(BUILD)/beamdump analyze --help >/dev/null 2>&1; then \
+	  echo "== beamdump analyze $(DEMO_DUMP)"; $(BUILD)/beamdump analyze $(DEMO_DUMP) || true; \
+	else \
+	  echo "== beamdump top --by mq -n 5 $(DEMO_DUMP)"; $(BUILD)/beamdump top --by mq -n 5 $(DEMO_DUMP) || true; \
+	fi
+
+samples: deps
+	@./samples/gen.sh $(CHECK_BUILD)/samples
+
+check: deps
+	@cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBD_SANITIZE=ON -DBD_WERROR=ON >/dev/null
+	@cmake --build $(CHECK_BUILD) -j$(JOBS)
+	@./samples/gen.sh $(CHECK_BUILD)/samples
+	@cd $(CHECK_BUILD) && BD_REQUIRE_SAMPLES=1 ASAN_OPTIONS=detect_leaks=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -V -j$(JOBS) --timeout 900 2>&1 \
+	  | tee ctest.log | grep -E '^[0-9]+: \[  (PASSED|FAILED|ERROR|SKIPPED)|^[0-9]+: \[   LINE|tests passed|tests failed|^\s+[0-9]+ - ' ; \
+	  status=$${PIPESTATUS[0]}; tail -n 3 ctest.log; exit $$status
+
+bench: build
+	@./bench/run.sh
+
+clean:
+	rm -rf $(BUILD) $(CHECK_BUILD)

@@ -1,0 +1,138 @@
+/* Test helpers (see testutil.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+const char *tu_write_temp(const char *text, size_t len)
+{
+	static char paths[16][64];
+	static int slot;
+	char *p = paths[slot++ % 16];
+	snprintf(p, 64, "/tmp/bdtest-XXXXXX");
+	int fd = mkstemp(p);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return p;
+}
+
+bd_model *tu_open_text(const char *text)
+{
+	bd_model *m = NULL;
+	bd_error err = {0};
+	const char *path = tu_write_temp(text, strlen(text));
+	int rc = bd_model_open(&m, path, &err);
+	if (rc)
+		fail_msg("open failed: %s", err.msg);
+	unlink(path);
+	return m;
+}
+
+const char *tu_sample(const char *name)
+{
+	static char path[1024];
+	const char *dir = getenv("BD_SAMPLES");
+	if (!dir)
+		return NULL;
+	snprintf(path, sizeof path, "%s/%s.dump", dir, name);
+	return access(path, R_OK) == 0 ? path : NULL;
+}
+
+const char *tu_truth(const char *name, const char *key)
+{
+	static char val[4096];
+	char path[1024];
+	const char *dir = getenv("BD_SAMPLES");
+	if (!dir)
+		return NULL;
+	snprintf(path, sizeof path, "%s/%s.truth", dir, name);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	char line[4096];
+	size_t kl = strlen(key);
+	const char *found = NULL;
+	while (fgets(line, sizeof line, f)) {
+		if (!strncmp(line, key, kl) && line[kl] == '=') {
+			snprintf(val, sizeof val, "%s", line + kl + 1);
+			val[strcspn(val, "\r\n")] = 0;
+			found = val;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *buf = malloc(cap + 1);
+	size_t r;
+	while (buf && (r = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += r;
+		if (n == cap) {
+			char *g = realloc(buf, 2 * cap + 1);
+			if (!g) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = g;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (buf)
+		buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+int tu_run(char **out, const char *fmt, ...)
+{
+	char args[4096], cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	const char *bin = getenv("BD_BIN");
+	assert_non_null(bin);
+	char tmp[] = "/tmp/bdout-XXXXXX";
+	int fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "%s %s > %s", bin, args, tmp);
+	int st = system(cmd);
+	int rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+	if (out)
+		*out = tu_read_file(tmp, NULL);
+	unlink(tmp);
+	return rc;
+}
+
+const char *tu_fixture(const char *relpath)
+{
+	static char paths[8][64];
+	static int slot;
+	char src[1024], cmd[2200];
+	const char *root = getenv("BD_SOURCE");
+	assert_non_null(root);
+	snprintf(src, sizeof src, "%s/%s", root, relpath);
+	char *p = paths[slot++ % 8];
+	snprintf(p, 64, "/tmp/bdfix-XXXXXX");
+	int fd = mkstemp(p);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "zstd -dqf '%s' -o '%s'", src, p);
+	assert_int_equal(system(cmd), 0);
+	return p;
+}

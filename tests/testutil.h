@@ -1,0 +1,28 @@
+/* Helpers for the cmocka tests: temp files, sample paths, running the CLI. */
+#ifndef BD_TESTUTIL_H
+#define BD_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "beamdump/model.h"
+
+/* Write text to a new temp file; returns its path (static buffer per call slot). */
+const char *tu_write_temp(const char *text, size_t len);
+/* Open a model from text; asserts success. */
+bd_model *tu_open_text(const char *text);
+/* Path of a generated sample dump ($BD_SAMPLES/NAME.dump), NULL if absent. */
+const char *tu_sample(const char *name);
+/* A truth value from $BD_SAMPLES/NAME.truth, NULL if absent (static buffer). */
+const char *tu_truth(const char *name, const char *key);
+/* Run "beamdump ARGS" and capture stdout into a malloc'ed string; returns exit code. */
+int tu_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Read a whole file (malloc'ed, NUL-terminated). */
+char *tu_read_file(const char *path, size_t *len);
+/* Decompress a .zst fixture from the repo into a temp file; returns its path. */
+const char *tu_fixture(const char *relpath);
+
+#endif
