@@ -66,12 +66,16 @@ typedef struct cd_reader {
 	int seen_end;
 	const char *abort_reason;
 	uint64_t abort_off;
-	bd_proc *proc_hint;    /* last proc that received a data section */
+	uint64_t counts[CD_ABORT + 1]; /* sections per known tag */
+	bd_vec proc_secs;      /* queued =proc sections (parsed in parallel) */
+	size_t proc_hint;      /* index of the last proc that received a data section */
 } cd_reader;
 
 void cd_header_version(cd_reader *r, const char *p, const char *eol);
 void cd_header_slogan(cd_reader *r, const char *body, const char *sysver);
 void cd_section_parse(cd_reader *r, const cd_section *s);
 void cd_finish_truncation(cd_reader *r);
+/* Parse the queued =proc sections. */
+void cd_flush_procs(cd_reader *r);
 
 #endif

@@ -2,6 +2,7 @@
  * section body by the scanner. Key/value sections go through field tables. Every
  * value is optional; what does not parse stays unknown. */
 #include <math.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,17 +97,24 @@ static void skipped(cd_reader *r, const cd_section *s, const char *why)
 typedef enum { F_U64, F_STR, F_PID, F_FN } ftype;
 typedef struct field {
 	const char *key;
+	size_t klen;
 	ftype type;
 	size_t off;
 	void (*fn)(cd_reader *r, void *row, const line *l, const char **cur, const char *end);
 } field;
 
+/* Field lookup: keys are few and known, so compare length and the first and last
+ * bytes before the full memcmp. */
 static int apply_fields(cd_reader *r, const field *f, size_t nf, void *row, const line *l,
 			const char **cur, const char *end)
 {
 	size_t kl = (size_t)(l->key_end - l->key);
+	if (!kl)
+		return 0;
+	char first = l->key[0], last = l->key[kl - 1];
 	for (size_t i = 0; i < nf; i++) {
-		if (strlen(f[i].key) != kl || memcmp(f[i].key, l->key, kl) != 0)
+		if (f[i].klen != kl || f[i].key[0] != first || f[i].key[kl - 1] != last ||
+		    memcmp(f[i].key, l->key, kl) != 0)
 			continue;
 		char *dst = (char *)row + f[i].off;
 		switch (f[i].type) {
@@ -128,6 +136,7 @@ static int apply_fields(cd_reader *r, const field *f, size_t nf, void *row, cons
 	return 0;
 }
 
+#define K(s) s, sizeof(s) - 1
 #define NF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* ---- header ---- */
@@ -274,20 +283,20 @@ static void sched_trace(cd_reader *r, void *row, const line *l, const char **cur
 }
 
 static const field sched_fields[] = {
-	{"Scheduler Sleep Info Flags", F_STR, offsetof(bd_sched, sleep_flags), NULL},
-	{"Scheduler Sleep Info Aux Work", F_STR, offsetof(bd_sched, aux_work), NULL},
-	{"Current Port", F_STR, offsetof(bd_sched, current_port), NULL},
-	{"Run Queue Max Length", F_U64, offsetof(bd_sched, rq_max), NULL},
-	{"Run Queue High Length", F_U64, offsetof(bd_sched, rq_high), NULL},
-	{"Run Queue Normal Length", F_U64, offsetof(bd_sched, rq_normal), NULL},
-	{"Run Queue Low Length", F_U64, offsetof(bd_sched, rq_low), NULL},
-	{"Run Queue Port Length", F_U64, offsetof(bd_sched, rq_port), NULL},
-	{"Run Queue Flags", F_STR, offsetof(bd_sched, rq_flags), NULL},
-	{"Current Process", F_FN, 0, sched_current},
-	{"Current Process State", F_STR, offsetof(bd_sched, current_state), NULL},
-	{"Current Process Internal State", F_STR, offsetof(bd_sched, current_internal), NULL},
-	{"Current Process Program counter", F_STR, offsetof(bd_sched, current_pc), NULL},
-	{"Current Process Limited Stack Trace", F_FN, 0, sched_trace},
+	{K("Scheduler Sleep Info Flags"), F_STR, offsetof(bd_sched, sleep_flags), NULL},
+	{K("Scheduler Sleep Info Aux Work"), F_STR, offsetof(bd_sched, aux_work), NULL},
+	{K("Current Port"), F_STR, offsetof(bd_sched, current_port), NULL},
+	{K("Run Queue Max Length"), F_U64, offsetof(bd_sched, rq_max), NULL},
+	{K("Run Queue High Length"), F_U64, offsetof(bd_sched, rq_high), NULL},
+	{K("Run Queue Normal Length"), F_U64, offsetof(bd_sched, rq_normal), NULL},
+	{K("Run Queue Low Length"), F_U64, offsetof(bd_sched, rq_low), NULL},
+	{K("Run Queue Port Length"), F_U64, offsetof(bd_sched, rq_port), NULL},
+	{K("Run Queue Flags"), F_STR, offsetof(bd_sched, rq_flags), NULL},
+	{K("Current Process"), F_FN, 0, sched_current},
+	{K("Current Process State"), F_STR, offsetof(bd_sched, current_state), NULL},
+	{K("Current Process Internal State"), F_STR, offsetof(bd_sched, current_internal), NULL},
+	{K("Current Process Program counter"), F_STR, offsetof(bd_sched, current_pc), NULL},
+	{K("Current Process Limited Stack Trace"), F_FN, 0, sched_trace},
 };
 
 static void parse_sched(cd_reader *r, const cd_section *s, bd_sched_type type)
@@ -314,16 +323,16 @@ static void parse_sched(cd_reader *r, const cd_section *s, bd_sched_type type)
 
 /* ---- memory, tables, areas ---- */
 static const field memory_fields[] = {
-	{"total", F_U64, offsetof(bd_memory, total), NULL},
-	{"processes", F_U64, offsetof(bd_memory, processes), NULL},
-	{"processes_used", F_U64, offsetof(bd_memory, processes_used), NULL},
-	{"system", F_U64, offsetof(bd_memory, system), NULL},
-	{"atom", F_U64, offsetof(bd_memory, atom), NULL},
-	{"atom_used", F_U64, offsetof(bd_memory, atom_used), NULL},
-	{"binary", F_U64, offsetof(bd_memory, binary), NULL},
-	{"code", F_U64, offsetof(bd_memory, code), NULL},
-	{"ets", F_U64, offsetof(bd_memory, ets), NULL},
-	{"maximum", F_U64, offsetof(bd_memory, maximum), NULL},
+	{K("total"), F_U64, offsetof(bd_memory, total), NULL},
+	{K("processes"), F_U64, offsetof(bd_memory, processes), NULL},
+	{K("processes_used"), F_U64, offsetof(bd_memory, processes_used), NULL},
+	{K("system"), F_U64, offsetof(bd_memory, system), NULL},
+	{K("atom"), F_U64, offsetof(bd_memory, atom), NULL},
+	{K("atom_used"), F_U64, offsetof(bd_memory, atom_used), NULL},
+	{K("binary"), F_U64, offsetof(bd_memory, binary), NULL},
+	{K("code"), F_U64, offsetof(bd_memory, code), NULL},
+	{K("ets"), F_U64, offsetof(bd_memory, ets), NULL},
+	{K("maximum"), F_U64, offsetof(bd_memory, maximum), NULL},
 };
 
 static void parse_kv_section(cd_reader *r, const cd_section *s, const field *f, size_t nf,
@@ -337,12 +346,12 @@ static void parse_kv_section(cd_reader *r, const cd_section *s, const field *f, 
 }
 
 static const field table_fields[] = {
-	{"size", F_U64, offsetof(bd_table_stat, size), NULL},
-	{"used", F_U64, offsetof(bd_table_stat, used), NULL},
-	{"objs", F_U64, offsetof(bd_table_stat, objs), NULL},
-	{"depth", F_U64, offsetof(bd_table_stat, depth), NULL},
-	{"limit", F_U64, offsetof(bd_table_stat, limit), NULL},
-	{"entries", F_U64, offsetof(bd_table_stat, entries), NULL},
+	{K("size"), F_U64, offsetof(bd_table_stat, size), NULL},
+	{K("used"), F_U64, offsetof(bd_table_stat, used), NULL},
+	{K("objs"), F_U64, offsetof(bd_table_stat, objs), NULL},
+	{K("depth"), F_U64, offsetof(bd_table_stat, depth), NULL},
+	{K("limit"), F_U64, offsetof(bd_table_stat, limit), NULL},
+	{K("entries"), F_U64, offsetof(bd_table_stat, entries), NULL},
 };
 
 static void parse_table(cd_reader *r, const cd_section *s, int index)
@@ -615,29 +624,29 @@ static void proc_old_bin_unused(cd_reader *r, void *row, const line *l, const ch
 }
 
 static const field proc_fields[] = {
-	{"State", F_FN, 0, proc_state},
-	{"Name", F_STR, offsetof(bd_proc, name), NULL},
-	{"Spawned as", F_STR, offsetof(bd_proc, spawned_as), NULL},
-	{"Current call", F_STR, offsetof(bd_proc, current_call), NULL},
-	{"Last scheduled in for", F_STR, offsetof(bd_proc, current_call), NULL},
-	{"Spawned by", F_PID, offsetof(bd_proc, spawned_by), NULL},
-	{"Message queue length", F_U64, offsetof(bd_proc, msgq_len), NULL},
-	{"Number of heap fragments", F_U64, offsetof(bd_proc, heap_frags), NULL},
-	{"Heap fragment data", F_U64, offsetof(bd_proc, heap_frag_data), NULL},
-	{"Last calls", F_FN, 0, proc_last_calls},
-	{"Link list", F_FN, 0, proc_links},
-	{"Reductions", F_U64, offsetof(bd_proc, reductions), NULL},
-	{"Stack+heap", F_U64, offsetof(bd_proc, stack_heap), NULL},
-	{"OldHeap", F_U64, offsetof(bd_proc, old_heap), NULL},
-	{"Heap unused", F_U64, offsetof(bd_proc, heap_unused), NULL},
-	{"OldHeap unused", F_U64, offsetof(bd_proc, old_heap_unused), NULL},
-	{"BinVHeap", F_U64, offsetof(bd_proc, bin_vheap), NULL},
-	{"OldBinVHeap", F_U64, offsetof(bd_proc, old_bin_vheap), NULL},
-	{"BinVHeap unused", F_U64, offsetof(bd_proc, bin_vheap_unused), NULL},
-	{"OldBinVHeap unused", F_FN, 0, proc_old_bin_unused},
-	{"Memory", F_U64, offsetof(bd_proc, memory), NULL},
-	{"Program counter", F_FN, 0, proc_pc},
-	{"Internal State", F_STR, offsetof(bd_proc, internal_state), NULL},
+	{K("State"), F_FN, 0, proc_state},
+	{K("Name"), F_STR, offsetof(bd_proc, name), NULL},
+	{K("Spawned as"), F_STR, offsetof(bd_proc, spawned_as), NULL},
+	{K("Current call"), F_STR, offsetof(bd_proc, current_call), NULL},
+	{K("Last scheduled in for"), F_STR, offsetof(bd_proc, current_call), NULL},
+	{K("Spawned by"), F_PID, offsetof(bd_proc, spawned_by), NULL},
+	{K("Message queue length"), F_U64, offsetof(bd_proc, msgq_len), NULL},
+	{K("Number of heap fragments"), F_U64, offsetof(bd_proc, heap_frags), NULL},
+	{K("Heap fragment data"), F_U64, offsetof(bd_proc, heap_frag_data), NULL},
+	{K("Last calls"), F_FN, 0, proc_last_calls},
+	{K("Link list"), F_FN, 0, proc_links},
+	{K("Reductions"), F_U64, offsetof(bd_proc, reductions), NULL},
+	{K("Stack+heap"), F_U64, offsetof(bd_proc, stack_heap), NULL},
+	{K("OldHeap"), F_U64, offsetof(bd_proc, old_heap), NULL},
+	{K("Heap unused"), F_U64, offsetof(bd_proc, heap_unused), NULL},
+	{K("OldHeap unused"), F_U64, offsetof(bd_proc, old_heap_unused), NULL},
+	{K("BinVHeap"), F_U64, offsetof(bd_proc, bin_vheap), NULL},
+	{K("OldBinVHeap"), F_U64, offsetof(bd_proc, old_bin_vheap), NULL},
+	{K("BinVHeap unused"), F_U64, offsetof(bd_proc, bin_vheap_unused), NULL},
+	{K("OldBinVHeap unused"), F_FN, 0, proc_old_bin_unused},
+	{K("Memory"), F_U64, offsetof(bd_proc, memory), NULL},
+	{K("Program counter"), F_FN, 0, proc_pc},
+	{K("Internal State"), F_STR, offsetof(bd_proc, internal_state), NULL},
 };
 
 static void proc_init(bd_proc *p)
@@ -650,14 +659,10 @@ static void proc_init(bd_proc *p)
 	p->last_calls = UINT32_MAX;
 }
 
-static void parse_proc(cd_reader *r, const cd_section *s)
+static void parse_proc_into(cd_reader *r, const cd_section *s, bd_proc *p)
 {
-	bd_pid pid = PID(s->id, s->id_end);
-	bd_proc *p = bd_vec_push(&r->m->procs);
-	if (!p)
-		return skipped(r, s, "process table full");
 	proc_init(p);
-	p->pid = pid;
+	p->pid = PID(s->id, s->id_end);
 	p->src_off = s->hdr_off;
 	const char *cur = s->body;
 	line l;
@@ -668,7 +673,109 @@ static void parse_proc(cd_reader *r, const cd_section *s)
 			p->arity = U(l.p + 8, l.end);
 		}
 	}
-	bd_u64map_put(&r->m->pid_index, bd_pid_pack(pid), r->m->procs.len - 1);
+}
+
+/* =proc sections are most of the eager work on a big dump. They are queued while
+ * scanning and parsed in two halves on two threads when the run of =proc sections
+ * ends. The second half writes its strings and links into a private model, merged
+ * (re-interned) afterwards so that equal text stays one pointer. */
+typedef struct proc_job {
+	cd_reader r;
+	const cd_section *secs;
+	bd_proc *rows;
+	size_t n;
+} proc_job;
+
+static void *proc_worker(void *arg)
+{
+	proc_job *j = arg;
+	for (size_t i = 0; i < j->n; i++)
+		parse_proc_into(&j->r, &j->secs[i], &j->rows[i]);
+	return NULL;
+}
+
+static const char *reintern(bd_model *m, const char *s)
+{
+	return s ? bd_model_intern(m, s, strlen(s)) : NULL;
+}
+
+static void merge_private(bd_model *m, bd_model *pm, bd_proc *rows, size_t n)
+{
+	size_t nl, base_links = m->links.len, base_strings = m->strings.len;
+	const bd_link *pl = bd_model_links(pm, &nl);
+	for (size_t i = 0; i < nl; i++) {
+		bd_link *l = bd_vec_push(&m->links);
+		if (!l)
+			break;
+		*l = pl[i];
+		l->name = reintern(m, l->name);
+		l->node = reintern(m, l->node);
+		l->ref = reintern(m, l->ref);
+	}
+	for (size_t i = 0; i < pm->strings.len; i++) {
+		const char **sp = bd_vec_push(&m->strings);
+		if (sp)
+			*sp = reintern(m, BD_VEC_AT(&pm->strings, const char *, i));
+	}
+	for (size_t i = 0; i < n; i++) {
+		bd_proc *p = &rows[i];
+		p->name = reintern(m, p->name);
+		p->spawned_as = reintern(m, p->spawned_as);
+		p->current_call = reintern(m, p->current_call);
+		p->pc = reintern(m, p->pc);
+		p->pc_mfa = reintern(m, p->pc_mfa);
+		p->internal_state = reintern(m, p->internal_state);
+		if (p->link_count)
+			p->link_first += (uint32_t)base_links;
+		if (p->last_calls != UINT32_MAX)
+			p->last_calls += (uint32_t)base_strings;
+	}
+	m->node.skipped += pm->node.skipped;
+	if (!m->node.skipped_first && pm->node.skipped_first)
+		m->node.skipped_first = reintern(m, pm->node.skipped_first);
+}
+
+void cd_flush_procs(cd_reader *r)
+{
+	size_t n = r->proc_secs.len;
+	if (!n)
+		return;
+	const cd_section *secs = r->proc_secs.data;
+	bd_model *m = r->m;
+	size_t base = m->procs.len;
+	for (size_t i = 0; i < n; i++)
+		if (!bd_vec_push(&m->procs)) {
+			skipped(r, &secs[i], "process table full");
+			n = i;
+			break;
+		}
+	bd_proc *rows = &BD_VEC_AT(&m->procs, bd_proc, base);
+	size_t half = n >= 20000 ? n / 2 : n;
+	bd_model *pm = half < n ? bd_model_new() : NULL;
+	pthread_t tid;
+	proc_job job = {*r, secs + half, rows + half, n - half};
+	job.r.m = pm;
+	int threaded = pm && pthread_create(&tid, NULL, proc_worker, &job) == 0;
+	if (!threaded)
+		half = n;
+	for (size_t i = 0; i < half; i++)
+		parse_proc_into(r, &secs[i], &rows[i]);
+	if (threaded) {
+		pthread_join(tid, NULL);
+		merge_private(m, pm, rows + half, n - half);
+	}
+	bd_model_free(pm);
+	for (size_t i = 0; i < n; i++)
+		bd_u64map_put(&m->pid_index, bd_pid_pack(rows[i].pid), base + i);
+	r->proc_secs.len = 0;
+}
+
+static void queue_proc(cd_reader *r, const cd_section *s)
+{
+	cd_section *q = bd_vec_push(&r->proc_secs);
+	if (!q)
+		return skipped(r, s, "process table full");
+	*q = *s;
 }
 
 static void attach_proc_data(cd_reader *r, const cd_section *s)
@@ -676,13 +783,17 @@ static void attach_proc_data(cd_reader *r, const cd_section *s)
 	bd_pid pid = PID(s->id, s->id_end);
 	uint64_t idx;
 	bd_proc *p = NULL;
-	if (r->proc_hint && bd_pid_eq(r->proc_hint->pid, pid))
-		p = r->proc_hint;
-	else if (bd_u64map_get(&r->m->pid_index, bd_pid_pack(pid), &idx))
+	/* Data sections follow the process table order: try the current and the next
+	 * process before the hash lookup. */
+	size_t np = r->m->procs.len;
+	for (size_t k = r->proc_hint; k < r->proc_hint + 2 && k < np && !p; k++)
+		if (bd_pid_eq(BD_VEC_AT(&r->m->procs, bd_proc, k).pid, pid))
+			p = &BD_VEC_AT(&r->m->procs, bd_proc, k);
+	if (!p && bd_u64map_get(&r->m->pid_index, bd_pid_pack(pid), &idx))
 		p = &BD_VEC_AT(&r->m->procs, bd_proc, idx);
 	if (!p)
 		return skipped(r, s, "data section for an unknown process");
-	r->proc_hint = p;
+	r->proc_hint = (size_t)(p - &BD_VEC_AT(&r->m->procs, bd_proc, 0));
 	bd_span sp = {(uint64_t)(s->body - r->base), (uint64_t)(s->end - s->body)};
 	switch (s->tag) {
 	case CD_PROC_MESSAGES:
@@ -812,24 +923,24 @@ ETS_DBL(ets_sd, chain_stddev)
 ETS_DBL(ets_esd, chain_expected_stddev)
 
 static const field ets_fields[] = {
-	{"Slot", F_U64, offsetof(bd_ets, slot), NULL},
-	{"Table", F_STR, offsetof(bd_ets, table), NULL},
-	{"Name", F_STR, offsetof(bd_ets, name), NULL},
-	{"Buckets", F_U64, offsetof(bd_ets, buckets), NULL},
-	{"Chain Length Avg", F_FN, 0, ets_avg},
-	{"Chain Length Max", F_U64, offsetof(bd_ets, chain_max), NULL},
-	{"Chain Length Min", F_U64, offsetof(bd_ets, chain_min), NULL},
-	{"Chain Length Std Dev", F_FN, 0, ets_sd},
-	{"Chain Length Expected Std Dev", F_FN, 0, ets_esd},
-	{"Fixed", F_FN, 0, ets_fixed},
-	{"Ordered set (AVL tree), Elements", F_FN, 0, ets_tree},
-	{"Objects", F_U64, offsetof(bd_ets, objects), NULL},
-	{"Words", F_U64, offsetof(bd_ets, words), NULL},
-	{"Type", F_STR, offsetof(bd_ets, type), NULL},
-	{"Protection", F_STR, offsetof(bd_ets, protection), NULL},
-	{"Compressed", F_STR, offsetof(bd_ets, compressed), NULL},
-	{"Write Concurrency", F_STR, offsetof(bd_ets, write_concurrency), NULL},
-	{"Read Concurrency", F_STR, offsetof(bd_ets, read_concurrency), NULL},
+	{K("Slot"), F_U64, offsetof(bd_ets, slot), NULL},
+	{K("Table"), F_STR, offsetof(bd_ets, table), NULL},
+	{K("Name"), F_STR, offsetof(bd_ets, name), NULL},
+	{K("Buckets"), F_U64, offsetof(bd_ets, buckets), NULL},
+	{K("Chain Length Avg"), F_FN, 0, ets_avg},
+	{K("Chain Length Max"), F_U64, offsetof(bd_ets, chain_max), NULL},
+	{K("Chain Length Min"), F_U64, offsetof(bd_ets, chain_min), NULL},
+	{K("Chain Length Std Dev"), F_FN, 0, ets_sd},
+	{K("Chain Length Expected Std Dev"), F_FN, 0, ets_esd},
+	{K("Fixed"), F_FN, 0, ets_fixed},
+	{K("Ordered set (AVL tree), Elements"), F_FN, 0, ets_tree},
+	{K("Objects"), F_U64, offsetof(bd_ets, objects), NULL},
+	{K("Words"), F_U64, offsetof(bd_ets, words), NULL},
+	{K("Type"), F_STR, offsetof(bd_ets, type), NULL},
+	{K("Protection"), F_STR, offsetof(bd_ets, protection), NULL},
+	{K("Compressed"), F_STR, offsetof(bd_ets, compressed), NULL},
+	{K("Write Concurrency"), F_STR, offsetof(bd_ets, write_concurrency), NULL},
+	{K("Read Concurrency"), F_STR, offsetof(bd_ets, read_concurrency), NULL},
 };
 
 static void parse_ets(cd_reader *r, const cd_section *s)
@@ -920,11 +1031,11 @@ static void parse_mod(cd_reader *r, const cd_section *s)
 }
 
 static const field fun_fields[] = {
-	{"Module", F_STR, offsetof(bd_fun, module), NULL},
-	{"Uniq", F_U64, offsetof(bd_fun, uniq), NULL},
-	{"Index", F_U64, offsetof(bd_fun, index), NULL},
-	{"Address", F_STR, offsetof(bd_fun, address), NULL},
-	{"Refc", F_U64, offsetof(bd_fun, refc), NULL},
+	{K("Module"), F_STR, offsetof(bd_fun, module), NULL},
+	{K("Uniq"), F_U64, offsetof(bd_fun, uniq), NULL},
+	{K("Index"), F_U64, offsetof(bd_fun, index), NULL},
+	{K("Address"), F_STR, offsetof(bd_fun, address), NULL},
+	{K("Refc"), F_U64, offsetof(bd_fun, refc), NULL},
 };
 
 static void parse_fun(cd_reader *r, const cd_section *s)
@@ -968,6 +1079,8 @@ static bd_span body_span(cd_reader *r, const cd_section *s)
 void cd_section_parse(cd_reader *r, const cd_section *s)
 {
 	bd_model *m = r->m;
+	if (s->tag != CD_PROC)
+		cd_flush_procs(r);
 	switch (s->tag) {
 	case CD_HEADER:
 		return parse_header(r, s);
@@ -994,7 +1107,7 @@ void cd_section_parse(cd_reader *r, const cd_section *s)
 	case CD_ALLOCATOR:
 		return parse_allocator(r, s);
 	case CD_PROC:
-		return parse_proc(r, s);
+		return queue_proc(r, s);
 	case CD_PORT:
 		return parse_port(r, s);
 	case CD_ETS:

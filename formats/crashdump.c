@@ -10,50 +10,52 @@
 
 #include "cd_int.h"
 
+#define T(s) s, sizeof(s) - 1
 static const struct tag_def {
 	const char *name;
+	size_t len;
 	cd_tag tag;
 	cd_idkind id;
 } tag_defs[] = {
-	{"scheduler", CD_SCHEDULER, ID_DEC},
-	{"dirty_cpu_scheduler", CD_DIRTY_CPU_SCHED, ID_DEC},
-	{"dirty_io_scheduler", CD_DIRTY_IO_SCHED, ID_DEC},
-	{"unknown_scheduler_type", CD_OTHER_SCHED, ID_TEXT},
-	{"dirty_cpu_run_queue", CD_DIRTY_CPU_RQ, ID_NONE},
-	{"dirty_io_run_queue", CD_DIRTY_IO_RQ, ID_NONE},
-	{"memory", CD_MEMORY, ID_NONE},
-	{"hash_table", CD_HASH_TABLE, ID_IDENT},
-	{"index_table", CD_INDEX_TABLE, ID_IDENT},
-	{"allocated_areas", CD_ALLOCATED_AREAS, ID_NONE},
-	{"allocator", CD_ALLOCATOR, ID_TEXT},
-	{"proc", CD_PROC, ID_PID},
-	{"port", CD_PORT, ID_PORT},
-	{"ets", CD_ETS, ID_PID},
-	{"timer", CD_TIMER, ID_TEXT},
-	{"node", CD_NODE, ID_TEXT},
-	{"no_distribution", CD_NO_DIST, ID_NONE},
-	{"visible_node", CD_VISIBLE_NODE, ID_DEC},
-	{"hidden_node", CD_HIDDEN_NODE, ID_DEC},
-	{"not_connected", CD_NOT_CONNECTED, ID_DEC},
-	{"loaded_modules", CD_LOADED_MODULES, ID_NONE},
-	{"mod", CD_MOD, ID_TEXT},
-	{"fun", CD_FUN, ID_NONE},
-	{"proc_messages", CD_PROC_MESSAGES, ID_PID},
-	{"proc_dictionary", CD_PROC_DICTIONARY, ID_PID},
-	{"proc_stack", CD_PROC_STACK, ID_PID},
-	{"proc_heap", CD_PROC_HEAP, ID_PID},
-	{"persistent_terms", CD_PERSISTENT_TERMS, ID_NONE},
-	{"literals", CD_LITERALS, ID_NONE},
-	{"binary", CD_BINARY, ID_HEX},
-	{"atoms", CD_ATOMS, ID_NONE},
-	{"end", CD_END, ID_NONE},
-	{"abort", CD_ABORT, ID_TEXT},
+	{T("scheduler"), CD_SCHEDULER, ID_DEC},
+	{T("dirty_cpu_scheduler"), CD_DIRTY_CPU_SCHED, ID_DEC},
+	{T("dirty_io_scheduler"), CD_DIRTY_IO_SCHED, ID_DEC},
+	{T("unknown_scheduler_type"), CD_OTHER_SCHED, ID_TEXT},
+	{T("dirty_cpu_run_queue"), CD_DIRTY_CPU_RQ, ID_NONE},
+	{T("dirty_io_run_queue"), CD_DIRTY_IO_RQ, ID_NONE},
+	{T("memory"), CD_MEMORY, ID_NONE},
+	{T("hash_table"), CD_HASH_TABLE, ID_IDENT},
+	{T("index_table"), CD_INDEX_TABLE, ID_IDENT},
+	{T("allocated_areas"), CD_ALLOCATED_AREAS, ID_NONE},
+	{T("allocator"), CD_ALLOCATOR, ID_TEXT},
+	{T("proc"), CD_PROC, ID_PID},
+	{T("port"), CD_PORT, ID_PORT},
+	{T("ets"), CD_ETS, ID_PID},
+	{T("timer"), CD_TIMER, ID_TEXT},
+	{T("node"), CD_NODE, ID_TEXT},
+	{T("no_distribution"), CD_NO_DIST, ID_NONE},
+	{T("visible_node"), CD_VISIBLE_NODE, ID_DEC},
+	{T("hidden_node"), CD_HIDDEN_NODE, ID_DEC},
+	{T("not_connected"), CD_NOT_CONNECTED, ID_DEC},
+	{T("loaded_modules"), CD_LOADED_MODULES, ID_NONE},
+	{T("mod"), CD_MOD, ID_TEXT},
+	{T("fun"), CD_FUN, ID_NONE},
+	{T("proc_messages"), CD_PROC_MESSAGES, ID_PID},
+	{T("proc_dictionary"), CD_PROC_DICTIONARY, ID_PID},
+	{T("proc_stack"), CD_PROC_STACK, ID_PID},
+	{T("proc_heap"), CD_PROC_HEAP, ID_PID},
+	{T("persistent_terms"), CD_PERSISTENT_TERMS, ID_NONE},
+	{T("literals"), CD_LITERALS, ID_NONE},
+	{T("binary"), CD_BINARY, ID_HEX},
+	{T("atoms"), CD_ATOMS, ID_NONE},
+	{T("end"), CD_END, ID_NONE},
+	{T("abort"), CD_ABORT, ID_TEXT},
 	/* written by old or instrumented VMs; kept as opaque sections */
-	{"internal_ets", CD_LEGACY, ID_TEXT},
-	{"instr_data", CD_LEGACY, ID_TEXT},
-	{"old_instr_data", CD_LEGACY, ID_TEXT},
-	{"memory_map", CD_LEGACY, ID_TEXT},
-	{"memory_status", CD_LEGACY, ID_TEXT},
+	{T("internal_ets"), CD_LEGACY, ID_TEXT},
+	{T("instr_data"), CD_LEGACY, ID_TEXT},
+	{T("old_instr_data"), CD_LEGACY, ID_TEXT},
+	{T("memory_map"), CD_LEGACY, ID_TEXT},
+	{T("memory_status"), CD_LEGACY, ID_TEXT},
 };
 
 static int is_term_tag(cd_tag t)
@@ -128,7 +130,7 @@ static int parse_tag(const char *p, const char *eol, cd_tag *tag, const char **i
 	*id_end = ie < *id ? *id : ie;
 	for (size_t i = 0; i < sizeof tag_defs / sizeof tag_defs[0]; i++) {
 		const struct tag_def *d = &tag_defs[i];
-		if (strlen(d->name) == tl && memcmp(d->name, t, tl) == 0) {
+		if (d->len == tl && memcmp(d->name, t, tl) == 0) {
 			*tag = d->tag;
 			return id_valid(d->id, *id, *id_end);
 		}
@@ -199,7 +201,7 @@ static void count_tag(bd_model *m, const char *cand, const char *eol)
 	const char *t = cand + 1, *q = t;
 	while (q < eol && *q != ':' && *q != '\r')
 		q++;
-	bd_model_count_tag(m, t, (size_t)(q - t));
+	bd_model_count_tag(m, t, (size_t)(q - t), 1);
 }
 
 static void close_section(cd_reader *r, const char *end)
@@ -246,6 +248,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.size = m->size;
 	r.err = err;
 	r.cur_tag = CD_NONE;
+	r.proc_secs = BD_VEC_INIT(cd_section, 1u << 27);
 	const char *end = r.base + r.size;
 
 	const char *p = parse_header(&r);
@@ -289,16 +292,29 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 		r.cur_id_end = id_end;
 		r.cur_body = eol < end ? eol + 1 : end;
 		p = r.cur_body;
-		count_tag(m, cand, eol);
+		if (tag == CD_UNKNOWN || tag == CD_LEGACY)
+			count_tag(m, cand, eol);
+		else
+			r.counts[tag]++;
 		/* Keep the resident set small on huge inputs: pages behind us go. */
-		if ((uint64_t)(cand - r.base) - released > (256u << 20)) {
-			released = (uint64_t)(cand - r.base) & ~(uint64_t)((1u << 20) - 1);
+		uint64_t done = r.proc_secs.len
+					? BD_VEC_AT(&r.proc_secs, cd_section, 0).hdr_off /* still to parse */
+					: (uint64_t)(cand - r.base);
+		if (done > released + (32u << 20)) {
+			released = done & ~(uint64_t)((1u << 20) - 1);
 			bd_source_release(m->src, released);
 		}
 	}
 	if (r.cur_tag == CD_END)
 		r.seen_end = 1;
 	close_section(&r, end);
+	cd_flush_procs(&r);
+	bd_vec_free(&r.proc_secs);
+	for (size_t i = 0; i < sizeof tag_defs / sizeof tag_defs[0]; i++) {
+		const struct tag_def *d = &tag_defs[i];
+		if (d->tag != CD_LEGACY && r.counts[d->tag])
+			bd_model_count_tag(m, d->name, d->len, r.counts[d->tag]);
+	}
 	cd_finish_truncation(&r);
 	return 0;
 }

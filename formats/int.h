@@ -81,8 +81,8 @@ struct bd_model {
 	bd_limits limits;
 	bd_vec table_stats, scheds, procs, links, ports, ets, timers, dists, modules, funs,
 		binaries, alloc_stats, areas, strings;
-	struct { const char *tag; uint64_t count; } tag_counts[BD_TAG_MAXCOUNT];
-	size_t ntags;
+	struct { const char *tag; size_t len; uint64_t count; } tag_counts[BD_TAG_MAXCOUNT];
+	size_t ntags, last_tag;
 	bd_span literals, persistent_terms, atoms;
 	int hex_data;              /* dump version < 0.5: binaries and E terms are hex */
 	bd_arena arena;
@@ -104,7 +104,7 @@ struct bd_model {
 
 const char *bd_model_intern(bd_model *m, const char *s, size_t len);
 bd_model *bd_model_new(void);
-void bd_model_count_tag(bd_model *m, const char *tag, size_t len);
+void bd_model_count_tag(bd_model *m, const char *tag, size_t len, uint64_t count);
 /* Build lookup maps once all tables are filled. */
 int bd_model_finish(bd_model *m, bd_error *err);
 uint64_t bd_pid_pack(bd_pid p);

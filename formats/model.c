@@ -45,16 +45,23 @@ const char *bd_model_intern(bd_model *m, const char *s, size_t len)
 	return bd_intern_str(&m->intern, s, len);
 }
 
-void bd_model_count_tag(bd_model *m, const char *tag, size_t len)
+void bd_model_count_tag(bd_model *m, const char *tag, size_t len, uint64_t count)
 {
-	for (size_t i = 0; i < m->ntags; i++)
-		if (strlen(m->tag_counts[i].tag) == len && memcmp(m->tag_counts[i].tag, tag, len) == 0) {
-			m->tag_counts[i].count++;
+	/* Sections come in runs of one tag: try the last one first. */
+	size_t last = m->last_tag < m->ntags ? m->last_tag : 0;
+	for (size_t k = 0; k < m->ntags; k++) {
+		size_t i = (last + k) % m->ntags;
+		if (m->tag_counts[i].len == len && memcmp(m->tag_counts[i].tag, tag, len) == 0) {
+			m->tag_counts[i].count += count;
+			m->last_tag = i;
 			return;
 		}
+	}
 	if (m->ntags < BD_TAG_MAXCOUNT) {
 		m->tag_counts[m->ntags].tag = bd_model_intern(m, tag, len);
-		m->tag_counts[m->ntags++].count = 1;
+		m->tag_counts[m->ntags].len = len;
+		m->last_tag = m->ntags;
+		m->tag_counts[m->ntags++].count = count;
 	}
 }
 

@@ -120,12 +120,21 @@ void bd_vec_free(bd_vec *v)
 /* ---- hashing and interning ---- */
 uint64_t bd_hash_bytes(const void *p, size_t n)
 {
-	/* FNV-1a, 64-bit, then a final mix: short keys dominate (atoms, MFAs). */
+	/* Word-at-a-time multiply-xorshift: short keys dominate (atoms, MFAs, names). */
 	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ s[i]) * 0x100000001b3ull;
-	h ^= h >> 29;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+	while (n >= 8) {
+		uint64_t w;
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+		s += 8;
+		n -= 8;
+	}
+	uint64_t w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 32;
 	return h;
 }
 
