@@ -30,11 +30,18 @@ struct bd_heap {
 static bd_term nil_term = {.kind = BD_T_NIL};
 
 /* ---- indexing ---- */
-static size_t index_lines(bd_u64map *map, const char *t, size_t len, size_t *bad)
+static size_t index_lines(bd_u64map *map, const char *t, size_t len, size_t *bad,
+			  bd_source *src, uint64_t src_off)
 {
 	const char *p = t, *end = t + len;
+	const char *released = t;
 	size_t n = 0;
 	while (p < end) {
+		if (src && p - released > (64 << 20)) {
+			bd_source_release_range(src, src_off + (uint64_t)(released - t),
+						(uint64_t)(p - released));
+			released = p;
+		}
 		uint64_t addr;
 		const char *q = bd_parse_hex(p, end, &addr);
 		const char *e = NULL;
@@ -67,7 +74,7 @@ static const bd_u64map *literal_index(const bd_model *cm, const char **text, siz
 		m->lit_index_built = true;
 		m->lit_index = calloc(1, sizeof *m->lit_index);
 		if (m->lit_index)
-			index_lines(m->lit_index, *text, *len, NULL);
+			index_lines(m->lit_index, *text, *len, NULL, NULL, 0);
 	}
 	return m->lit_index;
 }
@@ -98,7 +105,11 @@ int bd_heap_open(bd_heap **out, const bd_model *m, const bd_proc *p, bd_error *e
 	if (rc)
 		return rc;
 	if (p->sec_heap.len && bd_model_span_text(m, p->sec_heap, &h->heap, &h->heap_len) == 0)
-		h->objects = index_lines(&h->index, h->heap, h->heap_len, &h->bad_lines);
+		h->objects = index_lines(&h->index, h->heap, h->heap_len, &h->bad_lines,
+					 m->span_text ? NULL : m->src, p->sec_heap.off);
+	/* A big heap was read once to index it; let its pages go until a term needs them. */
+	if (!m->span_text && p->sec_heap.len > (64u << 20))
+		bd_source_release_range(m->src, p->sec_heap.off, p->sec_heap.len);
 	*out = h;
 	return 0;
 }
@@ -938,7 +949,15 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	const char *p = t, *end = t + len;
 	uint64_t idx = 0;
 	char key[96];
+	int big = !h->m->span_text && h->heap_len > (64u << 20);
 	while (p < end) {
+		/* Message objects lie in queue order through a big heap: drop what is
+		 * behind now and then so the resident set stays small. */
+		if (big && idx % 65536 == 65535) {
+			bd_source_release_range(h->m->src, h->p->sec_heap.off, h->p->sec_heap.len);
+			bd_source_release_range(h->m->src, h->p->sec_messages.off,
+						(uint64_t)(p - t));
+		}
 		const char *e = bd_tl_line_end(BD_TS_MESSAGES, p, end);
 		if (!e)
 			e = eol_of(p, end);

@@ -122,6 +122,7 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err);
 void bd_source_free(bd_source *s);
 /* Drop pages of [0, upto) from the resident set (they stay in the page cache). */
 void bd_source_release(bd_source *s, uint64_t upto);
+void bd_source_release_range(bd_source *s, uint64_t off, uint64_t len);
 
 /* ---- readers ---- */
 int bd_crashdump_read(bd_model *m, bd_error *err);

@@ -218,6 +218,18 @@ void bd_source_release(bd_source *s, uint64_t upto)
 		madvise(s->map, upto, MADV_DONTNEED);
 }
 
+void bd_source_release_range(bd_source *s, uint64_t off, uint64_t len)
+{
+	if (!s || !s->map || off >= s->map_len)
+		return;
+	long pg = sysconf(_SC_PAGESIZE);
+	uint64_t a = (off + (uint64_t)pg - 1) & ~(uint64_t)(pg - 1);
+	uint64_t b = off + len > s->map_len ? s->map_len : off + len;
+	b &= ~(uint64_t)(pg - 1);
+	if (b > a)
+		madvise((char *)s->map + a, b - a, MADV_DONTNEED);
+}
+
 void bd_source_free(bd_source *s)
 {
 	if (!s)
