@@ -7,12 +7,6 @@
 
 #include "testutil.h"
 
-static void require_samples(void)
-{
-	if (!getenv("BD_REQUIRE_SAMPLES"))
-		skip();
-}
-
 static void test_fixture_cli(void **state)
 {
 	(void)state;
@@ -56,11 +50,202 @@ static void test_fixture_cli(void **state)
 	unlink(cut);
 }
 
+/* ---- samples/ dumps, checked against their truth ---- */
+
+/* First number after "key": in a JSON text, or -1. */
+static long long json_num(const char *json, const char *key)
+{
+	char pat[128];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *p = strstr(json, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+static int json_has(const char *json, const char *key, const char *val)
+{
+	char pat[512];
+	snprintf(pat, sizeof pat, "\"%s\":\"%s\"", key, val);
+	return strstr(json, pat) != NULL;
+}
+
+/* Truth value, or fail: a generated sample must carry its facts. */
+static const char *truth(const char *name, const char *key)
+{
+	const char *v = tu_truth(name, key);
+	if (!v)
+		fail_msg("%s.truth has no %s", name, key);
+	return v;
+}
+
+static const char *sample_or_skip(const char *name)
+{
+	const char *p = tu_sample(name);
+	if (!p) {
+		if (getenv("BD_REQUIRE_SAMPLES"))
+			fail_msg("sample %s missing (run samples/gen.sh)", name);
+		skip();
+	}
+	return p;
+}
+
+static void test_mailbox(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("mailbox");
+	char *out;
+	assert_int_equal(tu_run(&out, "top --by mq -n 1 --json %s", d), 0);
+	assert_true(json_has(out, "name", truth("mailbox", "culprit_name")));
+	assert_true(json_has(out, "pid", truth("mailbox", "culprit_pid")));
+	assert_true(json_num(out, "message_queue_len") >= atoll(truth("mailbox", "msgq_len_min")));
+	free(out);
+	assert_int_equal(tu_run(&out, "proc %s --json %s", truth("mailbox", "culprit_name"), d), 0);
+	/* the dominant shape is the producers' cast of {job, integer, binary} */
+	const char *shapes = strstr(out, "\"shapes\":[");
+	assert_non_null(shapes);
+	assert_non_null(strstr(shapes, "\"shape\":\"$gen_cast {job,_,_}\""));
+	assert_true(json_num(shapes, "count") >= atoll(truth("mailbox", "msgq_len_min")) / 2);
+	free(out);
+}
+
+static void test_atoms(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("atoms");
+	char *out;
+	assert_int_equal(tu_run(&out, "atoms -n 50 --json %s", d), 0);
+	assert_int_equal(json_num(out, "limit"), atoll(truth("atoms", "atom_limit")));
+	assert_true(json_num(out, "atoms") >= atoll(truth("atoms", "atom_count_seen")));
+	assert_true(json_num(out, "atoms") <= atoll(truth("atoms", "atom_limit")));
+	assert_non_null(strstr(out, truth("atoms", "dominant_prefix")));
+	free(out);
+	assert_int_equal(tu_run(&out, "info %s", d), 0);
+	assert_non_null(strstr(out, "no more index entries in atom_tab"));
+	free(out);
+}
+
+static void test_ets_growth(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("ets_growth");
+	char *out;
+	assert_int_equal(tu_run(&out, "ets -n 1 --json %s", d), 0);
+	assert_true(json_has(out, "name", truth("ets_growth", "ets_name")));
+	assert_true(json_has(out, "owner", truth("ets_growth", "ets_owner")));
+	assert_true(json_has(out, "owner_name", truth("ets_growth", "ets_owner_name")));
+	assert_true(json_has(out, "type", truth("ets_growth", "ets_type")));
+	assert_true(json_num(out, "objects") >= atoll(truth("ets_growth", "ets_size_min")));
+	assert_true(json_num(out, "words") >= atoll(truth("ets_growth", "ets_memory_words_min")));
+	free(out);
+}
+
+static void test_deadlock(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("deadlock");
+	const char *a = truth("deadlock", "deadlock_a"), *b = truth("deadlock", "deadlock_b");
+	char *out, pat[128];
+	/* each side waits in gen:do_call and monitors the other */
+	assert_int_equal(tu_run(&out, "proc %s --json %s", truth("deadlock", "deadlock_a_name"), d), 0);
+	assert_non_null(strstr(out, "\"current_function\":\"gen:do_call/4\""));
+	snprintf(pat, sizeof pat, "\"kind\":\"monitors\",\"target\":\"%s", b);
+	assert_non_null(strstr(out, pat));
+	free(out);
+	assert_int_equal(tu_run(&out, "proc '%s' --json %s", b, d), 0);
+	assert_non_null(strstr(out, "\"current_function\":\"gen:do_call/4\""));
+	snprintf(pat, sizeof pat, "\"kind\":\"monitors\",\"target\":\"%s", a);
+	assert_non_null(strstr(out, pat));
+	free(out);
+}
+
+static void test_heap_oom(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("heap_oom");
+	char *out;
+	assert_int_equal(tu_run(&out, "top --by heap -n 1 --json %s", d), 0);
+	assert_true(json_has(out, "name", truth("heap_oom", "culprit_name")));
+	free(out);
+	assert_int_equal(tu_run(&out, "proc %s --json %s", truth("heap_oom", "culprit_name"), d), 0);
+	assert_true(json_has(out, "pid", truth("heap_oom", "culprit_pid")));
+	free(out);
+}
+
+static void test_binleak(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("binleak");
+	char *out;
+	assert_int_equal(tu_run(&out, "top --by binary -n 2 --json %s", d), 0);
+	assert_true(json_has(out, "name", truth("binleak", "pin_holder_name")));
+	assert_true(json_has(out, "name", truth("binleak", "leak_holder_name")));
+	free(out);
+	/* the holder's refc binaries are in the dump with their size */
+	assert_int_equal(tu_run(&out, "binaries -n 1 --json %s", d), 0);
+	assert_true(json_num(out, "binaries") >= atoll(truth("binleak", "leak_bin_count")));
+	free(out);
+}
+
+static void test_healthy_and_truncated(void **state)
+{
+	(void)state;
+	const char *names[] = {"healthy", "truncated"};
+	for (int i = 0; i < 2; i++) {
+		const char *d = sample_or_skip(names[i]);
+		char *out;
+		int rc = tu_run(&out, "info --json %s 2>/dev/null", d);
+		assert_int_equal(rc, i == 0 ? 0 : 4);
+		assert_int_equal(json_num(out, "processes"), atoll(truth(names[i], "process_count")));
+		assert_non_null(strstr(out, i == 0 ? "\"truncated\":false" : "\"truncated\":true"));
+		if (i == 1)
+			assert_non_null(strstr(out, "\"reason\":\"CRASH DUMP SIZE LIMIT REACHED\""));
+		free(out);
+		rc = tu_run(&out, "proc kv_store --json %s 2>/dev/null", d);
+		assert_int_equal(rc, i == 0 ? 0 : 4);
+		assert_true(json_has(out, "pid", truth(names[i], "kv_store_pid")));
+		free(out);
+	}
+	char *out;
+	assert_int_equal(tu_run(&out, "ets --json %s", tu_sample("healthy")), 0);
+	assert_true(json_has(out, "name", truth("healthy", "ets_name")));
+	assert_true(json_has(out, "owner", truth("healthy", "ets_owner")));
+	free(out);
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("large");
+	char *out;
+	assert_int_equal(tu_run(&out, "info --json %s", d), 0);
+	assert_true(json_num(out, "processes") >= atoll(truth("large", "process_count_min")));
+	free(out);
+	d = sample_or_skip("elixir_proc_limit");
+	assert_int_equal(tu_run(&out, "info --json %s", d), 0);
+	assert_int_equal(json_num(out, "processes"), atoll(truth("elixir_proc_limit", "process_count_seen")));
+	free(out);
+	d = sample_or_skip("port_limit");
+	assert_int_equal(tu_run(&out, "ports -n 2000 --json %s", d), 0);
+	assert_int_equal(json_num(out, "ports"), atoll(truth("port_limit", "port_count_seen")));
+	assert_non_null(strstr(out, truth("port_limit", "port_driver")));
+	free(out);
+	d = sample_or_skip("supervisor");
+	assert_int_equal(tu_run(&out, "info --json %s", d), 0);
+	assert_non_null(strstr(out, truth("supervisor", "app_name")));
+	free(out);
+}
+
 int main(void)
 {
-	(void)require_samples;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixture_cli),
+		cmocka_unit_test(test_mailbox),
+		cmocka_unit_test(test_atoms),
+		cmocka_unit_test(test_ets_growth),
+		cmocka_unit_test(test_deadlock),
+		cmocka_unit_test(test_heap_oom),
+		cmocka_unit_test(test_binleak),
+		cmocka_unit_test(test_healthy_and_truncated),
+		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
