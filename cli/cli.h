@@ -27,6 +27,8 @@ typedef struct opts {
 	const char *out;   /* -o */
 	const char *args[8];
 	int nargs;         /* positional args after the command (input last) */
+	int argc;          /* raw arguments after the command, for commands that */
+	char **argv;       /* parse their own options (nargs < 0 in commands[]) */
 } opts;
 
 /* ---- JSON writer: commas and escaping handled here ---- */
@@ -80,5 +82,7 @@ int cmd_memory(const opts *o);
 int cmd_schedulers(const opts *o);
 int cmd_ports(const opts *o);
 int cmd_binaries(const opts *o);
+int cmd_diff(const opts *o);
+int cmd_ci(const opts *o);
 
 #endif

@@ -21,6 +21,8 @@ static const struct command {
 	{"schedulers", cmd_schedulers, 1, "schedulers <dump>                 run queues and current processes"},
 	{"ports", cmd_ports, 1, "ports [-n N] <dump>               ports by queue and I/O"},
 	{"binaries", cmd_binaries, 1, "binaries [-n N] <dump>            refc binaries by size"},
+	{"diff", cmd_diff, 2, "diff [-n N] [--by memory|mq|reductions|binary] <A> <B>  what changed, A to B"},
+	{"ci", cmd_ci, -1, "ci --baseline A --current B [--final C] [--config F] [--set K=V]  leak gate"},
 };
 
 static void usage(FILE *f)
@@ -64,6 +66,10 @@ int main(int argc, char **argv)
 	o.n = -1;
 	o.messages = -1;
 	o.color = isatty(1);
+	o.argc = argc - 2;
+	o.argv = argv + 2;
+	if (cmd->nargs < 0) /* the command parses its own options (ci) */
+		return cmd->run(&o);
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;

@@ -1,0 +1,529 @@
+/* beamdump ci --baseline A --current B [--final C]: the leak gate. Rules and
+ * thresholds from defaults, a config file and --set flags (docs/ci.md); the result
+ * as text, Markdown, JUnit XML and JSON, to stdout or files, several at once. Exit 1
+ * when a rule fails. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "diff_out.h"
+
+enum { F_TEXT, F_MD, F_JUNIT, F_JSON, F__COUNT };
+static const char *const format_names[] = {"text", "md", "junit", "json"};
+
+typedef struct ci_args {
+	const char *path[3]; /* baseline, current, final */
+	const char *out[F__COUNT]; /* file per format; "-" = stdout */
+	long rows;
+} ci_args;
+
+static const char *const point_names[] = {"baseline", "current", "final"};
+
+static int usage_err(const char *msg, const char *arg)
+{
+	fprintf(stderr, "beamdump ci: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
+	fprintf(stderr, "usage: beamdump ci --baseline A --current B [--final C]\n"
+			"         [--config FILE] [--set KEY=VALUE]... [-n N]\n"
+			"         [--format text|md|junit|json] [--md FILE] [--junit FILE] [--json [FILE]]\n"
+			"see docs/ci.md\n");
+	return EXIT_USAGE;
+}
+
+static int set_kv(bd_ci_rules *r, const char *kv)
+{
+	char key[128];
+	const char *eq = strchr(kv, '=');
+	if (!eq || (size_t)(eq - kv) >= sizeof key)
+		return usage_err("--set takes KEY=VALUE, got", kv);
+	memcpy(key, kv, (size_t)(eq - kv));
+	key[eq - kv] = 0;
+	bd_error err = {0};
+	if (bd_ci_rules_set(r, key, eq + 1, &err))
+		return usage_err(err.msg, NULL);
+	return 0;
+}
+
+/* Options in order; --config first wherever it is, so --set overrides it. */
+static int parse(int argc, char **argv, ci_args *a, bd_ci_rules *rules)
+{
+	bd_ci_rules_default(rules);
+	a->rows = -1;
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--config")) {
+			if (i + 1 >= argc)
+				return usage_err("--config needs a file", NULL);
+			bd_error err = {0};
+			if (bd_ci_rules_load(rules, argv[i + 1], &err))
+				return usage_err(err.msg, NULL);
+		}
+	int stdout_set = 0;
+	for (int i = 0; i < argc; i++) {
+		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int pt = !strcmp(o, "--baseline") ? 0 : !strcmp(o, "--current") ? 1
+						     : !strcmp(o, "--final") ? 2 : -1;
+		int fmt = !strcmp(o, "--md") ? F_MD : !strcmp(o, "--junit") ? F_JUNIT
+						     : !strcmp(o, "--json") ? F_JSON : -1;
+		if (pt >= 0) {
+			if (!v)
+				return usage_err(o, "needs a dump or snapshot");
+			a->path[pt] = v;
+			i++;
+		} else if (fmt >= 0) {
+			/* ci has no positional arguments: a word after --md is its file */
+			if (v && (v[0] != '-' || !strcmp(v, "-"))) {
+				a->out[fmt] = v;
+				i++;
+			} else {
+				a->out[fmt] = "-";
+			}
+			stdout_set |= !strcmp(a->out[fmt], "-");
+		} else if (!strcmp(o, "--format")) {
+			int f = -1;
+			for (int k = 0; v && k < F__COUNT; k++)
+				if (!strcmp(v, format_names[k]))
+					f = k;
+			if (f < 0)
+				return usage_err("--format takes text, md, junit or json, got", v ? v : "nothing");
+			a->out[f] = "-";
+			stdout_set = 1;
+			i++;
+		} else if (!strcmp(o, "--set")) {
+			if (!v)
+				return usage_err("--set needs KEY=VALUE", NULL);
+			if (set_kv(rules, v))
+				return EXIT_USAGE;
+			i++;
+		} else if (!strcmp(o, "--config")) {
+			i++;
+		} else if (!strcmp(o, "-n")) {
+			char *e;
+			a->rows = v ? strtol(v, &e, 10) : -1;
+			if (!v || *e || a->rows < 0)
+				return usage_err("-n needs a number", NULL);
+			i++;
+		} else {
+			return usage_err("unknown argument", o);
+		}
+	}
+	if (!a->path[0] || !a->path[1])
+		return usage_err("--baseline and --current are required", NULL);
+	int nstdout = 0;
+	for (int f = 0; f < F__COUNT; f++)
+		nstdout += a->out[f] && !strcmp(a->out[f], "-");
+	if (nstdout > 1)
+		return usage_err("only one format can go to stdout; give the others a FILE", NULL);
+	if (!stdout_set)
+		a->out[F_TEXT] = "-";
+	if (rules->max_violations == 0)
+		rules->max_violations = 20;
+	if (a->rows >= 0)
+		rules->max_violations = (uint32_t)a->rows;
+	return 0;
+}
+
+/* ---- shared wording ---- */
+
+static const char *num(uint64_t v, char *buf, size_t cap)
+{
+	return fmt_count(v, buf, cap);
+}
+
+/* "+40 processes (baseline 1, current 41, final 41)" */
+static const char *growth_text(const bd_ci_violation *v, char *buf, size_t cap)
+{
+	char g[40], b[40], c[40], f[40];
+	int bytes = !strcmp(v->unit, "bytes");
+	if (bytes) {
+		fmt_bytes(v->growth, g, sizeof g);
+		fmt_bytes(v->baseline, b, sizeof b);
+		fmt_bytes(v->current, c, sizeof c);
+		fmt_bytes(v->final, f, sizeof f);
+	} else {
+		num(v->growth, g, sizeof g);
+		num(v->baseline, b, sizeof b);
+		num(v->current, c, sizeof c);
+		num(v->final, f, sizeof f);
+	}
+	int n = snprintf(buf, cap, "+%s%s%s (baseline %s, current %s", g, bytes ? "" : " ",
+			 bytes ? "" : v->unit, b, c);
+	if (n > 0 && (size_t)n < cap && v->final != BD_UNKNOWN)
+		n += snprintf(buf + n, cap - (size_t)n, ", final %s", f);
+	if (n > 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - (size_t)n, ")");
+	return buf;
+}
+
+/* One line of evidence: "process ci_app:session_init/1: +40 processes (...), e.g. <0.9.0> in m:f/1" */
+static void evidence_line(const bd_ci_violation *v, char *buf, size_t cap)
+{
+	char g[256], pid[48];
+	int n = snprintf(buf, cap, "%s %s", v->subject_type, v->subject);
+	if (v->owner && n > 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, " (owner %s)", v->owner);
+	if (n > 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, ": %s", growth_text(v, g, sizeof g));
+	if (bd_pid_valid(v->example) && n > 0 && (size_t)n < cap)
+		n += snprintf(buf + n, cap - (size_t)n, ", e.g. %s",
+			      bd_pid_fmt(v->example, pid, sizeof pid));
+	if (v->detail && n > 0 && (size_t)n < cap)
+		snprintf(buf + n, cap - (size_t)n, "%s%s",
+			 bd_pid_valid(v->example) && !strcmp(v->subject_type, "process") ? " in " : "; ",
+			 v->detail);
+}
+
+static const char *status(const bd_ci_result_rule *r)
+{
+	return !r->enabled ? "disabled" : r->failed ? "fail" : "pass";
+}
+
+/* ---- text ---- */
+
+static void out_text(FILE *f, const bd_ci_result *res, const ci_args *a)
+{
+	fprintf(f, "beamdump ci: %s (%d of %d rules failed; %d snapshots)\n",
+		res->failed ? "FAIL" : "PASS", res->failed, BD_CI__COUNT, res->snapshots);
+	for (int i = 0; i < 3; i++)
+		if (a->path[i])
+			fprintf(f, "  %-8s %s\n", point_names[i], a->path[i]);
+	fprintf(f, "\n");
+	for (int i = 0; i < BD_CI__COUNT; i++) {
+		const bd_ci_result_rule *r = &res->rules[i];
+		fprintf(f, "%-8s %-15s %-44s %s\n", r->failed ? "FAIL" : r->enabled ? "ok" : "off",
+			bd_ci_rule_name(r->id), r->threshold, r->summary);
+		for (size_t k = 0; k < r->nviolations; k++) {
+			char line[1024];
+			evidence_line(&r->violations[k], line, sizeof line);
+			fprintf(f, "           %s\n", line);
+		}
+		if (r->total_violations > r->nviolations)
+			fprintf(f, "           ... and %llu more\n",
+				(unsigned long long)(r->total_violations - r->nviolations));
+	}
+	if (res->ntransients) {
+		fprintf(f, "\nGrew at current but gone at final (not leaks, not failed):\n");
+		for (size_t i = 0; i < res->ntransients; i++) {
+			const bd_ci_transient *t = &res->transients[i];
+			char b[40], c[40], d[40];
+			fprintf(f, "  %s %s: %s -> %s -> %s %s\n", t->subject_type, t->subject,
+				num(t->baseline, b, sizeof b), num(t->current, c, sizeof c),
+				num(t->final, d, sizeof d), t->unit);
+		}
+	}
+}
+
+/* ---- Markdown ---- */
+
+static void md_text(FILE *f, const char *s)
+{
+	for (; s && *s; s++) {
+		if (strchr("|*_`<>[]\\", *s))
+			fputc('\\', f);
+		fputc(*s == '\n' ? ' ' : *s, f);
+	}
+}
+
+static void out_md(FILE *f, const bd_ci_result *res, const ci_args *a)
+{
+	fprintf(f, "## beamdump ci: %s\n\n", res->failed ? "FAIL" : "PASS");
+	fprintf(f, "%d of %d rules failed, %d snapshots", res->failed, BD_CI__COUNT, res->snapshots);
+	for (int i = 0; i < 3; i++)
+		if (a->path[i]) {
+			fprintf(f, "%s %s `", i ? "," : ":", point_names[i]);
+			for (const char *p = a->path[i]; *p; p++)
+				fputc(*p == '`' ? '\'' : *p, f);
+			fputc('`', f);
+		}
+	fprintf(f, ".\n\n| status | rule | threshold | result |\n|---|---|---|---|\n");
+	for (int i = 0; i < BD_CI__COUNT; i++) {
+		const bd_ci_result_rule *r = &res->rules[i];
+		fprintf(f, "| %s | `%s` | ", r->failed ? "**FAIL**" : r->enabled ? "pass" : "disabled",
+			bd_ci_rule_name(r->id));
+		md_text(f, r->threshold);
+		fprintf(f, " | ");
+		md_text(f, r->summary);
+		fprintf(f, " |\n");
+	}
+	for (int i = 0; i < BD_CI__COUNT; i++) {
+		const bd_ci_result_rule *r = &res->rules[i];
+		if (!r->failed)
+			continue;
+		fprintf(f, "\n### `%s`: ", bd_ci_rule_name(r->id));
+		md_text(f, bd_ci_rule_description(r->id));
+		fprintf(f, "\n\n| subject | growth | baseline | current | final | evidence |\n"
+			   "|---|---|---|---|---|---|\n");
+		for (size_t k = 0; k < r->nviolations; k++) {
+			const bd_ci_violation *v = &r->violations[k];
+			char g[40], b[40], c[40], d[40], pid[48];
+			int bytes = !strcmp(v->unit, "bytes");
+			const char *(*fm)(uint64_t, char *, size_t) = bytes ? fmt_bytes : fmt_count;
+			fprintf(f, "| %s `", v->subject_type);
+			for (const char *p = v->subject; *p; p++)
+				fputc(*p == '`' || *p == '|' || *p == '\n' ? '\'' : *p, f);
+			fprintf(f, "`");
+			if (v->owner) {
+				fprintf(f, " owner ");
+				md_text(f, v->owner);
+			}
+			fprintf(f, " | +%s%s%s | %s | %s | %s | ", fm(v->growth, g, sizeof g),
+				bytes ? "" : " ", bytes ? "" : v->unit, fm(v->baseline, b, sizeof b),
+				fm(v->current, c, sizeof c),
+				v->final == BD_UNKNOWN ? "-" : fm(v->final, d, sizeof d));
+			if (bd_pid_valid(v->example))
+				fprintf(f, "e.g. %s ", bd_pid_fmt(v->example, pid, sizeof pid));
+			md_text(f, v->detail);
+			fprintf(f, " |\n");
+		}
+		if (r->total_violations > r->nviolations)
+			fprintf(f, "\n... and %llu more.\n",
+				(unsigned long long)(r->total_violations - r->nviolations));
+	}
+	if (res->ntransients) {
+		fprintf(f, "\n### Grew at current, gone at final (not failed)\n\n"
+			   "| subject | baseline | current | final |\n|---|---|---|---|\n");
+		for (size_t i = 0; i < res->ntransients; i++) {
+			const bd_ci_transient *t = &res->transients[i];
+			char b[40], c[40], d[40];
+			fprintf(f, "| %s `%s` | %s | %s | %s %s |\n", t->subject_type, t->subject,
+				num(t->baseline, b, sizeof b), num(t->current, c, sizeof c),
+				num(t->final, d, sizeof d), t->unit);
+		}
+	}
+}
+
+/* ---- JUnit XML ---- */
+
+static void xml_text(FILE *f, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
+		switch (*p) {
+		case '&': fputs("&amp;", f); break;
+		case '<': fputs("&lt;", f); break;
+		case '>': fputs("&gt;", f); break;
+		case '"': fputs("&quot;", f); break;
+		case '\'': fputs("&apos;", f); break;
+		default:
+			/* XML 1.0 allows no control characters but tab and newlines */
+			fputc(*p < 0x20 && *p != '\t' && *p != '\n' ? '?' : *p, f);
+		}
+	}
+}
+
+static void out_junit(FILE *f, const bd_ci_result *res, const ci_args *a)
+{
+	int disabled = 0;
+	for (int i = 0; i < BD_CI__COUNT; i++)
+		disabled += !res->rules[i].enabled;
+	char ts[32];
+	time_t now = time(NULL);
+	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", gmtime(&now));
+	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	fprintf(f, "<testsuites name=\"beamdump ci\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\">\n",
+		BD_CI__COUNT, res->failed, disabled);
+	fprintf(f, "  <testsuite name=\"beamdump.ci\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
+		   "skipped=\"%d\" timestamp=\"%s\">\n",
+		BD_CI__COUNT, res->failed, disabled, ts);
+	fprintf(f, "    <properties>\n");
+	for (int i = 0; i < 3; i++)
+		if (a->path[i]) {
+			fprintf(f, "      <property name=\"%s\" value=\"", point_names[i]);
+			xml_text(f, a->path[i]);
+			fprintf(f, "\"/>\n");
+		}
+	fprintf(f, "      <property name=\"snapshots\" value=\"%d\"/>\n    </properties>\n",
+		res->snapshots);
+	for (int i = 0; i < BD_CI__COUNT; i++) {
+		const bd_ci_result_rule *r = &res->rules[i];
+		fprintf(f, "    <testcase classname=\"beamdump.ci\" name=\"%s\">", bd_ci_rule_name(r->id));
+		if (!r->enabled) {
+			fprintf(f, "<skipped message=\"disabled by configuration\"/>");
+		} else if (r->failed) {
+			fprintf(f, "\n      <failure type=\"%s\" message=\"", bd_ci_rule_name(r->id));
+			xml_text(f, r->summary);
+			fprintf(f, " (threshold ");
+			xml_text(f, r->threshold);
+			fprintf(f, ")\">");
+			for (size_t k = 0; k < r->nviolations; k++) {
+				char line[1024];
+				evidence_line(&r->violations[k], line, sizeof line);
+				xml_text(f, line);
+				fputc('\n', f);
+			}
+			if (r->total_violations > r->nviolations)
+				fprintf(f, "... and %llu more\n",
+					(unsigned long long)(r->total_violations - r->nviolations));
+			fprintf(f, "</failure>\n    ");
+		}
+		fprintf(f, "</testcase>\n");
+	}
+	if (res->ntransients) {
+		fprintf(f, "    <system-out>");
+		for (size_t i = 0; i < res->ntransients; i++) {
+			const bd_ci_transient *t = &res->transients[i];
+			fprintf(f, "transient %s ", t->subject_type);
+			xml_text(f, t->subject);
+			fprintf(f, ": %llu -> %llu -> %llu %s\n", (unsigned long long)t->baseline,
+				(unsigned long long)t->current, (unsigned long long)t->final, t->unit);
+		}
+		fprintf(f, "</system-out>\n");
+	}
+	fprintf(f, "  </testsuite>\n</testsuites>\n");
+}
+
+/* ---- JSON ---- */
+
+static void json_input(jw *w, const char *k, const char *path, const bd_model *m)
+{
+	jw_key(w, k);
+	if (!m) {
+		jw_null(w);
+		return;
+	}
+	const bd_node_info *n = bd_model_node(m);
+	jw_obj(w);
+	jw_kstr(w, "path", path);
+	jw_kstr(w, "created", n->created);
+	jw_key(w, "created_unix");
+	if (n->created_unix == INT64_MIN)
+		jw_null(w);
+	else
+		jw_i64(w, n->created_unix);
+	jw_kstr(w, "slogan", n->slogan);
+	jw_key(w, "truncated");
+	jw_bool(w, n->truncated);
+	jw_obj_end(w);
+}
+
+static void out_json(FILE *f, const bd_ci_result *res, const ci_args *a, bd_model *const m[3])
+{
+	jw w;
+	jw_init(&w, f);
+	jw_obj(&w);
+	jw_kstr(&w, "command", "ci");
+	jw_kstr(&w, "result", res->failed ? "fail" : "pass");
+	jw_key(&w, "snapshots");
+	jw_i64(&w, res->snapshots);
+	jw_key(&w, "failed_rules");
+	jw_i64(&w, res->failed);
+	jw_key(&w, "inputs");
+	jw_obj(&w);
+	for (int i = 0; i < 3; i++)
+		json_input(&w, point_names[i], a->path[i], m[i]);
+	jw_obj_end(&w);
+	jw_key(&w, "rules");
+	jw_arr(&w);
+	for (int i = 0; i < BD_CI__COUNT; i++) {
+		const bd_ci_result_rule *r = &res->rules[i];
+		jw_obj(&w);
+		jw_kstr(&w, "name", bd_ci_rule_name(r->id));
+		jw_kstr(&w, "description", bd_ci_rule_description(r->id));
+		jw_kstr(&w, "status", status(r));
+		jw_kstr(&w, "threshold", r->threshold);
+		jw_kstr(&w, "summary", r->summary);
+		jw_ku64(&w, "total_violations", r->total_violations);
+		jw_key(&w, "violations");
+		jw_arr(&w);
+		for (size_t k = 0; k < r->nviolations; k++) {
+			const bd_ci_violation *v = &r->violations[k];
+			jw_obj(&w);
+			jw_kstr(&w, "subject_type", v->subject_type);
+			jw_kstr(&w, "subject", v->subject);
+			jw_kstr(&w, "owner", v->owner);
+			jw_kstr(&w, "unit", v->unit);
+			jw_ku64(&w, "baseline", v->baseline);
+			jw_ku64(&w, "current", v->current);
+			jw_ku64(&w, "final", v->final);
+			jw_ku64(&w, "growth", v->growth);
+			jw_key(&w, "growth_pct");
+			jw_dbl(&w, v->growth_pct);
+			jw_kpid(&w, "example", v->example);
+			jw_kstr(&w, "detail", v->detail);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_key(&w, "transients");
+	jw_arr(&w);
+	for (size_t i = 0; i < res->ntransients; i++) {
+		const bd_ci_transient *t = &res->transients[i];
+		jw_obj(&w);
+		jw_kstr(&w, "subject_type", t->subject_type);
+		jw_kstr(&w, "subject", t->subject);
+		jw_kstr(&w, "unit", t->unit);
+		jw_ku64(&w, "baseline", t->baseline);
+		jw_ku64(&w, "current", t->current);
+		jw_ku64(&w, "final", t->final);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_key(&w, "diff");
+	diff_json(&w, res->current, a->rows >= 0 ? (size_t)a->rows : 50);
+	jw_obj_end(&w);
+	jw_end(&w);
+}
+
+static int write_out(int fmt, const char *path, const bd_ci_result *res, const ci_args *a,
+		     bd_model *const m[3])
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
+	if (!f) {
+		fprintf(stderr, "beamdump ci: cannot write %s\n", path);
+		return -1;
+	}
+	switch (fmt) {
+	case F_TEXT: out_text(f, res, a); break;
+	case F_MD: out_md(f, res, a); break;
+	case F_JUNIT: out_junit(f, res, a); break;
+	case F_JSON: out_json(f, res, a, m); break;
+	}
+	int bad = ferror(f);
+	if (f != stdout)
+		bad |= fclose(f) != 0;
+	else
+		bad |= fflush(f) != 0;
+	if (bad)
+		fprintf(stderr, "beamdump ci: error writing %s\n", path);
+	return bad ? -1 : 0;
+}
+
+int cmd_ci(const opts *o)
+{
+	ci_args a = {0};
+	bd_ci_rules rules;
+	int rc = parse(o->argc, o->argv, &a, &rules);
+	if (rc)
+		return rc;
+	bd_model *m[3] = {0};
+	for (int i = 0; i < 3 && !rc; i++) {
+		bd_error err = {0};
+		if (a.path[i] && bd_model_open(&m[i], a.path[i], &err)) {
+			fprintf(stderr, "beamdump ci: %s: %s\n", point_names[i], err.msg);
+			rc = EXIT_UNREADABLE;
+		}
+	}
+	bd_ci_result *res = NULL;
+	if (!rc) {
+		bd_error err = {0};
+		if (bd_ci_run(m[0], m[1], m[2], &rules, NULL, &res, &err)) {
+			fprintf(stderr, "beamdump ci: %s\n", err.msg);
+			rc = EXIT_UNREADABLE;
+		}
+	}
+	if (!rc) {
+		for (int i = 0; i < 3; i++)
+			if (m[i])
+				partial_notice(m[i]);
+		for (int f = 0; f < F__COUNT; f++)
+			if (a.out[f] && write_out(f, a.out[f], res, &a, m))
+				rc = EXIT_UNREADABLE;
+		if (!rc)
+			rc = res->failed ? EXIT_FINDINGS : EXIT_OK;
+	}
+	bd_ci_result_free(res);
+	for (int i = 0; i < 3; i++)
+		bd_model_free(m[i]);
+	return rc;
+}

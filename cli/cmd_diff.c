@@ -1,0 +1,467 @@
+/* beamdump diff A B: what appeared, disappeared and grew between two dumps or
+ * snapshots, per process group, ETS table, atom pattern, port driver, memory
+ * category and allocator; per-second rates when both carry a time (recon's
+ * proc_window across dumps). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diff_out.h"
+
+static int64_t delta(uint64_t a, uint64_t b)
+{
+	if (a == BD_UNKNOWN || b == BD_UNKNOWN)
+		return 0;
+	return (int64_t)(b - a);
+}
+
+/* "+1,234" / "-12" / "0" */
+static const char *fmt_delta(int64_t d, char *buf, size_t cap)
+{
+	char t[32];
+	fmt_count((uint64_t)(d < 0 ? -d : d), t, sizeof t);
+	snprintf(buf, cap, "%s%s", d > 0 ? "+" : d < 0 ? "-" : "", t);
+	return buf;
+}
+
+static const char *fmt_dbytes(int64_t d, char *buf, size_t cap)
+{
+	char t[32];
+	fmt_bytes((uint64_t)(d < 0 ? -d : d), t, sizeof t);
+	snprintf(buf, cap, "%s%s", d > 0 ? "+" : d < 0 ? "-" : "", d ? t : "0");
+	return buf;
+}
+
+typedef int64_t (*pg_key)(const bd_diff_pgroup *g);
+static int64_t by_memory(const bd_diff_pgroup *g) { return delta(g->a.memory, g->b.memory); }
+static int64_t by_mq(const bd_diff_pgroup *g) { return delta(g->a.msgq, g->b.msgq); }
+static int64_t by_reds(const bd_diff_pgroup *g) { return delta(g->a.reductions, g->b.reductions); }
+static int64_t by_binary(const bd_diff_pgroup *g) { return delta(g->a.binary, g->b.binary); }
+static int64_t by_count(const bd_diff_pgroup *g) { return delta(g->a.count, g->b.count); }
+
+static const struct {
+	const char *name;
+	pg_key fn;
+} sort_keys[] = {
+	{"memory", by_memory}, {"mq", by_mq}, {"reductions", by_reds}, {"binary", by_binary},
+	{"count", by_count},
+};
+
+static pg_key g_sort;
+static int cmp_by(const void *x, const void *y)
+{
+	const bd_diff_pgroup *a = *(const bd_diff_pgroup *const *)x,
+			     *b = *(const bd_diff_pgroup *const *)y;
+	int64_t da = g_sort(a), db = g_sort(b);
+	return da < db ? 1 : da > db ? -1 : strcmp(a->key, b->key);
+}
+
+/* A group changed when its members or their memory, queue or binaries did
+ * (reductions always move on a live node). */
+static int changed(const bd_diff_pgroup *g)
+{
+	return g->a.count != g->b.count || g->added || g->removed || g->a.memory != g->b.memory ||
+	       g->a.msgq != g->b.msgq || g->a.binary != g->b.binary;
+}
+
+/* Groups that pass filter, sorted by fn; caller frees. */
+static const bd_diff_pgroup **select_groups(const bd_diff *d, int (*filter)(const bd_diff_pgroup *),
+					    pg_key fn, size_t *n)
+{
+	const bd_diff_pgroup **v = malloc((d->nprocs + 1) * sizeof *v);
+	*n = 0;
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < d->nprocs; i++)
+		if (filter(&d->procs[i]))
+			v[(*n)++] = &d->procs[i];
+	g_sort = fn;
+	qsort(v, *n, sizeof *v, cmp_by);
+	return v;
+}
+
+static int f_new(const bd_diff_pgroup *g) { return g->b.count > g->a.count; }
+static int f_gone(const bd_diff_pgroup *g) { return g->b.count < g->a.count; }
+static int f_kept(const bd_diff_pgroup *g) { return g->a.count && g->b.count; }
+static int f_changed(const bd_diff_pgroup *g) { return changed(g); }
+static int64_t by_loss(const bd_diff_pgroup *g) { return -by_count(g); }
+
+static void print_header(const bd_diff *d, const char *pa, const char *pb)
+{
+	printf("A: %s\nB: %s\n", pa, pb);
+	if (d->dt > 0)
+		printf("B was written %lld s after A; rates are per second over that window.\n",
+		       (long long)d->dt);
+	else if (d->created_a == INT64_MIN || d->created_b == INT64_MIN)
+		printf("(no rates: a side has no creation time)\n");
+	else
+		printf("(no rates: B is not later than A)\n");
+	char a[40], b[40], c[40];
+	printf("\n%-10s %14s %14s %12s\n", "COUNT", "A", "B", "CHANGE");
+	for (size_t i = 0; i < d->ncounts; i++)
+		printf("%-10s %14s %14s %12s\n", d->counts[i].name, fmt_count(d->counts[i].a, a, sizeof a),
+		       fmt_count(d->counts[i].b, b, sizeof b),
+		       fmt_delta(delta(d->counts[i].a, d->counts[i].b), c, sizeof c));
+}
+
+static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *by)
+{
+	char a[40], b[40], c[40], e[40], f[40], pid[48];
+	size_t n;
+	const bd_diff_pgroup **v = select_groups(d, f_new, by_count, &n);
+	printf("\nNew processes (%zu group(s) with more members in B)\n", n);
+	if (n)
+		printf("  %-48s %7s %7s %7s %10s  %-14s %s\n", "GROUP", "A", "B", "NEW", "MEMORY B",
+		       "EXAMPLE", "CURRENT FUNCTION");
+	for (size_t i = 0; v && i < n && i < rows; i++)
+		printf("  %-48.48s %7s %7s %7s %10s  %-14s %s\n", v[i]->key,
+		       fmt_count(v[i]->a.count, a, sizeof a), fmt_count(v[i]->b.count, b, sizeof b),
+		       fmt_delta(by_count(v[i]), c, sizeof c), fmt_bytes(v[i]->b.memory, e, sizeof e),
+		       bd_pid_fmt(v[i]->example_b, pid, sizeof pid),
+		       v[i]->current_function ? v[i]->current_function : "?");
+	free(v);
+	v = select_groups(d, f_gone, by_loss, &n);
+	printf("\nGone processes (%zu group(s) with fewer members in B)\n", n);
+	if (n)
+		printf("  %-48s %7s %7s %7s %10s\n", "GROUP", "A", "B", "GONE", "MEMORY A");
+	for (size_t i = 0; v && i < n && i < rows; i++)
+		printf("  %-48.48s %7s %7s %7s %10s\n", v[i]->key, fmt_count(v[i]->a.count, a, sizeof a),
+		       fmt_count(v[i]->b.count, b, sizeof b), fmt_delta(by_count(v[i]), c, sizeof c),
+		       fmt_bytes(v[i]->a.memory, e, sizeof e));
+	free(v);
+	v = select_groups(d, f_kept, sort, &n);
+	printf("\nProcesses on both sides, by %s change%s\n", by, d->dt > 0 ? " (per second)" : "");
+	printf("  %-40s %5s %10s %10s %10s %12s %10s\n", "GROUP", "N", "MEMORY B", "MEMORY", "MSGQ",
+	       d->dt > 0 ? "REDS/S" : "REDUCTIONS", "BINARY");
+	for (size_t i = 0; v && i < n && i < rows; i++) {
+		const bd_diff_pgroup *g = v[i];
+		if (sort(g) <= 0 && i > 0)
+			break;
+		int64_t reds = by_reds(g);
+		char r[40];
+		if (d->dt > 0)
+			snprintf(r, sizeof r, "%.0f", (double)reds / (double)d->dt);
+		else
+			fmt_delta(reds, r, sizeof r);
+		printf("  %-40.40s %5s %10s %10s %10s %12s %10s\n", g->key,
+		       fmt_count(g->b.count, a, sizeof a), fmt_bytes(g->b.memory, b, sizeof b),
+		       fmt_dbytes(by_memory(g), c, sizeof c), fmt_delta(by_mq(g), e, sizeof e), r,
+		       fmt_dbytes(by_binary(g), f, sizeof f));
+	}
+	free(v);
+}
+
+static void print_ets(const bd_diff *d, size_t rows)
+{
+	char a[40], b[40], c[40], e[40];
+	size_t shown = 0, n = 0;
+	for (size_t i = 0; i < d->nets; i++)
+		n += d->ets[i].count_a != d->ets[i].count_b || d->ets[i].bytes_a != d->ets[i].bytes_b;
+	printf("\nETS tables, new and grown (%zu of %zu name/owner groups changed)\n", n, d->nets);
+	if (n)
+		printf("  %-24s %-28s %7s %7s %10s %10s\n", "NAME", "OWNER", "A", "B", "OBJECTS", "MEMORY");
+	for (size_t i = 0; i < d->nets && shown < rows; i++) {
+		const bd_diff_etsgroup *t = &d->ets[i];
+		if (t->count_a == t->count_b && t->bytes_a == t->bytes_b)
+			continue;
+		shown++;
+		printf("  %-24.24s %-28.28s %7s %7s %10s %10s\n", t->name, t->owner ? t->owner : "?",
+		       fmt_count(t->count_a, a, sizeof a), fmt_count(t->count_b, b, sizeof b),
+		       fmt_delta(delta(t->objects_a, t->objects_b), c, sizeof c),
+		       fmt_dbytes(delta(t->bytes_a, t->bytes_b), e, sizeof e));
+	}
+}
+
+static void print_atoms(const bd_diff *d, size_t rows)
+{
+	char a[40], b[40];
+	printf("\nAtoms: %s added, %s only in A\n", fmt_count(d->atoms_added, a, sizeof a),
+	       fmt_count(d->atoms_removed, b, sizeof b));
+	for (size_t i = 0; i < d->natom_clusters && i < rows; i++) {
+		const bd_diff_atomcluster *c = &d->atom_clusters[i];
+		printf("  %-32.32s %9s  %s .. %s\n", c->pattern, fmt_count(c->count, a, sizeof a),
+		       c->first, c->last ? c->last : "");
+	}
+}
+
+static void print_rest(const bd_diff *d, size_t rows)
+{
+	char a[40], b[40], c[40], e[40], f[40];
+	printf("\nBinaries (=binary sections): %s -> %s, %s -> %s; same address and size in both: %s (%s)\n",
+	       fmt_count(d->bin_count_a, a, sizeof a), fmt_count(d->bin_count_b, b, sizeof b),
+	       fmt_bytes(d->bin_bytes_a, c, sizeof c), fmt_bytes(d->bin_bytes_b, e, sizeof e),
+	       fmt_count(d->bin_same_count, f, sizeof f), fmt_bytes(d->bin_same_bytes, a, sizeof a));
+	size_t n = 0;
+	for (size_t i = 0; i < d->nports; i++)
+		n += d->ports[i].count_a != d->ports[i].count_b;
+	printf("\nPorts by driver (%zu changed)\n", n);
+	for (size_t i = 0, k = 0; i < d->nports && k < rows; i++) {
+		const bd_diff_portgroup *p = &d->ports[i];
+		if (p->count_a == p->count_b && p->queue_a == p->queue_b)
+			continue;
+		k++;
+		printf("  %-40.40s %7s %7s %8s  queue %s\n", p->driver, fmt_count(p->count_a, a, sizeof a),
+		       fmt_count(p->count_b, b, sizeof b),
+		       fmt_delta(delta(p->count_a, p->count_b), c, sizeof c),
+		       fmt_dbytes(delta(p->queue_a, p->queue_b), e, sizeof e));
+	}
+	printf("\n%-22s %12s %12s %12s %12s\n", "ERLANG:MEMORY", "A", "B", "CHANGE",
+	       d->dt > 0 ? "PER SECOND" : "");
+	for (size_t i = 0; i < d->nmemory; i++) {
+		const bd_diff_num *m = &d->memory[i];
+		if (m->a == BD_UNKNOWN && m->b == BD_UNKNOWN)
+			continue;
+		int64_t dd = delta(m->a, m->b);
+		printf("%-22s %12s %12s %12s", m->name, fmt_bytes(m->a, a, sizeof a),
+		       fmt_bytes(m->b, b, sizeof b), fmt_dbytes(dd, c, sizeof c));
+		if (d->dt > 0)
+			printf(" %10s/s", fmt_dbytes(dd / d->dt, e, sizeof e));
+		printf("\n");
+	}
+	printf("\n%-22s %12s %12s %12s %12s %12s\n", "ALLOCATOR", "USED A", "USED B", "CHANGE",
+	       "ALLOCATED B", "CHANGE");
+	for (size_t i = 0; i < d->nallocs; i++) {
+		const bd_diff_num *m = &d->allocs[i];
+		printf("%-22s %12s %12s %12s %12s %12s\n", m->name, fmt_bytes(m->a, a, sizeof a),
+		       fmt_bytes(m->b, b, sizeof b), fmt_dbytes(delta(m->a, m->b), c, sizeof c),
+		       fmt_bytes(m->b2, e, sizeof e), fmt_dbytes(delta(m->a2, m->b2), f, sizeof f));
+	}
+	if (d->keys_degraded)
+		printf("\n(%llu proc_lib processes keyed without their dictionary: decode budget)\n",
+		       (unsigned long long)d->keys_degraded);
+}
+
+static void json_side(jw *w, const char *k, const bd_model *m, const char *path)
+{
+	const bd_node_info *n = bd_model_node(m);
+	jw_key(w, k);
+	jw_obj(w);
+	jw_kstr(w, "path", path);
+	jw_kstr(w, "node", n->node_name);
+	jw_kstr(w, "created", n->created);
+	jw_key(w, "created_unix");
+	if (n->created_unix == INT64_MIN)
+		jw_null(w);
+	else
+		jw_i64(w, n->created_unix);
+	jw_kstr(w, "slogan", n->slogan);
+	jw_key(w, "truncated");
+	jw_bool(w, n->truncated);
+	jw_obj_end(w);
+}
+
+static void json_rate(jw *w, const char *k, const bd_diff *d, int64_t dd)
+{
+	jw_key(w, k);
+	if (d->dt > 0)
+		jw_dbl(w, (double)dd / (double)d->dt);
+	else
+		jw_null(w);
+}
+
+static void json_group(jw *w, const bd_diff *d, const bd_diff_pgroup *g)
+{
+	jw_obj(w);
+	jw_kstr(w, "key", g->key);
+	jw_kstr(w, "key_kind", bd_key_kind_name(g->kind));
+	jw_ku64(w, "count_a", g->a.count);
+	jw_ku64(w, "count_b", g->b.count);
+	jw_ku64(w, "added", g->added);
+	jw_ku64(w, "removed", g->removed);
+	static const char *names[] = {"memory", "message_queue_len", "reductions", "binary_bytes",
+				      "heap_bytes"};
+	const uint64_t va[] = {g->a.memory, g->a.msgq, g->a.reductions, g->a.binary, g->a.heap};
+	const uint64_t vb[] = {g->b.memory, g->b.msgq, g->b.reductions, g->b.binary, g->b.heap};
+	for (int i = 0; i < 5; i++) {
+		char k[64];
+		snprintf(k, sizeof k, "%s_a", names[i]);
+		jw_ku64(w, k, va[i]);
+		snprintf(k, sizeof k, "%s_b", names[i]);
+		jw_ku64(w, k, vb[i]);
+		snprintf(k, sizeof k, "%s_per_s", names[i]);
+		json_rate(w, k, d, delta(va[i], vb[i]));
+	}
+	jw_kpid(w, "example_a", g->example_a);
+	jw_kpid(w, "example_b", g->example_b);
+	jw_kstr(w, "current_function", g->current_function);
+	jw_obj_end(w);
+}
+
+/* The diff as JSON (docs/json.md, "diff"). Also used inside `ci --json`. */
+void diff_json(jw *w, const bd_diff *d, size_t rows)
+{
+	jw_obj(w);
+	jw_key(w, "dt_seconds");
+	if (d->dt > 0)
+		jw_i64(w, d->dt);
+	else
+		jw_null(w);
+	jw_key(w, "counts");
+	jw_arr(w);
+	for (size_t i = 0; i < d->ncounts; i++) {
+		jw_obj(w);
+		jw_kstr(w, "name", d->counts[i].name);
+		jw_ku64(w, "a", d->counts[i].a);
+		jw_ku64(w, "b", d->counts[i].b);
+		jw_ku64(w, "limit_a", d->counts[i].a2);
+		jw_ku64(w, "limit_b", d->counts[i].b2);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	size_t n;
+	const bd_diff_pgroup **v = select_groups(d, f_changed, by_memory, &n);
+	jw_ku64(w, "process_groups", d->nprocs);
+	jw_ku64(w, "process_groups_changed", n);
+	jw_key(w, "processes");
+	jw_arr(w);
+	for (size_t i = 0; v && i < n && i < rows; i++)
+		json_group(w, d, v[i]);
+	jw_arr_end(w);
+	free(v);
+	jw_key(w, "ets");
+	jw_arr(w);
+	for (size_t i = 0, k = 0; i < d->nets && k < rows; i++) {
+		const bd_diff_etsgroup *t = &d->ets[i];
+		if (t->count_a == t->count_b && t->bytes_a == t->bytes_b && t->objects_a == t->objects_b)
+			continue;
+		k++;
+		jw_obj(w);
+		jw_kstr(w, "name", t->name);
+		jw_kstr(w, "owner", t->owner);
+		jw_ku64(w, "tables_a", t->count_a);
+		jw_ku64(w, "tables_b", t->count_b);
+		jw_ku64(w, "objects_a", t->objects_a);
+		jw_ku64(w, "objects_b", t->objects_b);
+		jw_ku64(w, "bytes_a", t->bytes_a);
+		jw_ku64(w, "bytes_b", t->bytes_b);
+		json_rate(w, "bytes_per_s", d, delta(t->bytes_a, t->bytes_b));
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "atoms");
+	jw_obj(w);
+	jw_ku64(w, "a", d->atoms_a);
+	jw_ku64(w, "b", d->atoms_b);
+	jw_ku64(w, "added", d->atoms_added);
+	jw_ku64(w, "only_in_a", d->atoms_removed);
+	json_rate(w, "added_per_s", d, (int64_t)d->atoms_added);
+	jw_key(w, "clusters");
+	jw_arr(w);
+	for (size_t i = 0; i < d->natom_clusters && i < rows; i++) {
+		jw_obj(w);
+		jw_kstr(w, "pattern", d->atom_clusters[i].pattern);
+		jw_ku64(w, "count", d->atom_clusters[i].count);
+		jw_kstr(w, "first", d->atom_clusters[i].first);
+		jw_kstr(w, "last", d->atom_clusters[i].last);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+	jw_key(w, "binaries");
+	jw_obj(w);
+	jw_ku64(w, "count_a", d->bin_count_a);
+	jw_ku64(w, "count_b", d->bin_count_b);
+	jw_ku64(w, "bytes_a", d->bin_bytes_a);
+	jw_ku64(w, "bytes_b", d->bin_bytes_b);
+	jw_ku64(w, "retained_count", d->bin_same_count);
+	jw_ku64(w, "retained_bytes", d->bin_same_bytes);
+	jw_obj_end(w);
+	jw_key(w, "ports");
+	jw_arr(w);
+	for (size_t i = 0, k = 0; i < d->nports && k < rows; i++) {
+		const bd_diff_portgroup *p = &d->ports[i];
+		if (p->count_a == p->count_b && p->queue_a == p->queue_b)
+			continue;
+		k++;
+		jw_obj(w);
+		jw_kstr(w, "driver", p->driver);
+		jw_ku64(w, "count_a", p->count_a);
+		jw_ku64(w, "count_b", p->count_b);
+		jw_ku64(w, "queue_a", p->queue_a);
+		jw_ku64(w, "queue_b", p->queue_b);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "memory");
+	jw_arr(w);
+	for (size_t i = 0; i < d->nmemory; i++) {
+		jw_obj(w);
+		jw_kstr(w, "name", d->memory[i].name);
+		jw_ku64(w, "a", d->memory[i].a);
+		jw_ku64(w, "b", d->memory[i].b);
+		json_rate(w, "per_s", d, delta(d->memory[i].a, d->memory[i].b));
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_key(w, "allocators");
+	jw_arr(w);
+	for (size_t i = 0; i < d->nallocs; i++) {
+		jw_obj(w);
+		jw_kstr(w, "name", d->allocs[i].name);
+		jw_ku64(w, "used_a", d->allocs[i].a);
+		jw_ku64(w, "used_b", d->allocs[i].b);
+		jw_ku64(w, "allocated_a", d->allocs[i].a2);
+		jw_ku64(w, "allocated_b", d->allocs[i].b2);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_ku64(w, "keys_decoded", d->keys_decoded);
+	jw_ku64(w, "keys_degraded", d->keys_degraded);
+	jw_obj_end(w);
+}
+
+int cmd_diff(const opts *o)
+{
+	pg_key sort = NULL;
+	const char *by = o->by ? o->by : "memory";
+	for (size_t i = 0; i < sizeof sort_keys / sizeof sort_keys[0]; i++)
+		if (!strcmp(by, sort_keys[i].name))
+			sort = sort_keys[i].fn;
+	if (!sort) {
+		fprintf(stderr, "beamdump: diff --by takes memory, mq, reductions, binary or count\n");
+		return EXIT_USAGE;
+	}
+	bd_model *ma = NULL, *mb = NULL;
+	bd_error err = {0};
+	if (bd_model_open(&ma, o->args[0], &err)) {
+		fprintf(stderr, "beamdump: %s\n", err.msg);
+		return EXIT_UNREADABLE;
+	}
+	if (bd_model_open(&mb, o->args[1], &err)) {
+		fprintf(stderr, "beamdump: %s\n", err.msg);
+		bd_model_free(ma);
+		return EXIT_UNREADABLE;
+	}
+	bd_diff *d = NULL;
+	if (bd_diff_run(ma, mb, NULL, &d, &err)) {
+		fprintf(stderr, "beamdump: %s\n", err.msg);
+		bd_model_free(ma);
+		bd_model_free(mb);
+		return EXIT_UNREADABLE;
+	}
+	size_t rows = o->all ? SIZE_MAX : o->n >= 0 ? (size_t)o->n : o->json ? 100 : 15;
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_kstr(&w, "command", "diff");
+		json_side(&w, "a", ma, o->args[0]);
+		json_side(&w, "b", mb, o->args[1]);
+		jw_key(&w, "diff");
+		diff_json(&w, d, rows);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		print_header(d, o->args[0], o->args[1]);
+		print_procs(d, rows, sort, by);
+		print_ets(d, rows);
+		print_atoms(d, rows);
+		print_rest(d, rows);
+	}
+	bd_diff_free(d);
+	int rc = partial_notice(ma);
+	int rc2 = partial_notice(mb);
+	bd_model_free(ma);
+	bd_model_free(mb);
+	return rc ? rc : rc2;
+}
