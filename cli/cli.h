@@ -82,6 +82,7 @@ int cmd_memory(const opts *o);
 int cmd_schedulers(const opts *o);
 int cmd_ports(const opts *o);
 int cmd_binaries(const opts *o);
+int cmd_convert(const opts *o);
 int cmd_diff(const opts *o);
 int cmd_ci(const opts *o);
 

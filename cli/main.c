@@ -21,6 +21,7 @@ static const struct command {
 	{"schedulers", cmd_schedulers, 1, "schedulers <dump>                 run queues and current processes"},
 	{"ports", cmd_ports, 1, "ports [-n N] <dump>               ports by queue and I/O"},
 	{"binaries", cmd_binaries, 1, "binaries [-n N] <dump>            refc binaries by size"},
+	{"convert", cmd_convert, 1, "convert <dump> -o out.bdump       write a compact .bdump snapshot"},
 	{"diff", cmd_diff, 2, "diff [-n N] [--by memory|mq|reductions|binary] <A> <B>  what changed, A to B"},
 	{"ci", cmd_ci, -1, "ci --baseline A --current B [--final C] [--config F] [--set K=V]  leak gate"},
 };

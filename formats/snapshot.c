@@ -1,17 +1,1018 @@
-/* .bdump snapshot reader. The container is specified in docs/FORMAT.md. */
+/* .bdump snapshot reader (docs/FORMAT.md). Opening finds the records through the
+ * trailer and index (or, when the writer did not finish, by scanning frame by
+ * frame), checks every record's CRC, and fills the model from the string, table and
+ * dictionary records. Term sections, literals and binaries stay compressed in the file;
+ * the model's span_text hook regenerates their exact dump text on first use, so the
+ * lazy decoders of heap.c read a snapshot exactly as they read a text dump. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zstd.h>
 
 #include "snapshot_int.h"
 
+#define MAX_RAW ((uint64_t)1 << 31)  /* largest payload we decompress */
+#define REC_CACHE 4                  /* decompressed stream records kept */
+
+enum { HK_PROC = 1, HK_BLOB = 2, HK_BIN = 3, HK_TT = 4 };
+#define HANDLE(kind, row, part) (((uint64_t)(kind) << 56) | ((uint64_t)(row) << 3) | (part))
+
+typedef struct srec {
+	uint64_t off, key, raw;
+	uint32_t comp, instance, seq, items;
+	uint16_t type, version;
+} srec;
+
+/* Where each object starts inside a decompressed stream record. */
+typedef struct checkpoint {
+	uint64_t id;
+	size_t pos;        /* offset of the op after OP_BEGIN */
+	snap_ctx cx;
+} checkpoint;
+
+typedef struct cached_rec {
+	size_t rec;        /* index into recs, SIZE_MAX = empty */
+	uint8_t *data;
+	size_t len;
+	checkpoint *cps;
+	size_t ncps;
+	int starts_cont;   /* first op is OP_CONT */
+	uint64_t cont_id;
+	uint64_t use;
+} cached_rec;
+
+typedef struct stream {
+	size_t *recs;      /* indexes into recs, in seq order */
+	size_t n;
+	size_t *with_items;/* subset with items > 0 (binary search on key) */
+	size_t nwith;
+} stream;
+
+typedef struct text_entry {
+	sbuf part[SK__COUNT];
+	int rc;
+} text_entry;
+
+typedef struct snap {
+	const uint8_t *base;
+	uint64_t size;
+	const char *name;
+	srec *recs;
+	size_t nrecs;
+	int scanned;          /* no usable trailer: records found by scanning */
+	uint32_t flags;       /* trailer flags */
+	int have_end;
+	uint64_t stop_off;    /* where a scan stopped */
+	const char *stop_why;
+	stream procdata, bindata, termtext;
+	snap_tdict dict;
+	uint8_t **dict_bufs;  /* decompressed TERMDICT payloads (dict points into them) */
+	size_t ndict_bufs;
+	const char **strings; /* id -> string, [0] = NULL */
+	size_t nstrings;
+	struct blob { const char *p; size_t n; } *blobs;
+	size_t nblobs, blobs_cap;
+	bd_u64map proc_texts, bin_texts;   /* row -> text_entry* */
+	text_entry *tt[3];
+	ZSTD_DCtx *dctx;
+	cached_rec cache[REC_CACHE];
+	uint64_t use_clock;
+	bd_model *m;
+	char errbuf[256];
+} snap;
+
 int bd_snapshot_is(const char *data, uint64_t size)
 {
-	(void)data;
-	(void)size;
+	const uint8_t *d = (const uint8_t *)data;
+	return size >= 16 && bd_get32(d) == BD_SKIP_MAGIC && bd_get32(d + 4) == BD_REC_HDR &&
+	       memcmp(d + 8, BD_REC_SIG, 4) == 0;
+}
+
+/* ---- naming records in messages ---- */
+static const char *type_name(unsigned type)
+{
+	switch (type) {
+	case BD_REC_FILE: return "file header";
+	case BD_REC_END: return "end";
+	case BD_REC_INDEX: return "index";
+	case BD_REC_STRINGS: return "strings";
+	case BD_REC_TABLE: return "table";
+	case BD_REC_TERMDICT: return "term dictionary";
+	case BD_REC_PROCDATA: return "process data";
+	case BD_REC_TERMTEXT: return "literals/persistent terms/atoms";
+	case BD_REC_BINDATA: return "binary data";
+	}
+	return "unknown type";
+}
+
+static int rec_error(snap *s, bd_error *err, int code, size_t i, const char *why)
+{
+	const srec *r = &s->recs[i];
+	const snap_table *t = r->type == BD_REC_TABLE ? snap_table_get(r->instance) : NULL;
+	return bd_error_set(err, code, 0, "%s: record %zu (%s%s%s, chunk %u) at offset %llu: %s",
+			    s->name, i, type_name(r->type), t ? " " : "", t ? t->name : "", r->seq,
+			    (unsigned long long)r->off, why);
+}
+
+/* ---- record headers ---- */
+/* Parse and check the record header at off. Returns NULL or the reason it is bad. */
+static const char *read_header(const snap *s, uint64_t off, srec *r, int check_payload)
+{
+	if (off > s->size || s->size - off < BD_REC_FRAME)
+		return "record header cut off";
+	const uint8_t *h = s->base + off;
+	if (bd_get32(h) != BD_SKIP_MAGIC || bd_get32(h + 4) != BD_REC_HDR)
+		return "no record frame here";
+	const uint8_t *b = h + 8;
+	if (memcmp(b + BD_RH_SIG, BD_REC_SIG, 4) != 0)
+		return "bad record signature";
+	if (bd_crc32c(0, b, BD_RH_HCRC) != bd_get32(b + BD_RH_HCRC))
+		return "record header CRC mismatch";
+	r->off = off;
+	r->type = bd_get16(b + BD_RH_TYPE);
+	r->version = bd_get16(b + BD_RH_VERSION);
+	r->instance = bd_get32(b + BD_RH_INSTANCE);
+	r->seq = bd_get32(b + BD_RH_SEQ);
+	r->key = bd_get64(b + BD_RH_KEY);
+	r->raw = bd_get64(b + BD_RH_RAWLEN);
+	r->comp = bd_get32(b + BD_RH_COMPLEN);
+	r->items = bd_get32(b + BD_RH_ITEMS);
+	if (s->size - off - BD_REC_FRAME < r->comp)
+		return "record payload cut off";
+	if ((r->comp == 0) != (r->raw == 0) || r->raw > MAX_RAW)
+		return "bad payload length";
+	if (check_payload &&
+	    bd_crc32c(0, h + BD_REC_FRAME, r->comp) != bd_get32(b + BD_RH_PCRC))
+		return "payload CRC mismatch";
+	return NULL;
+}
+
+static int push_rec(snap *s, const srec *r, size_t *cap)
+{
+	if (s->nrecs == *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		srec *p = realloc(s->recs, nc * sizeof *p);
+		if (!p)
+			return -1;
+		s->recs = p;
+		*cap = nc;
+	}
+	s->recs[s->nrecs++] = *r;
 	return 0;
+}
+
+/* Decompress record i into a new buffer (caller frees). */
+static int decompress(snap *s, size_t i, uint8_t **out, size_t *len, bd_error *err)
+{
+	const srec *r = &s->recs[i];
+	*out = NULL;
+	*len = 0;
+	if (!r->comp)
+		return 0;
+	if (!s->dctx && !(s->dctx = ZSTD_createDCtx()))
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	const uint8_t *z = s->base + r->off + BD_REC_FRAME;
+	unsigned long long fs = ZSTD_getFrameContentSize(z, r->comp);
+	if (fs != r->raw)
+		return rec_error(s, err, BD_ECORRUPT, i, "payload size differs from the header");
+	uint8_t *buf = malloc(r->raw ? (size_t)r->raw : 1);
+	if (!buf)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory (%llu bytes)",
+				    (unsigned long long)r->raw);
+	size_t n = ZSTD_decompressDCtx(s->dctx, buf, (size_t)r->raw, z, r->comp);
+	if (ZSTD_isError(n) || n != r->raw) {
+		free(buf);
+		return rec_error(s, err, BD_ECORRUPT, i,
+				 ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short payload");
+	}
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* ---- finding the records ---- */
+/* Records from the trailer's index: 0, a negative error, or 1 when there is no usable
+ * trailer or index (then the caller scans). */
+static int load_index(snap *s, bd_error *err)
+{
+	if (s->size < BD_REC_FRAME + BD_TRL_SIZE)
+		return 1;
+	const uint8_t *t = s->base + s->size - BD_TRL_SIZE;
+	const uint8_t *b = t + 8;
+	if (bd_get32(t) != BD_SKIP_MAGIC || bd_get32(t + 4) != BD_TRL_BODY ||
+	    memcmp(b + BD_TR_SIG, BD_TRL_SIG, 4) != 0 ||
+	    bd_crc32c(0, b, BD_TR_CRC) != bd_get32(b + BD_TR_CRC))
+		return 1;
+	uint64_t ioff = bd_get64(b + BD_TR_INDEX);
+	uint32_t count = bd_get32(b + BD_TR_COUNT);
+	srec ir;
+	if (read_header(s, ioff, &ir, 1) || ir.type != BD_REC_INDEX ||
+	    ir.raw != (uint64_t)count * BD_IDX_ENTRY || ioff + BD_REC_FRAME + ir.comp + BD_TRL_SIZE != s->size)
+		return 1;
+	s->flags = bd_get32(b + BD_TR_FLAGS);
+	/* decompress() works on s->recs: borrow a slot for the index record. */
+	size_t cap = 0;
+	if (push_rec(s, &ir, &cap))
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	uint8_t *idx;
+	size_t len;
+	bd_error e2 = {0};
+	int rc = decompress(s, 0, &idx, &len, &e2);
+	s->nrecs = 0;
+	if (rc) {
+		if (rc == BD_ENOMEM)
+			return bd_error_set(err, rc, 0, "%s", e2.msg);
+		return 1;
+	}
+	uint64_t prev_end = 0;
+	for (uint32_t k = 0; k < count; k++) {
+		const uint8_t *e = idx + (size_t)k * BD_IDX_ENTRY;
+		srec r;
+		uint64_t off = bd_get64(e + BD_IE_OFFSET);
+		const char *why = off < prev_end ? "index entries overlap" : read_header(s, off, &r, 1);
+		if (!why && (r.type != bd_get16(e + BD_IE_TYPE) || r.key != bd_get64(e + BD_IE_KEY) ||
+			     r.seq != bd_get32(e + BD_IE_SEQ) || r.items != bd_get32(e + BD_IE_ITEMS) ||
+			     r.instance != bd_get32(e + BD_IE_INSTANCE)))
+			why = "record differs from its index entry";
+		if (!why && off + BD_REC_FRAME + r.comp > ioff)
+			why = "record overlaps the index";
+		if (why) {
+			free(idx);
+			srec bad = {.off = off, .type = bd_get16(e + BD_IE_TYPE),
+				    .instance = bd_get32(e + BD_IE_INSTANCE), .seq = bd_get32(e + BD_IE_SEQ)};
+			s->nrecs = 0;
+			if (push_rec(s, &bad, &cap))
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+			return rec_error(s, err, BD_ECORRUPT, 0, why);
+		}
+		prev_end = off + BD_REC_FRAME + r.comp;
+		if (push_rec(s, &r, &cap)) {
+			free(idx);
+			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		}
+	}
+	free(idx);
+	return 0;
+}
+
+/* Is there a valid record header anywhere after off? (damage vs. cut tail) */
+static int valid_record_after(const snap *s, uint64_t off)
+{
+	static const uint8_t pat[12] = {0x5B, 0x2A, 0x4D, 0x18, BD_REC_HDR, 0, 0, 0, 'B', 'D', 'R', 'C'};
+	const uint8_t *p = s->base + off + 1, *end = s->base + s->size;
+	while (p + sizeof pat <= end) {
+		const uint8_t *q = memchr(p, pat[0], (size_t)(end - p));
+		if (!q || q + sizeof pat > end)
+			return 0;
+		srec r;
+		if (memcmp(q, pat, sizeof pat) == 0 && !read_header(s, (uint64_t)(q - s->base), &r, 1))
+			return 1;
+		p = q + 1;
+	}
+	return 0;
+}
+
+static int scan(snap *s, bd_error *err)
+{
+	size_t cap = 0;
+	uint64_t off = 0;
+	s->scanned = 1;
+	while (off < s->size) {
+		srec r;
+		const char *why = read_header(s, off, &r, 1);
+		if (!why && r.type == BD_REC_INDEX)
+			break; /* the index and trailer follow; the trailer was damaged */
+		if (why) {
+			if (valid_record_after(s, off)) {
+				/* Damage, not a cut: name the record as well as we can. */
+				srec bad = {.off = off};
+				if (read_header(s, off, &bad, 0))
+					bad = (srec){.off = off};
+				if (push_rec(s, &bad, &cap))
+					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+				return rec_error(s, err, BD_ECORRUPT, s->nrecs - 1, why);
+			}
+			s->stop_off = off;
+			s->stop_why = why;
+			break;
+		}
+		if (push_rec(s, &r, &cap))
+			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		off += BD_REC_FRAME + r.comp;
+	}
+	if (!s->stop_why)
+		s->stop_off = off;
+	return 0;
+}
+
+/* ---- streams ---- */
+static int build_stream(snap *s, stream *st, uint16_t type, bd_error *err)
+{
+	for (size_t i = 0; i < s->nrecs; i++)
+		if (s->recs[i].type == type && s->recs[i].version == 1)
+			st->n++;
+	if (!st->n)
+		return 0;
+	st->recs = malloc(st->n * sizeof *st->recs);
+	st->with_items = malloc(st->n * sizeof *st->with_items);
+	if (!st->recs || !st->with_items)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	size_t k = 0;
+	for (size_t i = 0; i < s->nrecs; i++) {
+		const srec *r = &s->recs[i];
+		if (r->type != type || r->version != 1)
+			continue;
+		if (r->seq != k)
+			return rec_error(s, err, BD_ECORRUPT, i, "stream records out of sequence");
+		if (st->nwith && r->items &&
+		    s->recs[st->with_items[st->nwith - 1]].key >= r->key)
+			return rec_error(s, err, BD_ECORRUPT, i, "stream keys not increasing");
+		st->recs[k++] = i;
+		if (r->items)
+			st->with_items[st->nwith++] = i;
+	}
+	return 0;
+}
+
+static void cache_drop(cached_rec *c)
+{
+	free(c->data);
+	free(c->cps);
+	memset(c, 0, sizeof *c);
+	c->rec = SIZE_MAX;
+}
+
+/* Walk the ops of a decompressed stream record: with cps, note object starts. */
+static int walk_record(snap *s, cached_rec *c, const char **why)
+{
+	scur cur = {c->data, c->data + c->len, 0};
+	snap_ctx cx = {0};
+	size_t cap = 0;
+	int kind = -1, first = 1;
+	while (cur.p < cur.end) {
+		uint8_t op = sc_u8(&cur);
+		switch (op) {
+		case OP_BEGIN:
+		case OP_CONT: {
+			uint64_t id = sc_var(&cur);
+			if (op == OP_CONT) {
+				if (!first) {
+					*why = "continuation inside a record";
+					return -1;
+				}
+				c->starts_cont = 1;
+				c->cont_id = id;
+				break;
+			}
+			if (c->ncps && c->cps[c->ncps - 1].id >= id) {
+				*why = "object ids not increasing";
+				return -1;
+			}
+			if (c->ncps == cap) {
+				cap = cap ? cap * 2 : 64;
+				checkpoint *p = realloc(c->cps, cap * sizeof *p);
+				if (!p) {
+					*why = "out of memory";
+					return -1;
+				}
+				c->cps = p;
+			}
+			c->cps[c->ncps++] = (checkpoint){id, (size_t)(cur.p - c->data), cx};
+			kind = -1;
+			break;
+		}
+		case OP_SEC:
+			kind = sc_u8(&cur);
+			if (kind >= SK__COUNT) {
+				*why = "unknown section kind";
+				return -1;
+			}
+			break;
+		case OP_BIN: {
+			uint64_t n = sc_var(&cur);
+			if (!sc_mem(&cur, n) || kind != SK_BINARY) {
+				*why = "bad binary bytes";
+				return -1;
+			}
+			break;
+		}
+		default:
+			if (kind < 0 || snap_dec_line(&cur, op, &cx, &s->dict, NULL)) {
+				*why = "malformed term op";
+				return -1;
+			}
+		}
+		if (cur.bad) {
+			*why = "op cut off";
+			return -1;
+		}
+		first = 0;
+	}
+	return 0;
+}
+
+static cached_rec *get_record(snap *s, size_t i, bd_error *err)
+{
+	cached_rec *victim = &s->cache[0];
+	for (int k = 0; k < REC_CACHE; k++) {
+		if (s->cache[k].data && s->cache[k].rec == i) {
+			s->cache[k].use = ++s->use_clock;
+			return &s->cache[k];
+		}
+		if (!s->cache[k].data || s->cache[k].use < victim->use)
+			victim = &s->cache[k];
+	}
+	cache_drop(victim);
+	if (decompress(s, i, &victim->data, &victim->len, err))
+		return NULL;
+	victim->rec = i;
+	victim->use = ++s->use_clock;
+	const char *why = NULL;
+	if (!victim->data || walk_record(s, victim, &why)) {
+		rec_error(s, err, BD_ECORRUPT, i, why ? why : "empty stream record");
+		cache_drop(victim);
+		return NULL;
+	}
+	return victim;
+}
+
+/* Decode from pos (with contexts cx) into e, until the next OP_BEGIN or the end.
+ * Returns 1 when the record ended inside the object, 0 when the object ended. */
+static int decode_from(snap *s, cached_rec *c, size_t pos, snap_ctx cx, int kind,
+		       text_entry *e, const char **why)
+{
+	scur cur = {c->data + pos, c->data + c->len, 0};
+	while (cur.p < cur.end) {
+		uint8_t op = sc_u8(&cur);
+		switch (op) {
+		case OP_BEGIN:
+			return 0;
+		case OP_CONT:
+			sc_var(&cur);
+			break;
+		case OP_SEC:
+			kind = sc_u8(&cur);
+			break;
+		case OP_BIN: {
+			uint64_t n = sc_var(&cur);
+			const uint8_t *b = sc_mem(&cur, n);
+			if (b && kind == SK_BINARY)
+				snap_b64_encode(&e->part[kind], b, (size_t)n);
+			break;
+		}
+		default:
+			if (kind < 0 || kind >= SK__COUNT ||
+			    snap_dec_line(&cur, op, &cx, &s->dict, &e->part[kind])) {
+				*why = "malformed term op";
+				return -1;
+			}
+		}
+		if (cur.bad) {
+			*why = "op cut off";
+			return -1;
+		}
+	}
+	return 1;
+}
+
+/* Regenerate the text of object id from stream st into e. */
+static int decode_object(snap *s, stream *st, uint64_t id, text_entry *e, bd_error *err)
+{
+	/* last record with items whose first object id <= id */
+	size_t lo = 0, hi = st->nwith;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->recs[st->with_items[mid]].key <= id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return BD_ENOTFOUND;
+	size_t ri = st->with_items[lo - 1];
+	cached_rec *c = get_record(s, ri, err);
+	if (!c)
+		return err ? err->code : BD_ECORRUPT;
+	size_t a = 0, b = c->ncps;
+	while (a < b) {
+		size_t mid = (a + b) / 2;
+		if (c->cps[mid].id < id)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	if (a == c->ncps || c->cps[a].id != id)
+		return BD_ENOTFOUND;
+	const char *why = NULL;
+	int more = decode_from(s, c, c->cps[a].pos, c->cps[a].cx, -1, e, &why);
+	int last = a + 1 == c->ncps;
+	/* Continue into the next records of the stream while the object goes on. */
+	size_t seqpos = s->recs[ri].seq;
+	while (more == 1 && last && seqpos + 1 < st->n) {
+		size_t ni = st->recs[++seqpos];
+		c = get_record(s, ni, err);
+		if (!c)
+			return err ? err->code : BD_ECORRUPT;
+		if (!c->starts_cont || c->cont_id != id)
+			break;
+		/* the first ops are OP_CONT id, OP_SEC kind: decode_from handles them */
+		more = decode_from(s, c, 0, (snap_ctx){0}, -1, e, &why);
+		last = c->ncps == 0;
+	}
+	if (more < 0)
+		return rec_error(s, err, BD_ECORRUPT, c->rec, why);
+	for (int k = 0; k < SK__COUNT; k++)
+		if (e->part[k].oom)
+			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	return 0;
+}
+
+static text_entry *object_text(snap *s, stream *st, bd_u64map *cache, text_entry **slot,
+			       uint64_t id)
+{
+	uint64_t v;
+	if (slot && *slot)
+		return *slot;
+	if (cache && bd_u64map_get(cache, id, &v))
+		return (text_entry *)(uintptr_t)v;
+	text_entry *e = calloc(1, sizeof *e);
+	if (!e)
+		return NULL;
+	bd_error err = {0};
+	e->rc = decode_object(s, st, id, e, &err);
+	if (e->rc && err.msg[0] && !s->errbuf[0])
+		snprintf(s->errbuf, sizeof s->errbuf, "%s", err.msg);
+	if (slot)
+		*slot = e;
+	else if (bd_u64map_put(cache, id, (uint64_t)(uintptr_t)e) < 0) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void text_entry_free(text_entry *e)
+{
+	if (!e)
+		return;
+	for (int k = 0; k < SK__COUNT; k++)
+		sb_free(&e->part[k]);
+	free(e);
+}
+
+/* ---- span_text hook ---- */
+static int span_text(const bd_model *m, bd_span sp, const char **out, size_t *len)
+{
+	snap *s = m->span_ctx;
+	*out = NULL;
+	*len = 0;
+	unsigned kind = (unsigned)(sp.off >> 56);
+	uint64_t row = (sp.off & (((uint64_t)1 << 56) - 1)) >> 3;
+	unsigned part = (unsigned)(sp.off & 7);
+	text_entry *e = NULL;
+	switch (kind) {
+	case HK_BLOB:
+		if (row >= s->nblobs)
+			return BD_ECORRUPT;
+		*out = s->blobs[row].p;
+		*len = s->blobs[row].n;
+		return 0;
+	case HK_PROC:
+		e = object_text(s, &s->procdata, &s->proc_texts, NULL, row);
+		break;
+	case HK_BIN:
+		e = object_text(s, &s->bindata, &s->bin_texts, NULL, row);
+		part = SK_BINARY;
+		break;
+	case HK_TT:
+		if (row >= 3)
+			return BD_ECORRUPT;
+		e = object_text(s, &s->termtext, NULL, &s->tt[row], row);
+		part = row == TT_LITERALS ? SK_LITERALS : row == TT_PTERMS ? SK_PTERMS : SK_TEXT;
+		break;
+	default:
+		return BD_ECORRUPT;
+	}
+	if (!e)
+		return BD_ENOMEM;
+	if (e->rc)
+		return e->rc;
+	if (part >= SK__COUNT)
+		return BD_ECORRUPT;
+	sbuf *b = &e->part[part];
+	*out = b->p ? (const char *)b->p : "";
+	*len = b->len;
+	/* A cut snapshot can end inside an object: serve what is there, like a cut dump. */
+	return 0;
+}
+
+static void snap_free(void *ctx)
+{
+	snap *s = ctx;
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->proc_texts.cap; i++)
+		if (s->proc_texts.keys && s->proc_texts.keys[i] != UINT64_MAX && s->proc_texts.vals)
+			text_entry_free((text_entry *)(uintptr_t)s->proc_texts.vals[i]);
+	for (size_t i = 0; i < s->bin_texts.cap; i++)
+		if (s->bin_texts.keys && s->bin_texts.keys[i] != UINT64_MAX && s->bin_texts.vals)
+			text_entry_free((text_entry *)(uintptr_t)s->bin_texts.vals[i]);
+	bd_u64map_free(&s->proc_texts);
+	bd_u64map_free(&s->bin_texts);
+	for (int i = 0; i < 3; i++)
+		text_entry_free(s->tt[i]);
+	for (int k = 0; k < REC_CACHE; k++)
+		cache_drop(&s->cache[k]);
+	for (size_t i = 0; i < s->ndict_bufs; i++)
+		free(s->dict_bufs[i]);
+	free(s->dict_bufs);
+	free((void *)s->dict.s);
+	free(s->dict.len);
+	free(s->strings);
+	free(s->blobs);
+	stream *sts[] = {&s->procdata, &s->bindata, &s->termtext};
+	for (int i = 0; i < 3; i++) {
+		free(sts[i]->recs);
+		free(sts[i]->with_items);
+	}
+	ZSTD_freeDCtx(s->dctx);
+	free(s->recs);
+	free(s);
+}
+
+/* ---- strings and dictionary ---- */
+static int load_strings(snap *s, bd_error *err)
+{
+	size_t cap = 1;
+	s->strings = calloc(1, sizeof *s->strings);
+	s->nstrings = 1;
+	if (!s->strings)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	for (size_t i = 0; i < s->nrecs; i++) {
+		const srec *r = &s->recs[i];
+		if (r->type != BD_REC_STRINGS || r->version != 1)
+			continue;
+		if (r->key != s->nstrings)
+			return rec_error(s, err, BD_ECORRUPT, i, "string ids not contiguous");
+		uint8_t *buf;
+		size_t len;
+		int rc = decompress(s, i, &buf, &len, err);
+		if (rc)
+			return rc;
+		scur c = {buf, buf + len, 0};
+		for (uint32_t k = 0; k < r->items && !c.bad; k++) {
+			uint64_t n = sc_var(&c);
+			const uint8_t *p = sc_mem(&c, n);
+			if (!p)
+				break;
+			if (s->nstrings == cap) {
+				cap *= 2;
+				const char **ns = realloc(s->strings, cap * sizeof *ns);
+				if (!ns) {
+					free(buf);
+					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+				}
+				s->strings = ns;
+			}
+			const char *str = bd_model_intern(s->m, (const char *)p, (size_t)n);
+			if (!str) {
+				free(buf);
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+			}
+			s->strings[s->nstrings++] = str;
+		}
+		int bad = c.bad || c.p != c.end;
+		free(buf);
+		if (bad)
+			return rec_error(s, err, BD_ECORRUPT, i, "string list does not match its count");
+	}
+	return 0;
+}
+
+static int load_dict(snap *s, bd_error *err)
+{
+	size_t cap = 0, bcap = 0;
+	for (size_t i = 0; i < s->nrecs; i++) {
+		const srec *r = &s->recs[i];
+		if (r->type != BD_REC_TERMDICT || r->version != 1)
+			continue;
+		if (r->key != s->dict.n)
+			return rec_error(s, err, BD_ECORRUPT, i, "dictionary ids not contiguous");
+		uint8_t *buf;
+		size_t len;
+		int rc = decompress(s, i, &buf, &len, err);
+		if (rc)
+			return rc;
+		if (s->ndict_bufs == bcap) {
+			bcap = bcap ? bcap * 2 : 16;
+			uint8_t **nb = realloc(s->dict_bufs, bcap * sizeof *nb);
+			if (!nb) {
+				free(buf);
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+			}
+			s->dict_bufs = nb;
+		}
+		s->dict_bufs[s->ndict_bufs++] = buf;
+		scur c = {buf, buf + len, 0};
+		for (uint32_t k = 0; k < r->items && !c.bad; k++) {
+			uint64_t n = sc_var(&c);
+			const uint8_t *p = sc_mem(&c, n);
+			if (!p)
+				break;
+			if (s->dict.n == cap) {
+				cap = cap ? cap * 2 : 1024;
+				const char **ns = realloc((void *)s->dict.s, cap * sizeof *ns);
+				if (ns)
+					s->dict.s = ns;
+				uint32_t *nl = ns ? realloc(s->dict.len, cap * sizeof *nl) : NULL;
+				if (!nl)
+					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+				s->dict.len = nl;
+			}
+			s->dict.s[s->dict.n] = (const char *)p;
+			s->dict.len[s->dict.n++] = (uint32_t)n;
+		}
+		if (c.bad || c.p != c.end)
+			return rec_error(s, err, BD_ECORRUPT, i, "dictionary does not match its count");
+	}
+	return 0;
+}
+
+/* ---- tables ---- */
+static const char *cb_str(void *ctx, uint64_t id, int *bad)
+{
+	snap *s = ctx;
+	if (id >= s->nstrings) {
+		*bad = 1;
+		return NULL;
+	}
+	return s->strings[id];
+}
+
+static bd_span cb_blob(void *ctx, const uint8_t *p, size_t n)
+{
+	snap *s = ctx;
+	if (s->nblobs == s->blobs_cap) {
+		size_t cap = s->blobs_cap ? s->blobs_cap * 2 : 64;
+		struct blob *nb = realloc(s->blobs, cap * sizeof *nb);
+		if (!nb)
+			return BD_SPAN_NONE;
+		s->blobs = nb;
+		s->blobs_cap = cap;
+	}
+	char *copy = bd_arena_strndup(&s->m->arena, (const char *)p, n);
+	if (!copy)
+		return BD_SPAN_NONE;
+	s->blobs[s->nblobs] = (struct blob){copy, n};
+	return (bd_span){HANDLE(HK_BLOB, s->nblobs++, 0), n};
+}
+
+static bd_span cb_span(void *ctx, unsigned table, uint64_t row, unsigned part, uint64_t len)
+{
+	(void)ctx;
+	if (table == ST_PROCS)
+		return (bd_span){HANDLE(HK_PROC, row, part), len};
+	if (table == ST_BINARIES)
+		return (bd_span){HANDLE(HK_BIN, row, 0), len};
+	return BD_SPAN_NONE;
+}
+
+/* Room for n more rows at the end of v (zeroed); NULL when over its cap. */
+static void *vec_extend(bd_vec *v, size_t n)
+{
+	if ((v->max && v->len + n > v->max) || n > ((size_t)1 << 40) / (v->elem ? v->elem : 1))
+		return NULL;
+	if (v->len + n > v->cap) {
+		size_t cap = v->cap ? v->cap : 16;
+		while (cap < v->len + n)
+			cap *= 2;
+		if (v->max && cap > v->max)
+			cap = v->max;
+		void *d = realloc(v->data, cap * v->elem);
+		if (!d)
+			return NULL;
+		v->data = d;
+		v->cap = cap;
+	}
+	void *p = (char *)v->data + v->len * v->elem;
+	v->len += n;
+	return p;
+}
+
+/* Decode every chunk of table id into rows appended to v, or into one struct. */
+static int load_table(snap *s, unsigned id, bd_vec *v, void *single, bd_error *err)
+{
+	const snap_table *t = snap_table_get(id);
+	snap_dec_cb cb = {cb_str, cb_blob, cb_span, s};
+	uint64_t next = 0;
+	uint32_t seq = 0;
+	for (size_t i = 0; i < s->nrecs; i++) {
+		const srec *r = &s->recs[i];
+		if (r->type != BD_REC_TABLE || r->instance != id || r->version != 1)
+			continue;
+		if (r->seq != seq++ || r->key != next)
+			return rec_error(s, err, BD_ECORRUPT, i, "table chunks out of sequence");
+		uint8_t *buf;
+		size_t len;
+		int rc = decompress(s, i, &buf, &len, err);
+		if (rc)
+			return rc;
+		if (snap_table_rows(buf, len) != (int64_t)r->items) {
+			free(buf);
+			return rec_error(s, err, BD_ECORRUPT, i, "row count differs from the header");
+		}
+		void *rows;
+		uint8_t tmp[512];
+		if (single) {
+			if (r->items != 1 || t->row_size > sizeof tmp) {
+				free(buf);
+				return rec_error(s, err, BD_ECORRUPT, i, "expected one row");
+			}
+			rows = tmp;
+		} else {
+			rows = vec_extend(v, r->items);
+			if (!rows && r->items) {
+				free(buf);
+				return rec_error(s, err, BD_ENOMEM, i, "too many rows");
+			}
+		}
+		snap_table_defaults(t, rows, r->items);
+		const char *why = NULL;
+		rc = snap_table_decode(t, buf, len, rows, r->items, r->key, &cb, &why);
+		free(buf);
+		if (rc)
+			return rec_error(s, err, BD_ECORRUPT, i, why);
+		if (single)
+			memcpy(single, tmp, t->row_size);
+		next += r->items;
+	}
+	return 0;
+}
+
+/* Cross-references that the CLI and analyses index with. */
+static int check_refs(snap *s, bd_error *err)
+{
+	bd_model *m = s->m;
+	size_t np, nl, ns, nt, nb;
+	const bd_proc *procs = bd_model_procs(m, &np);
+	bd_model_links(m, &nl);
+	const bd_sched *sc = bd_model_scheds(m, &ns);
+	const bd_port *ports = bd_model_ports(m, &nt);
+	bd_model_binaries(m, &nb);
+	size_t nstr = m->strings.len;
+	const char *why = NULL;
+	for (size_t i = 0; i < np && !why; i++) {
+		const bd_proc *p = &procs[i];
+		if ((uint64_t)p->link_first + p->link_count > nl)
+			why = "process links out of range";
+		else if (p->last_calls != UINT32_MAX && p->last_calls >= nstr)
+			why = "process last calls out of range";
+		else if ((unsigned)p->state >= BD_PS__COUNT)
+			why = "process state out of range";
+	}
+	for (size_t i = 0; i < ns && !why; i++)
+		if ((uint64_t)sc[i].trace_first + sc[i].trace_count > nstr ||
+		    (unsigned)sc[i].type > BD_SCHED_OTHER)
+			why = "scheduler row out of range";
+	for (size_t i = 0; i < nt && !why; i++)
+		if ((uint64_t)ports[i].link_first + ports[i].link_count > nl)
+			why = "port links out of range";
+	if (m->ntags > BD_TAG_MAXCOUNT)
+		why = "too many section tags";
+	if (why)
+		return bd_error_set(err, BD_ECORRUPT, 0, "%s: table data inconsistent: %s", s->name, why);
+	return 0;
+}
+
+static int load_model(snap *s, bd_error *err)
+{
+	bd_model *m = s->m;
+	int rc = load_strings(s, err);
+	if (!rc)
+		rc = load_dict(s, err);
+	if (rc)
+		return rc;
+	uint64_t input = m->node.input_size;
+	snap_modelrow mr = {0, 0, 0, 0, 0};
+	snap_tagrow tags[BD_TAG_MAXCOUNT];
+	bd_vec tagv = {tags, 0, BD_TAG_MAXCOUNT, sizeof(snap_tagrow), BD_TAG_MAXCOUNT};
+	struct { unsigned id; bd_vec *v; void *single; } plan[] = {
+		{ST_NODE, NULL, &m->node},        {ST_MEMORY, NULL, &m->mem},
+		{ST_LIMITS, NULL, &m->limits},    {ST_MODEL, NULL, &mr},
+		{ST_TAGS, &tagv, NULL},           {ST_TABLE_STATS, &m->table_stats, NULL},
+		{ST_SCHEDS, &m->scheds, NULL},    {ST_PORTS, &m->ports, NULL},
+		{ST_ETS, &m->ets, NULL},          {ST_TIMERS, &m->timers, NULL},
+		{ST_DISTS, &m->dists, NULL},      {ST_MODULES, &m->modules, NULL},
+		{ST_FUNS, &m->funs, NULL},        {ST_BINARIES, &m->binaries, NULL},
+		{ST_ALLOC_STATS, &m->alloc_stats, NULL}, {ST_AREAS, &m->areas, NULL},
+		{ST_LINKS, &m->links, NULL},      {ST_PROCS, &m->procs, NULL},
+		{ST_LOOSE, &m->strings, NULL},
+	};
+	for (size_t i = 0; i < sizeof plan / sizeof plan[0] && !rc; i++)
+		rc = load_table(s, plan[i].id, plan[i].v, plan[i].single, err);
+	if (rc)
+		return rc;
+	if (tagv.data != (void *)tags)
+		return bd_error_set(err, BD_ECORRUPT, 0, "%s: too many section tags", s->name);
+	for (size_t i = 0; i < tagv.len; i++) {
+		m->tag_counts[i].tag = tags[i].tag;
+		m->tag_counts[i].count = tags[i].count;
+	}
+	m->ntags = tagv.len;
+	m->hex_data = mr.hex_data;
+	if (mr.literals_len)
+		m->literals = (bd_span){HANDLE(HK_TT, TT_LITERALS, 0), mr.literals_len};
+	if (mr.pterms_len)
+		m->persistent_terms = (bd_span){HANDLE(HK_TT, TT_PTERMS, 0), mr.pterms_len};
+	if (mr.atoms_len)
+		m->atoms = (bd_span){HANDLE(HK_TT, TT_ATOMS, 0), mr.atoms_len};
+	if (!m->node.source) /* no node record: keep what bd_model_open set */
+		m->node.input_size = input;
+	return check_refs(s, err);
+}
+
+/* Say in the model that the snapshot is incomplete (cut, budget, no trailer). */
+static void note_partial(snap *s)
+{
+	bd_model *m = s->m;
+	char buf[200];
+	const char *why = NULL;
+	if (s->scanned) {
+		snprintf(buf, sizeof buf, "snapshot not finished: %s at offset %llu (%zu records recovered)",
+			 s->stop_why ? s->stop_why : "no trailer", (unsigned long long)s->stop_off,
+			 s->nrecs);
+		why = buf;
+	} else if (s->flags & (BD_WF_BYTE_BUDGET | BD_WF_TIME_BUDGET | BD_WF_INDEX_FULL)) {
+		why = s->flags & BD_WF_BYTE_BUDGET ? "snapshot byte budget reached"
+		      : s->flags & BD_WF_TIME_BUDGET ? "snapshot time budget reached"
+						     : "snapshot index full";
+	}
+	if (!why)
+		return;
+	const char *w = bd_model_intern(m, why, strlen(why));
+	if (!m->node.truncated) {
+		m->node.truncated = 1;
+		m->node.truncated_at = s->scanned ? s->stop_off : s->size;
+		m->node.truncated_in = w;
+	}
+	if (!m->node.skipped_first)
+		m->node.skipped_first = w;
 }
 
 int bd_snapshot_read(bd_model *m, bd_error *err)
 {
-	(void)m;
-	return bd_error_set(err, BD_EUNSUPPORTED, 0, "snapshot reading is not built yet");
+	snap *s = calloc(1, sizeof *s);
+	if (!s)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	s->base = (const uint8_t *)m->base;
+	s->size = m->size;
+	s->name = m->src ? m->src->name : "snapshot";
+	s->m = m;
+	for (int k = 0; k < REC_CACHE; k++)
+		s->cache[k].rec = SIZE_MAX;
+	/* From here on the model owns s (freed by bd_model_free via free_ctx). */
+	m->span_ctx = s;
+	m->free_ctx = snap_free;
+	m->span_text = span_text;
+	int rc = load_index(s, err);
+	if (rc == 1) {
+		s->nrecs = 0;
+		s->flags = 0;
+		rc = scan(s, err);
+	}
+	if (rc)
+		return rc;
+	if (!s->nrecs || s->recs[0].type != BD_REC_FILE)
+		return bd_error_set(err, s->nrecs ? BD_ECORRUPT : BD_ETRUNCATED, 0,
+				    "%s: no complete file header record (offset 0)", s->name);
+	uint8_t *fh;
+	size_t fl;
+	rc = decompress(s, 0, &fh, &fl, err);
+	if (rc)
+		return rc;
+	int bad = fl < 20 || memcmp(fh, "BDUMP\0", 6) != 0;
+	unsigned major = bad ? 0 : bd_get16(fh + 6);
+	free(fh);
+	if (bad)
+		return rec_error(s, err, BD_ECORRUPT, 0, "not a beamdump file header");
+	if (major > BD_FORMAT_MAJOR)
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: snapshot format %u is newer than this beamdump (%u)", s->name,
+				    major, BD_FORMAT_MAJOR);
+	for (size_t i = 0; i < s->nrecs; i++)
+		if (s->recs[i].type == BD_REC_END)
+			s->have_end = 1;
+	if (!s->scanned && !s->have_end)
+		return bd_error_set(err, BD_ECORRUPT, 0, "%s: index lists no END record", s->name);
+	rc = load_model(s, err);
+	if (!rc)
+		rc = build_stream(s, &s->procdata, BD_REC_PROCDATA, err);
+	if (!rc)
+		rc = build_stream(s, &s->bindata, BD_REC_BINDATA, err);
+	if (!rc)
+		rc = build_stream(s, &s->termtext, BD_REC_TERMTEXT, err);
+	if (rc)
+		return rc;
+	note_partial(s);
+	return 0;
 }
