@@ -17,7 +17,7 @@ deps:
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DBD_TESTS=OFF >/dev/null
-	@cmake --build $(BUILD) -j$(JOBS)
+	@cmake --build $(BUILD) -j$(JOBS) >$(BUILD)/build.log 2>&1 || (cat $(BUILD)/build.log; exit 1)
 
 demo: build
 	@echo "== beamdump info $(DEMO_DUMP)"
@@ -36,6 +36,7 @@ check: deps
 	@cmake -S . -B $(CHECK_BUILD) -DCMAKE_BUILD_TYPE=Debug -DBD_SANITIZE=ON -DBD_WERROR=ON >/dev/null
 	@cmake --build $(CHECK_BUILD) -j$(JOBS)
 	@./samples/gen.sh $(CHECK_BUILD)/samples
+	@./samples/ci/gen.sh $(CHECK_BUILD)/samples/ci
 	@cd $(CHECK_BUILD) && BD_REQUIRE_SAMPLES=1 ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -V -j$(JOBS) --timeout 900 2>&1 \
 	  | tee ctest.log | grep -E '^[0-9]+: \[  (PASSED|FAILED|ERROR|SKIPPED)|^[0-9]+: \[   LINE|tests passed|tests failed|^\s+[0-9]+ - ' ; \

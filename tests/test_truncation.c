@@ -101,6 +101,71 @@ static void test_sweep_otp27(void **state)
 	unlink(path);
 }
 
+/* Random damage: flipped bytes, injected "\n=" tags, deleted and duplicated runs,
+ * inside the first megabyte of a real dump (where headers, processes and heaps are). */
+static void test_mutations(void **state)
+{
+	(void)state;
+	const char *path = tu_fixture("tests/fixtures/terms_otp27.dump.zst");
+	size_t len;
+	char *orig = tu_read_file(path, &len);
+	assert_non_null(orig);
+	char *buf = malloc(len + 4096);
+	assert_non_null(buf);
+	static const char *inject[] = {"\n=proc:<0.1.0>\n", "\n=proc_heap:<0.83.0>\n", "\n=binary:ZZ\n",
+				       "\nH", "\nA7FFFFFFF:", "t7FFFFFFF:", "\n=end\n", "\n=literals\n",
+				       "Mh7FFFFFFF:10:", "\xff\xfe\x00"};
+	srand(7);
+	char tmp[] = "/tmp/bdmut-XXXXXX";
+	int fd = mkstemp(tmp);
+	assert_true(fd >= 0);
+	close(fd);
+	for (int round = 0; round < 150; round++) {
+		memcpy(buf, orig, len);
+		size_t n = len;
+		for (int k = 0; k < 1 + round % 5; k++) {
+			size_t at = 20 + (size_t)rand() % (n < 1200000 ? n - 20 : 1200000);
+			switch (rand() % 4) {
+			case 0:
+				buf[at] = (char)(rand() & 0xff);
+				break;
+			case 1: {
+				const char *s = inject[rand() % 10];
+				size_t l = strlen(s);
+				memmove(buf + at + l, buf + at, n - at);
+				memcpy(buf + at, s, l);
+				n += l;
+				break;
+			}
+			case 2: {
+				size_t l = (size_t)rand() % 2000;
+				if (at + l < n) {
+					memmove(buf + at, buf + at + l, n - at - l);
+					n -= l;
+				}
+				break;
+			}
+			default:
+				buf[at] = '\n';
+				break;
+			}
+		}
+		FILE *f = fopen(tmp, "wb");
+		fwrite(buf, 1, n, f);
+		fclose(f);
+		bd_model *m = NULL;
+		bd_error err = {0};
+		if (bd_model_open(&m, tmp, &err) == 0) {
+			walk_everything(m);
+			bd_model_free(m);
+		}
+	}
+	unlink(tmp);
+	unlink(path);
+	free(buf);
+	free(orig);
+}
+
 static void test_sweep_samples(void **state)
 {
 	(void)state;
@@ -122,6 +187,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sweep_otp27),
+		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_sweep_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
