@@ -258,8 +258,12 @@ static void ancestors_text(const side *s, const bd_term *t, char *buf, size_t ca
 		}
 		if (!name)
 			continue;
+		char item[128];
+		snprintf(item, sizeof item, " < %.*s", (int)len, name);
+		if (strstr(buf, item)) /* a pid of a named process named again */
+			continue;
 		size_t used = strlen(buf);
-		snprintf(buf + used, cap - used, " < %.*s", (int)len, name);
+		snprintf(buf + used, cap - used, "%s", item);
 		k++;
 	}
 }

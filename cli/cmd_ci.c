@@ -400,7 +400,7 @@ static void out_json(FILE *f, const bd_ci_result *res, const ci_args *a, bd_mode
 	jw w;
 	jw_init(&w, f);
 	jw_obj(&w);
-	jw_kstr(&w, "command", "ci");
+	jw_kstr(&w, "schema", "beamdump.ci/1");
 	jw_kstr(&w, "result", res->failed ? "fail" : "pass");
 	jw_key(&w, "snapshots");
 	jw_i64(&w, res->snapshots);

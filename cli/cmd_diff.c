@@ -444,7 +444,7 @@ int cmd_diff(const opts *o)
 		jw w;
 		jw_init(&w, stdout);
 		jw_obj(&w);
-		jw_kstr(&w, "command", "diff");
+		jw_kstr(&w, "schema", "beamdump.diff/1");
 		json_side(&w, "a", ma, o->args[0]);
 		json_side(&w, "b", mb, o->args[1]);
 		jw_key(&w, "diff");

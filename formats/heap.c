@@ -663,6 +663,26 @@ static const char *paren_text(bd_heap *h, const char *p, const char *e)
 	return bd_arena_strndup(&h->arena, a + 1, (size_t)(e - a - 2));
 }
 
+/* Up to OTP 22 a frame kept the return address into its caller at its lowest
+ * address, followed by its own y-registers: the slots after return address k belong
+ * to the function of frame k-1 (frame 0 being the current function). */
+static int old_frame_layout(const bd_model *m)
+{
+	const char *rel = bd_model_node(m)->otp_release;
+	return rel && atoi(rel) > 0 && atoi(rel) < 23;
+}
+
+static void shift_slots_down(bd_frame *fr, size_t nf)
+{
+	for (size_t i = 0; i + 1 < nf; i++) {
+		fr[i].slots = fr[i + 1].slots;
+		fr[i].nslots = fr[i + 1].nslots;
+	}
+	if (nf) {
+		fr[nf - 1].nslots = 0;
+	}
+}
+
 int bd_heap_stack(bd_heap *h, bd_frame **frames, size_t *n, bd_error *err)
 {
 	const char *t;
@@ -718,6 +738,8 @@ int bd_heap_stack(bd_heap *h, bd_frame **frames, size_t *n, bd_error *err)
 		}
 		p = e < end ? e + 1 : end;
 	}
+	if (old_frame_layout(h->m))
+		shift_slots_down(fr, nf);
 	*frames = fr;
 	*n = nf;
 	return 0;

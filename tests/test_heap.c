@@ -128,6 +128,37 @@ static void test_stack_messages_dict(void **state)
 	bd_model_free(m);
 }
 
+/* OTP 22 and older: y-registers follow the return address into the caller. */
+static void test_old_frame_layout(void **state)
+{
+	(void)state;
+	bd_model *m = tu_open_text(
+		"=erl_crash_dump:0.5\nSat Nov 21 21:04:25 2026\nSlogan: t\n"
+		"System version: Erlang/OTP 22 [erts-10.7] [64-bit]\n"
+		"=proc:<0.80.0>\nState: Waiting\nProgram counter: 0x0 (m:cur/1 + 10)\n"
+		"=proc_stack:<0.80.0>\n"
+		"0x00007ff1a5128e88:SReturn addr 0xA9C011F8 (m:caller/2 + 80)\n"
+		"y0:I1\n"
+		"0x00007ff1a5128e98:SReturn addr 0xA9C011F8 (<terminate process normally>)\n"
+		"y0:I2\ny1:I3\n"
+		"=proc_heap:<0.80.0>\n=end\n");
+	bd_heap *h;
+	bd_error err = {0};
+	assert_int_equal(bd_heap_open(&h, m, bd_proc_find(m, "<0.80.0>"), &err), 0);
+	bd_frame *fr;
+	size_t nf;
+	assert_int_equal(bd_heap_stack(h, &fr, &nf, &err), 0);
+	assert_int_equal(nf, 3);
+	assert_string_equal(fr[0].mfa, "m:cur/1 + 10");
+	assert_int_equal(fr[0].nslots, 1);
+	assert_int_equal(fr[0].slots[0].term->u.i, 1);
+	assert_string_equal(fr[1].mfa, "m:caller/2 + 80");
+	assert_int_equal(fr[1].nslots, 2);
+	assert_int_equal(fr[2].nslots, 0);
+	bd_heap_free(h);
+	bd_model_free(m);
+}
+
 static void test_budget(void **state)
 {
 	(void)state;
@@ -198,6 +229,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_decode_all_tags),
 		cmocka_unit_test(test_stack_messages_dict),
+		cmocka_unit_test(test_old_frame_layout),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_otp27_fixture),
 	};
