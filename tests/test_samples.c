@@ -242,6 +242,54 @@ static void test_limits(void **state)
 	free(out);
 }
 
+/* Every command's --json output validates against its schema in docs/schema/. */
+static void check_schema(const char *cmd, const char *schema, const char *dump)
+{
+	char *out;
+	int rc = tu_run(&out, "%s --json %s 2>/dev/null", cmd, dump);
+	assert_true(rc == 0 || rc == 4);
+	assert_non_null(out);
+	const char *path = tu_write_temp(out, strlen(out));
+	char c[2048];
+	snprintf(c, sizeof c, "python3 %s/tests/validate_json.py %s/docs/schema/%s.schema.json %s",
+		 getenv("BD_SOURCE"), getenv("BD_SOURCE"), schema, path);
+	int st = system(c);
+	if (st != 0)
+		fail_msg("%s on %s: output does not match docs/schema/%s.schema.json", cmd, dump, schema);
+	unlink(path);
+	free(out);
+}
+
+static void test_json_schemas(void **state)
+{
+	(void)state;
+	static const struct { const char *cmd, *schema; } cmds[] = {
+		{"info", "info"},   {"top", "top"},         {"top --by mq", "top"},
+		{"ets", "ets"},     {"atoms", "atoms"},     {"atoms --all", "atoms"},
+		{"memory", "memory"}, {"schedulers", "schedulers"}, {"ports", "ports"},
+		{"binaries", "binaries"}, {"proc '<0.0.0>'", "proc"},
+	};
+	const char *fx = tu_fixture("tests/fixtures/terms_otp27.dump.zst");
+	char fixture[128];
+	snprintf(fixture, sizeof fixture, "%s", fx);
+	const char *dumps[] = {fixture, tu_sample("truncated"), NULL};
+	char mbox[1024] = "";
+	if (tu_sample("mailbox"))
+		snprintf(mbox, sizeof mbox, "%s", tu_sample("mailbox"));
+	char trunc[1024] = "";
+	if (dumps[1])
+		snprintf(trunc, sizeof trunc, "%s", dumps[1]);
+	dumps[1] = trunc[0] ? trunc : NULL;
+	for (int d = 0; d < 2 && dumps[d]; d++)
+		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+			check_schema(cmds[i].cmd, cmds[i].schema, dumps[d]);
+	check_schema("proc job_queue", "proc", fixture);
+	check_schema("proc term_holder", "proc", fixture);
+	if (mbox[0])
+		check_schema("proc mbox_sink", "proc", mbox);
+	unlink(fixture);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_binleak),
 		cmocka_unit_test(test_healthy_and_truncated),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_json_schemas),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
