@@ -100,6 +100,11 @@ struct bd_model {
 	int (*span_text)(const bd_model *m, bd_span s, const char **out, size_t *len);
 	void *span_ctx;
 	void (*free_ctx)(void *ctx);
+	/* Snapshot-backed models load the process table on demand: procs_load fills all
+	 * rows (and clears both hooks); proc_lookup finds one row (by text s, or by pid
+	 * when s is NULL) loading only its chunk. NULL for text dumps. */
+	int (*procs_load)(bd_model *m);
+	const bd_proc *(*proc_lookup)(const bd_model *m, const char *s, bd_pid pid);
 };
 
 const char *bd_model_intern(bd_model *m, const char *s, size_t len);

@@ -82,9 +82,10 @@ uint64_t bd_pid_pack(bd_pid p)
 int bd_model_finish(bd_model *m, bd_error *err)
 {
 	(void)err;
-	size_t n;
-	const bd_proc *procs = bd_model_procs(m, &n);
-	if (m->pid_index.count != n) {
+	size_t n = m->procs.len;
+	const bd_proc *procs = m->procs.data;
+	/* A snapshot loads its process table lazily and indexes it when it does. */
+	if (!m->procs_load && m->pid_index.count != n) {
 		bd_u64map_free(&m->pid_index);
 		for (size_t i = 0; i < n; i++)
 			bd_u64map_put(&m->pid_index, bd_pid_pack(procs[i].pid), i);
@@ -204,7 +205,13 @@ const bd_limits *bd_model_limits(const bd_model *m) { return &m->limits; }
 	}
 GETTER(bd_model_table_stats, bd_table_stat, table_stats)
 GETTER(bd_model_scheds, bd_sched, scheds)
-GETTER(bd_model_procs, bd_proc, procs)
+const bd_proc *bd_model_procs(const bd_model *m, size_t *n)
+{
+	if (m->procs_load)
+		m->procs_load((bd_model *)m); /* lazy table of a snapshot: load it all now */
+	*n = m->procs.len;
+	return m->procs.data;
+}
 GETTER(bd_model_links, bd_link, links)
 GETTER(bd_model_ports, bd_port, ports)
 GETTER(bd_model_ets, bd_ets, ets)
@@ -283,6 +290,8 @@ const char *bd_proc_state_name(bd_proc_state s)
 
 const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 {
+	if (m->proc_lookup)
+		return m->proc_lookup(m, NULL, pid);
 	uint64_t idx;
 	if (!bd_u64map_get(&m->pid_index, bd_pid_pack(pid), &idx))
 		return NULL;
@@ -292,6 +301,8 @@ const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 
 const bd_proc *bd_proc_find(const bd_model *m, const char *s)
 {
+	if (m->proc_lookup)
+		return m->proc_lookup(m, s, BD_PID_NONE);
 	bd_pid pid;
 	if (bd_pid_parse(s, strlen(s), &pid) == 0)
 		return bd_proc_by_pid(m, pid);

@@ -259,6 +259,16 @@ static const snap_col binref_cols[] = {
 	COL(2, SC_UINTD, snap_binref, proc),
 };
 
+static const snap_col pidrow_cols[] = {
+	COL(1, SC_UINTD, snap_pidrow, pid),
+	COL(2, SC_UINTD, snap_pidrow, row),
+};
+
+static const snap_col namerow_cols[] = {
+	COL(1, SC_UINTD, snap_namerow, row),
+	COL(2, SC_STR, snap_namerow, name),
+};
+
 static const snap_table tables[ST__COUNT] = {
 	[ST_NODE] = TABLE(ST_NODE, "node", bd_node_info, node_cols),
 	[ST_MEMORY] = TABLE(ST_MEMORY, "memory", bd_memory, memory_cols),
@@ -280,6 +290,8 @@ static const snap_table tables[ST__COUNT] = {
 	[ST_AREAS] = TABLE(ST_AREAS, "areas", bd_area, area_cols),
 	[ST_LOOSE] = TABLE(ST_LOOSE, "strings", loose_row, loose_cols),
 	[ST_BINREFS] = TABLE(ST_BINREFS, "binary_referrers", snap_binref, binref_cols),
+	[ST_PIDIDX] = TABLE(ST_PIDIDX, "pid_index", snap_pidrow, pidrow_cols),
+	[ST_NAMES] = TABLE(ST_NAMES, "process_names", snap_namerow, namerow_cols),
 };
 
 const snap_table *snap_table_get(unsigned id)
@@ -445,20 +457,24 @@ int64_t snap_table_rows(const uint8_t *p, size_t len)
 void snap_table_defaults(const snap_table *t, void *rows, size_t n)
 {
 	uint8_t *r = rows;
-	memset(r, 0, t->row_size * n);
-	for (size_t i = 0; i < n; i++)
-		for (size_t k = 0; k < t->ncols; k++) {
-			const snap_col *c = &t->cols[k];
-			uint8_t *f = r + i * t->row_size + c->off;
-			if ((c->type == SC_UINT || c->type == SC_UINTD) && c->size == 8)
-				set_uint(f, 8, BD_UNKNOWN);
-			else if (c->type == SC_PID)
-				memcpy(f, &BD_PID_NONE, sizeof(bd_pid));
-			else if (c->type == SC_F64) {
-				double d = NAN;
-				memcpy(f, &d, 8);
-			}
+	if (!n)
+		return;
+	/* Build the first row, then copy it: unknown is all-ones, not zero. */
+	memset(r, 0, t->row_size);
+	for (size_t k = 0; k < t->ncols; k++) {
+		const snap_col *c = &t->cols[k];
+		uint8_t *f = r + c->off;
+		if ((c->type == SC_UINT || c->type == SC_UINTD) && c->size == 8)
+			set_uint(f, 8, BD_UNKNOWN);
+		else if (c->type == SC_PID)
+			memcpy(f, &BD_PID_NONE, sizeof(bd_pid));
+		else if (c->type == SC_F64) {
+			double d = NAN;
+			memcpy(f, &d, 8);
 		}
+	}
+	for (size_t i = 1; i < n; i++)
+		memcpy(r + i * t->row_size, r, t->row_size);
 }
 
 static int decode_column(const snap_col *c, scur *cc, uint8_t *rows, size_t rs, size_t n,

@@ -185,10 +185,47 @@ static void write_table(wr *w, unsigned id, const void *rows, size_t n)
 			continue;
 		}
 		flush_strings(w);
-		sink_rec(w, BD_REC_TABLE, id, w->table_seq[id]++, i, (uint32_t)k, enc.p, enc.len);
+		/* pid index chunks are keyed by their first pid, all others by first row */
+		uint64_t key = id == ST_PIDIDX ? ((const snap_pidrow *)rows)[i].pid : i;
+		sink_rec(w, BD_REC_TABLE, id, w->table_seq[id]++, key, (uint32_t)k, enc.p, enc.len);
 		sb_free(&enc);
 		i += k;
 	} while (i < n && !w->rc);
+}
+
+static int cmp_pidrow(const void *a, const void *b)
+{
+	const snap_pidrow *x = a, *y = b;
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* The lookup tables of the process table (snapshot_int.h): written after it, so a
+ * reader that finds them can trust the table is complete. */
+static void write_proc_index(wr *w, const bd_proc *procs, size_t n)
+{
+	snap_pidrow *idx = malloc(n * sizeof *idx);
+	if (!idx)
+		return (void)oom(w);
+	size_t named = 0;
+	for (size_t i = 0; i < n; i++) {
+		idx[i] = (snap_pidrow){bd_pid_pack(procs[i].pid), i};
+		named += procs[i].name != NULL;
+	}
+	qsort(idx, n, sizeof *idx, cmp_pidrow);
+	write_table(w, ST_PIDIDX, idx, n);
+	free(idx);
+	snap_namerow *names = malloc((named ? named : 1) * sizeof *names);
+	if (!names)
+		return (void)oom(w);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (procs[i].name)
+			names[k++] = (snap_namerow){i, procs[i].name};
+	if (k)
+		write_table(w, ST_NAMES, names, k);
+	free(names);
 }
 
 static void write_tables(wr *w)
@@ -223,8 +260,12 @@ static void write_tables(wr *w)
 	T(ST_ALLOC_STATS, bd_model_alloc_stats)
 	T(ST_AREAS, bd_model_areas)
 	T(ST_LINKS, bd_model_links)
-	T(ST_PROCS, bd_model_procs)
 #undef T
+	const bd_proc *procs = bd_model_procs(m, &n);
+	if (n) {
+		write_table(w, ST_PROCS, procs, n);
+		write_proc_index(w, procs, n);
+	}
 	if (m->strings.len)
 		write_table(w, ST_LOOSE, m->strings.data, m->strings.len);
 }

@@ -79,6 +79,14 @@ typedef struct snap {
 	uint64_t use_clock;
 	bd_model *m;
 	char errbuf[256];
+	/* lazy process table */
+	size_t *proc_chunks;  /* record index of each ST_PROCS chunk */
+	size_t nproc_chunks;
+	uint8_t *proc_loaded;
+	size_t *pid_chunks;   /* record index of each ST_PIDIDX chunk */
+	size_t npid_chunks;
+	snap_namerow *names;  /* named processes, row order */
+	size_t nnames;
 } snap;
 
 int bd_snapshot_is(const char *data, uint64_t size)
@@ -637,6 +645,10 @@ static void snap_free(void *ctx)
 	}
 	ZSTD_freeDCtx(s->dctx);
 	free(s->recs);
+	free(s->proc_chunks);
+	free(s->proc_loaded);
+	free(s->pid_chunks);
+	free(s->names);
 	free(s);
 }
 
@@ -850,26 +862,27 @@ static int load_table(snap *s, unsigned id, bd_vec *v, void *single, bd_error *e
 }
 
 /* Cross-references that the CLI and analyses index with. */
+static const char *check_procs(const bd_model *m, const bd_proc *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if ((uint64_t)p[i].link_first + p[i].link_count > m->links.len)
+			return "process links out of range";
+		if (p[i].last_calls != UINT32_MAX && p[i].last_calls >= m->strings.len)
+			return "process last calls out of range";
+		if ((unsigned)p[i].state >= BD_PS__COUNT)
+			return "process state out of range";
+	}
+	return NULL;
+}
+
 static int check_refs(snap *s, bd_error *err)
 {
 	bd_model *m = s->m;
-	size_t np, nl, ns, nt, nb;
-	const bd_proc *procs = bd_model_procs(m, &np);
-	bd_model_links(m, &nl);
+	size_t ns, nt;
 	const bd_sched *sc = bd_model_scheds(m, &ns);
 	const bd_port *ports = bd_model_ports(m, &nt);
-	bd_model_binaries(m, &nb);
-	size_t nstr = m->strings.len;
+	size_t nstr = m->strings.len, nl = m->links.len;
 	const char *why = NULL;
-	for (size_t i = 0; i < np && !why; i++) {
-		const bd_proc *p = &procs[i];
-		if ((uint64_t)p->link_first + p->link_count > nl)
-			why = "process links out of range";
-		else if (p->last_calls != UINT32_MAX && p->last_calls >= nstr)
-			why = "process last calls out of range";
-		else if ((unsigned)p->state >= BD_PS__COUNT)
-			why = "process state out of range";
-	}
 	for (size_t i = 0; i < ns && !why; i++)
 		if ((uint64_t)sc[i].trace_first + sc[i].trace_count > nstr ||
 		    (unsigned)sc[i].type > BD_SCHED_OTHER)
@@ -881,6 +894,223 @@ static int check_refs(snap *s, bd_error *err)
 		why = "too many section tags";
 	if (why)
 		return bd_error_set(err, BD_ECORRUPT, 0, "%s: table data inconsistent: %s", s->name, why);
+	return 0;
+}
+
+/* ---- the process table, loaded a chunk at a time ---- */
+static int load_proc_chunk(snap *s, size_t k, bd_error *err)
+{
+	if (s->proc_loaded[k])
+		return 0;
+	s->proc_loaded[k] = 1;
+	const srec *r = &s->recs[s->proc_chunks[k]];
+	const snap_table *t = snap_table_get(ST_PROCS);
+	bd_proc *rows = (bd_proc *)s->m->procs.data + r->key;
+	uint8_t *buf;
+	size_t len;
+	int rc = decompress(s, s->proc_chunks[k], &buf, &len, err);
+	if (rc)
+		return rc;
+	snap_dec_cb cb = {cb_str, cb_blob, cb_span, s};
+	const char *why = NULL;
+	snap_table_defaults(t, rows, r->items);
+	if (snap_table_rows(buf, len) != (int64_t)r->items)
+		why = "row count differs from the header";
+	else if (!snap_table_decode(t, buf, len, rows, r->items, r->key, &cb, &why))
+		why = check_procs(s->m, rows, r->items);
+	free(buf);
+	if (why) {
+		snap_table_defaults(t, rows, r->items);
+		return rec_error(s, err, BD_ECORRUPT, s->proc_chunks[k], why);
+	}
+	return 0;
+}
+
+/* A failure after open cannot be returned through the getters: note it in the node. */
+static void note_load_error(snap *s, const bd_error *err)
+{
+	bd_model *m = s->m;
+	m->node.skipped++;
+	if (!m->node.skipped_first)
+		m->node.skipped_first = bd_model_intern(m, err->msg, strlen(err->msg));
+}
+
+static int procs_load_all(bd_model *m)
+{
+	snap *s = m->span_ctx;
+	int rc = 0;
+	for (size_t k = 0; k < s->nproc_chunks; k++) {
+		bd_error err = {0};
+		if (load_proc_chunk(s, k, &err)) {
+			note_load_error(s, &err);
+			rc = err.code;
+		}
+	}
+	const bd_proc *p = m->procs.data;
+	bd_u64map_free(&m->pid_index);
+	for (size_t i = 0; i < m->procs.len; i++)
+		bd_u64map_put(&m->pid_index, bd_pid_pack(p[i].pid), i);
+	m->procs_load = NULL;
+	m->proc_lookup = NULL;
+	return rc;
+}
+
+static const bd_proc *proc_row(const bd_model *cm, size_t row)
+{
+	snap *s = cm->span_ctx;
+	size_t lo = 0, hi = s->nproc_chunks;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->recs[s->proc_chunks[mid]].key <= row)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	bd_error err = {0};
+	if (load_proc_chunk(s, lo - 1, &err)) {
+		note_load_error(s, &err);
+		return NULL;
+	}
+	return (const bd_proc *)cm->procs.data + row;
+}
+
+/* Row of the last process with this packed pid, through one ST_PIDIDX chunk. */
+static int64_t pid_row(snap *s, uint64_t packed)
+{
+	size_t lo = 0, hi = s->npid_chunks;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->recs[s->pid_chunks[mid]].key <= packed)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return -1;
+	size_t ri = s->pid_chunks[lo - 1];
+	const srec *r = &s->recs[ri];
+	uint8_t *buf;
+	size_t len;
+	bd_error err = {0};
+	if (decompress(s, ri, &buf, &len, &err)) {
+		note_load_error(s, &err);
+		return -1;
+	}
+	snap_pidrow *rows = malloc((r->items ? r->items : 1) * sizeof *rows);
+	const snap_table *t = snap_table_get(ST_PIDIDX);
+	snap_dec_cb cb = {cb_str, cb_blob, cb_span, s};
+	const char *why = "out of memory";
+	int64_t found = -1;
+	if (rows) {
+		snap_table_defaults(t, rows, r->items);
+		if (!snap_table_decode(t, buf, len, rows, r->items, 0, &cb, &why)) {
+			why = NULL;
+			for (uint32_t i = 0; i < r->items; i++)
+				if (rows[i].pid == packed && rows[i].row < s->m->procs.len)
+					found = (int64_t)rows[i].row;
+		}
+	}
+	free(rows);
+	free(buf);
+	if (why) {
+		rec_error(s, &err, BD_ECORRUPT, ri, why);
+		note_load_error(s, &err);
+	}
+	return found;
+}
+
+/* Same answers as bd_proc_find / bd_proc_by_pid on a loaded table. */
+static const bd_proc *proc_lookup(const bd_model *m, const char *text, bd_pid pid)
+{
+	snap *s = m->span_ctx;
+	if (text && bd_pid_parse(text, strlen(text), &pid) == 0)
+		text = NULL;
+	if (!text) {
+		int64_t row = pid_row(s, bd_pid_pack(pid));
+		const bd_proc *p = row < 0 ? NULL : proc_row(m, (size_t)row);
+		return p && bd_pid_eq(p->pid, pid) ? p : NULL;
+	}
+	size_t tl = strlen(text);
+	for (size_t i = 0; i < s->nnames; i++) {
+		const char *nm = s->names[i].name;
+		if (!nm)
+			continue;
+		size_t l = strlen(nm);
+		if (strcmp(nm, text) == 0 ||
+		    (l >= 2 && nm[0] == '\'' && nm[l - 1] == '\'' && tl == l - 2 &&
+		     memcmp(nm + 1, text, l - 2) == 0))
+			return s->names[i].row < m->procs.len ? proc_row(m, (size_t)s->names[i].row) : NULL;
+	}
+	return NULL;
+}
+
+/* Index the ST_PROCS chunks and the pid index; load rows later. */
+static int prepare_procs(snap *s, bd_error *err)
+{
+	bd_model *m = s->m;
+	uint64_t next = 0, npids = 0;
+	size_t cap = 0, pcap = 0;
+	for (size_t i = 0; i < s->nrecs; i++) {
+		const srec *r = &s->recs[i];
+		if (r->type != BD_REC_TABLE || r->version != 1)
+			continue;
+		if (r->instance == ST_PIDIDX) {
+			if (r->seq != s->npid_chunks ||
+			    (s->npid_chunks && s->recs[s->pid_chunks[s->npid_chunks - 1]].key > r->key))
+				return rec_error(s, err, BD_ECORRUPT, i, "pid index out of sequence");
+			if (s->npid_chunks == pcap) {
+				pcap = pcap ? pcap * 2 : 64;
+				size_t *pc = realloc(s->pid_chunks, pcap * sizeof *pc);
+				if (!pc)
+					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+				s->pid_chunks = pc;
+			}
+			s->pid_chunks[s->npid_chunks++] = i;
+			npids += r->items;
+			continue;
+		}
+		if (r->instance != ST_PROCS)
+			continue;
+		if (r->seq != s->nproc_chunks || r->key != next)
+			return rec_error(s, err, BD_ECORRUPT, i, "table chunks out of sequence");
+		if (s->nproc_chunks == cap) {
+			cap = cap ? cap * 2 : 64;
+			size_t *pc = realloc(s->proc_chunks, cap * sizeof *pc);
+			if (!pc)
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+			s->proc_chunks = pc;
+		}
+		s->proc_chunks[s->nproc_chunks++] = i;
+		next += r->items;
+	}
+	if (!next)
+		return 0;
+	s->proc_loaded = calloc(s->nproc_chunks, 1);
+	if (!s->proc_loaded || !vec_extend(&m->procs, (size_t)next))
+		return bd_error_set(err, BD_ENOMEM, 0, "%s: no memory for %llu processes", s->name,
+				    (unsigned long long)next);
+	m->procs_load = procs_load_all;
+	if (npids == next) {
+		bd_vec nv = BD_VEC_INIT(snap_namerow, (size_t)next);
+		int rc = load_table(s, ST_NAMES, &nv, NULL, err);
+		if (rc) {
+			bd_vec_free(&nv);
+			return rc;
+		}
+		s->names = nv.data;
+		s->nnames = nv.len;
+		m->proc_lookup = proc_lookup;
+		return 0;
+	}
+	/* No complete pid index (cut file): load everything now. */
+	for (size_t k = 0; k < s->nproc_chunks; k++) {
+		int rc = load_proc_chunk(s, k, err);
+		if (rc)
+			return rc;
+	}
+	m->procs_load = NULL;
 	return 0;
 }
 
@@ -905,8 +1135,7 @@ static int load_model(snap *s, bd_error *err)
 		{ST_DISTS, &m->dists, NULL},      {ST_MODULES, &m->modules, NULL},
 		{ST_FUNS, &m->funs, NULL},        {ST_BINARIES, &m->binaries, NULL},
 		{ST_ALLOC_STATS, &m->alloc_stats, NULL}, {ST_AREAS, &m->areas, NULL},
-		{ST_LINKS, &m->links, NULL},      {ST_PROCS, &m->procs, NULL},
-		{ST_LOOSE, &m->strings, NULL},
+		{ST_LINKS, &m->links, NULL},      {ST_LOOSE, &m->strings, NULL},
 	};
 	for (size_t i = 0; i < sizeof plan / sizeof plan[0] && !rc; i++)
 		rc = load_table(s, plan[i].id, plan[i].v, plan[i].single, err);
@@ -928,7 +1157,8 @@ static int load_model(snap *s, bd_error *err)
 		m->atoms = (bd_span){HANDLE(HK_TT, TT_ATOMS, 0), mr.atoms_len};
 	if (!m->node.source) /* no node record: keep what bd_model_open set */
 		m->node.input_size = input;
-	return check_refs(s, err);
+	rc = check_refs(s, err);
+	return rc ? rc : prepare_procs(s, err);
 }
 
 /* Say in the model that the snapshot is incomplete (cut, budget, no trailer). */

@@ -125,7 +125,7 @@ typedef struct snap_table {
 enum {
 	ST_NODE = 1, ST_MEMORY, ST_LIMITS, ST_MODEL, ST_TAGS, ST_TABLE_STATS, ST_SCHEDS,
 	ST_PROCS, ST_LINKS, ST_PORTS, ST_ETS, ST_TIMERS, ST_DISTS, ST_MODULES, ST_FUNS,
-	ST_BINARIES, ST_ALLOC_STATS, ST_AREAS, ST_LOOSE, ST_BINREFS, ST__COUNT
+	ST_BINARIES, ST_ALLOC_STATS, ST_AREAS, ST_LOOSE, ST_BINREFS, ST_PIDIDX, ST_NAMES, ST__COUNT
 };
 
 /* Model-level facts that are not in a public struct. */
@@ -143,6 +143,18 @@ typedef struct snap_binref {
 	uint64_t bin;  /* index into binaries */
 	uint64_t proc; /* index into procs */
 } snap_binref;
+
+/* Finding one process without loading them all: ST_PIDIDX holds every process's
+ * packed pid (bd_pid_pack) with its row, sorted by (pid, row), and each chunk's record
+ * key is its first pid; ST_NAMES holds (row, name) of the named processes in row order. */
+typedef struct snap_pidrow {
+	uint64_t pid;
+	uint64_t row;
+} snap_pidrow;
+typedef struct snap_namerow {
+	uint64_t row;
+	const char *name;
+} snap_namerow;
 
 const snap_table *snap_table_get(unsigned id);
 

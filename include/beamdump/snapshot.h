@@ -26,9 +26,9 @@ typedef struct bd_snapshot_opts {
 	unsigned version;       /* BD_SNAPSHOT_OPTS_VERSION */
 	size_t record_target;   /* raw bytes per data record (default 1 MiB) */
 	size_t max_record;      /* the sink's limit per payload (default 4 MiB) */
-	uint32_t table_rows;    /* rows per table chunk (default 16384) */
+	uint32_t table_rows;    /* rows per table chunk (default 4096) */
 } bd_snapshot_opts;
-#define BD_SNAPSHOT_OPTS_INIT {BD_SNAPSHOT_OPTS_VERSION, 1u << 20, 4u << 20, 16384}
+#define BD_SNAPSHOT_OPTS_INIT {BD_SNAPSHOT_OPTS_VERSION, 256u * 1024, 4u << 20, 4096}
 
 /* What the conversion did (for progress and benchmarks). */
 typedef struct bd_snapshot_stats {
