@@ -24,6 +24,7 @@ typedef struct opts {
 	const char *by;    /* --by */
 	long messages;     /* --messages for proc */
 	int all;           /* --all */
+	int verbose;       /* --verbose, -v */
 	const char *out;   /* -o */
 	const char *args[8];
 	int nargs;         /* positional args after the command (input last) */
@@ -85,5 +86,7 @@ int cmd_binaries(const opts *o);
 int cmd_convert(const opts *o);
 int cmd_diff(const opts *o);
 int cmd_ci(const opts *o);
+int cmd_analyze(const opts *o);
+int cmd_state(const opts *o);
 
 #endif

@@ -24,6 +24,8 @@ static const struct command {
 	{"convert", cmd_convert, 1, "convert <dump> -o out.bdump       write a compact .bdump snapshot"},
 	{"diff", cmd_diff, 2, "diff [-n N] [--by memory|mq|reductions|binary] <A> <B>  what changed, A to B"},
 	{"ci", cmd_ci, -1, "ci --baseline A --current B [--final C] [--config F] [--set K=V]  leak gate"},
+	{"analyze", cmd_analyze, 1, "analyze [--verbose] <dump>        ranked findings: what went wrong, who, evidence"},
+	{"state", cmd_state, 2, "state <pid|name> <dump>           gen_server/gen_statem/gen_event state"},
 };
 
 static void usage(FILE *f)
@@ -33,7 +35,7 @@ static void usage(FILE *f)
 		   "commands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		fprintf(f, "  %s\n", commands[i].usage);
-	fprintf(f, "\noptions: --json  -n N  --by KEY  --messages N  --all\n"
+	fprintf(f, "\noptions: --json  -n N  --by KEY  --messages N  --all  --verbose\n"
 		   "exit codes: 0 ok, 1 findings over thresholds, 2 usage, 3 unreadable input,\n"
 		   "            4 partial (truncated) input read\n");
 }
@@ -78,6 +80,11 @@ int main(int argc, char **argv)
 			o.json = 1;
 		} else if (!strcmp(a, "--all")) {
 			o.all = 1;
+		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
+			o.verbose = 1;
+		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("usage: beamdump %s\n", cmd->usage);
+			return EXIT_OK;
 		} else if (!strcmp(a, "-n") || !strcmp(a, "--messages")) {
 			long v;
 			if (!val || parse_long(val, &v)) {

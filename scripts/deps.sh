@@ -3,7 +3,8 @@
 # Idempotent: installs only the packages that are missing.
 set -e
 pkgs="build-essential cmake pkg-config libzstd-dev zstd libelf-dev libdwarf-dev libcmocka-dev
-      erlang-base erlang-dev erlang-crypto erlang-tools erlang-observer erlang-src elixir"
+      erlang-base erlang-dev erlang-crypto erlang-tools erlang-observer erlang-src elixir
+      python3 python3-jsonschema"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

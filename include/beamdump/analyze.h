@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "term.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,6 +28,190 @@ typedef struct bd_alloc_sum {
  * first, plus per-instance rows when per_instance. Caller frees *out with free().
  * Returns 0 or BD_ENOMEM. May allocate. */
 int bd_alloc_summarize(const bd_model *m, int per_instance, bd_alloc_sum **out, size_t *n);
+
+/* ---- slogans (erl-crash-dump-format.md §5) ---- */
+
+#define BD_SLOGAN_CLASSES(X)                                                        \
+	X(BD_SL_NONE, "none")                     /* empty slogan */                 \
+	X(BD_SL_ALLOC_OOM, "allocator_oom")       /* <alloc>: Cannot allocate N ... */ \
+	X(BD_SL_HEAP_LIMIT, "heap_limit")         /* no next heap size found */      \
+	X(BD_SL_INDEX_TABLE, "index_table_full")  /* no more index entries in T */   \
+	X(BD_SL_KERNEL_PID, "kernel_pid_terminated")                                 \
+	X(BD_SL_KERNEL_START, "kernel_pid_start_failure")                            \
+	X(BD_SL_BOOT, "boot_failure")             /* init terminating in do_boot */  \
+	X(BD_SL_SIGUSR1, "sigusr1")                                                  \
+	X(BD_SL_USER_BREAK, "break_menu")         /* Crash dump requested by user */ \
+	X(BD_SL_SYSTEM_PROCESS, "system_process_terminated")                         \
+	X(BD_SL_CHILD_SETUP, "child_setup_failure")                                  \
+	X(BD_SL_THREAD, "thread_failure")                                            \
+	X(BD_SL_DIST_BUFFER, "dist_buffer")                                          \
+	X(BD_SL_INTERNAL, "internal_error")      /* VM bug or memory corruption */   \
+	X(BD_SL_HALT, "halt")                    /* erlang:halt/1 with any text */
+
+typedef enum {
+#define BD_X(e, s) e,
+	BD_SLOGAN_CLASSES(BD_X)
+#undef BD_X
+	BD_SL__COUNT
+} bd_slogan_class;
+
+/* A slogan split into its parts. Strings point into the fixed arrays or into the
+ * slogan text given to bd_slogan_parse (which must outlive this record). */
+typedef struct bd_slogan {
+	bd_slogan_class cls;
+	const char *text;          /* the whole slogan */
+	char allocator[40];        /* ALLOC_OOM: "eheap_alloc" */
+	char block_type[40];       /* ALLOC_OOM: "heap", "binary", "db_term" */
+	uint64_t bytes;            /* ALLOC_OOM: requested bytes; BD_UNKNOWN if absent */
+	char table[40];            /* INDEX_TABLE: "atom_tab" */
+	uint64_t max;              /* INDEX_TABLE: max=N; BD_UNKNOWN if absent */
+	char kernel_pid[64];       /* KERNEL_PID / KERNEL_START: "application_controller" */
+	char application[64];      /* application named in the reason, "" if none */
+	char reason_tag[64];       /* first atom of the reason: "application_start_failure" */
+	const char *reason;        /* the reason text (not NUL-terminated at reason_len) */
+	size_t reason_len;
+	int system_limit;          /* the text mentions system_limit, emfile or enfile */
+} bd_slogan;
+
+/* Classify a slogan (NULL is treated as empty). Never fails. Async-signal-unsafe
+ * only because of snprintf; does not allocate. */
+void bd_slogan_parse(const char *slogan, bd_slogan *out);
+const char *bd_slogan_class_name(bd_slogan_class c);
+
+/* ---- findings ---- */
+
+/* Kind names are part of the JSON interface: never rename, only add. */
+#define BD_FINDING_KINDS(X)                                \
+	X(BD_F_HEAP_OOM, "heap_oom")                       \
+	X(BD_F_ALLOCATOR_OOM, "allocator_oom")             \
+	X(BD_F_ATOM_EXHAUSTION, "atom_exhaustion")         \
+	X(BD_F_PROCESS_LIMIT, "process_limit")             \
+	X(BD_F_PORT_LIMIT, "port_limit")                   \
+	X(BD_F_ETS_LIMIT, "ets_limit")                     \
+	X(BD_F_ETS_GROWTH, "ets_growth")                   \
+	X(BD_F_MAILBOX_OVERLOAD, "mailbox_overload")       \
+	X(BD_F_BINARY_LEAK, "binary_leak")                 \
+	X(BD_F_BINARY_PINNING, "binary_pinning")           \
+	X(BD_F_DEADLOCK, "deadlock")                       \
+	X(BD_F_BLOCKED_CALL, "blocked_call")               \
+	X(BD_F_SUPERVISOR_SHUTDOWN, "supervisor_shutdown") \
+	X(BD_F_BOOT_FAILURE, "boot_failure")               \
+	X(BD_F_SCHEDULER_OVERLOAD, "scheduler_overload")   \
+	X(BD_F_MEMORY_FRAGMENTATION, "memory_fragmentation") \
+	X(BD_F_MANUAL_DUMP, "manual_dump")                 \
+	X(BD_F_TRUNCATED_DUMP, "truncated_dump")           \
+	X(BD_F_VM_ERROR, "vm_error") /* VM-level exit that fits no other kind */
+
+typedef enum {
+#define BD_X(e, s) e,
+	BD_FINDING_KINDS(BD_X)
+#undef BD_X
+	BD_F__COUNT
+} bd_finding_kind;
+
+typedef enum { BD_SEV_INFO = 0, BD_SEV_WARNING = 1, BD_SEV_CRITICAL = 2 } bd_severity;
+
+const char *bd_finding_kind_name(bd_finding_kind k);
+/* Kind for a name, or -1. */
+int bd_finding_kind_parse(const char *name);
+const char *bd_severity_name(bd_severity s);
+
+/* One piece of evidence: a named number or string. The type tells renderers how to
+ * print it; JSON prints numbers as numbers (bytes in bytes, percents 0..100). */
+typedef enum {
+	BD_EV_COUNT,   /* u: a count */
+	BD_EV_BYTES,   /* u: bytes */
+	BD_EV_PERCENT, /* d: 0..100 */
+	BD_EV_NUMBER,  /* d: any other number */
+	BD_EV_TEXT,    /* s: names, terms, MFAs */
+} bd_ev_type;
+
+typedef struct bd_evidence {
+	const char *key; /* snake_case, unique within a finding */
+	bd_ev_type type;
+	union {
+		uint64_t u;
+		double d;
+		const char *s;
+	} v;
+} bd_evidence;
+
+/* Who a finding is about. For a process: pid and its supervision context; for a
+ * table, allocator or port the name (and pid for a port). Unknown fields are NULL. */
+typedef struct bd_subject {
+	const char *type;             /* "process", "port", "ets", "allocator", "node",
+				       * "atoms", "application", "scheduler" */
+	bd_pid pid;                   /* process or port id; BD_PID_NONE otherwise */
+	const char *name;             /* registered name, table, allocator, application */
+	const char *initial_call;     /* "M:F/A": $initial_call when known, else Spawned as */
+	const char *current_function; /* "M:F/A" from the program counter */
+	const char *application;      /* owning application (heuristic, docs/json.md) */
+	const char *const *ancestors; /* supervisor chain from $ancestors, parent first */
+	uint32_t nancestors;
+	const char *role;             /* for related subjects: "producer", "callee"... */
+} bd_subject;
+
+typedef struct bd_finding {
+	bd_finding_kind kind;
+	bd_severity severity;
+	double score;                 /* ranking: higher = more likely the cause */
+	bd_subject subject;
+	const bd_subject *related;    /* other processes involved (cycle members...) */
+	uint32_t nrelated;
+	const char *title;            /* one line, with the key numbers */
+	const bd_evidence *evidence;
+	uint32_t nevidence;
+	const char *advice;           /* one line */
+	const char *const *details;   /* extra lines for verbose output */
+	uint32_t ndetails;
+} bd_finding;
+
+typedef struct bd_findings {
+	const bd_finding *items;      /* ranked: items[0] is the most likely cause */
+	size_t n;
+	bd_slogan slogan;
+	const char *verdict;          /* one line summary */
+	uint64_t procs_decoded;       /* heaps opened (cost indicator) */
+	struct bd_an_priv *priv;
+} bd_findings;
+
+/* Options, versioned: start from BD_ANALYZE_OPTS_INIT. Zero fields take defaults. */
+typedef struct bd_analyze_opts {
+	unsigned version;
+	uint32_t deep_procs;      /* candidates whose heaps an analysis may decode (16) */
+	uint64_t exhaustive_size; /* scan every heap for binaries below this dump size
+				   * (64 MB) */
+	uint32_t max_findings;    /* (40) */
+} bd_analyze_opts;
+#define BD_ANALYZE_OPTS_VERSION 1
+#define BD_ANALYZE_OPTS_INIT {BD_ANALYZE_OPTS_VERSION, 0, 0, 0}
+
+/* Run every analysis over m and rank the findings. *out is owned by the caller
+ * (bd_findings_free); its strings live until then, and may point into m, so m must
+ * outlive *out. A damaged or truncated model never fails: what cannot be read is
+ * skipped. Errors: BD_ENOMEM, BD_EUSAGE (bad opts version). May allocate. */
+int bd_analyze(const bd_model *m, const bd_analyze_opts *o, bd_findings **out,
+	       bd_error *err);
+void bd_findings_free(bd_findings *f);
+
+/* ---- behaviour state (a post-mortem sys:get_state/1) ---- */
+
+typedef struct bd_gen_state {
+	const char *behaviour;      /* "gen_server", "gen_statem", "gen_event", "supervisor" */
+	char module[128];           /* callback module, "" if unknown */
+	const bd_term *state;       /* gen_server State, gen_statem Data, gen_event handler
+				     * list, supervisor #state record */
+	const bd_term *state_name;  /* gen_statem state, else NULL */
+	const char *frame;          /* stack frame the state was read from */
+	int y;                      /* its y register */
+	int in_callback;            /* a callback was running: this is the state before
+				     * the message being handled */
+} bd_gen_state;
+
+/* Read the behaviour state of p from its stack, through h (bd_heap_open on p). Terms
+ * live in h. Errors: BD_ENOTFOUND (no stack, or not a known behaviour loop). */
+int bd_gen_state_read(bd_heap *h, const bd_model *m, const bd_proc *p, bd_gen_state *out,
+		      bd_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,129 @@
+/* Internals shared by the analyses: the run context, the finding builder, an arena
+ * for finding strings, and small helpers over processes. */
+#ifndef BD_AN_INT_H
+#define BD_AN_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "beamdump/analyze.h"
+#include "beamdump/term.h"
+
+/* ---- arena: findings own their strings ---- */
+typedef struct an_chunk an_chunk;
+typedef struct an_arena {
+	an_chunk *head;
+	size_t used, cap;
+} an_arena;
+
+void *an_alloc(an_arena *a, size_t n); /* zeroed, 8-aligned; NULL on ENOMEM */
+char *an_strdup(an_arena *a, const char *s);
+char *an_printf(an_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void an_arena_free(an_arena *a);
+
+/* ---- a finding under construction ---- */
+enum { AN_MAX_EV = 16, AN_MAX_REL = 12, AN_MAX_DET = 24 };
+
+typedef struct an_finding {
+	bd_finding pub;
+	bd_evidence ev[AN_MAX_EV];
+	bd_subject rel[AN_MAX_REL];
+	const char *det[AN_MAX_DET];
+	const bd_proc *subj_proc;          /* to attach supervision context later */
+	const bd_proc *rel_proc[AN_MAX_REL];
+	int explains_slogan;               /* ranked above the slogan's own finding */
+} an_finding;
+
+/* Open heaps kept for the run, so several analyses decode one process once. */
+typedef struct an_heap_slot {
+	const bd_proc *p;
+	bd_heap *h;
+} an_heap_slot;
+
+typedef struct an_app {
+	bd_pid pid;          /* application master or its start_it helper */
+	const char *name;
+} an_app;
+
+typedef struct an_ctx {
+	const bd_model *m;
+	bd_analyze_opts o;
+	bd_slogan slogan;
+	an_arena *arena;
+	an_finding **f;
+	size_t nf, capf;
+	int oom;
+	int word_size;
+	const bd_proc *procs;
+	size_t nprocs;
+	const bd_link *links;
+	size_t nlinks;
+	an_heap_slot *heaps;
+	size_t nheaps, capheaps;
+	uint64_t opened;
+	an_app *apps;
+	size_t napps;
+	int apps_built;
+} an_ctx;
+
+/* ---- building findings ---- */
+an_finding *an_new(an_ctx *c, bd_finding_kind k, bd_severity s, double score);
+void an_title(an_ctx *c, an_finding *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void an_advice(an_ctx *c, an_finding *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void an_detail(an_ctx *c, an_finding *f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void an_ev_count(an_ctx *c, an_finding *f, const char *key, uint64_t v);
+void an_ev_bytes(an_ctx *c, an_finding *f, const char *key, uint64_t v);
+void an_ev_pct(an_ctx *c, an_finding *f, const char *key, double v);
+void an_ev_num(an_ctx *c, an_finding *f, const char *key, double v);
+void an_ev_str(an_ctx *c, an_finding *f, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Evidence by key, or NULL. */
+bd_evidence *an_ev_find(an_finding *f, const char *key);
+/* Subject / related process (context from the dictionary is attached at the end). */
+void an_subject_proc(an_ctx *c, an_finding *f, const bd_proc *p);
+void an_subject_named(an_ctx *c, an_finding *f, const char *type, const char *name);
+bd_subject *an_related(an_ctx *c, an_finding *f, const bd_proc *p, const char *role);
+
+/* ---- helpers over the model ---- */
+/* Heap of p, opened once per run (NULL when the dump has none). */
+bd_heap *an_heap(an_ctx *c, const bd_proc *p);
+uint64_t an_words(const an_ctx *c, uint64_t words); /* words -> bytes, unknown -> 0 */
+uint64_t an_val(uint64_t v);                        /* BD_UNKNOWN -> 0 */
+/* "name <0.1.0>" or "<0.1.0>" or "M:F/A <0.1.0>" */
+const char *an_proc_label(an_ctx *c, const bd_proc *p);
+const char *an_pid_str(an_ctx *c, bd_pid pid);
+/* Human numbers for titles: "51,134", "12.8 MB". Return arena strings. */
+const char *an_count(an_ctx *c, uint64_t v);
+const char *an_bytes(an_ctx *c, uint64_t v);
+/* First stack frame whose module is not OTP plumbing ("bd_mailbox:handle_cast/2"), or
+ * NULL. Decodes the stack (only call on candidates). */
+const char *an_user_frame(an_ctx *c, const bd_proc *p);
+/* The MFA of "M:F/A + off" text into buf. */
+const char *an_mfa_of(const char *loc, char *buf, size_t cap);
+/* $initial_call as "M:F/A" and $ancestors; NULL / 0 when absent. */
+const char *an_initial_call(an_ctx *c, const bd_proc *p);
+int an_is_system_proc(const bd_proc *p);
+/* Process currently running when the dump was written (the halting or crashing
+ * one): the crashed scheduler's current process, else a Running process. */
+const bd_proc *an_running_proc(an_ctx *c);
+
+/* ---- the analyses (one file each) ---- */
+typedef void (*an_fn)(an_ctx *c);
+void an_slogan(an_ctx *c);
+void an_truncation(an_ctx *c);
+void an_mailbox(an_ctx *c);
+void an_binaries(an_ctx *c);
+void an_atoms(an_ctx *c);
+void an_limits(an_ctx *c);
+void an_ets(an_ctx *c);
+void an_waits(an_ctx *c);
+void an_scheds(an_ctx *c);
+void an_fragmentation(an_ctx *c);
+/* Supervision context (ancestors, application) for every subject. */
+void an_context(an_ctx *c, size_t n); /* the first n findings */
+/* Cross-finding ranking: boost what explains the slogan. */
+void an_rank(an_ctx *c);
+
+#endif

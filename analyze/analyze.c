@@ -1,0 +1,130 @@
+/* bd_analyze: runs the analyses (one table row each), attaches supervision context,
+ * ranks the findings so the first is the most likely cause, and hands them over. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_int.h"
+
+struct bd_an_priv {
+	an_arena arena;
+	bd_finding *items;
+};
+
+/* Order matters only for ties: the slogan first, so its finding is there when
+ * later analyses look for it. */
+static const struct {
+	const char *name;
+	an_fn run;
+} analyses[] = {
+	{"slogan", an_slogan},         {"truncation", an_truncation}, {"atoms", an_atoms},
+	{"mailbox", an_mailbox},       {"binaries", an_binaries},     {"limits", an_limits},
+	{"ets", an_ets},               {"waits", an_waits},           {"schedulers", an_scheds},
+	{"fragmentation", an_fragmentation},
+};
+
+static int cmp_finding(const void *a, const void *b)
+{
+	const an_finding *x = *(an_finding *const *)a, *y = *(an_finding *const *)b;
+	if (x->pub.score != y->pub.score)
+		return x->pub.score < y->pub.score ? 1 : -1;
+	return x->pub.severity < y->pub.severity ? 1 : x->pub.severity > y->pub.severity ? -1 : 0;
+}
+
+static void defaults(bd_analyze_opts *o)
+{
+	if (!o->deep_procs)
+		o->deep_procs = 16;
+	if (!o->exhaustive_size)
+		o->exhaustive_size = (uint64_t)64 << 20;
+	if (!o->max_findings)
+		o->max_findings = 40;
+}
+
+static void ctx_init(an_ctx *c, const bd_model *m, const bd_analyze_opts *o, an_arena *a)
+{
+	memset(c, 0, sizeof *c);
+	c->m = m;
+	c->o = *o;
+	defaults(&c->o);
+	c->arena = a;
+	c->word_size = bd_model_node(m)->word_size ? bd_model_node(m)->word_size : 8;
+	c->procs = bd_model_procs(m, &c->nprocs);
+	c->links = bd_model_links(m, &c->nlinks);
+	bd_slogan_parse(bd_model_node(m)->slogan, &c->slogan);
+}
+
+static void ctx_free(an_ctx *c)
+{
+	for (size_t i = 0; i < c->nheaps; i++)
+		bd_heap_free(c->heaps[i].h);
+	free(c->heaps);
+	free(c->f);
+	free(c->apps);
+}
+
+static const char *verdict(an_ctx *c, const bd_finding *items, size_t n)
+{
+	if (!n)
+		return "No problem found in this dump";
+	for (size_t i = 0; i < n; i++)
+		if (items[i].severity >= BD_SEV_WARNING)
+			return an_printf(c->arena, "Most likely cause: %s (%s)",
+					 bd_finding_kind_name(items[i].kind), items[i].title);
+	return "No problem found at warning level or above";
+}
+
+int bd_analyze(const bd_model *m, const bd_analyze_opts *o, bd_findings **out, bd_error *err)
+{
+	bd_analyze_opts def = BD_ANALYZE_OPTS_INIT;
+	*out = NULL;
+	if (!o)
+		o = &def;
+	if (o->version != BD_ANALYZE_OPTS_VERSION)
+		return bd_error_set(err, BD_EUSAGE, 0, "bd_analyze: options version %u, expected %u",
+				    o->version, BD_ANALYZE_OPTS_VERSION);
+	bd_findings *res = calloc(1, sizeof *res);
+	struct bd_an_priv *priv = calloc(1, sizeof *priv);
+	if (!res || !priv) {
+		free(res);
+		free(priv);
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	}
+	res->priv = priv;
+	an_ctx c;
+	ctx_init(&c, m, o, &priv->arena);
+	for (size_t i = 0; i < sizeof analyses / sizeof *analyses; i++)
+		analyses[i].run(&c);
+	an_rank(&c);
+	if (c.nf)
+		qsort(c.f, c.nf, sizeof *c.f, cmp_finding);
+	size_t n = c.nf < c.o.max_findings ? c.nf : c.o.max_findings;
+	an_context(&c, n);
+	priv->items = calloc(n ? n : 1, sizeof *priv->items);
+	if (!priv->items || c.oom) {
+		ctx_free(&c);
+		bd_findings_free(res);
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory while analyzing");
+	}
+	for (size_t i = 0; i < n; i++)
+		priv->items[i] = c.f[i]->pub;
+	res->items = priv->items;
+	res->n = n;
+	res->slogan = c.slogan;
+	res->verdict = verdict(&c, priv->items, n);
+	res->procs_decoded = c.opened;
+	ctx_free(&c);
+	*out = res;
+	return 0;
+}
+
+void bd_findings_free(bd_findings *f)
+{
+	if (!f)
+		return;
+	if (f->priv) {
+		an_arena_free(&f->priv->arena);
+		free(f->priv->items);
+		free(f->priv);
+	}
+	free(f);
+}

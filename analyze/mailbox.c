@@ -1,0 +1,134 @@
+/* mailbox_overload: processes whose queue grows faster than they drain it. Cheap
+ * filter on Message queue length; only the few candidates get their mailbox
+ * streamed (shape histogram, $gen_call senders) and one sample message decoded. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_int.h"
+
+enum { MB_WARN = 1000, MB_CRIT = 10000, MB_MAX_FINDINGS = 3 };
+
+static int cmp_mq(const void *a, const void *b)
+{
+	const bd_proc *x = *(const bd_proc *const *)a, *y = *(const bd_proc *const *)b;
+	uint64_t u = an_val(x->msgq_len), v = an_val(y->msgq_len);
+	return u < v ? 1 : u > v ? -1 : 0;
+}
+
+/* Producers: $gen_call senders first, then processes that link to or monitor the
+ * consumer (casts and plain sends leave no trace of the sender). */
+static void add_producers(an_ctx *c, an_finding *f, const bd_proc *p, const bd_mailbox_stats *st)
+{
+	size_t added = 0;
+	for (size_t i = 0; i < st->ncallers && added < 6; i++) {
+		const bd_proc *q = bd_proc_by_pid(c->m, st->callers[i].pid);
+		if (q && an_related(c, f, q, "caller"))
+			added++;
+		an_detail(c, f, "$gen_call from %s: %s request(s) queued",
+			  q ? an_proc_label(c, q) : an_pid_str(c, st->callers[i].pid),
+			  an_count(c, st->callers[i].count));
+	}
+	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks && added < 8; i++) {
+		const bd_link *l = &c->links[p->link_first + i];
+		if (l->target_kind != BD_TGT_PID || (l->kind != BD_LINK && l->kind != BD_MON_FROM))
+			continue;
+		const bd_proc *q = bd_proc_by_pid(c->m, l->id);
+		if (q && !an_is_system_proc(q) && an_related(c, f, q, l->kind == BD_LINK ? "linked" : "monitoring"))
+			added++;
+	}
+	if (st->ncallers)
+		an_ev_count(c, f, "gen_call_senders", st->ncallers);
+}
+
+static void sample_message(an_ctx *c, an_finding *f, bd_heap *h, const bd_mailbox_stats *st)
+{
+	bd_term *msg = NULL;
+	uint64_t idx = st->nshapes ? st->shapes[0].first_index : 0;
+	if (bd_heap_messages(h, (size_t)idx, 1, &msg) == 1 && msg) {
+		char buf[240];
+		bd_term_fmt(msg, buf, sizeof buf, 4, 6);
+		an_ev_str(c, f, "sample_message", "%s", buf);
+	}
+}
+
+static void one(an_ctx *c, const bd_proc *p)
+{
+	uint64_t q = p->msgq_len;
+	bd_severity sev = q >= MB_CRIT ? BD_SEV_CRITICAL : BD_SEV_WARNING;
+	double score = (sev == BD_SEV_CRITICAL ? 70 : 45) + 5 * log10((double)q / MB_WARN);
+	an_finding *f = an_new(c, BD_F_MAILBOX_OVERLOAD, sev, score > 89 ? 89 : score);
+	if (!f)
+		return;
+	an_subject_proc(c, f, p);
+	an_ev_count(c, f, "message_queue_len", q);
+	an_ev_bytes(c, f, "memory_bytes", p->memory);
+	bd_heap *h = an_heap(c, p);
+	bd_mailbox_stats st;
+	bd_error err = {0};
+	char shape[160] = "";
+	double share = NAN;
+	if (h && bd_heap_mailbox_stats(h, &st, &err) == 0 && st.messages) {
+		an_ev_count(c, f, "messages_in_dump", st.messages);
+		for (size_t i = 0; i < st.nshapes && i < 3; i++) {
+			double pct = 100.0 * (double)st.shapes[i].count / (double)st.messages;
+			an_detail(c, f, "%5.1f %%  %s  (%s messages)", pct, st.shapes[i].key,
+				  an_count(c, st.shapes[i].count));
+		}
+		if (st.nshapes) {
+			snprintf(shape, sizeof shape, "%s", st.shapes[0].key);
+			share = 100.0 * (double)st.shapes[0].count / (double)st.messages;
+			an_ev_str(c, f, "dominant_shape", "%s", shape);
+			an_ev_pct(c, f, "dominant_share", share);
+			an_ev_count(c, f, "shapes", st.nshapes);
+		}
+		sample_message(c, f, h, &st);
+		add_producers(c, f, p, &st);
+	}
+	const char *uf = an_user_frame(c, p);
+	if (uf)
+		an_ev_str(c, f, "busy_in", "%s", uf);
+	if (shape[0])
+		an_title(c, f, "%s has %s messages queued (%.1f %% %s)", an_proc_label(c, p),
+			 an_count(c, q), share, shape);
+	else
+		an_title(c, f, "%s has %s messages queued", an_proc_label(c, p), an_count(c, q));
+	const char *where = uf ? uf : p->pc_mfa ? p->pc_mfa : "its handler";
+	if (!strncmp(shape, "$gen_call", 9) && share > 50)
+		an_advice(c, f, "Callers keep calling faster than %s answers (busy in %s): time-outs "
+			  "leave stale requests queued; add back-pressure or more workers",
+			  p->name ? p->name : "it", where);
+	else
+		an_advice(c, f, "%s receives faster than it handles (busy in %s): add back-pressure "
+			  "(call instead of cast), shed load, or spread the work over more processes",
+			  p->name ? p->name : "It", where);
+}
+
+void an_mailbox(an_ctx *c)
+{
+	const bd_proc **cand = malloc(sizeof *cand * (c->nprocs + 1));
+	if (!cand)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (an_val(c->procs[i].msgq_len) >= MB_WARN)
+			cand[n++] = &c->procs[i];
+	if (n)
+		qsort(cand, n, sizeof *cand, cmp_mq);
+	for (size_t i = 0; i < n && i < MB_MAX_FINDINGS; i++)
+		one(c, cand[i]);
+	if (n > MB_MAX_FINDINGS && c->nf) {
+		an_finding *first = NULL;
+		for (size_t i = 0; i < c->nf; i++)
+			if (c->f[i]->pub.kind == BD_F_MAILBOX_OVERLOAD) {
+				first = c->f[i];
+				break;
+			}
+		if (first) {
+			an_ev_count(c, first, "other_long_queues", n - MB_MAX_FINDINGS);
+			an_detail(c, first, "%s more processes have >= %d messages queued",
+				  an_count(c, n - MB_MAX_FINDINGS), MB_WARN);
+		}
+	}
+	free(cand);
+}

@@ -1,0 +1,120 @@
+/* scheduler_overload: run-queue lengths against the number of schedulers, what each
+ * scheduler was running when the dump was written, and which kind of process fills
+ * the queues. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_int.h"
+
+enum { RQ_PER_SCHED_WARN = 10, RQ_PER_SCHED_CRIT = 100, RQ_MIN = 20, GROUPS = 256 };
+
+static uint64_t rq_len(const bd_sched *s)
+{
+	return an_val(s->rq_max) + an_val(s->rq_high) + an_val(s->rq_normal) + an_val(s->rq_low);
+}
+
+typedef struct grp {
+	const char *ic, *pc;
+	uint64_t count;
+	size_t example;
+} grp;
+
+/* Most common (initial call, current function) among runnable processes. */
+static const grp *dominant(an_ctx *c, grp *g, size_t *ng, uint64_t *runnable)
+{
+	*ng = 0;
+	*runnable = 0;
+	for (size_t i = 0; i < c->nprocs; i++) {
+		const bd_proc *p = &c->procs[i];
+		if (p->state != BD_PS_SCHEDULED && p->state != BD_PS_RUNNING)
+			continue;
+		(*runnable)++;
+		size_t j = 0;
+		while (j < *ng && !(g[j].ic == p->spawned_as && g[j].pc == p->pc_mfa))
+			j++;
+		if (j == *ng) {
+			if (*ng == GROUPS)
+				continue;
+			g[(*ng)++] = (grp){p->spawned_as, p->pc_mfa, 0, i};
+		}
+		g[j].count++;
+	}
+	const grp *b = NULL;
+	for (size_t j = 0; j < *ng; j++)
+		if (!b || g[j].count > b->count)
+			b = &g[j];
+	return b;
+}
+
+static void per_scheduler(an_ctx *c, an_finding *f, const bd_sched *s, size_t ns)
+{
+	for (size_t i = 0; i < ns; i++) {
+		if (s[i].type != BD_SCHED_NORMAL && s[i].type != BD_SCHED_DIRTY_CPU)
+			continue;
+		const bd_proc *p = bd_pid_valid(s[i].current) ? bd_proc_by_pid(c->m, s[i].current) : NULL;
+		an_detail(c, f, "%s %u: run queue %s, running %s%s%s",
+			  s[i].type == BD_SCHED_NORMAL ? "scheduler" : "dirty cpu", s[i].id,
+			  an_count(c, rq_len(&s[i])), p ? an_proc_label(c, p) : "nothing",
+			  p && p->pc_mfa ? " in " : "", p && p->pc_mfa ? p->pc_mfa : "");
+	}
+}
+
+void an_scheds(an_ctx *c)
+{
+	size_t ns, nsched = 0;
+	const bd_sched *s = bd_model_scheds(c->m, &ns);
+	uint64_t queued = 0, busiest = 0;
+	for (size_t i = 0; i < ns; i++)
+		if (s[i].type == BD_SCHED_NORMAL) {
+			nsched++;
+			queued += rq_len(&s[i]);
+			if (rq_len(&s[i]) > busiest)
+				busiest = rq_len(&s[i]);
+		}
+	if (!nsched)
+		return;
+	grp *g = calloc(GROUPS, sizeof *g);
+	if (!g)
+		return;
+	size_t ng;
+	uint64_t runnable;
+	const grp *dom = dominant(c, g, &ng, &runnable);
+	uint64_t load = queued > runnable ? queued : runnable;
+	if (load < RQ_MIN || load < RQ_PER_SCHED_WARN * nsched) {
+		free(g);
+		return;
+	}
+	int crit = load >= RQ_PER_SCHED_CRIT * nsched;
+	an_finding *f = an_new(c, BD_F_SCHEDULER_OVERLOAD, crit ? BD_SEV_CRITICAL : BD_SEV_WARNING,
+			       crit ? 66 : 47);
+	if (!f) {
+		free(g);
+		return;
+	}
+	const bd_proc *ex = dom ? &c->procs[dom->example] : NULL;
+	if (ex)
+		an_subject_proc(c, f, ex);
+	else
+		an_subject_named(c, f, "scheduler", "run queues");
+	an_ev_count(c, f, "runnable", load);
+	an_ev_count(c, f, "run_queue_total", queued);
+	an_ev_count(c, f, "busiest_run_queue", busiest);
+	an_ev_count(c, f, "schedulers", nsched);
+	an_ev_num(c, f, "runnable_per_scheduler", (double)load / (double)nsched);
+	const char *what = "?";
+	if (dom && ex) {
+		what = an_printf(c->arena, "%s in %s", an_initial_call(c, ex) ? an_initial_call(c, ex) : "?",
+				 ex->pc_mfa ? ex->pc_mfa : "?");
+		an_ev_str(c, f, "dominant", "%s", what);
+		an_ev_count(c, f, "dominant_count", dom->count);
+		an_ev_pct(c, f, "dominant_share", runnable ? 100.0 * (double)dom->count / (double)runnable : 0);
+	}
+	per_scheduler(c, f, s, ns);
+	an_title(c, f, "%s runnable processes for %s schedulers (%.0f each); %s are %s",
+		 an_count(c, load), an_count(c, nsched), (double)load / (double)nsched,
+		 dom ? an_count(c, dom->count) : "?", what);
+	an_advice(c, f, "More CPU work than schedulers: bound concurrency (a worker pool), move "
+		  "long computations off the hot path, or check for busy loops in %s",
+		  ex && ex->pc_mfa ? ex->pc_mfa : "the dominant processes");
+	free(g);
+}

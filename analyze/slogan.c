@@ -1,0 +1,496 @@
+/* Slogan triage: classify the slogan (erl-crash-dump-format.md §5), parse its parts,
+ * and turn it into the finding that names the immediate cause, tied to a culprit
+ * process when one exists. Limits and allocators are refined by later analyses. */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "an_int.h"
+
+static const char *const class_names[] = {
+#define BD_X(e, s) s,
+	BD_SLOGAN_CLASSES(BD_X)
+#undef BD_X
+};
+
+const char *bd_slogan_class_name(bd_slogan_class c)
+{
+	return (unsigned)c < BD_SL__COUNT ? class_names[c] : "unknown";
+}
+
+/* ---- parsing ---- */
+static int starts(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+static void copy_n(char *dst, size_t cap, const char *s, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, s, n);
+	dst[n] = 0;
+}
+
+/* The text inside the parenthesis that opens at s (nesting and quotes respected);
+ * returns the position of the closing ')' or NULL. */
+static const char *paren_close(const char *s)
+{
+	int depth = 0;
+	char q = 0;
+	for (const char *p = s; *p; p++) {
+		if (q) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == q)
+				q = 0;
+			continue;
+		}
+		if (*p == '\'' || *p == '"')
+			q = *p;
+		else if (*p == '(' || *p == '{' || *p == '[')
+			depth++;
+		else if (*p == ')' || *p == '}' || *p == ']') {
+			if (--depth == 0)
+				return *p == ')' ? p : NULL;
+		}
+	}
+	return NULL;
+}
+
+/* An Erlang atom at s (bare or quoted) into buf; returns the position after it. */
+static const char *read_atom(const char *s, char *buf, size_t cap)
+{
+	buf[0] = 0;
+	if (*s == '\'') {
+		const char *e = strchr(s + 1, '\'');
+		if (!e)
+			return s;
+		copy_n(buf, cap, s + 1, (size_t)(e - s - 1));
+		return e + 1;
+	}
+	const char *e = s;
+	while (isalnum((unsigned char)*e) || *e == '_' || *e == '@')
+		e++;
+	if (e == s || !islower((unsigned char)*s))
+		return s;
+	copy_n(buf, cap, s, (size_t)(e - s));
+	return e;
+}
+
+/* Reason "{tag,app,...}": tag and, for application_* tags, the application. */
+static void parse_reason(bd_slogan *o, const char *r, size_t n)
+{
+	o->reason = r;
+	o->reason_len = n;
+	if (n && *r == '{') {
+		const char *p = read_atom(r + 1, o->reason_tag, sizeof o->reason_tag);
+		if (*p == ',' && starts(o->reason_tag, "application_"))
+			read_atom(p + 1, o->application, sizeof o->application);
+	} else if (n) {
+		read_atom(r, o->reason_tag, sizeof o->reason_tag);
+	}
+}
+
+/* "(Name) (Reason)" after a prefix. */
+static void parse_two_parens(bd_slogan *o, const char *s)
+{
+	const char *a = strchr(s, '(');
+	const char *ae = a ? paren_close(a) : NULL;
+	if (!ae)
+		return;
+	copy_n(o->kernel_pid, sizeof o->kernel_pid, a + 1, (size_t)(ae - a - 1));
+	const char *b = strchr(ae, '(');
+	const char *be = b ? paren_close(b) : NULL;
+	if (b)
+		parse_reason(o, b + 1, be ? (size_t)(be - b - 1) : strlen(b + 1));
+}
+
+static void parse_one_paren(bd_slogan *o, const char *s)
+{
+	const char *a = strchr(s, '(');
+	if (!a)
+		return;
+	const char *ae = paren_close(a);
+	parse_reason(o, a + 1, ae ? (size_t)(ae - a - 1) : strlen(a + 1));
+}
+
+static void parse_alloc(bd_slogan *o, const char *s)
+{
+	const char *c = strstr(s, ": Can");
+	if (c)
+		copy_n(o->allocator, sizeof o->allocator, s, (size_t)(c - s));
+	const char *n = strpbrk(s, "0123456789");
+	if (n)
+		o->bytes = strtoull(n, NULL, 10);
+	const char *t = strstr(s, "(of type \"");
+	if (t) {
+		t += 10;
+		copy_n(o->block_type, sizeof o->block_type, t, strcspn(t, "\""));
+	}
+}
+
+static void parse_index(bd_slogan *o, const char *s)
+{
+	const char *t = s + strlen("no more index entries in ");
+	copy_n(o->table, sizeof o->table, t, strcspn(t, " ("));
+	const char *m = strstr(s, "max=");
+	if (m)
+		o->max = strtoull(m + 4, NULL, 10);
+}
+
+static const char *const internal_prefixes[] = {
+	"Catch not found", "unexpected op code", "bad u bif", "Damaged process dictionary",
+	"Found tag", "Invalid tag in make_", "bad header", "bad primary tag", "beam_catches_delmod",
+	"Internal error", "Internal data structure error", "Reference to non-existing", "NYI:",
+	"Too long allocator name", "No function ", "Failed to find preloaded code",
+	"Failed loading preloaded module", "db_match_compile", "invalid type in seq_trace",
+	"driver_system_info(", "Max limit for ets", "Stack overflow", "Wild "};
+static const char *const internal_infixes[] = {"Assertion failed", "buffer overflow",
+					       "heap overrun", "bad term:"};
+
+static int is_internal(const char *s)
+{
+	for (size_t i = 0; i < sizeof internal_prefixes / sizeof *internal_prefixes; i++)
+		if (starts(s, internal_prefixes[i]))
+			return 1;
+	for (size_t i = 0; i < sizeof internal_infixes / sizeof *internal_infixes; i++)
+		if (strstr(s, internal_infixes[i]))
+			return 1;
+	return 0;
+}
+
+/* Prefix table, first match wins; infix entries are tried with strstr. */
+static const struct {
+	const char *text;
+	int infix;
+	bd_slogan_class cls;
+	void (*parse)(bd_slogan *o, const char *s);
+} slogan_table[] = {
+	{"Can't allocate ", 0, BD_SL_ALLOC_OOM, parse_alloc},
+	{"Out of virtual memory in ", 0, BD_SL_ALLOC_OOM, NULL},
+	{"no next heap size found", 0, BD_SL_HEAP_LIMIT, NULL},
+	{"no more index entries in ", 0, BD_SL_INDEX_TABLE, parse_index},
+	{"Kernel pid terminated", 0, BD_SL_KERNEL_PID, parse_two_parens},
+	{"could not start kernel pid", 0, BD_SL_KERNEL_START, parse_two_parens},
+	{"Could not start kernel pid", 0, BD_SL_KERNEL_START, parse_two_parens},
+	{"init terminating in do_boot", 0, BD_SL_BOOT, parse_one_paren},
+	{"Runtime terminating during boot", 0, BD_SL_BOOT, parse_one_paren},
+	{"Received SIGUSR1", 0, BD_SL_SIGUSR1, NULL},
+	{"Crash dump requested by user", 0, BD_SL_USER_BREAK, NULL},
+	{"System process ", 0, BD_SL_SYSTEM_PROCESS, NULL},
+	{"erl_child_setup closed", 0, BD_SL_CHILD_SETUP, NULL},
+	{"Failed to read from erl_child_setup", 0, BD_SL_CHILD_SETUP, NULL},
+	{"Failed to write to erl_child_setup", 0, BD_SL_CHILD_SETUP, NULL},
+	{"Absurdly large distribution output", 0, BD_SL_DIST_BUFFER, NULL},
+	{"Failed to ", 0, BD_SL_THREAD, NULL},
+	/* Infixes last: "Failed to create thread: Cannot allocate memory" is a thread failure. */
+	{": Cannot allocate ", 1, BD_SL_ALLOC_OOM, parse_alloc},
+	{": Cannot reallocate ", 1, BD_SL_ALLOC_OOM, parse_alloc},
+};
+
+void bd_slogan_parse(const char *slogan, bd_slogan *o)
+{
+	memset(o, 0, sizeof *o);
+	o->bytes = o->max = BD_UNKNOWN;
+	o->text = slogan ? slogan : "";
+	const char *s = o->text;
+	while (*s == ' ')
+		s++;
+	o->system_limit = strstr(s, "system_limit") || strstr(s, "emfile") || strstr(s, "enfile");
+	if (!*s) {
+		o->cls = BD_SL_NONE;
+		return;
+	}
+	if (is_internal(s)) {
+		o->cls = BD_SL_INTERNAL;
+		return;
+	}
+	for (size_t i = 0; i < sizeof slogan_table / sizeof *slogan_table; i++) {
+		int hit = slogan_table[i].infix ? strstr(s, slogan_table[i].text) != NULL
+						: starts(s, slogan_table[i].text);
+		if (hit) {
+			o->cls = slogan_table[i].cls;
+			if (slogan_table[i].parse)
+				slogan_table[i].parse(o, s);
+			return;
+		}
+	}
+	o->cls = BD_SL_HALT;
+}
+
+/* ---- triage ---- */
+static const char *reason_text(an_ctx *c)
+{
+	const bd_slogan *s = &c->slogan;
+	size_t n = s->reason_len > 300 ? 300 : s->reason_len;
+	return an_printf(c->arena, "%.*s%s", (int)n, s->reason ? s->reason : "",
+			 s->reason_len > 300 ? "..." : "");
+}
+
+static uint64_t heap_bytes(an_ctx *c, const bd_proc *p)
+{
+	return an_words(c, p->stack_heap) + an_words(c, p->old_heap) + an_words(c, p->heap_frag_data);
+}
+
+/* The process an eheap OOM belongs to: the one being garbage collected, else the
+ * largest heap. */
+static const bd_proc *heap_culprit(an_ctx *c)
+{
+	const bd_proc *best = NULL;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (c->procs[i].state == BD_PS_GARBING)
+			if (!best || heap_bytes(c, &c->procs[i]) > heap_bytes(c, best))
+				best = &c->procs[i];
+	if (best)
+		return best;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (!best || heap_bytes(c, &c->procs[i]) > heap_bytes(c, best))
+			best = &c->procs[i];
+	return best;
+}
+
+static void heap_oom(an_ctx *c)
+{
+	const bd_slogan *s = &c->slogan;
+	const bd_proc *p = heap_culprit(c);
+	an_finding *f = an_new(c, BD_F_HEAP_OOM, BD_SEV_CRITICAL, 95);
+	if (!f)
+		return;
+	an_subject_proc(c, f, p);
+	const char *who = p ? an_proc_label(c, p) : "a process";
+	if (s->cls == BD_SL_HEAP_LIMIT)
+		an_title(c, f, "%s outgrew the largest heap the VM supports", who);
+	else
+		an_title(c, f, "%s ran the node out of memory: %s of %s requested", who,
+			 an_bytes(c, s->bytes), s->block_type[0] ? s->block_type : "heap");
+	an_ev_bytes(c, f, "requested_bytes", s->bytes);
+	if (s->block_type[0])
+		an_ev_str(c, f, "block_type", "%s", s->block_type);
+	if (p) {
+		an_ev_bytes(c, f, "heap_bytes", heap_bytes(c, p));
+		an_ev_bytes(c, f, "memory_bytes", p->memory);
+		an_ev_str(c, f, "state", "%s", bd_proc_state_name(p->state));
+		if (an_val(p->msgq_len))
+			an_ev_count(c, f, "message_queue_len", p->msgq_len);
+		const char *uf = an_user_frame(c, p);
+		if (uf)
+			an_ev_str(c, f, "user_function", "%s", uf);
+	}
+	an_ev_bytes(c, f, "node_memory_bytes", bd_model_memory(c->m)->total);
+	an_advice(c, f, "Bound what %s keeps on its heap (stream or paginate the data), and set "
+		  "max_heap_size so one process is killed before the node dies",
+		  p && p->name ? p->name : "the process");
+}
+
+static void alloc_oom(an_ctx *c)
+{
+	const bd_slogan *s = &c->slogan;
+	an_finding *f = an_new(c, BD_F_ALLOCATOR_OOM, BD_SEV_CRITICAL, 90);
+	if (!f)
+		return;
+	an_subject_named(c, f, "allocator", s->allocator[0] ? s->allocator : "unknown");
+	an_title(c, f, "%s could not allocate %s%s%s%s: the node ran out of memory",
+		 s->allocator[0] ? s->allocator : "The VM", an_bytes(c, s->bytes),
+		 s->block_type[0] ? " (" : "", s->block_type, s->block_type[0] ? ")" : "");
+	an_ev_bytes(c, f, "requested_bytes", s->bytes);
+	if (s->block_type[0])
+		an_ev_str(c, f, "block_type", "%s", s->block_type);
+	bd_alloc_sum *rows;
+	size_t n;
+	if (s->allocator[0] && bd_alloc_summarize(c->m, 0, &rows, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (rows[i].alloc && !strcmp(rows[i].alloc, s->allocator)) {
+				an_ev_bytes(c, f, "allocator_used_bytes", rows[i].used);
+				an_ev_bytes(c, f, "allocator_carriers_bytes", rows[i].allocated);
+			}
+		free(rows);
+	}
+	const bd_memory *mem = bd_model_memory(c->m);
+	an_ev_bytes(c, f, "node_memory_bytes", mem->total);
+	an_ev_bytes(c, f, "binary_bytes", mem->binary);
+	an_ev_bytes(c, f, "ets_bytes", mem->ets);
+	an_ev_bytes(c, f, "processes_bytes", mem->processes);
+	an_advice(c, f, "Find what grew in %s (the findings below), and cap the node's memory "
+		  "use with back-pressure rather than more RAM",
+		  s->allocator[0] ? s->allocator : "memory");
+}
+
+static void kernel_pid(an_ctx *c)
+{
+	const bd_slogan *s = &c->slogan;
+	int start_fail = !strcmp(s->reason_tag, "application_start_failure") ||
+			 s->cls == BD_SL_KERNEL_START;
+	an_finding *f = an_new(c, start_fail ? BD_F_BOOT_FAILURE : BD_F_SUPERVISOR_SHUTDOWN,
+			       BD_SEV_CRITICAL, 88);
+	if (!f)
+		return;
+	if (s->application[0]) {
+		an_subject_named(c, f, "application", s->application);
+		f->pub.subject.application = f->pub.subject.name;
+	} else {
+		an_subject_named(c, f, "process", s->kernel_pid);
+	}
+	if (s->cls == BD_SL_KERNEL_START)
+		an_title(c, f, "Kernel process %s could not start: boot failed", s->kernel_pid);
+	else if (start_fail)
+		an_title(c, f, "Application %s failed to start, so the node stopped",
+			 s->application[0] ? s->application : "?");
+	else if (s->application[0])
+		an_title(c, f, "Application %s stopped (%s) and took the node down", s->application,
+			 s->reason_tag[0] ? s->reason_tag : "terminated");
+	else
+		an_title(c, f, "Kernel process %s terminated and took the node down", s->kernel_pid);
+	an_ev_str(c, f, "kernel_pid", "%s", s->kernel_pid);
+	if (s->application[0])
+		an_ev_str(c, f, "application", "%s", s->application);
+	an_ev_str(c, f, "reason", "%s", reason_text(c));
+	an_advice(c, f, "%s", start_fail
+		  ? "Read the reason: the failing child and its error are in it (bad config, "
+		    "missing dependency, port in use); fix that and boot again"
+		  : "A permanent application's top supervisor exceeded its restart intensity: find "
+		    "the child that kept crashing (reason above, logs) and fix its crash");
+}
+
+static void boot(an_ctx *c)
+{
+	an_finding *f = an_new(c, BD_F_BOOT_FAILURE, BD_SEV_CRITICAL, 88);
+	if (!f)
+		return;
+	an_subject_named(c, f, "node", bd_model_node(c->m)->node_name);
+	an_title(c, f, "The boot failed: %s", reason_text(c));
+	an_ev_str(c, f, "reason", "%s", reason_text(c));
+	if (c->slogan.reason_tag[0])
+		an_ev_str(c, f, "reason_tag", "%s", c->slogan.reason_tag);
+	an_advice(c, f, "Run the same -s/-eval/boot script by hand in a shell: the reason names "
+		  "the missing module or failing call");
+}
+
+static void manual(an_ctx *c)
+{
+	const bd_slogan *s = &c->slogan;
+	const bd_proc *p = s->cls == BD_SL_HALT ? an_running_proc(c) : NULL;
+	an_finding *f = an_new(c, BD_F_MANUAL_DUMP, BD_SEV_INFO, 5);
+	if (!f)
+		return;
+	if (p)
+		an_subject_proc(c, f, p);
+	else
+		an_subject_named(c, f, "node", bd_model_node(c->m)->node_name);
+	switch (s->cls) {
+	case BD_SL_SIGUSR1:
+		an_title(c, f, "Dump requested with SIGUSR1: the node was alive; see the findings "
+			 "above for what was wrong");
+		an_advice(c, f, "Compare with a second dump taken later to see what grows");
+		break;
+	case BD_SL_USER_BREAK:
+		an_title(c, f, "Dump requested from the break menu (Ctrl-C, A)");
+		an_advice(c, f, "Compare with a second dump taken later to see what grows");
+		break;
+	case BD_SL_NONE:
+		an_title(c, f, "The dump has no slogan");
+		an_advice(c, f, "Look at the findings above");
+		break;
+	default:
+		an_title(c, f, "erlang:halt/1 was called%s%s: \"%.200s\"", p ? " by " : "",
+			 p ? an_proc_label(c, p) : "", s->text);
+		an_advice(c, f, "The halt was deliberate; the findings above say what led to it");
+		break;
+	}
+	an_ev_str(c, f, "slogan", "%.300s", s->text);
+}
+
+static void vm_error(an_ctx *c)
+{
+	const bd_slogan *s = &c->slogan;
+	an_finding *f = an_new(c, BD_F_VM_ERROR, BD_SEV_CRITICAL, 80);
+	if (!f)
+		return;
+	an_subject_named(c, f, "node", bd_model_node(c->m)->node_name);
+	an_title(c, f, "The VM stopped itself: %.200s", s->text);
+	an_ev_str(c, f, "slogan_class", "%s", bd_slogan_class_name(s->cls));
+	an_ev_str(c, f, "slogan", "%.300s", s->text);
+	const char *adv = "An internal VM error: check NIFs and drivers for memory corruption, "
+			  "then report it with this dump";
+	if (s->cls == BD_SL_CHILD_SETUP)
+		adv = "erl_child_setup died: usually the OS OOM killer or a container limit; check "
+		      "dmesg and the container's memory limit";
+	else if (s->cls == BD_SL_THREAD)
+		adv = "The OS refused a thread or its memory: check ulimit -u, the container's "
+		      "pids limit and memory";
+	else if (s->cls == BD_SL_DIST_BUFFER)
+		adv = "A distribution message was too large: send big data in chunks";
+	else if (s->cls == BD_SL_SYSTEM_PROCESS)
+		adv = "A system process died: usually a VM bug or NIF corruption; report it";
+	else if (s->cls == BD_SL_INDEX_TABLE)
+		adv = "Too many modules or exports loaded: check code generation at run time";
+	an_advice(c, f, "%s", adv);
+}
+
+void an_slogan(an_ctx *c)
+{
+	const bd_slogan *s = &c->slogan;
+	switch (s->cls) {
+	case BD_SL_ALLOC_OOM:
+		if (!strcmp(s->allocator, "eheap_alloc"))
+			heap_oom(c);
+		else
+			alloc_oom(c);
+		break;
+	case BD_SL_HEAP_LIMIT:
+		heap_oom(c);
+		break;
+	case BD_SL_INDEX_TABLE:
+		if (strcmp(s->table, "atom_tab") != 0)
+			vm_error(c); /* atom_tab: atoms.c reports it with the clusters */
+		break;
+	case BD_SL_KERNEL_PID:
+	case BD_SL_KERNEL_START:
+		kernel_pid(c);
+		break;
+	case BD_SL_BOOT:
+		boot(c);
+		break;
+	case BD_SL_SIGUSR1:
+	case BD_SL_USER_BREAK:
+	case BD_SL_HALT:
+	case BD_SL_NONE:
+		manual(c);
+		break;
+	default:
+		vm_error(c);
+		break;
+	}
+}
+
+/* ---- truncation ---- */
+void an_truncation(an_ctx *c)
+{
+	const bd_node_info *n = bd_model_node(c->m);
+	if (!n->truncated && !n->skipped)
+		return;
+	an_finding *f = an_new(c, BD_F_TRUNCATED_DUMP, n->truncated ? BD_SEV_WARNING : BD_SEV_INFO,
+			       n->truncated ? 30 : 10);
+	if (!f)
+		return;
+	an_subject_named(c, f, "node", n->node_name);
+	if (n->truncated) {
+		an_title(c, f, "The dump is cut short at byte %s%s%s: later sections are missing",
+			 an_count(c, n->truncated_at), n->truncated_in ? " in " : "",
+			 n->truncated_in ? n->truncated_in : "");
+		an_ev_count(c, f, "truncated_at", n->truncated_at);
+		an_ev_bytes(c, f, "input_bytes", n->input_size);
+		if (n->truncated_in)
+			an_ev_str(c, f, "cut_in_section", "%s", n->truncated_in);
+		if (n->abort_reason)
+			an_ev_str(c, f, "abort_reason", "%s", n->abort_reason);
+		an_advice(c, f, "%s", n->abort_reason && strstr(n->abort_reason, "SIZE LIMIT")
+			  ? "Raise ERL_CRASH_DUMP_BYTES so the next dump is complete"
+			  : "The VM was killed while writing (ERL_CRASH_DUMP_SECONDS, heart, OOM killer) "
+			    "or the disk filled; give it time and space to finish");
+	} else {
+		an_title(c, f, "%s section(s) could not be read (first: %s)", an_count(c, n->skipped),
+			 n->skipped_first ? n->skipped_first : "?");
+		an_advice(c, f, "Findings may miss what those sections held");
+	}
+	if (n->skipped)
+		an_ev_count(c, f, "skipped_sections", n->skipped);
+}

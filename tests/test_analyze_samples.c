@@ -1,0 +1,412 @@
+/* beamdump analyze and beamdump state end to end on every samples/ dump: the first
+ * finding has the kind the program's truth file expects and names the real culprit,
+ * the numbers agree with what the live node recorded, the healthy node has nothing
+ * at warning level, the text fits one screen, and the JSON matches its schema. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static const char *sample_or_skip(const char *name)
+{
+	const char *p = tu_sample(name);
+	if (!p) {
+		if (getenv("BD_REQUIRE_SAMPLES"))
+			fail_msg("sample %s missing (run samples/gen.sh)", name);
+		skip();
+	}
+	return p;
+}
+
+static const char *truth(const char *name, const char *key)
+{
+	const char *v = tu_truth(name, key);
+	if (!v)
+		fail_msg("%s.truth has no %s", name, key);
+	return v;
+}
+
+/* ---- a little JSON: objects located by text, good enough for our own output ---- */
+
+/* The object that starts at p ('{'), as a malloc'ed string. */
+static char *object_at(const char *p)
+{
+	int depth = 0, str = 0;
+	const char *s = p;
+	for (; *p; p++) {
+		if (str) {
+			if (*p == '\\' && p[1])
+				p++;
+			else if (*p == '"')
+				str = 0;
+		} else if (*p == '"') {
+			str = 1;
+		} else if (*p == '{') {
+			depth++;
+		} else if (*p == '}' && --depth == 0) {
+			char *o = malloc((size_t)(p - s) + 2);
+			memcpy(o, s, (size_t)(p - s) + 1);
+			o[p - s + 1] = 0;
+			return o;
+		}
+	}
+	fail_msg("unterminated JSON object");
+	return NULL;
+}
+
+/* Finding number rank (1-based) or the first of a kind; NULL if none. */
+static char *finding(const char *json, int rank, const char *kind)
+{
+	char pat[96];
+	if (kind)
+		snprintf(pat, sizeof pat, "\"kind\":\"%s\"", kind);
+	else
+		snprintf(pat, sizeof pat, "{\"rank\":%d,", rank);
+	const char *p = strstr(json, pat);
+	if (!p)
+		return NULL;
+	while (kind && p > json && strncmp(p, "{\"rank\":", 8) != 0)
+		p--;
+	return object_at(p);
+}
+
+static long long num(const char *obj, const char *key)
+{
+	char pat[128];
+	snprintf(pat, sizeof pat, "\"%s\":", key);
+	const char *p = strstr(obj, pat);
+	if (!p)
+		fail_msg("no %s in %s", key, obj);
+	return atoll(p + strlen(pat));
+}
+
+static const char *str(const char *obj, const char *key, char *buf, size_t cap)
+{
+	char pat[128];
+	snprintf(pat, sizeof pat, "\"%s\":\"", key);
+	const char *p = strstr(obj, pat);
+	if (!p)
+		fail_msg("no string %s in %s", key, obj);
+	p += strlen(pat);
+	size_t n = strcspn(p, "\"");
+	snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), p);
+	return buf;
+}
+
+static void assert_contains(const char *hay, const char *needle)
+{
+	if (!strstr(hay, needle))
+		fail_msg("'%s' not found in %.600s", needle, hay);
+}
+
+/* ---- per-scenario facts ---- */
+
+typedef struct scenario {
+	const char *name;
+	const char *who[2];   /* truth keys naming the culprit (first finding) */
+	void (*check)(const char *name, const char *json, const char *first);
+} scenario;
+
+static void check_mailbox(const char *n, const char *json, const char *first)
+{
+	assert_true(num(first, "message_queue_len") >= atoll(truth(n, "msgq_len_min")));
+	char buf[256];
+	assert_contains(str(first, "dominant_shape", buf, sizeof buf), truth(n, "msg_tag"));
+	assert_true(num(first, "dominant_share") >= 99);
+	assert_contains(str(first, "sample_message", buf, sizeof buf), "job");
+	/* the producers show up as callers (their timed-out calls are in the queue) */
+	char pids[512];
+	snprintf(pids, sizeof pids, "%s", truth(n, "producer_pids"));
+	int found = 0;
+	for (char *t = strtok(pids, ","); t; t = strtok(NULL, ","))
+		found += strstr(first, t) != NULL;
+	assert_int_equal(found, atoi(truth(n, "producer_count")));
+	char *b = finding(json, 0, "blocked_call");
+	assert_non_null(b);
+	assert_contains(b, truth(n, "blocked_caller_name"));
+	assert_contains(str(b, "name", buf, sizeof buf), truth(n, "blocked_callee_name"));
+	free(b);
+}
+
+static void check_binleak(const char *n, const char *json, const char *first)
+{
+	long long min = atoll(truth(n, "pinned_count_min")) * atoll(truth(n, "pin_bin_size"));
+	assert_true(num(first, "pinned_bytes") >= min * 9 / 10);
+	assert_true(num(first, "slices") >= atoll(truth(n, "pinned_count_min")));
+	assert_int_equal(num(first, "slice_bytes"), atoll(truth(n, "slice_size")));
+	char *leak = finding(json, 0, "binary_leak");
+	assert_non_null(leak);
+	assert_contains(leak, truth(n, "leak_holder_name"));
+	assert_int_equal(num(leak, "binaries"), atoll(truth(n, "leak_bin_count")));
+	assert_int_equal(num(leak, "largest_binary_bytes"), atoll(truth(n, "leak_bin_size")));
+	free(leak);
+	assert_non_null(strstr(json, "\"kind\":\"allocator_oom\""));
+}
+
+static void check_atoms(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[128], want[64];
+	snprintf(want, sizeof want, "%s<N>", truth(n, "dominant_prefix"));
+	assert_string_equal(str(first, "cluster1", buf, sizeof buf), want);
+	assert_true(num(first, "cluster1_count") >= atoll(truth(n, "user_atoms_min")));
+	assert_string_equal(str(first, "cluster2", buf, sizeof buf), "<uuid>");
+	assert_true(num(first, "cluster2_count") >= atoll(truth(n, "uuid_atoms_min")));
+	assert_true(num(first, "cluster3_count") >= atoll(truth(n, "hex_atoms_min")));
+	assert_int_equal(num(first, "atom_limit"), atoll(truth(n, "atom_limit")));
+}
+
+static void check_heap_oom(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	assert_true(num(first, "heap_bytes") >= 8 * atoll(truth(n, "culprit_heap_words_min")));
+	assert_true(num(first, "memory_bytes") >= atoll(truth(n, "culprit_memory_min")));
+}
+
+static void check_ets(const char *n, const char *json, const char *first)
+{
+	char buf[128];
+	assert_string_equal(str(first, "table", buf, sizeof buf), truth(n, "ets_name"));
+	assert_true(num(first, "objects") >= atoll(truth(n, "ets_size_min")));
+	assert_true(num(first, "table_bytes") >= 8 * atoll(truth(n, "ets_memory_words_min")));
+	assert_non_null(strstr(json, "\"kind\":\"allocator_oom\""));
+}
+
+static void check_deadlock(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[256];
+	str(first, "cycle", buf, sizeof buf);
+	assert_contains(buf, truth(n, "deadlock_a_name"));
+	assert_contains(buf, truth(n, "deadlock_b_name"));
+	assert_int_equal(num(first, "cycle_length"), 2);
+	assert_int_equal(num(first, "blocked_waiters"), 2);
+}
+
+static void check_supervisor(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[256];
+	assert_string_equal(str(first, "application", buf, sizeof buf), truth(n, "app_name"));
+	assert_contains(str(first, "reason", buf, sizeof buf), "application_terminated");
+}
+
+static void check_ports(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[128];
+	assert_true(num(first, "dominant_count") >= atoll(truth(n, "open_ports_min")));
+	assert_contains(str(first, "dominant", buf, sizeof buf), truth(n, "port_driver"));
+	assert_int_equal(num(first, "ports"), atoll(truth(n, "port_count_seen")));
+}
+
+static void check_procs(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[256];
+	assert_true(num(first, "dominant_count") >= atoll(truth(n, "leaked_tasks_min")));
+	assert_contains(str(first, "dominant", buf, sizeof buf), "handle_info/2-fun-0-");
+	assert_int_equal(num(first, "processes"), atoll(truth(n, "process_count_seen")));
+}
+
+/* Calm nodes: nothing at warning level or above. */
+static void check_calm(const char *n, const char *json, const char *first)
+{
+	(void)n;
+	(void)first;
+	assert_null(strstr(json, "\"severity\":\"warning\""));
+	assert_null(strstr(json, "\"severity\":\"critical\""));
+}
+
+static void check_truncated(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[128];
+	assert_contains(truth(n, "end_marker"), str(first, "abort_reason", buf, sizeof buf));
+	assert_true(num(first, "truncated_at") <= atoll(truth(n, "dump_bytes_limit")) + 1);
+}
+
+static const scenario scenarios[] = {
+	{"mailbox", {"culprit_name", "culprit_pid"}, check_mailbox},
+	{"binleak", {"pin_holder_name", "pin_holder_pid"}, check_binleak},
+	{"atoms", {"culprit_name", "culprit_pid"}, check_atoms},
+	{"heap_oom", {"culprit_name", "culprit_pid"}, check_heap_oom},
+	{"ets_growth", {"ets_owner_name", "ets_owner"}, check_ets},
+	{"deadlock", {"deadlock_a_name", "deadlock_b_name"}, check_deadlock},
+	{"supervisor", {"app_name", NULL}, check_supervisor},
+	{"port_limit", {"culprit_name", "culprit_pid"}, check_ports},
+	{"elixir_proc_limit", {"culprit_name", "culprit_pid"}, check_procs},
+	{"healthy", {NULL, NULL}, check_calm},
+	{"large", {NULL, NULL}, check_calm},
+	{"truncated", {NULL, NULL}, check_truncated},
+};
+
+static void run_scenario(const scenario *s)
+{
+	const char *d = sample_or_skip(s->name);
+	char *json;
+	int rc = tu_run(&json, "analyze --json %s 2>/dev/null", d);
+	assert_true(rc == 0 || rc == 4);
+	char *first = finding(json, 1, NULL);
+	if (!first)
+		fail_msg("%s: no findings: %s", s->name, json);
+	char kind[64], want[64];
+	snprintf(want, sizeof want, "\"kind\":\"%s\"", truth(s->name, "expected_kind"));
+	if (!strstr(first, want))
+		fail_msg("%s: first finding is %s, expected %s", s->name,
+			 str(first, "kind", kind, sizeof kind), want);
+	for (int i = 0; i < 2; i++)
+		if (s->who[i])
+			assert_contains(first, truth(s->name, s->who[i]));
+	s->check(s->name, json, first);
+	free(first);
+	free(json);
+}
+
+static void test_first_finding(void **state)
+{
+	(void)state;
+	int ran = 0;
+	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++) {
+		if (!tu_sample(scenarios[i].name) && !getenv("BD_REQUIRE_SAMPLES"))
+			continue;
+		run_scenario(&scenarios[i]);
+		ran++;
+	}
+	if (!ran)
+		skip();
+}
+
+/* Text: header and findings on one screen (40 lines) without --verbose; every
+ * finding above info has an evidence line with a number. */
+static void test_text_one_screen(void **state)
+{
+	(void)state;
+	int ran = 0;
+	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++) {
+		const char *d = tu_sample(scenarios[i].name);
+		if (!d)
+			continue;
+		char *out;
+		int rc = tu_run(&out, "analyze --color=never %s 2>/dev/null", d);
+		assert_true(rc == 0 || rc == 4);
+		int lines = 0;
+		for (const char *p = out; *p; p++)
+			lines += *p == '\n';
+		if (lines > 40)
+			fail_msg("%s: %d lines:\n%s", scenarios[i].name, lines, out);
+		/* concrete: key=value pairs with a value (a number or a name) */
+		for (const char *p = strstr(out, "evidence:"); p; p = strstr(p + 1, "evidence:")) {
+			size_t n = strcspn(p, "\n");
+			const char *eq = memchr(p, '=', n);
+			if (!eq || eq[1] == ',' || eq[1] == '\n')
+				fail_msg("%s: empty evidence: %.*s", scenarios[i].name, (int)n, p);
+		}
+		assert_non_null(strstr(out, "Verdict: "));
+		free(out);
+		ran++;
+	}
+	if (!ran)
+		skip();
+}
+
+static void validate(const char *schema, const char *files)
+{
+	char cmd[8192];
+	snprintf(cmd, sizeof cmd, "python3 '%s/tests/validate_json.py' '%s/docs/schema/%s' %s",
+		 getenv("BD_SOURCE"), getenv("BD_SOURCE"), schema, files);
+	int rc = system(cmd);
+	if (rc != 0)
+		fail_msg("schema %s: validation failed (%d): %s", schema, rc, files);
+}
+
+/* --json of every sample (and of the OTP 27 fixture) against docs/schema. */
+static void test_json_schema(void **state)
+{
+	(void)state;
+	char files[6000] = "";
+	size_t k = 0;
+	char tmpl[] = "/tmp/bdjson-XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	assert_non_null(dir);
+	const char *fx = tu_fixture("tests/fixtures/terms_otp27.dump.zst");
+	const char *inputs[32];
+	size_t ni = 0;
+	inputs[ni++] = fx;
+	for (size_t i = 0; i < sizeof scenarios / sizeof *scenarios; i++)
+		if (tu_sample(scenarios[i].name))
+			inputs[ni++] = strdup(tu_sample(scenarios[i].name));
+	for (size_t i = 0; i < ni; i++) {
+		char *out;
+		char path[256];
+		int rc = tu_run(&out, "analyze --json %s 2>/dev/null", inputs[i]);
+		assert_true(rc == 0 || rc == 4);
+		snprintf(path, sizeof path, "%s/a%zu.json", dir, i);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(out, f);
+		fclose(f);
+		free(out);
+		k += (size_t)snprintf(files + k, sizeof files - k, " %s", path);
+		if (i)
+			free((void *)inputs[i]);
+	}
+	validate("analyze.schema.json", files);
+	unlink(fx);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+/* beamdump state: a post-mortem sys:get_state/1 on real gen_servers. */
+static void test_state(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("mailbox");
+	char *out;
+	assert_int_equal(tu_run(&out, "state %s %s", truth("mailbox", "culprit_name"), d), 0);
+	assert_contains(out, "gen_server bd_mailbox");
+	assert_contains(out, "#{done => ");
+	assert_contains(out, "a callback was running");
+	free(out);
+	const char *h = sample_or_skip("healthy");
+	assert_int_equal(tu_run(&out, "state application_controller --json %s", h), 0);
+	assert_contains(out, "\"behaviour\":\"gen_server\"");
+	assert_contains(out, "\"in_callback\":false");
+	char path[] = "/tmp/bdstate-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, out, strlen(out)), (ssize_t)strlen(out));
+	close(fd);
+	free(out);
+	validate("state.schema.json", path);
+	unlink(path);
+	assert_int_equal(tu_run(&out, "state %s --json %s", truth("healthy", "supervisor_name"), h), 0);
+	assert_contains(out, "\"behaviour\":\"supervisor\"");
+	assert_contains(out, "\"module\":\"bd_healthy\"");
+	assert_contains(out, "{state,{local,demo_sup},one_for_one,");
+	free(out);
+	assert_int_equal(tu_run(&out, "state erl_signal_server %s", h), 0);
+	assert_contains(out, "gen_event");
+	assert_contains(out, "{handler,erl_signal_handler,");
+	free(out);
+	const char *dl = sample_or_skip("deadlock");
+	assert_int_equal(tu_run(&out, "state %s %s", truth("deadlock", "deadlock_a_name"), dl), 0);
+	assert_contains(out, "gen_server");
+	free(out);
+	/* not a behaviour: a usage error, one line on stderr */
+	assert_int_equal(tu_run(NULL, "state init %s 2>/dev/null", d), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_first_finding),
+		cmocka_unit_test(test_text_one_screen),
+		cmocka_unit_test(test_json_schema),
+		cmocka_unit_test(test_state),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
