@@ -271,7 +271,8 @@ static void out_md(FILE *f, const bd_ci_result *res, const ci_args *a)
 				fm(v->current, c, sizeof c),
 				v->final == BD_UNKNOWN ? "-" : fm(v->final, d, sizeof d));
 			if (bd_pid_valid(v->example))
-				fprintf(f, "e.g. %s ", bd_pid_fmt(v->example, pid, sizeof pid));
+				fprintf(f, "e.g. `%s`%s", bd_pid_fmt(v->example, pid, sizeof pid),
+					v->detail ? " in " : "");
 			md_text(f, v->detail);
 			fprintf(f, " |\n");
 		}
