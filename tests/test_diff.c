@@ -316,6 +316,20 @@ static void test_diff_ci_samples(void **state)
 	jv_free(j);
 	jv_free(schema);
 	free(out);
+	/* any mix of dump and snapshot: the same diff */
+	char snap[64];
+	snprintf(snap, sizeof snap, "/tmp/bddiff-%d.bdump", (int)getpid());
+	assert_int_equal(tu_run(NULL, "convert %s -o %s 2>/dev/null", cur, snap), 0);
+	char *o1 = NULL, *o2 = NULL;
+	assert_int_equal(tu_run(&o1, "diff --json --all %s %s", base, cur), 0);
+	assert_int_equal(tu_run(&o2, "diff --json --all %s %s", base, snap), 0);
+	const char *d1 = strstr(o1, "\"diff\":"), *d2 = strstr(o2, "\"diff\":");
+	assert_non_null(d1);
+	assert_non_null(d2);
+	assert_string_equal(d1, d2);
+	free(o1);
+	free(o2);
+	unlink(snap);
 	/* text: the new group is listed with its count */
 	assert_int_equal(tu_run(&out, "diff %s %s", base, cur), 0);
 	assert_non_null(strstr(out, "ci_app:session_init/1"));
