@@ -5,7 +5,7 @@
 %%             node quiet again
 %%   current   the same, then the suite run N more times; dumped right away
 %%   final     the same as current, then the suite's end: the node is left
-%%             alone for 1 s (pool workers idle out) and every process is
+%%             alone for 1.5 s (pool workers idle out after 1 s) and every process is
 %%             garbage collected; what is still there was left behind
 %%
 %% Tests follow the EUnit conventions (every exported Name_test/0, each in its
@@ -70,7 +70,7 @@ run_test(Suite, T) ->
 
 %% Let idle pool workers exit, then collect every heap so what stays is retained.
 settle() ->
-    timer:sleep(1000),
+    timer:sleep(1500),
     [erlang:garbage_collect(P) || P <- processes()],
     timer:sleep(50).
 
