@@ -2,6 +2,7 @@
  * initial call + named ancestors, pid) and grouped, so dumps of two runs of one
  * program line up; the rest (ETS, ports, atoms, binaries, memory, allocators) is
  * compared with hash maps in one pass per table. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +203,10 @@ typedef struct side {
 	uint32_t *group;     /* per process: index into the groups */
 	uint32_t decodes;
 	uint64_t heap_bytes;
+	df_arena *arena;     /* keys: one arena per side, so sides can be keyed in parallel */
+	uint64_t degraded;
+	struct run *r;
+	int rc;
 } side;
 
 typedef struct run {
@@ -284,33 +289,33 @@ static const char *proc_key(run *r, side *s, const bd_proc *p, uint8_t *kind)
 	if (!p->spawned_as) {
 		*kind = BD_KEY_PID;
 		bd_pid_fmt(p->pid, pidb, sizeof pidb);
-		return df_strndup(r->arena, pidb, strlen(pidb));
+		return df_strndup(s->arena, pidb, strlen(pidb));
 	}
 	*kind = BD_KEY_CALL;
 	/* proc_lib processes carry their real initial call and ancestors in the
 	 * dictionary: decode it while the budget lasts. */
 	if (!strcmp(p->spawned_as, "proc_lib:init_p/5") && p->sec_dictionary.len) {
-		if (s->decodes < r->o.max_key_decodes &&
+		if (s->decodes < r->o.max_key_decodes && p->sec_heap.len <= r->o.max_key_heap_one &&
 		    s->heap_bytes + p->sec_heap.len <= r->o.max_key_heap_bytes) {
 			bd_heap *h = NULL;
 			s->decodes++;
 			s->heap_bytes += p->sec_heap.len;
-			r->d->keys_decoded++;
 			if (bd_heap_open(&h, s->m, p, NULL) == 0) {
 				char ic[256], anc[256];
 				term_mfa(bd_heap_dict_get(h, "$initial_call"), ic, sizeof ic);
 				ancestors_text(s, bd_heap_dict_get(h, "$ancestors"), anc, sizeof anc);
 				bd_heap_free(h);
 				if (ic[0])
-					return df_printf(r->arena, "%s%s", ic, anc);
+					return df_printf(s->arena, "%s%s", ic, anc);
 			}
 		} else {
-			r->d->keys_degraded++;
+			s->degraded++;
 		}
 	}
-	/* A spawned fun says nothing by its spawn MFA: add where it runs. */
-	if (!strcmp(p->spawned_as, "erlang:apply/2"))
-		return df_printf(r->arena, "erlang:apply/2 @ %s", current_mfa(p));
+	/* A spawned fun (or a proc_lib process whose dictionary was not read) says
+	 * nothing by its spawn MFA: add where it runs. */
+	if (!strcmp(p->spawned_as, "erlang:apply/2") || !strcmp(p->spawned_as, "proc_lib:init_p/5"))
+		return df_printf(s->arena, "%s @ %s", p->spawned_as, current_mfa(p));
 	return p->spawned_as;
 }
 
@@ -356,10 +361,12 @@ static void add_proc(const side *s, bd_diff_procs *t, const bd_proc *p)
 	t->heap += words(s, p->stack_heap) + words(s, p->old_heap);
 }
 
-static int side_init(run *r, side *s, const bd_model *m)
+static int side_init(run *r, side *s, const bd_model *m, df_arena *arena)
 {
 	memset(s, 0, sizeof *s);
 	s->m = m;
+	s->r = r;
+	s->arena = arena;
 	s->procs = bd_model_procs(m, &s->nprocs);
 	s->word_size = bd_model_node(m)->word_size ? bd_model_node(m)->word_size : 8;
 	size_t n = s->nprocs ? s->nprocs : 1;
@@ -368,9 +375,32 @@ static int side_init(run *r, side *s, const bd_model *m)
 	s->group = calloc(n, sizeof *s->group);
 	if (!s->keys || !s->kinds || !s->group)
 		return BD_ENOMEM;
+	return 0;
+}
+
+/* Key every process of one side. Touches only this side's model, arena and counters:
+ * the two sides run on two threads. */
+static void *side_keys(void *arg)
+{
+	side *s = arg;
 	for (size_t i = 0; i < s->nprocs; i++)
-		s->keys[i] = proc_key(r, s, &s->procs[i], &s->kinds[i]);
-	return r->arena->oom ? BD_ENOMEM : 0;
+		s->keys[i] = proc_key(s->r, s, &s->procs[i], &s->kinds[i]);
+	s->rc = s->arena->oom ? BD_ENOMEM : 0;
+	return NULL;
+}
+
+/* Keying decodes dictionaries (the costly part on dumps full of proc_lib processes):
+ * one side on a helper thread, the other here. */
+static int key_sides(side *a, side *b)
+{
+	pthread_t tid;
+	int threaded = a->nprocs + b->nprocs > 20000 && pthread_create(&tid, NULL, side_keys, a) == 0;
+	if (!threaded)
+		side_keys(a);
+	side_keys(b);
+	if (threaded)
+		pthread_join(tid, NULL);
+	return a->rc ? a->rc : b->rc;
 }
 
 static void side_free(side *s)
@@ -797,9 +827,11 @@ int bd_diff_run(const bd_model *ma, const bd_model *mb, const bd_diff_opts *o, b
 	run r = {.d = d, .arena = &pv->arena};
 	r.o = o ? *o : (bd_diff_opts)BD_DIFF_OPTS_INIT;
 	if (!r.o.max_key_decodes)
-		r.o.max_key_decodes = 100000;
+		r.o.max_key_decodes = 1000000;
 	if (!r.o.max_key_heap_bytes)
-		r.o.max_key_heap_bytes = (uint64_t)512 << 20;
+		r.o.max_key_heap_bytes = (uint64_t)1 << 30;
+	if (!r.o.max_key_heap_one)
+		r.o.max_key_heap_one = (uint64_t)64 << 20;
 	const bd_node_info *na = bd_model_node(ma), *nb = bd_model_node(mb);
 	d->created_a = na->created_unix;
 	d->created_b = nb->created_unix;
@@ -809,9 +841,14 @@ int bd_diff_run(const bd_model *ma, const bd_model *mb, const bd_diff_opts *o, b
 	d->node_a = na->node_name;
 	d->node_b = nb->node_name;
 	side a, b;
-	int rc = side_init(&r, &a, ma);
+	int rc = side_init(&r, &a, ma, &pv->keys_a);
+	int rc2 = side_init(&r, &b, mb, &pv->keys_b);
 	if (!rc)
-		rc = side_init(&r, &b, mb);
+		rc = rc2;
+	if (!rc)
+		rc = key_sides(&a, &b);
+	d->keys_decoded = (uint64_t)a.decodes + b.decodes;
+	d->keys_degraded = a.degraded + b.degraded;
 	if (!rc)
 		rc = diff_procs(&r, &a, &b);
 	if (!rc)
@@ -882,6 +919,8 @@ void bd_diff_free(bd_diff *d)
 	if (d->priv) {
 		df_map_free(&d->priv->pmap);
 		df_arena_free(&d->priv->arena);
+		df_arena_free(&d->priv->keys_a);
+		df_arena_free(&d->priv->keys_b);
 		free(d->priv);
 	}
 	free(d);

@@ -35,6 +35,7 @@ void df_map_free(df_map *m);
 
 struct bd_diff_priv {
 	df_arena arena;
+	df_arena keys_a, keys_b; /* process keys of each side (keyed on two threads) */
 	df_map pmap; /* "kind\x1fkey" -> procs index */
 };
 

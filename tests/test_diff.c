@@ -149,7 +149,7 @@ static void test_diff_fragments(void **state)
 	assert_int_equal(bd_diff_run(a, b, &o, &d, &err), 0);
 	assert_int_equal(d->keys_decoded, 0);
 	assert_int_equal(d->keys_degraded, 4);
-	assert_non_null(bd_diff_find(d, "proc_lib:init_p/5"));
+	assert_non_null(bd_diff_find(d, "proc_lib:init_p/5 @ worker:loop/1"));
 	bd_diff_free(d);
 	o.version = 99;
 	assert_int_equal(bd_diff_run(a, b, &o, &d, &err), BD_EUSAGE);

@@ -111,16 +111,20 @@ typedef struct bd_diff {
 /* Options, versioned: start from BD_DIFF_OPTS_INIT. Zero fields take defaults. */
 typedef struct bd_diff_opts {
 	unsigned version;
-	uint32_t max_key_decodes;    /* dictionaries decoded per model (100000) */
-	uint64_t max_key_heap_bytes; /* heap bytes indexed for them per model (512 MB) */
+	uint32_t max_key_decodes;    /* dictionaries decoded per model (1,000,000) */
+	uint64_t max_key_heap_bytes; /* heap bytes indexed for them per model (1 GiB) */
+	uint64_t max_key_heap_one;   /* no dictionary read from a bigger heap (64 MiB) */
 } bd_diff_opts;
 #define BD_DIFF_OPTS_VERSION 1
-#define BD_DIFF_OPTS_INIT {BD_DIFF_OPTS_VERSION, 0, 0}
+#define BD_DIFF_OPTS_INIT {BD_DIFF_OPTS_VERSION, 0, 0, 0}
 
 /* Compare a (older) with b (newer). Strings in *out may point into a and b, which
  * must outlive *out. Never fails on damaged input (unknowns count as 0). Errors:
  * BD_ENOMEM, BD_EUSAGE (bad opts version). May allocate; decodes the dictionaries of
- * proc_lib processes (bounded by the options). */
+ * proc_lib processes (bounded by the options; beyond them a process is keyed by
+ * "proc_lib:init_p/5 @ <current function>" and counted in keys_degraded). Keys the
+ * two models on two threads when they are big: a and b must not be used by another
+ * thread meanwhile. */
 int bd_diff_run(const bd_model *a, const bd_model *b, const bd_diff_opts *o, bd_diff **out,
 		bd_error *err);
 void bd_diff_free(bd_diff *d);
