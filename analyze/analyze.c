@@ -1,7 +1,9 @@
 /* bd_analyze: runs the analyses (one table row each), attaches supervision context,
  * ranks the findings so the first is the most likely cause, and hands them over. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "an_int.h"
 
@@ -92,8 +94,17 @@ int bd_analyze(const bd_model *m, const bd_analyze_opts *o, bd_findings **out, b
 	res->priv = priv;
 	an_ctx c;
 	ctx_init(&c, m, o, &priv->arena);
-	for (size_t i = 0; i < sizeof analyses / sizeof *analyses; i++)
+	/* BEAMDUMP_TIMING=1: what each analysis costs, on stderr (for bench/). */
+	int timing = getenv("BEAMDUMP_TIMING") != NULL;
+	for (size_t i = 0; i < sizeof analyses / sizeof *analyses; i++) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		analyses[i].run(&c);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (timing)
+			fprintf(stderr, "analyze: %-14s %8.1f ms\n", analyses[i].name,
+				(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	}
 	an_rank(&c);
 	if (c.nf)
 		qsort(c.f, c.nf, sizeof *c.f, cmp_finding);

@@ -292,38 +292,66 @@ static void leak(an_ctx *c, holder *h, const rc_tab *rc)
 			  "eviction?): bound it, evict old entries, or store them elsewhere");
 }
 
-static int cmp_holder(const void *a, const void *b)
+typedef struct cand {
+	uint64_t vheap;
+	size_t idx;
+} cand;
+
+static int cmp_cand(const void *a, const void *b)
 {
-	const holder *x = a, *y = b;
+	const cand *x = a, *y = b;
 	return x->vheap < y->vheap ? 1 : x->vheap > y->vheap ? -1 : 0;
+}
+
+/* The k largest to the front, largest first; a selection when k is small against n
+ * (dumps can have millions of processes). */
+static void top_k(cand *cs, size_t n, size_t k)
+{
+	if (k * 8 >= n) {
+		if (n)
+			qsort(cs, n, sizeof *cs, cmp_cand);
+		return;
+	}
+	for (size_t i = 0; i < k; i++) {
+		size_t best = i;
+		for (size_t j = i + 1; j < n; j++)
+			if (cs[j].vheap > cs[best].vheap)
+				best = j;
+		cand t = cs[i];
+		cs[i] = cs[best];
+		cs[best] = t;
+	}
 }
 
 void an_binaries(an_ctx *c)
 {
-	holder *hs = calloc(c->nprocs + 1, sizeof *hs);
-	if (!hs)
-		return;
-	for (size_t i = 0; i < c->nprocs; i++) {
-		hs[i].p = &c->procs[i];
-		hs[i].vheap = an_words(c, c->procs[i].bin_vheap) + an_words(c, c->procs[i].old_bin_vheap);
-	}
-	if (c->nprocs)
-		qsort(hs, c->nprocs, sizeof *hs, cmp_holder);
 	int all = bd_model_node(c->m)->input_size < c->o.exhaustive_size;
 	size_t deep = all ? c->nprocs : c->o.deep_procs;
+	if (deep > c->nprocs)
+		deep = c->nprocs;
+	cand *cs = malloc((c->nprocs + 1) * sizeof *cs);
+	holder *hs = calloc(deep + 1, sizeof *hs);
 	rc_tab rc = {0};
+	if (!cs || !hs)
+		goto out;
+	for (size_t i = 0; i < c->nprocs; i++)
+		cs[i] = (cand){an_words(c, c->procs[i].bin_vheap) + an_words(c, c->procs[i].old_bin_vheap), i};
+	top_k(cs, c->nprocs, deep);
 	rc.cap = 1 << 16;
 	rc.keys = calloc(rc.cap, sizeof *rc.keys);
 	rc.vals = calloc(rc.cap, sizeof *rc.vals);
 	if (!rc.keys || !rc.vals)
 		rc.cap = 0;
-	for (size_t i = 0; i < c->nprocs && i < deep; i++) {
-		if (!all && hs[i].vheap < PIN_MIN)
+	size_t n = 0;
+	for (; n < deep; n++) {
+		if (!all && cs[n].vheap < PIN_MIN)
 			break;
-		scan_heap(c, &hs[i]);
-		summarize(c, &hs[i], &rc);
+		hs[n].p = &c->procs[cs[n].idx];
+		hs[n].vheap = cs[n].vheap;
+		scan_heap(c, &hs[n]);
+		summarize(c, &hs[n], &rc);
 	}
-	for (size_t i = 0; i < c->nprocs && i < deep; i++) {
+	for (size_t i = 0; i < n; i++) {
 		holder *h = &hs[i];
 		uint64_t held = h->vheap > h->reachable ? h->vheap : h->reachable;
 		if (h->pin_bytes >= PIN_MIN)
@@ -331,8 +359,10 @@ void an_binaries(an_ctx *c)
 		else if (held >= LEAK_MIN)
 			leak(c, h, &rc);
 	}
-	for (size_t i = 0; i < c->nprocs; i++)
+	for (size_t i = 0; i < n; i++)
 		free(hs[i].refs);
+out:
+	free(cs);
 	free(hs);
 	free(rc.keys);
 	free(rc.vals);

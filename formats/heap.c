@@ -23,6 +23,13 @@ struct bd_heap {
 	bd_decode_opts opts;
 	uint32_t budget;
 	size_t objects, bad_lines;
+	/* The address index is built on first need. Until then objects are found by
+	 * walking the heap text from a cursor: heap_dump prints stack roots, then each
+	 * message in queue order, then the dictionary, each object before its children,
+	 * so a mailbox scan or a stack decode finds each object a few lines on. */
+	bool indexed;
+	const char *cursor;
+	size_t scan_limit;          /* lines walked from the cursor before giving up */
 	bd_mailbox_stats stats;
 	void *stats_mem;
 };
@@ -105,13 +112,24 @@ int bd_heap_open(bd_heap **out, const bd_model *m, const bd_proc *p, bd_error *e
 	if (rc)
 		return rc;
 	if (p->sec_heap.len && bd_model_span_text(m, p->sec_heap, &h->heap, &h->heap_len) == 0)
-		h->objects = index_lines(&h->index, h->heap, h->heap_len, &h->bad_lines,
-					 m->span_text ? NULL : m->src, p->sec_heap.off);
-	/* A big heap was read once to index it; let its pages go until a term needs them. */
-	if (!m->span_text && p->sec_heap.len > (64u << 20))
-		bd_source_release_range(m->src, p->sec_heap.off, p->sec_heap.len);
+		h->cursor = h->heap;
+	else
+		h->indexed = true; /* nothing to index */
 	*out = h;
 	return 0;
+}
+
+static void ensure_index(bd_heap *h)
+{
+	if (h->indexed)
+		return;
+	h->indexed = true;
+	const bd_model *m = h->m;
+	h->objects = index_lines(&h->index, h->heap, h->heap_len, &h->bad_lines,
+				 m->span_text ? NULL : m->src, h->p->sec_heap.off);
+	/* A big heap was read once to index it; let its pages go until a term needs them. */
+	if (!m->span_text && h->p->sec_heap.len > (64u << 20))
+		bd_source_release_range(m->src, h->p->sec_heap.off, h->p->sec_heap.len);
 }
 
 int bd_heap_open_literals(bd_heap **out, const bd_model *m, bd_error *err)
@@ -138,13 +156,88 @@ void bd_heap_set_opts(bd_heap *h, const bd_decode_opts *o)
 		h->opts.max_depth = o->max_depth;
 }
 
-size_t bd_heap_objects(const bd_heap *h) { return h->objects; }
-size_t bd_heap_bad_lines(const bd_heap *h) { return h->bad_lines; }
+size_t bd_heap_objects(const bd_heap *h)
+{
+	ensure_index((bd_heap *)h); /* the index is a cache */
+	return h->objects;
+}
+
+size_t bd_heap_bad_lines(const bd_heap *h)
+{
+	ensure_index((bd_heap *)h);
+	return h->bad_lines;
+}
+
+enum { SCAN_WINDOW = 4096 };
+
+/* Walk at most limit lines from *from for addr's line; on a hit *obj is the object
+ * text and *from the next line. */
+static int scan_lines(const bd_heap *h, const char **from, size_t limit, uint64_t addr,
+		      const char **obj)
+{
+	const char *c = *from, *end = h->heap + h->heap_len;
+	for (size_t i = 0; c < end && i < limit; i++) {
+		uint64_t a;
+		const char *q = bd_parse_hex(c, end, &a);
+		const char *e = q && q < end && *q == ':' ? bd_tl_line_end(BD_TS_HEAP, c, end) : NULL;
+		if (!e)
+			e = memchr(c, '\n', (size_t)(end - c));
+		if (q && q < end && *q == ':' && a == addr) {
+			*obj = q + 1;
+			*from = e ? e + 1 : end;
+			return 1;
+		}
+		c = e ? e + 1 : end;
+	}
+	return 0;
+}
+
+/* Start of the line SCAN_WINDOW lines before the end (dictionary objects). */
+static const char *tail_window(const bd_heap *h)
+{
+	const char *c = h->heap + h->heap_len;
+	for (int i = 0; i <= SCAN_WINDOW && c > h->heap; i++) {
+		c--;
+		while (c > h->heap && c[-1] != '\n')
+			c--;
+	}
+	return c;
+}
+
+/* Unindexed lookup: from the cursor, from the start, near the end. */
+static int scan_object(bd_heap *h, uint64_t addr, const char **p)
+{
+	const char *from = h->cursor;
+	if (scan_lines(h, &from, h->scan_limit ? h->scan_limit : SCAN_WINDOW, addr, p)) {
+		h->cursor = from;
+		return 1;
+	}
+	from = h->heap;
+	if (h->cursor != h->heap && scan_lines(h, &from, SCAN_WINDOW, addr, p)) {
+		h->cursor = from;
+		return 1;
+	}
+	from = tail_window(h);
+	return scan_lines(h, &from, SCAN_WINDOW + 1, addr, p);
+}
 
 /* Object text for addr: process heap first, then literals. */
-static int find_object(const bd_heap *h, uint64_t addr, const char **p, const char **end)
+static int find_object(const bd_heap *ch, uint64_t addr, const char **p, const char **end)
 {
+	bd_heap *h = (bd_heap *)ch; /* cursor and index are caches */
 	uint64_t off;
+	if (!h->indexed) {
+		if (scan_object(h, addr, p)) {
+			*end = h->heap + h->heap_len;
+			return 1;
+		}
+		if (h->lit && bd_u64map_get(h->lit, addr, &off)) {
+			*p = h->lit_text + off;
+			*end = h->lit_text + h->lit_len;
+			return 1;
+		}
+		ensure_index(h);
+	}
 	if (bd_u64map_get(&h->index, addr, &off)) {
 		*p = h->heap + off;
 		*end = h->heap + h->heap_len;
@@ -972,6 +1065,7 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	uint64_t idx = 0;
 	char key[96];
 	int big = !h->m->span_text && h->heap_len > (64u << 20);
+	h->scan_limit = SIZE_MAX; /* messages lie in queue order: one walk finds them all */
 	while (p < end) {
 		/* Message objects lie in queue order through a big heap: drop what is
 		 * behind now and then so the resident set stays small. */
@@ -994,6 +1088,7 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 		idx++;
 		p = e < end ? e + 1 : end;
 	}
+	h->scan_limit = 0;
 	/* Compact the table to the front and sort by count. */
 	size_t k = 0;
 	for (size_t i = 0; i < st.cap; i++)
