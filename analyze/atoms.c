@@ -13,7 +13,8 @@ typedef struct cluster {
 	char key[KEY_MAX];
 	char first[EX_MAX], last[EX_MAX];
 	uint64_t count;
-	int generated; /* the key has a placeholder */
+	uint64_t first_pos; /* creation index of the first member */
+	int generated;      /* the key has a placeholder */
 } cluster;
 
 typedef struct cl_tab {
@@ -45,6 +46,7 @@ static void add(cl_tab *t, const char *a, size_t n)
 		snprintf(c->key, sizeof c->key, "%s", key);
 		snprintf(c->first, sizeof c->first, "%.*s", (int)n, a);
 		c->generated = 1;
+		c->first_pos = t->atoms - 1;
 		t->count++;
 	}
 	c->count++;
@@ -110,10 +112,14 @@ static void report(an_ctx *c, uint64_t atoms, uint64_t limit, cl_tab *t)
 				  t->slots[i].first, t->slots[i].last);
 	char what[200] = "";
 	uint64_t generated = t->atoms > t->plain ? t->atoms - t->plain : 0;
-	if (top)
-		snprintf(what, sizeof what, "; %s look like %s (%.0f %% of generated names)",
-			 an_count(c, top->count), top->key,
-			 100.0 * (double)top->count / (double)(generated ? generated : 1));
+	if (top) {
+		/* Share among the atoms made since the pattern first appeared: the boot's
+		 * own atoms come before it. */
+		uint64_t since = t->atoms > top->first_pos ? t->atoms - top->first_pos : 1;
+		snprintf(what, sizeof what, "; %s look like %s (%.0f %% of the atoms made since the first)",
+			 an_count(c, top->count), top->key, 100.0 * (double)top->count / (double)since);
+		an_ev_pct(c, f, "cluster1_share_since_first", 100.0 * (double)top->count / (double)since);
+	}
 	an_ev_count(c, f, "generated_names", generated);
 	if (full)
 		an_title(c, f, "Atom table full: %s of %s atoms%s", an_count(c, atoms), an_count(c, limit), what);

@@ -79,7 +79,7 @@ static limit_guess guess(uint64_t count, uint64_t known, const uint64_t *usual)
 		if (count <= *u && count * 100 >= *u * 97)
 			return (limit_guess){*u, 0, 1, "inferred: a usual limit"};
 	uint64_t p = next_pow2(count);
-	if (count >= 1024 && count * 100 >= p * 97)
+	if (p >= 1024 && count * 100 >= p * 97)
 		return (limit_guess){p, 0, 1, "inferred: at a power of two"};
 	return g;
 }

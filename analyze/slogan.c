@@ -356,7 +356,7 @@ static void boot(an_ctx *c)
 	if (!f)
 		return;
 	an_subject_named(c, f, "node", bd_model_node(c->m)->node_name);
-	an_title(c, f, "The boot failed: %s", reason_text(c));
+	an_title(c, f, "The boot failed: %.120s%s", reason_text(c), c->slogan.reason_len > 120 ? "..." : "");
 	an_ev_str(c, f, "reason", "%s", reason_text(c));
 	if (c->slogan.reason_tag[0])
 		an_ev_str(c, f, "reason_tag", "%s", c->slogan.reason_tag);
