@@ -248,6 +248,10 @@ static void write_tables(wr *w)
 	rows = getter(m, &n);                  \
 	if (n)                                 \
 		write_table(w, id, rows, n);
+	/* Referenced tables first (strings, links), so a cut file stays consistent. */
+	if (m->strings.len)
+		write_table(w, ST_LOOSE, m->strings.data, m->strings.len);
+	T(ST_LINKS, bd_model_links)
 	T(ST_TABLE_STATS, bd_model_table_stats)
 	T(ST_SCHEDS, bd_model_scheds)
 	T(ST_PORTS, bd_model_ports)
@@ -259,15 +263,12 @@ static void write_tables(wr *w)
 	T(ST_BINARIES, bd_model_binaries)
 	T(ST_ALLOC_STATS, bd_model_alloc_stats)
 	T(ST_AREAS, bd_model_areas)
-	T(ST_LINKS, bd_model_links)
 #undef T
 	const bd_proc *procs = bd_model_procs(m, &n);
 	if (n) {
 		write_table(w, ST_PROCS, procs, n);
 		write_proc_index(w, procs, n);
 	}
-	if (m->strings.len)
-		write_table(w, ST_LOOSE, m->strings.data, m->strings.len);
 }
 
 /* ---- stream records ---- */

@@ -91,9 +91,11 @@ typedef struct snap {
 
 int bd_snapshot_is(const char *data, uint64_t size)
 {
+	/* Either the frame magic or the record signature: a damaged first header is then
+	 * reported as such instead of "not a crash dump". */
 	const uint8_t *d = (const uint8_t *)data;
-	return size >= 16 && bd_get32(d) == BD_SKIP_MAGIC && bd_get32(d + 4) == BD_REC_HDR &&
-	       memcmp(d + 8, BD_REC_SIG, 4) == 0;
+	return (size >= 4 && bd_get32(d) == BD_SKIP_MAGIC) ||
+	       (size >= 12 && memcmp(d + 8, BD_REC_SIG, 4) == 0);
 }
 
 /* ---- naming records in messages ---- */
@@ -245,9 +247,9 @@ static int load_index(snap *s, bd_error *err)
 		if (!why && off + BD_REC_FRAME + r.comp > ioff)
 			why = "record overlaps the index";
 		if (why) {
-			free(idx);
 			srec bad = {.off = off, .type = bd_get16(e + BD_IE_TYPE),
 				    .instance = bd_get32(e + BD_IE_INSTANCE), .seq = bd_get32(e + BD_IE_SEQ)};
+			free(idx);
 			s->nrecs = 0;
 			if (push_rec(s, &bad, &cap))
 				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
@@ -861,16 +863,25 @@ static int load_table(snap *s, unsigned id, bd_vec *v, void *single, bd_error *e
 	return 0;
 }
 
-/* Cross-references that the CLI and analyses index with. */
-static const char *check_procs(const bd_model *m, const bd_proc *p, size_t n)
+/* Cross-references that the CLI and analyses index with. A finished file must be
+ * consistent; in a recovered (cut) file, references past what survived are dropped. */
+static const char *check_procs(const bd_model *m, bd_proc *p, size_t n, int repair)
 {
 	for (size_t i = 0; i < n; i++) {
+		const char *why = NULL;
 		if ((uint64_t)p[i].link_first + p[i].link_count > m->links.len)
-			return "process links out of range";
-		if (p[i].last_calls != UINT32_MAX && p[i].last_calls >= m->strings.len)
-			return "process last calls out of range";
-		if ((unsigned)p[i].state >= BD_PS__COUNT)
-			return "process state out of range";
+			why = "process links out of range";
+		else if (p[i].last_calls != UINT32_MAX && p[i].last_calls >= m->strings.len)
+			why = "process last calls out of range";
+		else if ((unsigned)p[i].state >= BD_PS__COUNT)
+			why = "process state out of range";
+		if (why && !repair)
+			return why;
+		if (why) {
+			p[i].link_first = p[i].link_count = 0;
+			p[i].last_calls = UINT32_MAX;
+			p[i].state = BD_PS_UNKNOWN;
+		}
 	}
 	return NULL;
 }
@@ -878,18 +889,28 @@ static const char *check_procs(const bd_model *m, const bd_proc *p, size_t n)
 static int check_refs(snap *s, bd_error *err)
 {
 	bd_model *m = s->m;
-	size_t ns, nt;
-	const bd_sched *sc = bd_model_scheds(m, &ns);
-	const bd_port *ports = bd_model_ports(m, &nt);
+	bd_sched *sc = m->scheds.data;
+	bd_port *ports = m->ports.data;
 	size_t nstr = m->strings.len, nl = m->links.len;
 	const char *why = NULL;
-	for (size_t i = 0; i < ns && !why; i++)
+	for (size_t i = 0; i < m->scheds.len && !why; i++)
 		if ((uint64_t)sc[i].trace_first + sc[i].trace_count > nstr ||
-		    (unsigned)sc[i].type > BD_SCHED_OTHER)
+		    (unsigned)sc[i].type > BD_SCHED_OTHER) {
 			why = "scheduler row out of range";
-	for (size_t i = 0; i < nt && !why; i++)
-		if ((uint64_t)ports[i].link_first + ports[i].link_count > nl)
+			if (s->scanned) {
+				sc[i].trace_first = sc[i].trace_count = 0;
+				sc[i].type = BD_SCHED_OTHER;
+				why = NULL;
+			}
+		}
+	for (size_t i = 0; i < m->ports.len && !why; i++)
+		if ((uint64_t)ports[i].link_first + ports[i].link_count > nl) {
 			why = "port links out of range";
+			if (s->scanned) {
+				ports[i].link_first = ports[i].link_count = 0;
+				why = NULL;
+			}
+		}
 	if (m->ntags > BD_TAG_MAXCOUNT)
 		why = "too many section tags";
 	if (why)
@@ -917,7 +938,7 @@ static int load_proc_chunk(snap *s, size_t k, bd_error *err)
 	if (snap_table_rows(buf, len) != (int64_t)r->items)
 		why = "row count differs from the header";
 	else if (!snap_table_decode(t, buf, len, rows, r->items, r->key, &cb, &why))
-		why = check_procs(s->m, rows, r->items);
+		why = check_procs(s->m, rows, r->items, s->scanned);
 	free(buf);
 	if (why) {
 		snap_table_defaults(t, rows, r->items);
@@ -1180,13 +1201,15 @@ static void note_partial(snap *s)
 	if (!why)
 		return;
 	const char *w = bd_model_intern(m, why, strlen(why));
+	/* A dump that was itself truncated keeps its own truncation facts; the snapshot's
+	 * state then goes in the "skipped" note, which takes precedence over older ones. */
 	if (!m->node.truncated) {
 		m->node.truncated = 1;
 		m->node.truncated_at = s->scanned ? s->stop_off : s->size;
 		m->node.truncated_in = w;
 	}
-	if (!m->node.skipped_first)
-		m->node.skipped_first = w;
+	m->node.skipped++;
+	m->node.skipped_first = w;
 }
 
 int bd_snapshot_read(bd_model *m, bd_error *err)

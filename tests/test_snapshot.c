@@ -1,0 +1,463 @@
+/* .bdump snapshots: round trip (model and CLI output identical to the text dump),
+ * corruption and cuts (an error naming the record, or a recovered prefix; never a
+ * crash), golden files, and the term codec on its own. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "beamdump/term.h"
+#include "snapshot_int.h"
+#include "snaputil.h"
+#include "testutil.h"
+
+static void write_file(const char *path, const void *p, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(p, 1, n, f), n);
+	fclose(f);
+}
+
+/* Same --json output (and exit code) from the text dump and its snapshot. */
+static void same_cli(const char *cmd, const char *text, const char *snap)
+{
+	char *a = NULL, *b = NULL;
+	int ra = tu_run(&a, "%s --json '%s' 2>/dev/null", cmd, text);
+	int rb = tu_run(&b, "%s --json '%s' 2>/dev/null", cmd, snap);
+	if (ra != rb || !a || !b || strcmp(a, b)) {
+		fprintf(stderr, "text:     %.300s\nsnapshot: %.300s\n", a ? a : "", b ? b : "");
+		fail_msg("'%s' differs between %s (exit %d) and %s (exit %d)", cmd, text, ra, snap, rb);
+	}
+	free(a);
+	free(b);
+}
+
+static void same_model(const char *text, const char *snap)
+{
+	bd_model *a, *b;
+	bd_error err = {0};
+	if (bd_model_open(&a, text, &err))
+		fail_msg("%s: %s", text, err.msg);
+	if (bd_model_open(&b, snap, &err))
+		fail_msg("%s: %s", snap, err.msg);
+	char why[512];
+	if (su_models_equal(a, b, why, sizeof why))
+		fail_msg("%s vs %s: %s", text, snap, why);
+	bd_model_free(a);
+	bd_model_free(b);
+}
+
+/* Up to max pids of the dump, named ones first. */
+static size_t some_pids(const char *path, char pids[][48], size_t max)
+{
+	bd_model *m;
+	bd_error err = {0};
+	if (bd_model_open(&m, path, &err))
+		fail_msg("%s: %s", path, err.msg);
+	size_t n, k = 0;
+	const bd_proc *p = bd_model_procs(m, &n);
+	for (int named = 1; named >= 0; named--)
+		for (size_t i = 0; i < n && k < max; i++)
+			if ((p[i].name != NULL) == named)
+				bd_pid_fmt(p[i].pid, pids[k++], 48);
+	bd_model_free(m);
+	return k;
+}
+
+static void roundtrip(const char *text, size_t max_procs)
+{
+	const char *snap = su_temp(".bdump");
+	su_convert(text, snap);
+	same_model(text, snap);
+	static const char *cmds[] = {"info", "top", "top --by mq", "top --by binary", "analyze",
+				     "binaries", "ets", "memory", "schedulers", "ports", "atoms"};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+		same_cli(cmds[i], text, snap);
+	char pids[64][48];
+	size_t np = some_pids(text, pids, max_procs < 64 ? max_procs : 64);
+	for (size_t i = 0; i < np; i++) {
+		char cmd[80];
+		snprintf(cmd, sizeof cmd, "proc '%.48s'", pids[i]);
+		same_cli(cmd, text, snap);
+	}
+	unlink(snap);
+}
+
+static void test_roundtrip_fixtures(void **state)
+{
+	(void)state;
+	roundtrip(tu_fixture("tests/fixtures/terms_otp27.dump.zst"), 64);
+	roundtrip(tu_fixture("tests/fixtures/terms_otp27_trunc.dump.zst"), 64);
+}
+
+/* Every generated sample dump (samples/gen.sh), when present. */
+static void test_roundtrip_samples(void **state)
+{
+	(void)state;
+	const char *dir = getenv("BD_SAMPLES");
+	DIR *d = dir ? opendir(dir) : NULL;
+	if (!d) {
+		if (getenv("BD_REQUIRE_SAMPLES"))
+			fail_msg("no sample dumps in %s", dir ? dir : "(BD_SAMPLES unset)");
+		skip();
+	}
+	struct dirent *e;
+	int seen = 0;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 6 || strcmp(e->d_name + l - 5, ".dump"))
+			continue;
+		char path[1200];
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		roundtrip(path, 6);
+		seen++;
+	}
+	closedir(d);
+	if (!seen && getenv("BD_REQUIRE_SAMPLES"))
+		fail_msg("no sample dumps in %s", dir);
+}
+
+/* ---- damage ---- */
+/* Touch everything a command could: every table, every span, every decoder. */
+static void exercise(bd_model *m)
+{
+	size_t n;
+	const bd_proc *p = bd_model_procs(m, &n);
+	for (size_t i = 0; i < n; i++) {
+		bd_heap *h;
+		bd_error err = {0};
+		if (bd_heap_open(&h, m, &p[i], &err))
+			continue;
+		bd_frame *fr;
+		size_t nf;
+		bd_heap_stack(h, &fr, &nf, &err);
+		bd_term *msgs[8];
+		bd_heap_messages(h, 0, 8, msgs);
+		bd_mailbox_stats st;
+		bd_heap_mailbox_stats(h, &st, &err);
+		bd_term **k, **v;
+		size_t nd;
+		bd_heap_dictionary(h, &k, &v, &nd, &err);
+		bd_heap_free(h);
+	}
+	const bd_binary *b = bd_model_binaries(m, &n);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t buf[64];
+		bd_binary_read(m, &b[i], 0, buf, sizeof buf);
+	}
+	bd_model_atoms_each(m, NULL, NULL);
+	bd_proc_find(m, "<0.1.0>");
+	bd_proc_find(m, "init");
+}
+
+static char *snapshot_bytes(const char *fixture, size_t *len)
+{
+	const char *snap = su_temp(".bdump");
+	su_convert(tu_fixture(fixture), snap);
+	char *bytes = tu_read_file(snap, len);
+	assert_non_null(bytes);
+	unlink(snap);
+	return bytes;
+}
+
+static void open_damaged(const char *path, const char *what, size_t at)
+{
+	bd_model *m;
+	bd_error err = {0};
+	int rc = bd_model_open(&m, path, &err);
+	if (rc) {
+		/* One line, naming the record (or the missing header) and the offset. A file
+		 * cut before the 4-byte magic is not recognisable as a snapshot at all. */
+		if (!strstr(err.msg, "record") && !strstr(err.msg, "header") && at >= 4)
+			fail_msg("%s at %zu: error does not name the record: %s", what, at, err.msg);
+		if (strchr(err.msg, '\n'))
+			fail_msg("%s at %zu: multi-line error", what, at);
+		return;
+	}
+	exercise(m);
+	bd_model_free(m);
+}
+
+static void test_corrupt_flips(void **state)
+{
+	(void)state;
+	size_t len;
+	char *bytes = snapshot_bytes("tests/fixtures/terms_otp27_trunc.dump.zst", &len);
+	const char *path = su_temp(".bdump");
+	srand(1234);
+	int errors = 0;
+	for (int i = 0; i < 400; i++) {
+		size_t at = i < 120 ? (size_t)i * 3 % len /* headers at the start */
+				    : (size_t)rand() % len;
+		char *c = malloc(len);
+		memcpy(c, bytes, len);
+		c[at] ^= (char)(1 + rand() % 255);
+		write_file(path, c, len);
+		bd_model *m;
+		bd_error err = {0};
+		if (bd_model_open(&m, path, &err))
+			errors++;
+		else
+			bd_model_free(m);
+		open_damaged(path, "flip", at);
+		free(c);
+	}
+	assert_true(errors > 300); /* CRCs catch nearly every flip */
+	unlink(path);
+	free(bytes);
+}
+
+static void test_corrupt_cuts(void **state)
+{
+	(void)state;
+	size_t len;
+	char *bytes = snapshot_bytes("tests/fixtures/terms_otp27_trunc.dump.zst", &len);
+	const char *path = su_temp(".bdump");
+	srand(99);
+	for (int i = 0; i < 300; i++) {
+		size_t at = i < 100 ? (size_t)i : (size_t)rand() % len;
+		write_file(path, bytes, at);
+		open_damaged(path, "cut", at);
+	}
+	/* A cut after the first records recovers them and says the file is partial. */
+	write_file(path, bytes, len * 2 / 3);
+	bd_model *m;
+	bd_error err = {0};
+	if (bd_model_open(&m, path, &err))
+		fail_msg("cut file: %s", err.msg);
+	assert_true(bd_model_node(m)->truncated);
+	assert_non_null(strstr(bd_model_node(m)->skipped_first, "snapshot not finished"));
+	bd_model_free(m);
+	unlink(path);
+	free(bytes);
+}
+
+/* ---- golden files: every later reader must still read them ---- */
+static void golden(const char *name, const char *fixture)
+{
+	char path[1200];
+	snprintf(path, sizeof path, "%s/tests/golden/%s", getenv("BD_SOURCE"), name);
+	bd_model *g, *t;
+	bd_error err = {0};
+	if (bd_model_open(&g, path, &err))
+		fail_msg("golden: %s", err.msg);
+	if (bd_model_open(&t, tu_fixture(fixture), &err))
+		fail_msg("%s", err.msg);
+	const bd_node_info *gn = bd_model_node(g), *tn = bd_model_node(t);
+	assert_string_equal(gn->slogan, tn->slogan);
+	assert_int_equal(gn->truncated, tn->truncated);
+	size_t ng, nt;
+	const bd_proc *gp = bd_model_procs(g, &ng), *tp = bd_model_procs(t, &nt);
+	assert_int_equal(ng, nt);
+	for (size_t i = 0; i < ng; i++) {
+		assert_true(bd_pid_eq(gp[i].pid, tp[i].pid));
+		bd_span gs[4] = {gp[i].sec_heap, gp[i].sec_stack, gp[i].sec_messages, gp[i].sec_dictionary};
+		bd_span ts[4] = {tp[i].sec_heap, tp[i].sec_stack, tp[i].sec_messages, tp[i].sec_dictionary};
+		for (int k = 0; k < 4; k++) {
+			const char *a, *b;
+			size_t la, lb;
+			if (!gs[k].len && !ts[k].len)
+				continue;
+			assert_int_equal(bd_model_span_text(g, gs[k], &a, &la), 0);
+			assert_int_equal(bd_model_span_text(t, ts[k], &b, &lb), 0);
+			assert_int_equal(la, lb);
+			assert_memory_equal(a, b, la);
+		}
+	}
+	exercise(g);
+	bd_model_free(g);
+	bd_model_free(t);
+}
+
+static void test_golden(void **state)
+{
+	(void)state;
+	golden("terms27.v1.bdump", "tests/fixtures/terms_otp27.dump.zst");
+	golden("terms27_trunc.v1.bdump", "tests/fixtures/terms_otp27_trunc.dump.zst");
+}
+
+/* ---- the term codec on its own ---- */
+static void codec_roundtrip(int kind, const char *text, size_t len, int expect_raw)
+{
+	sbuf enc = {0}, dec = {0};
+	snap_dict d = {0};
+	snap_ctx cx = {0};
+	const char *p = text, *end = text + len;
+	size_t raw = 0;
+	while (p < end) {
+		size_t at = enc.len;
+		p = snap_enc_line(&enc, &cx, &d, kind, p, end);
+		raw += enc.p[at] == OP_RAW;
+	}
+	if (expect_raw >= 0)
+		assert_int_equal(raw, (size_t)expect_raw);
+	snap_tdict td = {d.ent_s, d.ent_len, d.count};
+	scur c = {enc.p, enc.p + enc.len, 0};
+	memset(&cx, 0, sizeof cx);
+	while (c.p < c.end) {
+		int op = sc_u8(&c);
+		assert_int_equal(snap_dec_line(&c, op, &cx, &td, &dec), 0);
+	}
+	assert_int_equal(dec.len, len);
+	assert_memory_equal(dec.p, text, len);
+	sb_free(&enc);
+	sb_free(&dec);
+	snap_dict_free(&d);
+}
+
+static void test_codec_lines(void **state)
+{
+	(void)state;
+	static const char heap[] =
+		"7F45797F59F0:t3:A6:worker,I58079,H7F45797F59E0\n"
+		"7F45797F59E0:lI-5|H7F45797F59D0\n"
+		"7F45797F59D0:lA3:a|b|N\n" /* atom with '|' inside: length decides */
+		"10:Yh4:AQID/w==\n"
+		"20:Yh0:\n"
+		"30:Yc56493A8F8DD0:0:C8\n"
+		"40:Ys7FC42F884218:0:0\n"
+		"50:Mf3:H7FC42F883DF8:I1,H7FC42F883E48,N\n"
+		"60:Mh28:F:H1,H2,H3,H4,H5,H6,H7,H8,H9,HA,HB,HC,HD,HE,HF\n"
+		"70:Mn2:H80,H90\n"
+		"80:F1A:3.14158999999999988262e+00\n"
+		"90:B-1180591620717411303424\n"
+		"A0:P<8525.88.0>\n"
+		"B0:p<0.5>\n"
+		"C0:E24:g1oAA2QADW5vbm9kZUBub2hvc3QAAAAAAAKXzyGAAAHw8q1l\n"
+		"D0:Rf7FF1A503C7B8\n"
+		"E0:t0:\n"
+		"F0:lI9223372036854775807|I-9223372036854775808\n";
+	codec_roundtrip(SK_HEAP, heap, sizeof heap - 1, 0);
+	/* Not what the VM writes: kept verbatim, still exact. */
+	static const char odd[] =
+		"7f00:t1:N\n"          /* lowercase address */
+		"007F:t1:N\n"          /* leading zero */
+		"80:t2:N\n"            /* arity says 2, one element */
+		"90:Yh4:AQID/x==\n"    /* non-canonical base64 padding bits */
+		"A0:lI-0|N\n"          /* minus zero */
+		"B0:lI00|N\n"
+		"C0:A5:ab\n"           /* atom running past the line */
+		"no colon here\n"
+		"\n"
+		"D0:t1:N";             /* no final newline */
+	codec_roundtrip(SK_HEAP, odd, sizeof odd - 1, 10);
+	static const char stack[] =
+		"y0:H7F45797F59F0\n"
+		"0x00007f45797f5f68:SReturn addr 0x7B000C30 (<terminate process normally>)\n"
+		"y1:SCatch 0xA9C72DD9 (erlang:halt/1 + 161)\n"
+		"y2:I42\n"
+		"0x00007ff1a516d078:SReturn addr 0xA9C10A8C (init:start_it/1 + 476)\n"
+		"y3:Sodd text\n";
+	codec_roundtrip(SK_STACK, stack, sizeof stack - 1, 0);
+	static const char msgs[] = "H7F4528DE1080:N\nH7F4528DE10A0:H7F90A3C68208\nD0:E0::N\n";
+	codec_roundtrip(SK_MESSAGES, msgs, sizeof msgs - 1, 1);
+	static const char pterms[] = "A9:my_pt_key|H7FC42F884AF0\nH7FF1B1267C18|A4:true\n";
+	codec_roundtrip(SK_PTERMS, pterms, sizeof pterms - 1, 0);
+}
+
+/* Random damage to real heap text: whatever the encoder keeps, it gives back exactly. */
+static void test_codec_mutations(void **state)
+{
+	(void)state;
+	bd_model *m;
+	bd_error err = {0};
+	if (bd_model_open(&m, tu_fixture("tests/fixtures/terms_otp27.dump.zst"), &err))
+		fail_msg("%s", err.msg);
+	size_t n;
+	const bd_proc *p = bd_model_procs(m, &n);
+	srand(7);
+	int done = 0;
+	for (size_t i = 0; i < n && done < 12; i++) {
+		const char *t;
+		size_t len;
+		if (!p[i].sec_heap.len || bd_model_span_text(m, p[i].sec_heap, &t, &len) || len > 200000)
+			continue;
+		done++;
+		char *c = malloc(len);
+		for (int round = 0; round < 20; round++) {
+			memcpy(c, t, len);
+			for (int k = 0; k < 30; k++)
+				c[rand() % len] = "0123456789ABCDEFHINPAtlY:,|<>.\n-xyz="[rand() % 37];
+			codec_roundtrip(SK_HEAP, c, len, -1);
+			codec_roundtrip(SK_STACK, c, len, -1);
+			codec_roundtrip(SK_MESSAGES, c, len, -1);
+		}
+		free(c);
+	}
+	bd_model_free(m);
+}
+
+/* Garbage ops and tables: errors, never a crash (the CRC usually stops them first). */
+static const char *g_str(void *ctx, uint64_t id, int *bad)
+{
+	(void)ctx;
+	if (id > 2)
+		*bad = 1;
+	return id ? "s" : NULL;
+}
+static bd_span g_blob(void *ctx, const uint8_t *p, size_t n)
+{
+	(void)ctx;
+	(void)p;
+	return (bd_span){0, n};
+}
+static bd_span g_span(void *ctx, unsigned table, uint64_t row, unsigned part, uint64_t len)
+{
+	(void)ctx;
+	(void)table;
+	(void)row;
+	(void)part;
+	return (bd_span){0, len};
+}
+
+static void test_decoder_garbage(void **state)
+{
+	(void)state;
+	static const char *words[] = {"atom", "x"};
+	uint32_t lens[] = {4, 1};
+	snap_tdict td = {words, lens, 2};
+	snap_dec_cb cb = {g_str, g_blob, g_span, NULL};
+	uint8_t buf[512];
+	srand(3);
+	for (int i = 0; i < 20000; i++) {
+		size_t n = (size_t)(rand() % (int)sizeof buf);
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (uint8_t)(rand() % 4 ? rand() % 0x60 : rand());
+		scur c = {buf, buf + n, 0};
+		snap_ctx cx = {0};
+		sbuf out = {0};
+		while (c.p < c.end && !c.bad)
+			if (snap_dec_line(&c, sc_u8(&c), &cx, &td, (i & 1) ? &out : NULL))
+				break;
+		sb_free(&out);
+		const snap_table *t = snap_table_get(1 + (unsigned)i % (ST__COUNT - 1));
+		_Alignas(8) uint8_t rows[4 * 1024];
+		size_t nr = sizeof rows / t->row_size < 4 ? sizeof rows / t->row_size : 4;
+		int64_t want = snap_table_rows(buf, n);
+		if (want < 0 || (size_t)want > nr)
+			continue;
+		snap_table_defaults(t, rows, (size_t)want);
+		const char *why;
+		snap_table_decode(t, buf, n, rows, (size_t)want, 0, &cb, &why);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_codec_lines),
+		cmocka_unit_test(test_codec_mutations),
+		cmocka_unit_test(test_decoder_garbage),
+		cmocka_unit_test(test_roundtrip_fixtures),
+		cmocka_unit_test(test_roundtrip_samples),
+		cmocka_unit_test(test_corrupt_flips),
+		cmocka_unit_test(test_corrupt_cuts),
+		cmocka_unit_test(test_golden),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
