@@ -2,6 +2,7 @@
 #ifndef BD_CLI_H
 #define BD_CLI_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -88,5 +89,15 @@ int cmd_diff(const opts *o);
 int cmd_ci(const opts *o);
 int cmd_analyze(const opts *o);
 int cmd_state(const opts *o);
+/* capture and sink (cli/cmd_capture.c, cli/cmd_sink.c) */
+int cmd_capture(const opts *o);
+int cmd_sink(const opts *o);
+/* SIGINT/SIGTERM set a stop flag (no SA_RESTART); SIGPIPE ignored. */
+void capture_signals(void);
+volatile sig_atomic_t *capture_stop_flag(void);
+/* Write m as a .bdump through the writer; a signal during writing ends the file
+ * cleanly (BD_EBUDGET). bytes may be NULL. */
+int capture_write(const bd_model *m, const char *path, const char *producer, uint64_t *bytes,
+		  bd_error *err);
 
 #endif

@@ -26,6 +26,8 @@ static const struct command {
 	{"ci", cmd_ci, -1, "ci --baseline A --current B [--final C] [--config F] [--set K=V]  leak gate"},
 	{"analyze", cmd_analyze, 1, "analyze [--verbose] <dump>        ranked findings: what went wrong, who, evidence"},
 	{"state", cmd_state, 2, "state <pid|name> <dump>           gen_server/gen_statem/gen_event state"},
+	{"capture", cmd_capture, -1, "capture --node NAME@HOST [--cookie-file F] [-o FILE] [--every S --count N]  live snapshot"},
+	{"sink", cmd_sink, -1, "sink --fifo PATH [-o DIR] [--keep-raw]  ERL_CRASH_DUMP FIFO -> snapshot"},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,105 @@
+%% A node for the capture tests (tests/test_capture.c) and the capture bench.
+%%
+%%   erl -sname N@localhost -setcookie C -noshell -pa DIR \
+%%       -run bd_capture_node main Mode ReadyFile [Procs]
+%%
+%% Every mode makes the same known culprits, then writes ReadyFile ("ready <os pid>"):
+%%   bd_overloaded  a registered process that never reads its mailbox, 20,000 queued
+%%                  {job, N, <<...>>} messages  -> mailbox_overload
+%%   bd_binholder   a registered process holding 24 refc binaries of 1 MiB -> binary_leak
+%% plus Procs idle processes (default 0). Modes:
+%%   idle   wait forever (capture tests kill the node)
+%%   crash  then halt with a slogan: the VM writes its crash dump (sink test)
+%%   load   like idle, plus a request/reply load loop that records latencies; the
+%%          bench asks it for percentiles with rpc (bench/capture_bench.sh)
+-module(bd_capture_node).
+-export([main/1, overloaded/0, binholder/1, idle/0, server/0, latency_report/0,
+         latency_reset/0]).
+
+-define(MESSAGES, 20000).
+-define(BINARIES, 24).
+
+main([Mode, Ready | Rest]) ->
+    Procs = case Rest of [N | _] -> list_to_integer(N); [] -> 0 end,
+    setup(Procs),
+    case Mode of
+        "load" -> start_load();
+        _ -> ok
+    end,
+    ok = file:write_file(Ready, io_lib:format("ready ~s~n", [os:getpid()])),
+    case Mode of
+        "crash" ->
+            timer:sleep(200),
+            erlang:halt("bd_capture_node watchdog: mailbox overload in bd_overloaded");
+        _ ->
+            receive never -> ok end
+    end.
+
+setup(Procs) ->
+    O = spawn(?MODULE, overloaded, []),
+    register(bd_overloaded, O),
+    [O ! {job, I, <<I:32, "payload">>} || I <- lists:seq(1, ?MESSAGES)],
+    H = spawn(?MODULE, binholder, [?BINARIES]),
+    register(bd_binholder, H),
+    wait_len(O, ?MESSAGES),
+    H ! {self(), ready},
+    receive {H, held} -> ok end,
+    [spawn(?MODULE, idle, []) || _ <- lists:seq(1, Procs)],
+    ok.
+
+wait_len(P, N) ->
+    case erlang:process_info(P, message_queue_len) of
+        {message_queue_len, L} when L >= N -> ok;
+        _ -> timer:sleep(10), wait_len(P, N)
+    end.
+
+%% Never reads its mailbox: it waits for a message that never comes.
+overloaded() ->
+    receive {never, never} -> ok end.
+
+binholder(N) ->
+    Bins = [<<I:8, 0:(8 * 1024 * 1024 - 8)>> || I <- lists:seq(1, N)],
+    holder_loop(Bins).
+
+holder_loop(Bins) ->
+    receive
+        {From, ready} -> From ! {self(), held}, holder_loop(Bins);
+        {From, sum} -> From ! {self(), lists:sum([byte_size(B) || B <- Bins])}, holder_loop(Bins)
+    end.
+
+idle() ->
+    receive stop -> ok end.
+
+%% ---- load loop: a client calls a server every millisecond ----
+start_load() ->
+    S = spawn(?MODULE, server, []),
+    register(bd_load_server, S),
+    Tab = ets:new(bd_latency, [public, named_table, duplicate_bag]),
+    spawn(fun() -> client(S, Tab) end).
+
+server() ->
+    receive
+        {From, Ref, Req} -> From ! {Ref, erlang:phash2(Req)}, server()
+    end.
+
+client(S, Tab) ->
+    T0 = erlang:monotonic_time(microsecond),
+    Ref = make_ref(),
+    S ! {self(), Ref, {work, T0, lists:seq(1, 20)}},
+    receive {Ref, _} -> ok end,
+    T1 = erlang:monotonic_time(microsecond),
+    ets:insert(Tab, {lat, T1 - T0}),
+    receive after 1 -> ok end,
+    client(S, Tab).
+
+%% {Count, P50, P99, Max} in microseconds since the last reset.
+latency_report() ->
+    L = lists:sort([V || {lat, V} <- ets:lookup(bd_latency, lat)]),
+    N = length(L),
+    case N of
+        0 -> {0, 0, 0, 0};
+        _ -> {N, lists:nth(max(1, N div 2), L), lists:nth(max(1, (N * 99) div 100), L), lists:last(L)}
+    end.
+
+latency_reset() ->
+    ets:delete_all_objects(bd_latency), ok.
