@@ -107,7 +107,7 @@ int bd_heap_open(bd_heap **out, const bd_model *m, const bd_proc *p, bd_error *e
 	if (!p->sec_heap.len && !p->sec_stack.len && !p->sec_messages.len)
 		return bd_error_set(err, BD_ENOTFOUND, 0,
 				    "process has no heap data in the dump (exiting, sensitive or cut)");
-	bd_heap *h;
+	bd_heap *h = NULL;
 	int rc = heap_init(&h, m, p, err);
 	if (rc)
 		return rc;
