@@ -400,6 +400,83 @@ static void test_state(void **state)
 	assert_int_equal(tu_run(NULL, "state init %s 2>/dev/null", d), 2);
 }
 
+/* Real dumps beyond samples/ (tests/fixtures/analyze/README.md). */
+static void test_fixtures(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file, *kind, *must[3];
+	} fx[] = {
+		{"chain", "deadlock", {"srv_a -> srv_b -> srv_a", NULL, NULL}},
+		{"app_deadlock", "deadlock", {"\"application\":\"zooapp\"", "\"ancestors\":[\"zoo_sup\"", NULL}},
+		{"busy", "scheduler_overload", {"zooapp:spin/1", "\"schedulers\":2", NULL}},
+		{"ets_frag", "memory_fragmentation", {"\"name\":\"ets_alloc\"", NULL, NULL}},
+		{"boot_limit", "process_limit", {"\"limit\":1024", "\"system_limit\":\"in the slogan\"", NULL}},
+	};
+	for (size_t i = 0; i < sizeof fx / sizeof *fx; i++) {
+		char rel[128];
+		snprintf(rel, sizeof rel, "tests/fixtures/analyze/%s.dump.zst", fx[i].file);
+		const char *d = tu_fixture(rel);
+		char *json;
+		assert_int_equal(tu_run(&json, "analyze --json %s", d), 0);
+		char *first = finding(json, 1, NULL), want[96];
+		assert_non_null(first);
+		snprintf(want, sizeof want, "\"kind\":\"%s\"", fx[i].kind);
+		assert_contains(first, want);
+		for (int k = 0; k < 3 && fx[i].must[k]; k++)
+			assert_contains(first, fx[i].must[k]);
+		if (!strcmp(fx[i].file, "chain")) {
+			char *b = finding(json, 0, "blocked_call"), buf[128];
+			assert_non_null(b);
+			assert_string_equal(str(b, "chain", buf, sizeof buf), "client -> front -> back");
+			free(b);
+			free(json);
+			assert_int_equal(tu_run(&json, "state door --json %s", d), 0);
+			assert_contains(json, "\"behaviour\":\"gen_statem\"");
+			assert_contains(json, "\"state_name\":\"idle\"");
+			assert_contains(json, "\"state\":\"#{code => 42,tries => 0}\"");
+		}
+		if (!strcmp(fx[i].file, "boot_limit")) {
+			char *b = finding(json, 2, NULL);
+			assert_contains(b, "\"kind\":\"boot_failure\"");
+			free(b);
+		}
+		free(first);
+		free(json);
+		unlink(d);
+	}
+}
+
+/* A dump and its .bdump snapshot give the same findings (DESIGN.md §1). */
+static void test_snapshot_same(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"mailbox", "binleak", "deadlock", "atoms", "port_limit"};
+	int ran = 0;
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		const char *d = tu_sample(names[i]);
+		if (!d)
+			continue;
+		char snap[] = "/tmp/bdsnap-XXXXXX";
+		int fd = mkstemp(snap);
+		assert_true(fd >= 0);
+		close(fd);
+		char *a, *b;
+		assert_int_equal(tu_run(NULL, "convert %s -o %s >/dev/null 2>&1", d, snap), 0);
+		int ra = tu_run(&a, "analyze --json %s 2>/dev/null", d);
+		int rb = tu_run(&b, "analyze --json %s 2>/dev/null", snap);
+		assert_int_equal(ra, rb);
+		if (strcmp(a, b) != 0)
+			fail_msg("%s: dump and snapshot differ:\n%.400s\n%.400s", names[i], a, b);
+		free(a);
+		free(b);
+		unlink(snap);
+		ran++;
+	}
+	if (!ran)
+		skip();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,6 +484,8 @@ int main(void)
 		cmocka_unit_test(test_text_one_screen),
 		cmocka_unit_test(test_json_schema),
 		cmocka_unit_test(test_state),
+		cmocka_unit_test(test_fixtures),
+		cmocka_unit_test(test_snapshot_same),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
