@@ -193,6 +193,8 @@ static int hset_has(const hset *s, uint64_t h)
 
 /* ---- the run ---- */
 
+enum { KEY_CACHE = 1024, GROUP_CACHE = 4096 };
+
 typedef struct side {
 	const bd_model *m;
 	const bd_proc *procs;
@@ -204,6 +206,13 @@ typedef struct side {
 	uint32_t decodes;
 	uint64_t heap_bytes;
 	df_arena *arena;     /* keys: one arena per side, so sides can be keyed in parallel */
+	struct key_cache {   /* (spawned_as, current function) -> key */
+		const char *spawned_as, *cur, *key;
+	} *kcache;
+	struct group_cache { /* key pointer -> group */
+		const char *key;
+		uint32_t kind, group;
+	} *gcache;
 	uint64_t degraded;
 	struct run *r;
 	int rc;
@@ -313,9 +322,20 @@ static const char *proc_key(run *r, side *s, const bd_proc *p, uint8_t *kind)
 		}
 	}
 	/* A spawned fun (or a proc_lib process whose dictionary was not read) says
-	 * nothing by its spawn MFA: add where it runs. */
-	if (!strcmp(p->spawned_as, "erlang:apply/2") || !strcmp(p->spawned_as, "proc_lib:init_p/5"))
-		return df_printf(s->arena, "%s @ %s", p->spawned_as, current_mfa(p));
+	 * nothing by its spawn MFA: add where it runs. Model strings are interned, so
+	 * (spawned_as, current) pointers identify the key: cache it (400,000 workers of
+	 * one kind make one key). */
+	if (!strcmp(p->spawned_as, "erlang:apply/2") || !strcmp(p->spawned_as, "proc_lib:init_p/5")) {
+		const char *cur = current_mfa(p);
+		size_t j = (((uintptr_t)p->spawned_as >> 3) ^ ((uintptr_t)cur * 31)) & (KEY_CACHE - 1);
+		struct key_cache *kc = &s->kcache[j];
+		if (kc->spawned_as == p->spawned_as && kc->cur == cur)
+			return kc->key;
+		kc->spawned_as = p->spawned_as;
+		kc->cur = cur;
+		kc->key = df_printf(s->arena, "%s @ %s", p->spawned_as, cur);
+		return kc->key;
+	}
 	return p->spawned_as;
 }
 
@@ -373,7 +393,9 @@ static int side_init(run *r, side *s, const bd_model *m, df_arena *arena)
 	s->keys = calloc(n, sizeof *s->keys);
 	s->kinds = calloc(n, 1);
 	s->group = calloc(n, sizeof *s->group);
-	if (!s->keys || !s->kinds || !s->group)
+	s->kcache = calloc(KEY_CACHE, sizeof *s->kcache);
+	s->gcache = calloc(GROUP_CACHE, sizeof *s->gcache);
+	if (!s->keys || !s->kinds || !s->group || !s->kcache || !s->gcache)
 		return BD_ENOMEM;
 	return 0;
 }
@@ -405,15 +427,31 @@ static int key_sides(side *a, side *b)
 
 static void side_free(side *s)
 {
+	free(s->kcache);
+	free(s->gcache);
 	free(s->keys);
 	free(s->kinds);
 	free(s->group);
 }
 
+/* group_of through a per-side cache on the key pointer (keys repeat as pointers). */
+static int64_t group_cached(run *r, side *s, size_t i)
+{
+	const char *k = s->keys[i];
+	size_t j = ((uintptr_t)k >> 3) & (GROUP_CACHE - 1);
+	struct group_cache *gc = &s->gcache[j];
+	if (gc->key == k && gc->kind == s->kinds[i])
+		return gc->group;
+	int64_t g = group_of(r, s->kinds[i], k);
+	if (g >= 0)
+		*gc = (struct group_cache){k, s->kinds[i], (uint32_t)g};
+	return g;
+}
+
 static int diff_procs(run *r, side *a, side *b)
 {
 	for (size_t i = 0; i < a->nprocs; i++) {
-		int64_t g = group_of(r, a->kinds[i], a->keys[i]);
+		int64_t g = group_cached(r, a, i);
 		if (g < 0)
 			return BD_ENOMEM;
 		a->group[i] = (uint32_t)g;
@@ -423,7 +461,7 @@ static int diff_procs(run *r, side *a, side *b)
 	}
 	for (size_t i = 0; i < b->nprocs; i++) {
 		const bd_proc *p = &b->procs[i];
-		int64_t g = group_of(r, b->kinds[i], b->keys[i]);
+		int64_t g = group_cached(r, b, i);
 		if (g < 0)
 			return BD_ENOMEM;
 		b->group[i] = (uint32_t)g;

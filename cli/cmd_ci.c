@@ -498,13 +498,7 @@ int cmd_ci(const opts *o)
 	if (rc)
 		return rc;
 	bd_model *m[3] = {0};
-	for (int i = 0; i < 3 && !rc; i++) {
-		bd_error err = {0};
-		if (a.path[i] && bd_model_open(&m[i], a.path[i], &err)) {
-			fprintf(stderr, "beamdump ci: %s: %s\n", point_names[i], err.msg);
-			rc = EXIT_UNREADABLE;
-		}
-	}
+	rc = open_models(m, a.path, 3, point_names);
 	bd_ci_result *res = NULL;
 	if (!rc) {
 		bd_error err = {0};

@@ -2,11 +2,60 @@
  * snapshots, per process group, ETS table, atom pattern, port driver, memory
  * category and allocator; per-second rates when both carry a time (recon's
  * proc_window across dumps). */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "diff_out.h"
+
+typedef struct open_job {
+	const char *path;
+	bd_model *m;
+	bd_error err;
+	int rc;
+} open_job;
+
+static void *open_one(void *arg)
+{
+	open_job *j = arg;
+	j->rc = bd_model_open(&j->m, j->path, &j->err);
+	return NULL;
+}
+
+int open_models(bd_model **out, const char *const *paths, int n, const char *const *labels)
+{
+	open_job jobs[4] = {{0}};
+	pthread_t tid[4];
+	int started[4] = {0}, rc = EXIT_OK;
+	if (n > 4)
+		return EXIT_USAGE;
+	/* The reader is mostly a single pass over each file: read them side by side. */
+	for (int i = 0; i < n; i++) {
+		jobs[i].path = paths[i];
+		if (paths[i] && i + 1 < n)
+			started[i] = pthread_create(&tid[i], NULL, open_one, &jobs[i]) == 0;
+	}
+	for (int i = 0; i < n; i++)
+		if (paths[i] && !started[i])
+			open_one(&jobs[i]);
+	for (int i = 0; i < n; i++) {
+		if (started[i])
+			pthread_join(tid[i], NULL);
+		out[i] = jobs[i].m;
+		if (paths[i] && jobs[i].rc) {
+			fprintf(stderr, "beamdump: %s%s%s\n", labels ? labels[i] : "",
+				labels ? ": " : "", jobs[i].err.msg);
+			rc = EXIT_UNREADABLE;
+		}
+	}
+	if (rc)
+		for (int i = 0; i < n; i++) {
+			bd_model_free(out[i]);
+			out[i] = NULL;
+		}
+	return rc;
+}
 
 static int64_t delta(uint64_t a, uint64_t b)
 {
@@ -421,17 +470,11 @@ int cmd_diff(const opts *o)
 		fprintf(stderr, "beamdump: diff --by takes memory, mq, reductions, binary or count\n");
 		return EXIT_USAGE;
 	}
-	bd_model *ma = NULL, *mb = NULL;
+	bd_model *m[2] = {NULL, NULL};
 	bd_error err = {0};
-	if (bd_model_open(&ma, o->args[0], &err)) {
-		fprintf(stderr, "beamdump: %s\n", err.msg);
+	if (open_models(m, o->args, 2, NULL))
 		return EXIT_UNREADABLE;
-	}
-	if (bd_model_open(&mb, o->args[1], &err)) {
-		fprintf(stderr, "beamdump: %s\n", err.msg);
-		bd_model_free(ma);
-		return EXIT_UNREADABLE;
-	}
+	bd_model *ma = m[0], *mb = m[1];
 	bd_diff *d = NULL;
 	if (bd_diff_run(ma, mb, NULL, &d, &err)) {
 		fprintf(stderr, "beamdump: %s\n", err.msg);

@@ -8,4 +8,9 @@
 /* One JSON object with the changed groups and tables, at most rows of each. */
 void diff_json(jw *w, const bd_diff *d, size_t rows);
 
+/* Open n (<= 4) inputs in parallel; a NULL path is skipped (out[i] = NULL). Prints
+ * one line per unreadable input (prefixed by labels[i] when labels) and returns
+ * EXIT_UNREADABLE with nothing left open, else EXIT_OK. */
+int open_models(bd_model **out, const char *const *paths, int n, const char *const *labels);
+
 #endif
