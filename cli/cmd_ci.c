@@ -21,13 +21,18 @@ typedef struct ci_args {
 
 static const char *const point_names[] = {"baseline", "current", "final"};
 
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: beamdump ci --baseline A --current B [--final C]\n"
+		   "         [--config FILE] [--set KEY=VALUE]... [-n N]\n"
+		   "         [--format text|md|junit|json] [--md [FILE]] [--junit [FILE]] [--json [FILE]]\n"
+		   "exit: 0 pass, 1 a rule failed, 2 usage, 3 unreadable input; see docs/ci.md\n");
+}
+
 static int usage_err(const char *msg, const char *arg)
 {
 	fprintf(stderr, "beamdump ci: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
-	fprintf(stderr, "usage: beamdump ci --baseline A --current B [--final C]\n"
-			"         [--config FILE] [--set KEY=VALUE]... [-n N]\n"
-			"         [--format text|md|junit|json] [--md FILE] [--junit FILE] [--json [FILE]]\n"
-			"see docs/ci.md\n");
+	usage(stderr);
 	return EXIT_USAGE;
 }
 
@@ -494,6 +499,11 @@ int cmd_ci(const opts *o)
 {
 	ci_args a = {0};
 	bd_ci_rules rules;
+	for (int i = 0; i < o->argc; i++)
+		if (!strcmp(o->argv[i], "-h") || !strcmp(o->argv[i], "--help")) {
+			usage(stdout);
+			return EXIT_OK;
+		}
 	int rc = parse(o->argc, o->argv, &a, &rules);
 	if (rc)
 		return rc;
