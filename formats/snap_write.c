@@ -390,6 +390,7 @@ static void write_procdata(wr *w)
 	size_t n;
 	const bd_proc *procs = bd_model_procs(w->m, &n);
 	static const int order[] = {SK_STACK, SK_HEAP, SK_MESSAGES, SK_DICT};
+	uint64_t released = 0;
 	stream_start(w, BD_REC_PROCDATA, 0, 0);
 	for (size_t i = 0; i < n && !w->rc; i++) {
 		const bd_proc *p = &procs[i];
@@ -409,6 +410,16 @@ static void write_procdata(wr *w)
 				return;
 			}
 			encode_text(w, order[k], t, len);
+		}
+		/* Streaming: data sections follow the process order, so what lies before this
+		 * process's sections is done; let those pages go now and then (text dumps). */
+		uint64_t low = UINT64_MAX;
+		for (int k = 0; k < 4; k++)
+			if (sp[k].len && sp[k].off < low)
+				low = sp[k].off;
+		if (!w->m->span_text && low != UINT64_MAX && low > released + (32u << 20)) {
+			bd_source_release(w->m->src, low);
+			released = low;
 		}
 	}
 	stream_flush(w, 0);
@@ -447,6 +458,8 @@ static void write_bindata(wr *w)
 			continue;
 		stream_object(w, i);
 		encode_binary(w, t, len);
+		if (!w->m->span_text)
+			bd_source_release_range(w->m->src, bins[i].data.off, bins[i].data.len);
 	}
 	stream_flush(w, 0);
 }
