@@ -34,6 +34,7 @@ typedef struct an_finding {
 	const bd_proc *subj_proc;          /* to attach supervision context later */
 	const bd_proc *rel_proc[AN_MAX_REL];
 	int explains_slogan;               /* ranked above the slogan's own finding */
+	size_t seq;                        /* creation order, breaks ties */
 } an_finding;
 
 /* Open heaps kept for the run, so several analyses decode one process once. */
@@ -66,6 +67,7 @@ typedef struct an_ctx {
 	an_app *apps;
 	size_t napps;
 	int apps_built;
+	struct an_mb_job *mb_job;   /* mailbox summary running on a second thread */
 } an_ctx;
 
 /* ---- building findings ---- */
@@ -89,6 +91,8 @@ bd_subject *an_related(an_ctx *c, an_finding *f, const bd_proc *p, const char *r
 /* ---- helpers over the model ---- */
 /* Heap of p, opened once per run (NULL when the dump has none). */
 bd_heap *an_heap(an_ctx *c, const bd_proc *p);
+/* Hand a heap opened elsewhere to the run (freed with the others). */
+void an_heap_adopt(an_ctx *c, const bd_proc *p, bd_heap *h);
 uint64_t an_words(const an_ctx *c, uint64_t words); /* words -> bytes, unknown -> 0 */
 uint64_t an_val(uint64_t v);                        /* BD_UNKNOWN -> 0 */
 /* "name <0.1.0>" or "<0.1.0>" or "M:F/A <0.1.0>" */
@@ -114,6 +118,8 @@ typedef void (*an_fn)(an_ctx *c);
 void an_slogan(an_ctx *c);
 void an_truncation(an_ctx *c);
 void an_mailbox(an_ctx *c);
+void an_mailbox_prefetch(an_ctx *c); /* start the big mailbox walk early */
+void an_mailbox_finish(an_ctx *c);   /* join it if an_mailbox did not */
 void an_binaries(an_ctx *c);
 void an_atoms(an_ctx *c);
 void an_limits(an_ctx *c);

@@ -122,6 +122,7 @@ an_finding *an_new(an_ctx *c, bd_finding_kind k, bd_severity s, double score)
 	f->pub.evidence = f->ev;
 	f->pub.related = f->rel;
 	f->pub.details = f->det;
+	f->seq = c->nf;
 	c->f[c->nf++] = f;
 	return f;
 }
@@ -262,6 +263,30 @@ bd_subject *an_related(an_ctx *c, an_finding *f, const bd_proc *p, const char *r
 }
 
 /* ---- helpers ---- */
+static int heaps_grow(an_ctx *c)
+{
+	if (c->nheaps < c->capheaps)
+		return 0;
+	size_t cap = c->capheaps ? 2 * c->capheaps : 32;
+	an_heap_slot *g = realloc(c->heaps, cap * sizeof *g);
+	if (!g)
+		return -1;
+	c->heaps = g;
+	c->capheaps = cap;
+	return 0;
+}
+
+void an_heap_adopt(an_ctx *c, const bd_proc *p, bd_heap *h)
+{
+	if (heaps_grow(c)) {
+		bd_heap_free(h); /* cannot keep it: callers get NULL from an_heap */
+		return;
+	}
+	c->heaps[c->nheaps].p = p;
+	c->heaps[c->nheaps++].h = h;
+	c->opened++;
+}
+
 bd_heap *an_heap(an_ctx *c, const bd_proc *p)
 {
 	for (size_t i = 0; i < c->nheaps; i++)
@@ -270,14 +295,8 @@ bd_heap *an_heap(an_ctx *c, const bd_proc *p)
 	/* Heaps stay open until the run ends: callers hold terms from several heaps at
 	 * once (ancestors of one process while labelling another). Only candidates and
 	 * subjects are opened, so the list stays short. */
-	if (c->nheaps == c->capheaps) {
-		size_t cap = c->capheaps ? 2 * c->capheaps : 32;
-		an_heap_slot *g = realloc(c->heaps, cap * sizeof *g);
-		if (!g)
-			return NULL;
-		c->heaps = g;
-		c->capheaps = cap;
-	}
+	if (heaps_grow(c))
+		return NULL;
 	bd_heap *h = NULL;
 	bd_error err = {0};
 	if (bd_heap_open(&h, c->m, p, &err))

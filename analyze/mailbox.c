@@ -2,12 +2,88 @@
  * filter on Message queue length; only the few candidates get their mailbox
  * streamed (shape histogram, $gen_call senders) and one sample message decoded. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "an_int.h"
 
-enum { MB_WARN = 1000, MB_CRIT = 10000, MB_MAX_FINDINGS = 3 };
+enum { MB_WARN = 1000, MB_CRIT = 10000, MB_MAX_FINDINGS = 3, MB_PREFETCH = 100000 };
+
+/* The longest mailbox of a big text dump is summarised on a second thread while the
+ * other analyses run (its walk is the longest single step of an analysis). */
+struct an_mb_job {
+	const bd_proc *p;
+	bd_heap *h;
+	bd_mailbox_stats st;
+	bd_error err;
+	int rc;
+	pthread_t th;
+};
+
+static void *mb_worker(void *arg)
+{
+	struct an_mb_job *j = arg;
+	j->rc = bd_heap_mailbox_stats(j->h, &j->st, &j->err);
+	return NULL;
+}
+
+void an_mailbox_prefetch(an_ctx *c)
+{
+	const char *src = bd_model_node(c->m)->source;
+	const bd_proc *best = NULL;
+	/* Only text dumps: their model is read-only once open, so a second reader is
+	 * safe; snapshot models decode chunks into caches. */
+	if (!src || strcmp(src, "erl_crash.dump") != 0)
+		return;
+	for (size_t i = 0; i < c->nprocs; i++)
+		if (an_val(c->procs[i].msgq_len) >= MB_PREFETCH &&
+		    (!best || c->procs[i].msgq_len > best->msgq_len))
+			best = &c->procs[i];
+	if (!best)
+		return;
+	struct an_mb_job *j = calloc(1, sizeof *j);
+	bd_error err = {0};
+	/* Opened here, on the calling thread: opening fills the model's literal cache. */
+	if (!j || bd_heap_open(&j->h, c->m, best, &err)) {
+		free(j);
+		return;
+	}
+	j->p = best;
+	if (pthread_create(&j->th, NULL, mb_worker, j)) {
+		bd_heap_free(j->h);
+		free(j);
+		return;
+	}
+	c->mb_job = j;
+}
+
+/* Join the job; its heap joins the run's open heaps. */
+static int mb_take(an_ctx *c, const bd_proc *p, bd_mailbox_stats *st, bd_heap **h)
+{
+	struct an_mb_job *j = c->mb_job;
+	if (!j || j->p != p)
+		return 0;
+	pthread_join(j->th, NULL);
+	c->mb_job = NULL;
+	an_heap_adopt(c, p, j->h);
+	*h = j->h;
+	*st = j->st;
+	int ok = j->rc == 0;
+	free(j);
+	return ok ? 1 : -1;
+}
+
+void an_mailbox_finish(an_ctx *c)
+{
+	struct an_mb_job *j = c->mb_job;
+	if (!j)
+		return;
+	pthread_join(j->th, NULL);
+	bd_heap_free(j->h);
+	free(j);
+	c->mb_job = NULL;
+}
 
 static int cmp_mq(const void *a, const void *b)
 {
@@ -63,12 +139,17 @@ static void one(an_ctx *c, const bd_proc *p)
 	an_subject_proc(c, f, p);
 	an_ev_count(c, f, "message_queue_len", q);
 	an_ev_bytes(c, f, "memory_bytes", p->memory);
-	bd_heap *h = an_heap(c, p);
+	bd_heap *h = NULL;
 	bd_mailbox_stats st;
 	bd_error err = {0};
 	char shape[160] = "";
 	double share = NAN;
-	if (h && bd_heap_mailbox_stats(h, &st, &err) == 0 && st.messages) {
+	int got = mb_take(c, p, &st, &h);
+	if (!got) {
+		h = an_heap(c, p);
+		got = h && bd_heap_mailbox_stats(h, &st, &err) == 0 ? 1 : -1;
+	}
+	if (got > 0 && st.messages) {
 		an_ev_count(c, f, "messages_in_dump", st.messages);
 		for (size_t i = 0; i < st.nshapes && i < 3; i++) {
 			double pct = 100.0 * (double)st.shapes[i].count / (double)st.messages;

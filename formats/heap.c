@@ -179,7 +179,10 @@ static int scan_lines(const bd_heap *h, const char **from, size_t limit, uint64_
 	for (size_t i = 0; c < end && i < limit; i++) {
 		uint64_t a;
 		const char *q = bd_parse_hex(c, end, &a);
-		const char *e = q && q < end && *q == ':' ? bd_tl_line_end(BD_TS_HEAP, c, end) : NULL;
+		/* Only atoms can hold a raw newline; objects without atoms end at the first. */
+		int atomless = q && q + 1 < end && *q == ':' && q[1] && strchr("YFBEPp", q[1]);
+		const char *e = q && q < end && *q == ':' && !atomless
+					? bd_tl_line_end(BD_TS_HEAP, c, end) : NULL;
 		if (!e)
 			e = memchr(c, '\n', (size_t)(end - c));
 		if (q && q < end && *q == ':' && a == addr) {

@@ -146,16 +146,18 @@ static void test_blocked_chain_fragment(void **state)
 	bd_model_free(m);
 }
 
-/* A queue of 20 000 messages: shapes streamed, one sample decoded. */
-static void test_mailbox_fragment(void **state)
+/* A queue of n messages: shapes streamed, one sample decoded. From 100 000 on the
+ * walk runs on a second thread. */
+static void mailbox_fragment(size_t n)
 {
-	(void)state;
-	size_t n = 20000, cap = 64 * n + 4096, k = 0;
+	size_t cap = 64 * n + 4096, k = 0;
 	char *text = malloc(cap);
 	k += (size_t)snprintf(text + k, cap - k, "%s",
 			      HEADER("Received SIGUSR1")
-			      PROC("<0.85.0>", "Name: sink\nMessage queue length: 20000\n")
-			      "Program counter: 0x00007f (sink:loop/1 + 40)\n=proc_messages:<0.85.0>\n");
+			      PROC("<0.85.0>", "Name: sink\n")
+			      "Program counter: 0x00007f (sink:loop/1 + 40)\n");
+	k += (size_t)snprintf(text + k, cap - k, "Message queue length: %zu\n"
+			      "=proc_messages:<0.85.0>\n", n);
 	for (size_t i = 0; i < n; i++)
 		k += (size_t)snprintf(text + k, cap - k, "H%zX:N\n", 0x1000 + 0x10 * i);
 	k += (size_t)snprintf(text + k, cap - k, "=proc_heap:<0.85.0>\n");
@@ -167,12 +169,20 @@ static void test_mailbox_fragment(void **state)
 	free(text);
 	assert_int_equal(f->items[0].kind, BD_F_MAILBOX_OVERLOAD);
 	assert_string_equal(f->items[0].subject.name, "sink");
-	assert_int_equal(ev(&f->items[0], "message_queue_len")->v.u, 20000);
+	assert_int_equal(ev(&f->items[0], "message_queue_len")->v.u, n);
+	assert_int_equal(ev(&f->items[0], "messages_in_dump")->v.u, n);
 	assert_string_equal(ev(&f->items[0], "dominant_shape")->v.s, "{job,_,_}");
 	assert_true(ev(&f->items[0], "dominant_share")->v.d > 99.9);
 	assert_string_equal(ev(&f->items[0], "sample_message")->v.s, "{job,0,[]}");
 	bd_findings_free(f);
 	bd_model_free(m);
+}
+
+static void test_mailbox_fragment(void **state)
+{
+	(void)state;
+	mailbox_fragment(20000);
+	mailbox_fragment(120000);
 }
 
 /* A full atom table: clusters by pattern, in creation order (newest first in the dump). */
