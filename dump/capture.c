@@ -1683,7 +1683,7 @@ static void node_facts(call *k)
 	time_t t = time(NULL);
 	char buf[64];
 	struct tm tm;
-	ni->node_name = bd_live_str(k->lv, k->c->node, strlen(k->c->node));
+	ni->node_name = bd_live_atom(k->lv, k->c->node, strlen(k->c->node)); /* as the dump prints it */
 	ni->distributed = 1;
 	ni->created_unix = (int64_t)t;
 	if (gmtime_r(&t, &tm) && strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y UTC", &tm))

@@ -156,8 +156,8 @@ static int needs_quotes(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '@' || c >= 0x80))
-			return 1;
+		      c == '_' || c >= 0x80))
+			return 1; /* the VM quotes '@' too: 'a@host' */
 	}
 	static const char *const reserved[] = {
 		"after", "and", "andalso", "band", "begin", "bnot", "bor", "bsl", "bsr", "bxor",
@@ -442,8 +442,15 @@ static void conv_etf(conv *c, sbuf *out, const uint8_t *p, const uint8_t *e)
 
 static int is_local(conv *c, const uint8_t *atom, size_t n)
 {
-	const char *me = c->lv->m->node.node_name;
-	return !me || (strlen(me) == n && memcmp(me, atom, n) == 0);
+	const char *me = c->lv->m->node.node_name; /* a printed atom: maybe 'quoted' */
+	if (!me)
+		return 1;
+	size_t l = strlen(me);
+	if (l >= 2 && me[0] == '\'' && me[l - 1] == '\'') {
+		me++;
+		l -= 2;
+	}
+	return l == n && memcmp(me, atom, n) == 0;
 }
 
 /* A list of k elements at *pp (LIST_EXT body, tail included) as cons cells. */

@@ -5,7 +5,8 @@
 %%
 %% Every mode makes the same known culprits, then writes ReadyFile ("ready <os pid>"):
 %%   bd_overloaded  a registered process that never reads its mailbox, 20,000 queued
-%%                  {job, N, <<...>>} messages  -> mailbox_overload
+%%                  {job, N, <<...>>} messages  -> mailbox_overload (the first queued
+%%                  message holds the node's cookie: captures must redact it)
 %%   bd_binholder   a registered process holding 24 refc binaries of 1 MiB -> binary_leak
 %% plus Procs idle processes (default 0). Modes:
 %%   idle   wait forever (capture tests kill the node)
@@ -38,10 +39,12 @@ main([Mode, Ready | Rest]) ->
 setup(Procs) ->
     O = spawn(?MODULE, overloaded, []),
     register(bd_overloaded, O),
+    %% The node's cookie in the first queued message: the capture must not store it.
+    O ! {cookie_leak, atom_to_binary(erlang:get_cookie(), latin1)},
     [O ! {job, I, <<I:32, "payload">>} || I <- lists:seq(1, ?MESSAGES)],
     H = spawn(?MODULE, binholder, [?BINARIES]),
     register(bd_binholder, H),
-    wait_len(O, ?MESSAGES),
+    wait_len(O, ?MESSAGES + 1),
     H ! {self(), ready},
     receive {H, held} -> ok end,
     [spawn(?MODULE, idle, []) || _ <- lists:seq(1, Procs)],
