@@ -257,6 +257,29 @@ static void pinning(an_ctx *c, holder *h)
 		  "storing it", an_bytes(c, slice), an_bytes(c, h->pin_bin_max));
 }
 
+/* The largest distinct binaries a holder references, with reconstructed refcounts
+ * (processes among those scanned that reference each). */
+static void top_binaries(an_ctx *c, an_finding *f, const holder *h, const rc_tab *rc)
+{
+	const bref *top[3] = {NULL, NULL, NULL};
+	for (size_t i = 0; i < h->nrefs; i++) {
+		const bref *r = &h->refs[i];
+		if (r->orig == BD_UNKNOWN || (i && h->refs[i - 1].bin == r->bin))
+			continue;
+		for (int k = 0; k < 3; k++)
+			if (!top[k] || r->orig > top[k]->orig) {
+				for (int j = 2; j > k; j--)
+					top[j] = top[j - 1];
+				top[k] = r;
+				break;
+			}
+	}
+	for (int k = 0; k < 3 && top[k]; k++)
+		an_detail(c, f, "binary %llX: %s, referenced by %s scanned process(es)",
+			  (unsigned long long)top[k]->bin, an_bytes(c, top[k]->orig),
+			  an_count(c, rc_get(rc, top[k]->bin)));
+}
+
 static void leak(an_ctx *c, holder *h, const rc_tab *rc)
 {
 	uint64_t binmem = an_val(bd_model_memory(c->m)->binary);
@@ -278,6 +301,7 @@ static void leak(an_ctx *c, holder *h, const rc_tab *rc)
 	}
 	if (binmem)
 		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)held / (double)binmem);
+	top_binaries(c, f, h, rc);
 	if (h->nbins)
 		an_title(c, f, "%s holds %s in %s refc binaries (~%s each)", an_proc_label(c, h->p),
 			 an_bytes(c, held), an_count(c, h->nbins), an_bytes(c, held / h->nbins));

@@ -147,10 +147,38 @@ static const char *app_of_proc(an_ctx *c, const bd_proc *p, bd_subject *s)
 	return app;
 }
 
+enum { MAX_LINKS = 8 };
+
+/* Links (not monitors) of p as labels. */
+static void fill_links(an_ctx *c, bd_subject *s, const bd_proc *p)
+{
+	const char **labels = an_alloc(c->arena, MAX_LINKS * sizeof *labels);
+	char b[48];
+	if (!labels)
+		return;
+	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
+		const bd_link *l = &c->links[p->link_first + i];
+		if (l->kind != BD_LINK)
+			continue;
+		s->links_total++;
+		if (s->nlinks == MAX_LINKS)
+			continue;
+		const bd_proc *q = l->target_kind == BD_TGT_PID ? bd_proc_by_pid(c->m, l->id) : NULL;
+		if (q)
+			labels[s->nlinks++] = an_proc_label(c, q);
+		else if (l->target_kind == BD_TGT_PORT)
+			labels[s->nlinks++] = an_strdup(c->arena, bd_port_fmt(l->id, b, sizeof b));
+		else if (l->target_kind == BD_TGT_PID)
+			labels[s->nlinks++] = an_pid_str(c, l->id);
+	}
+	s->links = labels;
+}
+
 static void fill(an_ctx *c, bd_subject *s, const bd_proc *p)
 {
 	if (!p)
 		return;
+	fill_links(c, s, p);
 	const char *ic = an_initial_call(c, p);
 	if (ic)
 		s->initial_call = ic;

@@ -92,8 +92,25 @@ static void rank_limits(an_ctx *c, an_finding *s)
 	}
 }
 
+/* A SIGUSR1 or break-menu dump of a calm node: say so instead of pointing above. */
+static void calm_manual_dump(an_ctx *c)
+{
+	an_finding *manual = NULL;
+	for (size_t i = 0; i < c->nf; i++) {
+		if (c->f[i]->pub.severity >= BD_SEV_WARNING)
+			return;
+		if (c->f[i]->pub.kind == BD_F_MANUAL_DUMP)
+			manual = c->f[i];
+	}
+	if (!manual || (c->slogan.cls != BD_SL_SIGUSR1 && c->slogan.cls != BD_SL_USER_BREAK))
+		return;
+	an_title(c, manual, "Dump requested %s; nothing at warning level: the node looked healthy",
+		 c->slogan.cls == BD_SL_SIGUSR1 ? "with SIGUSR1" : "from the break menu");
+}
+
 void an_rank(an_ctx *c)
 {
+	calm_manual_dump(c);
 	an_finding *s = slogan_finding(c);
 	if (!s)
 		return;

@@ -90,6 +90,14 @@ static void print_finding(const bd_finding *f, size_t rank, const opts *o)
 		printf("   advice: %s\n", f->advice);
 	if (!o->verbose)
 		return;
+	if (f->subject.nlinks) {
+		printf("   links:");
+		for (uint32_t i = 0; i < f->subject.nlinks; i++)
+			printf(" %s%s", f->subject.links[i], i + 1 < f->subject.nlinks ? "," : "");
+		if (f->subject.links_total > f->subject.nlinks)
+			printf(" (%u in all)", f->subject.links_total);
+		printf("\n");
+	}
 	char pid[48];
 	for (uint32_t i = 0; i < f->nrelated; i++) {
 		const bd_subject *r = &f->related[i];
@@ -144,6 +152,12 @@ static void json_subject(jw *w, const bd_subject *s)
 	for (uint32_t i = 0; i < s->nancestors; i++)
 		jw_str(w, s->ancestors[i]);
 	jw_arr_end(w);
+	jw_key(w, "links");
+	jw_arr(w);
+	for (uint32_t i = 0; i < s->nlinks; i++)
+		jw_str(w, s->links[i]);
+	jw_arr_end(w);
+	jw_ku64(w, "links_total", s->links_total);
 	if (s->role)
 		jw_kstr(w, "role", s->role);
 	jw_obj_end(w);

@@ -148,6 +148,9 @@ typedef struct bd_subject {
 	const char *application;      /* owning application (heuristic, docs/json.md) */
 	const char *const *ancestors; /* supervisor chain from $ancestors, parent first */
 	uint32_t nancestors;
+	const char *const *links;     /* linked processes and ports ("name <pid>"), <= 8 */
+	uint32_t nlinks;
+	uint32_t links_total;         /* all links, when there are more than listed */
 	const char *role;             /* for related subjects: "producer", "callee"... */
 } bd_subject;
 
