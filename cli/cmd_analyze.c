@@ -69,7 +69,8 @@ static void print_subject(const bd_subject *s)
 		printf(", started as %s", s->initial_call);
 	if (s->current_function)
 		printf(", in %s", s->current_function);
-	printf(", app %s", s->application ? s->application : "-");
+	if (s->application || (s->type && !strcmp(s->type, "process")))
+		printf(", app %s", s->application ? s->application : "-");
 	if (s->nancestors) {
 		printf(", sup");
 		for (uint32_t i = 0; i < s->nancestors && i < 4; i++)
