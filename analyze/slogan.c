@@ -309,7 +309,7 @@ static void alloc_oom(an_ctx *c)
 	an_ev_bytes(c, f, "binary_bytes", mem->binary);
 	an_ev_bytes(c, f, "ets_bytes", mem->ets);
 	an_ev_bytes(c, f, "processes_bytes", mem->processes);
-	an_advice(c, f, "Find what grew in %s (the findings below), and cap the node's memory "
+	an_advice(c, f, "Find what grew in %s (the other findings), and cap the node's memory "
 		  "use with back-pressure rather than more RAM",
 		  s->allocator[0] ? s->allocator : "memory");
 }
