@@ -661,6 +661,7 @@ static uint32_t dict_id(snap_dict *d, const char *s, size_t n)
 
 void snap_dict_free(snap_dict *d)
 {
+	free(d->undo);
 	free(d->slots);
 	free(d->ent_s);
 	free(d->ent_len);
@@ -872,11 +873,38 @@ static void put_sdec(sbuf *o, int64_t v)
 enum {
 	E_NIL = 0x40, E_PTR, E_ATOM, E_INT, E_PID, E_PORT,
 	O_CONS = 0x50, O_TUPLE, O_FLOAT, O_BIG, O_HEAPBIN, O_REFC, O_SUB, O_FLATMAP,
-	O_HASHHEAD, O_HASHNODE, O_PID, O_PORT, O_EXT, O_FUNREF, O_RAW,
+	O_HASHHEAD, O_HASHNODE, O_PID, O_PORT, O_EXT, O_FUNREF,
 	V_RET = 0x30, V_CATCH, V_S,
 };
 
+/* Pointer slots of top-level elements (rows 14, 15; objects use row = tag - O_CONS). */
+enum { ROW_TOP1 = 14, ROW_TOP2 = 15, COL_STACK = 0, COL_DICT = 1, COL_MSG = 2, COL_PTERM = 3 };
+
 #define LINE_RAW_MAX (256u * 1024) /* longer lines are kept verbatim, in pieces */
+
+/* Change a context word, remembering the old value for a rollback. */
+static void cx_put(snap_dict *d, uint64_t *p, uint64_t v)
+{
+	if (d->nundo == d->undo_cap) {
+		size_t cap = d->undo_cap ? d->undo_cap * 2 : 256;
+		struct snap_undo *u = realloc(d->undo, cap * sizeof *u);
+		if (!u) {
+			d->oom = 1;
+			*p = v;
+			return;
+		}
+		d->undo = u;
+		d->undo_cap = cap;
+	}
+	d->undo[d->nundo].p = p;
+	d->undo[d->nundo++].old = *p;
+	*p = v;
+}
+
+static uint64_t *slot_of(snap_ctx *cx, unsigned row, uint64_t col)
+{
+	return &cx->slot[row & (SNAP_SLOT_ROWS - 1)][col < SNAP_SLOT_COLS ? col : SNAP_SLOT_COLS - 1];
+}
 
 static const char *enc_pidlike(sbuf *o, const char *p, const char *end, int parts)
 {
@@ -894,9 +922,9 @@ static const char *enc_pidlike(sbuf *o, const char *p, const char *end, int part
 	return p;
 }
 
-/* One element (§3.2); base is the address pointers are relative to. */
+/* One element (§3.2) in pointer slot (row, col). */
 static const char *enc_elem(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p,
-			    const char *end, uint64_t base, int top)
+			    const char *end, unsigned row, uint64_t col)
 {
 	if (p >= end)
 		return NULL;
@@ -905,23 +933,26 @@ static const char *enc_elem(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p,
 	case 'N':
 		sb_u8(o, E_NIL);
 		return p + 1;
-	case 'H':
+	case 'H': {
 		p = hex_canon(p + 1, end, &v);
 		if (!p)
 			return NULL;
+		uint64_t *sl = slot_of(cx, row, col);
 		sb_u8(o, E_PTR);
-		sb_var(o, zz_enc((int64_t)(v - (top ? cx->top : base))));
-		if (top)
-			cx->top = v;
+		sb_var(o, zz_enc((int64_t)(v - *sl)));
+		cx_put(d, sl, v);
+		cx_put(d, &cx->ring[cx->ring_pos & (SNAP_RING - 1)], v);
+		cx_put(d, &cx->ring_pos, cx->ring_pos + 1);
 		return p;
+	}
 	case 'I': {
 		int64_t i;
 		p = sdec_canon(p + 1, end, &i);
 		if (!p)
 			return NULL;
 		sb_u8(o, E_INT);
-		sb_var(o, zz_enc((int64_t)((uint64_t)i - (uint64_t)cx->integer)));
-		cx->integer = i;
+		sb_var(o, zz_enc((int64_t)((uint64_t)i - cx->integer)));
+		cx_put(d, &cx->integer, (uint64_t)i);
 		return p;
 	}
 	case 'A': {
@@ -946,7 +977,7 @@ static const char *enc_elem(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p,
 }
 
 static const char *enc_elems(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p,
-			     const char *end, uint64_t base, uint64_t n)
+			     const char *end, unsigned row, uint64_t first_col, uint64_t n)
 {
 	for (uint64_t i = 0; i < n && p; i++) {
 		if (i) {
@@ -954,7 +985,7 @@ static const char *enc_elems(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p,
 				return NULL;
 			p++;
 		}
-		p = enc_elem(o, cx, d, p, end, base, 0);
+		p = enc_elem(o, cx, d, p, end, row, first_col + i);
 	}
 	return p;
 }
@@ -972,6 +1003,8 @@ static const char *enc_b64(sbuf *o, const char *p, const char *end, uint64_t n)
 	return p + tl;
 }
 
+#define ROW(tag) ((unsigned)((tag) - O_CONS))
+
 /* Object text after "ADDR:" (§3.3). */
 static const char *enc_object(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p,
 			      const char *end, uint64_t addr)
@@ -982,17 +1015,17 @@ static const char *enc_object(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p
 	switch (*p) {
 	case 'l':
 		sb_u8(o, O_CONS);
-		p = enc_elem(o, cx, d, p + 1, end, addr, 0);
+		p = enc_elem(o, cx, d, p + 1, end, ROW(O_CONS), 0);
 		if (!p || p >= end || *p != '|')
 			return NULL;
-		return enc_elem(o, cx, d, p + 1, end, addr, 0);
+		return enc_elem(o, cx, d, p + 1, end, ROW(O_CONS), 1);
 	case 't':
 		p = hex_canon(p + 1, end, &n);
 		if (!p || p >= end || *p != ':')
 			return NULL;
 		sb_u8(o, O_TUPLE);
 		sb_var(o, n);
-		return enc_elems(o, cx, d, p + 1, end, addr, n);
+		return enc_elems(o, cx, d, p + 1, end, ROW(O_TUPLE), 0, n);
 	case 'F': {
 		p = hex_canon(p + 1, end, &n);
 		if (!p || p >= end || *p != ':' || n > (uint64_t)(end - p - 1) ||
@@ -1012,7 +1045,7 @@ static const char *enc_object(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p
 		sb_mem(o, p + 1, (size_t)(e - p - 1));
 		return e;
 	}
-	case 'Y':
+	case 'Y': {
 		if (p[1] == 'h') {
 			p = hex_canon(p + 2, end, &n);
 			if (!p || p >= end || *p != ':')
@@ -1031,10 +1064,11 @@ static const char *enc_object(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p
 		sb_var(o, zz_enc((int64_t)(a - cx->bin)));
 		sb_var(o, b);
 		sb_var(o, n);
-		cx->bin = a;
+		cx_put(d, &cx->bin, a);
 		if (refc && d->refc)
 			d->refc(d->refc_ud, a);
 		return p;
+	}
 	case 'M':
 		if (p[1] == 'f') {
 			p = hex_canon(p + 2, end, &n);
@@ -1042,10 +1076,10 @@ static const char *enc_object(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p
 				return NULL;
 			sb_u8(o, O_FLATMAP);
 			sb_var(o, n);
-			p = enc_elem(o, cx, d, p + 1, end, addr, 0);
+			p = enc_elem(o, cx, d, p + 1, end, ROW(O_FLATMAP), 0);
 			if (!p || p >= end || *p != ':')
 				return NULL;
-			return enc_elems(o, cx, d, p + 1, end, addr, n);
+			return enc_elems(o, cx, d, p + 1, end, ROW(O_FLATMAP), 1, n);
 		}
 		if (p[1] == 'h') {
 			p = hex_canon(p + 2, end, &a);
@@ -1055,7 +1089,7 @@ static const char *enc_object(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p
 			sb_u8(o, O_HASHHEAD);
 			sb_var(o, a);
 			sb_var(o, n);
-			return enc_elems(o, cx, d, p + 1, end, addr, n);
+			return enc_elems(o, cx, d, p + 1, end, ROW(O_HASHHEAD), 0, n);
 		}
 		if (p[1] == 'n') {
 			p = hex_canon(p + 2, end, &n);
@@ -1063,7 +1097,7 @@ static const char *enc_object(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p
 				return NULL;
 			sb_u8(o, O_HASHNODE);
 			sb_var(o, n);
-			return enc_elems(o, cx, d, p + 1, end, addr, n);
+			return enc_elems(o, cx, d, p + 1, end, ROW(O_HASHNODE), 0, n);
 		}
 		return NULL;
 	case 'P':
@@ -1094,7 +1128,7 @@ static const char *enc_value(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p,
 			     const char *end)
 {
 	if (p >= end || *p != 'S')
-		return enc_elem(o, cx, d, p, end, 0, 1);
+		return enc_elem(o, cx, d, p, end, ROW_TOP1, COL_STACK);
 	const char *e = memchr(p, '\n', (size_t)(end - p));
 	if (!e)
 		return NULL;
@@ -1124,6 +1158,19 @@ static const char *enc_value(sbuf *o, snap_ctx *cx, snap_dict *d, const char *p,
 	return e;
 }
 
+/* The address of a heap line: the age of a recent pointer equal to it, or a delta. */
+static void enc_line_addr(sbuf *o, snap_ctx *cx, snap_dict *d, uint64_t v)
+{
+	for (unsigned k = 0; k < SNAP_RING; k++)
+		if (cx->ring[(cx->ring_pos - 1 - k) & (SNAP_RING - 1)] == v && k < cx->ring_pos) {
+			sb_u8(o, (uint8_t)(OP_OBJ_REF + k));
+			return;
+		}
+	sb_u8(o, OP_OBJ);
+	sb_var(o, zz_enc((int64_t)(v - cx->root)));
+	cx_put(d, &cx->root, v);
+}
+
 static const char *enc_structured(sbuf *o, snap_ctx *cx, snap_dict *d, int k, const char *p,
 				  const char *end)
 {
@@ -1134,9 +1181,7 @@ static const char *enc_structured(sbuf *o, snap_ctx *cx, snap_dict *d, int k, co
 		p = hex_canon(p, end, &v);
 		if (!p || p >= end || *p != ':')
 			return NULL;
-		sb_u8(o, OP_OBJ);
-		sb_var(o, zz_enc((int64_t)(v - cx->line)));
-		cx->line = v;
+		enc_line_addr(o, cx, d, v);
 		return enc_object(o, cx, d, p + 1, end, v);
 	case SK_STACK:
 		if (*p == 'y') {
@@ -1158,25 +1203,25 @@ static const char *enc_structured(sbuf *o, snap_ctx *cx, snap_dict *d, int k, co
 			}
 			sb_u8(o, OP_STACK_LABEL);
 			sb_var(o, zz_enc((int64_t)(v - cx->label)));
-			cx->label = v;
+			cx_put(d, &cx->label, v);
 			p += 18;
 		}
 		return enc_value(o, cx, d, p + 1, end);
 	case SK_MESSAGES:
 		sb_u8(o, OP_MSG);
-		p = enc_elem(o, cx, d, p, end, 0, 1);
+		p = enc_elem(o, cx, d, p, end, ROW_TOP1, COL_MSG);
 		if (!p || p >= end || *p != ':')
 			return NULL;
-		return enc_elem(o, cx, d, p + 1, end, 0, 1);
+		return enc_elem(o, cx, d, p + 1, end, ROW_TOP2, COL_MSG);
 	case SK_DICT:
 		sb_u8(o, OP_DICT);
-		return enc_elem(o, cx, d, p, end, 0, 1);
+		return enc_elem(o, cx, d, p, end, ROW_TOP1, COL_DICT);
 	case SK_PTERMS:
 		sb_u8(o, OP_PTERM);
-		p = enc_elem(o, cx, d, p, end, 0, 1);
+		p = enc_elem(o, cx, d, p, end, ROW_TOP1, COL_PTERM);
 		if (!p || p >= end || *p != '|')
 			return NULL;
-		return enc_elem(o, cx, d, p + 1, end, 0, 1);
+		return enc_elem(o, cx, d, p + 1, end, ROW_TOP2, COL_PTERM);
 	}
 	return NULL;
 }
@@ -1185,13 +1230,16 @@ const char *snap_enc_line(sbuf *out, snap_ctx *cx, snap_dict *d, int k, const ch
 			  const char *end)
 {
 	size_t mark = out->len;
-	snap_ctx save = *cx;
 	if (k != SK_TEXT && k != SK_BINARY) {
+		d->nundo = 0;
 		const char *q = enc_structured(out, cx, d, k, p, end);
 		if (q && q < end && *q == '\n' && !out->oom)
 			return q + 1;
 		out->len = mark;
-		*cx = save;
+		while (d->nundo > 0) {
+			d->nundo--;
+			*d->undo[d->nundo].p = d->undo[d->nundo].old;
+		}
 	}
 	/* Verbatim up to and including the newline; very long lines in pieces. */
 	const char *e = memchr(p, '\n', (size_t)(end - p));
@@ -1213,7 +1261,22 @@ static const char *dict_get(const snap_tdict *d, uint64_t id, size_t *len)
 	return d->s[id];
 }
 
-static int dec_elem(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint64_t base, int top)
+static void put_pidlike(sbuf *o, char tag, uint64_t a, uint64_t b, uint64_t c, int parts)
+{
+	sb_u8(o, (uint8_t)tag);
+	sb_u8(o, '<');
+	put_udec(o, a);
+	sb_u8(o, '.');
+	put_udec(o, b);
+	if (parts == 3) {
+		sb_u8(o, '.');
+		put_udec(o, c);
+	}
+	sb_u8(o, '>');
+}
+
+static int dec_elem(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, unsigned row,
+		    uint64_t col)
 {
 	uint8_t t = sc_u8(c);
 	switch (t) {
@@ -1222,9 +1285,10 @@ static int dec_elem(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint64_
 			sb_u8(o, 'N');
 		return 0;
 	case E_PTR: {
-		uint64_t v = (top ? cx->top : base) + (uint64_t)zz_dec(sc_var(c));
-		if (top)
-			cx->top = v;
+		uint64_t *sl = slot_of(cx, row, col);
+		uint64_t v = *sl + (uint64_t)zz_dec(sc_var(c));
+		*sl = v;
+		cx->ring[cx->ring_pos++ & (SNAP_RING - 1)] = v;
 		if (o) {
 			sb_u8(o, 'H');
 			put_hex(o, v);
@@ -1232,11 +1296,11 @@ static int dec_elem(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint64_
 		return c->bad ? -1 : 0;
 	}
 	case E_INT: {
-		int64_t v = (int64_t)((uint64_t)cx->integer + (uint64_t)zz_dec(sc_var(c)));
+		uint64_t v = cx->integer + (uint64_t)zz_dec(sc_var(c));
 		cx->integer = v;
 		if (o) {
 			sb_u8(o, 'I');
-			put_sdec(o, v);
+			put_sdec(o, (int64_t)v);
 		}
 		return c->bad ? -1 : 0;
 	}
@@ -1256,32 +1320,23 @@ static int dec_elem(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint64_
 	case E_PID:
 	case E_PORT: {
 		uint64_t a = sc_var(c), b = sc_var(c), cc = t == E_PID ? sc_var(c) : 0;
-		if (o) {
-			sb_mem(o, t == E_PID ? "P<" : "p<", 2);
-			put_udec(o, a);
-			sb_u8(o, '.');
-			put_udec(o, b);
-			if (t == E_PID) {
-				sb_u8(o, '.');
-				put_udec(o, cc);
-			}
-			sb_u8(o, '>');
-		}
+		if (o)
+			put_pidlike(o, t == E_PID ? 'P' : 'p', a, b, cc, t == E_PID ? 3 : 2);
 		return c->bad ? -1 : 0;
 	}
 	}
 	return -1;
 }
 
-static int dec_elems(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint64_t base,
-		     uint64_t n)
+static int dec_elems(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, unsigned row,
+		     uint64_t first_col, uint64_t n)
 {
 	if (n > (uint64_t)(c->end - c->p))
 		return -1; /* every element takes at least one byte */
 	for (uint64_t i = 0; i < n; i++) {
 		if (i && o)
 			sb_u8(o, ',');
-		if (dec_elem(c, cx, d, o, base, 0))
+		if (dec_elem(c, cx, d, o, row, first_col + i))
 			return -1;
 	}
 	return 0;
@@ -1309,11 +1364,11 @@ static int dec_object(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint6
 	case O_CONS:
 		if (o)
 			sb_u8(o, 'l');
-		if (dec_elem(c, cx, d, o, addr, 0))
+		if (dec_elem(c, cx, d, o, ROW(O_CONS), 0))
 			return -1;
 		if (o)
 			sb_u8(o, '|');
-		return dec_elem(c, cx, d, o, addr, 0);
+		return dec_elem(c, cx, d, o, ROW(O_CONS), 1);
 	case O_TUPLE:
 		n = sc_var(c);
 		if (o) {
@@ -1321,7 +1376,7 @@ static int dec_object(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint6
 			put_hex(o, n);
 			sb_u8(o, ':');
 		}
-		return dec_elems(c, cx, d, o, addr, n);
+		return dec_elems(c, cx, d, o, ROW(O_TUPLE), 0, n);
 	case O_FLOAT:
 	case O_BIG: {
 		n = sc_var(c);
@@ -1368,11 +1423,11 @@ static int dec_object(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint6
 			put_hex(o, n);
 			sb_u8(o, ':');
 		}
-		if (dec_elem(c, cx, d, o, addr, 0))
+		if (dec_elem(c, cx, d, o, ROW(O_FLATMAP), 0))
 			return -1;
 		if (o)
 			sb_u8(o, ':');
-		return dec_elems(c, cx, d, o, addr, n);
+		return dec_elems(c, cx, d, o, ROW(O_FLATMAP), 1, n);
 	case O_HASHHEAD:
 		a = sc_var(c);
 		n = sc_var(c);
@@ -1383,7 +1438,7 @@ static int dec_object(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint6
 			put_hex(o, n);
 			sb_u8(o, ':');
 		}
-		return dec_elems(c, cx, d, o, addr, n);
+		return dec_elems(c, cx, d, o, ROW(O_HASHHEAD), 0, n);
 	case O_HASHNODE:
 		n = sc_var(c);
 		if (o) {
@@ -1391,24 +1446,14 @@ static int dec_object(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, uint6
 			put_hex(o, n);
 			sb_u8(o, ':');
 		}
-		return dec_elems(c, cx, d, o, addr, n);
+		return dec_elems(c, cx, d, o, ROW(O_HASHNODE), 0, n);
 	case O_PID:
-	case O_PORT:
-		{
-			uint64_t x = sc_var(c), y = sc_var(c), z = t == O_PID ? sc_var(c) : 0;
-			if (o) {
-				sb_mem(o, t == O_PID ? "P<" : "p<", 2);
-				put_udec(o, x);
-				sb_u8(o, '.');
-				put_udec(o, y);
-				if (t == O_PID) {
-					sb_u8(o, '.');
-					put_udec(o, z);
-				}
-				sb_u8(o, '>');
-			}
-		}
+	case O_PORT: {
+		uint64_t x = sc_var(c), y = sc_var(c), z = t == O_PID ? sc_var(c) : 0;
+		if (o)
+			put_pidlike(o, t == O_PID ? 'P' : 'p', x, y, z, t == O_PID ? 3 : 2);
 		return c->bad ? -1 : 0;
+	}
 	case O_FUNREF:
 		a = addr + (uint64_t)zz_dec(sc_var(c));
 		if (o) {
@@ -1444,12 +1489,28 @@ static int dec_value(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o)
 		}
 		return 0;
 	}
-	return dec_elem(c, cx, d, o, 0, 1);
+	return dec_elem(c, cx, d, o, ROW_TOP1, COL_STACK);
 }
 
 int snap_dec_line(scur *c, int op, snap_ctx *cx, const snap_tdict *d, sbuf *o)
 {
 	int rc = -1;
+	if (op >= OP_OBJ_REF && op < OP_OBJ_REF + SNAP_RING) {
+		unsigned k = (unsigned)(op - OP_OBJ_REF);
+		if (k >= cx->ring_pos)
+			return -1;
+		uint64_t a = cx->ring[(cx->ring_pos - 1 - k) & (SNAP_RING - 1)];
+		if (o) {
+			put_hex(o, a);
+			sb_u8(o, ':');
+		}
+		rc = dec_object(c, cx, d, o, a);
+		if (rc || c->bad)
+			return -1;
+		if (o)
+			sb_u8(o, '\n');
+		return 0;
+	}
 	switch (op) {
 	case OP_RAW: {
 		uint64_t n = sc_var(c);
@@ -1461,8 +1522,8 @@ int snap_dec_line(scur *c, int op, snap_ctx *cx, const snap_tdict *d, sbuf *o)
 		return 0; /* verbatim text carries its own newline */
 	}
 	case OP_OBJ: {
-		uint64_t a = cx->line + (uint64_t)zz_dec(sc_var(c));
-		cx->line = a;
+		uint64_t a = cx->root + (uint64_t)zz_dec(sc_var(c));
+		cx->root = a;
 		if (o) {
 			put_hex(o, a);
 			sb_u8(o, ':');
@@ -1490,15 +1551,17 @@ int snap_dec_line(scur *c, int op, snap_ctx *cx, const snap_tdict *d, sbuf *o)
 		break;
 	}
 	case OP_MSG:
-	case OP_PTERM:
-		rc = dec_elem(c, cx, d, o, 0, 1);
+	case OP_PTERM: {
+		uint64_t col = op == OP_MSG ? COL_MSG : COL_PTERM;
+		rc = dec_elem(c, cx, d, o, ROW_TOP1, col);
 		if (!rc && o)
 			sb_u8(o, op == OP_MSG ? ':' : '|');
 		if (!rc)
-			rc = dec_elem(c, cx, d, o, 0, 1);
+			rc = dec_elem(c, cx, d, o, ROW_TOP2, col);
 		break;
+	}
 	case OP_DICT:
-		rc = dec_elem(c, cx, d, o, 0, 1);
+		rc = dec_elem(c, cx, d, o, ROW_TOP1, COL_DICT);
 		break;
 	}
 	if (rc || c->bad)

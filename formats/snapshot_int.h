@@ -207,13 +207,25 @@ typedef struct snap_dict {
 	/* called for each Yc (refc binary) the encoder sees, may be NULL */
 	void (*refc)(void *ud, uint64_t addr);
 	void *refc_ud;
+	/* context changes of the line being encoded, undone if it falls back to RAW */
+	struct snap_undo { uint64_t *p; uint64_t old; } *undo;
+	size_t nundo, undo_cap;
 } snap_dict;
 void snap_dict_free(snap_dict *d);
 
-/* Encoder contexts: deltas are taken against these; reset at each record start. */
+/* Delta contexts (docs/FORMAT.md §3.3), reset at each record start. Pointers are
+ * predicted per slot (object kind x element position): consecutive objects of one
+ * shape point at consecutive objects, so the deltas repeat. A heap line's address is
+ * usually a pointer just seen (depth-first order): then it is coded as that pointer's
+ * age in the ring, else as a delta to the last such "root" line. */
+#define SNAP_RING 8
+#define SNAP_SLOT_ROWS 16
+#define SNAP_SLOT_COLS 8
 typedef struct snap_ctx {
-	uint64_t line, top, label, bin;
-	int64_t integer;
+	uint64_t root, label, bin, integer;
+	uint64_t ring_pos;
+	uint64_t ring[SNAP_RING];
+	uint64_t slot[SNAP_SLOT_ROWS][SNAP_SLOT_COLS];
 } snap_ctx;
 
 /* Encode one line of a section of kind k starting at p (end = section end) into
@@ -238,6 +250,7 @@ enum {
 	OP_MSG = 0x13,
 	OP_DICT = 0x14,
 	OP_PTERM = 0x15,
+	OP_OBJ_REF = 0x18, /* 0x18..0x1F: heap line at the address of the k-th last pointer */
 };
 
 /* Term dictionary as the decoder sees it. */
