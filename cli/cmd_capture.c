@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,7 +142,7 @@ typedef struct capopts {
 	const char *node, *cookie_file, *out;
 	double every;
 	long count;
-	int json, quiet;
+	int json, quiet, nice;
 	unsigned connect_ms;
 	bd_capture_opts co;
 } capopts;
@@ -152,7 +153,7 @@ static void usage(FILE *f)
 		"usage: beamdump capture --node NAME@HOST [--cookie-file F] [-o FILE]\n"
 		"                        [--every S --count N] [--messages N] [--top-queues K]\n"
 		"                        [--batch N] [--pause MS] [--timeout MS] [--max-queue N]\n"
-		"                        [--stacks N] [--json] [-q]\n"
+		"                        [--stacks N] [--nice N] [--json] [-q]\n"
 		"The cookie is read from --cookie-file, else $BEAMDUMP_COOKIE, else ~/.erlang.cookie.\n"
 		"exit codes: 0 complete snapshot, 2 usage, 3 cannot connect (unreachable node,\n"
 		"            authentication failed) or cannot write, 4 partial snapshot written\n"
@@ -220,6 +221,8 @@ static int parse(int argc, char **argv, capopts *o)
 			o->co.max_queue = (uint64_t)d;
 		else if (!strcmp(a, "--stacks") && !num(v, 0, 1e6, &d))
 			o->co.stack_top = (unsigned)d;
+		else if (!strcmp(a, "--nice") && !num(v, 0, 19, &d))
+			o->nice = (int)d;
 		else {
 			fprintf(stderr, "beamdump: capture: bad option or value: %s %s\n", a, v);
 			return -1;
@@ -362,6 +365,7 @@ int cmd_capture(const opts *g)
 	capopts o = {0};
 	o.count = 1;
 	o.connect_ms = 10000;
+	o.nice = 10;
 	o.co = (bd_capture_opts)BD_CAPTURE_OPTS_INIT;
 	int p = parse(g->argc, g->argv, &o);
 	if (p)
@@ -377,6 +381,9 @@ int cmd_capture(const opts *g)
 				      : "$BEAMDUMP_COOKIE or ~/.erlang.cookie (use --cookie-file F)");
 		return EXIT_USAGE;
 	}
+	/* On a small machine beamdump competes with the node for CPU: let the node win. */
+	if (o.nice)
+		(void)setpriority(PRIO_PROCESS, 0, o.nice);
 	capture_signals();
 	g_stop = 0;
 	o.co.stop = &g_stop;

@@ -204,7 +204,7 @@ int bd_capture_connect(bd_capture **out, const char *node, const char *cookie,
 	snprintf(alive, sizeof alive, "%.*s", (int)(at - node), node);
 	snprintf(host, sizeof host, "%s", at + 1);
 	struct in_addr addr;
-	int port;
+	int port = 0;
 	int rc = epmd_port(host, alive, timeout_ms, &addr, &port, why, err);
 	if (rc)
 		return rc;
@@ -491,7 +491,7 @@ static const char *dec_mfa(bd_live *lv, const char *b, int *i)
 	long a;
 	int t = type_of(b, j, NULL);
 	if (t == ERL_LIST_EXT || t == ERL_NIL_EXT || t == ERL_STRING_EXT) {
-		int n = 0, size;
+		int n = 0, size = 0;
 		if (t == ERL_STRING_EXT) {
 			type_of(b, j, &size);
 			n = size;

@@ -331,8 +331,8 @@ static size_t atom_len(const uint8_t *p, const uint8_t *end, const uint8_t **tex
 /* End of the term at p, or NULL. */
 static const uint8_t *etf_skip(const uint8_t *p, const uint8_t *end, int depth)
 {
-	const uint8_t *t;
-	size_t n, l;
+	const uint8_t *t = NULL;
+	size_t n = 0, l;
 	if (p >= end || depth > ETF_DEPTH)
 		return NULL;
 	if ((l = atom_len(p, end, &t, &n)))
@@ -377,10 +377,10 @@ static const uint8_t *etf_skip(const uint8_t *p, const uint8_t *end, int depth)
 			n = (size_t)p[1] << 8 | p[2];
 			q = p + 3;
 		}
-		l = atom_len(q, end, &t, &l);
-		if (!l)
+		size_t alen, an;
+		if (!(alen = atom_len(q, end, &t, &an)))
 			return NULL;
-		q += l;
+		q += alen;
 		size_t tail = *p == 88 ? 12 : *p == 103 ? 9 : *p == 89 ? 8 : *p == 102 ? 5
 			    : *p == 120 ? 12 : *p == 101 ? 5 : *p == 114 ? 1 + 4 * n : 4 + 4 * n;
 		return (size_t)(end - q) >= tail ? q + tail : NULL;
@@ -486,8 +486,8 @@ static int conv_list(conv *c, sbuf *out, const uint8_t **pp, uint64_t k, int str
 
 static int conv_term(conv *c, sbuf *out, const uint8_t **pp, int depth)
 {
-	const uint8_t *p = *pp, *end = c->end, *t, *e = etf_skip(p, end, depth);
-	size_t n;
+	const uint8_t *p = *pp, *end = c->end, *t = NULL, *e = etf_skip(p, end, depth);
+	size_t n = 0;
 	if (!e)
 		return -1;
 	*pp = e;
