@@ -4,6 +4,7 @@
  * dictionary records. Term sections, literals and binaries stay compressed in the file;
  * the model's span_text hook regenerates their exact dump text on first use, so the
  * lazy decoders of heap.c read a snapshot exactly as they read a text dump. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,6 +88,9 @@ typedef struct snap {
 	size_t npid_chunks;
 	snap_namerow *names;  /* named processes, row order */
 	size_t nnames;
+	/* The caches above change on reads; the model may be read from several threads
+	 * (analyze summarises a mailbox on a second one), so the hooks take this lock. */
+	pthread_mutex_t lock;
 } snap;
 
 int bd_snapshot_is(const char *data, uint64_t size)
@@ -571,7 +575,7 @@ static void text_entry_free(text_entry *e)
 }
 
 /* ---- span_text hook ---- */
-static int span_text(const bd_model *m, bd_span sp, const char **out, size_t *len)
+static int span_text_locked(const bd_model *m, bd_span sp, const char **out, size_t *len)
 {
 	snap *s = m->span_ctx;
 	*out = NULL;
@@ -616,6 +620,15 @@ static int span_text(const bd_model *m, bd_span sp, const char **out, size_t *le
 	return 0;
 }
 
+static int span_text(const bd_model *m, bd_span sp, const char **out, size_t *len)
+{
+	snap *s = m->span_ctx;
+	pthread_mutex_lock(&s->lock);
+	int rc = span_text_locked(m, sp, out, len);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 static void snap_free(void *ctx)
 {
 	snap *s = ctx;
@@ -651,6 +664,7 @@ static void snap_free(void *ctx)
 	free(s->proc_loaded);
 	free(s->pid_chunks);
 	free(s->names);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -959,6 +973,11 @@ static void note_load_error(snap *s, const bd_error *err)
 static int procs_load_all(bd_model *m)
 {
 	snap *s = m->span_ctx;
+	pthread_mutex_lock(&s->lock);
+	if (!m->procs_load) { /* another thread did it */
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
 	int rc = 0;
 	for (size_t k = 0; k < s->nproc_chunks; k++) {
 		bd_error err = {0};
@@ -971,8 +990,9 @@ static int procs_load_all(bd_model *m)
 	bd_u64map_free(&m->pid_index);
 	for (size_t i = 0; i < m->procs.len; i++)
 		bd_u64map_put(&m->pid_index, bd_pid_pack(p[i].pid), i);
-	m->procs_load = NULL;
 	m->proc_lookup = NULL;
+	m->procs_load = NULL;
+	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 
@@ -1043,7 +1063,7 @@ static int64_t pid_row(snap *s, uint64_t packed)
 }
 
 /* Same answers as bd_proc_find / bd_proc_by_pid on a loaded table. */
-static const bd_proc *proc_lookup(const bd_model *m, const char *text, bd_pid pid)
+static const bd_proc *proc_lookup_locked(const bd_model *m, const char *text, bd_pid pid)
 {
 	snap *s = m->span_ctx;
 	if (text && bd_pid_parse(text, strlen(text), &pid) == 0)
@@ -1065,6 +1085,15 @@ static const bd_proc *proc_lookup(const bd_model *m, const char *text, bd_pid pi
 			return s->names[i].row < m->procs.len ? proc_row(m, (size_t)s->names[i].row) : NULL;
 	}
 	return NULL;
+}
+
+static const bd_proc *proc_lookup(const bd_model *m, const char *text, bd_pid pid)
+{
+	snap *s = m->span_ctx;
+	pthread_mutex_lock(&s->lock);
+	const bd_proc *p = proc_lookup_locked(m, text, pid);
+	pthread_mutex_unlock(&s->lock);
+	return p;
 }
 
 /* Index the ST_PROCS chunks and the pid index; load rows later. */
@@ -1223,6 +1252,7 @@ int bd_snapshot_read(bd_model *m, bd_error *err)
 	s->m = m;
 	for (int k = 0; k < REC_CACHE; k++)
 		s->cache[k].rec = SIZE_MAX;
+	pthread_mutex_init(&s->lock, NULL);
 	/* From here on the model owns s (freed by bd_model_free via free_ctx). */
 	m->span_ctx = s;
 	m->free_ctx = snap_free;
