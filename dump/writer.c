@@ -7,6 +7,7 @@
 #define ZSTD_STATIC_LINKING_ONLY
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h> /* rename() only: no stdio streams are used */
 #include <string.h>
@@ -22,6 +23,7 @@
 #define ALIGN 64
 
 struct bd_writer {
+	volatile sig_atomic_t busy; /* a call is running: a nested call (signal) is refused */
 	int fd;
 	int error;          /* sticky BD_E* */
 	int sys_errno;
@@ -217,10 +219,22 @@ static int emit(bd_writer *w, const bd_record *r, const void *payload, size_t le
 	return 0;
 }
 
+static int record(bd_writer *w, const bd_record *r, const void *payload, size_t len);
+
+/* A signal handler that interrupts a writer call and calls in again would overwrite
+ * the output buffer mid-record: the nested call is refused instead. */
 int bd_writer_record(bd_writer *w, const bd_record *r, const void *payload, size_t len)
 {
-	if (!w)
+	if (!w || w->busy)
 		return BD_EUSAGE;
+	w->busy = 1;
+	int rc = record(w, r, payload, len);
+	w->busy = 0;
+	return rc;
+}
+
+static int record(bd_writer *w, const bd_record *r, const void *payload, size_t len)
+{
 	if (w->error)
 		return w->error;
 	if (w->finished)
@@ -361,10 +375,20 @@ int bd_writer_init(bd_writer **out, void *arena, size_t size, const char *path,
 }
 
 /* ---- finish ---- */
+static int finish(bd_writer *w);
+
 int bd_writer_finish(bd_writer *w)
 {
-	if (!w)
+	if (!w || w->busy)
 		return BD_EUSAGE;
+	w->busy = 1;
+	int rc = finish(w);
+	w->busy = 0;
+	return rc;
+}
+
+static int finish(bd_writer *w)
+{
 	if (w->finished)
 		return w->error ? w->error : BD_EUSAGE;
 	w->finished = 1;

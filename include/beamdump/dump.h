@@ -9,8 +9,11 @@
  * After a successful init every call below is async-signal-safe: no malloc, no stdio,
  * no locks; only write, fsync, close, rename, clock_gettime and mem* functions are
  * called, and all of them were called once during init so no lazy binding is left.
- * The writer is not thread-safe: one thread (or one signal handler) at a time.
- * Errors are sticky: after the first failure every call returns the same error. */
+ * The writer is not thread-safe: one thread (or one signal handler) at a time; a call
+ * made while another is running (a handler interrupting the writer) returns BD_EUSAGE.
+ * Errors are sticky: after the first failure every call returns the same error.
+ * Installing handlers, an alternate signal stack and masking other signals while
+ * writing are the caller's job (see reference/anchors.md §7.4). */
 #ifndef BEAMDUMP_DUMP_H
 #define BEAMDUMP_DUMP_H
 
