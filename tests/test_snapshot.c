@@ -95,6 +95,26 @@ static void test_roundtrip_fixtures(void **state)
 	roundtrip(tu_fixture("tests/fixtures/terms_otp27_trunc.dump.zst"), 64);
 }
 
+/* The command itself: convert writes the file (no .partial left), a snapshot converts
+ * again into an equal snapshot, and stdin works. */
+static void test_cli_convert(void **state)
+{
+	(void)state;
+	const char *text = tu_fixture("tests/fixtures/terms_otp27.dump.zst");
+	const char *a = su_temp(".bdump"), *b = su_temp(".bdump");
+	assert_int_equal(tu_run(NULL, "convert '%s' -o '%s' 2>/dev/null", text, a), 0);
+	char partial[200];
+	snprintf(partial, sizeof partial, "%s.partial", a);
+	assert_int_equal(access(partial, F_OK), -1);
+	assert_int_equal(tu_run(NULL, "convert - -o '%s' < '%s' 2>/dev/null", b, a), 0);
+	same_model(text, a);
+	same_model(text, b);
+	same_cli("info", a, b);
+	assert_int_equal(tu_run(NULL, "convert '%s' 2>/dev/null", text), 2); /* no -o */
+	unlink(a);
+	unlink(b);
+}
+
 /* Every generated sample dump (samples/gen.sh), when present. */
 static void test_roundtrip_samples(void **state)
 {
@@ -454,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_codec_mutations),
 		cmocka_unit_test(test_decoder_garbage),
 		cmocka_unit_test(test_roundtrip_fixtures),
+		cmocka_unit_test(test_cli_convert),
 		cmocka_unit_test(test_roundtrip_samples),
 		cmocka_unit_test(test_corrupt_flips),
 		cmocka_unit_test(test_corrupt_cuts),
