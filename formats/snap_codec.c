@@ -881,6 +881,7 @@ enum {
 enum { ROW_TOP1 = 14, ROW_TOP2 = 15, COL_STACK = 0, COL_DICT = 1, COL_MSG = 2, COL_PTERM = 3 };
 
 #define LINE_RAW_MAX (256u * 1024) /* longer lines are kept verbatim, in pieces */
+#define LINE_ENC_MAX (1u << 20)     /* a line may encode to at most this (record size) */
 
 /* Change a context word, remembering the old value for a rollback. */
 static void cx_put(snap_dict *d, uint64_t *p, uint64_t v)
@@ -1233,7 +1234,7 @@ const char *snap_enc_line(sbuf *out, snap_ctx *cx, snap_dict *d, int k, const ch
 	if (k != SK_TEXT && k != SK_BINARY) {
 		d->nundo = 0;
 		const char *q = enc_structured(out, cx, d, k, p, end);
-		if (q && q < end && *q == '\n' && !out->oom)
+		if (q && q < end && *q == '\n' && !out->oom && out->len - mark <= LINE_ENC_MAX)
 			return q + 1;
 		out->len = mark;
 		while (d->nundo > 0) {

@@ -380,6 +380,35 @@ static void test_codec_lines(void **state)
 	codec_roundtrip(SK_PTERMS, pterms, sizeof pterms - 1, 0);
 }
 
+/* A huge tuple line (a 16M-element tuple is one line in the dump) must not make one
+ * op bigger than a record: past 1 MiB encoded it is kept verbatim, in pieces. */
+static void test_codec_huge_line(void **state)
+{
+	(void)state;
+	size_t n = 700000;
+	char *t = malloc(n * 8 + 64);
+	size_t len = (size_t)sprintf(t, "7F00:t%zX:", n);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(t + len, "%sI%zu", i ? "," : "", i * 1000003 % 99991);
+	t[len++] = '\n';
+	codec_roundtrip(SK_HEAP, t, len, -1);
+	sbuf enc = {0};
+	snap_dict d = {0};
+	snap_ctx cx = {0};
+	const char *p = t;
+	size_t biggest = 0;
+	while (p < t + len) {
+		size_t at = enc.len;
+		p = snap_enc_line(&enc, &cx, &d, SK_HEAP, p, t + len);
+		if (enc.len - at > biggest)
+			biggest = enc.len - at;
+	}
+	assert_true(biggest <= (1u << 20) + 16);
+	sb_free(&enc);
+	snap_dict_free(&d);
+	free(t);
+}
+
 /* Random damage to real heap text: whatever the encoder keeps, it gives back exactly. */
 static void test_codec_mutations(void **state)
 {
@@ -472,6 +501,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_codec_lines),
 		cmocka_unit_test(test_codec_mutations),
+		cmocka_unit_test(test_codec_huge_line),
 		cmocka_unit_test(test_decoder_garbage),
 		cmocka_unit_test(test_roundtrip_fixtures),
 		cmocka_unit_test(test_cli_convert),
