@@ -184,6 +184,17 @@ static void write_table(wr *w, unsigned id, const void *rows, size_t n)
 			chunk = k / 2;
 			continue;
 		}
+		if (enc.len > w->o.max_record) {
+			/* One row alone is too big: only inline blobs (module attributes) can be;
+			 * drop them from this row rather than fail the whole snapshot. */
+			uint8_t row[1024];
+			memcpy(row, (const uint8_t *)rows + i * t->row_size, t->row_size);
+			for (size_t c = 0; c < t->ncols; c++)
+				if (t->cols[c].type == SC_BLOB)
+					memset(row + t->cols[c].off, 0, sizeof(bd_span));
+			enc.len = 0;
+			snap_table_encode(&enc, t, row, 1, str_id, span_blob, w);
+		}
 		flush_strings(w);
 		/* pid index chunks are keyed by their first pid, all others by first row */
 		uint64_t key = id == ST_PIDIDX ? ((const snap_pidrow *)rows)[i].pid : i;
