@@ -61,10 +61,15 @@ static size_t some_pids(const char *path, char pids[][48], size_t max)
 		fail_msg("%s: %s", path, err.msg);
 	size_t n, k = 0;
 	const bd_proc *p = bd_model_procs(m, &n);
+	/* named processes by name (the name lookup path), then others by pid */
 	for (int named = 1; named >= 0; named--)
 		for (size_t i = 0; i < n && k < max; i++)
-			if ((p[i].name != NULL) == named)
-				bd_pid_fmt(p[i].pid, pids[k++], 48);
+			if ((p[i].name != NULL) == named) {
+				if (named && strlen(p[i].name) < 40 && !strchr(p[i].name, '\''))
+					snprintf(pids[k++], 48, "%s", p[i].name);
+				else
+					bd_pid_fmt(p[i].pid, pids[k++], 48);
+			}
 	bd_model_free(m);
 	return k;
 }
