@@ -406,6 +406,8 @@ int cmd_capture(const opts *g)
 		int r = capture_once(&o, c, file);
 		if (r != EXIT_OK)
 			status = r;
+		if (r == EXIT_OK && g_stop && k < o.count)
+			status = EXIT_PARTIAL; /* the series was cut short */
 		if (r != EXIT_OK || g_stop)
 			break;
 		if (k < o.count)

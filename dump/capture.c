@@ -1066,7 +1066,7 @@ static int collect_procs(call *k, ptab *t)
 	ei_x_buff x;
 	ei_x_new(&x);
 	int rc = 0;
-	size_t batch = k->o->batch ? k->o->batch : 1000;
+	size_t batch = k->o->batch ? k->o->batch : 250;
 	for (size_t s = 0; s < t->n && !rc; s += batch) {
 		size_t e = s + batch < t->n ? s + batch : t->n;
 		ei_x_buff a;

@@ -54,18 +54,18 @@ void bd_capture_close(bd_capture *c);
 #define BD_CAPTURE_OPTS_VERSION 1
 typedef struct bd_capture_opts {
 	unsigned version;       /* BD_CAPTURE_OPTS_VERSION */
-	unsigned batch;         /* pids per process_info call (default 1000) */
+	unsigned batch;         /* pids per process_info call (default 250) */
 	unsigned top_queues;    /* longest queues whose messages are read (default 10) */
 	unsigned messages;      /* messages kept per queue (default 100) */
 	uint64_t max_queue;     /* skip reading queues longer than this (default 200000) */
 	unsigned stack_top;     /* per metric, processes whose stack trace is read (default 20) */
 	unsigned timeout_ms;    /* per call (default 60000) */
-	unsigned pause_ms;      /* sleep between batches, to spare the node (default 0) */
+	unsigned pause_ms;      /* sleep between batches, to spare the node (default 10) */
 	/* Set from a signal handler: the capture stops at the next batch boundary and
 	 * returns what it has (BD_ETRUNCATED). May be NULL. */
 	volatile sig_atomic_t *stop;
 } bd_capture_opts;
-#define BD_CAPTURE_OPTS_INIT {BD_CAPTURE_OPTS_VERSION, 1000, 10, 100, 200000, 20, 60000, 0, NULL}
+#define BD_CAPTURE_OPTS_INIT {BD_CAPTURE_OPTS_VERSION, 250, 10, 100, 200000, 20, 60000, 10, NULL}
 
 typedef struct bd_capture_stats {
 	uint64_t procs, calls, bytes_in; /* rows, rpc calls, reply bytes */
