@@ -687,10 +687,14 @@ static int collect_run_queues(call *k, int schedulers, const swt *w0, const swt 
 	int rc = statistics(k, "run_queue_lengths_all", &x, &idx);
 	if (rc == BD_EUNSUPPORTED)
 		rc = statistics(k, "run_queue_lengths", &x, &idx);
-	if (!rc && !ei_decode_list_header(x.buff, &idx, &n)) {
+	/* A list of small integers: term_to_binary sends it as a string. */
+	long lens[1024];
+	int peek = idx;
+	n = 0;
+	if (!rc && ei_decode_intlist(x.buff, &peek, NULL, &n) == 0 && n > 0 && n <= 1024 &&
+	    ei_decode_intlist(x.buff, &idx, lens, &n) == 0) {
 		for (int e = 0; e < n; e++) {
-			uint64_t len;
-			dec_u64(x.buff, &idx, &len);
+			uint64_t len = lens[e] < 0 ? BD_UNKNOWN : (uint64_t)lens[e];
 			bd_sched *s = bd_live_sched_add(k->lv);
 			if (!s)
 				break;

@@ -373,7 +373,7 @@ static void interrupted(const char *what)
 			"-o", snap, "--batch", "100", "--pause", "25", NULL};
 	pid_t p = spawn(argv, fo, fe, NULL, NULL);
 	/* Until a few batches are in: the snapshot must hold some processes. */
-	usleep(1500 * 1000);
+	usleep(2500 * 1000);
 	int lost = !strcmp(what, "killed");
 	if (lost)
 		stop_node(node);
