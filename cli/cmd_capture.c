@@ -347,17 +347,13 @@ static int capture_once(const capopts *o, bd_capture *c, const char *file)
 	return partial ? EXIT_PARTIAL : EXIT_OK;
 }
 
-static void pause_until(double t)
+static void pause_until(bd_capture *c, double t)
 {
-	for (;;) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		double left = t - ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
-		if (left <= 0 || g_stop)
-			return;
-		struct timespec d = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-		nanosleep(&d, NULL);
-	}
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double left = t - ((double)now.tv_sec + (double)now.tv_nsec / 1e9);
+	if (left > 0)
+		bd_capture_idle(c, (unsigned)(left * 1000), &g_stop);
 }
 
 int cmd_capture(const opts *g)
@@ -411,7 +407,7 @@ int cmd_capture(const opts *g)
 		if (r != EXIT_OK || g_stop)
 			break;
 		if (k < o.count)
-			pause_until(start + o.every * (double)k);
+			pause_until(c, start + o.every * (double)k);
 		if (g_stop) {
 			if (!o.quiet)
 				fprintf(stderr, "beamdump: series interrupted after %ld of %ld captures\n", k,

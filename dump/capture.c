@@ -264,6 +264,34 @@ void bd_capture_close(bd_capture *c)
 
 const char *bd_capture_node(const bd_capture *c) { return c->node; }
 
+int bd_capture_idle(bd_capture *c, unsigned ms, volatile sig_atomic_t *stop)
+{
+	double end = now_s() + ms / 1000.0;
+	ei_x_buff x;
+	ei_x_new(&x);
+	int rc = 0;
+	while (c->fd >= 0 && !(stop && *stop)) {
+		double left = end - now_s();
+		if (left <= 0)
+			break;
+		struct pollfd p = {c->fd, POLLIN, 0};
+		int r = poll(&p, 1, left > 0.2 ? 200 : (int)(left * 1000) + 1);
+		if (r <= 0)
+			continue;
+		erlang_msg msg;
+		x.index = 0;
+		/* Ticks are answered inside ei; anything else is dropped. */
+		int got = ei_xreceive_msg_tmo(c->fd, &msg, &x, 5000);
+		if (got < 0 && !(stop && *stop)) {
+			ei_close_connection(c->fd);
+			c->fd = -1;
+			rc = BD_EIO;
+		}
+	}
+	ei_x_free(&x);
+	return rc;
+}
+
 /* ---- rpc ---- */
 typedef struct call {
 	bd_capture *c;
@@ -307,6 +335,13 @@ static int wait_reply(call *k, ei_x_buff *x, int *idx)
 		int got = ei_rpc_from(&c->ec, c->fd, (int)k->o->timeout_ms, &msg, x);
 		if (got == ERL_TICK)
 			continue;
+		if ((got == ERL_TIMEOUT || got < 0) && stop_requested(k)) {
+			/* a signal cut the read short: the stream is out of step now */
+			k->stopped = 1;
+			ei_close_connection(c->fd);
+			c->fd = -1;
+			return BD_EBUDGET;
+		}
 		if (got == ERL_TIMEOUT || got < 0)
 			goto lost;
 		c->bytes_in += (uint64_t)x->index;

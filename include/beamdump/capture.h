@@ -82,6 +82,11 @@ typedef struct bd_capture_stats {
 int bd_capture_run(bd_capture *c, const bd_capture_opts *opts, bd_live **out,
 		   bd_capture_stats *stats, bd_error *err);
 
+/* Wait ms milliseconds (or until *stop) while keeping the connection alive: the
+ * node's net ticks are answered, so a series with long gaps is not disconnected.
+ * Returns 0, or BD_EIO when the connection was lost. */
+int bd_capture_idle(bd_capture *c, unsigned ms, volatile sig_atomic_t *stop);
+
 /* The node name connected to. */
 const char *bd_capture_node(const bd_capture *c);
 
