@@ -1147,14 +1147,27 @@ static uint64_t metric(const bd_proc *p, int m)
 	return v == BD_UNKNOWN ? 0 : v;
 }
 
-static int g_metric; /* for qsort: only used on the capture thread */
-static const bd_live *g_lv;
-static int cmp_rows(const void *a, const void *b)
+typedef struct by_metric {
+	bd_live *lv;
+	int metric;
+} by_metric;
+
+static int cmp_rows(const void *a, const void *b, void *ctx)
 {
-	const bd_proc *x = bd_live_proc_at((bd_live *)g_lv, *(const size_t *)a);
-	const bd_proc *y = bd_live_proc_at((bd_live *)g_lv, *(const size_t *)b);
-	uint64_t u = metric(x, g_metric), v = metric(y, g_metric);
+	const by_metric *bm = ctx;
+	const bd_proc *x = bd_live_proc_at(bm->lv, *(const size_t *)a);
+	const bd_proc *y = bd_live_proc_at(bm->lv, *(const size_t *)b);
+	uint64_t u = metric(x, bm->metric), v = metric(y, bm->metric);
 	return u < v ? 1 : u > v ? -1 : 0;
+}
+
+/* Row indexes sorted by a metric, largest first. */
+static void sort_rows(bd_live *lv, size_t *order, size_t n, int m)
+{
+	by_metric bm = {lv, m};
+	for (size_t r = 0; r < n; r++)
+		order[r] = r;
+	qsort_r(order, n, sizeof *order, cmp_rows, &bm);
 }
 
 /* The pid ETF of model row r (row -> table entry map built on demand). */
@@ -1253,11 +1266,7 @@ static int collect_stacks(call *k, const ptab *t, size_t nrows, const size_t *in
 		goto out;
 	}
 	for (int m = 0; m < 4; m++) {
-		for (size_t r = 0; r < nrows; r++)
-			order[r] = r;
-		g_metric = m;
-		g_lv = k->lv;
-		qsort(order, nrows, sizeof *order, cmp_rows);
+		sort_rows(k->lv, order, nrows, m);
 		for (size_t q = 0; q < nrows && q < k->o->stack_top; q++)
 			if (!want[order[q]] && metric(bd_live_proc_at(k->lv, order[q]), m)) {
 				want[order[q]] = 1;
@@ -1770,9 +1779,7 @@ int bd_capture_run(bd_capture *c, const bd_capture_opts *opts, bd_live **out,
 	for (size_t e = 0; e < t.n; e++)
 		if (t.p[e].row < nrows)
 			inv[t.p[e].row] = e;
-	g_metric = 0;
-	g_lv = lv;
-	qsort(order, nrows, sizeof *order, cmp_rows);
+	sort_rows(lv, order, nrows, 0);
 	if ((rc = collect_messages(&k, &t, order, nrows, inv, st)) ||
 	    (rc = collect_stacks(&k, &t, nrows, inv, st)) || (rc = collect_ports(&k)) ||
 	    (rc = collect_ets(&k)) || (rc = collect_allocators(&k)) ||
