@@ -1,5 +1,6 @@
-/* Internals shared by the analyses: the run context, the finding builder, an arena
- * for finding strings, and small helpers over processes. */
+/* Internals shared by the analyses: the run context, the finding builder, and small
+ * helpers over processes. Findings own their strings through the run's arena
+ * (bd_arena, beamdump/util.h). */
 #ifndef BD_AN_INT_H
 #define BD_AN_INT_H
 
@@ -10,18 +11,7 @@
 
 #include "beamdump/analyze.h"
 #include "beamdump/term.h"
-
-/* ---- arena: findings own their strings ---- */
-typedef struct an_chunk an_chunk;
-typedef struct an_arena {
-	an_chunk *head;
-	size_t used, cap;
-} an_arena;
-
-void *an_alloc(an_arena *a, size_t n); /* zeroed, 8-aligned; NULL on ENOMEM */
-char *an_strdup(an_arena *a, const char *s);
-char *an_printf(an_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void an_arena_free(an_arena *a);
+#include "beamdump/util.h"
 
 /* ---- a finding under construction ---- */
 enum { AN_MAX_EV = 16, AN_MAX_REL = 12, AN_MAX_DET = 24 };
@@ -52,7 +42,7 @@ typedef struct an_ctx {
 	const bd_model *m;
 	bd_analyze_opts o;
 	bd_slogan slogan;
-	an_arena *arena;
+	bd_arena *arena;
 	an_finding **f;
 	size_t nf, capf;
 	int oom;

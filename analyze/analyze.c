@@ -8,7 +8,7 @@
 #include "an_int.h"
 
 struct bd_an_priv {
-	an_arena arena;
+	bd_arena arena;
 	bd_finding *items;
 };
 
@@ -43,7 +43,7 @@ static void defaults(bd_analyze_opts *o)
 		o->max_findings = 40;
 }
 
-static void ctx_init(an_ctx *c, const bd_model *m, const bd_analyze_opts *o, an_arena *a)
+static void ctx_init(an_ctx *c, const bd_model *m, const bd_analyze_opts *o, bd_arena *a)
 {
 	memset(c, 0, sizeof *c);
 	c->m = m;
@@ -72,8 +72,8 @@ static const char *verdict(an_ctx *c, const bd_finding *items, size_t n)
 		return "No problem found in this dump";
 	for (size_t i = 0; i < n; i++)
 		if (items[i].severity >= BD_SEV_WARNING)
-			return an_printf(c->arena, "Most likely cause: %s (%s)",
-					 bd_finding_kind_name(items[i].kind), items[i].title);
+			return bd_arena_printf(c->arena, "Most likely cause: %s (%s)",
+					       bd_finding_kind_name(items[i].kind), items[i].title);
 	return "No problem found at warning level or above";
 }
 
@@ -136,7 +136,7 @@ void bd_findings_free(bd_findings *f)
 	if (!f)
 		return;
 	if (f->priv) {
-		an_arena_free(&f->priv->arena);
+		bd_arena_free(&f->priv->arena);
 		free(f->priv->items);
 		free(f->priv);
 	}

@@ -54,7 +54,7 @@ static void read_master(an_ctx *c, const bd_proc *p)
 		name = find_appl_data(fr[0].slots[i].term, 0);
 	if (!name)
 		return;
-	const char *app = an_printf(c->arena, "%.*s", (int)name->n, name->u.s);
+	const char *app = bd_arena_printf(c->arena, "%.*s", (int)name->n, name->u.s);
 	add_app(c, p->pid, app);
 	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
 		const bd_link *l = &c->links[p->link_first + i];
@@ -96,10 +96,10 @@ static const char *ancestor_label(an_ctx *c, const bd_term *t, const bd_proc **p
 	if (t->kind == BD_T_ATOM) {
 		snprintf(buf, sizeof buf, "%.*s", (int)t->n, t->u.s);
 		*proc = bd_proc_find(c->m, buf);
-		return an_strdup(c->arena, buf);
+		return bd_arena_strdup(c->arena, buf);
 	}
 	bd_term_fmt(t, buf, sizeof buf, 2, 4);
-	return an_strdup(c->arena, buf);
+	return bd_arena_strdup(c->arena, buf);
 }
 
 /* Fill ancestors of s from p's dictionary; returns the application found there. */
@@ -113,7 +113,7 @@ static const char *read_ancestors(an_ctx *c, const bd_proc *p, bd_subject *s)
 		return NULL;
 	if (n > MAX_ANCESTORS)
 		n = MAX_ANCESTORS;
-	const char **labels = s ? an_alloc(c->arena, (size_t)n * sizeof *labels) : NULL;
+	const char **labels = s ? bd_arena_alloc(c->arena, (size_t)n * sizeof *labels) : NULL;
 	const char *app = NULL;
 	for (int64_t i = 0; i < n; i++) {
 		const bd_proc *q;
@@ -152,7 +152,7 @@ enum { MAX_LINKS = 8 };
 /* Links (not monitors) of p as labels. */
 static void fill_links(an_ctx *c, bd_subject *s, const bd_proc *p)
 {
-	const char **labels = an_alloc(c->arena, MAX_LINKS * sizeof *labels);
+	const char **labels = bd_arena_alloc(c->arena, MAX_LINKS * sizeof *labels);
 	char b[48];
 	if (!labels)
 		return;
@@ -167,7 +167,8 @@ static void fill_links(an_ctx *c, bd_subject *s, const bd_proc *p)
 		if (q)
 			labels[s->nlinks++] = an_proc_label(c, q);
 		else if (l->target_kind == BD_TGT_PORT)
-			labels[s->nlinks++] = an_strdup(c->arena, bd_port_fmt(l->id, b, sizeof b));
+			labels[s->nlinks++] =
+				bd_arena_strdup(c->arena, bd_port_fmt(l->id, b, sizeof b));
 		else if (l->target_kind == BD_TGT_PID)
 			labels[s->nlinks++] = an_pid_str(c, l->id);
 	}

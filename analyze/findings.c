@@ -1,5 +1,5 @@
-/* The finding builder: an arena for strings, typed evidence, subjects, and helpers
- * over processes that several analyses share (labels, open heaps, user frames). */
+/* The finding builder: typed evidence, subjects, and helpers over processes that
+ * several analyses share (labels, open heaps, user frames). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,71 +32,6 @@ const char *bd_severity_name(bd_severity s)
 	return (unsigned)s <= BD_SEV_CRITICAL ? names[s] : "info";
 }
 
-/* ---- arena ---- */
-struct an_chunk {
-	an_chunk *next;
-	size_t cap;
-	max_align_t data[];
-};
-
-void *an_alloc(an_arena *a, size_t n)
-{
-	n = (n + 7) & ~(size_t)7;
-	if (!a->head || a->used + n > a->cap) {
-		size_t cap = n > 65536 ? n : 65536;
-		an_chunk *c = malloc(sizeof *c + cap);
-		if (!c)
-			return NULL;
-		c->next = a->head;
-		c->cap = cap;
-		a->head = c;
-		a->used = 0;
-		a->cap = cap;
-	}
-	void *p = (char *)a->head->data + a->used;
-	a->used += n;
-	memset(p, 0, n);
-	return p;
-}
-
-char *an_strdup(an_arena *a, const char *s)
-{
-	if (!s)
-		return NULL;
-	size_t n = strlen(s);
-	char *d = an_alloc(a, n + 1);
-	if (d)
-		memcpy(d, s, n + 1);
-	return d;
-}
-
-static char *an_vprintf(an_arena *a, const char *fmt, va_list ap)
-{
-	char tmp[1024];
-	vsnprintf(tmp, sizeof tmp, fmt, ap);
-	return an_strdup(a, tmp);
-}
-
-char *an_printf(an_arena *a, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = an_vprintf(a, fmt, ap);
-	va_end(ap);
-	return s;
-}
-
-void an_arena_free(an_arena *a)
-{
-	an_chunk *c = a->head;
-	while (c) {
-		an_chunk *n = c->next;
-		free(c);
-		c = n;
-	}
-	a->head = NULL;
-}
-
 /* ---- findings ---- */
 an_finding *an_new(an_ctx *c, bd_finding_kind k, bd_severity s, double score)
 {
@@ -110,7 +45,7 @@ an_finding *an_new(an_ctx *c, bd_finding_kind k, bd_severity s, double score)
 		c->f = g;
 		c->capf = cap;
 	}
-	an_finding *f = an_alloc(c->arena, sizeof *f);
+	an_finding *f = bd_arena_alloc(c->arena, sizeof *f);
 	if (!f) {
 		c->oom = 1;
 		return NULL;
@@ -131,7 +66,7 @@ void an_title(an_ctx *c, an_finding *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	f->pub.title = an_vprintf(c->arena, fmt, ap);
+	f->pub.title = bd_arena_vprintf(c->arena, fmt, ap);
 	va_end(ap);
 }
 
@@ -139,7 +74,7 @@ void an_advice(an_ctx *c, an_finding *f, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	f->pub.advice = an_vprintf(c->arena, fmt, ap);
+	f->pub.advice = bd_arena_vprintf(c->arena, fmt, ap);
 	va_end(ap);
 }
 
@@ -149,7 +84,7 @@ void an_detail(an_ctx *c, an_finding *f, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	f->det[f->pub.ndetails++] = an_vprintf(c->arena, fmt, ap);
+	f->det[f->pub.ndetails++] = bd_arena_vprintf(c->arena, fmt, ap);
 	va_end(ap);
 }
 
@@ -214,7 +149,7 @@ void an_ev_str(an_ctx *c, an_finding *f, const char *key, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	e->v.s = an_vprintf(c->arena, fmt, ap);
+	e->v.s = bd_arena_vprintf(c->arena, fmt, ap);
 	va_end(ap);
 }
 
@@ -227,7 +162,8 @@ static void fill_proc(an_ctx *c, bd_subject *s, const bd_proc *p)
 	s->initial_call = p->spawned_as;
 	s->current_function = p->pc_mfa ? p->pc_mfa : p->pc;
 	if (!s->current_function && p->current_call)
-		s->current_function = an_strdup(c->arena, an_mfa_of(p->current_call, buf, sizeof buf));
+		s->current_function =
+			bd_arena_strdup(c->arena, an_mfa_of(p->current_call, buf, sizeof buf));
 }
 
 void an_subject_proc(an_ctx *c, an_finding *f, const bd_proc *p)
@@ -244,7 +180,7 @@ void an_subject_named(an_ctx *c, an_finding *f, const char *type, const char *na
 	memset(&f->pub.subject, 0, sizeof f->pub.subject);
 	f->pub.subject.type = type;
 	f->pub.subject.pid = BD_PID_NONE;
-	f->pub.subject.name = an_strdup(c->arena, name);
+	f->pub.subject.name = bd_arena_strdup(c->arena, name);
 	f->subj_proc = NULL;
 }
 
@@ -317,7 +253,7 @@ uint64_t an_words(const an_ctx *c, uint64_t words)
 const char *an_pid_str(an_ctx *c, bd_pid pid)
 {
 	char b[48];
-	return an_strdup(c->arena, bd_pid_fmt(pid, b, sizeof b));
+	return bd_arena_strdup(c->arena, bd_pid_fmt(pid, b, sizeof b));
 }
 
 const char *an_proc_label(an_ctx *c, const bd_proc *p)
@@ -325,11 +261,11 @@ const char *an_proc_label(an_ctx *c, const bd_proc *p)
 	char b[48];
 	bd_pid_fmt(p->pid, b, sizeof b);
 	if (p->name)
-		return an_printf(c->arena, "%s %s", p->name, b);
+		return bd_arena_printf(c->arena, "%s %s", p->name, b);
 	const char *ic = an_initial_call(c, p);
 	if (ic && strcmp(ic, "erlang:apply/2") != 0)
-		return an_printf(c->arena, "%s %s", ic, b);
-	return an_strdup(c->arena, b);
+		return bd_arena_printf(c->arena, "%s %s", ic, b);
+	return bd_arena_strdup(c->arena, b);
 }
 
 const char *an_count(an_ctx *c, uint64_t v)
@@ -345,7 +281,7 @@ const char *an_count(an_ctx *c, uint64_t v)
 		out[k++] = tmp[i];
 	}
 	out[k] = 0;
-	return an_strdup(c->arena, out);
+	return bd_arena_strdup(c->arena, out);
 }
 
 const char *an_bytes(an_ctx *c, uint64_t v)
@@ -360,8 +296,9 @@ const char *an_bytes(an_ctx *c, uint64_t v)
 		u++;
 	}
 	if (u == 0)
-		return an_printf(c->arena, "%llu B", (unsigned long long)v);
-	return an_printf(c->arena, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s", d, unit[u]);
+		return bd_arena_printf(c->arena, "%llu B", (unsigned long long)v);
+	return bd_arena_printf(c->arena, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s", d,
+			       unit[u]);
 }
 
 const char *an_mfa_of(const char *loc, char *buf, size_t cap)
@@ -400,7 +337,7 @@ const char *an_user_frame(an_ctx *c, const bd_proc *p)
 		return NULL;
 	for (size_t i = 0; i < nf; i++)
 		if (fr[i].mfa && !otp_plumbing(fr[i].mfa))
-			return an_strdup(c->arena, an_mfa_of(fr[i].mfa, buf, sizeof buf));
+			return bd_arena_strdup(c->arena, an_mfa_of(fr[i].mfa, buf, sizeof buf));
 	return NULL;
 }
 
@@ -424,7 +361,7 @@ const char *an_initial_call(an_ctx *c, const bd_proc *p)
 	bd_heap *h = an_heap(c, p);
 	char buf[200];
 	term_mfa(h ? bd_heap_dict_get(h, "$initial_call") : NULL, buf, sizeof buf);
-	return buf[0] ? an_strdup(c->arena, buf) : p->spawned_as;
+	return buf[0] ? bd_arena_strdup(c->arena, buf) : p->spawned_as;
 }
 
 int an_is_system_proc(const bd_proc *p)

@@ -169,8 +169,9 @@ static void processes(an_ctx *c)
 			culprit = bd_proc_by_pid(c->m, c->procs[s->example].spawned_by);
 		if (!culprit)
 			culprit = ex;
-		label = an_printf(c->arena, "%s in %s", an_initial_call(c, ex) ? an_initial_call(c, ex) : "?",
-				  ex->pc_mfa ? ex->pc_mfa : "?");
+		label = bd_arena_printf(c->arena, "%s in %s",
+					an_initial_call(c, ex) ? an_initial_call(c, ex) : "?",
+					ex->pc_mfa ? ex->pc_mfa : "?");
 	}
 	table_kind tk = {BD_F_PROCESS_LIMIT, "processes", "Process table", count, lim->procs_limit,
 			 usual, "initial call",
@@ -207,7 +208,7 @@ static void ports(an_ctx *c)
 		const group *o = dominant(own);
 		if (o && o->count * 2 >= dom->count)
 			culprit = bd_proc_by_pid(c->m, pt[o->example].connected);
-		label = an_printf(c->arena, "%s ports", dom->key ? dom->key : "?");
+		label = bd_arena_printf(c->arena, "%s ports", dom->key ? dom->key : "?");
 	}
 	table_kind tk = {BD_F_PORT_LIMIT, "ports", "Port table", count, lim->ports_limit, usual,
 			 "driver",
@@ -244,7 +245,7 @@ static void ets_tables(an_ctx *c)
 		const group *o = dominant(own);
 		if (o && o->count * 2 >= dom->count)
 			culprit = bd_proc_by_pid(c->m, t[o->example].owner);
-		label = an_printf(c->arena, "tables named %s", dom->key ? dom->key : "?");
+		label = bd_arena_printf(c->arena, "tables named %s", dom->key ? dom->key : "?");
 	}
 	table_kind tk = {BD_F_ETS_LIMIT, "tables", "ETS table count", count, lim->ets_limit, usual,
 			 "name",

@@ -103,8 +103,9 @@ void an_scheds(an_ctx *c)
 	an_ev_num(c, f, "runnable_per_scheduler", (double)load / (double)nsched);
 	const char *what = "?";
 	if (dom && ex) {
-		what = an_printf(c->arena, "%s in %s", an_initial_call(c, ex) ? an_initial_call(c, ex) : "?",
-				 ex->pc_mfa ? ex->pc_mfa : "?");
+		what = bd_arena_printf(c->arena, "%s in %s",
+				       an_initial_call(c, ex) ? an_initial_call(c, ex) : "?",
+				       ex->pc_mfa ? ex->pc_mfa : "?");
 		an_ev_str(c, f, "dominant", "%s", what);
 		an_ev_count(c, f, "dominant_count", dom->count);
 		an_ev_pct(c, f, "dominant_share", runnable ? 100.0 * (double)dom->count / (double)runnable : 0);

@@ -222,8 +222,8 @@ static const char *reason_text(an_ctx *c)
 {
 	const bd_slogan *s = &c->slogan;
 	size_t n = s->reason_len > 300 ? 300 : s->reason_len;
-	return an_printf(c->arena, "%.*s%s", (int)n, s->reason ? s->reason : "",
-			 s->reason_len > 300 ? "..." : "");
+	return bd_arena_printf(c->arena, "%.*s%s", (int)n, s->reason ? s->reason : "",
+			       s->reason_len > 300 ? "..." : "");
 }
 
 static uint64_t heap_bytes(an_ctx *c, const bd_proc *p)

@@ -99,7 +99,7 @@ static const char *call_request(an_ctx *c, const bd_proc *p)
 			if (fr[i].slots[j].y == 1 && fr[i].slots[j].term) {
 				char buf[120];
 				bd_term_fmt(fr[i].slots[j].term, buf, sizeof buf, 3, 4);
-				return an_strdup(c->arena, buf);
+				return bd_arena_strdup(c->arena, buf);
 			}
 	}
 	return NULL;
@@ -189,12 +189,14 @@ static void deadlock(an_ctx *c, wnode *w, long start)
 static const char *why_stuck(an_ctx *c, const bd_proc *t, bd_pid target)
 {
 	if (!t)
-		return an_printf(c->arena, "%s is not in the dump (dead)", an_pid_str(c, target));
+		return bd_arena_printf(c->arena, "%s is not in the dump (dead)",
+				       an_pid_str(c, target));
 	if (t->state == BD_PS_EXITING || t->state == BD_PS_NONEXISTING)
 		return "is exiting";
 	if (an_val(t->msgq_len) >= MB_BUSY)
-		return an_printf(c->arena, "is overloaded (%s messages queued)", an_count(c, t->msgq_len));
-	return an_printf(c->arena, "is busy in %s", t->pc_mfa ? t->pc_mfa : "?");
+		return bd_arena_printf(c->arena, "is overloaded (%s messages queued)",
+				       an_count(c, t->msgq_len));
+	return bd_arena_printf(c->arena, "is busy in %s", t->pc_mfa ? t->pc_mfa : "?");
 }
 
 /* One finding per process that others are stuck behind. */

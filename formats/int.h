@@ -1,5 +1,6 @@
-/* Internals shared by the readers in formats/: arena, growable arrays with caps,
- * string interning, and the bd_model struct itself. */
+/* Internals shared by the readers in formats/: number parsing, base64/hex decoding,
+ * the input source, and the bd_model struct itself. The building blocks they share
+ * with the other libraries (arena, vectors, interning, maps) are in beamdump/util.h. */
 #ifndef BD_FORMATS_INT_H
 #define BD_FORMATS_INT_H
 
@@ -9,53 +10,7 @@
 
 #include "beamdump/model.h"
 #include "beamdump/term.h"
-
-/* ---- arena: bump allocation in chunks, freed at once ---- */
-typedef struct bd_arena_chunk bd_arena_chunk;
-typedef struct bd_arena {
-	bd_arena_chunk *head;
-	size_t used, cap;   /* in head */
-	size_t total;       /* bytes held */
-	size_t limit;       /* hard cap on total, 0 = none */
-} bd_arena;
-
-void *bd_arena_alloc(bd_arena *a, size_t size);   /* 8-aligned, zeroed; NULL when over limit */
-char *bd_arena_strndup(bd_arena *a, const char *s, size_t n);
-void bd_arena_free(bd_arena *a);
-
-/* ---- growable array with a hard maximum ---- */
-typedef struct bd_vec {
-	void *data;
-	size_t len, cap, elem, max;
-} bd_vec;
-
-#define BD_VEC_INIT(type, maxn) ((bd_vec){NULL, 0, 0, sizeof(type), (maxn)})
-/* Pointer to a new zeroed element at the end, NULL when full or out of memory. */
-void *bd_vec_push(bd_vec *v);
-void bd_vec_free(bd_vec *v);
-#define BD_VEC_AT(v, type, i) (((type *)(v)->data)[i])
-
-/* ---- interning: equal bytes -> equal pointer (NUL-terminated copy in the arena) ---- */
-typedef struct bd_intern {
-	struct bd_intern_slot { uint64_t hash; const char *s; uint32_t len; } *slots;
-	size_t cap, count;
-	bd_arena *arena;
-} bd_intern;
-
-const char *bd_intern_str(bd_intern *in, const char *s, size_t len);
-void bd_intern_free(bd_intern *in);
-
-/* ---- u64 -> u64 hash map (open addressing), keys != UINT64_MAX ---- */
-typedef struct bd_u64map {
-	uint64_t *keys, *vals;
-	size_t cap, count;
-} bd_u64map;
-int bd_u64map_put(bd_u64map *m, uint64_t key, uint64_t val);
-/* Returns 1 and sets *val when found. */
-int bd_u64map_get(const bd_u64map *m, uint64_t key, uint64_t *val);
-void bd_u64map_free(bd_u64map *m);
-
-uint64_t bd_hash_bytes(const void *p, size_t n);
+#include "beamdump/util.h"
 
 /* ---- number parsing on (p, end) ranges; return pointer past the digits or NULL ---- */
 const char *bd_parse_u64(const char *p, const char *end, uint64_t *out);

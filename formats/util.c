@@ -1,5 +1,5 @@
-/* Small building blocks for the readers: errors, arena, capped vectors, interning,
- * a u64 hash map, number parsing, base64/hex decoding. */
+/* Small building blocks: errors, and what beamdump/util.h declares (arena, capped
+ * vectors, interning, a u64 hash map); for the readers, number parsing and base64/hex. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -73,6 +73,28 @@ char *bd_arena_strndup(bd_arena *a, const char *s, size_t n)
 		p[n] = 0;
 	}
 	return p;
+}
+
+char *bd_arena_strdup(bd_arena *a, const char *s)
+{
+	return s ? bd_arena_strndup(a, s, strlen(s)) : NULL;
+}
+
+char *bd_arena_vprintf(bd_arena *a, const char *fmt, va_list ap)
+{
+	char tmp[1024];
+	if (vsnprintf(tmp, sizeof tmp, fmt, ap) < 0)
+		tmp[0] = 0;
+	return bd_arena_strndup(a, tmp, strlen(tmp));
+}
+
+char *bd_arena_printf(bd_arena *a, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = bd_arena_vprintf(a, fmt, ap);
+	va_end(ap);
+	return s;
 }
 
 void bd_arena_free(bd_arena *a)
