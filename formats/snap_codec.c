@@ -599,23 +599,17 @@ int snap_table_decode(const snap_table *t, const uint8_t *p, size_t len, void *r
 }
 
 /* ---- term dictionary (encoder) ---- */
-static int dict_grow(snap_dict *d)
+static int dict_grow_entries(snap_dict *d)
 {
-	size_t cap = d->cap ? d->cap * 2 : 4096;
-	void *s = calloc(cap, sizeof *d->slots);
-	if (!s)
+	size_t cap = d->ent_cap ? d->ent_cap * 2 : 4096;
+	const char **es = realloc(d->ent_s, cap * sizeof *es);
+	if (es)
+		d->ent_s = es;
+	uint32_t *el = es ? realloc(d->ent_len, cap * sizeof *el) : NULL;
+	if (!es || !el)
 		return -1;
-	for (size_t i = 0; i < d->cap; i++) {
-		if (!d->slots[i].s)
-			continue;
-		size_t j = d->slots[i].hash & (cap - 1);
-		while (((typeof(d->slots))s)[j].s)
-			j = (j + 1) & (cap - 1);
-		((typeof(d->slots))s)[j] = d->slots[i];
-	}
-	free(d->slots);
-	d->slots = s;
-	d->cap = cap;
+	d->ent_len = el;
+	d->ent_cap = cap;
 	return 0;
 }
 
@@ -624,45 +618,28 @@ static uint32_t dict_id(snap_dict *d, const char *s, size_t n)
 {
 	if (n > UINT32_MAX / 2)
 		return UINT32_MAX;
-	if ((d->count + 1) * 2 > d->cap && dict_grow(d)) {
+	/* Room for one more entry first, so that a new id always has one. */
+	if (d->count == d->ent_cap && dict_grow_entries(d)) {
 		d->oom = 1;
 		return UINT32_MAX;
 	}
-	uint64_t h = bd_hash_bytes(s, n);
-	size_t j = h & (d->cap - 1);
-	while (d->slots[j].s) {
-		if (d->slots[j].hash == h && d->slots[j].len == n && memcmp(d->slots[j].s, s, n) == 0)
-			return d->slots[j].id;
-		j = (j + 1) & (d->cap - 1);
+	int64_t id = bd_strmap_put(&d->ids, s, n, (uint32_t)d->count);
+	if (id < 0) {
+		d->oom = 1;
+		return UINT32_MAX;
 	}
-	if (d->count == d->ent_cap) {
-		size_t cap = d->ent_cap ? d->ent_cap * 2 : 4096;
-		const char **es = realloc(d->ent_s, cap * sizeof *es);
-		if (es)
-			d->ent_s = es;
-		uint32_t *el = es ? realloc(d->ent_len, cap * sizeof *el) : NULL;
-		if (!es || !el) {
-			d->oom = 1;
-			return UINT32_MAX;
-		}
-		d->ent_len = el;
-		d->ent_cap = cap;
+	if ((size_t)id == d->count) {
+		d->ent_s[id] = s;
+		d->ent_len[id] = (uint32_t)n;
+		d->count++;
 	}
-	uint32_t id = (uint32_t)d->count;
-	d->ent_s[id] = s;
-	d->ent_len[id] = (uint32_t)n;
-	d->slots[j].hash = h;
-	d->slots[j].s = s;
-	d->slots[j].len = (uint32_t)n;
-	d->slots[j].id = id;
-	d->count++;
-	return id;
+	return (uint32_t)id;
 }
 
 void snap_dict_free(snap_dict *d)
 {
 	free(d->undo);
-	free(d->slots);
+	bd_strmap_free(&d->ids);
 	free(d->ent_s);
 	free(d->ent_len);
 	memset(d, 0, sizeof *d);

@@ -196,8 +196,8 @@ enum { TT_LITERALS = 0, TT_PTERMS = 1, TT_ATOMS = 2 };
 
 /* Dictionary of byte strings (atoms, stack texts) -> ids, for the encoder. */
 typedef struct snap_dict {
-	struct { uint64_t hash; const char *s; uint32_t len; uint32_t id; } *slots;
-	size_t cap, count;
+	bd_strmap ids;  /* bytes -> id (the bytes are borrowed) */
+	size_t count;
 	/* entries in id order, for flushing */
 	const char **ent_s;
 	uint32_t *ent_len;

@@ -139,7 +139,7 @@ void bd_vec_free(bd_vec *v)
 	v->len = v->cap = 0;
 }
 
-/* ---- hashing and interning ---- */
+/* ---- hashing ---- */
 uint64_t bd_hash_bytes(const void *p, size_t n)
 {
 	/* Word-at-a-time multiply-xorshift: short keys dominate (atoms, MFAs, names). */
@@ -160,52 +160,90 @@ uint64_t bd_hash_bytes(const void *p, size_t n)
 	return h;
 }
 
-static int intern_grow(bd_intern *in)
+/* ---- string map and interning ---- */
+/* The entry of key, or the empty slot where it goes. m->cap > 0. */
+static bd_strmap_slot *strmap_slot(const bd_strmap *m, uint64_t h, const char *key, size_t len)
 {
-	size_t cap = in->cap ? in->cap * 2 : 1024;
-	struct bd_intern_slot *s = calloc(cap, sizeof *s);
+	size_t j = h & (m->cap - 1);
+	while (m->slots[j].key) {
+		bd_strmap_slot *e = &m->slots[j];
+		if (e->hash == h && e->len == len && memcmp(e->key, key, len) == 0)
+			return e;
+		j = (j + 1) & (m->cap - 1);
+	}
+	return &m->slots[j];
+}
+
+/* Room for one more key (the table stays at most half full). */
+static int strmap_reserve(bd_strmap *m)
+{
+	if ((m->count + 1) * 2 <= m->cap)
+		return 0;
+	size_t cap = m->cap ? m->cap * 2 : 256;
+	bd_strmap_slot *s = calloc(cap, sizeof *s);
 	if (!s)
 		return -1;
-	for (size_t i = 0; i < in->cap; i++) {
-		if (!in->slots[i].s)
+	for (size_t i = 0; i < m->cap; i++) {
+		if (!m->slots[i].key)
 			continue;
-		size_t j = in->slots[i].hash & (cap - 1);
-		while (s[j].s)
+		size_t j = m->slots[i].hash & (cap - 1);
+		while (s[j].key)
 			j = (j + 1) & (cap - 1);
-		s[j] = in->slots[i];
+		s[j] = m->slots[i];
 	}
-	free(in->slots);
-	in->slots = s;
-	in->cap = cap;
+	free(m->slots);
+	m->slots = s;
+	m->cap = cap;
 	return 0;
 }
 
-const char *bd_intern_str(bd_intern *in, const char *s, size_t len)
+int64_t bd_strmap_get(const bd_strmap *m, const char *key, size_t len)
 {
-	if (in->count * 2 >= in->cap && intern_grow(in) < 0)
-		return NULL;
-	uint64_t h = bd_hash_bytes(s, len);
-	size_t j = h & (in->cap - 1);
-	while (in->slots[j].s) {
-		struct bd_intern_slot *e = &in->slots[j];
-		if (e->hash == h && e->len == len && memcmp(e->s, s, len) == 0)
-			return e->s;
-		j = (j + 1) & (in->cap - 1);
-	}
-	char *copy = bd_arena_strndup(in->arena, s, len);
-	if (!copy)
-		return NULL;
-	in->slots[j] = (struct bd_intern_slot){h, copy, (uint32_t)len};
-	in->count++;
-	return copy;
+	if (!m->cap)
+		return -1;
+	const bd_strmap_slot *e = strmap_slot(m, bd_hash_bytes(key, len), key, len);
+	return e->key ? (int64_t)e->val : -1;
 }
 
-void bd_intern_free(bd_intern *in)
+int64_t bd_strmap_put(bd_strmap *m, const char *key, size_t len, uint32_t val)
 {
-	free(in->slots);
-	in->slots = NULL;
-	in->cap = in->count = 0;
+	if (strmap_reserve(m) < 0)
+		return -1;
+	uint64_t h = bd_hash_bytes(key, len);
+	bd_strmap_slot *e = strmap_slot(m, h, key, len);
+	if (!e->key) {
+		*e = (bd_strmap_slot){h, key, (uint32_t)len, val};
+		m->count++;
+	}
+	return e->val;
 }
+
+void bd_strmap_free(bd_strmap *m)
+{
+	free(m->slots);
+	m->slots = NULL;
+	m->cap = m->count = 0;
+}
+
+/* bd_strmap_put, but the key stored is a copy made only when s is new. */
+const char *bd_intern_str(bd_intern *in, const char *s, size_t len)
+{
+	bd_strmap *m = &in->map;
+	if (strmap_reserve(m) < 0)
+		return NULL;
+	uint64_t h = bd_hash_bytes(s, len);
+	bd_strmap_slot *e = strmap_slot(m, h, s, len);
+	if (!e->key) {
+		char *copy = bd_arena_strndup(in->arena, s, len);
+		if (!copy)
+			return NULL;
+		*e = (bd_strmap_slot){h, copy, (uint32_t)len, 0};
+		m->count++;
+	}
+	return e->key;
+}
+
+void bd_intern_free(bd_intern *in) { bd_strmap_free(&in->map); }
 
 /* ---- u64 map ---- */
 static size_t mix64(uint64_t k)

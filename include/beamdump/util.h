@@ -1,6 +1,6 @@
 /* Building blocks shared by beamdump's libraries (formats/, analyze/, cli/): an
- * arena, growable arrays with a hard maximum, string interning, a u64 hash map and
- * byte hashing. Implemented in formats/util.c, which every other library links.
+ * arena, growable arrays with a hard maximum, a string map, string interning, a u64
+ * hash map and byte hashing. Implemented in formats/util.c, which every other library links.
  *
  * Internal: not a stable API, and no public header includes it. None of these
  * functions is async-signal-safe (they allocate); none blocks; none is thread-safe on
@@ -46,10 +46,30 @@ void *bd_vec_push(bd_vec *v);
 void bd_vec_free(bd_vec *v);
 #define BD_VEC_AT(v, type, i) (((type *)(v)->data)[i])
 
+/* ---- string map: byte strings -> uint32 values (open addressing) ----
+ * Keys are borrowed: they stay the caller's and must outlive the map (arena or model
+ * strings), and must not be NULL. */
+typedef struct bd_strmap_slot {
+	uint64_t hash;
+	const char *key; /* NULL: empty slot */
+	uint32_t len, val;
+} bd_strmap_slot;
+
+typedef struct bd_strmap {
+	bd_strmap_slot *slots;
+	size_t cap, count;
+} bd_strmap;
+
+/* Value of key, or -1. */
+int64_t bd_strmap_get(const bd_strmap *m, const char *key, size_t len);
+/* Insert key -> val unless key is there; returns the value stored for key (val when
+ * it was added), or -1 on ENOMEM. */
+int64_t bd_strmap_put(bd_strmap *m, const char *key, size_t len, uint32_t val);
+void bd_strmap_free(bd_strmap *m);
+
 /* ---- interning: equal bytes -> equal pointer (NUL-terminated copy in the arena) ---- */
 typedef struct bd_intern {
-	struct bd_intern_slot { uint64_t hash; const char *s; uint32_t len; } *slots;
-	size_t cap, count;
+	bd_strmap map; /* the copies */
 	bd_arena *arena;
 } bd_intern;
 
