@@ -386,6 +386,13 @@ static void manual(an_ctx *c)
 		an_advice(c, f, "Compare with a second dump taken later to see what grows");
 		break;
 	case BD_SL_NONE:
+		if (bd_model_node(c->m)->source && !strcmp(bd_model_node(c->m)->source, "live")) {
+			an_title(c, f, "Live capture of a running node: nothing crashed; see the "
+				 "findings above for what was wrong");
+			an_advice(c, f, "Capture again later (or use --every) and diff the two "
+				 "snapshots to see what grows");
+			break;
+		}
 		an_title(c, f, "The dump has no slogan");
 		an_advice(c, f, "Look at the findings above");
 		break;

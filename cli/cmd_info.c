@@ -108,7 +108,10 @@ static void info_text(const bd_model *m)
 	printf("Modules:    %zu\n", k);
 	bd_model_binaries(m, &k);
 	printf("Binaries:   %zu refc binaries in the dump\n", k);
-	if (n->truncated)
+	if (n->truncated && n->source && !strcmp(n->source, "live"))
+		printf("Truncated:  yes: capture incomplete: %s\n",
+		       n->truncated_in ? n->truncated_in : "interrupted");
+	else if (n->truncated)
 		printf("Truncated:  yes: %s; data stops at byte %llu in %s\n",
 		       n->abort_reason ? n->abort_reason : "no =end marker",
 		       (unsigned long long)n->truncated_at, n->truncated_in ? n->truncated_in : "?");

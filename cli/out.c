@@ -242,7 +242,11 @@ int partial_notice(const bd_model *m)
 {
 	const bd_node_info *n = bd_model_node(m);
 	int rc = EXIT_OK;
-	if (n->truncated) {
+	if (n->truncated && n->source && !strcmp(n->source, "live")) {
+		fprintf(stderr, "beamdump: partial capture: %s\n",
+			n->truncated_in ? n->truncated_in : "interrupted");
+		rc = EXIT_PARTIAL;
+	} else if (n->truncated) {
 		fprintf(stderr, "beamdump: partial dump: %s; data stops at byte %llu in %s\n",
 			n->abort_reason ? n->abort_reason : "no =end marker (file cut short)",
 			(unsigned long long)n->truncated_at, n->truncated_in ? n->truncated_in : "?");

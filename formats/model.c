@@ -93,10 +93,14 @@ int bd_model_finish(bd_model *m, bd_error *err)
 	const bd_binary *bins = bd_model_binaries(m, &n);
 	for (size_t i = 0; i < n; i++)
 		bd_u64map_put(&m->bin_index, bins[i].addr, i);
+	/* Counts a source did not state (text dumps state none) are the rows read. */
 	bd_limits *l = &m->limits;
-	l->procs = bd_model_section_count(m, "proc");
-	l->ports = bd_model_section_count(m, "port");
-	l->ets = m->ets.len;
+	if (l->procs == BD_UNKNOWN)
+		l->procs = bd_model_section_count(m, "proc");
+	if (l->ports == BD_UNKNOWN)
+		l->ports = bd_model_section_count(m, "port");
+	if (l->ets == BD_UNKNOWN)
+		l->ets = m->ets.len;
 	if (m->node.source && strcmp(m->node.source, "erl_crash.dump") == 0) {
 		/* Text dumps carry counts, and only the atom limit. */
 		l->atoms = m->node.atoms;
