@@ -317,6 +317,8 @@ int cmd_schedulers(const opts *o)
 			jw_ku64(&w, "run_queue_low", s[i].rq_low);
 			jw_ku64(&w, "run_queue_port", s[i].rq_port);
 			jw_kstr(&w, "run_queue_flags", s[i].rq_flags);
+			jw_key(&w, "utilization");
+			jw_dbl(&w, s[i].utilization);
 			jw_kpid(&w, "current_process", s[i].current);
 			jw_kstr(&w, "current_name", bd_pid_valid(s[i].current) ? bd_pid_name(m, s[i].current) : NULL);
 			jw_kstr(&w, "current_state", s[i].current_state);
@@ -348,6 +350,8 @@ int cmd_schedulers(const opts *o)
 			       s[i].sleep_flags && *s[i].sleep_flags ? s[i].sleep_flags : "(awake)");
 			if (bd_pid_valid(s[i].current) && s[i].current_pc)
 				printf("       running %s\n", s[i].current_pc);
+			if (s[i].utilization == s[i].utilization) /* not NaN: a live capture */
+				printf("       busy %.1f %% of the capture\n", 100.0 * s[i].utilization);
 		}
 		(void)a;
 	}

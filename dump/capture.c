@@ -743,25 +743,20 @@ static int collect_run_queues(call *k, int schedulers, const swt *w0, const swt 
 		}
 	}
 	ei_x_free(&x);
-	/* Scheduler utilisation between the two samples. The model has no column for
-	 * it yet: kept as statistics lines of a pseudo allocator "scheduler_wall_time"
-	 * (instance = scheduler id; v = active, total time units over the capture). */
+	/* Scheduler utilisation between the two samples (active / total time). Ids
+	 * beyond the normal schedulers are the dirty ones: rows of their own. */
 	for (int i = 0; w0->n && i < w1->n; i++)
 		for (int j = 0; j < w0->n; j++) {
-			if (w0->id[j] != w1->id[i])
+			if (w0->id[j] != w1->id[i] || w1->total[i] <= w0->total[j])
 				continue;
-			bd_alloc_stat *st = bd_live_alloc_add(k->lv);
-			if (!st)
-				break;
-			st->alloc = bd_live_str(k->lv, "scheduler_wall_time", 19);
-			st->instance = (int)w1->id[i];
-			st->key = bd_live_str(k->lv, "active total", 12);
-			st->v[0] = w1->active[i] - w0->active[j];
-			st->v[1] = w1->total[i] - w0->total[j];
-			char pct[32];
-			snprintf(pct, sizeof pct, "%.1f %%",
-				 st->v[1] ? 100.0 * (double)st->v[0] / (double)st->v[1] : 0.0);
-			st->text = bd_live_str(k->lv, pct, strlen(pct));
+			bd_sched *s = bd_live_sched_find(k->lv, (uint32_t)w1->id[i]);
+			if (!s && (s = bd_live_sched_add(k->lv))) {
+				s->id = (uint32_t)w1->id[i];
+				s->type = BD_SCHED_OTHER;
+			}
+			if (s)
+				s->utilization = (double)(w1->active[i] - w0->active[j]) /
+						 (double)(w1->total[i] - w0->total[j]);
 		}
 	return rc == BD_EUNSUPPORTED ? 0 : rc;
 }

@@ -308,6 +308,7 @@ static void parse_sched(cd_reader *r, const cd_section *s, bd_sched_type type)
 	uint64_t id = U(s->id, s->id_end);
 	sc->id = id == BD_UNKNOWN || id > UINT32_MAX ? 0 : (uint32_t)id;
 	sc->current = BD_PID_NONE;
+	sc->utilization = NAN;
 	sc->rq_max = sc->rq_high = sc->rq_normal = sc->rq_low = sc->rq_port = BD_UNKNOWN;
 	const char *cur = s->body;
 	line l;

@@ -746,7 +746,18 @@ bd_sched *bd_live_sched_add(bd_live *lv)
 		return NULL;
 	s->rq_max = s->rq_high = s->rq_normal = s->rq_low = s->rq_port = BD_UNKNOWN;
 	s->current = BD_PID_NONE;
+	s->utilization = NAN;
 	return s;
+}
+
+bd_sched *bd_live_sched_find(bd_live *lv, uint32_t id)
+{
+	for (size_t i = 0; i < lv->m->scheds.len; i++) {
+		bd_sched *s = &BD_VEC_AT(&lv->m->scheds, bd_sched, i);
+		if (s->id == id && s->type != BD_SCHED_DIRTY_CPU_RQ && s->type != BD_SCHED_DIRTY_IO_RQ)
+			return s;
+	}
+	return NULL;
 }
 
 bd_alloc_stat *bd_live_alloc_add(bd_live *lv)

@@ -129,6 +129,7 @@ static const snap_col sched_cols[] = {
 	COL(16, SC_UINT, bd_sched, trace_first),
 	COL(17, SC_UINT, bd_sched, trace_count),
 	COL(18, SC_SINT, bd_sched, crashed),
+	COL(19, SC_F64, bd_sched, utilization),
 };
 
 static const snap_col proc_cols[] = {

@@ -77,6 +77,8 @@ int bd_live_proc_binary(bd_live *lv, size_t i, uint64_t addr, uint64_t size);
 bd_port *bd_live_port_add(bd_live *lv, bd_pid id);
 bd_ets *bd_live_ets_add(bd_live *lv);
 bd_sched *bd_live_sched_add(bd_live *lv);
+/* The scheduler row with this id (not a run-queue row), or NULL. */
+bd_sched *bd_live_sched_find(bd_live *lv, uint32_t id);
 bd_alloc_stat *bd_live_alloc_add(bd_live *lv);
 bd_area *bd_live_area_add(bd_live *lv);
 

@@ -106,6 +106,7 @@ typedef struct bd_sched {
 	const char *current_state, *current_internal, *current_pc;
 	uint32_t trace_first, trace_count; /* into bd_model_strings(): stack trace lines */
 	int crashed;                     /* "** crashed **" */
+	double utilization;              /* busy share 0..1 between two samples (live), NaN if unknown */
 } bd_sched;
 
 /* ---- processes ---- */
