@@ -300,6 +300,29 @@ static void print_json(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 	jw_end(&w);
 }
 
+void no_such_process(const bd_model *m, const char *what)
+{
+	bd_pid pid;
+	const char *s = strncmp(what, "#PID<", 5) ? what : what + 4;
+	if (bd_pid_parse(s, strlen(s), &pid) == 0 && pid.node != 0) {
+		size_t n;
+		const bd_dist *d = bd_model_dists(m, &n);
+		const char *node = NULL;
+		for (size_t i = 0; i < n; i++)
+			if (d[i].channel == pid.node && d[i].name)
+				node = d[i].name;
+		char ch[32];
+		snprintf(ch, sizeof ch, "distribution channel %u", pid.node);
+		fprintf(stderr,
+			"beamdump: %s is a process on another node (%s); a crash dump has only "
+			"the processes of its own node\n",
+			what, node ? node : ch);
+		return;
+	}
+	int q = what[0] != '\'' && what[0] != '<';
+	fprintf(stderr, "beamdump: no process %s%s%s in the dump\n", q ? "'" : "", what, q ? "'" : "");
+}
+
 int cmd_proc(const opts *o)
 {
 	bd_model *m;
@@ -308,7 +331,7 @@ int cmd_proc(const opts *o)
 		return rc;
 	const bd_proc *p = bd_proc_find(m, o->args[0]);
 	if (!p) {
-		fprintf(stderr, "beamdump: no process '%s' in the dump\n", o->args[0]);
+		no_such_process(m, o->args[0]);
 		partial_notice(m);
 		bd_model_free(m);
 		return EXIT_USAGE;

@@ -61,7 +61,7 @@ int cmd_state(const opts *o)
 		return rc;
 	const bd_proc *p = bd_proc_find(m, o->args[0]);
 	if (!p) {
-		fprintf(stderr, "beamdump: no process '%s' in the dump\n", o->args[0]);
+		no_such_process(m, o->args[0]);
 		partial_notice(m);
 		bd_model_free(m);
 		return EXIT_USAGE;

@@ -42,6 +42,13 @@ static void usage(FILE *f)
 		   "            4 partial (truncated) input read\n");
 }
 
+/* The usage text up to the description (two spaces or more). */
+static int synopsis_len(const char *u)
+{
+	const char *d = strstr(u, "  ");
+	return d ? (int)(d - u) : (int)strlen(u);
+}
+
 static int parse_long(const char *s, long *out)
 {
 	char *e;
@@ -78,6 +85,27 @@ int main(int argc, char **argv)
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i];
 		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+		/* --by=mq, --messages=5, -n5: the value in the same argument. */
+		char key[16];
+		int inline_val = 0;
+		const char *eq = strchr(a, '=');
+		if (!strncmp(a, "--", 2) && eq && strncmp(a, "--color", 7) &&
+		    (size_t)(eq - a) < sizeof key) {
+			memcpy(key, a, (size_t)(eq - a));
+			key[eq - a] = 0;
+			a = key;
+			val = eq + 1;
+			inline_val = 1;
+		} else if (!strncmp(a, "-n", 2) && a[2] >= '0' && a[2] <= '9') {
+			val = a + 2;
+			a = "-n";
+			inline_val = 1;
+		}
+		if (inline_val && (!strcmp(a, "--json") || !strcmp(a, "--all") ||
+				   !strcmp(a, "--verbose") || !strcmp(a, "--help"))) {
+			fprintf(stderr, "beamdump: %s takes no value\n", a);
+			return EXIT_USAGE;
+		}
 		if (!strcmp(a, "--json")) {
 			o.json = 1;
 		} else if (!strcmp(a, "--all")) {
@@ -94,16 +122,27 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			*(a[1] == 'n' ? &o.n : &o.messages) = v;
-			i++;
+			i += !inline_val;
 		} else if (!strcmp(a, "--by") || !strcmp(a, "-o")) {
 			if (!val) {
 				fprintf(stderr, "beamdump: %s needs a value\n", a);
 				return EXIT_USAGE;
 			}
 			*(a[1] == 'o' ? &o.out : &o.by) = val;
-			i++;
-		} else if (!strncmp(a, "--color", 7)) {
-			o.color = strstr(a, "never") ? 0 : strstr(a, "always") ? 1 : isatty(1);
+			i += !inline_val;
+		} else if (!strcmp(a, "--color") || !strncmp(a, "--color=", 8)) {
+			/* --color[=]auto|always|never; a bare --color means always. */
+			const char *c = a[7] == '=' ? a + 8 : NULL;
+			if (!c && val && (!strcmp(val, "auto") || !strcmp(val, "always") ||
+					  !strcmp(val, "never"))) {
+				c = val;
+				i++;
+			}
+			if (c && strcmp(c, "auto") && strcmp(c, "always") && strcmp(c, "never")) {
+				fprintf(stderr, "beamdump: --color takes auto, always or never\n");
+				return EXIT_USAGE;
+			}
+			o.color = !c ? 1 : !strcmp(c, "never") ? 0 : !strcmp(c, "always") ? 1 : isatty(1);
 		} else if (a[0] == '-' && a[1]) {
 			fprintf(stderr, "beamdump: unknown option '%s'\n", a);
 			return EXIT_USAGE;
@@ -112,7 +151,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.nargs != cmd->nargs) {
-		fprintf(stderr, "usage: beamdump %s\n", cmd->usage);
+		fprintf(stderr, "usage: beamdump %.*s\n", synopsis_len(cmd->usage), cmd->usage);
 		return EXIT_USAGE;
 	}
 	int rc = cmd->run(&o);

@@ -303,7 +303,7 @@ const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 	return bd_pid_eq(p->pid, pid) ? p : NULL;
 }
 
-const bd_proc *bd_proc_find(const bd_model *m, const char *s)
+static const bd_proc *proc_find1(const bd_model *m, const char *s)
 {
 	if (m->proc_lookup)
 		return m->proc_lookup(m, s, BD_PID_NONE);
@@ -323,6 +323,34 @@ const bd_proc *bd_proc_find(const bd_model *m, const char *s)
 		if (l >= 2 && nm[0] == '\'' && nm[l - 1] == '\'' && strlen(s) == l - 2 &&
 		    memcmp(nm + 1, s, l - 2) == 0)
 			return &procs[i];
+	}
+	return NULL;
+}
+
+/* What an operator types: <0.85.0>, 0.85.0, #PID<0.85.0> (Elixir), kv_store,
+ * 'kv_store' (quoted even where the atom needs no quotes), 'Elixir.Foo.Bar',
+ * Elixir.Foo.Bar, or the Elixir alias Foo.Bar. */
+const bd_proc *bd_proc_find(const bd_model *m, const char *s)
+{
+	if (!strncmp(s, "#PID<", 5))
+		s += 4;
+	const bd_proc *p = proc_find1(m, s);
+	if (p)
+		return p;
+	char buf[512];
+	size_t l = strlen(s);
+	if (l > 2 && s[0] == '\'' && s[l - 1] == '\'' && l - 2 < sizeof buf) {
+		memcpy(buf, s + 1, l - 2);
+		buf[l - 2] = 0;
+		if ((p = proc_find1(m, buf)))
+			return p;
+		s = buf;
+		l -= 2;
+	}
+	if (s[0] >= 'A' && s[0] <= 'Z' && strncmp(s, "Elixir.", 7) != 0) {
+		char ex[520];
+		if (snprintf(ex, sizeof ex, "Elixir.%s", s) < (int)sizeof ex)
+			return proc_find1(m, ex);
 	}
 	return NULL;
 }

@@ -242,6 +242,47 @@ static void test_limits(void **state)
 	free(out);
 }
 
+/* What an operator types to name a process, and options written --by=KEY / -nN. */
+static void test_lookup_and_options(void **state)
+{
+	(void)state;
+	const char *d = sample_or_skip("elixir_proc_limit");
+	const char *pid = truth("elixir_proc_limit", "culprit_pid"); /* <0.103.0> */
+	char *out, pat[128];
+	snprintf(pat, sizeof pat, "\"pid\":\"%s\"", pid);
+	const char *names[] = {"'Elixir.Ingest.Listener'", "Elixir.Ingest.Listener",
+			       "Ingest.Listener", "'Ingest.Listener'"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		assert_int_equal(tu_run(&out, "proc \"%s\" --json %s", names[i], d), 0);
+		assert_non_null(strstr(out, pat));
+		free(out);
+	}
+	assert_int_equal(tu_run(&out, "proc '#PID%s' --json %s", pid, d), 0);
+	assert_non_null(strstr(out, pat));
+	free(out);
+	assert_int_equal(tu_run(&out, "proc \"'logger'\" --json %s", d), 0);
+	assert_non_null(strstr(out, "\"name\":\"logger\""));
+	free(out);
+	/* a remote pid: one line saying so, exit 2 */
+	char err[] = "/tmp/bderr-XXXXXX";
+	int fd = mkstemp(err);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(tu_run(NULL, "proc '<5.80.0>' %s 2>%s", d, err), 2);
+	out = tu_read_file(err, NULL);
+	assert_non_null(strstr(out, "another node"));
+	assert_null(strchr(out, '\n') + 1 < out + strlen(out) ? out : NULL);
+	free(out);
+	unlink(err);
+	assert_int_equal(tu_run(&out, "top --by=mq -n1 --json %s", d), 0);
+	assert_non_null(strstr(out, "\"by\":\"mq\""));
+	assert_null(strstr(strstr(out, "\"pid\"") + 1, "\"pid\""));
+	free(out);
+	assert_int_equal(tu_run(NULL, "info --color never %s", d), 0);
+	assert_int_equal(tu_run(NULL, "info --color=sometimes %s 2>/dev/null", d), 2);
+	assert_int_equal(tu_run(NULL, "info --json=yes %s 2>/dev/null", d), 2);
+}
+
 /* Every command's --json output validates against its schema in docs/schema/. */
 static void check_schema(const char *cmd, const char *schema, const char *dump)
 {
@@ -302,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_binleak),
 		cmocka_unit_test(test_healthy_and_truncated),
 		cmocka_unit_test(test_limits),
+		cmocka_unit_test(test_lookup_and_options),
 		cmocka_unit_test(test_json_schemas),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

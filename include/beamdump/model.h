@@ -273,7 +273,8 @@ const char *bd_model_string(const bd_model *m, uint32_t idx);
 uint64_t bd_model_section_count(const bd_model *m, const char *tag);
 
 /* ---- lookups ---- */
-/* Find a process by "<0.85.0>", "0.85.0" or registered name. NULL if none. */
+/* Find a process by "<0.85.0>", "0.85.0", "#PID<0.85.0>" or registered name, quoted
+ * or not ('Elixir.Foo.Bar', Elixir.Foo.Bar, or the alias Foo.Bar). NULL if none. */
 const bd_proc *bd_proc_find(const bd_model *m, const char *pid_or_name);
 const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid);
 const bd_binary *bd_binary_find(const bd_model *m, uint64_t addr);
