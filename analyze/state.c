@@ -145,6 +145,17 @@ int bd_gen_state_read(bd_heap *h, const bd_model *m, const bd_proc *p, bd_gen_st
 	if (!h || bd_heap_stack(h, &fr, &nf, err))
 		return bd_error_set(err, BD_ENOTFOUND, 0, "no stack in the dump for this process");
 	const char *mod = initial_mod(h, modbuf, sizeof modbuf);
+	/* $initial_call is not always the callback module: Elixir's Agent and processes
+	 * started through a fun overwrite it. If no gen_server frame holds that atom,
+	 * read as if it were unknown (the module slot of the frame then names it). */
+	int seen = 0;
+	for (size_t i = 0; mod && !seen && i < nf; i++)
+		for (uint32_t k = 0; fr[i].mfa && !strncmp(fr[i].mfa, "gen_server:", 11) &&
+				     k < fr[i].nslots && !seen;
+		     k++)
+			seen = atom_eq(fr[i].slots[k].term, mod);
+	if (!seen)
+		mod = NULL;
 	/* Outermost frames first: they hold the state from before the current message. */
 	for (size_t i = nf; i-- > 0;) {
 		if (!fr[i].mfa)

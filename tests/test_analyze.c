@@ -279,6 +279,38 @@ static void test_gen_state_fragment(void **state)
 	bd_model_free(m);
 }
 
+/* Elixir's Agent (and any gen_server started through a fun) overwrites $initial_call
+ * with the fun's module: the module slot of the frame names the callback module. */
+static void test_gen_state_agent_fragment(void **state)
+{
+	(void)state;
+	bd_model *m = tu_open_text(
+		HEADER("Received SIGUSR1")
+		PROC("<0.85.0>", "Name: 'Elixir.My.Agent'\n") "Program counter: 0x00007f (gen_server:loop/7 + 596)\n"
+		"=proc_stack:<0.85.0>\ny0:N\ny1:A8:infinity\ny2:A13:Elixir.Agent.Server\ny3:H1000\n"
+		"y4:A14:Elixir.My.Agent\ny5:P<0.9.0>\n"
+		"0x00007ff1a516d078:SReturn addr 0xA9C10A8C (proc_lib:init_p_do_apply/3 + 192)\n"
+		"y0:N\n=proc_heap:<0.85.0>\n1000:t2:A3:cfg,A2:on\n2000:t2:A8:$ancestors,H2010\n"
+		"2010:lP<0.9.0>|N\n2020:t2:AD:$initial_call,H2030\n"
+		"2030:t3:A11:elixir_compiler_0,A13:-__FILE__/1-fun-1-,I0\n"
+		"=proc_dictionary:<0.85.0>\nH2000\nH2020\n=end\n");
+	const bd_proc *p = bd_proc_find(m, "My.Agent");
+	assert_non_null(p);
+	bd_heap *h = NULL;
+	bd_error err = {0};
+	assert_int_equal(bd_heap_open(&h, m, p, &err), 0);
+	bd_gen_state st;
+	assert_int_equal(bd_gen_state_read(h, m, p, &st, &err), 0);
+	assert_string_equal(st.behaviour, "gen_server");
+	assert_string_equal(st.module, "Elixir.Agent.Server");
+	assert_int_equal(st.y, 3);
+	char buf[64];
+	bd_term_fmt(st.state, buf, sizeof buf, 4, 4);
+	assert_string_equal(buf, "{cfg,on}");
+	bd_heap_free(h);
+	bd_model_free(m);
+}
+
 /* Nothing in the dump: no crash, only what the slogan says. */
 static void test_bad_input(void **state)
 {
@@ -322,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_atoms_fragment),
 		cmocka_unit_test(test_port_limit_fragment),
 		cmocka_unit_test(test_gen_state_fragment),
+		cmocka_unit_test(test_gen_state_agent_fragment),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
