@@ -117,9 +117,11 @@ static void print_text(const bd_model *m, const bd_findings *fs, const opts *o)
 	size_t np;
 	bd_model_procs(m, &np);
 	printf("Slogan:  %.300s\n", n->slogan && n->slogan[0] ? n->slogan : "(none)");
-	printf("Node:    %s, OTP %s (erts %s), %zu processes, %s%s\n",
+	char cnp[32];
+	printf("Node:    %s, OTP %s (erts %s), %s processes, %s%s\n",
 	       n->node_name ? n->node_name : "?", n->otp_release ? n->otp_release : "?",
-	       n->erts_version ? n->erts_version : "?", np, n->created ? n->created : "?",
+	       n->erts_version ? n->erts_version : "?", fmt_count(np, cnp, sizeof cnp),
+	       n->created ? n->created : "?",
 	       n->truncated ? ", TRUNCATED" : "");
 	printf("Verdict: %s\n\n", fs->verdict);
 	size_t shown = o->verbose ? fs->n : fs->n < TEXT_FINDINGS ? fs->n : TEXT_FINDINGS;

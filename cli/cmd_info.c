@@ -103,18 +103,18 @@ static void info_text(const bd_model *m)
 	else
 		printf("Atoms:      %s\n", fmt_count(l->atoms, a, sizeof a));
 	bd_model_timers(m, &k);
-	printf("Timers:     %zu\n", k);
+	printf("Timers:     %s\n", fmt_count(k, a, sizeof a));
 	bd_model_modules(m, &k);
-	printf("Modules:    %zu\n", k);
+	printf("Modules:    %s\n", fmt_count(k, a, sizeof a));
 	bd_model_binaries(m, &k);
-	printf("Binaries:   %zu refc binaries in the dump\n", k);
+	printf("Binaries:   %s refc binaries in the dump\n", fmt_count(k, a, sizeof a));
 	if (n->truncated && n->source && !strcmp(n->source, "live"))
 		printf("Truncated:  yes: capture incomplete: %s\n",
 		       n->truncated_in ? n->truncated_in : "interrupted");
 	else if (n->truncated)
-		printf("Truncated:  yes: %s; data stops at byte %llu in %s\n",
+		printf("Truncated:  yes: %s; data stops at byte %s in %s\n",
 		       n->abort_reason ? n->abort_reason : "no =end marker",
-		       (unsigned long long)n->truncated_at, n->truncated_in ? n->truncated_in : "?");
+		       fmt_count(n->truncated_at, a, sizeof a), n->truncated_in ? n->truncated_in : "?");
 	else
 		printf("Truncated:  no (=end present)\n");
 	if (n->skipped)

@@ -102,7 +102,8 @@ int cmd_ets(const opts *o)
 			       e->protection ? e->protection : "?", fmt_count(e->objects, a, sizeof a),
 			       fmt_bytes(keys[idx[i]], b, sizeof b));
 		}
-		printf("(%zu of %zu tables, by memory)\n", n < lim ? n : lim, n);
+		printf("(%s of %s tables, by memory)\n", fmt_count(n < lim ? n : lim, a, sizeof a),
+		       fmt_count(n, b, sizeof b));
 	}
 out:
 	free(keys);
@@ -178,7 +179,10 @@ int cmd_atoms(const opts *o)
 	if (!o->all) {
 		size_t k = r.count < r.cap ? r.count : r.cap;
 		if (!o->json && lim)
-			printf("Newest %zu atoms (of %llu in the dump):\n", k, (unsigned long long)seen);
+		{
+			char sa[32];
+			printf("Newest %zu atoms (of %s in the dump):\n", k, fmt_count(seen, sa, sizeof sa));
+		}
 		for (size_t i = 0; i < k && lim; i++) {
 			size_t j = (r.count - 1 - i) % r.cap;
 			if (o->json)
@@ -408,7 +412,8 @@ int cmd_ports(const opts *o)
 			       fmt_bytes(q->queue, a, sizeof a), fmt_bytes(q->input, b, sizeof b),
 			       fmt_bytes(q->output, c, sizeof c));
 		}
-		printf("(%zu of %zu ports, by queue)\n", n < lim ? n : lim, n);
+		printf("(%s of %s ports, by queue)\n", fmt_count(n < lim ? n : lim, a, sizeof a),
+		       fmt_count(n, b, sizeof b));
 	}
 	free(keys);
 	free(idx);
@@ -454,7 +459,9 @@ int cmd_binaries(const opts *o)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else if (idx) {
-		printf("%zu refc binaries in the dump, %s in all\n", n, fmt_bytes(total, a, sizeof a));
+		char cn[32];
+		printf("%s refc binaries in the dump, %s in all\n", fmt_count(n, cn, sizeof cn),
+		       fmt_bytes(total, a, sizeof a));
 		for (size_t i = 0; i < n && i < lim; i++) {
 			uint8_t head[16];
 			int64_t got = bd_binary_read(m, &bins[idx[i]], 0, head, sizeof head);

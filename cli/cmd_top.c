@@ -132,7 +132,8 @@ int cmd_top(const opts *o)
 			       fmt_bytes(k_heap(m, p), e, sizeof e),
 			       p->pc_mfa ? p->pc_mfa : p->pc ? p->pc : "?");
 		}
-		printf("(%zu of %zu processes, by %s)\n", k, count, by);
+		printf("(%s of %s processes, by %s)\n", fmt_count(k, a, sizeof a),
+		       fmt_count(count, b, sizeof b), by);
 	}
 	free(idx);
 	free(vals);
