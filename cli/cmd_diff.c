@@ -180,11 +180,14 @@ static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *
 	free(v);
 	v = select_groups(d, f_kept, sort, &n);
 	printf("\nProcesses on both sides, by %s change%s\n", by, d->dt > 0 ? " (per second)" : "");
-	printf("  %-40s %5s %10s %10s %10s %12s %10s\n", "GROUP", "N", "MEMORY B", "MEMORY", "MSGQ",
-	       d->dt > 0 ? "REDS/S" : "REDUCTIONS", "BINARY");
+	if (!v || !n || sort(v[0]) <= 0)
+		printf("  (no group grew in %s)\n", by);
+	else
+		printf("  %-40s %5s %10s %10s %10s %12s %10s\n", "GROUP", "N", "MEMORY B", "MEMORY",
+		       "MSGQ", d->dt > 0 ? "REDS/S" : "REDUCTIONS", "BINARY");
 	for (size_t i = 0; v && i < n && i < rows; i++) {
 		const bd_diff_pgroup *g = v[i];
-		if (sort(g) <= 0 && i > 0)
+		if (sort(g) <= 0)
 			break;
 		int64_t reds = by_reds(g);
 		char r[40];
@@ -206,7 +209,7 @@ static void print_ets(const bd_diff *d, size_t rows)
 	size_t shown = 0, n = 0;
 	for (size_t i = 0; i < d->nets; i++)
 		n += d->ets[i].count_a != d->ets[i].count_b || d->ets[i].bytes_a != d->ets[i].bytes_b;
-	printf("\nETS tables, new and grown (%zu of %zu name/owner groups changed)\n", n, d->nets);
+	printf("\nETS tables, changed (%zu of %zu name/owner groups)\n", n, d->nets);
 	if (n)
 		printf("  %-24s %-28s %7s %7s %10s %10s\n", "NAME", "OWNER", "A", "B", "OBJECTS", "MEMORY");
 	for (size_t i = 0; i < d->nets && shown < rows; i++) {
@@ -228,8 +231,9 @@ static void print_atoms(const bd_diff *d, size_t rows)
 	       fmt_count(d->atoms_removed, b, sizeof b));
 	for (size_t i = 0; i < d->natom_clusters && i < rows; i++) {
 		const bd_diff_atomcluster *c = &d->atom_clusters[i];
-		printf("  %-32.32s %9s  %s .. %s\n", c->pattern, fmt_count(c->count, a, sizeof a),
-		       c->first, c->last ? c->last : "");
+		int one = !c->last || !strcmp(c->first, c->last);
+		printf("  %-32.32s %9s  %s%s%s\n", c->pattern, fmt_count(c->count, a, sizeof a),
+		       c->first, one ? "" : " .. ", one ? "" : c->last);
 	}
 }
 
