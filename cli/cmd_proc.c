@@ -136,10 +136,15 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 		printf("\nMessages (queue length %s):\n", fmt_count(p->msgq_len, a, sizeof a));
 		if (bd_heap_mailbox_stats(h, &st, &err) == 0) {
 			printf("  shapes of %s messages:\n", fmt_count(st.messages, a, sizeof a));
-			for (size_t i = 0; i < st.nshapes && i < 10; i++)
-				printf("  %12s  %5.1f %%  %s\n", fmt_count(st.shapes[i].count, a, sizeof a),
-				       100.0 * (double)st.shapes[i].count / (double)(st.messages ? st.messages : 1),
+			for (size_t i = 0; i < st.nshapes && i < 10; i++) {
+				/* one decimal, but never 100.0 % for part of the queue nor
+				 * 0.0 % for some of it */
+				uint64_t k = st.shapes[i].count, all = st.messages ? st.messages : 1;
+				double pct = 100.0 * (double)k / (double)all;
+				pct = k < all && pct > 99.9 ? 99.9 : k && pct < 0.1 ? 0.1 : pct;
+				printf("  %12s  %5.1f %%  %s\n", fmt_count(k, a, sizeof a), pct,
 				       st.shapes[i].key);
+			}
 			if (st.nshapes > 10)
 				printf("  (%zu more shapes)\n", st.nshapes - 10);
 			for (size_t i = 0; i < st.ncallers && i < 5; i++) {
