@@ -188,7 +188,7 @@ int bd_ci_rules_load(bd_ci_rules *r, const char *path, bd_error *err)
 /* ---- evaluation ---- */
 
 struct bd_ci_priv {
-	df_arena arena;
+	bd_arena arena;
 	bd_diff *d1, *d2;
 	bd_ci_violation *v[BD_CI__COUNT];
 	size_t nv[BD_CI__COUNT], capv[BD_CI__COUNT];
@@ -493,7 +493,7 @@ static const char *unit_of(bd_ci_rule_id id)
 static const char *threshold_text(ctx *c, bd_ci_rule_id id)
 {
 	const bd_ci_rules *r = c->rules;
-	df_arena *a = &c->pv->arena;
+	bd_arena *a = &c->pv->arena;
 	switch (id) {
 	case BD_CI_PROCESS_LEAK:
 		return df_printf(a, "> %llu %s", (unsigned long long)r->process_leak_max, unit_of(id));
@@ -597,7 +597,7 @@ int bd_ci_run(const bd_model *base, const bd_model *cur, const bd_model *fin,
 		finish_rule(&c, (bd_ci_rule_id)i);
 	res->transients = pv->tr;
 	res->ntransients = pv->ntr;
-	if (pv->oom || pv->arena.oom) {
+	if (pv->oom || pv->arena.failed) {
 		bd_ci_result_free(res);
 		return bd_error_set(err, BD_ENOMEM, 0, "ci: out of memory");
 	}
@@ -616,7 +616,7 @@ void bd_ci_result_free(bd_ci_result *r)
 		for (int i = 0; i < BD_CI__COUNT; i++)
 			free(pv->v[i]);
 		free(pv->tr);
-		df_arena_free(&pv->arena);
+		bd_arena_free(&pv->arena);
 		free(pv);
 	}
 	free(r);

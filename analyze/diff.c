@@ -12,183 +12,21 @@
 #include "beamdump/term.h"
 #include "diff_int.h"
 
-/* ---- arena ---- */
+/* ---- arena strings ---- */
 
-struct df_chunk {
-	df_chunk *next;
-	size_t cap;
-	_Alignas(16) unsigned char data[];
-};
-
-void *df_alloc(df_arena *a, size_t n)
+const char *df_strndup(bd_arena *a, const char *s, size_t n)
 {
-	n = (n + 7) & ~(size_t)7;
-	if (!a->head || a->used + n > a->cap) {
-		size_t cap = n > 60000 ? n : 60000;
-		df_chunk *c = malloc(sizeof *c + cap);
-		if (!c) {
-			a->oom = 1;
-			return NULL;
-		}
-		c->next = a->head;
-		c->cap = cap;
-		a->head = c;
-		a->used = 0;
-		a->cap = cap;
-	}
-	void *p = a->head->data + a->used;
-	a->used += n;
-	memset(p, 0, n);
-	return p;
+	const char *d = bd_arena_strndup(a, s, n);
+	return d ? d : "";
 }
 
-const char *df_strndup(df_arena *a, const char *s, size_t n)
+const char *df_printf(bd_arena *a, const char *fmt, ...)
 {
-	char *d = df_alloc(a, n + 1);
-	if (!d)
-		return "";
-	memcpy(d, s, n);
-	d[n] = 0;
-	return d;
-}
-
-const char *df_printf(df_arena *a, const char *fmt, ...)
-{
-	char buf[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	const char *s = bd_arena_vprintf(a, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	return df_strndup(a, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
-void df_arena_free(df_arena *a)
-{
-	for (df_chunk *c = a->head, *nx; c; c = nx) {
-		nx = c->next;
-		free(c);
-	}
-	a->head = NULL;
-	a->used = a->cap = 0;
-}
-
-/* ---- string map ---- */
-
-uint64_t df_hash(const char *s, size_t n)
-{
-	uint64_t h = 1469598103934665603ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ULL;
-	return h | 1; /* 0 marks an empty slot */
-}
-
-static struct df_slot *slot_of(const df_map *m, uint64_t h, const char *key, size_t len)
-{
-	size_t j = h & (m->cap - 1);
-	for (;;) {
-		struct df_slot *s = &m->slots[j];
-		if (!s->hash || (s->hash == h && s->len == len && !memcmp(s->key, key, len)))
-			return s;
-		j = (j + 1) & (m->cap - 1);
-	}
-}
-
-int64_t df_map_get(const df_map *m, const char *key, size_t len)
-{
-	if (!m->cap)
-		return -1;
-	struct df_slot *s = slot_of(m, df_hash(key, len), key, len);
-	return s->hash ? (int64_t)s->val : -1;
-}
-
-static int grow(df_map *m)
-{
-	size_t cap = m->cap ? m->cap * 2 : 256;
-	struct df_slot *old = m->slots, *ns = calloc(cap, sizeof *ns);
-	if (!ns)
-		return -1;
-	size_t ocap = m->cap;
-	m->slots = ns;
-	m->cap = cap;
-	for (size_t i = 0; i < ocap; i++)
-		if (old[i].hash)
-			*slot_of(m, old[i].hash, old[i].key, old[i].len) = old[i];
-	free(old);
-	return 0;
-}
-
-int64_t df_map_put(df_map *m, const char *key, size_t len, uint32_t val)
-{
-	if ((m->count + 1) * 4 > m->cap * 3 && grow(m))
-		return -1;
-	uint64_t h = df_hash(key, len);
-	struct df_slot *s = slot_of(m, h, key, len);
-	if (s->hash)
-		return s->val;
-	s->hash = h;
-	s->key = key;
-	s->len = (uint32_t)len;
-	s->val = val;
-	m->count++;
-	return val;
-}
-
-void df_map_free(df_map *m)
-{
-	free(m->slots);
-	m->slots = NULL;
-	m->cap = m->count = 0;
-}
-
-/* A set of 64-bit hashes (atoms: the text is not kept; 1 M atoms collide with
- * probability ~1e-8). */
-typedef struct hset {
-	uint64_t *v;
-	size_t cap, count;
-} hset;
-
-static int hset_add(hset *s, uint64_t h)
-{
-	if ((s->count + 1) * 2 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 4096;
-		uint64_t *nv = calloc(cap, sizeof *nv), *old = s->v;
-		if (!nv)
-			return -1;
-		for (size_t i = 0; i < s->cap; i++)
-			if (old[i]) {
-				size_t j = old[i] & (cap - 1);
-				while (nv[j])
-					j = (j + 1) & (cap - 1);
-				nv[j] = old[i];
-			}
-		free(old);
-		s->v = nv;
-		s->cap = cap;
-	}
-	size_t j = h & (s->cap - 1);
-	while (s->v[j]) {
-		if (s->v[j] == h)
-			return 0;
-		j = (j + 1) & (s->cap - 1);
-	}
-	s->v[j] = h;
-	s->count++;
-	return 1;
-}
-
-static int hset_has(const hset *s, uint64_t h)
-{
-	if (!s->cap)
-		return 0;
-	size_t j = h & (s->cap - 1);
-	while (s->v[j]) {
-		if (s->v[j] == h)
-			return 1;
-		j = (j + 1) & (s->cap - 1);
-	}
-	return 0;
+	return s ? s : "";
 }
 
 /* ---- the run ---- */
@@ -205,7 +43,7 @@ typedef struct side {
 	uint32_t *group;     /* per process: index into the groups */
 	uint32_t decodes;
 	uint64_t heap_bytes;
-	df_arena *arena;     /* keys: one arena per side, so sides can be keyed in parallel */
+	bd_arena *arena;     /* keys: one arena per side, so sides can be keyed in parallel */
 	struct key_cache {   /* (spawned_as, current function) -> key */
 		const char *spawned_as, *cur, *key;
 	} *kcache;
@@ -220,7 +58,7 @@ typedef struct side {
 
 typedef struct run {
 	bd_diff *d;
-	df_arena *arena;
+	bd_arena *arena;
 	bd_diff_opts o;
 	int oom;
 	/* growable result arrays */
@@ -349,7 +187,7 @@ static int64_t group_of(run *r, uint8_t kind, const char *key)
 {
 	char buf[600];
 	size_t n = keybuf(buf, sizeof buf, kind, key);
-	int64_t g = df_map_get(&r->d->priv->pmap, buf, n);
+	int64_t g = bd_strmap_get(&r->d->priv->pmap, buf, n);
 	if (g >= 0)
 		return g;
 	if (r->npg == r->cappg) {
@@ -366,7 +204,7 @@ static int64_t group_of(run *r, uint8_t kind, const char *key)
 	pg->kind = (bd_key_kind)kind;
 	pg->example_a = pg->example_b = BD_PID_NONE;
 	const char *stored = df_strndup(r->arena, buf, n);
-	if (df_map_put(&r->d->priv->pmap, stored, n, (uint32_t)r->npg) < 0)
+	if (bd_strmap_put(&r->d->priv->pmap, stored, n, (uint32_t)r->npg) < 0)
 		return -1;
 	return (int64_t)r->npg++;
 }
@@ -381,7 +219,7 @@ static void add_proc(const side *s, bd_diff_procs *t, const bd_proc *p)
 	t->heap += words(s, p->stack_heap) + words(s, p->old_heap);
 }
 
-static int side_init(run *r, side *s, const bd_model *m, df_arena *arena)
+static int side_init(run *r, side *s, const bd_model *m, bd_arena *arena)
 {
 	memset(s, 0, sizeof *s);
 	s->m = m;
@@ -407,7 +245,7 @@ static void *side_keys(void *arg)
 	side *s = arg;
 	for (size_t i = 0; i < s->nprocs; i++)
 		s->keys[i] = proc_key(s->r, s, &s->procs[i], &s->kinds[i]);
-	s->rc = s->arena->oom ? BD_ENOMEM : 0;
+	s->rc = s->arena->failed ? BD_ENOMEM : 0;
 	return NULL;
 }
 
@@ -512,7 +350,7 @@ static const char *owner_key(const side *s, bd_pid owner)
 
 static int diff_ets(run *r, side *a, side *b)
 {
-	df_map map = {0};
+	bd_strmap map = {0};
 	bd_diff_etsgroup *eg = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
@@ -533,7 +371,7 @@ static int diff_ets(run *r, side *a, side *b)
 				}
 				eg = ng;
 			}
-			int64_t g = df_map_put(&map, k, strlen(k), (uint32_t)n);
+			int64_t g = bd_strmap_put(&map, k, strlen(k), (uint32_t)n);
 			if (g < 0) {
 				rc = BD_ENOMEM;
 				break;
@@ -556,7 +394,7 @@ static int diff_ets(run *r, side *a, side *b)
 			}
 		}
 	}
-	df_map_free(&map);
+	bd_strmap_free(&map);
 	r->d->ets = eg;
 	r->d->nets = n;
 	return rc;
@@ -576,7 +414,7 @@ static int cmp_ets(const void *x, const void *y)
 
 static int diff_ports(run *r, side *a, side *b)
 {
-	df_map map = {0};
+	bd_strmap map = {0};
 	bd_diff_portgroup *pg = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
@@ -598,7 +436,7 @@ static int diff_ports(run *r, side *a, side *b)
 				pg = ng;
 			}
 			const char *k = df_strndup(r->arena, drv, strlen(drv));
-			int64_t g = df_map_put(&map, k, strlen(k), (uint32_t)n);
+			int64_t g = bd_strmap_put(&map, k, strlen(k), (uint32_t)n);
 			if (g < 0) {
 				rc = BD_ENOMEM;
 				break;
@@ -616,7 +454,7 @@ static int diff_ports(run *r, side *a, side *b)
 			}
 		}
 	}
-	df_map_free(&map);
+	bd_strmap_free(&map);
 	r->d->ports = pg;
 	r->d->nports = n;
 	return rc;
@@ -631,12 +469,14 @@ static int cmp_ports(const void *x, const void *y)
 
 /* ---- atoms ---- */
 
+/* Atoms of A are kept as a set of 64-bit hashes, not text (1 M atoms collide with
+ * probability ~1e-8). */
 typedef struct atom_walk {
 	run *r;
-	hset *set;          /* pass 1: fill; pass 2: look up */
+	bd_u64map *set;     /* hash -> 0; pass 1: fill; pass 2: look up */
 	int fill;
 	uint64_t seen, added;
-	df_map cmap;
+	bd_strmap cmap;
 	bd_diff_atomcluster *cl;
 	size_t ncl, capcl;
 	int oom;
@@ -652,23 +492,25 @@ static int atom_cb(void *ud, const char *atom, size_t len)
 		len -= 2;
 	}
 	w->seen++;
-	uint64_t h = df_hash(atom, len);
+	uint64_t h = bd_hash_bytes(atom, len), unused;
+	if (h == UINT64_MAX) /* not a key of bd_u64map */
+		h = 0;
 	if (w->fill) {
-		if (hset_add(w->set, h) < 0)
+		if (bd_u64map_put(w->set, h, 0) < 0)
 			w->oom = 1;
 		return w->oom;
 	}
-	if (hset_has(w->set, h))
+	if (bd_u64map_get(w->set, h, &unused))
 		return 0;
 	w->added++;
 	char key[64];
 	bd_atom_pattern(atom, len, key, sizeof key);
 	size_t kl = strlen(key);
-	int64_t c = df_map_get(&w->cmap, key, kl);
+	int64_t c = bd_strmap_get(&w->cmap, key, kl);
 	if (c < 0) {
 		if (w->ncl >= ATOM_CL_MAX)
 			key[0] = 0, kl = 0; /* too many patterns: the rest go to "" */
-		c = df_map_get(&w->cmap, key, kl);
+		c = bd_strmap_get(&w->cmap, key, kl);
 	}
 	if (c < 0) {
 		if (w->ncl == w->capcl) {
@@ -682,7 +524,7 @@ static int atom_cb(void *ud, const char *atom, size_t len)
 			w->capcl = cap;
 		}
 		const char *k = df_strndup(w->r->arena, key, kl);
-		c = df_map_put(&w->cmap, k, kl, (uint32_t)w->ncl);
+		c = bd_strmap_put(&w->cmap, k, kl, (uint32_t)w->ncl);
 		if (c < 0) {
 			w->oom = 1;
 			return 1;
@@ -706,7 +548,7 @@ static int cmp_cluster(const void *x, const void *y)
 
 static int diff_atoms(run *r, side *a, side *b)
 {
-	hset set = {0};
+	bd_u64map set = {0};
 	atom_walk w = {.r = r, .set = &set, .fill = 1};
 	bd_model_atoms_each(a->m, atom_cb, &w);
 	uint64_t na = w.seen;
@@ -728,8 +570,8 @@ static int diff_atoms(run *r, side *a, side *b)
 		qsort(w.cl, w.ncl, sizeof *w.cl, cmp_cluster);
 	r->d->atom_clusters = w.cl;
 	r->d->natom_clusters = w.ncl;
-	df_map_free(&w.cmap);
-	free(set.v);
+	bd_strmap_free(&w.cmap);
+	bd_u64map_free(&set);
 	return w.oom ? BD_ENOMEM : 0;
 }
 
@@ -764,7 +606,7 @@ static int diff_memory(run *r, side *a, side *b)
 #undef C
 	};
 	size_t n = sizeof cats / sizeof cats[0];
-	bd_diff_num *v = df_alloc(r->arena, n * sizeof *v);
+	bd_diff_num *v = bd_arena_alloc(r->arena, n * sizeof *v);
 	if (!v)
 		return BD_ENOMEM;
 	for (size_t i = 0; i < n; i++) {
@@ -787,7 +629,7 @@ static int diff_allocs(run *r, side *a, side *b)
 		free(sb);
 		return BD_ENOMEM;
 	}
-	bd_diff_num *v = df_alloc(r->arena, (na + nb + 1) * sizeof *v);
+	bd_diff_num *v = bd_arena_alloc(r->arena, (na + nb + 1) * sizeof *v);
 	size_t n = 0;
 	if (!v) {
 		free(sa);
@@ -829,7 +671,7 @@ static int diff_counts(run *r, side *a, side *b)
 {
 	const bd_limits *la = bd_model_limits(a->m), *lb = bd_model_limits(b->m);
 	size_t n;
-	bd_diff_num *v = df_alloc(r->arena, 4 * sizeof *v);
+	bd_diff_num *v = bd_arena_alloc(r->arena, 4 * sizeof *v);
 	if (!v)
 		return BD_ENOMEM;
 	v[0] = (bd_diff_num){"processes", a->nprocs, b->nprocs, la->procs_limit, lb->procs_limit};
@@ -907,7 +749,7 @@ int bd_diff_run(const bd_model *ma, const bd_model *mb, const bd_diff_opts *o, b
 	side_free(&b);
 	d->procs = r.pg;
 	d->nprocs = r.npg;
-	if (!rc && pv->arena.oom)
+	if (!rc && pv->arena.failed)
 		rc = BD_ENOMEM;
 	if (rc) {
 		bd_diff_free(d);
@@ -916,12 +758,12 @@ int bd_diff_run(const bd_model *ma, const bd_model *mb, const bd_diff_opts *o, b
 	/* Sorting moves groups: rebuild the key map over the sorted order. */
 	if (d->nprocs)
 		qsort(d->procs, d->nprocs, sizeof *d->procs, cmp_pgroup);
-	df_map_free(&pv->pmap);
+	bd_strmap_free(&pv->pmap);
 	for (size_t i = 0; i < d->nprocs; i++) {
 		char buf[600];
 		size_t n = keybuf(buf, sizeof buf, (uint8_t)d->procs[i].kind, d->procs[i].key);
 		const char *k = df_strndup(&pv->arena, buf, n);
-		if (df_map_put(&pv->pmap, k, n, (uint32_t)i) < 0 || pv->arena.oom) {
+		if (bd_strmap_put(&pv->pmap, k, n, (uint32_t)i) < 0 || pv->arena.failed) {
 			bd_diff_free(d);
 			return bd_error_set(err, BD_ENOMEM, 0, "diff: out of memory");
 		}
@@ -939,7 +781,7 @@ const bd_diff_pgroup *bd_diff_find(const bd_diff *d, const char *key)
 	for (int kind = BD_KEY_NAME; kind <= BD_KEY_PID; kind++) {
 		char buf[600];
 		size_t n = keybuf(buf, sizeof buf, (uint8_t)kind, key);
-		int64_t g = df_map_get(&d->priv->pmap, buf, n);
+		int64_t g = bd_strmap_get(&d->priv->pmap, buf, n);
 		if (g >= 0)
 			return &d->procs[g];
 	}
@@ -955,10 +797,10 @@ void bd_diff_free(bd_diff *d)
 	free(d->ports);
 	free(d->atom_clusters);
 	if (d->priv) {
-		df_map_free(&d->priv->pmap);
-		df_arena_free(&d->priv->arena);
-		df_arena_free(&d->priv->keys_a);
-		df_arena_free(&d->priv->keys_b);
+		bd_strmap_free(&d->priv->pmap);
+		bd_arena_free(&d->priv->arena);
+		bd_arena_free(&d->priv->keys_a);
+		bd_arena_free(&d->priv->keys_b);
 		free(d->priv);
 	}
 	free(d);

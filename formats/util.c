@@ -47,11 +47,13 @@ void *bd_arena_alloc(bd_arena *a, size_t size)
 		size_t cap = size > 65536 ? size : 65536;
 		if (a->total >= (1u << 20))
 			cap = size > (1u << 20) ? size : (1u << 20);
-		if (a->limit && a->total + cap > a->limit)
+		bd_arena_chunk *c = NULL;
+		if (!a->limit || a->total + cap <= a->limit)
+			c = malloc(sizeof *c + cap);
+		if (!c) {
+			a->failed = 1;
 			return NULL;
-		bd_arena_chunk *c = malloc(sizeof *c + cap);
-		if (!c)
-			return NULL;
+		}
 		c->next = a->head;
 		c->cap = cap;
 		a->head = c;
@@ -109,6 +111,7 @@ void bd_arena_free(bd_arena *a)
 	}
 	a->head = NULL;
 	a->used = a->cap = a->total = 0;
+	a->failed = 0;
 }
 
 /* ---- vectors ---- */

@@ -23,6 +23,7 @@ typedef struct bd_arena {
 	size_t used, cap;   /* in head */
 	size_t total;       /* bytes held */
 	size_t limit;       /* hard cap on total, 0 = none */
+	int failed;         /* an allocation returned NULL (sticky): check once at the end */
 } bd_arena;
 
 void *bd_arena_alloc(bd_arena *a, size_t size);   /* 8-aligned, zeroed; NULL when over limit */
