@@ -105,7 +105,8 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 		printf("  %-13s %s\n", link_kind(l), link_target(m, l, lt, sizeof lt));
 	}
 	if (!h) {
-		printf("\n(no stack, heap or messages in the dump for this process)\n");
+		printf("\n(no stack, heap or messages in the dump for this process: it was exiting, "
+		       "is sensitive, or the dump was cut before them)\n");
 		return;
 	}
 	bd_frame *fr;

@@ -407,8 +407,20 @@ int cmd_ports(const opts *o)
 		printf("%-16s %-30s %-26s %10s %10s %10s\n", "PORT", "DRIVER", "CONNECTED", "QUEUE", "INPUT", "OUTPUT");
 		for (size_t i = 0; i < n && i < lim; i++) {
 			const bd_port *q = &p[idx[i]];
+			/* A spawned program by its name, not the head of its path:
+			 * /usr/lib/erlang/erts-13.1.5/bin/inet_gethost 4 -> .../inet_gethost 4 */
+			const char *drv = q->driver ? q->driver : "?";
+			char dbuf[64];
+			if (strlen(drv) > 30 && drv[0] == '/') {
+				const char *sp = strchr(drv, ' ');
+				const char *end = sp ? sp : drv + strlen(drv), *base = end;
+				while (base > drv && base[-1] != '/')
+					base--;
+				snprintf(dbuf, sizeof dbuf, ".../%s", base);
+				drv = dbuf;
+			}
 			printf("%-16s %-30.30s %-26.26s %10s %10s %10s\n", bd_port_fmt(q->id, id, sizeof id),
-			       q->driver ? q->driver : "?", owner_label(m, q->connected, ow, sizeof ow),
+			       drv, owner_label(m, q->connected, ow, sizeof ow),
 			       fmt_bytes(q->queue, a, sizeof a), fmt_bytes(q->input, b, sizeof b),
 			       fmt_bytes(q->output, c, sizeof c));
 		}
