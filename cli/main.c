@@ -22,7 +22,7 @@ static const struct command {
 	{"ports", cmd_ports, 1, "ports [-n N] <dump>               ports by queue and I/O"},
 	{"binaries", cmd_binaries, 1, "binaries [-n N] <dump>            refc binaries by size"},
 	{"convert", cmd_convert, 1, "convert <dump> -o out.bdump       write a compact .bdump snapshot"},
-	{"diff", cmd_diff, 2, "diff [-n N] [--by memory|mq|reductions|binary] <A> <B>  what changed, A to B"},
+	{"diff", cmd_diff, 2, "diff [-n N | --all] [--by memory|mq|reductions|binary|count] <A> <B>  what changed, A to B"},
 	{"ci", cmd_ci, -1, "ci --baseline A --current B [--final C] [--config F] [--set K=V]  leak gate"},
 	{"analyze", cmd_analyze, 1, "analyze [--verbose] <dump>        ranked findings: what went wrong, who, evidence"},
 	{"state", cmd_state, 2, "state <pid|name> <dump>           gen_server/gen_statem/gen_event state"},
