@@ -390,14 +390,8 @@ static void rule_atoms(ctx *c)
 /* "2.14 MB" (decimal units, as the CLI prints). */
 static const char *human(ctx *c, uint64_t v)
 {
-	static const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
-	double d = (double)v;
-	int u = 0;
-	while (d >= 1000 && u < 4)
-		d /= 1000, u++;
-	if (!u)
-		return df_printf(&c->pv->arena, "%llu B", (unsigned long long)v);
-	return df_printf(&c->pv->arena, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s", d, unit[u]);
+	char b[32];
+	return df_printf(&c->pv->arena, "%s", bd_bytes_fmt(v, b, sizeof b));
 }
 
 static uint64_t mem_of(const bd_diff *d, const char *name, int side_b)

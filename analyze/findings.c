@@ -270,35 +270,14 @@ const char *an_proc_label(an_ctx *c, const bd_proc *p)
 
 const char *an_count(an_ctx *c, uint64_t v)
 {
-	char tmp[32], out[48];
-	if (v == BD_UNKNOWN)
-		return "?";
-	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-	size_t k = 0;
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			out[k++] = ',';
-		out[k++] = tmp[i];
-	}
-	out[k] = 0;
-	return bd_arena_strdup(c->arena, out);
+	char b[32];
+	return bd_arena_strdup(c->arena, bd_count_fmt(v, b, sizeof b));
 }
 
 const char *an_bytes(an_ctx *c, uint64_t v)
 {
-	static const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
-	if (v == BD_UNKNOWN)
-		return "?";
-	double d = (double)v;
-	int u = 0;
-	while (d >= 1000 && u < 4) {
-		d /= 1000;
-		u++;
-	}
-	if (u == 0)
-		return bd_arena_printf(c->arena, "%llu B", (unsigned long long)v);
-	return bd_arena_printf(c->arena, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s", d,
-			       unit[u]);
+	char b[32];
+	return bd_arena_strdup(c->arena, bd_bytes_fmt(v, b, sizeof b));
 }
 
 const char *an_mfa_of(const char *loc, char *buf, size_t cap)

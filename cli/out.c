@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "beamdump/util.h"
 #include "cli.h"
 
 void jw_init(jw *w, FILE *f)
@@ -180,43 +181,10 @@ void jw_kpid(jw *w, const char *k, bd_pid p)
 
 void jw_end(jw *w) { fputc('\n', w->f); }
 
-const char *fmt_count(uint64_t v, char *buf, size_t cap)
-{
-	if (v == BD_UNKNOWN) {
-		snprintf(buf, cap, "?");
-		return buf;
-	}
-	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-	size_t k = 0;
-	for (int i = 0; i < n && k + 2 < cap; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[k++] = ',';
-		buf[k++] = tmp[i];
-	}
-	buf[k] = 0;
-	return buf;
-}
+/* The CLI's names for the formatting analyze/ uses too (beamdump/util.h). */
+const char *fmt_count(uint64_t v, char *buf, size_t cap) { return bd_count_fmt(v, buf, cap); }
 
-const char *fmt_bytes(uint64_t v, char *buf, size_t cap)
-{
-	static const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
-	if (v == BD_UNKNOWN) {
-		snprintf(buf, cap, "?");
-		return buf;
-	}
-	double d = (double)v;
-	int u = 0;
-	while (d >= 1000 && u < 4) {
-		d /= 1000;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, cap, "%llu B", (unsigned long long)v);
-	else
-		snprintf(buf, cap, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s", d, unit[u]);
-	return buf;
-}
+const char *fmt_bytes(uint64_t v, char *buf, size_t cap) { return bd_bytes_fmt(v, buf, cap); }
 
 uint64_t words_to_bytes(const bd_model *m, uint64_t words)
 {

@@ -1,5 +1,6 @@
 /* Small building blocks: errors, and what beamdump/util.h declares (arena, capped
- * vectors, interning, a u64 hash map); for the readers, number parsing and base64/hex. */
+ * vectors, maps, interning, hashing, numbers for people); for the readers, number
+ * parsing and base64/hex. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -327,7 +328,46 @@ void bd_u64map_free(bd_u64map *m)
 	m->cap = m->count = 0;
 }
 
-/* ---- numbers ---- */
+/* ---- numbers for people ---- */
+const char *bd_count_fmt(uint64_t v, char *buf, size_t cap)
+{
+	if (v == BD_UNKNOWN) {
+		snprintf(buf, cap, "?");
+		return buf;
+	}
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+	size_t k = 0;
+	for (int i = 0; i < n && k + 2 < cap; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[k++] = ',';
+		buf[k++] = tmp[i];
+	}
+	buf[k] = 0;
+	return buf;
+}
+
+const char *bd_bytes_fmt(uint64_t v, char *buf, size_t cap)
+{
+	static const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
+	if (v == BD_UNKNOWN) {
+		snprintf(buf, cap, "?");
+		return buf;
+	}
+	double d = (double)v;
+	int u = 0;
+	while (d >= 1000 && u < 4) {
+		d /= 1000;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, cap, "%llu B", (unsigned long long)v);
+	else
+		snprintf(buf, cap, d < 10 ? "%.2f %s" : d < 100 ? "%.1f %s" : "%.0f %s", d, unit[u]);
+	return buf;
+}
+
+/* ---- number parsing ---- */
 const char *bd_parse_u64(const char *p, const char *end, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -1,6 +1,6 @@
 /* Building blocks shared by beamdump's libraries (formats/, analyze/, cli/): an
  * arena, growable arrays with a hard maximum, a string map, string interning, a u64
- * hash map and byte hashing. Implemented in formats/util.c, which every other library links.
+ * hash map, byte hashing, and counts and sizes formatted for people. Implemented in formats/util.c, which every other library links.
  *
  * Internal: not a stable API, and no public header includes it. None of these
  * functions is async-signal-safe (they allocate); none blocks; none is thread-safe on
@@ -88,6 +88,12 @@ int bd_u64map_get(const bd_u64map *m, uint64_t key, uint64_t *val);
 void bd_u64map_free(bd_u64map *m);
 
 uint64_t bd_hash_bytes(const void *p, size_t n);
+
+/* ---- numbers for people (text output, finding titles) ---- */
+/* "51,134" into buf, or "?" for BD_UNKNOWN. Returns buf. */
+const char *bd_count_fmt(uint64_t v, char *buf, size_t cap);
+/* "12.8 MB" (decimal units) into buf, or "?" for BD_UNKNOWN. Returns buf. */
+const char *bd_bytes_fmt(uint64_t v, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
