@@ -29,6 +29,19 @@ static void info_json(const bd_model *m)
 	jw_kstr(&w, "node", n->node_name);
 	jw_kstr(&w, "calling_thread", n->calling_thread);
 	jw_kstr(&w, "taints", n->taints);
+	static const char *kinds[] = {"visible", "hidden", "not_connected"};
+	const bd_dist *d = bd_model_dists(m, &k);
+	jw_key(&w, "distribution");
+	jw_arr(&w);
+	for (size_t i = 0; i < k; i++) {
+		jw_obj(&w);
+		jw_kstr(&w, "name", d[i].name);
+		jw_kstr(&w, "kind", kinds[d[i].kind]);
+		jw_ku64(&w, "channel", d[i].channel);
+		jw_kstr(&w, "controller", d[i].controller);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
 	jw_ku64(&w, "input_bytes", n->input_size);
 	jw_key(&w, "counts");
 	jw_obj(&w);
@@ -92,6 +105,12 @@ static void info_text(const bd_model *m)
 		printf("Thread:     %s\n", n->calling_thread);
 	if (n->taints && *n->taints)
 		printf("Taints:     %s\n", n->taints);
+	const bd_dist *d = bd_model_dists(m, &k);
+	for (size_t i = 0; i < k; i++)
+		printf("%s %s (%s, channel %u)\n", i ? "           " : "Connected: ",
+		       d[i].name ? d[i].name : "?",
+		       d[i].kind == BD_DIST_VISIBLE ? "visible" : d[i].kind == BD_DIST_HIDDEN ? "hidden" : "not connected",
+		       d[i].channel);
 	printf("Memory:     %s total\n", fmt_bytes(bd_model_memory(m)->total, a, sizeof a));
 	printf("Processes:  %s\n", fmt_count(l->procs, a, sizeof a));
 	printf("Ports:      %s\n", fmt_count(l->ports, a, sizeof a));

@@ -27,8 +27,9 @@ static const char *link_target(const bd_model *m, const bd_link *l, char *buf, s
 	char p[48];
 	switch (l->target_kind) {
 	case BD_TGT_PID: {
-		const char *nm = bd_pid_name(m, l->id);
-		snprintf(buf, cap, "%s%s%s", bd_pid_fmt(l->id, p, sizeof p), nm ? " " : "", nm ? nm : "");
+		const char *nm = bd_pid_name(m, l->id), *node = bd_pid_node(m, l->id);
+		snprintf(buf, cap, "%s%s%s%s%s", bd_pid_fmt(l->id, p, sizeof p), nm ? " " : "",
+			 nm ? nm : "", node ? " on " : "", node ? node : "");
 		break;
 	}
 	case BD_TGT_PORT:

@@ -76,6 +76,7 @@ struct bd_source {
 	void *map;
 	uint64_t map_len;
 	int fd;
+	int stream_cut;     /* a compressed input ended inside a frame */
 	char name[200];
 };
 int bd_source_open(bd_source **out, const char *path, bd_error *err);

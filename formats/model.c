@@ -131,6 +131,8 @@ static int open_text(bd_model *m, bd_error *err)
 		return bd_error_set(err, BD_EUNSUPPORTED, 0,
 				    "%s: pre-R10B crash dump format is not supported",
 				    m->src->name);
+	if (n == 0)
+		return bd_error_set(err, BD_EUNSUPPORTED, 0, "%s: empty file", m->src->name);
 	if (n < sizeof magic - 1 || memcmp(d, magic, sizeof magic - 1) != 0)
 		return bd_error_set(err, BD_EUNSUPPORTED, 0,
 				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
@@ -139,6 +141,8 @@ static int open_text(bd_model *m, bd_error *err)
 	int rc = bd_crashdump_read(m, err);
 	if (rc)
 		return rc;
+	if (m->src->stream_cut && m->node.truncated && !m->node.abort_reason)
+		m->node.abort_reason = "compressed input cut short (zstd frame incomplete)";
 	if (m->node.dump_major > 0 || m->node.dump_minor > 5) {
 		/* Newer than we know: read on, but say so. */
 		if (!m->node.skipped_first)
@@ -352,6 +356,16 @@ const bd_proc *bd_proc_find(const bd_model *m, const char *s)
 		if (snprintf(ex, sizeof ex, "Elixir.%s", s) < (int)sizeof ex)
 			return proc_find1(m, ex);
 	}
+	return NULL;
+}
+
+const char *bd_pid_node(const bd_model *m, bd_pid pid)
+{
+	size_t n;
+	const bd_dist *d = bd_model_dists(m, &n);
+	for (size_t i = 0; pid.node && bd_pid_valid(pid) && i < n; i++)
+		if (d[i].channel == pid.node)
+			return d[i].name;
 	return NULL;
 }
 

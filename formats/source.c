@@ -42,7 +42,7 @@ static int tmpfile_fd(void)
 
 /* Copy or decompress everything from in (with head already read) into a temp file. */
 static int spool(int in, const unsigned char *head, size_t nhead, int zst, int *out_fd,
-		 bd_error *err)
+		 int *stream_cut, bd_error *err)
 {
 	int fd = tmpfile_fd();
 	if (fd < 0)
@@ -105,7 +105,9 @@ static int spool(int in, const unsigned char *head, size_t nhead, int zst, int *
 			goto werr;
 	}
 	/* A cut .zst still yields what was decompressed; the reader then sees a
-	 * truncated dump. */
+	 * truncated dump, and the notice says why. */
+	if (zst && zret != 0)
+		*stream_cut = 1;
 	goto done;
 werr:
 	rc = bd_error_set(err, BD_EIO, errno, "cannot write temporary file: %s", strerror(errno));
@@ -186,7 +188,7 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		return 0;
 	}
 	int fd = -1;
-	rc = spool(in, head, nhead, zst, &fd, err);
+	rc = spool(in, head, nhead, zst, &fd, &s->stream_cut, err);
 	if (in > 0)
 		close(in);
 	in = -1;

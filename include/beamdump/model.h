@@ -278,6 +278,8 @@ uint64_t bd_model_section_count(const bd_model *m, const char *tag);
 const bd_proc *bd_proc_find(const bd_model *m, const char *pid_or_name);
 const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid);
 const bd_binary *bd_binary_find(const bd_model *m, uint64_t addr);
+/* Node name of a remote pid's channel (from =visible_node etc.), else NULL. */
+const char *bd_pid_node(const bd_model *m, bd_pid pid);
 /* Name of a pid for display: registered name, else NULL. */
 const char *bd_pid_name(const bd_model *m, bd_pid pid);
 
