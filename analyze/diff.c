@@ -77,18 +77,6 @@ static uint64_t proc_memory(const side *s, const bd_proc *p)
 	return words(s, p->stack_heap) + words(s, p->old_heap);
 }
 
-/* "M:F/A" of a {M,F,A} term into buf; "" if it is not one. */
-static void term_mfa(const bd_term *t, char *buf, size_t cap)
-{
-	buf[0] = 0;
-	if (!t || t->kind != BD_T_TUPLE || t->n != 3)
-		return;
-	const bd_term *m = bd_term_elem(t, 0), *f = bd_term_elem(t, 1), *a = bd_term_elem(t, 2);
-	if (m && f && a && m->kind == BD_T_ATOM && f->kind == BD_T_ATOM && a->kind == BD_T_INT)
-		snprintf(buf, cap, "%.*s:%.*s/%lld", (int)m->n, m->u.s, (int)f->n, f->u.s,
-			 (long long)a->u.i);
-}
-
 /* " < sup < app_sup": the registered names among $ancestors (pids that have a name
  * in this dump count by that name; unnamed pids differ between runs, so they are
  * left out). At most 3. */
@@ -149,7 +137,7 @@ static const char *proc_key(run *r, side *s, const bd_proc *p, uint8_t *kind)
 			s->heap_bytes += p->sec_heap.len;
 			if (bd_heap_open(&h, s->m, p, NULL) == 0) {
 				char ic[256], anc[256];
-				term_mfa(bd_heap_dict_get(h, "$initial_call"), ic, sizeof ic);
+				bd_term_mfa(bd_heap_dict_get(h, "$initial_call"), ic, sizeof ic);
 				ancestors_text(s, bd_heap_dict_get(h, "$ancestors"), anc, sizeof anc);
 				bd_heap_free(h);
 				if (ic[0])

@@ -320,17 +320,6 @@ const char *an_user_frame(an_ctx *c, const bd_proc *p)
 	return NULL;
 }
 
-static void term_mfa(const bd_term *t, char *buf, size_t cap)
-{
-	const bd_term *m = bd_term_elem(t, 0), *fn = bd_term_elem(t, 1), *a = bd_term_elem(t, 2);
-	if (t && t->kind == BD_T_TUPLE && t->n == 3 && m && m->kind == BD_T_ATOM && fn &&
-	    fn->kind == BD_T_ATOM && a && a->kind == BD_T_INT)
-		snprintf(buf, cap, "%.*s:%.*s/%lld", (int)m->n, m->u.s, (int)fn->n, fn->u.s,
-			 (long long)a->u.i);
-	else
-		buf[0] = 0;
-}
-
 const char *an_initial_call(an_ctx *c, const bd_proc *p)
 {
 	/* Only proc_lib processes have a $initial_call worth the decoding. */
@@ -339,7 +328,7 @@ const char *an_initial_call(an_ctx *c, const bd_proc *p)
 		return p->spawned_as;
 	bd_heap *h = an_heap(c, p);
 	char buf[200];
-	term_mfa(h ? bd_heap_dict_get(h, "$initial_call") : NULL, buf, sizeof buf);
+	bd_term_mfa(h ? bd_heap_dict_get(h, "$initial_call") : NULL, buf, sizeof buf);
 	return buf[0] ? bd_arena_strdup(c->arena, buf) : p->spawned_as;
 }
 

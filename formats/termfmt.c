@@ -295,3 +295,14 @@ int64_t bd_term_list(const bd_term *t, const bd_term **items, size_t cap)
 	}
 	return t && t->kind == BD_T_NIL ? n : -1;
 }
+
+const char *bd_term_mfa(const bd_term *t, char *buf, size_t cap)
+{
+	const bd_term *m = bd_term_elem(t, 0), *f = bd_term_elem(t, 1), *a = bd_term_elem(t, 2);
+	buf[0] = 0;
+	if (t && t->kind == BD_T_TUPLE && t->n == 3 && m && m->kind == BD_T_ATOM && f &&
+	    f->kind == BD_T_ATOM && a && a->kind == BD_T_INT)
+		snprintf(buf, cap, "%.*s:%.*s/%lld", (int)m->n, m->u.s, (int)f->n, f->u.s,
+			 (long long)a->u.i);
+	return buf;
+}

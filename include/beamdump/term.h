@@ -146,6 +146,9 @@ int bd_term_is_atom(const bd_term *t, const char *name);
 const bd_term *bd_term_elem(const bd_term *t, uint32_t i);
 /* Iterate a proper list: returns the element count, fills up to cap items. -1 if improper. */
 int64_t bd_term_list(const bd_term *t, const bd_term **items, size_t cap);
+/* "M:F/A" of an {M, F, A} tuple (atoms and an integer) into buf (cap > 0), else "".
+ * Returns buf. */
+const char *bd_term_mfa(const bd_term *t, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }
