@@ -805,28 +805,6 @@ static bd_span cb_span(void *ctx, unsigned table, uint64_t row, unsigned part, u
 	return BD_SPAN_NONE;
 }
 
-/* Room for n more rows at the end of v (zeroed); NULL when over its cap. */
-static void *vec_extend(bd_vec *v, size_t n)
-{
-	if ((v->max && v->len + n > v->max) || n > ((size_t)1 << 40) / (v->elem ? v->elem : 1))
-		return NULL;
-	if (v->len + n > v->cap) {
-		size_t cap = v->cap ? v->cap : 16;
-		while (cap < v->len + n)
-			cap *= 2;
-		if (v->max && cap > v->max)
-			cap = v->max;
-		void *d = realloc(v->data, cap * v->elem);
-		if (!d)
-			return NULL;
-		v->data = d;
-		v->cap = cap;
-	}
-	void *p = (char *)v->data + v->len * v->elem;
-	v->len += n;
-	return p;
-}
-
 /* Decode every chunk of table id into rows appended to v, or into one struct. */
 static int load_table(snap *s, unsigned id, bd_vec *v, void *single, bd_error *err)
 {
@@ -858,7 +836,7 @@ static int load_table(snap *s, unsigned id, bd_vec *v, void *single, bd_error *e
 			}
 			rows = tmp;
 		} else {
-			rows = vec_extend(v, r->items);
+			rows = bd_vec_extend(v, r->items);
 			if (!rows && r->items) {
 				free(buf);
 				return rec_error(s, err, BD_ENOMEM, i, "too many rows");
@@ -1138,7 +1116,7 @@ static int prepare_procs(snap *s, bd_error *err)
 	if (!next)
 		return 0;
 	s->proc_loaded = calloc(s->nproc_chunks, 1);
-	if (!s->proc_loaded || !vec_extend(&m->procs, (size_t)next))
+	if (!s->proc_loaded || !bd_vec_extend(&m->procs, (size_t)next))
 		return bd_error_set(err, BD_ENOMEM, 0, "%s: no memory for %llu processes", s->name,
 				    (unsigned long long)next);
 	m->procs_load = procs_load_all;

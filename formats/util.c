@@ -116,12 +116,14 @@ void bd_arena_free(bd_arena *a)
 }
 
 /* ---- vectors ---- */
-void *bd_vec_push(bd_vec *v)
+void *bd_vec_extend(bd_vec *v, size_t n)
 {
-	if (v->len == v->cap) {
-		if (v->max && v->len >= v->max)
-			return NULL;
-		size_t cap = v->cap ? v->cap * 2 : 16;
+	if ((v->max && v->len + n > v->max) || n > ((size_t)1 << 40) / (v->elem ? v->elem : 1))
+		return NULL;
+	if (v->len + n > v->cap) {
+		size_t cap = v->cap ? v->cap : 16;
+		while (cap < v->len + n)
+			cap *= 2;
 		if (v->max && cap > v->max)
 			cap = v->max;
 		void *d = realloc(v->data, cap * v->elem);
@@ -131,8 +133,15 @@ void *bd_vec_push(bd_vec *v)
 		v->cap = cap;
 	}
 	void *p = (char *)v->data + v->len * v->elem;
-	memset(p, 0, v->elem);
-	v->len++;
+	v->len += n;
+	return p;
+}
+
+void *bd_vec_push(bd_vec *v)
+{
+	void *p = bd_vec_extend(v, 1);
+	if (p)
+		memset(p, 0, v->elem);
 	return p;
 }
 

@@ -44,6 +44,9 @@ typedef struct bd_vec {
 #define BD_VEC_INIT(type, maxn) ((bd_vec){NULL, 0, 0, sizeof(type), (maxn)})
 /* Pointer to a new zeroed element at the end, NULL when full or out of memory. */
 void *bd_vec_push(bd_vec *v);
+/* Room for n more elements at the end (not initialized), NULL when over the maximum
+ * or out of memory. */
+void *bd_vec_extend(bd_vec *v, size_t n);
 void bd_vec_free(bd_vec *v);
 #define BD_VEC_AT(v, type, i) (((type *)(v)->data)[i])
 
