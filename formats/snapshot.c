@@ -489,18 +489,26 @@ static int decode_from(snap *s, cached_rec *c, size_t pos, snap_ctx cx, int kind
 	return 1;
 }
 
-/* Regenerate the text of object id from stream st into e. */
-static int decode_object(snap *s, stream *st, uint64_t id, text_entry *e, bd_error *err)
+/* Of the records recs[idx[0..n)] (in key order), how many have a key <= key: the
+ * last of them, idx[result - 1], is the one that holds key. */
+static size_t recs_upto(const snap *s, const size_t *idx, size_t n, uint64_t key)
 {
-	/* last record with items whose first object id <= id */
-	size_t lo = 0, hi = st->nwith;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (s->recs[st->with_items[mid]].key <= id)
+		if (s->recs[idx[mid]].key <= key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+/* Regenerate the text of object id from stream st into e. */
+static int decode_object(snap *s, stream *st, uint64_t id, text_entry *e, bd_error *err)
+{
+	/* last record with items whose first object id <= id */
+	size_t lo = recs_upto(s, st->with_items, st->nwith, id);
 	if (!lo)
 		return BD_ENOTFOUND;
 	size_t ri = st->with_items[lo - 1];
@@ -977,14 +985,7 @@ static int procs_load_all(bd_model *m)
 static const bd_proc *proc_row(const bd_model *cm, size_t row)
 {
 	snap *s = cm->span_ctx;
-	size_t lo = 0, hi = s->nproc_chunks;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (s->recs[s->proc_chunks[mid]].key <= row)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = recs_upto(s, s->proc_chunks, s->nproc_chunks, row);
 	if (!lo)
 		return NULL;
 	bd_error err = {0};
@@ -998,14 +999,7 @@ static const bd_proc *proc_row(const bd_model *cm, size_t row)
 /* Row of the last process with this packed pid, through one ST_PIDIDX chunk. */
 static int64_t pid_row(snap *s, uint64_t packed)
 {
-	size_t lo = 0, hi = s->npid_chunks;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (s->recs[s->pid_chunks[mid]].key <= packed)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = recs_upto(s, s->pid_chunks, s->npid_chunks, packed);
 	if (!lo)
 		return -1;
 	size_t ri = s->pid_chunks[lo - 1];
