@@ -74,9 +74,9 @@ const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t ca
 int partial_notice(const bd_model *m);
 /* Open the input named by the last positional argument; prints errors. */
 int open_input(const opts *o, bd_model **m);
-/* One line on stderr: no process WHAT (says when WHAT is a remote pid). Defined in
- * cmd_proc.c. */
-void no_such_process(const bd_model *m, const char *what);
+/* open_input, then the process named by the first argument (pid or name); prints
+ * errors (no such process: also the partial notice). Defined in cmd_proc.c. */
+int open_proc(const opts *o, bd_model **m, const bd_proc **p);
 
 int cmd_info(const opts *o);
 int cmd_top(const opts *o);

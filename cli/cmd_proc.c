@@ -307,7 +307,8 @@ static void print_json(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 	jw_end(&w);
 }
 
-void no_such_process(const bd_model *m, const char *what)
+/* One line on stderr: no process WHAT (says when WHAT is a remote pid). */
+static void no_such_process(const bd_model *m, const char *what)
 {
 	bd_pid pid;
 	const char *s = strncmp(what, "#PID<", 5) ? what : what + 4;
@@ -330,19 +331,29 @@ void no_such_process(const bd_model *m, const char *what)
 	fprintf(stderr, "beamdump: no process %s%s%s in the dump\n", q ? "'" : "", what, q ? "'" : "");
 }
 
+int open_proc(const opts *o, bd_model **m, const bd_proc **p)
+{
+	int rc = open_input(o, m);
+	if (rc)
+		return rc;
+	*p = bd_proc_find(*m, o->args[0]);
+	if (!*p) {
+		no_such_process(*m, o->args[0]);
+		partial_notice(*m);
+		bd_model_free(*m);
+		*m = NULL;
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 int cmd_proc(const opts *o)
 {
 	bd_model *m;
-	int rc = open_input(o, &m);
+	const bd_proc *p;
+	int rc = open_proc(o, &m, &p);
 	if (rc)
 		return rc;
-	const bd_proc *p = bd_proc_find(m, o->args[0]);
-	if (!p) {
-		no_such_process(m, o->args[0]);
-		partial_notice(m);
-		bd_model_free(m);
-		return EXIT_USAGE;
-	}
 	bd_heap *h = NULL;
 	bd_error err = {0};
 	bd_heap_open(&h, m, p, &err);

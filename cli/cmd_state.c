@@ -56,16 +56,10 @@ static void print_json(const bd_proc *p, const bd_gen_state *st, char *buf, size
 int cmd_state(const opts *o)
 {
 	bd_model *m;
-	int rc = open_input(o, &m);
+	const bd_proc *p;
+	int rc = open_proc(o, &m, &p);
 	if (rc)
 		return rc;
-	const bd_proc *p = bd_proc_find(m, o->args[0]);
-	if (!p) {
-		no_such_process(m, o->args[0]);
-		partial_notice(m);
-		bd_model_free(m);
-		return EXIT_USAGE;
-	}
 	bd_heap *h = NULL;
 	bd_error err = {0};
 	bd_gen_state st;
