@@ -183,6 +183,60 @@ out:
 	free(sp);
 }
 
+/* A table whose rows have a name and an owning process: ports (driver, connected
+ * process) and ETS tables (name, owner). */
+typedef struct owned_rows {
+	const void *rows;
+	size_t n, size;
+	const char *(*name)(const void *row); /* interned: compared by pointer */
+	bd_pid (*owner)(const void *row);
+	const char *label_pre, *label_post;   /* the dominant group: pre NAME post */
+} owned_rows;
+
+static const void *row_at(const owned_rows *r, size_t i)
+{
+	return (const char *)r->rows + i * r->size;
+}
+
+/* Rows grouped by name; the culprit is the process that owns at least half of the
+ * dominant group. */
+static void owned_table(an_ctx *c, const table_kind *tk, const owned_rows *r)
+{
+	if (tk->count < MIN_COUNT)
+		return;
+	grouping *gr = calloc(1, sizeof *gr);
+	grouping *own = calloc(1, sizeof *own);
+	if (!gr || !own)
+		goto out;
+	for (size_t i = 0; i < r->n; i++)
+		group_add(gr, r->name(row_at(r, i)), NULL, i);
+	const group *dom = dominant(gr);
+	const bd_proc *culprit = NULL;
+	const char *label = "?";
+	if (dom) {
+		for (size_t i = 0; i < r->n; i++)
+			if (r->name(row_at(r, i)) == dom->key)
+				group_add(own, pid_key(r->owner(row_at(r, i))), NULL, i);
+		const group *o = dominant(own);
+		if (o && o->count * 2 >= dom->count)
+			culprit = bd_proc_by_pid(c->m, r->owner(row_at(r, o->example)));
+		label = bd_arena_printf(c->arena, "%s%s%s", r->label_pre, dom->key ? dom->key : "?",
+					r->label_post);
+	}
+	report(c, tk, dom, culprit, label);
+out:
+	free(gr);
+	free(own);
+}
+
+static const char *port_name(const void *row)
+{
+	const bd_port *p = row;
+	return p->driver ? p->driver : p->name;
+}
+
+static bd_pid port_owner(const void *row) { return ((const bd_port *)row)->connected; }
+
 static void ports(an_ctx *c)
 {
 	static const uint64_t usual[] = {1024, 4096, 65536, 0};
@@ -190,35 +244,17 @@ static void ports(an_ctx *c)
 	const bd_port *pt = bd_model_ports(c->m, &np);
 	const bd_limits *lim = bd_model_limits(c->m);
 	uint64_t count = lim->ports != BD_UNKNOWN ? lim->ports : np;
-	if (count < MIN_COUNT)
-		return;
-	grouping *gr = calloc(1, sizeof *gr);
-	grouping *own = calloc(1, sizeof *own);
-	if (!gr || !own)
-		goto out;
-	for (size_t i = 0; i < np; i++)
-		group_add(gr, pt[i].driver ? pt[i].driver : pt[i].name, NULL, i);
-	const group *dom = dominant(gr);
-	const bd_proc *culprit = NULL;
-	const char *label = "?";
-	if (dom) {
-		for (size_t i = 0; i < np; i++)
-			if ((pt[i].driver ? pt[i].driver : pt[i].name) == dom->key)
-				group_add(own, pid_key(pt[i].connected), NULL, i);
-		const group *o = dominant(own);
-		if (o && o->count * 2 >= dom->count)
-			culprit = bd_proc_by_pid(c->m, pt[o->example].connected);
-		label = bd_arena_printf(c->arena, "%s ports", dom->key ? dom->key : "?");
-	}
 	table_kind tk = {BD_F_PORT_LIMIT, "ports", "Port table", count, lim->ports_limit, usual,
 			 "driver",
 			 "Sockets or files are opened and never closed (look at who owns them): close "
 			 "them on every path (or let the owner exit); raise +Q / ulimit -n only after"};
-	report(c, &tk, dom, culprit, label);
-out:
-	free(gr);
-	free(own);
+	owned_rows r = {pt, np, sizeof *pt, port_name, port_owner, "", " ports"};
+	owned_table(c, &tk, &r);
 }
+
+static const char *ets_name(const void *row) { return ((const bd_ets *)row)->name; }
+
+static bd_pid ets_owner(const void *row) { return ((const bd_ets *)row)->owner; }
 
 static void ets_tables(an_ctx *c)
 {
@@ -227,34 +263,12 @@ static void ets_tables(an_ctx *c)
 	const bd_ets *t = bd_model_ets(c->m, &ne);
 	const bd_limits *lim = bd_model_limits(c->m);
 	uint64_t count = lim->ets != BD_UNKNOWN ? lim->ets : ne;
-	if (count < MIN_COUNT)
-		return;
-	grouping *gr = calloc(1, sizeof *gr);
-	grouping *own = calloc(1, sizeof *own);
-	if (!gr || !own)
-		goto out;
-	for (size_t i = 0; i < ne; i++)
-		group_add(gr, t[i].name, NULL, i);
-	const group *dom = dominant(gr);
-	const bd_proc *culprit = NULL;
-	const char *label = "?";
-	if (dom) {
-		for (size_t i = 0; i < ne; i++)
-			if (t[i].name == dom->key)
-				group_add(own, pid_key(t[i].owner), NULL, i);
-		const group *o = dominant(own);
-		if (o && o->count * 2 >= dom->count)
-			culprit = bd_proc_by_pid(c->m, t[o->example].owner);
-		label = bd_arena_printf(c->arena, "tables named %s", dom->key ? dom->key : "?");
-	}
 	table_kind tk = {BD_F_ETS_LIMIT, "tables", "ETS table count", count, lim->ets_limit, usual,
 			 "name",
 			 "Tables are created and never deleted: delete them when done, or let their "
 			 "owner exit; use one shared table instead of one per request"};
-	report(c, &tk, dom, culprit, label);
-out:
-	free(gr);
-	free(own);
+	owned_rows r = {t, ne, sizeof *t, ets_name, ets_owner, "tables named ", ""};
+	owned_table(c, &tk, &r);
 }
 
 void an_limits(an_ctx *c)
