@@ -9,25 +9,6 @@
 
 #include "testutil.h"
 
-static const char *sample_or_skip(const char *name)
-{
-	const char *p = tu_sample(name);
-	if (!p) {
-		if (getenv("BD_REQUIRE_SAMPLES"))
-			fail_msg("sample %s missing (run samples/gen.sh)", name);
-		skip();
-	}
-	return p;
-}
-
-static const char *truth(const char *name, const char *key)
-{
-	const char *v = tu_truth(name, key);
-	if (!v)
-		fail_msg("%s.truth has no %s", name, key);
-	return v;
-}
-
 /* ---- a little JSON: objects located by text, good enough for our own output ---- */
 
 /* The object that starts at p ('{'), as a malloc'ed string. */
@@ -111,36 +92,36 @@ typedef struct scenario {
 
 static void check_mailbox(const char *n, const char *json, const char *first)
 {
-	assert_true(num(first, "message_queue_len") >= atoll(truth(n, "msgq_len_min")));
+	assert_true(num(first, "message_queue_len") >= atoll(tu_truth(n, "msgq_len_min")));
 	char buf[256];
-	assert_contains(str(first, "dominant_shape", buf, sizeof buf), truth(n, "msg_tag"));
+	assert_contains(str(first, "dominant_shape", buf, sizeof buf), tu_truth(n, "msg_tag"));
 	assert_true(num(first, "dominant_share") >= 99);
 	assert_contains(str(first, "sample_message", buf, sizeof buf), "job");
 	/* the producers show up as callers (their timed-out calls are in the queue) */
 	char pids[512];
-	snprintf(pids, sizeof pids, "%s", truth(n, "producer_pids"));
+	snprintf(pids, sizeof pids, "%s", tu_truth(n, "producer_pids"));
 	int found = 0;
 	for (char *t = strtok(pids, ","); t; t = strtok(NULL, ","))
 		found += strstr(first, t) != NULL;
-	assert_int_equal(found, atoi(truth(n, "producer_count")));
+	assert_int_equal(found, atoi(tu_truth(n, "producer_count")));
 	char *b = finding(json, 0, "blocked_call");
 	assert_non_null(b);
-	assert_contains(b, truth(n, "blocked_caller_name"));
-	assert_contains(str(b, "name", buf, sizeof buf), truth(n, "blocked_callee_name"));
+	assert_contains(b, tu_truth(n, "blocked_caller_name"));
+	assert_contains(str(b, "name", buf, sizeof buf), tu_truth(n, "blocked_callee_name"));
 	free(b);
 }
 
 static void check_binleak(const char *n, const char *json, const char *first)
 {
-	long long min = atoll(truth(n, "pinned_count_min")) * atoll(truth(n, "pin_bin_size"));
+	long long min = atoll(tu_truth(n, "pinned_count_min")) * atoll(tu_truth(n, "pin_bin_size"));
 	assert_true(num(first, "pinned_bytes") >= min * 9 / 10);
-	assert_true(num(first, "slices") >= atoll(truth(n, "pinned_count_min")));
-	assert_int_equal(num(first, "slice_bytes"), atoll(truth(n, "slice_size")));
+	assert_true(num(first, "slices") >= atoll(tu_truth(n, "pinned_count_min")));
+	assert_int_equal(num(first, "slice_bytes"), atoll(tu_truth(n, "slice_size")));
 	char *leak = finding(json, 0, "binary_leak");
 	assert_non_null(leak);
-	assert_contains(leak, truth(n, "leak_holder_name"));
-	assert_int_equal(num(leak, "binaries"), atoll(truth(n, "leak_bin_count")));
-	assert_int_equal(num(leak, "largest_binary_bytes"), atoll(truth(n, "leak_bin_size")));
+	assert_contains(leak, tu_truth(n, "leak_holder_name"));
+	assert_int_equal(num(leak, "binaries"), atoll(tu_truth(n, "leak_bin_count")));
+	assert_int_equal(num(leak, "largest_binary_bytes"), atoll(tu_truth(n, "leak_bin_size")));
 	free(leak);
 	assert_non_null(strstr(json, "\"kind\":\"allocator_oom\""));
 }
@@ -149,28 +130,28 @@ static void check_atoms(const char *n, const char *json, const char *first)
 {
 	(void)json;
 	char buf[128], want[64];
-	snprintf(want, sizeof want, "%s<N>", truth(n, "dominant_prefix"));
+	snprintf(want, sizeof want, "%s<N>", tu_truth(n, "dominant_prefix"));
 	assert_string_equal(str(first, "cluster1", buf, sizeof buf), want);
-	assert_true(num(first, "cluster1_count") >= atoll(truth(n, "user_atoms_min")));
+	assert_true(num(first, "cluster1_count") >= atoll(tu_truth(n, "user_atoms_min")));
 	assert_string_equal(str(first, "cluster2", buf, sizeof buf), "<uuid>");
-	assert_true(num(first, "cluster2_count") >= atoll(truth(n, "uuid_atoms_min")));
-	assert_true(num(first, "cluster3_count") >= atoll(truth(n, "hex_atoms_min")));
-	assert_int_equal(num(first, "atom_limit"), atoll(truth(n, "atom_limit")));
+	assert_true(num(first, "cluster2_count") >= atoll(tu_truth(n, "uuid_atoms_min")));
+	assert_true(num(first, "cluster3_count") >= atoll(tu_truth(n, "hex_atoms_min")));
+	assert_int_equal(num(first, "atom_limit"), atoll(tu_truth(n, "atom_limit")));
 }
 
 static void check_heap_oom(const char *n, const char *json, const char *first)
 {
 	(void)json;
-	assert_true(num(first, "heap_bytes") >= 8 * atoll(truth(n, "culprit_heap_words_min")));
-	assert_true(num(first, "memory_bytes") >= atoll(truth(n, "culprit_memory_min")));
+	assert_true(num(first, "heap_bytes") >= 8 * atoll(tu_truth(n, "culprit_heap_words_min")));
+	assert_true(num(first, "memory_bytes") >= atoll(tu_truth(n, "culprit_memory_min")));
 }
 
 static void check_ets(const char *n, const char *json, const char *first)
 {
 	char buf[128];
-	assert_string_equal(str(first, "table", buf, sizeof buf), truth(n, "ets_name"));
-	assert_true(num(first, "objects") >= atoll(truth(n, "ets_size_min")));
-	assert_true(num(first, "table_bytes") >= 8 * atoll(truth(n, "ets_memory_words_min")));
+	assert_string_equal(str(first, "table", buf, sizeof buf), tu_truth(n, "ets_name"));
+	assert_true(num(first, "objects") >= atoll(tu_truth(n, "ets_size_min")));
+	assert_true(num(first, "table_bytes") >= 8 * atoll(tu_truth(n, "ets_memory_words_min")));
 	assert_non_null(strstr(json, "\"kind\":\"allocator_oom\""));
 }
 
@@ -179,8 +160,8 @@ static void check_deadlock(const char *n, const char *json, const char *first)
 	(void)json;
 	char buf[256];
 	str(first, "cycle", buf, sizeof buf);
-	assert_contains(buf, truth(n, "deadlock_a_name"));
-	assert_contains(buf, truth(n, "deadlock_b_name"));
+	assert_contains(buf, tu_truth(n, "deadlock_a_name"));
+	assert_contains(buf, tu_truth(n, "deadlock_b_name"));
 	assert_int_equal(num(first, "cycle_length"), 2);
 	assert_int_equal(num(first, "blocked_waiters"), 2);
 }
@@ -189,7 +170,7 @@ static void check_supervisor(const char *n, const char *json, const char *first)
 {
 	(void)json;
 	char buf[256];
-	assert_string_equal(str(first, "application", buf, sizeof buf), truth(n, "app_name"));
+	assert_string_equal(str(first, "application", buf, sizeof buf), tu_truth(n, "app_name"));
 	assert_contains(str(first, "reason", buf, sizeof buf), "application_terminated");
 }
 
@@ -197,18 +178,18 @@ static void check_ports(const char *n, const char *json, const char *first)
 {
 	(void)json;
 	char buf[128];
-	assert_true(num(first, "dominant_count") >= atoll(truth(n, "open_ports_min")));
-	assert_contains(str(first, "dominant", buf, sizeof buf), truth(n, "port_driver"));
-	assert_int_equal(num(first, "ports"), atoll(truth(n, "port_count_seen")));
+	assert_true(num(first, "dominant_count") >= atoll(tu_truth(n, "open_ports_min")));
+	assert_contains(str(first, "dominant", buf, sizeof buf), tu_truth(n, "port_driver"));
+	assert_int_equal(num(first, "ports"), atoll(tu_truth(n, "port_count_seen")));
 }
 
 static void check_procs(const char *n, const char *json, const char *first)
 {
 	(void)json;
 	char buf[256];
-	assert_true(num(first, "dominant_count") >= atoll(truth(n, "leaked_tasks_min")));
+	assert_true(num(first, "dominant_count") >= atoll(tu_truth(n, "leaked_tasks_min")));
 	assert_contains(str(first, "dominant", buf, sizeof buf), "handle_info/2-fun-0-");
-	assert_int_equal(num(first, "processes"), atoll(truth(n, "process_count_seen")));
+	assert_int_equal(num(first, "processes"), atoll(tu_truth(n, "process_count_seen")));
 }
 
 /* Calm nodes: nothing at warning level or above. */
@@ -224,8 +205,8 @@ static void check_truncated(const char *n, const char *json, const char *first)
 {
 	(void)json;
 	char buf[128];
-	assert_contains(truth(n, "end_marker"), str(first, "abort_reason", buf, sizeof buf));
-	assert_true(num(first, "truncated_at") <= atoll(truth(n, "dump_bytes_limit")) + 1);
+	assert_contains(tu_truth(n, "end_marker"), str(first, "abort_reason", buf, sizeof buf));
+	assert_true(num(first, "truncated_at") <= atoll(tu_truth(n, "dump_bytes_limit")) + 1);
 }
 
 static const scenario scenarios[] = {
@@ -245,7 +226,7 @@ static const scenario scenarios[] = {
 
 static void run_scenario(const scenario *s)
 {
-	const char *d = sample_or_skip(s->name);
+	const char *d = tu_sample_or_skip(s->name);
 	char *json;
 	int rc = tu_run(&json, "analyze --json %s 2>/dev/null", d);
 	assert_true(rc == 0 || rc == 4);
@@ -253,13 +234,13 @@ static void run_scenario(const scenario *s)
 	if (!first)
 		fail_msg("%s: no findings: %s", s->name, json);
 	char kind[64], want[64];
-	snprintf(want, sizeof want, "\"kind\":\"%s\"", truth(s->name, "expected_kind"));
+	snprintf(want, sizeof want, "\"kind\":\"%s\"", tu_truth(s->name, "expected_kind"));
 	if (!strstr(first, want))
 		fail_msg("%s: first finding is %s, expected %s", s->name,
 			 str(first, "kind", kind, sizeof kind), want);
 	for (int i = 0; i < 2; i++)
 		if (s->who[i])
-			assert_contains(first, truth(s->name, s->who[i]));
+			assert_contains(first, tu_truth(s->name, s->who[i]));
 	s->check(s->name, json, first);
 	free(first);
 	free(json);
@@ -364,14 +345,14 @@ static void test_json_schema(void **state)
 static void test_state(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("mailbox");
+	const char *d = tu_sample_or_skip("mailbox");
 	char *out;
-	assert_int_equal(tu_run(&out, "state %s %s", truth("mailbox", "culprit_name"), d), 0);
+	assert_int_equal(tu_run(&out, "state %s %s", tu_truth("mailbox", "culprit_name"), d), 0);
 	assert_contains(out, "gen_server bd_mailbox");
 	assert_contains(out, "#{done => ");
 	assert_contains(out, "a callback was running");
 	free(out);
-	const char *h = sample_or_skip("healthy");
+	const char *h = tu_sample_or_skip("healthy");
 	assert_int_equal(tu_run(&out, "state application_controller --json %s", h), 0);
 	assert_contains(out, "\"behaviour\":\"gen_server\"");
 	assert_contains(out, "\"in_callback\":false");
@@ -383,7 +364,7 @@ static void test_state(void **state)
 	free(out);
 	validate("state.schema.json", path);
 	unlink(path);
-	assert_int_equal(tu_run(&out, "state %s --json %s", truth("healthy", "supervisor_name"), h), 0);
+	assert_int_equal(tu_run(&out, "state %s --json %s", tu_truth("healthy", "supervisor_name"), h), 0);
 	assert_contains(out, "\"behaviour\":\"supervisor\"");
 	assert_contains(out, "\"module\":\"bd_healthy\"");
 	assert_contains(out, "{state,{local,demo_sup},one_for_one,");
@@ -392,8 +373,8 @@ static void test_state(void **state)
 	assert_contains(out, "gen_event");
 	assert_contains(out, "{handler,erl_signal_handler,");
 	free(out);
-	const char *dl = sample_or_skip("deadlock");
-	assert_int_equal(tu_run(&out, "state %s %s", truth("deadlock", "deadlock_a_name"), dl), 0);
+	const char *dl = tu_sample_or_skip("deadlock");
+	assert_int_equal(tu_run(&out, "state %s %s", tu_truth("deadlock", "deadlock_a_name"), dl), 0);
 	assert_contains(out, "gen_server");
 	free(out);
 	/* not a behaviour: a usage error, one line on stderr */

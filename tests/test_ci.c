@@ -55,40 +55,21 @@ static void test_rules_settings(void **state)
 
 /* ---- samples/ci ---- */
 
-static const char *ci_sample(const char *name)
-{
-	static char path[8][1024];
-	static int slot;
-	const char *dir = getenv("BD_SAMPLES");
-	char *p = path[slot++ % 8];
-	if (!dir)
-		return NULL;
-	snprintf(p, 1024, "%s/ci/%s.dump", dir, name);
-	return access(p, R_OK) == 0 ? p : NULL;
-}
-
 static int have_ci_samples(void)
 {
 	static const char *names[] = {"leaky_baseline", "leaky_current", "leaky_final",
 				      "fixed_baseline", "fixed_current", "fixed_final"};
-	for (int i = 0; i < 6; i++)
-		if (!ci_sample(names[i])) {
+	for (int i = 0; i < 6; i++) {
+		char rel[64];
+		snprintf(rel, sizeof rel, "ci/%s", names[i]);
+		if (!tu_sample(rel)) {
 			if (getenv("BD_REQUIRE_SAMPLES"))
 				fail_msg("missing %s/ci/%s.dump (run samples/ci/gen.sh)",
 					 getenv("BD_SAMPLES"), names[i]);
 			return 0;
 		}
+	}
 	return 1;
-}
-
-static long truth(const char *name, const char *key)
-{
-	char rel[128];
-	snprintf(rel, sizeof rel, "ci/%s", name);
-	const char *v = tu_truth(rel, key);
-	if (!v)
-		fail_msg("no %s in ci/%s.truth", key, name);
-	return atol(v);
 }
 
 static char *tmp_path(const char *suffix)
@@ -252,11 +233,11 @@ static void test_gate_leaky(void **state)
 	const char *junit = tmp_path(".xml"), *md = tmp_path(".md"), *json = tmp_path(".json");
 	char *out = NULL;
 	int rc = tu_run(&out, "ci --baseline %s --current %s --final %s --junit %s --md %s --json %s",
-			ci_sample("leaky_baseline"), ci_sample("leaky_current"),
-			ci_sample("leaky_final"), junit, md, json);
+			tu_sample("ci/leaky_baseline"), tu_sample("ci/leaky_current"),
+			tu_sample("ci/leaky_final"), junit, md, json);
 	assert_int_equal(rc, 1);
 	/* text on stdout names each leak: kind, subject, growth */
-	long iters = truth("leaky_current", "iterations");
+	long iters = atol(tu_truth("ci/leaky_current", "iterations"));
 	char want[256];
 	assert_non_null(strstr(out, "beamdump ci: FAIL"));
 	snprintf(want, sizeof want, "process ci_app:session_init/1: +%ld processes", iters);
@@ -291,9 +272,9 @@ static void test_gate_leaky(void **state)
 	assert_int_equal(vnum(v, "growth"), iters);
 	assert_string_equal(jv_get(v, "unit")->str, "processes");
 	v = violation(j, "mailbox_growth", "audit_log");
-	assert_int_equal(vnum(v, "growth"),
-			 truth("leaky_current", "audit_log_msgq") - truth("leaky_baseline", "audit_log_msgq"));
-	assert_int_equal(vnum(v, "final"), truth("leaky_final", "audit_log_msgq"));
+	assert_int_equal(vnum(v, "growth"), atol(tu_truth("ci/leaky_current", "audit_log_msgq")) -
+						    atol(tu_truth("ci/leaky_baseline", "audit_log_msgq")));
+	assert_int_equal(vnum(v, "final"), atol(tu_truth("ci/leaky_final", "audit_log_msgq")));
 	v = violation(j, "ets_tables", "test_cache");
 	assert_int_equal(vnum(v, "growth"), iters);
 	assert_string_equal(jv_get(v, "owner")->str, "cache_server");
@@ -317,8 +298,8 @@ static void test_gate_fixed(void **state)
 	const char *junit = tmp_path(".xml"), *md = tmp_path(".md");
 	char *out = NULL;
 	int rc = tu_run(&out, "ci --baseline %s --current %s --final %s --junit %s --md %s --json",
-			ci_sample("fixed_baseline"), ci_sample("fixed_current"),
-			ci_sample("fixed_final"), junit, md);
+			tu_sample("ci/fixed_baseline"), tu_sample("ci/fixed_current"),
+			tu_sample("ci/fixed_final"), junit, md);
 	assert_int_equal(rc, 0);
 	/* --json without a file: JSON on stdout */
 	char e[256];
@@ -341,14 +322,14 @@ static void test_gate_fixed(void **state)
 
 	/* Two snapshots cannot tell the pool's idle workers from a leak: that is what the
 	 * final snapshot is for. */
-	rc = tu_run(&out, "ci --baseline %s --current %s", ci_sample("fixed_baseline"),
-		    ci_sample("fixed_current"));
+	rc = tu_run(&out, "ci --baseline %s --current %s", tu_sample("ci/fixed_baseline"),
+		    tu_sample("ci/fixed_current"));
 	assert_int_equal(rc, 1);
 	assert_non_null(strstr(out, "process ci_app:pool_worker/1 < conn_pool: +20 processes"));
 	free(out);
 	/* ... or a threshold that allows them */
 	rc = tu_run(&out, "ci --baseline %s --current %s --set process_leak.max=20 --format md",
-		    ci_sample("fixed_baseline"), ci_sample("fixed_current"));
+		    tu_sample("ci/fixed_baseline"), tu_sample("ci/fixed_current"));
 	assert_int_equal(rc, 0);
 	assert_non_null(strstr(out, "## beamdump ci: PASS"));
 	free(out);
@@ -359,7 +340,7 @@ static void test_gate_config_and_usage(void **state)
 	(void)state;
 	if (!have_ci_samples())
 		skip();
-	const char *base = ci_sample("leaky_baseline"), *cur = ci_sample("leaky_current");
+	const char *base = tu_sample("ci/leaky_baseline"), *cur = tu_sample("ci/leaky_current");
 	/* a config that tolerates every leak of the suite passes it */
 	const char *conf = "process_leak.max = 1000\nmailbox_growth.max = 100000\n"
 			   "ets_tables.enabled = false\natoms_added.max = 1000000\n"

@@ -194,31 +194,10 @@ static void test_diff_cli_fragments(void **state)
 
 /* ---- the real dumps of samples/ci ---- */
 
-static const char *ci_sample(const char *name)
-{
-	static char path[8][1024];
-	static int slot;
-	const char *dir = getenv("BD_SAMPLES");
-	char *p = path[slot++ % 8];
-	if (!dir)
-		return NULL;
-	snprintf(p, 1024, "%s/ci/%s.dump", dir, name);
-	return access(p, R_OK) == 0 ? p : NULL;
-}
-
-static long ci_truth(const char *name, const char *key)
-{
-	char rel[128];
-	snprintf(rel, sizeof rel, "ci/%s", name);
-	const char *v = tu_truth(rel, key);
-	if (!v)
-		fail_msg("no %s in ci/%s.truth", key, name);
-	return atol(v);
-}
-
 static int have_ci_samples(void)
 {
-	if (ci_sample("leaky_baseline") && ci_sample("leaky_current") && ci_sample("fixed_current"))
+	if (tu_sample("ci/leaky_baseline") && tu_sample("ci/leaky_current") &&
+	    tu_sample("ci/fixed_current"))
 		return 1;
 	if (getenv("BD_REQUIRE_SAMPLES"))
 		fail_msg("samples/ci dumps missing under $BD_SAMPLES/ci (run samples/ci/gen.sh)");
@@ -261,7 +240,7 @@ static void test_diff_ci_samples(void **state)
 	(void)state;
 	if (!have_ci_samples())
 		skip();
-	const char *base = ci_sample("leaky_baseline"), *cur = ci_sample("leaky_current");
+	const char *base = tu_sample("ci/leaky_baseline"), *cur = tu_sample("ci/leaky_current");
 	char *out = NULL, e[512];
 	assert_int_equal(tu_run(&out, "diff --json --all %s %s", base, cur), 0);
 	jv *j = jv_parse(out, e, sizeof e);
@@ -271,7 +250,7 @@ static void test_diff_ci_samples(void **state)
 	if (jv_validate(schema, j, e, sizeof e))
 		fail_msg("diff --json does not match diff.schema.json: %s", e);
 	const jv *d = jv_get(j, "diff");
-	long iters = ci_truth("leaky_current", "iterations");
+	long iters = atol(tu_truth("ci/leaky_current", "iterations"));
 	/* one session process left per run of the suite */
 	const jv *g = find_item(jv_get(d, "processes"), "key", "ci_app:session_init/1");
 	assert_non_null(g);
@@ -279,19 +258,22 @@ static void test_diff_ci_samples(void **state)
 	/* audit_log's mailbox: exactly what the live nodes reported */
 	g = find_item(jv_get(d, "processes"), "key", "audit_log");
 	assert_non_null(g);
-	assert_int_equal((long)num(g, "message_queue_len_a"), ci_truth("leaky_baseline", "audit_log_msgq"));
-	assert_int_equal((long)num(g, "message_queue_len_b"), ci_truth("leaky_current", "audit_log_msgq"));
+	assert_int_equal((long)num(g, "message_queue_len_a"),
+			 atol(tu_truth("ci/leaky_baseline", "audit_log_msgq")));
+	assert_int_equal((long)num(g, "message_queue_len_b"),
+			 atol(tu_truth("ci/leaky_current", "audit_log_msgq")));
 	/* pool workers keyed through the dictionary: $initial_call + named ancestor */
 	g = find_item(jv_get(d, "processes"), "key", "ci_app:pool_worker/1 < conn_pool");
 	assert_non_null(g);
-	assert_int_equal((long)num(g, "count_b"), ci_truth("leaky_current", "pool_size"));
+	assert_int_equal((long)num(g, "count_b"), atol(tu_truth("ci/leaky_current", "pool_size")));
 	/* one ETS table per run, owned by cache_server */
 	const jv *t = find_item(jv_get(d, "ets"), "name", "test_cache");
 	assert_non_null(t);
 	assert_string_equal(jv_get(t, "owner")->str, "cache_server");
 	assert_int_equal((long)(num(t, "tables_b") - num(t, "tables_a")), iters);
 	assert_int_equal((long)num(t, "tables_b") - (long)num(t, "tables_a"),
-			 ci_truth("leaky_current", "ets_count") - ci_truth("leaky_baseline", "ets_count"));
+			 atol(tu_truth("ci/leaky_current", "ets_count")) -
+				 atol(tu_truth("ci/leaky_baseline", "ets_count")));
 	/* 50 atoms per run, one pattern */
 	const jv *atoms = jv_get(d, "atoms");
 	const jv *c = find_item(jv_get(atoms, "clusters"), "pattern", "user_<N>");
@@ -300,8 +282,8 @@ static void test_diff_ci_samples(void **state)
 	jv_free(j);
 	free(out);
 	/* the fixed suite leaves nothing of that kind behind at final */
-	assert_int_equal(tu_run(&out, "diff --json --all %s %s", ci_sample("fixed_baseline"),
-				ci_sample("fixed_final")),
+	assert_int_equal(tu_run(&out, "diff --json --all %s %s", tu_sample("ci/fixed_baseline"),
+				tu_sample("ci/fixed_final")),
 			 0);
 	j = jv_parse(out, e, sizeof e);
 	assert_non_null(j);

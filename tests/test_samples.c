@@ -68,60 +68,35 @@ static int json_has(const char *json, const char *key, const char *val)
 	return strstr(json, pat) != NULL;
 }
 
-/* Truth value, or fail: a generated sample must carry its facts. Values live in a
- * ring of buffers so a test can hold several at once. */
-static const char *truth(const char *name, const char *key)
-{
-	static char ring[8][256];
-	static int slot;
-	const char *v = tu_truth(name, key);
-	if (!v)
-		fail_msg("%s.truth has no %s", name, key);
-	char *b = ring[slot++ % 8];
-	snprintf(b, sizeof ring[0], "%s", v);
-	return b;
-}
-
-static const char *sample_or_skip(const char *name)
-{
-	const char *p = tu_sample(name);
-	if (!p) {
-		if (getenv("BD_REQUIRE_SAMPLES"))
-			fail_msg("sample %s missing (run samples/gen.sh)", name);
-		skip();
-	}
-	return p;
-}
-
 static void test_mailbox(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("mailbox");
+	const char *d = tu_sample_or_skip("mailbox");
 	char *out;
 	assert_int_equal(tu_run(&out, "top --by mq -n 1 --json %s", d), 0);
-	assert_true(json_has(out, "name", truth("mailbox", "culprit_name")));
-	assert_true(json_has(out, "pid", truth("mailbox", "culprit_pid")));
-	assert_true(json_num(out, "message_queue_len") >= atoll(truth("mailbox", "msgq_len_min")));
+	assert_true(json_has(out, "name", tu_truth("mailbox", "culprit_name")));
+	assert_true(json_has(out, "pid", tu_truth("mailbox", "culprit_pid")));
+	assert_true(json_num(out, "message_queue_len") >= atoll(tu_truth("mailbox", "msgq_len_min")));
 	free(out);
-	assert_int_equal(tu_run(&out, "proc %s --json %s", truth("mailbox", "culprit_name"), d), 0);
+	assert_int_equal(tu_run(&out, "proc %s --json %s", tu_truth("mailbox", "culprit_name"), d), 0);
 	/* the dominant shape is the producers' cast of {job, integer, binary} */
 	const char *shapes = strstr(out, "\"shapes\":[");
 	assert_non_null(shapes);
 	assert_non_null(strstr(shapes, "\"shape\":\"$gen_cast {job,_,_}\""));
-	assert_true(json_num(shapes, "count") >= atoll(truth("mailbox", "msgq_len_min")) / 2);
+	assert_true(json_num(shapes, "count") >= atoll(tu_truth("mailbox", "msgq_len_min")) / 2);
 	free(out);
 }
 
 static void test_atoms(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("atoms");
+	const char *d = tu_sample_or_skip("atoms");
 	char *out;
 	assert_int_equal(tu_run(&out, "atoms -n 50 --json %s", d), 0);
-	assert_int_equal(json_num(out, "limit"), atoll(truth("atoms", "atom_limit")));
-	assert_true(json_num(out, "atoms") >= atoll(truth("atoms", "atom_count_seen")));
-	assert_true(json_num(out, "atoms") <= atoll(truth("atoms", "atom_limit")));
-	assert_non_null(strstr(out, truth("atoms", "dominant_prefix")));
+	assert_int_equal(json_num(out, "limit"), atoll(tu_truth("atoms", "atom_limit")));
+	assert_true(json_num(out, "atoms") >= atoll(tu_truth("atoms", "atom_count_seen")));
+	assert_true(json_num(out, "atoms") <= atoll(tu_truth("atoms", "atom_limit")));
+	assert_non_null(strstr(out, tu_truth("atoms", "dominant_prefix")));
 	free(out);
 	assert_int_equal(tu_run(&out, "info %s", d), 0);
 	assert_non_null(strstr(out, "no more index entries in atom_tab"));
@@ -131,26 +106,26 @@ static void test_atoms(void **state)
 static void test_ets_growth(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("ets_growth");
+	const char *d = tu_sample_or_skip("ets_growth");
 	char *out;
 	assert_int_equal(tu_run(&out, "ets -n 1 --json %s", d), 0);
-	assert_true(json_has(out, "name", truth("ets_growth", "ets_name")));
-	assert_true(json_has(out, "owner", truth("ets_growth", "ets_owner")));
-	assert_true(json_has(out, "owner_name", truth("ets_growth", "ets_owner_name")));
-	assert_true(json_has(out, "type", truth("ets_growth", "ets_type")));
-	assert_true(json_num(out, "objects") >= atoll(truth("ets_growth", "ets_size_min")));
-	assert_true(json_num(out, "words") >= atoll(truth("ets_growth", "ets_memory_words_min")));
+	assert_true(json_has(out, "name", tu_truth("ets_growth", "ets_name")));
+	assert_true(json_has(out, "owner", tu_truth("ets_growth", "ets_owner")));
+	assert_true(json_has(out, "owner_name", tu_truth("ets_growth", "ets_owner_name")));
+	assert_true(json_has(out, "type", tu_truth("ets_growth", "ets_type")));
+	assert_true(json_num(out, "objects") >= atoll(tu_truth("ets_growth", "ets_size_min")));
+	assert_true(json_num(out, "words") >= atoll(tu_truth("ets_growth", "ets_memory_words_min")));
 	free(out);
 }
 
 static void test_deadlock(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("deadlock");
-	const char *a = truth("deadlock", "deadlock_a"), *b = truth("deadlock", "deadlock_b");
+	const char *d = tu_sample_or_skip("deadlock");
+	const char *a = tu_truth("deadlock", "deadlock_a"), *b = tu_truth("deadlock", "deadlock_b");
 	char *out, pat[128];
 	/* each side waits in gen:do_call and monitors the other */
-	assert_int_equal(tu_run(&out, "proc %s --json %s", truth("deadlock", "deadlock_a_name"), d), 0);
+	assert_int_equal(tu_run(&out, "proc %s --json %s", tu_truth("deadlock", "deadlock_a_name"), d), 0);
 	assert_non_null(strstr(out, "\"current_function\":\"gen:do_call/4\""));
 	snprintf(pat, sizeof pat, "\"kind\":\"monitors\",\"target\":\"%s", b);
 	assert_non_null(strstr(out, pat));
@@ -165,28 +140,28 @@ static void test_deadlock(void **state)
 static void test_heap_oom(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("heap_oom");
+	const char *d = tu_sample_or_skip("heap_oom");
 	char *out;
 	assert_int_equal(tu_run(&out, "top --by heap -n 1 --json %s", d), 0);
-	assert_true(json_has(out, "name", truth("heap_oom", "culprit_name")));
+	assert_true(json_has(out, "name", tu_truth("heap_oom", "culprit_name")));
 	free(out);
-	assert_int_equal(tu_run(&out, "proc %s --json %s", truth("heap_oom", "culprit_name"), d), 0);
-	assert_true(json_has(out, "pid", truth("heap_oom", "culprit_pid")));
+	assert_int_equal(tu_run(&out, "proc %s --json %s", tu_truth("heap_oom", "culprit_name"), d), 0);
+	assert_true(json_has(out, "pid", tu_truth("heap_oom", "culprit_pid")));
 	free(out);
 }
 
 static void test_binleak(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("binleak");
+	const char *d = tu_sample_or_skip("binleak");
 	char *out;
 	assert_int_equal(tu_run(&out, "top --by binary -n 2 --json %s", d), 0);
-	assert_true(json_has(out, "name", truth("binleak", "pin_holder_name")));
-	assert_true(json_has(out, "name", truth("binleak", "leak_holder_name")));
+	assert_true(json_has(out, "name", tu_truth("binleak", "pin_holder_name")));
+	assert_true(json_has(out, "name", tu_truth("binleak", "leak_holder_name")));
 	free(out);
 	/* the holder's refc binaries are in the dump with their size */
 	assert_int_equal(tu_run(&out, "binaries -n 1 --json %s", d), 0);
-	assert_true(json_num(out, "binaries") >= atoll(truth("binleak", "leak_bin_count")));
+	assert_true(json_num(out, "binaries") >= atoll(tu_truth("binleak", "leak_bin_count")));
 	free(out);
 }
 
@@ -195,13 +170,13 @@ static void test_healthy_and_truncated(void **state)
 	(void)state;
 	const char *names[] = {"healthy", "truncated"};
 	for (int i = 0; i < 2; i++) {
-		const char *d = sample_or_skip(names[i]);
+		const char *d = tu_sample_or_skip(names[i]);
 		char *out;
 		int rc = tu_run(&out, "info --json %s 2>/dev/null", d);
 		assert_int_equal(rc, i == 0 ? 0 : 4);
 		/* counted by the program a moment before the dump: a transient process
 		 * (the one that sends SIGUSR1) may come or go in between */
-		long long np = json_num(out, "processes"), want = atoll(truth(names[i], "process_count"));
+		long long np = json_num(out, "processes"), want = atoll(tu_truth(names[i], "process_count"));
 		assert_true(np >= want - 2 && np <= want + 2);
 		assert_non_null(strstr(out, i == 0 ? "\"truncated\":false" : "\"truncated\":true"));
 		if (i == 1)
@@ -209,36 +184,36 @@ static void test_healthy_and_truncated(void **state)
 		free(out);
 		rc = tu_run(&out, "proc kv_store --json %s 2>/dev/null", d);
 		assert_int_equal(rc, i == 0 ? 0 : 4);
-		assert_true(json_has(out, "pid", truth(names[i], "kv_store_pid")));
+		assert_true(json_has(out, "pid", tu_truth(names[i], "kv_store_pid")));
 		free(out);
 	}
 	char *out;
 	assert_int_equal(tu_run(&out, "ets --json %s", tu_sample("healthy")), 0);
-	assert_true(json_has(out, "name", truth("healthy", "ets_name")));
-	assert_true(json_has(out, "owner", truth("healthy", "ets_owner")));
+	assert_true(json_has(out, "name", tu_truth("healthy", "ets_name")));
+	assert_true(json_has(out, "owner", tu_truth("healthy", "ets_owner")));
 	free(out);
 }
 
 static void test_limits(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("large");
+	const char *d = tu_sample_or_skip("large");
 	char *out;
 	assert_int_equal(tu_run(&out, "info --json %s", d), 0);
-	assert_true(json_num(out, "processes") >= atoll(truth("large", "process_count_min")));
+	assert_true(json_num(out, "processes") >= atoll(tu_truth("large", "process_count_min")));
 	free(out);
-	d = sample_or_skip("elixir_proc_limit");
+	d = tu_sample_or_skip("elixir_proc_limit");
 	assert_int_equal(tu_run(&out, "info --json %s", d), 0);
-	assert_int_equal(json_num(out, "processes"), atoll(truth("elixir_proc_limit", "process_count_seen")));
+	assert_int_equal(json_num(out, "processes"), atoll(tu_truth("elixir_proc_limit", "process_count_seen")));
 	free(out);
-	d = sample_or_skip("port_limit");
+	d = tu_sample_or_skip("port_limit");
 	assert_int_equal(tu_run(&out, "ports -n 2000 --json %s", d), 0);
-	assert_int_equal(json_num(out, "ports"), atoll(truth("port_limit", "port_count_seen")));
-	assert_non_null(strstr(out, truth("port_limit", "port_driver")));
+	assert_int_equal(json_num(out, "ports"), atoll(tu_truth("port_limit", "port_count_seen")));
+	assert_non_null(strstr(out, tu_truth("port_limit", "port_driver")));
 	free(out);
-	d = sample_or_skip("supervisor");
+	d = tu_sample_or_skip("supervisor");
 	assert_int_equal(tu_run(&out, "info --json %s", d), 0);
-	assert_non_null(strstr(out, truth("supervisor", "app_name")));
+	assert_non_null(strstr(out, tu_truth("supervisor", "app_name")));
 	free(out);
 }
 
@@ -246,8 +221,8 @@ static void test_limits(void **state)
 static void test_lookup_and_options(void **state)
 {
 	(void)state;
-	const char *d = sample_or_skip("elixir_proc_limit");
-	const char *pid = truth("elixir_proc_limit", "culprit_pid"); /* <0.103.0> */
+	const char *d = tu_sample_or_skip("elixir_proc_limit");
+	const char *pid = tu_truth("elixir_proc_limit", "culprit_pid"); /* <0.103.0> */
 	char *out, pat[128];
 	snprintf(pat, sizeof pat, "\"pid\":\"%s\"", pid);
 	const char *names[] = {"'Elixir.Ingest.Listener'", "Elixir.Ingest.Listener",

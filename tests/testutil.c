@@ -34,37 +34,53 @@ bd_model *tu_open_text(const char *text)
 
 const char *tu_sample(const char *name)
 {
-	static char path[1024];
+	static char paths[8][1024];
+	static int slot;
 	const char *dir = getenv("BD_SAMPLES");
+	char *p = paths[slot++ % 8];
 	if (!dir)
 		return NULL;
-	snprintf(path, sizeof path, "%s/%s.dump", dir, name);
-	return access(path, R_OK) == 0 ? path : NULL;
+	snprintf(p, sizeof paths[0], "%s/%s.dump", dir, name);
+	return access(p, R_OK) == 0 ? p : NULL;
+}
+
+const char *tu_sample_or_skip(const char *name)
+{
+	const char *p = tu_sample(name);
+	if (!p) {
+		if (getenv("BD_REQUIRE_SAMPLES"))
+			fail_msg("sample %s missing (run samples/gen.sh)", name);
+		skip();
+	}
+	return p;
 }
 
 const char *tu_truth(const char *name, const char *key)
 {
-	static char val[4096];
-	char path[1024];
+	static char ring[8][4096];
+	static int slot;
+	char path[1024], line[4096];
 	const char *dir = getenv("BD_SAMPLES");
-	if (!dir)
-		return NULL;
-	snprintf(path, sizeof path, "%s/%s.truth", dir, name);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return NULL;
-	char line[4096];
+	FILE *f = NULL;
+	if (dir) {
+		snprintf(path, sizeof path, "%s/%s.truth", dir, name);
+		f = fopen(path, "r");
+	}
 	size_t kl = strlen(key);
 	const char *found = NULL;
-	while (fgets(line, sizeof line, f)) {
+	while (f && fgets(line, sizeof line, f)) {
 		if (!strncmp(line, key, kl) && line[kl] == '=') {
-			snprintf(val, sizeof val, "%s", line + kl + 1);
+			char *val = ring[slot++ % 8];
+			snprintf(val, sizeof ring[0], "%s", line + kl + 1);
 			val[strcspn(val, "\r\n")] = 0;
 			found = val;
 			break;
 		}
 	}
-	fclose(f);
+	if (f)
+		fclose(f);
+	if (!found)
+		fail_msg("%s.truth has no %s", name, key);
 	return found;
 }
 

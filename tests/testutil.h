@@ -14,9 +14,13 @@
 const char *tu_write_temp(const char *text, size_t len);
 /* Open a model from text; asserts success. */
 bd_model *tu_open_text(const char *text);
-/* Path of a generated sample dump ($BD_SAMPLES/NAME.dump), NULL if absent. */
+/* Path of a generated sample dump ($BD_SAMPLES/NAME.dump, NAME may be "ci/..."), NULL
+ * if absent. Paths live in a ring of 8 buffers, so a test can hold several at once. */
 const char *tu_sample(const char *name);
-/* A truth value from $BD_SAMPLES/NAME.truth, NULL if absent (static buffer). */
+/* tu_sample, or skip the test (fail it under $BD_REQUIRE_SAMPLES). */
+const char *tu_sample_or_skip(const char *name);
+/* A truth value from $BD_SAMPLES/NAME.truth; fails the test when absent (a generated
+ * sample must carry its facts). Values live in a ring of 8 buffers. */
 const char *tu_truth(const char *name, const char *key);
 /* Run "beamdump ARGS" and capture stdout into a malloc'ed string; returns exit code. */
 int tu_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
