@@ -78,6 +78,9 @@ void an_subject_proc(an_ctx *c, an_finding *f, const bd_proc *p);
 void an_subject_named(an_ctx *c, an_finding *f, const char *type, const char *name);
 bd_subject *an_related(an_ctx *c, an_finding *f, const bd_proc *p, const char *role);
 
+/* Zero fields of o take their defaults (bd_analyze_opts). */
+void an_opts_defaults(bd_analyze_opts *o);
+
 /* ---- helpers over the model ---- */
 /* Heap of p, opened once per run (NULL when the dump has none). */
 bd_heap *an_heap(an_ctx *c, const bd_proc *p);

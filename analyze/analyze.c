@@ -33,7 +33,7 @@ static int cmp_finding(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq; /* stable: creation order */
 }
 
-static void defaults(bd_analyze_opts *o)
+void an_opts_defaults(bd_analyze_opts *o)
 {
 	if (!o->deep_procs)
 		o->deep_procs = 16;
@@ -48,7 +48,7 @@ static void ctx_init(an_ctx *c, const bd_model *m, const bd_analyze_opts *o, bd_
 	memset(c, 0, sizeof *c);
 	c->m = m;
 	c->o = *o;
-	defaults(&c->o);
+	an_opts_defaults(&c->o);
 	c->arena = a;
 	c->word_size = bd_model_node(m)->word_size ? bd_model_node(m)->word_size : 8;
 	c->procs = bd_model_procs(m, &c->nprocs);

@@ -6,7 +6,10 @@
  * reference's binary, offset and size; =binary gives the binary's full size. A
  * small slice of a big binary pins all of it. Exact where the binary is dumped;
  * where it is not (OTP <= 26 writes a Ys slice's Binary* without dumping it) the
- * pinned size is estimated from BinVHeap minus the dumped binaries. */
+ * pinned size is estimated from BinVHeap minus the dumped binaries.
+ *
+ * The same scan answers "who holds this binary" for `beamdump binaries`
+ * (bd_bin_refs_build). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,39 +39,56 @@ typedef struct holder {
 	uint64_t pin_slices, pin_slice_bytes, pin_bytes;
 	uint64_t pin_bin_max;
 	int pin_estimated;
+	uint64_t unresolved; /* distinct binaries referenced but not dumped */
 } holder;
 
-/* Global reconstructed refcounts: binary -> processes referencing it. */
-typedef struct rc_tab {
-	uint64_t *keys, *vals;
-	size_t cap, count;
-} rc_tab;
+/* One process referencing one binary: sorted by binary, the pairs are the
+ * reconstructed refcounts (a dump has none). */
+typedef struct bpair {
+	uint64_t bin;
+	size_t holder;      /* index into bin_scan.hs */
+} bpair;
 
-static void rc_add(rc_tab *t, uint64_t key)
+/* The heaps read: holders largest BinVHeap first, and who references what. */
+typedef struct bin_scan {
+	const bd_model *m;
+	holder *hs;
+	size_t n;
+	bpair *pairs;
+	size_t npairs;
+	int all;            /* every process was scanned */
+} bin_scan;
+
+static int cmp_pair(const void *a, const void *b)
 {
-	if (!key || t->count * 2 >= t->cap)
-		return;
-	size_t j = (key * 0x9E3779B97F4A7C15ULL) >> 20 & (t->cap - 1);
-	while (t->keys[j] && t->keys[j] != key)
-		j = (j + 1) & (t->cap - 1);
-	if (!t->keys[j]) {
-		t->keys[j] = key;
-		t->count++;
-	}
-	t->vals[j]++;
+	const bpair *x = a, *y = b;
+	if (x->bin != y->bin)
+		return x->bin < y->bin ? -1 : 1;
+	return x->holder < y->holder ? -1 : x->holder > y->holder;
 }
 
-static uint64_t rc_get(const rc_tab *t, uint64_t key)
+/* First pair of binary bin, and how many there are. */
+static uint64_t pairs_of(const bin_scan *s, uint64_t bin, size_t *first)
 {
-	if (!key || !t->cap)
-		return 0;
-	size_t j = (key * 0x9E3779B97F4A7C15ULL) >> 20 & (t->cap - 1);
-	while (t->keys[j]) {
-		if (t->keys[j] == key)
-			return t->vals[j];
-		j = (j + 1) & (t->cap - 1);
+	size_t lo = 0, hi = s->npairs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->pairs[mid].bin < bin)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return 0;
+	size_t k = lo;
+	while (k < s->npairs && s->pairs[k].bin == bin)
+		k++;
+	*first = lo;
+	return k - lo;
+}
+
+static uint64_t refcount(const bin_scan *s, uint64_t bin)
+{
+	size_t first;
+	return bin ? pairs_of(s, bin, &first) : 0;
 }
 
 /* ---- reading Yc / Ys lines ---- */
@@ -111,11 +131,11 @@ static int parse_refline(const char *p, const char *e, uint64_t *addr, char *kin
 	return 1;
 }
 
-static void scan_heap(an_ctx *c, holder *h)
+static void scan_heap(const bd_model *m, holder *h)
 {
 	const char *t;
 	size_t len;
-	if (!h->p->sec_heap.len || bd_model_span_text(c->m, h->p->sec_heap, &t, &len))
+	if (!h->p->sec_heap.len || bd_model_span_text(m, h->p->sec_heap, &t, &len))
 		return;
 	size_t cap = 0, n = 0, nl = 0, capl = 0;
 	heapline *lines = NULL;
@@ -161,7 +181,7 @@ static void scan_heap(an_ctx *c, holder *h)
 			heapline *hl = nl ? bsearch(&key, lines, nl, sizeof *lines, cmp_hl) : NULL;
 			r->bin = hl ? hl->bin : key.addr;
 		}
-		const bd_binary *b = bd_binary_find(c->m, r->bin);
+		const bd_binary *b = bd_binary_find(m, r->bin);
 		r->orig = b ? b->size : BD_UNKNOWN;
 	}
 	free(lines);
@@ -178,9 +198,8 @@ static int cmp_bref(const void *a, const void *b)
 
 /* Sums over distinct binaries and the pinning arithmetic. A binary referenced twice
  * counts once, with its smallest slice. */
-static void summarize(an_ctx *c, holder *h, rc_tab *rc)
+static void summarize(holder *h)
 {
-	(void)c;
 	uint64_t unresolved = 0, unresolved_slice = 0;
 	if (h->nrefs)
 		qsort(h->refs, h->nrefs, sizeof *h->refs, cmp_bref);
@@ -189,7 +208,6 @@ static void summarize(an_ctx *c, holder *h, rc_tab *rc)
 		if (i && h->refs[i - 1].bin == r->bin)
 			continue;
 		h->nbins++;
-		rc_add(rc, r->bin);
 		if (r->orig == BD_UNKNOWN) {
 			unresolved++;
 			unresolved_slice += r->size;
@@ -208,6 +226,7 @@ static void summarize(an_ctx *c, holder *h, rc_tab *rc)
 				h->pin_bin_max = r->orig;
 		}
 	}
+	h->unresolved = unresolved;
 	/* Binaries the dump does not contain: share out what BinVHeap says is left. */
 	if (unresolved && h->vheap > h->reachable) {
 		uint64_t each = (h->vheap - h->reachable) / unresolved;
@@ -259,7 +278,7 @@ static void pinning(an_ctx *c, holder *h)
 
 /* The largest distinct binaries a holder references, with reconstructed refcounts
  * (processes among those scanned that reference each). */
-static void top_binaries(an_ctx *c, an_finding *f, const holder *h, const rc_tab *rc)
+static void top_binaries(an_ctx *c, an_finding *f, const holder *h, const bin_scan *s)
 {
 	const bref *top[3] = {NULL, NULL, NULL};
 	for (size_t i = 0; i < h->nrefs; i++) {
@@ -277,10 +296,10 @@ static void top_binaries(an_ctx *c, an_finding *f, const holder *h, const rc_tab
 	for (int k = 0; k < 3 && top[k]; k++)
 		an_detail(c, f, "binary %llX: %s, referenced by %s scanned process(es)",
 			  (unsigned long long)top[k]->bin, an_bytes(c, top[k]->orig),
-			  an_count(c, rc_get(rc, top[k]->bin)));
+			  an_count(c, refcount(s, top[k]->bin)));
 }
 
-static void leak(an_ctx *c, holder *h, const rc_tab *rc)
+static void leak(an_ctx *c, holder *h, const bin_scan *s)
 {
 	uint64_t binmem = an_val(bd_model_memory(c->m)->binary);
 	uint64_t held = h->vheap > h->reachable ? h->vheap : h->reachable;
@@ -295,13 +314,13 @@ static void leak(an_ctx *c, holder *h, const rc_tab *rc)
 		an_ev_bytes(c, f, "refc_bytes_reachable", h->reachable);
 		an_ev_count(c, f, "binaries", h->nbins);
 		an_ev_bytes(c, f, "largest_binary_bytes", h->largest);
-		uint64_t refc = rc_get(rc, h->largest_addr);
+		uint64_t refc = refcount(s, h->largest_addr);
 		if (refc)
 			an_ev_count(c, f, "largest_binary_holders", refc);
 	}
 	if (binmem)
 		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)held / (double)binmem);
-	top_binaries(c, f, h, rc);
+	top_binaries(c, f, h, s);
 	if (h->nbins)
 		an_title(c, f, "%s holds %s in %s refc binaries (~%s each)", an_proc_label(c, h->p),
 			 an_bytes(c, held), an_count(c, h->nbins), an_bytes(c, held / h->nbins));
@@ -347,47 +366,186 @@ static void top_k(cand *cs, size_t n, size_t k)
 	}
 }
 
+/* Pairs from every holder's distinct references (summarize sorted them). */
+static int build_pairs(bin_scan *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++)
+		n += s->hs[i].nrefs;
+	s->pairs = malloc((n + 1) * sizeof *s->pairs);
+	if (!s->pairs)
+		return -1;
+	for (size_t i = 0; i < s->n; i++) {
+		const holder *h = &s->hs[i];
+		for (size_t k = 0; k < h->nrefs; k++)
+			if (h->refs[k].bin && (!k || h->refs[k - 1].bin != h->refs[k].bin))
+				s->pairs[s->npairs++] = (bpair){h->refs[k].bin, i};
+	}
+	if (s->npairs)
+		qsort(s->pairs, s->npairs, sizeof *s->pairs, cmp_pair);
+	return 0;
+}
+
+static void bin_scan_free(bin_scan *s)
+{
+	for (size_t i = 0; s->hs && i < s->n; i++)
+		free(s->hs[i].refs);
+	free(s->hs);
+	free(s->pairs);
+	memset(s, 0, sizeof *s);
+}
+
+/* Read the heaps of the largest BinVHeap holders (of every process when the dump is
+ * small): o->deep_procs and o->exhaustive_size, defaults applied. */
+static int bin_scan_run(bin_scan *s, const bd_model *m, const bd_analyze_opts *o)
+{
+	size_t nprocs;
+	const bd_proc *procs = bd_model_procs(m, &nprocs);
+	uint64_t ws = bd_model_node(m)->word_size ? (uint64_t)bd_model_node(m)->word_size : 8;
+	memset(s, 0, sizeof *s);
+	s->m = m;
+	s->all = bd_model_node(m)->input_size < o->exhaustive_size;
+	size_t deep = s->all ? nprocs : o->deep_procs;
+	if (deep > nprocs)
+		deep = nprocs;
+	cand *cs = malloc((nprocs + 1) * sizeof *cs);
+	s->hs = calloc(deep + 1, sizeof *s->hs);
+	if (!cs || !s->hs) {
+		free(cs);
+		bin_scan_free(s);
+		return -1;
+	}
+	for (size_t i = 0; i < nprocs; i++) {
+		uint64_t words = an_val(procs[i].bin_vheap) + an_val(procs[i].old_bin_vheap);
+		cs[i] = (cand){words * ws, i};
+	}
+	top_k(cs, nprocs, deep);
+	for (; s->n < deep; s->n++) {
+		if (!s->all && cs[s->n].vheap < PIN_MIN)
+			break;
+		holder *h = &s->hs[s->n];
+		h->p = &procs[cs[s->n].idx];
+		h->vheap = cs[s->n].vheap;
+		scan_heap(m, h);
+		summarize(h);
+	}
+	free(cs);
+	if (build_pairs(s)) {
+		bin_scan_free(s);
+		return -1;
+	}
+	return 0;
+}
+
 void an_binaries(an_ctx *c)
 {
-	int all = bd_model_node(c->m)->input_size < c->o.exhaustive_size;
-	size_t deep = all ? c->nprocs : c->o.deep_procs;
-	if (deep > c->nprocs)
-		deep = c->nprocs;
-	cand *cs = malloc((c->nprocs + 1) * sizeof *cs);
-	holder *hs = calloc(deep + 1, sizeof *hs);
-	rc_tab rc = {0};
-	if (!cs || !hs)
-		goto out;
-	for (size_t i = 0; i < c->nprocs; i++)
-		cs[i] = (cand){an_words(c, c->procs[i].bin_vheap) + an_words(c, c->procs[i].old_bin_vheap), i};
-	top_k(cs, c->nprocs, deep);
-	rc.cap = 1 << 16;
-	rc.keys = calloc(rc.cap, sizeof *rc.keys);
-	rc.vals = calloc(rc.cap, sizeof *rc.vals);
-	if (!rc.keys || !rc.vals)
-		rc.cap = 0;
-	size_t n = 0;
-	for (; n < deep; n++) {
-		if (!all && cs[n].vheap < PIN_MIN)
-			break;
-		hs[n].p = &c->procs[cs[n].idx];
-		hs[n].vheap = cs[n].vheap;
-		scan_heap(c, &hs[n]);
-		summarize(c, &hs[n], &rc);
-	}
-	for (size_t i = 0; i < n; i++) {
-		holder *h = &hs[i];
+	bin_scan s;
+	if (bin_scan_run(&s, c->m, &c->o))
+		return;
+	for (size_t i = 0; i < s.n; i++) {
+		holder *h = &s.hs[i];
 		uint64_t held = h->vheap > h->reachable ? h->vheap : h->reachable;
 		if (h->pin_bytes >= PIN_MIN)
 			pinning(c, h);
 		else if (held >= LEAK_MIN)
-			leak(c, h, &rc);
+			leak(c, h, &s);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(hs[i].refs);
-out:
-	free(cs);
-	free(hs);
-	free(rc.keys);
-	free(rc.vals);
+	bin_scan_free(&s);
+}
+
+/* ---- bd_bin_refs: the scan as a library answer ---- */
+struct bd_bin_refs_priv {
+	bin_scan s;
+	bd_bin_missing *missing;
+};
+
+static int cmp_missing(const void *a, const void *b)
+{
+	const bd_bin_missing *x = a, *y = b;
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+/* Distinct binaries referenced and not dumped; the holders that reference them. */
+static int count_missing(bd_bin_refs *r)
+{
+	bin_scan *s = &r->priv->s;
+	for (size_t i = 0; i < s->npairs; i++)
+		if ((!i || s->pairs[i - 1].bin != s->pairs[i].bin) &&
+		    !bd_binary_find(s->m, s->pairs[i].bin))
+			r->missing++;
+	bd_bin_missing *ms = calloc(s->n + 1, sizeof *ms);
+	if (!ms)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const holder *h = &s->hs[i];
+		if (!h->unresolved)
+			continue;
+		uint64_t est = h->vheap > h->reachable ? h->vheap - h->reachable : 0;
+		ms[n++] = (bd_bin_missing){h->p, h->unresolved, est};
+		r->missing_bytes += est;
+	}
+	if (n)
+		qsort(ms, n, sizeof *ms, cmp_missing);
+	r->priv->missing = ms;
+	r->missing_holders = ms;
+	r->nmissing_holders = n;
+	return 0;
+}
+
+int bd_bin_refs_build(bd_bin_refs **out, const bd_model *m, const bd_analyze_opts *o,
+		      bd_error *err)
+{
+	bd_analyze_opts opts = BD_ANALYZE_OPTS_INIT;
+	*out = NULL;
+	if (o)
+		opts = *o;
+	if (opts.version != BD_ANALYZE_OPTS_VERSION)
+		return bd_error_set(err, BD_EUSAGE, 0,
+				    "bd_bin_refs_build: options version %u, expected %u", opts.version,
+				    BD_ANALYZE_OPTS_VERSION);
+	an_opts_defaults(&opts);
+	bd_bin_refs *r = calloc(1, sizeof *r);
+	struct bd_bin_refs_priv *priv = r ? calloc(1, sizeof *priv) : NULL;
+	if (!priv) {
+		free(r);
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	}
+	r->priv = priv;
+	if (bin_scan_run(&priv->s, m, &opts) || count_missing(r)) {
+		bd_bin_refs_free(r);
+		return bd_error_set(err, BD_ENOMEM, 0,
+				    "out of memory while reading binary references");
+	}
+	size_t nprocs;
+	bd_model_procs(m, &nprocs);
+	r->scanned = priv->s.n;
+	r->complete = priv->s.n == nprocs;
+	*out = r;
+	return 0;
+}
+
+uint64_t bd_bin_refs_holders(const bd_bin_refs *r, uint64_t addr, const bd_proc **procs,
+			     size_t cap)
+{
+	if (!r || !addr)
+		return 0;
+	const bin_scan *s = &r->priv->s;
+	size_t first;
+	uint64_t n = pairs_of(s, addr, &first);
+	for (size_t k = 0; procs && k < n && k < cap; k++)
+		procs[k] = s->hs[s->pairs[first + k].holder].p;
+	return n;
+}
+
+void bd_bin_refs_free(bd_bin_refs *r)
+{
+	if (!r)
+		return;
+	if (r->priv) {
+		bin_scan_free(&r->priv->s);
+		free(r->priv->missing);
+		free(r->priv);
+	}
+	free(r);
 }

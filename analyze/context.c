@@ -54,7 +54,9 @@ static void read_master(an_ctx *c, const bd_proc *p)
 		name = find_appl_data(fr[0].slots[i].term, 0);
 	if (!name)
 		return;
-	const char *app = bd_arena_printf(c->arena, "%.*s", (int)name->n, name->u.s);
+	char buf[256];
+	bd_term_fmt(name, buf, sizeof buf, 0, 0); /* as the VM prints the atom */
+	const char *app = bd_arena_strdup(c->arena, buf);
 	add_app(c, p->pid, app);
 	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
 		const bd_link *l = &c->links[p->link_first + i];
@@ -94,7 +96,8 @@ static const char *ancestor_label(an_ctx *c, const bd_term *t, const bd_proc **p
 		return *proc ? an_proc_label(c, *proc) : an_pid_str(c, t->u.pid);
 	}
 	if (t->kind == BD_T_ATOM) {
-		snprintf(buf, sizeof buf, "%.*s", (int)t->n, t->u.s);
+		/* Printed like the registered names of the dump ('Elixir.Foo' quoted). */
+		bd_term_fmt(t, buf, sizeof buf, 0, 0);
 		*proc = bd_proc_find(c->m, buf);
 		return bd_arena_strdup(c->arena, buf);
 	}

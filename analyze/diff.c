@@ -90,9 +90,11 @@ static void ancestors_text(const side *s, const bd_term *t, char *buf, size_t ca
 		const bd_term *it = items[i];
 		const char *name = NULL;
 		size_t len = 0;
+		char atom[128];
 		if (it->kind == BD_T_ATOM) {
-			name = it->u.s;
-			len = it->n;
+			/* As the VM prints it, like the registered names of pids below. */
+			len = bd_term_fmt(it, atom, sizeof atom, 0, 0);
+			name = atom;
 		} else if (it->kind == BD_T_PID && (name = bd_pid_name(s->m, it->u.pid)) != NULL) {
 			len = strlen(name);
 		}

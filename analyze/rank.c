@@ -92,7 +92,8 @@ static void rank_limits(an_ctx *c, an_finding *s)
 	}
 }
 
-/* A SIGUSR1 or break-menu dump of a calm node: say so instead of pointing above. */
+/* A SIGUSR1 or break-menu dump, or a live capture, of a calm node: say so instead of
+ * pointing at findings above that are not there. */
 static void calm_manual_dump(an_ctx *c)
 {
 	an_finding *manual = NULL;
@@ -102,10 +103,16 @@ static void calm_manual_dump(an_ctx *c)
 		if (c->f[i]->pub.kind == BD_F_MANUAL_DUMP)
 			manual = c->f[i];
 	}
-	if (!manual || (c->slogan.cls != BD_SL_SIGUSR1 && c->slogan.cls != BD_SL_USER_BREAK))
+	if (!manual)
 		return;
-	an_title(c, manual, "Dump requested %s; nothing at warning level: the node looked healthy",
-		 c->slogan.cls == BD_SL_SIGUSR1 ? "with SIGUSR1" : "from the break menu");
+	const char *src = bd_model_node(c->m)->source;
+	if (c->slogan.cls == BD_SL_NONE && src && !strcmp(src, "live"))
+		an_title(c, manual, "Live capture of a running node: nothing crashed and "
+			 "nothing at warning level: the node looked healthy");
+	else if (c->slogan.cls == BD_SL_SIGUSR1 || c->slogan.cls == BD_SL_USER_BREAK)
+		an_title(c, manual, "Dump requested %s; nothing at warning level: the node "
+			 "looked healthy",
+			 c->slogan.cls == BD_SL_SIGUSR1 ? "with SIGUSR1" : "from the break menu");
 }
 
 void an_rank(an_ctx *c)

@@ -76,17 +76,56 @@ static const char *read_atom(const char *s, char *buf, size_t cap)
 	return e;
 }
 
+/* End of the term that starts at s (before e): the first ',' or closing bracket at
+ * depth 0, nesting and quotes respected. */
+static const char *term_end(const char *s, const char *e)
+{
+	int depth = 0;
+	char q = 0;
+	for (const char *p = s; p < e; p++) {
+		if (q) {
+			if (*p == '\\' && p + 1 < e)
+				p++;
+			else if (*p == q)
+				q = 0;
+		} else if (*p == '\'' || *p == '"') {
+			q = *p;
+		} else if (*p == '(' || *p == '{' || *p == '[') {
+			depth++;
+		} else if (*p == ')' || *p == '}' || *p == ']' || *p == ',') {
+			if (depth == 0)
+				return p;
+			if (*p != ',')
+				depth--;
+		}
+	}
+	return e;
+}
+
+/* The reason's tag: the first element of [s, e), as an atom when it is one
+ * ("application_start_failure", 'my-app' without quotes), else its whole text: the
+ * VM prints some reasons with ~s, so "{cannot get bootfile,x.boot}" has the tag
+ * "cannot get bootfile", not "cannot". Returns the end of the element. */
+static const char *read_tag(const char *s, const char *e, char *buf, size_t cap)
+{
+	const char *end = term_end(s, e);
+	if (read_atom(s, buf, cap) == end && buf[0])
+		return end;
+	copy_n(buf, cap, s, (size_t)(end - s));
+	return end;
+}
+
 /* Reason "{tag,app,...}": tag and, for application_* tags, the application. */
 static void parse_reason(bd_slogan *o, const char *r, size_t n)
 {
 	o->reason = r;
 	o->reason_len = n;
 	if (n && *r == '{') {
-		const char *p = read_atom(r + 1, o->reason_tag, sizeof o->reason_tag);
+		const char *p = read_tag(r + 1, r + n, o->reason_tag, sizeof o->reason_tag);
 		if (*p == ',' && starts(o->reason_tag, "application_"))
 			read_atom(p + 1, o->application, sizeof o->application);
 	} else if (n) {
-		read_atom(r, o->reason_tag, sizeof o->reason_tag);
+		read_tag(r, r + n, o->reason_tag, sizeof o->reason_tag);
 	}
 }
 
@@ -485,8 +524,10 @@ void an_truncation(an_ctx *c)
 			 n->truncated_in ? n->truncated_in : "");
 		an_ev_count(c, f, "truncated_at", n->truncated_at);
 		an_ev_bytes(c, f, "input_bytes", n->input_size);
+		/* "=mod:erl_parse" without its "=": the text shows key=value. */
 		if (n->truncated_in)
-			an_ev_str(c, f, "cut_in_section", "%s", n->truncated_in);
+			an_ev_str(c, f, "cut_in_section", "%s",
+				  n->truncated_in + (n->truncated_in[0] == '='));
 		if (n->abort_reason)
 			an_ev_str(c, f, "abort_reason", "%s", n->abort_reason);
 		an_advice(c, f, "%s", n->abort_reason && strstr(n->abort_reason, "SIZE LIMIT")

@@ -42,15 +42,22 @@ static int atom_eq(const bd_term *t, const char *s)
 	return s && bd_term_is_atom(t, s);
 }
 
-/* Callback module from $initial_call {Mod,init,1}, or NULL. */
-static const char *initial_mod(bd_heap *h, char *buf, size_t cap)
+/* The module as the VM prints it ('Elixir.My.Counter'), like the MFAs of the dump. */
+static void set_module(bd_gen_state *o, const bd_term *atom)
+{
+	bd_term_fmt(atom, o->module, sizeof o->module, 0, 0);
+}
+
+/* Callback module atom from $initial_call {Mod,init,1}, or NULL. Its text (unquoted)
+ * into buf, for comparing with atoms on the stack. */
+static const bd_term *initial_mod(bd_heap *h, char *buf, size_t cap)
 {
 	const bd_term *ic = bd_heap_dict_get(h, "$initial_call");
 	const bd_term *m = bd_term_elem(ic, 0);
 	if (!m || m->kind != BD_T_ATOM)
 		return NULL;
 	snprintf(buf, cap, "%.*s", (int)m->n, m->u.s);
-	return buf;
+	return m;
 }
 
 static int after_mod(const bd_frame *f, int mod_y, int state_y, const char *mod, bd_gen_state *o)
@@ -72,7 +79,7 @@ static int after_mod(const bd_frame *f, int mod_y, int state_y, const char *mod,
 	if (s && m && m->kind == BD_T_ATOM && (!mod || atom_eq(m, mod))) {
 		o->state = s;
 		o->y = state_y;
-		snprintf(o->module, sizeof o->module, "%.*s", (int)m->n, m->u.s);
+		set_module(o, m);
 		return 0;
 	}
 	return -1;
@@ -97,10 +104,8 @@ static int statem(const bd_frame *f, bd_gen_state *o)
 		if (bd_term_is_atom(bd_term_elem(t, 0), "params")) {
 			for (uint32_t k = 1; k < t->n; k++) {
 				const bd_term *l = bd_term_elem(t, k);
-				if (l && l->kind == BD_T_CONS && l->u.elems[0]->kind == BD_T_ATOM) {
-					snprintf(o->module, sizeof o->module, "%.*s",
-						 (int)l->u.elems[0]->n, l->u.elems[0]->u.s);
-				}
+				if (l && l->kind == BD_T_CONS && l->u.elems[0]->kind == BD_T_ATOM)
+					set_module(o, l->u.elems[0]);
 			}
 		}
 	}
@@ -129,7 +134,7 @@ static void supervisor_module(bd_gen_state *o)
 	const bd_term *t = o->state;
 	const bd_term *m = t && t->kind == BD_T_TUPLE && t->n > 3 ? bd_term_elem(t, t->n - 2) : NULL;
 	if (bd_term_is_atom(bd_term_elem(t, 0), "state") && m && m->kind == BD_T_ATOM)
-		snprintf(o->module, sizeof o->module, "%.*s", (int)m->n, m->u.s);
+		set_module(o, m);
 }
 
 int bd_gen_state_read(bd_heap *h, const bd_model *m, const bd_proc *p, bd_gen_state *o,
@@ -144,7 +149,8 @@ int bd_gen_state_read(bd_heap *h, const bd_model *m, const bd_proc *p, bd_gen_st
 	size_t nf;
 	if (!h || bd_heap_stack(h, &fr, &nf, err))
 		return bd_error_set(err, BD_ENOTFOUND, 0, "no stack in the dump for this process");
-	const char *mod = initial_mod(h, modbuf, sizeof modbuf);
+	const bd_term *mod_atom = initial_mod(h, modbuf, sizeof modbuf);
+	const char *mod = mod_atom ? modbuf : NULL;
 	/* $initial_call is not always the callback module: Elixir's Agent and processes
 	 * started through a fun overwrite it. If no gen_server frame holds that atom,
 	 * read as if it were unknown (the module slot of the frame then names it). */
@@ -171,7 +177,7 @@ int bd_gen_state_read(bd_heap *h, const bd_model *m, const bd_proc *p, bd_gen_st
 				continue;
 			o->behaviour = frames[k].behaviour;
 			if (frames[k].how == R_AFTER_MOD && mod)
-				snprintf(o->module, sizeof o->module, "%s", mod);
+				set_module(o, mod_atom);
 			if (!strcmp(o->module, "supervisor")) {
 				o->behaviour = "supervisor";
 				supervisor_module(o);

@@ -3,12 +3,13 @@
  * list holds the call's monitor {to,Callee,Ref}; with several monitors the Ref in
  * the calling frame's y-slots picks the callee. Cycles are deadlocks; chains that
  * end at an overloaded, dead or itself-waiting process are blocked calls. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "an_int.h"
 
-enum { CHAIN_MAX = 16, MB_BUSY = 1000, MAX_BLOCK_FINDINGS = 4 };
+enum { CHAIN_MAX = 16, MB_BUSY = 1000, MAX_BLOCK_FINDINGS = 4, NAMED_WAITERS = 4 };
 
 /* Program counters of a process blocked in a synchronous call. */
 static const char *const wait_mfas[] = {
@@ -81,6 +82,7 @@ typedef struct wnode {
 	int depth;       /* edges to the terminal */
 	int in_cycle;
 	long cycle_id;
+	long entry;      /* first cycle member the chain reaches, -1 none */
 } wnode;
 
 /* Request of a gen_server:call frame (y1), as text, or NULL. */
@@ -129,6 +131,7 @@ static void walk(wnode *w, long i, long *stack)
 	/* Unwind: terminal and depth from the far end back. */
 	long term = k >= 0 && !w[k].waiting ? k : k >= 0 ? w[k].terminal : -1;
 	int depth = k >= 0 && !w[k].waiting ? 0 : k >= 0 ? w[k].depth : 0;
+	long entry = k < 0 ? -1 : w[k].in_cycle ? k : w[k].entry;
 	if (k >= 0 && w[k].in_cycle)
 		term = -2 - w[k].cycle_id; /* ends in a cycle */
 	while (n > 0) {
@@ -137,13 +140,73 @@ static void walk(wnode *w, long i, long *stack)
 		if (w[j].in_cycle) {
 			w[j].terminal = -2 - w[j].cycle_id;
 			w[j].depth = 0;
+			w[j].entry = j;
 			term = w[j].terminal;
 			depth = 0;
+			entry = j;
 			continue;
 		}
 		w[j].terminal = term;
 		w[j].depth = ++depth;
+		w[j].entry = entry;
 	}
+}
+
+/* Append to a bounded text buffer; *len may pass cap (the text is then cut). */
+static void cat(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void cat(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+	if (*len + 1 >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += (size_t)n;
+}
+
+static const char *short_name(an_ctx *c, const bd_proc *p)
+{
+	return p->name ? p->name : an_pid_str(c, p->pid);
+}
+
+/* "a -> b -> a" from the cycle member start. */
+static void cycle_text(an_ctx *c, const wnode *w, long start, char *buf, size_t cap)
+{
+	size_t len = 0, members = 0;
+	long k = start;
+	buf[0] = 0;
+	do {
+		cat(buf, cap, &len, "%s -> ", short_name(c, &c->procs[k]));
+		members++;
+		k = w[k].next;
+	} while (k != start && k >= 0 && members < CHAIN_MAX);
+	cat(buf, cap, &len, "%s", short_name(c, &c->procs[start]));
+}
+
+/* Processes outside the cycle whose calls lead into it, each named with the cycle
+ * member its chain reaches: "deadlock_client <0.81.0> on srv_a, ...". */
+static uint64_t stuck_behind(an_ctx *c, an_finding *f, const wnode *w, long start, char *buf,
+			     size_t cap)
+{
+	uint64_t n = 0;
+	size_t len = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < c->nprocs; i++) {
+		if (!w[i].waiting || w[i].in_cycle || w[i].terminal != -2 - w[start].cycle_id)
+			continue;
+		const bd_proc *p = &c->procs[i];
+		if (n < NAMED_WAITERS)
+			cat(buf, cap, &len, "%s%s on %s", n ? ", " : "", an_proc_label(c, p),
+			    w[i].entry >= 0 ? short_name(c, &c->procs[w[i].entry]) : "?");
+		an_related(c, f, p, "waiting");
+		n++;
+	}
+	if (n > NAMED_WAITERS)
+		cat(buf, cap, &len, ", and %s more", an_count(c, n - NAMED_WAITERS));
+	return n;
 }
 
 static void deadlock(an_ctx *c, wnode *w, long start)
@@ -153,37 +216,79 @@ static void deadlock(an_ctx *c, wnode *w, long start)
 		return;
 	const bd_proc *first = &c->procs[start];
 	an_subject_proc(c, f, first);
-	char chain[512];
-	size_t len = 0, members = 0;
+	char chain[512], names[512];
+	size_t members = 0;
 	long k = start;
 	do {
 		const bd_proc *p = &c->procs[k];
 		const char *req = call_request(c, p);
 		an_related(c, f, p, "cycle");
-		len += (size_t)snprintf(chain + len, len < sizeof chain ? sizeof chain - len : 0, "%s -> ",
-					p->name ? p->name : an_pid_str(c, p->pid));
 		an_detail(c, f, "%s calls %s%s%s", an_proc_label(c, p),
 			  an_proc_label(c, &c->procs[w[k].next]), req ? " with " : "", req ? req : "");
 		members++;
 		k = w[k].next;
 	} while (k != start && k >= 0 && members < CHAIN_MAX);
-	snprintf(chain + (len < sizeof chain ? len : sizeof chain - 1),
-		 len < sizeof chain ? sizeof chain - len : 1, "%s",
-		 first->name ? first->name : an_pid_str(c, first->pid));
-	uint64_t blocked = 0;
-	for (size_t i = 0; i < c->nprocs; i++)
-		if (w[i].waiting && !w[i].in_cycle && w[i].terminal == -2 - w[start].cycle_id)
-			blocked++;
+	cycle_text(c, w, start, chain, sizeof chain);
+	uint64_t blocked = stuck_behind(c, f, w, start, names, sizeof names);
 	an_ev_count(c, f, "cycle_length", members);
 	an_ev_str(c, f, "cycle", "%s", chain);
-	if (blocked)
+	if (blocked) {
 		an_ev_count(c, f, "blocked_waiters", blocked);
+		an_ev_str(c, f, "blocked", "%s", names);
+	}
 	const char *req = call_request(c, first);
 	if (req)
 		an_ev_str(c, f, "request", "%s", req);
 	an_title(c, f, "Deadlock: %s (each waits in a synchronous call on the next)", chain);
 	an_advice(c, f, "Break the cycle: never call a process that may call you back; use "
 		  "gen_server:cast or reply later with gen_server:reply/2");
+}
+
+/* Callers whose chains reach the cycle at entry: they hang for as long as the
+ * deadlock lasts. A consequence of the deadlock, so ranked below it. */
+static void into_cycle(an_ctx *c, const wnode *w, long entry, const long *members, size_t nm)
+{
+	long longest = members[0];
+	for (size_t i = 1; i < nm; i++)
+		if (w[members[i]].depth > w[longest].depth)
+			longest = members[i];
+	size_t capped = nm < 200 ? nm : 200;
+	an_finding *f = an_new(c, BD_F_BLOCKED_CALL, BD_SEV_WARNING, 50 + (double)capped / 10);
+	if (!f)
+		return;
+	const bd_proc *t = &c->procs[entry], *head = &c->procs[longest];
+	an_subject_proc(c, f, t);
+	char chain[512], cycle[512], others[256];
+	size_t len = 0, olen = 0;
+	for (long k = longest; k >= 0 && k != entry; k = w[k].next)
+		cat(chain, sizeof chain, &len, "%s -> ", short_name(c, &c->procs[k]));
+	cat(chain, sizeof chain, &len, "%s", short_name(c, t));
+	others[0] = 0;
+	size_t nmem = 0;
+	for (long k = w[entry].next; k >= 0 && k != entry && nmem < CHAIN_MAX;
+	     k = w[k].next, nmem++)
+		cat(others, sizeof others, &olen, "%s%s", olen ? ", " : "",
+		    short_name(c, &c->procs[k]));
+	cycle_text(c, w, entry, cycle, sizeof cycle);
+	for (size_t i = 0; i < nm; i++)
+		an_related(c, f, &c->procs[members[i]], "waiting");
+	if (nm == 1)
+		an_title(c, f, "%s waits on %s, which is deadlocked with %s%s%s",
+			 an_proc_label(c, head), short_name(c, t), others,
+			 w[longest].depth > 1 ? "; chain: " : "", w[longest].depth > 1 ? chain : "");
+	else
+		an_title(c, f, "%s processes wait on %s, which is deadlocked with %s; chain: %s",
+			 an_count(c, nm), short_name(c, t), others, chain);
+	an_ev_count(c, f, "waiters", nm);
+	an_ev_count(c, f, "chain_length", (uint64_t)w[longest].depth);
+	an_ev_str(c, f, "chain", "%s", chain);
+	an_ev_str(c, f, "first_waiter", "%s", an_proc_label(c, head));
+	an_ev_str(c, f, "deadlock", "%s", cycle);
+	const char *req = call_request(c, head);
+	if (req)
+		an_ev_str(c, f, "request", "%s", req);
+	an_advice(c, f, "These calls return only when the deadlock is broken (see the deadlock "
+		  "finding); a finite time-out would let the callers fail instead of hang");
 }
 
 static const char *why_stuck(an_ctx *c, const bd_proc *t, bd_pid target)
@@ -262,27 +367,43 @@ static void blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 		    "slow work outside handle_call), or use finite time-outs");
 }
 
+/* Chains grouped by where they end: a non-waiting process (or one dead pid), or the
+ * cycle member they reach. */
+static int same_end(const wnode *w, size_t i, size_t j)
+{
+	if (w[i].terminal < -1)
+		return w[j].entry == w[i].entry;
+	return w[j].terminal == w[i].terminal &&
+	       (w[i].terminal >= 0 || bd_pid_eq(w[j].target, w[i].target));
+}
+
 static void report_chains(an_ctx *c, wnode *w)
 {
 	long *members = malloc(c->nprocs * sizeof *members);
 	int *done = calloc(c->nprocs + 2, sizeof *done);
-	size_t reported = 0;
+	size_t reported = 0, reported_cycle = 0;
 	if (!members || !done)
 		goto out;
-	for (size_t i = 0; i < c->nprocs && reported < MAX_BLOCK_FINDINGS; i++) {
-		if (!w[i].waiting || w[i].in_cycle || w[i].terminal < -1 || done[i])
+	for (size_t i = 0; i < c->nprocs; i++) {
+		if (!w[i].waiting || w[i].in_cycle || done[i])
 			continue;
-		long term = w[i].terminal;
+		int cyc = w[i].terminal < -1;
+		if (cyc ? reported_cycle >= MAX_BLOCK_FINDINGS : reported >= MAX_BLOCK_FINDINGS)
+			continue;
 		size_t nm = 0;
-		/* Everyone stuck behind the same terminal (or the same dead pid). */
+		/* Everyone stuck behind the same end. */
 		for (size_t j = i; j < c->nprocs; j++)
-			if (w[j].waiting && !w[j].in_cycle && !done[j] && w[j].terminal == term &&
-			    (term >= 0 || bd_pid_eq(w[j].target, w[i].target))) {
+			if (w[j].waiting && !w[j].in_cycle && !done[j] && same_end(w, i, j)) {
 				members[nm++] = (long)j;
 				done[j] = 1;
 			}
-		blocked(c, w, term, members, nm);
-		reported++;
+		if (cyc) {
+			into_cycle(c, w, w[i].entry, members, nm);
+			reported_cycle++;
+		} else {
+			blocked(c, w, w[i].terminal, members, nm);
+			reported++;
+		}
 	}
 out:
 	free(members);
@@ -300,6 +421,7 @@ void an_waits(an_ctx *c)
 		w[i].next = -1;
 		w[i].terminal = -1;
 		w[i].cycle_id = -1;
+		w[i].entry = -1;
 		if (is_waiting(&c->procs[i])) {
 			w[i].next = callee(c, &c->procs[i], &w[i].target);
 			w[i].waiting = bd_pid_valid(w[i].target);

@@ -7,6 +7,8 @@
 #include "beamdump/analyze.h"
 #include "cli.h"
 
+static const char NOT_BEHAVIOUR[] = "not an OTP behaviour process (no gen loop on its stack)";
+
 static void print_text(const bd_proc *p, const bd_gen_state *st, char *buf, size_t cap,
 		       int depth, int items)
 {
@@ -33,24 +35,43 @@ static void print_json(const bd_proc *p, const bd_gen_state *st, char *buf, size
 	jw_kstr(&w, "schema", "beamdump.state/1");
 	jw_kpid(&w, "pid", p->pid);
 	jw_kstr(&w, "name", p->name);
-	jw_kstr(&w, "behaviour", st->behaviour);
-	jw_kstr(&w, "module", st->module[0] ? st->module : NULL);
-	jw_kstr(&w, "frame", st->frame);
+	jw_kstr(&w, "behaviour", st ? st->behaviour : NULL);
+	jw_kstr(&w, "module", st && st->module[0] ? st->module : NULL);
+	jw_kstr(&w, "frame", st ? st->frame : NULL);
 	jw_key(&w, "y");
-	jw_i64(&w, st->y);
+	if (st)
+		jw_i64(&w, st->y);
+	else
+		jw_null(&w);
 	jw_key(&w, "in_callback");
-	jw_bool(&w, st->in_callback);
+	jw_bool(&w, st && st->in_callback);
 	jw_key(&w, "state_name");
-	if (st->state_name) {
+	if (st && st->state_name) {
 		bd_term_fmt(st->state_name, buf, cap, depth, items);
 		jw_str(&w, buf);
 	} else {
 		jw_null(&w);
 	}
-	bd_term_fmt(st->state, buf, cap, depth, items);
-	jw_kstr(&w, "state", buf);
+	jw_key(&w, "state");
+	if (st) {
+		bd_term_fmt(st->state, buf, cap, depth, items);
+		jw_str(&w, buf);
+	} else {
+		jw_null(&w);
+	}
+	jw_kstr(&w, "current_function", p->pc_mfa);
+	jw_kstr(&w, "note", st ? NULL : NOT_BEHAVIOUR);
 	jw_obj_end(&w);
 	jw_end(&w);
+}
+
+/* The stack was read and holds frames: the process runs, just not a behaviour loop. */
+static int has_stack(bd_heap *h)
+{
+	bd_frame *fr;
+	size_t nf;
+	bd_error err = {0};
+	return h && bd_heap_stack(h, &fr, &nf, &err) == 0 && nf > 0;
 }
 
 int cmd_state(const opts *o)
@@ -67,7 +88,18 @@ int cmd_state(const opts *o)
 	int depth = o->all ? 10000 : 16, items = o->all ? 1 << 30 : 100;
 	char *buf = malloc(cap);
 	rc = EXIT_OK;
-	if (!buf || bd_heap_open(&h, m, p, &err) || bd_gen_state_read(h, m, p, &st, &err)) {
+	int got = !buf || bd_heap_open(&h, m, p, &err) ? -1
+							: bd_gen_state_read(h, m, p, &st, &err);
+	if (got == BD_ENOTFOUND && has_stack(h)) {
+		/* An answer, not an error: the operator asked about a real process. */
+		char pid[48];
+		if (o->json)
+			print_json(p, NULL, buf, cap, depth, items);
+		else
+			printf("%s%s%s  %s%s%s\n", p->name ? p->name : "", p->name ? " " : "",
+			       bd_pid_fmt(p->pid, pid, sizeof pid), NOT_BEHAVIOUR,
+			       p->pc_mfa ? "; it is in " : "", p->pc_mfa ? p->pc_mfa : "");
+	} else if (got) {
 		fprintf(stderr, "beamdump: state of %s: %s\n", o->args[0],
 			err.msg[0] ? err.msg : "out of memory");
 		rc = EXIT_USAGE;
@@ -80,5 +112,6 @@ int cmd_state(const opts *o)
 	bd_heap_free(h);
 	int prc = partial_notice(m);
 	bd_model_free(m);
-	return rc ? rc : prc;
+	/* No stack because the dump was cut: say so with the partial exit code. */
+	return rc && prc == EXIT_PARTIAL ? prc : rc ? rc : prc;
 }

@@ -435,6 +435,146 @@ int cmd_ports(const opts *o)
 }
 
 /* ---- binaries ---- */
+/* Refc binaries by size, each with the processes that reference it (reconstructed
+ * from the heaps by bd_bin_refs_build, as analyze does), and what the dump lacks:
+ * binaries referenced from heaps without a =binary section. */
+enum { HOLDERS_TEXT = 2, HOLDERS_JSON = 8 };
+
+static const char *holder_label(const bd_proc *p, char *buf, size_t cap)
+{
+	char pid[48];
+	bd_pid_fmt(p->pid, pid, sizeof pid);
+	snprintf(buf, cap, "%s%s%s", p->name ? p->name : "", p->name ? " " : "", pid);
+	return buf;
+}
+
+/* "blob_store <0.80.0>, <0.90.0> +3" */
+static const char *holders_text(const bd_bin_refs *r, uint64_t addr, char *buf, size_t cap)
+{
+	const bd_proc *hp[HOLDERS_TEXT];
+	uint64_t n = bd_bin_refs_holders(r, addr, hp, HOLDERS_TEXT);
+	size_t len = 0;
+	char l[160];
+	buf[0] = 0;
+	for (uint64_t k = 0; k < n && k < HOLDERS_TEXT && len < cap; k++)
+		len += (size_t)snprintf(buf + len, cap - len, "%s%s", k ? ", " : "",
+					holder_label(hp[k], l, sizeof l));
+	if (n > HOLDERS_TEXT && len < cap)
+		snprintf(buf + len, cap - len, " +%llu", (unsigned long long)(n - HOLDERS_TEXT));
+	if (!n)
+		snprintf(buf, cap, "-");
+	return buf;
+}
+
+static void binaries_json(const bd_model *m, const bd_binary *bins, size_t n, uint64_t total,
+			  const size_t *idx, size_t lim, const bd_bin_refs *r)
+{
+	jw w;
+	char addr[32];
+	jw_init(&w, stdout);
+	jw_obj(&w);
+	jw_ku64(&w, "binaries", n);
+	jw_ku64(&w, "bytes", total);
+	jw_ku64(&w, "memory_binary", bd_model_memory(m)->binary);
+	jw_ku64(&w, "processes_scanned", r->scanned);
+	jw_key(&w, "holders_complete");
+	jw_bool(&w, r->complete);
+	jw_key(&w, "largest");
+	jw_arr(&w);
+	for (size_t i = 0; i < n && i < lim; i++) {
+		const bd_binary *b = &bins[idx[i]];
+		const bd_proc *hp[HOLDERS_JSON];
+		uint64_t nh = bd_bin_refs_holders(r, b->addr, hp, HOLDERS_JSON);
+		snprintf(addr, sizeof addr, "%llX", (unsigned long long)b->addr);
+		jw_obj(&w);
+		jw_kstr(&w, "address", addr);
+		jw_ku64(&w, "size", b->size);
+		jw_ku64(&w, "refcount", nh);
+		jw_key(&w, "holders");
+		jw_arr(&w);
+		for (uint64_t k = 0; k < nh && k < HOLDERS_JSON; k++) {
+			jw_obj(&w);
+			jw_kpid(&w, "pid", hp[k]->pid);
+			jw_kstr(&w, "name", hp[k]->name);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_key(&w, "missing");
+	jw_obj(&w);
+	jw_ku64(&w, "binaries", r->missing);
+	jw_ku64(&w, "bytes_estimate", r->missing_bytes);
+	jw_key(&w, "holders");
+	jw_arr(&w);
+	for (size_t k = 0; k < r->nmissing_holders && k < HOLDERS_JSON; k++) {
+		const bd_bin_missing *x = &r->missing_holders[k];
+		jw_obj(&w);
+		jw_kpid(&w, "pid", x->proc->pid);
+		jw_kstr(&w, "name", x->proc->name);
+		jw_ku64(&w, "binaries", x->binaries);
+		jw_ku64(&w, "bytes_estimate", x->bytes);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_obj_end(&w);
+	jw_end(&w);
+}
+
+/* One line on what the dump lacks, with BinVHeap's estimate of its size. */
+static void binaries_missing(const bd_bin_refs *r)
+{
+	if (!r->missing)
+		return;
+	char cn[32], b[32], l[160];
+	const bd_bin_missing *top = r->nmissing_holders ? &r->missing_holders[0] : NULL;
+	printf("Not in the dump: %s binaries referenced", fmt_count(r->missing, cn, sizeof cn));
+	if (top)
+		printf(" by %s", holder_label(top->proc, l, sizeof l));
+	if (r->nmissing_holders > 1)
+		printf(" and %zu other process%s", r->nmissing_holders - 1,
+		       r->nmissing_holders > 2 ? "es" : "");
+	if (r->missing_bytes)
+		printf(", ~%s by %s BinVHeap", fmt_bytes(r->missing_bytes, b, sizeof b),
+		       r->nmissing_holders > 1 ? "their" : "its");
+	printf(" (OTP <= 26 writes a sub-binary whose binary it has not visited yet without "
+	       "its =binary section)\n");
+}
+
+static void binaries_text(const bd_model *m, const bd_binary *bins, size_t n, uint64_t total,
+			  const size_t *idx, size_t lim, const bd_bin_refs *r)
+{
+	char a[32], b[32], cn[32], hl[128];
+	uint64_t binmem = bd_model_memory(m)->binary;
+	printf("%s refc binaries in the dump, %s in all", fmt_count(n, cn, sizeof cn),
+	       fmt_bytes(total, a, sizeof a));
+	if (binmem != BD_UNKNOWN)
+		printf("; binary memory %s", fmt_bytes(binmem, b, sizeof b));
+	printf("\n");
+	if (n)
+		printf("  %14s %10s %5s  %-36s %s\n", "ADDRESS", "SIZE", "REFS", "HOLDERS", "HEAD");
+	for (size_t i = 0; i < n && i < lim; i++) {
+		const bd_binary *bn = &bins[idx[i]];
+		uint8_t head[16];
+		int64_t got = bd_binary_read(m, bn, 0, head, sizeof head);
+		printf("  %14llX %10s %5llu  %-36.36s ", (unsigned long long)bn->addr,
+		       fmt_bytes(bn->size, b, sizeof b),
+		       (unsigned long long)bd_bin_refs_holders(r, bn->addr, NULL, 0),
+		       holders_text(r, bn->addr, hl, sizeof hl));
+		for (int64_t j = 0; j < got; j++)
+			putchar(head[j] >= 32 && head[j] < 127 ? head[j] : '.');
+		putchar('\n');
+	}
+	if (n)
+		printf("(%s of %s binaries, by size; REFS: processes whose heap references it, "
+		       "%s)\n", fmt_count(n < lim ? n : lim, a, sizeof a), fmt_count(n, b, sizeof b),
+		       r->complete ? "every heap read"
+				   : "only the largest BinVHeap holders' heaps read: lower bounds");
+	binaries_missing(r);
+}
+
 int cmd_binaries(const opts *o)
 {
 	bd_model *m;
@@ -450,43 +590,21 @@ int cmd_binaries(const opts *o)
 	}
 	size_t *idx = keys ? order_by(keys, n) : NULL;
 	size_t lim = rows_limit(o, 20);
-	char a[32], b[32];
-	if (idx && o->json) {
-		jw w;
-		jw_init(&w, stdout);
-		jw_obj(&w);
-		jw_ku64(&w, "binaries", n);
-		jw_ku64(&w, "bytes", total);
-		jw_key(&w, "largest");
-		jw_arr(&w);
-		for (size_t i = 0; i < n && i < lim; i++) {
-			char addr[32];
-			snprintf(addr, sizeof addr, "%llX", (unsigned long long)bins[idx[i]].addr);
-			jw_obj(&w);
-			jw_kstr(&w, "address", addr);
-			jw_ku64(&w, "size", bins[idx[i]].size);
-			jw_obj_end(&w);
-		}
-		jw_arr_end(&w);
-		jw_obj_end(&w);
-		jw_end(&w);
-	} else if (idx) {
-		char cn[32];
-		printf("%s refc binaries in the dump, %s in all\n", fmt_count(n, cn, sizeof cn),
-		       fmt_bytes(total, a, sizeof a));
-		for (size_t i = 0; i < n && i < lim; i++) {
-			uint8_t head[16];
-			int64_t got = bd_binary_read(m, &bins[idx[i]], 0, head, sizeof head);
-			printf("  %14llX %10s  ", (unsigned long long)bins[idx[i]].addr,
-			       fmt_bytes(bins[idx[i]].size, b, sizeof b));
-			for (int64_t j = 0; j < got; j++)
-				putchar(head[j] >= 32 && head[j] < 127 ? head[j] : '.');
-			putchar('\n');
-		}
+	bd_bin_refs *r = NULL;
+	bd_error err = {0};
+	if (!idx || bd_bin_refs_build(&r, m, NULL, &err)) {
+		fprintf(stderr, "beamdump: binaries: %s\n", err.msg[0] ? err.msg : "out of memory");
+		rc = EXIT_UNREADABLE;
+	} else if (o->json) {
+		binaries_json(m, bins, n, total, idx, lim, r);
+	} else {
+		binaries_text(m, bins, n, total, idx, lim, r);
 	}
+	bd_bin_refs_free(r);
 	free(keys);
 	free(idx);
-	rc = partial_notice(m);
+	if (!rc)
+		rc = partial_notice(m);
 	bd_model_free(m);
 	return rc;
 }

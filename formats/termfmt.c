@@ -300,9 +300,14 @@ const char *bd_term_mfa(const bd_term *t, char *buf, size_t cap)
 {
 	const bd_term *m = bd_term_elem(t, 0), *f = bd_term_elem(t, 1), *a = bd_term_elem(t, 2);
 	buf[0] = 0;
-	if (t && t->kind == BD_T_TUPLE && t->n == 3 && m && m->kind == BD_T_ATOM && f &&
-	    f->kind == BD_T_ATOM && a && a->kind == BD_T_INT)
-		snprintf(buf, cap, "%.*s:%.*s/%lld", (int)m->n, m->u.s, (int)f->n, f->u.s,
-			 (long long)a->u.i);
+	if (!(t && t->kind == BD_T_TUPLE && t->n == 3 && m && m->kind == BD_T_ATOM && f &&
+	      f->kind == BD_T_ATOM && a && a->kind == BD_T_INT))
+		return buf;
+	/* As the VM prints it in the dump's own MFAs: 'Elixir.Foo':'-bar/1-fun-0-'/0. */
+	out o = {buf, cap, 0};
+	put_atom(&o, m->u.s, m->n);
+	put(&o, ":", 1);
+	put_atom(&o, f->u.s, f->n);
+	putf(&o, "/%lld", (long long)a->u.i);
 	return buf;
 }

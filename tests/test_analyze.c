@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "beamdump/analyze.h"
+#include "beamdump/live.h"
 #include "testutil.h"
 
 #define HEADER(slogan)                                                                  \
@@ -88,6 +89,14 @@ static void test_slogans(void **state)
 	bd_slogan_parse("Kernel pid terminated (application_controller) "
 			"({application_terminated,'my-app',shutdown})", &s);
 	assert_string_equal(s.application, "my-app");
+	/* a tag that is not an atom (init prints it with ~s) is kept whole */
+	bd_slogan_parse("Runtime terminating during boot ({cannot get bootfile,nosuchboot.boot})", &s);
+	assert_int_equal(s.cls, BD_SL_BOOT);
+	assert_string_equal(s.reason_tag, "cannot get bootfile");
+	bd_slogan_parse("init terminating in do_boot ({undef,[{nonexistent_mod,start,[],[]}]})", &s);
+	assert_string_equal(s.reason_tag, "undef");
+	bd_slogan_parse("Kernel pid terminated (application_controller) ({'my tag',x})", &s);
+	assert_string_equal(s.reason_tag, "my tag");
 	bd_slogan_parse("x: cannot open socket: system_limit", &s);
 	assert_true(s.system_limit);
 	bd_slogan_parse(NULL, &s);
@@ -117,8 +126,83 @@ static void test_deadlock_fragment(void **state)
 	assert_int_equal(ev(&f->items[0], "cycle_length")->v.u, 2);
 	assert_int_equal(ev(&f->items[0], "blocked_waiters")->v.u, 1);
 	assert_non_null(strstr(ev(&f->items[0], "cycle")->v.s, "srv_a -> srv_b -> srv_a"));
-	assert_int_equal(f->items[0].nrelated, 2);
+	/* the waiter behind the cycle is named, and listed after the cycle members */
+	assert_string_equal(ev(&f->items[0], "blocked")->v.s, "client <0.82.0> on srv_a");
+	assert_int_equal(f->items[0].nrelated, 3);
+	assert_string_equal(f->items[0].related[2].name, "client");
+	assert_string_equal(f->items[0].related[2].role, "waiting");
+	/* and has its own blocked_call, ranked right after the deadlock */
+	assert_int_equal(f->n, 3);
+	assert_int_equal(f->items[1].kind, BD_F_BLOCKED_CALL);
+	assert_int_equal(f->items[1].severity, BD_SEV_WARNING);
+	assert_string_equal(f->items[1].title,
+			    "client <0.82.0> waits on srv_a, which is deadlocked with srv_b");
+	assert_string_equal(f->items[1].subject.name, "srv_a");
+	assert_string_equal(ev(&f->items[1], "chain")->v.s, "client -> srv_a");
+	assert_string_equal(ev(&f->items[1], "deadlock")->v.s, "srv_a -> srv_b -> srv_a");
+	assert_int_equal(ev(&f->items[1], "waiters")->v.u, 1);
 	assert_int_equal(f->items[f->n - 1].kind, BD_F_MANUAL_DUMP);
+	bd_findings_free(f);
+	bd_model_free(m);
+}
+
+/* Chains into a cycle: far -> relay -> srv_b and near -> relay -> srv_b end in the
+ * srv_a <-> srv_b deadlock. One blocked_call for everyone who reaches it at srv_b. */
+static void test_deadlock_chain_fragment(void **state)
+{
+	(void)state;
+	bd_model *m;
+	bd_findings *f = analyze_text(
+		HEADER("Received SIGUSR1")
+		PROC("<0.80.0>", "Name: srv_a\nLink list: [{to,<0.81.0>,#Ref<0.1.2.3>}]\n")
+		"Program counter: 0x00007f (gen:do_call/4 + 776)\n"
+		PROC("<0.81.0>", "Name: srv_b\nLink list: [{to,<0.80.0>,#Ref<0.1.2.4>}]\n")
+		"Program counter: 0x00007f (gen:do_call/4 + 776)\n"
+		PROC("<0.82.0>", "Name: relay\nLink list: [{to,<0.81.0>,#Ref<0.1.2.5>}]\n")
+		"Program counter: 0x00007f (gen:do_call/4 + 776)\n"
+		PROC("<0.83.0>", "Name: far\nLink list: [{to,<0.82.0>,#Ref<0.1.2.6>}]\n")
+		"Program counter: 0x00007f (gen:do_call/4 + 776)\n"
+		PROC("<0.84.0>", "Name: near\nLink list: [{to,<0.82.0>,#Ref<0.1.2.7>}]\n")
+		"Program counter: 0x00007f (gen:do_call/4 + 776)\n"
+		"=end\n", &m);
+	assert_int_equal(f->items[0].kind, BD_F_DEADLOCK);
+	assert_int_equal(ev(&f->items[0], "blocked_waiters")->v.u, 3);
+	assert_string_equal(ev(&f->items[0], "blocked")->v.s,
+			    "relay <0.82.0> on srv_b, far <0.83.0> on srv_b, near <0.84.0> on srv_b");
+	assert_int_equal(f->items[1].kind, BD_F_BLOCKED_CALL);
+	assert_string_equal(f->items[1].subject.name, "srv_b");
+	assert_string_equal(f->items[1].title, "3 processes wait on srv_b, which is deadlocked "
+					       "with srv_a; chain: far -> relay -> srv_b");
+	assert_int_equal(ev(&f->items[1], "waiters")->v.u, 3);
+	assert_int_equal(ev(&f->items[1], "chain_length")->v.u, 2);
+	assert_int_equal(f->items[1].nrelated, 3);
+	assert_int_equal(f->items[2].kind, BD_F_MANUAL_DUMP);
+	bd_findings_free(f);
+	bd_model_free(m);
+}
+
+/* Elixir modules in $initial_call are quoted as the VM quotes them in the dump's
+ * own text ('Elixir.Srv.A':init/1), in subjects and in the state reader. */
+static void test_elixir_quoting_fragment(void **state)
+{
+	(void)state;
+	bd_model *m;
+#define EX_DICT(pid, mod)                                                               \
+	"=proc_heap:" pid "\n2000:t2:AD:$initial_call,H2010\n"                         \
+	"2010:t3:AC:" mod ",A4:init,I1\n=proc_dictionary:" pid "\nH2000\n"
+	bd_findings *f = analyze_text(
+		HEADER("Received SIGUSR1")
+		PROC("<0.80.0>", "Name: 'Elixir.Srv.A'\nLink list: [{to,<0.81.0>,#Ref<0.1.2.3>}]\n")
+		"Program counter: 0x00007f (gen:do_call/4 + 776)\n"
+		PROC("<0.81.0>", "Name: 'Elixir.Srv.B'\nLink list: [{to,<0.80.0>,#Ref<0.1.2.4>}]\n")
+		"Program counter: 0x00007f (gen:do_call/4 + 776)\n"
+		EX_DICT("<0.80.0>", "Elixir.Srv.A") EX_DICT("<0.81.0>", "Elixir.Srv.B")
+		"=end\n", &m);
+#undef EX_DICT
+	assert_int_equal(f->items[0].kind, BD_F_DEADLOCK);
+	assert_string_equal(f->items[0].subject.name, "'Elixir.Srv.A'");
+	assert_string_equal(f->items[0].subject.initial_call, "'Elixir.Srv.A':init/1");
+	assert_string_equal(f->items[0].related[1].initial_call, "'Elixir.Srv.B':init/1");
 	bd_findings_free(f);
 	bd_model_free(m);
 }
@@ -292,7 +376,7 @@ static void test_gen_state_agent_fragment(void **state)
 		"0x00007ff1a516d078:SReturn addr 0xA9C10A8C (proc_lib:init_p_do_apply/3 + 192)\n"
 		"y0:N\n=proc_heap:<0.85.0>\n1000:t2:A3:cfg,A2:on\n2000:t2:A8:$ancestors,H2010\n"
 		"2010:lP<0.9.0>|N\n2020:t2:AD:$initial_call,H2030\n"
-		"2030:t3:A11:elixir_compiler_0,A13:-__FILE__/1-fun-1-,I0\n"
+		"2030:t3:A11:elixir_compiler_0,A12:-__FILE__/1-fun-1-,I0\n"
 		"=proc_dictionary:<0.85.0>\nH2000\nH2020\n=end\n");
 	const bd_proc *p = bd_proc_find(m, "My.Agent");
 	assert_non_null(p);
@@ -302,13 +386,73 @@ static void test_gen_state_agent_fragment(void **state)
 	bd_gen_state st;
 	assert_int_equal(bd_gen_state_read(h, m, p, &st, &err), 0);
 	assert_string_equal(st.behaviour, "gen_server");
-	assert_string_equal(st.module, "Elixir.Agent.Server");
+	assert_string_equal(st.module, "'Elixir.Agent.Server'");
 	assert_int_equal(st.y, 3);
 	char buf[64];
 	bd_term_fmt(st.state, buf, sizeof buf, 4, 4);
 	assert_string_equal(buf, "{cfg,on}");
+	/* MFAs from terms print their atoms as the VM does */
+	assert_string_equal(bd_term_mfa(bd_heap_dict_get(h, "$initial_call"), buf, sizeof buf),
+			    "elixir_compiler_0:'-__FILE__/1-fun-1-'/0");
 	bd_heap_free(h);
 	bd_model_free(m);
+}
+
+/* A dump cut inside a section: the evidence names the section without its "=" (the
+ * text prints key=value). */
+static void test_truncated_fragment(void **state)
+{
+	(void)state;
+	bd_model *m;
+	bd_findings *f = analyze_text(HEADER("Received SIGUSR1")
+				      PROC("<0.80.0>", "Name: srv\n")
+				      "=mod:erl_parse\nCurrent size: 12", &m);
+	const bd_finding *t = NULL;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->items[i].kind == BD_F_TRUNCATED_DUMP)
+			t = &f->items[i];
+	assert_non_null(t);
+	assert_string_equal(ev(t, "cut_in_section")->v.s, "mod:erl_parse");
+	bd_findings_free(f);
+	bd_model_free(m);
+}
+
+/* A live capture has no slogan: the manual_dump line says whether anything above it
+ * is worth a look (calm: nothing at warning level; else: see above). */
+static void live_capture(uint64_t msgq_len, const char *want_title)
+{
+	bd_live *lv;
+	bd_error err = {0};
+	assert_int_equal(bd_live_new(&lv, &err), 0);
+	bd_live_node(lv)->node_name = bd_live_atom(lv, "node@hx", 7);
+	bd_live_node(lv)->word_size = 8;
+	bd_proc *p = bd_live_proc_add(lv, (bd_pid){0, 85, 0});
+	assert_non_null(p);
+	p->name = bd_live_atom(lv, "worker", 6);
+	p->state = BD_PS_WAITING;
+	p->msgq_len = msgq_len;
+	bd_model *m;
+	assert_int_equal(bd_live_finish(lv, &m, &err), 0);
+	bd_findings *f = NULL;
+	bd_analyze_opts o = BD_ANALYZE_OPTS_INIT;
+	assert_int_equal(bd_analyze(m, &o, &f, &err), 0);
+	const bd_finding *manual = NULL;
+	for (size_t i = 0; i < f->n; i++)
+		if (f->items[i].kind == BD_F_MANUAL_DUMP)
+			manual = &f->items[i];
+	assert_non_null(manual);
+	assert_string_equal(manual->title, want_title);
+	bd_findings_free(f);
+	bd_model_free(m);
+}
+
+static void test_live_capture_title(void **state)
+{
+	(void)state;
+	live_capture(0, "Live capture of a running node: nothing crashed and nothing at warning "
+			"level: the node looked healthy");
+	live_capture(50000, "Live capture of a running node: nothing crashed; see the findings "
+			    "above for what was wrong");
 }
 
 /* Nothing in the dump: no crash, only what the slogan says. */
@@ -349,12 +493,16 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slogans),
 		cmocka_unit_test(test_deadlock_fragment),
+		cmocka_unit_test(test_deadlock_chain_fragment),
+		cmocka_unit_test(test_elixir_quoting_fragment),
 		cmocka_unit_test(test_blocked_chain_fragment),
 		cmocka_unit_test(test_mailbox_fragment),
 		cmocka_unit_test(test_atoms_fragment),
 		cmocka_unit_test(test_port_limit_fragment),
 		cmocka_unit_test(test_gen_state_fragment),
 		cmocka_unit_test(test_gen_state_agent_fragment),
+		cmocka_unit_test(test_truncated_fragment),
+		cmocka_unit_test(test_live_capture_title),
 		cmocka_unit_test(test_bad_input),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

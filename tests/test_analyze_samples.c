@@ -2,6 +2,7 @@
  * finding has the kind the program's truth file expects and names the real culprit,
  * the numbers agree with what the live node recorded, the healthy node has nothing
  * at warning level, the text fits one screen, and the JSON matches its schema. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,15 +156,50 @@ static void check_ets(const char *n, const char *json, const char *first)
 	assert_non_null(strstr(json, "\"kind\":\"allocator_oom\""));
 }
 
+/* The blocked_call of a waiter behind the cycle (truth keys WHO, WHO_name,
+ * WHO_callee): a warning about the callee that names the waiter. */
+static void check_waiter(const char *n, const char *json, const char *who, int rank)
+{
+	char key[64], callee[128], title[512], want[512];
+	char *b = finding(json, rank, NULL);
+	assert_non_null(b);
+	assert_contains(b, "\"kind\":\"blocked_call\"");
+	assert_contains(b, "\"severity\":\"warning\"");
+	snprintf(key, sizeof key, "%s_callee", who);
+	assert_string_equal(str(b, "name", callee, sizeof callee), tu_truth(n, key));
+	snprintf(key, sizeof key, "%s_name", who);
+	snprintf(want, sizeof want, "%s %s waits on %.100s, which is deadlocked with ",
+		 tu_truth(n, key), tu_truth(n, who), callee);
+	assert_contains(str(b, "title", title, sizeof title), want);
+	free(b);
+}
+
 static void check_deadlock(const char *n, const char *json, const char *first)
 {
-	(void)json;
-	char buf[256];
+	char buf[256], want[128];
 	str(first, "cycle", buf, sizeof buf);
 	assert_contains(buf, tu_truth(n, "deadlock_a_name"));
 	assert_contains(buf, tu_truth(n, "deadlock_b_name"));
 	assert_int_equal(num(first, "cycle_length"), 2);
 	assert_int_equal(num(first, "blocked_waiters"), 2);
+	/* the waiters behind the cycle are named, with the member each one calls */
+	str(first, "blocked", buf, sizeof buf);
+	snprintf(want, sizeof want, "%s %s on %s", tu_truth(n, "blocked_client_name"),
+		 tu_truth(n, "blocked_client"), tu_truth(n, "blocked_client_callee"));
+	assert_contains(buf, want);
+	snprintf(want, sizeof want, "%s %s on %s", tu_truth(n, "blocked_reporter_name"),
+		 tu_truth(n, "blocked_reporter"), tu_truth(n, "blocked_reporter_callee"));
+	assert_contains(buf, want);
+	/* secondary kind blocked_call: one per chain into the cycle, right after it */
+	assert_contains(tu_truth(n, "secondary_kinds"), "blocked_call");
+	char *b2 = finding(json, 2, NULL), *b3 = finding(json, 3, NULL);
+	assert_non_null(b2);
+	assert_non_null(b3);
+	int client_first = strstr(b2, tu_truth(n, "blocked_client_name")) != NULL;
+	free(b2);
+	free(b3);
+	check_waiter(n, json, "blocked_client", client_first ? 2 : 3);
+	check_waiter(n, json, "blocked_reporter", client_first ? 3 : 2);
 }
 
 static void check_supervisor(const char *n, const char *json, const char *first)
@@ -188,7 +224,14 @@ static void check_procs(const char *n, const char *json, const char *first)
 	(void)json;
 	char buf[256];
 	assert_true(num(first, "dominant_count") >= atoll(tu_truth(n, "leaked_tasks_min")));
-	assert_contains(str(first, "dominant", buf, sizeof buf), "handle_info/2-fun-0-");
+	/* MFAs from $initial_call print their atoms as the VM does, like the program
+	 * counter's MFA: 'Elixir.Ingest.Listener':'-handle_info/2-fun-0-'/0 */
+	char want[256];
+	snprintf(want, sizeof want, "'%s':'-handle_info/2-fun-0-'/0 in '%s':",
+		 tu_truth(n, "leaked_ancestor"), tu_truth(n, "leaked_ancestor"));
+	assert_contains(str(first, "dominant", buf, sizeof buf), want);
+	snprintf(want, sizeof want, "\"initial_call\":\"'%s':init/1\"", tu_truth(n, "leaked_ancestor"));
+	assert_contains(first, want);
 	assert_int_equal(num(first, "processes"), atoll(tu_truth(n, "process_count_seen")));
 }
 
@@ -207,6 +250,8 @@ static void check_truncated(const char *n, const char *json, const char *first)
 	char buf[128];
 	assert_contains(tu_truth(n, "end_marker"), str(first, "abort_reason", buf, sizeof buf));
 	assert_true(num(first, "truncated_at") <= atoll(tu_truth(n, "dump_bytes_limit")) + 1);
+	/* the section header without its "=" (the text prints key=value) */
+	assert_true(isalpha((unsigned char)str(first, "cut_in_section", buf, sizeof buf)[0]));
 }
 
 static const scenario scenarios[] = {
@@ -377,8 +422,30 @@ static void test_state(void **state)
 	assert_int_equal(tu_run(&out, "state %s %s", tu_truth("deadlock", "deadlock_a_name"), dl), 0);
 	assert_contains(out, "gen_server");
 	free(out);
-	/* not a behaviour: a usage error, one line on stderr */
-	assert_int_equal(tu_run(NULL, "state init %s 2>/dev/null", d), 2);
+	/* not a behaviour: an answer (exit 0), not a usage error */
+	assert_int_equal(tu_run(&out, "state init %s", d), 0);
+	assert_contains(out, "init <0.0.0>  not an OTP behaviour process (no gen loop on its stack)");
+	free(out);
+	assert_int_equal(tu_run(&out, "state init --json %s", d), 0);
+	assert_contains(out, "\"behaviour\":null");
+	assert_contains(out, "\"note\":\"not an OTP behaviour process");
+	char npath[] = "/tmp/bdstate-XXXXXX";
+	fd = mkstemp(npath);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, out, strlen(out)), (ssize_t)strlen(out));
+	close(fd);
+	free(out);
+	validate("state.schema.json", npath);
+	unlink(npath);
+	/* an Elixir gen_server: its module as the VM prints the atom */
+	const char *ex = tu_sample_or_skip("elixir_proc_limit");
+	char want[128];
+	snprintf(want, sizeof want, "gen_server '%s'", tu_truth("elixir_proc_limit", "leaked_ancestor"));
+	assert_int_equal(tu_run(&out, "state '%s' %s", tu_truth("elixir_proc_limit", "culprit_pid"), ex), 0);
+	assert_contains(out, want);
+	free(out);
+	/* no such process: still a usage error */
+	assert_int_equal(tu_run(NULL, "state no_such_proc %s 2>/dev/null", d), 2);
 }
 
 /* Real dumps beyond samples/ (tests/fixtures/analyze/README.md). */

@@ -67,7 +67,9 @@ typedef struct bd_slogan {
 	uint64_t max;              /* INDEX_TABLE: max=N; BD_UNKNOWN if absent */
 	char kernel_pid[64];       /* KERNEL_PID / KERNEL_START: "application_controller" */
 	char application[64];      /* application named in the reason, "" if none */
-	char reason_tag[64];       /* first atom of the reason: "application_start_failure" */
+	char reason_tag[64];       /* first element of the reason: the atom when it is one
+				    * ("application_start_failure"), else its text
+				    * ("cannot get bootfile") */
 	const char *reason;        /* the reason text (not NUL-terminated at reason_len) */
 	size_t reason_len;
 	int system_limit;          /* the text mentions system_limit, emfile or enfile */
@@ -197,11 +199,51 @@ int bd_analyze(const bd_model *m, const bd_analyze_opts *o, bd_findings **out,
 	       bd_error *err);
 void bd_findings_free(bd_findings *f);
 
+/* ---- refc binaries and the processes that hold them ---- */
+
+/* A process that references binaries the dump does not contain: on OTP <= 26 a Ys
+ * slice whose binary the writer had not visited yet names a Binary* without a
+ * =binary section. */
+typedef struct bd_bin_missing {
+	const bd_proc *proc;
+	uint64_t binaries;    /* distinct binaries it references that are not dumped */
+	uint64_t bytes;       /* estimate: (BinVHeap + OldBinVHeap) x word size minus the
+			       * dumped binaries it references (garbage included) */
+} bd_bin_missing;
+
+/* Who references which refc binary, reconstructed from the Yc / Ys lines of the
+ * process heaps (a dump has no refcounts). The processes scanned are the ones
+ * bd_analyze scans: all of them when the dump is under opts->exhaustive_size, else
+ * the opts->deep_procs largest BinVHeap holders with >= 1 MB; counts are then lower
+ * bounds. Holder counts are per process: a process referencing a binary twice
+ * counts once. */
+typedef struct bd_bin_refs {
+	size_t scanned;                 /* processes whose heaps were read */
+	int complete;                   /* every process was scanned */
+	uint64_t missing;               /* distinct binaries referenced but not dumped */
+	uint64_t missing_bytes;         /* sum of the holders' estimates */
+	const bd_bin_missing *missing_holders; /* largest estimate first */
+	size_t nmissing_holders;
+	struct bd_bin_refs_priv *priv;
+} bd_bin_refs;
+
+/* Build the reference table of m. *out is owned by the caller (bd_bin_refs_free) and
+ * points into m, so m must outlive it. o may be NULL (defaults). Errors: BD_ENOMEM,
+ * BD_EUSAGE (bad opts version). Reads heap text of the scanned processes; allocates. */
+int bd_bin_refs_build(bd_bin_refs **out, const bd_model *m, const bd_analyze_opts *o,
+		      bd_error *err);
+/* Scanned processes that reference the binary at addr (its reconstructed refcount);
+ * the first cap of them into procs (may be NULL), largest BinVHeap first. */
+uint64_t bd_bin_refs_holders(const bd_bin_refs *r, uint64_t addr, const bd_proc **procs,
+			     size_t cap);
+void bd_bin_refs_free(bd_bin_refs *r);
+
 /* ---- behaviour state (a post-mortem sys:get_state/1) ---- */
 
 typedef struct bd_gen_state {
 	const char *behaviour;      /* "gen_server", "gen_statem", "gen_event", "supervisor" */
-	char module[128];           /* callback module, "" if unknown */
+	char module[128];           /* callback module as the VM prints the atom (quoted
+				     * when needed: 'Elixir.My.Counter'), "" if unknown */
 	const bd_term *state;       /* gen_server State, gen_statem Data, gen_event handler
 				     * list, supervisor #state record */
 	const bd_term *state_name;  /* gen_statem state, else NULL */

@@ -147,7 +147,8 @@ const bd_term *bd_term_elem(const bd_term *t, uint32_t i);
 /* Iterate a proper list: returns the element count, fills up to cap items. -1 if improper. */
 int64_t bd_term_list(const bd_term *t, const bd_term **items, size_t cap);
 /* "M:F/A" of an {M, F, A} tuple (atoms and an integer) into buf (cap > 0), else "".
- * Returns buf. */
+ * Atoms are printed as the VM prints them, quoted where Erlang syntax needs it
+ * ('Elixir.Foo':'-bar/1-fun-0-'/0), like the MFAs in the dump's own text. Returns buf. */
 const char *bd_term_mfa(const bd_term *t, char *buf, size_t cap);
 
 #ifdef __cplusplus
