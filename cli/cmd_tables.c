@@ -41,12 +41,9 @@ static const char *owner_label(const bd_model *m, bd_pid pid, char *buf, size_t 
 }
 
 /* ---- ets ---- */
-int cmd_ets(const opts *o)
+static int print_ets(const opts *o, const bd_model *m)
 {
-	bd_model *m;
-	int rc = open_input(o, &m);
-	if (rc)
-		return rc;
+	int rc = EXIT_OK;
 	size_t n;
 	const bd_ets *t = bd_model_ets(m, &n);
 	uint64_t *keys = malloc((n + 1) * sizeof *keys);
@@ -108,9 +105,6 @@ int cmd_ets(const opts *o)
 out:
 	free(keys);
 	free(idx);
-	if (!rc)
-		rc = partial_notice(m);
-	bd_model_free(m);
 	return rc;
 }
 
@@ -140,12 +134,9 @@ static int atom_cb(void *ud, const char *atom, size_t len)
 	return 0;
 }
 
-int cmd_atoms(const opts *o)
+static int print_atoms(const opts *o, const bd_model *m)
 {
-	bd_model *m;
-	int rc = open_input(o, &m);
-	if (rc)
-		return rc;
+	int rc = EXIT_OK;
 	const bd_limits *l = bd_model_limits(m);
 	size_t lim = rows_limit(o, 20);
 	atom_ring r = {0};
@@ -200,19 +191,13 @@ int cmd_atoms(const opts *o)
 out:
 	free(r.texts);
 	free(r.lens);
-	if (!rc)
-		rc = partial_notice(m);
-	bd_model_free(m);
 	return rc;
 }
 
 /* ---- memory ---- */
-int cmd_memory(const opts *o)
+static int print_memory(const opts *o, const bd_model *m)
 {
-	bd_model *m;
-	int rc = open_input(o, &m);
-	if (rc)
-		return rc;
+	int rc = EXIT_OK;
 	const bd_memory *mm = bd_model_memory(m);
 	const struct { const char *k; uint64_t v; } cat[] = {
 		{"total", mm->total},   {"processes", mm->processes}, {"processes_used", mm->processes_used},
@@ -283,8 +268,6 @@ int cmd_memory(const opts *o)
 		       ta ? (snprintf(c, sizeof c, "%.0f %%", 100.0 * (double)tu / (double)ta), c) : "-");
 	}
 	free(rows);
-	rc = partial_notice(m);
-	bd_model_free(m);
 	return rc;
 }
 
@@ -295,12 +278,9 @@ static const char *sched_type(bd_sched_type t)
 	return (unsigned)t < 6 ? n[t] : "other";
 }
 
-int cmd_schedulers(const opts *o)
+static int print_schedulers(const opts *o, const bd_model *m)
 {
-	bd_model *m;
-	int rc = open_input(o, &m);
-	if (rc)
-		return rc;
+	int rc = EXIT_OK;
 	size_t n;
 	const bd_sched *s = bd_model_scheds(m, &n);
 	char a[32], pid[48];
@@ -359,18 +339,13 @@ int cmd_schedulers(const opts *o)
 		}
 		(void)a;
 	}
-	rc = partial_notice(m);
-	bd_model_free(m);
 	return rc;
 }
 
 /* ---- ports ---- */
-int cmd_ports(const opts *o)
+static int print_ports(const opts *o, const bd_model *m)
 {
-	bd_model *m;
-	int rc = open_input(o, &m);
-	if (rc)
-		return rc;
+	int rc = EXIT_OK;
 	size_t n;
 	const bd_port *p = bd_model_ports(m, &n);
 	uint64_t *keys = malloc((n + 1) * sizeof *keys);
@@ -429,8 +404,6 @@ int cmd_ports(const opts *o)
 	}
 	free(keys);
 	free(idx);
-	rc = partial_notice(m);
-	bd_model_free(m);
 	return rc;
 }
 
@@ -575,12 +548,9 @@ static void binaries_text(const bd_model *m, const bd_binary *bins, size_t n, ui
 	binaries_missing(r);
 }
 
-int cmd_binaries(const opts *o)
+static int print_binaries(const opts *o, const bd_model *m)
 {
-	bd_model *m;
-	int rc = open_input(o, &m);
-	if (rc)
-		return rc;
+	int rc = EXIT_OK;
 	size_t n;
 	const bd_binary *bins = bd_model_binaries(m, &n);
 	uint64_t *keys = malloc((n + 1) * sizeof *keys), total = 0;
@@ -603,8 +573,26 @@ int cmd_binaries(const opts *o)
 	bd_bin_refs_free(r);
 	free(keys);
 	free(idx);
+	return rc;
+}
+
+/* Each table command: open the input, print, say whether the input was partial. */
+static int with_model(const opts *o, int (*print)(const opts *o, const bd_model *m))
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	rc = print(o, m);
 	if (!rc)
 		rc = partial_notice(m);
 	bd_model_free(m);
 	return rc;
 }
+
+int cmd_ets(const opts *o) { return with_model(o, print_ets); }
+int cmd_atoms(const opts *o) { return with_model(o, print_atoms); }
+int cmd_memory(const opts *o) { return with_model(o, print_memory); }
+int cmd_schedulers(const opts *o) { return with_model(o, print_schedulers); }
+int cmd_ports(const opts *o) { return with_model(o, print_ports); }
+int cmd_binaries(const opts *o) { return with_model(o, print_binaries); }
