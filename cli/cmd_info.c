@@ -127,7 +127,9 @@ static void info_text(const bd_model *m)
 	printf("Modules:    %s\n", fmt_count(k, a, sizeof a));
 	bd_model_binaries(m, &k);
 	printf("Binaries:   %s refc binaries in the dump\n", fmt_count(k, a, sizeof a));
-	if (n->truncated && n->source && !strcmp(n->source, "live"))
+	if (n->truncated && !n->truncated_in && n->abort_reason) /* a cut .bdump */
+		printf("Truncated:  yes: %s\n", n->abort_reason);
+	else if (n->truncated && n->source && !strcmp(n->source, "live"))
 		printf("Truncated:  yes: capture incomplete: %s\n",
 		       n->truncated_in ? n->truncated_in : "interrupted");
 	else if (n->truncated)

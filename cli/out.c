@@ -210,7 +210,11 @@ int partial_notice(const bd_model *m)
 {
 	const bd_node_info *n = bd_model_node(m);
 	int rc = EXIT_OK;
-	if (n->truncated && n->source && !strcmp(n->source, "live")) {
+	if (n->truncated && !n->truncated_in && n->abort_reason) {
+		/* No dump section was cut (a cut .bdump): the reason says it all. */
+		fprintf(stderr, "beamdump: partial %s\n", n->abort_reason);
+		rc = EXIT_PARTIAL;
+	} else if (n->truncated && n->source && !strcmp(n->source, "live")) {
 		fprintf(stderr, "beamdump: partial capture: %s\n",
 			n->truncated_in ? n->truncated_in : "interrupted");
 		rc = EXIT_PARTIAL;

@@ -1232,9 +1232,10 @@ const char *snap_enc_line(sbuf *out, snap_ctx *cx, snap_dict *d, int k, const ch
 }
 
 /* ---- term line decoder ---- */
+/* Entry id, or NULL when there is none (or it was in a skipped record). */
 static const char *dict_get(const snap_tdict *d, uint64_t id, size_t *len)
 {
-	if (id >= d->n)
+	if (id >= d->n || !d->s[id])
 		return NULL;
 	*len = d->len[id];
 	return d->s[id];
@@ -1284,10 +1285,10 @@ static int dec_elem(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o, unsigne
 		return c->bad ? -1 : 0;
 	}
 	case E_ATOM: {
-		size_t n;
+		size_t n = 0;
 		const char *s = dict_get(d, sc_var(c), &n);
-		if (!s)
-			return -1;
+		if (!s && o)
+			return -1; /* not when only walking: the entry may be in a lost record */
 		if (o) {
 			sb_u8(o, 'A');
 			put_hex(o, n);
@@ -1449,9 +1450,9 @@ static int dec_value(scur *c, snap_ctx *cx, const snap_tdict *d, sbuf *o)
 	if (c->p < c->end && (*c->p == V_RET || *c->p == V_CATCH || *c->p == V_S)) {
 		uint8_t t = sc_u8(c);
 		uint64_t v = t == V_S ? 0 : sc_var(c);
-		size_t n;
+		size_t n = 0;
 		const char *s = dict_get(d, sc_var(c), &n);
-		if (!s || c->bad)
+		if ((!s && o) || c->bad)
 			return -1;
 		if (o) {
 			if (t == V_S) {

@@ -408,20 +408,25 @@ static void write_procdata(wr *w)
 		bd_span sp[4] = {p->sec_messages, p->sec_dictionary, p->sec_stack, p->sec_heap};
 		if (!sp[0].len && !sp[1].len && !sp[2].len && !sp[3].len)
 			continue;
+		const char *t[4] = {NULL, NULL, NULL, NULL};
+		size_t len[4] = {0, 0, 0, 0};
+		int unreadable = 0;
+		for (int k = 0; k < 4; k++)
+			if (sp[k].len && bd_model_span_text(w->m, sp[k], &t[k], &len[k]))
+				unreadable = 1;
+		/* lost in a damaged snapshot (its model says so): unknown here too */
+		if (unreadable && w->m->span_text)
+			continue;
+		if (unreadable) {
+			w->rc = bd_error_set(w->err, BD_ECORRUPT, 0,
+					     "snapshot: cannot read data of process %zu", i);
+			return;
+		}
 		w->cur_proc = i;
 		stream_object(w, i);
-		for (int k = 0; k < 4 && !w->rc; k++) {
-			const char *t;
-			size_t len;
-			if (!sp[order[k]].len)
-				continue;
-			if (bd_model_span_text(w->m, sp[order[k]], &t, &len)) {
-				w->rc = bd_error_set(w->err, BD_ECORRUPT, 0,
-						     "snapshot: cannot read data of process %zu", i);
-				return;
-			}
-			encode_text(w, order[k], t, len);
-		}
+		for (int k = 0; k < 4 && !w->rc; k++)
+			if (sp[order[k]].len)
+				encode_text(w, order[k], t[order[k]], len[order[k]]);
 		/* Streaming: data sections follow the process order, so what lies before this
 		 * process's sections is done; let those pages go now and then (text dumps). */
 		uint64_t low = UINT64_MAX;

@@ -21,8 +21,17 @@ enum { HK_PROC = 1, HK_BLOB = 2, HK_BIN = 3, HK_TT = 4 };
 typedef struct srec {
 	uint64_t off, key, raw;
 	uint32_t comp, instance, seq, items;
-	uint16_t type, version;
+	uint16_t type, version; /* type 0: a damaged header found by scanning (unknown) */
+	uint8_t bad;            /* damaged or undecodable: skipped (docs/FORMAT.md §2.1) */
+	const char *why;        /* what is wrong with a bad record */
 } srec;
+
+/* Rows of a table lost with skipped chunks, in the writer's numbering (sorted):
+ * references into the table are moved down past them, or cleared. */
+typedef struct rowgaps {
+	struct gap { uint64_t first, n; } *v;
+	size_t len, cap;
+} rowgaps;
 
 /* Where each object starts inside a decompressed stream record. */
 typedef struct checkpoint {
@@ -52,6 +61,7 @@ typedef struct stream {
 typedef struct text_entry {
 	sbuf part[SK__COUNT];
 	int rc;
+	int partial;       /* ran into the end of a cut file: may be short */
 } text_entry;
 
 typedef struct snap {
@@ -65,6 +75,12 @@ typedef struct snap {
 	int have_end;
 	uint64_t stop_off;    /* where a scan stopped */
 	const char *stop_why;
+	int cut;              /* scanned, and the data ends before the END record */
+	/* damage: records skipped at open (bad in recs), the first one described */
+	size_t nbad, nunknown; /* nunknown: damaged headers, identity unknown */
+	char bad_first[240];
+	int strings_lost;     /* ids past the last one read may be in a lost record */
+	rowgaps link_gaps, loose_gaps;
 	stream procdata, bindata, termtext;
 	snap_tdict dict;
 	uint8_t **dict_bufs;  /* decompressed TERMDICT payloads (dict points into them) */
@@ -119,13 +135,73 @@ static const char *type_name(unsigned type)
 	return "unknown type";
 }
 
-static int rec_error(snap *s, bd_error *err, int code, size_t i, const char *why)
+/* "record 17 (table processes, chunk 3) at offset 41234" */
+static const char *rec_name(const snap *s, size_t i, char *buf, size_t cap)
 {
 	const srec *r = &s->recs[i];
 	const snap_table *t = r->type == BD_REC_TABLE ? snap_table_get(r->instance) : NULL;
-	return bd_error_set(err, code, 0, "%s: record %zu (%s%s%s, chunk %u) at offset %llu: %s",
-			    s->name, i, type_name(r->type), t ? " " : "", t ? t->name : "", r->seq,
-			    (unsigned long long)r->off, why);
+	if (!r->type)
+		snprintf(buf, cap, "record %zu (damaged header) at offset %llu", i,
+			 (unsigned long long)r->off);
+	else
+		snprintf(buf, cap, "record %zu (%s%s%s, chunk %u) at offset %llu", i,
+			 type_name(r->type), t ? " " : "", t ? t->name : "", r->seq,
+			 (unsigned long long)r->off);
+	return buf;
+}
+
+static int rec_error(snap *s, bd_error *err, int code, size_t i, const char *why)
+{
+	char name[128];
+	return bd_error_set(err, code, 0, "%s: %s: %s", s->name, rec_name(s, i, name, sizeof name),
+			    why);
+}
+
+/* What the model loses with a skipped record (docs/FORMAT.md §2.1). */
+static void loss_text(const srec *r, char *buf, size_t cap)
+{
+	const snap_table *t = r->type == BD_REC_TABLE ? snap_table_get(r->instance) : NULL;
+	const char *what = "its contents unknown";
+	switch (r->type) {
+	case BD_REC_END: what = "nothing lost"; break;
+	case BD_REC_STRINGS: what = "some names and texts unknown"; break;
+	case BD_REC_TERMDICT: what = "term data that uses its atoms unknown"; break;
+	case BD_REC_PROCDATA: what = "heap, stack and messages of some processes unknown"; break;
+	case BD_REC_TERMTEXT: what = "literals, persistent terms and atoms unknown"; break;
+	case BD_REC_BINDATA: what = "contents of some binaries unknown"; break;
+	case BD_REC_TABLE:
+		if (!t)
+			break;
+		if (t->id <= ST_MODEL)
+			snprintf(buf, cap, "%s facts unknown", t->name);
+		else if (r->items)
+			snprintf(buf, cap, "%s rows %llu to %llu missing", t->name,
+				 (unsigned long long)r->key,
+				 (unsigned long long)(r->key + r->items - 1));
+		else
+			snprintf(buf, cap, "nothing lost");
+		return;
+	}
+	snprintf(buf, cap, "%s", what);
+}
+
+/* Skip record i: damaged, or it cannot be decoded. Counted, and the first one is
+ * described for the model's "skipped" note. */
+static void skip_rec(snap *s, size_t i, const char *why)
+{
+	srec *r = &s->recs[i];
+	if (r->bad)
+		return;
+	r->bad = 1;
+	r->why = why;
+	if (!r->type)
+		s->nunknown++;
+	if (s->nbad++)
+		return;
+	char name[128], loss[96];
+	loss_text(r, loss, sizeof loss);
+	snprintf(s->bad_first, sizeof s->bad_first, "damaged snapshot %s (%s): %s",
+		 rec_name(s, i, name, sizeof name), why, loss);
 }
 
 /* ---- record headers ---- */
@@ -142,7 +218,7 @@ static const char *read_header(const snap *s, uint64_t off, srec *r, int check_p
 		return "bad record signature";
 	if (bd_crc32c(0, b, BD_RH_HCRC) != bd_get32(b + BD_RH_HCRC))
 		return "record header CRC mismatch";
-	r->off = off;
+	*r = (srec){.off = off};
 	r->type = bd_get16(b + BD_RH_TYPE);
 	r->version = bd_get16(b + BD_RH_VERSION);
 	r->instance = bd_get32(b + BD_RH_INSTANCE);
@@ -175,33 +251,50 @@ static int push_rec(snap *s, const srec *r, size_t *cap)
 	return 0;
 }
 
-/* Decompress record i into a new buffer (caller frees). */
-static int decompress(snap *s, size_t i, uint8_t **out, size_t *len, bd_error *err)
+/* Decompress record i into a new buffer (caller frees): 0, BD_ENOMEM, or BD_ECORRUPT
+ * with the reason in *why. */
+static int unpack(snap *s, size_t i, uint8_t **out, size_t *len, const char **why)
 {
 	const srec *r = &s->recs[i];
 	*out = NULL;
 	*len = 0;
+	*why = "out of memory";
+	if (r->bad) {
+		*why = r->why;
+		return BD_ECORRUPT;
+	}
 	if (!r->comp)
 		return 0;
 	if (!s->dctx && !(s->dctx = ZSTD_createDCtx()))
-		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		return BD_ENOMEM;
 	const uint8_t *z = s->base + r->off + BD_REC_FRAME;
 	unsigned long long fs = ZSTD_getFrameContentSize(z, r->comp);
-	if (fs != r->raw)
-		return rec_error(s, err, BD_ECORRUPT, i, "payload size differs from the header");
+	if (fs != r->raw) {
+		*why = "payload size differs from the header";
+		return BD_ECORRUPT;
+	}
 	uint8_t *buf = malloc(r->raw ? (size_t)r->raw : 1);
 	if (!buf)
-		return bd_error_set(err, BD_ENOMEM, 0, "out of memory (%llu bytes)",
-				    (unsigned long long)r->raw);
+		return BD_ENOMEM;
 	size_t n = ZSTD_decompressDCtx(s->dctx, buf, (size_t)r->raw, z, r->comp);
 	if (ZSTD_isError(n) || n != r->raw) {
 		free(buf);
-		return rec_error(s, err, BD_ECORRUPT, i,
-				 ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short payload");
+		*why = ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short payload";
+		return BD_ECORRUPT;
 	}
 	*out = buf;
 	*len = n;
 	return 0;
+}
+
+static int decompress(snap *s, size_t i, uint8_t **out, size_t *len, bd_error *err)
+{
+	const char *why;
+	int rc = unpack(s, i, out, len, &why);
+	if (rc == BD_ENOMEM)
+		return bd_error_set(err, rc, 0, "out of memory (%llu bytes)",
+				    (unsigned long long)s->recs[i].raw);
+	return rc ? rec_error(s, err, rc, i, why) : 0;
 }
 
 /* ---- finding the records ---- */
@@ -251,13 +344,21 @@ static int load_index(snap *s, bd_error *err)
 		if (!why && off + BD_REC_FRAME + r.comp > ioff)
 			why = "record overlaps the index";
 		if (why) {
-			srec bad = {.off = off, .type = bd_get16(e + BD_IE_TYPE),
-				    .instance = bd_get32(e + BD_IE_INSTANCE), .seq = bd_get32(e + BD_IE_SEQ)};
-			free(idx);
-			s->nrecs = 0;
-			if (push_rec(s, &bad, &cap))
+			/* Damaged: the index still says what it held; it is skipped. */
+			r = (srec){.off = off,
+				   .type = bd_get16(e + BD_IE_TYPE),
+				   .version = bd_get16(e + BD_IE_VERSION),
+				   .key = bd_get64(e + BD_IE_KEY),
+				   .raw = bd_get64(e + BD_IE_RAWLEN),
+				   .instance = bd_get32(e + BD_IE_INSTANCE),
+				   .seq = bd_get32(e + BD_IE_SEQ),
+				   .items = bd_get32(e + BD_IE_ITEMS)};
+			if (push_rec(s, &r, &cap)) {
+				free(idx);
 				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-			return rec_error(s, err, BD_ECORRUPT, 0, why);
+			}
+			skip_rec(s, s->nrecs - 1, why);
+			continue;
 		}
 		prev_end = off + BD_REC_FRAME + r.comp;
 		if (push_rec(s, &r, &cap)) {
@@ -269,8 +370,8 @@ static int load_index(snap *s, bd_error *err)
 	return 0;
 }
 
-/* Is there a valid record header anywhere after off? (damage vs. cut tail) */
-static int valid_record_after(const snap *s, uint64_t off)
+/* Offset of the next complete, valid record after off, or 0 (damage vs. cut tail). */
+static uint64_t next_valid_record(const snap *s, uint64_t off)
 {
 	static const uint8_t pat[12] = {0x5B, 0x2A, 0x4D, 0x18, BD_REC_HDR, 0, 0, 0, 'B', 'D', 'R', 'C'};
 	const uint8_t *p = s->base + off + 1, *end = s->base + s->size;
@@ -280,12 +381,15 @@ static int valid_record_after(const snap *s, uint64_t off)
 			return 0;
 		srec r;
 		if (memcmp(q, pat, sizeof pat) == 0 && !read_header(s, (uint64_t)(q - s->base), &r, 1))
-			return 1;
+			return (uint64_t)(q - s->base);
 		p = q + 1;
 	}
 	return 0;
 }
 
+/* Read frame after frame. A frame that does not check out is damage when a valid
+ * record follows it (skipped: by its length when its header is intact, else up to
+ * that record), else the place where the file was cut. */
 static int scan(snap *s, bd_error *err)
 {
 	size_t cap = 0;
@@ -294,24 +398,31 @@ static int scan(snap *s, bd_error *err)
 	while (off < s->size) {
 		srec r;
 		const char *why = read_header(s, off, &r, 1);
-		if (!why && r.type == BD_REC_INDEX)
-			break; /* the index and trailer follow; the trailer was damaged */
+		if (!why && r.type == BD_REC_INDEX) {
+			s->have_end = 1; /* the writer finished (even if END was damaged) */
+			break;           /* the trailer follows; it was damaged */
+		}
 		if (why) {
-			if (valid_record_after(s, off)) {
-				/* Damage, not a cut: name the record as well as we can. */
-				srec bad = {.off = off};
-				if (read_header(s, off, &bad, 0))
-					bad = (srec){.off = off};
-				if (push_rec(s, &bad, &cap))
-					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-				return rec_error(s, err, BD_ECORRUPT, s->nrecs - 1, why);
+			uint64_t next = next_valid_record(s, off);
+			if (!next) {
+				s->stop_off = off;
+				s->stop_why = why;
+				break;
 			}
-			s->stop_off = off;
-			s->stop_why = why;
-			break;
+			if (read_header(s, off, &r, 0) || off + BD_REC_FRAME + r.comp > next)
+				r = (srec){.off = off}; /* header damaged too: identity unknown */
+			else
+				next = off + BD_REC_FRAME + r.comp;
+			if (push_rec(s, &r, &cap))
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+			skip_rec(s, s->nrecs - 1, why);
+			off = next;
+			continue;
 		}
 		if (push_rec(s, &r, &cap))
 			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		if (r.type == BD_REC_END)
+			s->have_end = 1;
 		off += BD_REC_FRAME + r.comp;
 	}
 	if (!s->stop_why)
@@ -320,6 +431,9 @@ static int scan(snap *s, bd_error *err)
 }
 
 /* ---- streams ---- */
+/* The records of one stream in seq order. A skipped record stays in the list (with its
+ * identity from the index or its header), so that an object in it fails clearly
+ * instead of being looked for elsewhere; a record out of order is skipped. */
 static int build_stream(snap *s, stream *st, uint16_t type, bd_error *err)
 {
 	for (size_t i = 0; i < s->nrecs; i++)
@@ -336,15 +450,21 @@ static int build_stream(snap *s, stream *st, uint16_t type, bd_error *err)
 		const srec *r = &s->recs[i];
 		if (r->type != type || r->version != 1)
 			continue;
-		if (r->seq != k)
-			return rec_error(s, err, BD_ECORRUPT, i, "stream records out of sequence");
+		/* seq may jump over records whose header was damaged (not in the list) */
+		if (k && s->recs[st->recs[k - 1]].seq >= r->seq) {
+			skip_rec(s, i, "stream records out of sequence");
+			continue;
+		}
 		if (st->nwith && r->items &&
-		    s->recs[st->with_items[st->nwith - 1]].key >= r->key)
-			return rec_error(s, err, BD_ECORRUPT, i, "stream keys not increasing");
+		    s->recs[st->with_items[st->nwith - 1]].key >= r->key) {
+			skip_rec(s, i, "stream keys not increasing");
+			continue;
+		}
 		st->recs[k++] = i;
 		if (r->items)
 			st->with_items[st->nwith++] = i;
 	}
+	st->n = k;
 	return 0;
 }
 
@@ -504,7 +624,23 @@ static size_t recs_upto(const snap *s, const size_t *idx, size_t n, uint64_t key
 	return lo;
 }
 
-/* Regenerate the text of object id from stream st into e. */
+/* Position of record ri in the stream's list (seq order). */
+static size_t stream_pos(const snap *s, const stream *st, size_t ri)
+{
+	size_t lo = 0, hi = st->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (s->recs[st->recs[mid]].seq < s->recs[ri].seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Regenerate the text of object id from stream st into e. An object in a skipped
+ * record, or one that goes on into a skipped record, is an error: its text is unknown,
+ * and part of it would read as a whole. */
 static int decode_object(snap *s, stream *st, uint64_t id, text_entry *e, bd_error *err)
 {
 	/* last record with items whose first object id <= id */
@@ -512,6 +648,8 @@ static int decode_object(snap *s, stream *st, uint64_t id, text_entry *e, bd_err
 	if (!lo)
 		return BD_ENOTFOUND;
 	size_t ri = st->with_items[lo - 1];
+	if (s->recs[ri].bad)
+		return rec_error(s, err, BD_ECORRUPT, ri, "record skipped");
 	cached_rec *c = get_record(s, ri, err);
 	if (!c)
 		return err ? err->code : BD_ECORRUPT;
@@ -529,14 +667,24 @@ static int decode_object(snap *s, stream *st, uint64_t id, text_entry *e, bd_err
 	int more = decode_from(s, c, c->cps[a].pos, c->cps[a].cx, -1, e, &why);
 	int last = a + 1 == c->ncps;
 	/* Continue into the next records of the stream while the object goes on. */
-	size_t seqpos = s->recs[ri].seq;
-	while (more == 1 && last && seqpos + 1 < st->n) {
-		size_t ni = st->recs[++seqpos];
+	size_t pos = stream_pos(s, st, ri);
+	while (more == 1 && last) {
+		if (pos + 1 >= st->n) {
+			/* the stream ends here: so does the object, unless the file was cut */
+			e->partial = s->cut;
+			break;
+		}
+		size_t prev = st->recs[pos], ni = st->recs[++pos];
+		if (s->recs[ni].bad || s->recs[ni].seq != s->recs[prev].seq + 1)
+			return rec_error(s, err, BD_ECORRUPT, ni,
+					 "record skipped: the object before it may go on in it");
 		c = get_record(s, ni, err);
 		if (!c)
 			return err ? err->code : BD_ECORRUPT;
-		if (!c->starts_cont || c->cont_id != id)
-			break;
+		if (!c->starts_cont)
+			break; /* the object ended with the previous record */
+		if (c->cont_id != id)
+			return rec_error(s, err, BD_ECORRUPT, ni, "continues another object");
 		/* the first ops are OP_CONT id, OP_SEC kind: decode_from handles them */
 		more = decode_from(s, c, 0, (snap_ctx){0}, -1, e, &why);
 		last = c->ncps == 0;
@@ -622,9 +770,12 @@ static int span_text_locked(const bd_model *m, bd_span sp, const char **out, siz
 	if (part >= SK__COUNT)
 		return BD_ECORRUPT;
 	sbuf *b = &e->part[part];
+	/* The text is regenerated exactly, so its length is the span's; a cut snapshot can
+	 * end inside an object: then serve what is there, like a cut dump. */
+	if (b->len != sp.len && !(e->partial && b->len < sp.len))
+		return BD_ECORRUPT;
 	*out = b->p ? (const char *)b->p : "";
 	*len = b->len;
-	/* A cut snapshot can end inside an object: serve what is there, like a cut dump. */
 	return 0;
 }
 
@@ -672,11 +823,67 @@ static void snap_free(void *ctx)
 	free(s->proc_loaded);
 	free(s->pid_chunks);
 	free(s->names);
+	free(s->link_gaps.v);
+	free(s->loose_gaps.v);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
 /* ---- strings and dictionary ---- */
+/* Ids a lost STRINGS or TERMDICT record may leave unknown (bounds the fill). */
+#define MAX_ID_GAP ((uint64_t)1 << 24)
+/* The text of a string that was in a lost record. A cell's id says there was a string
+ * (id 0 is "none"), so it stays non-NULL: a lost name is not "no name". */
+static const char lost_string[] = "?";
+
+static int strings_room(snap *s, size_t *cap, uint64_t n)
+{
+	if (n <= *cap)
+		return 0;
+	size_t nc = *cap;
+	while (nc < n)
+		nc *= 2;
+	const char **ns = realloc(s->strings, nc * sizeof *ns);
+	if (!ns)
+		return -1;
+	s->strings = ns;
+	*cap = nc;
+	return 0;
+}
+
+/* String ids [nstrings, upto) were in a lost record: they read as lost_string. */
+static int strings_lose(snap *s, size_t *cap, uint64_t upto)
+{
+	s->strings_lost = 1;
+	if (upto <= s->nstrings || upto - s->nstrings > MAX_ID_GAP)
+		return 0;
+	if (strings_room(s, cap, upto))
+		return -1;
+	while (s->nstrings < upto)
+		s->strings[s->nstrings++] = lost_string;
+	return 0;
+}
+
+/* Append the strings of payload p to s->strings: 0, BD_ECORRUPT (they do not match
+ * the count) or BD_ENOMEM. */
+static int strings_parse(snap *s, size_t *cap, const uint8_t *p, size_t len, uint32_t items)
+{
+	scur c = {p, p + len, 0};
+	for (uint32_t k = 0; k < items && !c.bad; k++) {
+		uint64_t n = sc_var(&c);
+		const uint8_t *b = sc_mem(&c, n);
+		if (!b)
+			break;
+		if (strings_room(s, cap, (uint64_t)s->nstrings + 1))
+			return BD_ENOMEM;
+		const char *str = bd_model_intern(s->m, (const char *)b, (size_t)n);
+		if (!str)
+			return BD_ENOMEM;
+		s->strings[s->nstrings++] = str;
+	}
+	return c.bad || c.p != c.end ? BD_ECORRUPT : 0;
+}
+
 static int load_strings(snap *s, bd_error *err)
 {
 	size_t cap = 1;
@@ -688,41 +895,103 @@ static int load_strings(snap *s, bd_error *err)
 		const srec *r = &s->recs[i];
 		if (r->type != BD_REC_STRINGS || r->version != 1)
 			continue;
-		if (r->key != s->nstrings)
-			return rec_error(s, err, BD_ECORRUPT, i, "string ids not contiguous");
+		uint64_t end = r->key + r->items;
+		if (r->bad) {
+			if (strings_lose(s, &cap, end))
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+			continue;
+		}
+		/* a gap is the ids of a record lost with its header */
+		if (r->key > s->nstrings && s->nbad && strings_lose(s, &cap, r->key))
+			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		if (r->key != s->nstrings) {
+			skip_rec(s, i, "string ids not contiguous");
+			s->strings_lost = 1;
+			continue;
+		}
 		uint8_t *buf;
 		size_t len;
-		int rc = decompress(s, i, &buf, &len, err);
-		if (rc)
-			return rc;
-		scur c = {buf, buf + len, 0};
-		for (uint32_t k = 0; k < r->items && !c.bad; k++) {
-			uint64_t n = sc_var(&c);
-			const uint8_t *p = sc_mem(&c, n);
-			if (!p)
-				break;
-			if (s->nstrings == cap) {
-				cap *= 2;
-				const char **ns = realloc(s->strings, cap * sizeof *ns);
-				if (!ns) {
-					free(buf);
-					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-				}
-				s->strings = ns;
-			}
-			const char *str = bd_model_intern(s->m, (const char *)p, (size_t)n);
-			if (!str) {
-				free(buf);
-				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-			}
-			s->strings[s->nstrings++] = str;
+		const char *why;
+		int rc = unpack(s, i, &buf, &len, &why);
+		if (!rc) {
+			rc = strings_parse(s, &cap, buf, len, r->items);
+			why = "string list does not match its count";
+			free(buf);
 		}
-		int bad = c.bad || c.p != c.end;
-		free(buf);
-		if (bad)
-			return rec_error(s, err, BD_ECORRUPT, i, "string list does not match its count");
+		if (rc == BD_ENOMEM)
+			return bd_error_set(err, rc, 0, "out of memory");
+		if (rc) {
+			skip_rec(s, i, why);
+			s->nstrings = (size_t)r->key;
+			if (strings_lose(s, &cap, end))
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		}
+	}
+	if (s->nunknown)
+		s->strings_lost = 1;
+	return 0;
+}
+
+static int dict_room(snap *s, size_t *cap, uint64_t n)
+{
+	if (n <= *cap)
+		return 0;
+	size_t nc = *cap ? *cap : 1024;
+	while (nc < n)
+		nc *= 2;
+	const char **ns = realloc((void *)s->dict.s, nc * sizeof *ns);
+	if (ns)
+		s->dict.s = ns;
+	uint32_t *nl = ns ? realloc(s->dict.len, nc * sizeof *nl) : NULL;
+	if (!nl)
+		return -1;
+	s->dict.len = nl;
+	*cap = nc;
+	return 0;
+}
+
+/* Dictionary ids [n, upto) were in a lost record: the ops that use them fail. */
+static int dict_lose(snap *s, size_t *cap, uint64_t upto)
+{
+	if (upto <= s->dict.n || upto - s->dict.n > MAX_ID_GAP)
+		return 0;
+	if (dict_room(s, cap, upto))
+		return -1;
+	while (s->dict.n < upto) {
+		s->dict.s[s->dict.n] = NULL;
+		s->dict.len[s->dict.n++] = 0;
 	}
 	return 0;
+}
+
+/* Append the entries of payload buf, which s->dict_bufs takes (freed on failure):
+ * 0, BD_ECORRUPT (they do not match the count) or BD_ENOMEM. */
+static int dict_parse(snap *s, size_t *cap, size_t *bcap, uint8_t *buf, size_t len,
+		      uint32_t items)
+{
+	if (s->ndict_bufs == *bcap) {
+		size_t nc = *bcap ? *bcap * 2 : 16;
+		uint8_t **nb = realloc(s->dict_bufs, nc * sizeof *nb);
+		if (!nb) {
+			free(buf);
+			return BD_ENOMEM;
+		}
+		s->dict_bufs = nb;
+		*bcap = nc;
+	}
+	s->dict_bufs[s->ndict_bufs++] = buf;
+	scur c = {buf, buf + len, 0};
+	for (uint32_t k = 0; k < items && !c.bad; k++) {
+		uint64_t n = sc_var(&c);
+		const uint8_t *p = sc_mem(&c, n);
+		if (!p)
+			break;
+		if (dict_room(s, cap, (uint64_t)s->dict.n + 1))
+			return BD_ENOMEM;
+		s->dict.s[s->dict.n] = (const char *)p;
+		s->dict.len[s->dict.n++] = (uint32_t)n;
+	}
+	return c.bad || c.p != c.end ? BD_ECORRUPT : 0;
 }
 
 static int load_dict(snap *s, bd_error *err)
@@ -732,44 +1001,35 @@ static int load_dict(snap *s, bd_error *err)
 		const srec *r = &s->recs[i];
 		if (r->type != BD_REC_TERMDICT || r->version != 1)
 			continue;
-		if (r->key != s->dict.n)
-			return rec_error(s, err, BD_ECORRUPT, i, "dictionary ids not contiguous");
+		uint64_t end = r->key + r->items;
+		if (r->bad) {
+			if (dict_lose(s, &cap, end))
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+			continue;
+		}
+		if (r->key > s->dict.n && s->nbad && dict_lose(s, &cap, r->key))
+			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		if (r->key != s->dict.n) {
+			skip_rec(s, i, "dictionary ids not contiguous");
+			continue;
+		}
 		uint8_t *buf;
 		size_t len;
-		int rc = decompress(s, i, &buf, &len, err);
-		if (rc)
-			return rc;
-		if (s->ndict_bufs == bcap) {
-			bcap = bcap ? bcap * 2 : 16;
-			uint8_t **nb = realloc(s->dict_bufs, bcap * sizeof *nb);
-			if (!nb) {
-				free(buf);
+		const char *why;
+		int rc = unpack(s, i, &buf, &len, &why);
+		if (!rc) {
+			rc = buf ? dict_parse(s, &cap, &bcap, buf, len, r->items)
+			     : r->items ? BD_ECORRUPT : 0;
+			why = "dictionary does not match its count";
+		}
+		if (rc == BD_ENOMEM)
+			return bd_error_set(err, rc, 0, "out of memory");
+		if (rc) {
+			skip_rec(s, i, why);
+			s->dict.n = (size_t)r->key;
+			if (dict_lose(s, &cap, end))
 				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-			}
-			s->dict_bufs = nb;
 		}
-		s->dict_bufs[s->ndict_bufs++] = buf;
-		scur c = {buf, buf + len, 0};
-		for (uint32_t k = 0; k < r->items && !c.bad; k++) {
-			uint64_t n = sc_var(&c);
-			const uint8_t *p = sc_mem(&c, n);
-			if (!p)
-				break;
-			if (s->dict.n == cap) {
-				cap = cap ? cap * 2 : 1024;
-				const char **ns = realloc((void *)s->dict.s, cap * sizeof *ns);
-				if (ns)
-					s->dict.s = ns;
-				uint32_t *nl = ns ? realloc(s->dict.len, cap * sizeof *nl) : NULL;
-				if (!nl)
-					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-				s->dict.len = nl;
-			}
-			s->dict.s[s->dict.n] = (const char *)p;
-			s->dict.len[s->dict.n++] = (uint32_t)n;
-		}
-		if (c.bad || c.p != c.end)
-			return rec_error(s, err, BD_ECORRUPT, i, "dictionary does not match its count");
 	}
 	return 0;
 }
@@ -779,6 +1039,8 @@ static const char *cb_str(void *ctx, uint64_t id, int *bad)
 {
 	snap *s = ctx;
 	if (id >= s->nstrings) {
+		if (s->strings_lost) /* it may have been in a lost record */
+			return lost_string;
 		*bad = 1;
 		return NULL;
 	}
@@ -813,51 +1075,112 @@ static bd_span cb_span(void *ctx, unsigned table, uint64_t row, unsigned part, u
 	return BD_SPAN_NONE;
 }
 
-/* Decode every chunk of table id into rows appended to v, or into one struct. */
-static int load_table(snap *s, unsigned id, bd_vec *v, void *single, bd_error *err)
+/* ---- rows lost with skipped table chunks ---- */
+static int gap_add(rowgaps *g, uint64_t first, uint64_t n)
+{
+	if (!g || !n)
+		return 0;
+	if (g->len && g->v[g->len - 1].first + g->v[g->len - 1].n == first) {
+		g->v[g->len - 1].n += n;
+		return 0;
+	}
+	if (g->len == g->cap) {
+		size_t nc = g->cap ? g->cap * 2 : 8;
+		struct gap *nv = realloc(g->v, nc * sizeof *nv);
+		if (!nv)
+			return -1;
+		g->v = nv;
+		g->cap = nc;
+	}
+	g->v[g->len++] = (struct gap){first, n};
+	return 0;
+}
+
+/* Rows [first, first + n) of the writer after the lost rows are left out: 0 and the new
+ * first row in *out, or -1 when some of them were lost. */
+static int gap_map(const rowgaps *g, uint64_t first, uint64_t n, uint64_t *out)
+{
+	uint64_t before = 0;
+	for (size_t k = 0; k < g->len; k++) {
+		const struct gap *x = &g->v[k];
+		if (first + n <= x->first || (!n && first < x->first))
+			break;
+		if (first < x->first + x->n)
+			return -1;
+		before += x->n;
+	}
+	*out = first - before;
+	return 0;
+}
+
+/* Decode one table chunk into rows: 0, BD_ENOMEM, or BD_ECORRUPT with *why. */
+static int decode_chunk(snap *s, size_t i, void *rows, const char **why)
+{
+	const srec *r = &s->recs[i];
+	const snap_table *t = snap_table_get(r->instance);
+	snap_dec_cb cb = {cb_str, cb_blob, cb_span, s};
+	uint8_t *buf;
+	size_t len;
+	snap_table_defaults(t, rows, r->items);
+	int rc = unpack(s, i, &buf, &len, why);
+	if (rc)
+		return rc;
+	if (snap_table_rows(buf, len) != (int64_t)r->items) {
+		*why = "row count differs from the header";
+		rc = BD_ECORRUPT;
+	} else if (snap_table_decode(t, buf, len, rows, r->items, r->key, &cb, why)) {
+		rc = BD_ECORRUPT;
+	}
+	free(buf);
+	if (rc)
+		snap_table_defaults(t, rows, r->items);
+	return rc;
+}
+
+/* Decode every chunk of table id into rows appended to v, or into one struct. A
+ * skipped chunk's rows are left out (noted in gaps when given); a single row stays
+ * unknown. Returns 0 or BD_ENOMEM. */
+static int load_table(snap *s, unsigned id, bd_vec *v, void *single, rowgaps *gaps,
+		      bd_error *err)
 {
 	const snap_table *t = snap_table_get(id);
-	snap_dec_cb cb = {cb_str, cb_blob, cb_span, s};
 	uint64_t next = 0;
-	uint32_t seq = 0;
 	for (size_t i = 0; i < s->nrecs; i++) {
 		const srec *r = &s->recs[i];
 		if (r->type != BD_REC_TABLE || r->instance != id || r->version != 1)
 			continue;
-		if (r->seq != seq++ || r->key != next)
-			return rec_error(s, err, BD_ECORRUPT, i, "table chunks out of sequence");
-		uint8_t *buf;
-		size_t len;
-		int rc = decompress(s, i, &buf, &len, err);
-		if (rc)
-			return rc;
-		if (snap_table_rows(buf, len) != (int64_t)r->items) {
-			free(buf);
-			return rec_error(s, err, BD_ECORRUPT, i, "row count differs from the header");
-		}
-		void *rows;
-		uint8_t tmp[512];
-		if (single) {
-			if (r->items != 1 || t->row_size > sizeof tmp) {
-				free(buf);
-				return rec_error(s, err, BD_ECORRUPT, i, "expected one row");
+		if (!r->bad && (r->key < next || (r->key > next && !s->nbad) ||
+				(single && (r->key || r->items != 1 || t->row_size > 512))))
+			skip_rec(s, i, single ? "expected one row" : "table chunks out of sequence");
+		if (r->key > next && gap_add(gaps, next, r->key - next)) /* lost with a header */
+			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		if (r->key >= next)
+			next = r->key;
+		if (r->bad) {
+			if (r->key + r->items > next) {
+				if (gap_add(gaps, next, r->key + r->items - next))
+					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+				next = r->key + r->items;
 			}
-			rows = tmp;
-		} else {
-			rows = bd_vec_extend(v, r->items);
-			if (!rows && r->items) {
-				free(buf);
-				return rec_error(s, err, BD_ENOMEM, i, "too many rows");
-			}
+			continue;
 		}
-		snap_table_defaults(t, rows, r->items);
-		const char *why = NULL;
-		rc = snap_table_decode(t, buf, len, rows, r->items, r->key, &cb, &why);
-		free(buf);
-		if (rc)
-			return rec_error(s, err, BD_ECORRUPT, i, why);
-		if (single)
+		_Alignas(8) uint8_t tmp[512];
+		void *rows = single ? tmp : bd_vec_extend(v, r->items);
+		if (!rows && r->items)
+			return rec_error(s, err, BD_ENOMEM, i, "too many rows");
+		const char *why;
+		int rc = decode_chunk(s, i, rows, &why);
+		if (rc == BD_ENOMEM)
+			return bd_error_set(err, rc, 0, "out of memory");
+		if (rc) {
+			skip_rec(s, i, why);
+			if (!single)
+				v->len -= r->items;
+			if (gap_add(gaps, next, r->items))
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		} else if (single) {
 			memcpy(single, tmp, t->row_size);
+		}
 		next += r->items;
 	}
 	return 0;
@@ -865,9 +1188,29 @@ static int load_table(snap *s, unsigned id, bd_vec *v, void *single, bd_error *e
 
 /* Cross-references that the CLI and analyses index with. A finished file must be
  * consistent; in a recovered (cut) file, references past what survived are dropped. */
-static const char *check_procs(const bd_model *m, bd_proc *p, size_t n, int repair)
+/* A range of rows of a table after its lost rows were left out (0), or -1 when some
+ * of the range was lost. */
+static int range_map(const rowgaps *g, uint32_t *first, uint32_t *count)
 {
+	uint64_t at;
+	if (!g->len)
+		return 0;
+	if (gap_map(g, *first, *count, &at)) {
+		*first = *count = 0;
+		return -1;
+	}
+	*first = (uint32_t)at;
+	return 0;
+}
+
+static const char *check_procs(snap *s, bd_proc *p, size_t n)
+{
+	const bd_model *m = s->m;
 	for (size_t i = 0; i < n; i++) {
+		uint32_t one = 1;
+		range_map(&s->link_gaps, &p[i].link_first, &p[i].link_count);
+		if (p[i].last_calls != UINT32_MAX && range_map(&s->loose_gaps, &p[i].last_calls, &one))
+			p[i].last_calls = UINT32_MAX;
 		const char *why = NULL;
 		if ((uint64_t)p[i].link_first + p[i].link_count > m->links.len)
 			why = "process links out of range";
@@ -875,7 +1218,7 @@ static const char *check_procs(const bd_model *m, bd_proc *p, size_t n, int repa
 			why = "process last calls out of range";
 		else if ((unsigned)p[i].state >= BD_PS__COUNT)
 			why = "process state out of range";
-		if (why && !repair)
+		if (why && !s->scanned && !s->nbad)
 			return why;
 		if (why) {
 			p[i].link_first = p[i].link_count = 0;
@@ -886,31 +1229,38 @@ static const char *check_procs(const bd_model *m, bd_proc *p, size_t n, int repa
 	return NULL;
 }
 
+/* In a finished, undamaged file the references must hold; in a cut or damaged one,
+ * references into lost rows are moved past them or cleared. */
 static int check_refs(snap *s, bd_error *err)
 {
 	bd_model *m = s->m;
 	bd_sched *sc = m->scheds.data;
 	bd_port *ports = m->ports.data;
 	size_t nstr = m->strings.len, nl = m->links.len;
+	int repair = s->scanned || s->nbad;
 	const char *why = NULL;
-	for (size_t i = 0; i < m->scheds.len && !why; i++)
+	for (size_t i = 0; i < m->scheds.len && !why; i++) {
+		range_map(&s->loose_gaps, &sc[i].trace_first, &sc[i].trace_count);
 		if ((uint64_t)sc[i].trace_first + sc[i].trace_count > nstr ||
 		    (unsigned)sc[i].type > BD_SCHED_OTHER) {
 			why = "scheduler row out of range";
-			if (s->scanned) {
+			if (repair) {
 				sc[i].trace_first = sc[i].trace_count = 0;
 				sc[i].type = BD_SCHED_OTHER;
 				why = NULL;
 			}
 		}
-	for (size_t i = 0; i < m->ports.len && !why; i++)
+	}
+	for (size_t i = 0; i < m->ports.len && !why; i++) {
+		range_map(&s->link_gaps, &ports[i].link_first, &ports[i].link_count);
 		if ((uint64_t)ports[i].link_first + ports[i].link_count > nl) {
 			why = "port links out of range";
-			if (s->scanned) {
+			if (repair) {
 				ports[i].link_first = ports[i].link_count = 0;
 				why = NULL;
 			}
 		}
+	}
 	if (m->ntags > BD_TAG_MAXCOUNT)
 		why = "too many section tags";
 	if (why)
@@ -919,32 +1269,29 @@ static int check_refs(snap *s, bd_error *err)
 }
 
 /* ---- the process table, loaded a chunk at a time ---- */
+/* Decode ST_PROCS chunk record ri into rows: 0, BD_ENOMEM or BD_ECORRUPT with *why. */
+static int decode_procs(snap *s, size_t ri, bd_proc *rows, const char **why)
+{
+	int rc = decode_chunk(s, ri, rows, why);
+	if (!rc && (*why = check_procs(s, rows, s->recs[ri].items)) != NULL) {
+		snap_table_defaults(snap_table_get(ST_PROCS), rows, s->recs[ri].items);
+		rc = BD_ECORRUPT;
+	}
+	return rc;
+}
+
+/* Lazy table: chunk k goes to its own rows (key = first row). */
 static int load_proc_chunk(snap *s, size_t k, bd_error *err)
 {
 	if (s->proc_loaded[k])
 		return 0;
 	s->proc_loaded[k] = 1;
-	const srec *r = &s->recs[s->proc_chunks[k]];
-	const snap_table *t = snap_table_get(ST_PROCS);
-	bd_proc *rows = (bd_proc *)s->m->procs.data + r->key;
-	uint8_t *buf;
-	size_t len;
-	int rc = decompress(s, s->proc_chunks[k], &buf, &len, err);
-	if (rc)
-		return rc;
-	snap_dec_cb cb = {cb_str, cb_blob, cb_span, s};
-	const char *why = NULL;
-	snap_table_defaults(t, rows, r->items);
-	if (snap_table_rows(buf, len) != (int64_t)r->items)
-		why = "row count differs from the header";
-	else if (!snap_table_decode(t, buf, len, rows, r->items, r->key, &cb, &why))
-		why = check_procs(s->m, rows, r->items, s->scanned);
-	free(buf);
-	if (why) {
-		snap_table_defaults(t, rows, r->items);
-		return rec_error(s, err, BD_ECORRUPT, s->proc_chunks[k], why);
-	}
-	return 0;
+	size_t ri = s->proc_chunks[k];
+	const char *why;
+	int rc = decode_procs(s, ri, (bd_proc *)s->m->procs.data + s->recs[ri].key, &why);
+	if (rc == BD_ENOMEM)
+		return bd_error_set(err, rc, 0, "out of memory");
+	return rc ? rec_error(s, err, rc, ri, why) : 0;
 }
 
 /* A failure after open cannot be returned through the getters: note it in the node. */
@@ -1068,72 +1415,109 @@ static const bd_proc *proc_lookup(const bd_model *m, const char *text, bd_pid pi
 	return p;
 }
 
-/* Index the ST_PROCS chunks and the pid index; load rows later. */
+static int push_index(size_t **v, size_t *n, size_t *cap, size_t i)
+{
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		size_t *p = realloc(*v, nc * sizeof *p);
+		if (!p)
+			return -1;
+		*v = p;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = i;
+	return 0;
+}
+
+/* All rows now, leaving out those of skipped chunks (the row of a process is then
+ * not its row in the writer: the pid index and the names are not used). */
+static int load_procs_now(snap *s, uint64_t rows, bd_error *err)
+{
+	bd_model *m = s->m;
+	bd_proc *p = rows ? bd_vec_extend(&m->procs, (size_t)rows) : NULL;
+	if (rows && !p)
+		return bd_error_set(err, BD_ENOMEM, 0, "%s: no memory for %llu processes", s->name,
+				    (unsigned long long)rows);
+	size_t at = 0;
+	for (size_t k = 0; k < s->nproc_chunks; k++) {
+		size_t ri = s->proc_chunks[k];
+		const char *why;
+		int rc = decode_procs(s, ri, p + at, &why);
+		if (rc == BD_ENOMEM)
+			return bd_error_set(err, rc, 0, "out of memory");
+		if (rc)
+			skip_rec(s, ri, why);
+		else
+			at += s->recs[ri].items;
+	}
+	m->procs.len = at;
+	return 0;
+}
+
+/* Index the ST_PROCS chunks and the pid index; load rows later. A cut or damaged file
+ * (pid index incomplete, a chunk or a name lost) has its rows loaded now instead. */
 static int prepare_procs(snap *s, bd_error *err)
 {
 	bd_model *m = s->m;
-	uint64_t next = 0, npids = 0;
+	uint64_t next = 0, npids = 0, rows = 0;
 	size_t cap = 0, pcap = 0;
+	int lost = s->nunknown > 0;
 	for (size_t i = 0; i < s->nrecs; i++) {
 		const srec *r = &s->recs[i];
 		if (r->type != BD_REC_TABLE || r->version != 1)
 			continue;
 		if (r->instance == ST_PIDIDX) {
-			if (r->seq != s->npid_chunks ||
-			    (s->npid_chunks && s->recs[s->pid_chunks[s->npid_chunks - 1]].key > r->key))
-				return rec_error(s, err, BD_ECORRUPT, i, "pid index out of sequence");
-			if (s->npid_chunks == pcap) {
-				pcap = pcap ? pcap * 2 : 64;
-				size_t *pc = realloc(s->pid_chunks, pcap * sizeof *pc);
-				if (!pc)
-					return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-				s->pid_chunks = pc;
-			}
-			s->pid_chunks[s->npid_chunks++] = i;
+			if (!r->bad && s->npid_chunks &&
+			    s->recs[s->pid_chunks[s->npid_chunks - 1]].key > r->key)
+				skip_rec(s, i, "pid index out of sequence");
+			lost |= r->bad;
+			if (r->bad)
+				continue;
+			if (push_index(&s->pid_chunks, &s->npid_chunks, &pcap, i))
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
 			npids += r->items;
 			continue;
 		}
 		if (r->instance != ST_PROCS)
 			continue;
-		if (r->seq != s->nproc_chunks || r->key != next)
-			return rec_error(s, err, BD_ECORRUPT, i, "table chunks out of sequence");
-		if (s->nproc_chunks == cap) {
-			cap = cap ? cap * 2 : 64;
-			size_t *pc = realloc(s->proc_chunks, cap * sizeof *pc);
-			if (!pc)
-				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-			s->proc_chunks = pc;
+		if (!r->bad && r->key < next)
+			skip_rec(s, i, "table chunks out of sequence");
+		lost |= r->bad || r->key != next;
+		if (r->bad) {
+			if (r->key + r->items > next)
+				next = r->key + r->items;
+			continue;
 		}
-		s->proc_chunks[s->nproc_chunks++] = i;
-		next += r->items;
+		if (push_index(&s->proc_chunks, &s->nproc_chunks, &cap, i))
+			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+		next = r->key + r->items;
+		rows += r->items;
 	}
 	if (!next)
 		return 0;
-	s->proc_loaded = calloc(s->nproc_chunks, 1);
-	if (!s->proc_loaded || !bd_vec_extend(&m->procs, (size_t)next))
-		return bd_error_set(err, BD_ENOMEM, 0, "%s: no memory for %llu processes", s->name,
-				    (unsigned long long)next);
-	m->procs_load = procs_load_all;
-	if (npids == next) {
+	if (!lost && npids == next) {
 		bd_vec nv = BD_VEC_INIT(snap_namerow, (size_t)next);
-		int rc = load_table(s, ST_NAMES, &nv, NULL, err);
-		if (rc) {
+		rowgaps ng = {0};
+		int rc = load_table(s, ST_NAMES, &nv, NULL, &ng, err);
+		lost = ng.len > 0;
+		free(ng.v);
+		if (rc || lost) {
 			bd_vec_free(&nv);
-			return rc;
+			if (rc)
+				return rc;
+		} else {
+			s->names = nv.data;
+			s->nnames = nv.len;
+			s->proc_loaded = calloc(s->nproc_chunks, 1);
+			if (!s->proc_loaded || !bd_vec_extend(&m->procs, (size_t)next))
+				return bd_error_set(err, BD_ENOMEM, 0, "%s: no memory for %llu processes",
+						    s->name, (unsigned long long)next);
+			m->procs_load = procs_load_all;
+			m->proc_lookup = proc_lookup;
+			return 0;
 		}
-		s->names = nv.data;
-		s->nnames = nv.len;
-		m->proc_lookup = proc_lookup;
-		return 0;
 	}
-	/* No complete pid index (cut file): load everything now. */
-	for (size_t k = 0; k < s->nproc_chunks; k++) {
-		int rc = load_proc_chunk(s, k, err);
-		if (rc)
-			return rc;
-	}
-	m->procs_load = NULL;
-	return 0;
+	return load_procs_now(s, rows, err);
 }
 
 static int load_model(snap *s, bd_error *err)
@@ -1148,19 +1532,21 @@ static int load_model(snap *s, bd_error *err)
 	snap_modelrow mr = {0, 0, 0, 0, 0};
 	snap_tagrow tags[BD_TAG_MAXCOUNT];
 	bd_vec tagv = {tags, 0, BD_TAG_MAXCOUNT, sizeof(snap_tagrow), BD_TAG_MAXCOUNT};
-	struct { unsigned id; bd_vec *v; void *single; } plan[] = {
-		{ST_NODE, NULL, &m->node},        {ST_MEMORY, NULL, &m->mem},
-		{ST_LIMITS, NULL, &m->limits},    {ST_MODEL, NULL, &mr},
-		{ST_TAGS, &tagv, NULL},           {ST_TABLE_STATS, &m->table_stats, NULL},
-		{ST_SCHEDS, &m->scheds, NULL},    {ST_PORTS, &m->ports, NULL},
-		{ST_ETS, &m->ets, NULL},          {ST_TIMERS, &m->timers, NULL},
-		{ST_DISTS, &m->dists, NULL},      {ST_MODULES, &m->modules, NULL},
-		{ST_FUNS, &m->funs, NULL},        {ST_BINARIES, &m->binaries, NULL},
-		{ST_ALLOC_STATS, &m->alloc_stats, NULL}, {ST_AREAS, &m->areas, NULL},
-		{ST_LINKS, &m->links, NULL},      {ST_LOOSE, &m->strings, NULL},
+	/* Links and loose strings are referenced by row ranges: their lost rows are noted. */
+	struct { unsigned id; bd_vec *v; void *single; rowgaps *gaps; } plan[] = {
+		{ST_NODE, NULL, &m->node, NULL},        {ST_MEMORY, NULL, &m->mem, NULL},
+		{ST_LIMITS, NULL, &m->limits, NULL},    {ST_MODEL, NULL, &mr, NULL},
+		{ST_TAGS, &tagv, NULL, NULL},           {ST_TABLE_STATS, &m->table_stats, NULL, NULL},
+		{ST_SCHEDS, &m->scheds, NULL, NULL},    {ST_PORTS, &m->ports, NULL, NULL},
+		{ST_ETS, &m->ets, NULL, NULL},          {ST_TIMERS, &m->timers, NULL, NULL},
+		{ST_DISTS, &m->dists, NULL, NULL},      {ST_MODULES, &m->modules, NULL, NULL},
+		{ST_FUNS, &m->funs, NULL, NULL},        {ST_BINARIES, &m->binaries, NULL, NULL},
+		{ST_ALLOC_STATS, &m->alloc_stats, NULL, NULL}, {ST_AREAS, &m->areas, NULL, NULL},
+		{ST_LINKS, &m->links, NULL, &s->link_gaps},
+		{ST_LOOSE, &m->strings, NULL, &s->loose_gaps},
 	};
 	for (size_t i = 0; i < sizeof plan / sizeof plan[0] && !rc; i++)
-		rc = load_table(s, plan[i].id, plan[i].v, plan[i].single, err);
+		rc = load_table(s, plan[i].id, plan[i].v, plan[i].single, plan[i].gaps, err);
 	if (rc)
 		return rc;
 	if (tagv.data != (void *)tags)
@@ -1177,40 +1563,74 @@ static int load_model(snap *s, bd_error *err)
 		m->persistent_terms = (bd_span){HANDLE(HK_TT, TT_PTERMS, 0), mr.pterms_len};
 	if (mr.atoms_len)
 		m->atoms = (bd_span){HANDLE(HK_TT, TT_ATOMS, 0), mr.atoms_len};
-	if (!m->node.source) /* no node record: keep what bd_model_open set */
+	if (!m->node.source) { /* no node record (lost or cut): keep what bd_model_open set */
+		m->node.source = "snapshot";
 		m->node.input_size = input;
+	}
+	/* a lost string must not make the dump's own cut look like a snapshot's (note_state) */
+	if (m->node.truncated && !m->node.truncated_in)
+		m->node.truncated_in = "?";
 	rc = check_refs(s, err);
 	return rc ? rc : prepare_procs(s, err);
 }
 
-/* Say in the model that the snapshot is incomplete (cut, budget, no trailer). */
-static void note_partial(snap *s)
+/* Say in the model what the snapshot lacks: a cut or a budget stop as truncation
+ * (abort_reason says it all; truncated_in stays NULL: no dump section was cut), damage as
+ * skipped records. A dump that was itself truncated keeps its own truncation facts and
+ * the snapshot's cut goes in the "skipped" note. The snapshot's notes take precedence
+ * over the dump's own skipped note; with nothing skipped, skipped_first still names the
+ * cut, uncounted (as for a partial live capture), so the CLI says it once. */
+static void note_state(snap *s)
 {
 	bd_model *m = s->m;
-	char buf[200];
-	const char *why = NULL;
-	if (s->scanned) {
-		snprintf(buf, sizeof buf, "snapshot not finished: %s at offset %llu (%zu records recovered)",
-			 s->stop_why ? s->stop_why : "no trailer", (unsigned long long)s->stop_off,
-			 s->nrecs);
-		why = buf;
-	} else if (s->flags & (BD_WF_BYTE_BUDGET | BD_WF_TIME_BUDGET | BD_WF_INDEX_FULL)) {
-		why = s->flags & BD_WF_BYTE_BUDGET ? "snapshot byte budget reached"
-		      : s->flags & BD_WF_TIME_BUDGET ? "snapshot time budget reached"
-						     : "snapshot index full";
+	char cut[160] = "", num[32];
+	size_t good = s->nrecs - s->nbad;
+	if (s->cut)
+		snprintf(cut, sizeof cut, "snapshot: cut at offset %s (%zu records recovered)",
+			 bd_count_fmt(s->stop_off, num, sizeof num), good);
+	else if (s->flags & (BD_WF_BYTE_BUDGET | BD_WF_TIME_BUDGET | BD_WF_INDEX_FULL))
+		snprintf(cut, sizeof cut, "snapshot: %s",
+			 s->flags & BD_WF_BYTE_BUDGET	? "byte budget reached"
+			 : s->flags & BD_WF_TIME_BUDGET ? "time budget reached"
+							: "index full");
+	if (s->scanned && !s->cut && !s->nbad++) {
+		/* All records are there (END was read): the index or trailer was damaged. */
+		if (s->stop_why)
+			snprintf(s->bad_first, sizeof s->bad_first,
+				 "damaged snapshot index (%s at offset %llu): records found by "
+				 "scanning, nothing lost",
+				 s->stop_why, (unsigned long long)s->stop_off);
+		else
+			snprintf(s->bad_first, sizeof s->bad_first,
+				 "damaged snapshot trailer: records found by scanning, nothing lost");
 	}
-	if (!why)
+	if (s->nbad) {
+		m->node.skipped += s->nbad;
+		m->node.skipped_first = bd_model_intern(m, s->bad_first, strlen(s->bad_first));
+	}
+	if (!cut[0])
 		return;
-	const char *w = bd_model_intern(m, why, strlen(why));
-	/* A dump that was itself truncated keeps its own truncation facts; the snapshot's
-	 * state then goes in the "skipped" note, which takes precedence over older ones. */
-	if (!m->node.truncated) {
-		m->node.truncated = 1;
-		m->node.truncated_at = s->scanned ? s->stop_off : s->size;
-		m->node.truncated_in = w;
+	const char *w = bd_model_intern(m, cut, strlen(cut));
+	if (m->node.truncated) {
+		m->node.skipped++;
+		m->node.skipped_first = w;
+		return;
 	}
-	m->node.skipped++;
-	m->node.skipped_first = w;
+	m->node.truncated = 1;
+	m->node.truncated_at = s->cut ? s->stop_off : s->size;
+	m->node.truncated_in = NULL;
+	m->node.abort_reason = w;
+	if (!m->node.skipped)
+		m->node.skipped_first = w;
+}
+
+/* Is anything left besides the framing? */
+static int any_data(const snap *s)
+{
+	for (size_t i = 0; i < s->nrecs; i++)
+		if (!s->recs[i].bad && s->recs[i].type >= BD_REC_STRINGS)
+			return 1;
+	return 0;
 }
 
 int bd_snapshot_read(bd_model *m, bd_error *err)
@@ -1233,10 +1653,14 @@ int bd_snapshot_read(bd_model *m, bd_error *err)
 	if (rc == 1) {
 		s->nrecs = 0;
 		s->flags = 0;
+		s->nbad = s->nunknown = 0;
 		rc = scan(s, err);
 	}
 	if (rc)
 		return rc;
+	/* Without the file header nothing can be trusted to be ours. */
+	if (s->nrecs && s->recs[0].bad && s->recs[0].off == 0)
+		return rec_error(s, err, BD_ECORRUPT, 0, s->recs[0].why);
 	if (!s->nrecs || s->recs[0].type != BD_REC_FILE)
 		return bd_error_set(err, s->nrecs ? BD_ECORRUPT : BD_ETRUNCATED, 0,
 				    "%s: no complete file header record (offset 0)", s->name);
@@ -1259,6 +1683,7 @@ int bd_snapshot_read(bd_model *m, bd_error *err)
 			s->have_end = 1;
 	if (!s->scanned && !s->have_end)
 		return bd_error_set(err, BD_ECORRUPT, 0, "%s: index lists no END record", s->name);
+	s->cut = s->scanned && !s->have_end;
 	rc = load_model(s, err);
 	if (!rc)
 		rc = build_stream(s, &s->procdata, BD_REC_PROCDATA, err);
@@ -1268,6 +1693,9 @@ int bd_snapshot_read(bd_model *m, bd_error *err)
 		rc = build_stream(s, &s->termtext, BD_REC_TERMTEXT, err);
 	if (rc)
 		return rc;
-	note_partial(s);
+	if (s->nbad && !any_data(s))
+		return bd_error_set(err, BD_ECORRUPT, 0, "%s: no usable record: first %s", s->name,
+				    s->bad_first);
+	note_state(s);
 	return 0;
 }

@@ -261,7 +261,8 @@ typedef struct snap_tdict {
 } snap_tdict;
 
 /* Decode one line op (op already read) from c into out (NULL: skip, keeping the
- * contexts right). Returns 0 or -1 on malformed input. */
+ * contexts right; a dictionary id without an entry is then no error, as the entry may
+ * be in a skipped record). Returns 0 or -1 on malformed input. */
 int snap_dec_line(scur *c, int op, snap_ctx *cx, const snap_tdict *d, sbuf *out);
 
 #endif

@@ -1,6 +1,7 @@
 /* .bdump snapshots: round trip (model and CLI output identical to the text dump),
- * corruption and cuts (an error naming the record, or a recovered prefix; never a
- * crash), golden files, and the term codec on its own. */
+ * corruption and cuts (a damaged record is skipped and named, the rest still answers;
+ * a cut file gives its recovered prefix; never a crash), golden files, and the term
+ * codec on its own. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -208,14 +209,23 @@ static void open_damaged(const char *path, const char *what, size_t at)
 	bd_model_free(m);
 }
 
+/* Every flipped byte is noticed: the open fails (file header) or says what it
+ * skipped. */
 static void test_corrupt_flips(void **state)
 {
 	(void)state;
 	size_t len;
 	char *bytes = snapshot_bytes("tests/fixtures/terms_otp27_trunc.dump.zst", &len);
 	const char *path = su_temp(".bdump");
+	write_file(path, bytes, len);
+	bd_model *m;
+	bd_error err = {0};
+	if (bd_model_open(&m, path, &err))
+		fail_msg("%s", err.msg);
+	uint64_t base = bd_model_node(m)->skipped;
+	bd_model_free(m);
 	srand(1234);
-	int errors = 0;
+	int errors = 0, noticed = 0;
 	for (int i = 0; i < 400; i++) {
 		size_t at = i < 120 ? (size_t)i * 3 % len /* headers at the start */
 				    : (size_t)rand() % len;
@@ -223,16 +233,17 @@ static void test_corrupt_flips(void **state)
 		memcpy(c, bytes, len);
 		c[at] ^= (char)(1 + rand() % 255);
 		write_file(path, c, len);
-		bd_model *m;
-		bd_error err = {0};
-		if (bd_model_open(&m, path, &err))
+		if (bd_model_open(&m, path, &err)) {
 			errors++;
-		else
+		} else {
+			noticed += bd_model_node(m)->skipped > base;
 			bd_model_free(m);
+		}
 		open_damaged(path, "flip", at);
 		free(c);
 	}
-	assert_true(errors > 300); /* CRCs catch nearly every flip */
+	assert_int_equal(errors + noticed, 400); /* CRCs catch every flip */
+	assert_true(errors < 100);                /* only the file header is fatal */
 	unlink(path);
 	free(bytes);
 }
@@ -249,15 +260,499 @@ static void test_corrupt_cuts(void **state)
 		write_file(path, bytes, at);
 		open_damaged(path, "cut", at);
 	}
-	/* A cut after the first records recovers them and says the file is partial. */
+	/* A cut after the first records recovers them and says the file is partial. The
+	 * dump itself was cut too: that stays its truncation, the snapshot's cut is noted. */
 	write_file(path, bytes, len * 2 / 3);
 	bd_model *m;
 	bd_error err = {0};
 	if (bd_model_open(&m, path, &err))
 		fail_msg("cut file: %s", err.msg);
 	assert_true(bd_model_node(m)->truncated);
-	assert_non_null(strstr(bd_model_node(m)->skipped_first, "snapshot not finished"));
+	assert_non_null(bd_model_node(m)->truncated_in);
+	assert_non_null(strstr(bd_model_node(m)->skipped_first, "snapshot: cut at offset"));
 	bd_model_free(m);
+	unlink(path);
+	free(bytes);
+}
+
+/* ---- one damaged record: skipped, named, and the rest answers as before ---- */
+#define FIXTURE "tests/fixtures/terms_otp27.dump.zst"
+
+/* A snapshot of FIXTURE in small records (several process-data records, table chunks
+ * of 8 rows), written to a new file. */
+static char *small_snapshot(size_t *len)
+{
+	bd_model *m;
+	bd_error err = {0};
+	if (bd_model_open(&m, tu_fixture(FIXTURE), &err))
+		fail_msg("%s", err.msg);
+	bd_snapshot_opts o = BD_SNAPSHOT_OPTS_INIT;
+	o.record_target = 8192;
+	o.table_rows = 8;
+	su_recs r;
+	assert_int_equal(su_collect_opts(m, &o, &r), 0);
+	const char *path = su_temp(".bdump");
+	assert_int_equal(su_write(&r, path, NULL), 0);
+	su_recs_free(&r);
+	bd_model_free(m);
+	char *bytes = tu_read_file(path, len);
+	assert_non_null(bytes);
+	unlink(path);
+	return bytes;
+}
+
+typedef struct recpos {
+	size_t off, comp, index; /* frame offset, payload bytes, record number */
+} recpos;
+
+/* The nth record (from 0, in file order) of a type, and of a table when inst != 0. */
+static int find_rec_maybe(const char *bytes, size_t len, unsigned type, unsigned inst,
+			  unsigned nth, recpos *out)
+{
+	size_t off = 0, index = 0;
+	while (off + BD_REC_FRAME <= len) {
+		const uint8_t *h = (const uint8_t *)bytes + off, *b = h + 8;
+		if (bd_get32(h) != BD_SKIP_MAGIC || memcmp(b + BD_RH_SIG, BD_REC_SIG, 4) != 0)
+			break;
+		uint32_t comp = bd_get32(b + BD_RH_COMPLEN);
+		if (bd_get16(b + BD_RH_TYPE) == type && (!inst || bd_get32(b + BD_RH_INSTANCE) == inst) &&
+		    nth-- == 0) {
+			if (out)
+				*out = (recpos){off, comp, index};
+			return 1;
+		}
+		off += BD_REC_FRAME + comp;
+		index++;
+	}
+	return 0;
+}
+
+static recpos find_rec(const char *bytes, size_t len, unsigned type, unsigned inst, unsigned nth)
+{
+	recpos r = {0, 0, 0};
+	if (!find_rec_maybe(bytes, len, type, inst, nth, &r))
+		fail_msg("no record of type %#x/%u", type, inst);
+	return r;
+}
+
+/* A path of its own (su_temp's are reused after a few calls). */
+static const char *keep_path(char *buf, size_t cap)
+{
+	snprintf(buf, cap, "%s", su_temp(".bdump"));
+	return buf;
+}
+
+/* bytes with the byte at each offset in at[0..n) flipped, written to a new file. */
+static const char *damaged_copy(const char *bytes, size_t len, const size_t *at, size_t n)
+{
+	static char path[128];
+	char *c = malloc(len);
+	assert_non_null(c);
+	memcpy(c, bytes, len);
+	for (size_t i = 0; i < n; i++)
+		c[at[i]] ^= 0x5a;
+	keep_path(path, sizeof path);
+	write_file(path, c, len);
+	free(c);
+	return path;
+}
+
+/* The middle of a record's payload (payload CRC mismatch). */
+static size_t in_payload(recpos r) { return r.off + BD_REC_FRAME + r.comp / 2; }
+
+static bd_model *open_ok(const char *path)
+{
+	bd_model *m;
+	bd_error err = {0};
+	if (bd_model_open(&m, path, &err))
+		fail_msg("%s", err.msg);
+	return m;
+}
+
+/* Opens, not truncated, one skipped note more than the intact file, naming what. */
+static bd_model *open_skipped(const char *path, const bd_model *intact, const char *what)
+{
+	bd_model *m = open_ok(path);
+	const bd_node_info *n = bd_model_node(m);
+	assert_false(n->truncated);
+	assert_int_equal(n->skipped, bd_model_node(intact)->skipped + 1);
+	if (!n->skipped_first || !strstr(n->skipped_first, what))
+		fail_msg("skipped note does not name '%s': %s", what,
+			 n->skipped_first ? n->skipped_first : "(none)");
+	return m;
+}
+
+/* "beamdump CMD 'path'": exit code, stdout in *out, stderr in *errs. */
+static int cli(char **out, char **errs, const char *cmd, const char *path)
+{
+	const char *ef = su_temp(".err");
+	int rc = tu_run(out, "%s '%s' 2>'%s'", cmd, path, ef);
+	*errs = tu_read_file(ef, NULL);
+	assert_non_null(*errs);
+	unlink(ef);
+	return rc;
+}
+
+static int lines(const char *s)
+{
+	int n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* CMD gives the same stdout on both files: exit 0 on the intact one, and on the
+ * damaged one exit 4 with one stderr line naming what was skipped. */
+static void same_answer(const char *cmd, const char *intact, const char *damaged, const char *what)
+{
+	char *a, *b, *ea, *eb;
+	assert_int_equal(cli(&a, &ea, cmd, intact), 0);
+	int rc = cli(&b, &eb, cmd, damaged);
+	if (rc != 4 || lines(eb) != 1 || !strstr(eb, what))
+		fail_msg("'%s' on a damaged file: exit %d, stderr: %s", cmd, rc, eb);
+	if (strcmp(a, b)) {
+		size_t d = 0;
+		while (a[d] == b[d])
+			d++;
+		d = d > 60 ? d - 60 : 0;
+		fail_msg("'%s' differs:\nintact:  ...%.200s\ndamaged: ...%.200s", cmd, a + d, b + d);
+	}
+	free(a);
+	free(b);
+	free(ea);
+	free(eb);
+}
+
+/* `info --json` up to the skipped fields: same counts, memory, truncation. */
+static void same_info(const char *intact, const char *damaged)
+{
+	char *a, *b, *ea, *eb;
+	assert_int_equal(cli(&a, &ea, "info --json", intact), 0);
+	assert_int_equal(cli(&b, &eb, "info --json", damaged), 4);
+	char *ka = strstr(a, "\"skipped_sections\""), *kb = strstr(b, "\"skipped_sections\"");
+	assert_non_null(ka);
+	assert_non_null(kb);
+	*ka = *kb = 0;
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	free(ea);
+	free(eb);
+}
+
+/* A process-data record: the processes whose term data it held have none (their
+ * spans fail; never other text), all others and every table answer as before. */
+static void test_damaged_procdata(void **state)
+{
+	(void)state;
+	size_t len;
+	char *bytes = small_snapshot(&len);
+	char ipath[128];
+	const char *intact = keep_path(ipath, sizeof ipath);
+	write_file(intact, bytes, len);
+	recpos r = find_rec(bytes, len, BD_REC_PROCDATA, 0, 1);
+	size_t at = in_payload(r);
+	const char *damaged = damaged_copy(bytes, len, &at, 1);
+	char what[64];
+	snprintf(what, sizeof what, "record %zu (process data, chunk 1)", r.index);
+	bd_model *a = open_ok(intact), *b = open_skipped(damaged, a, what);
+	size_t na, nb, lost = 0, kept = 0;
+	const bd_proc *pa = bd_model_procs(a, &na), *pb = bd_model_procs(b, &nb);
+	assert_int_equal(na, nb);
+	for (size_t i = 0; i < na; i++) {
+		assert_true(bd_pid_eq(pa[i].pid, pb[i].pid));
+		bd_span sa[4] = {pa[i].sec_heap, pa[i].sec_stack, pa[i].sec_messages, pa[i].sec_dictionary};
+		bd_span sb[4] = {pb[i].sec_heap, pb[i].sec_stack, pb[i].sec_messages, pb[i].sec_dictionary};
+		for (int k = 0; k < 4; k++) {
+			const char *x, *y;
+			size_t lx, ly;
+			if (!sa[k].len)
+				continue;
+			assert_int_equal(bd_model_span_text(a, sa[k], &x, &lx), 0);
+			if (bd_model_span_text(b, sb[k], &y, &ly)) {
+				lost++;
+				continue;
+			}
+			kept++;
+			assert_int_equal(lx, ly);
+			assert_memory_equal(x, y, lx);
+		}
+	}
+	assert_true(lost > 0);
+	assert_true(kept > lost);
+	exercise(b);
+	bd_model_free(a);
+	bd_model_free(b);
+	same_info(intact, damaged);
+	same_answer("top --json", intact, damaged, what);
+	same_answer("top --json --by mq", intact, damaged, what);
+	same_answer("ets --json", intact, damaged, what);
+	/* converted again, it keeps what is left, and says where it came from */
+	char again[128];
+	keep_path(again, sizeof again);
+	assert_int_equal(tu_run(NULL, "convert '%s' -o '%s' 2>/dev/null", damaged, again), 4);
+	same_answer("top --json", intact, again, what);
+	unlink(again);
+	unlink(intact);
+	unlink(damaged);
+	free(bytes);
+}
+
+/* A chunk of the process table: its rows are missing, the others (found by pid through
+ * the rows that are left) keep their data; a chunk of the links table: the processes
+ * whose links it held have none, the others keep theirs. */
+static void test_damaged_table_chunk(void **state)
+{
+	(void)state;
+	size_t len;
+	char *bytes = small_snapshot(&len);
+	char ipath[128];
+	const char *intact = keep_path(ipath, sizeof ipath);
+	write_file(intact, bytes, len);
+	recpos r = find_rec(bytes, len, BD_REC_TABLE, ST_PROCS, 1);
+	size_t at = in_payload(r);
+	const char *damaged = damaged_copy(bytes, len, &at, 1);
+	char what[64];
+	snprintf(what, sizeof what, "record %zu (table processes, chunk 1)", r.index);
+	bd_model *a = open_ok(intact), *b = open_skipped(damaged, a, what);
+	assert_non_null(strstr(bd_model_node(b)->skipped_first, "processes rows 8 to 15 missing"));
+	size_t na, nb;
+	const bd_proc *pa = bd_model_procs(a, &na), *pb = bd_model_procs(b, &nb);
+	assert_int_equal(nb, na - 8);
+	char pid[48];
+	for (size_t i = 0; i < na; i++) {
+		const bd_proc *q = bd_proc_by_pid(b, pa[i].pid);
+		if (i >= 8 && i < 16) {
+			assert_null(q);
+			continue;
+		}
+		assert_non_null(q);
+		assert_int_equal(q->memory, pa[i].memory);
+		assert_int_equal(q->link_count, pa[i].link_count);
+		const char *x, *y;
+		size_t lx, ly;
+		if (!pa[i].sec_heap.len)
+			continue;
+		assert_int_equal(bd_model_span_text(a, pa[i].sec_heap, &x, &lx), 0);
+		assert_int_equal(bd_model_span_text(b, q->sec_heap, &y, &ly), 0);
+		assert_int_equal(lx, ly);
+		assert_memory_equal(x, y, lx);
+	}
+	(void)pb;
+	exercise(b);
+	/* on the command line: a kept process is shown as before (one that does not mention
+	 * a lost one: their names are unknown now), a lost one is not found */
+	char cmd[96], *o, *e;
+	size_t shown = 0;
+	for (size_t i = 16; i < na && !shown; i++) {
+		snprintf(cmd, sizeof cmd, "proc --json '%s'", bd_pid_fmt(pa[i].pid, pid, sizeof pid));
+		assert_int_equal(cli(&o, &e, cmd, intact), 0);
+		int mentions = 0;
+		for (size_t k = 8; k < 16; k++)
+			mentions |= strstr(o, bd_pid_fmt(pa[k].pid, pid, sizeof pid)) != NULL;
+		free(o);
+		free(e);
+		if (!mentions) {
+			same_answer(cmd, intact, damaged, what);
+			shown++;
+		}
+	}
+	assert_true(shown);
+	snprintf(cmd, sizeof cmd, "proc '%s'", bd_pid_fmt(pa[9].pid, pid, sizeof pid));
+	assert_int_equal(cli(&o, &e, cmd, damaged), 2);
+	free(o);
+	free(e);
+	bd_model_free(b);
+	unlink(damaged);
+
+	/* links: chunk 0 lost */
+	r = find_rec(bytes, len, BD_REC_TABLE, ST_LINKS, 0);
+	at = in_payload(r);
+	damaged = damaged_copy(bytes, len, &at, 1);
+	snprintf(what, sizeof what, "record %zu (table links, chunk 0)", r.index);
+	b = open_skipped(damaged, a, what);
+	size_t nla, nlb, with = 0, without = 0;
+	const bd_link *la = bd_model_links(a, &nla), *lb = bd_model_links(b, &nlb);
+	pb = bd_model_procs(b, &nb);
+	assert_int_equal(nb, na);
+	assert_int_equal(nlb, nla - 8);
+	for (size_t i = 0; i < na; i++) {
+		if (!pa[i].link_count)
+			continue;
+		if (pa[i].link_first < 8) { /* some of its links were in the lost chunk */
+			assert_int_equal(pb[i].link_count, 0);
+			without++;
+			continue;
+		}
+		with++;
+		assert_int_equal(pb[i].link_count, pa[i].link_count);
+		for (uint32_t k = 0; k < pa[i].link_count; k++) {
+			const bd_link *x = &la[pa[i].link_first + k], *y = &lb[pb[i].link_first + k];
+			assert_int_equal(x->kind, y->kind);
+			assert_true(bd_pid_eq(x->id, y->id));
+		}
+	}
+	assert_true(with > 0 && without > 0);
+	exercise(b);
+	bd_model_free(b);
+	unlink(damaged);
+	bd_model_free(a);
+	unlink(intact);
+	free(bytes);
+}
+
+/* The literals/persistent terms/atoms record: no literals or atoms; the tables answer
+ * as before. A string record: its strings read as NULL. A term dictionary record:
+ * the term data that uses it is unknown. None of them stops the file opening. */
+static void test_damaged_other_records(void **state)
+{
+	(void)state;
+	size_t len;
+	char *bytes = small_snapshot(&len);
+	char ipath[128];
+	const char *intact = keep_path(ipath, sizeof ipath);
+	write_file(intact, bytes, len);
+	bd_model *a = open_ok(intact);
+	/* the first record of the stream holds the start of the literals, the last one the
+	 * end of the atoms (in small records, each spans several) */
+	size_t ntt = 0;
+	while (ntt < 1000 && find_rec_maybe(bytes, len, BD_REC_TERMTEXT, 0, (unsigned)ntt, NULL))
+		ntt++;
+	assert_true(ntt > 1);
+	for (int last = 0; last < 2; last++) {
+		recpos r = find_rec(bytes, len, BD_REC_TERMTEXT, 0, last ? (unsigned)ntt - 1 : 0);
+		size_t at = in_payload(r);
+		const char *damaged = damaged_copy(bytes, len, &at, 1);
+		char what[80];
+		snprintf(what, sizeof what, "record %zu (literals/persistent terms/atoms, chunk %zu)",
+			 r.index, last ? ntt - 1 : 0);
+		bd_model *b = open_skipped(damaged, a, what);
+		const char *t;
+		size_t tl;
+		assert_true(a->literals.len > 0);
+		assert_int_equal(bd_model_span_text(a, a->literals, &t, &tl), 0);
+		assert_true(bd_model_atoms_each(a, NULL, NULL) > 0);
+		if (last)
+			assert_int_equal(bd_model_atoms_each(b, NULL, NULL), 0);
+		else
+			assert_int_not_equal(bd_model_span_text(b, b->literals, &t, &tl), 0);
+		exercise(b);
+		bd_model_free(b);
+		same_info(intact, damaged);
+		same_answer("top --json", intact, damaged, what);
+		same_answer("ets --json", intact, damaged, what);
+		unlink(damaged);
+	}
+	recpos r;
+	size_t at;
+	const char *damaged;
+	bd_model *b;
+
+	/* strings (the second STRINGS record), term dictionary: open, say so, no crash */
+	const unsigned types[] = {BD_REC_STRINGS, BD_REC_TERMDICT};
+	const char *names[] = {"strings, chunk 1", "term dictionary, chunk 0"};
+	for (int k = 0; k < 2; k++) {
+		r = find_rec(bytes, len, types[k], 0, k ? 0 : 1);
+		at = in_payload(r);
+		damaged = damaged_copy(bytes, len, &at, 1);
+		b = open_skipped(damaged, a, names[k]);
+		exercise(b);
+		bd_model_free(b);
+		char *o, *e;
+		static const char *cmds[] = {"info", "top", "analyze", "ets", "atoms", "memory", "ports"};
+		for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+			int rc = cli(&o, &e, cmds[c], damaged);
+			if (rc != 4 || lines(e) != 1 || !strstr(e, names[k]))
+				fail_msg("'%s' with %s damaged: exit %d: %s", cmds[c], names[k], rc, e);
+			free(o);
+			free(e);
+		}
+		unlink(damaged);
+	}
+	bd_model_free(a);
+	unlink(intact);
+	free(bytes);
+}
+
+/* Damage the scan must step over: a record whose header is damaged too (identity
+ * unknown) with no trailer to find the records by. The file header is fatal. */
+static void test_damaged_scan(void **state)
+{
+	(void)state;
+	size_t len;
+	char *bytes = small_snapshot(&len);
+	char ipath[128];
+	const char *intact = keep_path(ipath, sizeof ipath);
+	write_file(intact, bytes, len);
+	bd_model *a = open_ok(intact);
+	recpos r = find_rec(bytes, len, BD_REC_PROCDATA, 0, 1);
+	size_t at[2] = {r.off + 20, len - 10}; /* header and trailer */
+	const char *damaged = damaged_copy(bytes, len, at, 2);
+	char what[64];
+	snprintf(what, sizeof what, "record %zu (damaged header)", r.index);
+	bd_model *m = open_ok(damaged);
+	const bd_node_info *n = bd_model_node(m);
+	assert_false(n->truncated);
+	assert_int_equal(n->skipped, bd_model_node(a)->skipped + 2); /* the record, the trailer */
+	if (!strstr(n->skipped_first, what))
+		fail_msg("%s", n->skipped_first);
+	size_t na, nm;
+	bd_model_procs(a, &na);
+	bd_model_procs(m, &nm);
+	assert_int_equal(na, nm);
+	exercise(m);
+	bd_model_free(m);
+	same_answer("top --json", intact, damaged, what);
+	unlink(damaged);
+
+	/* the file header: nothing can be trusted, exit 3 naming record 0 */
+	at[0] = in_payload(find_rec(bytes, len, BD_REC_FILE, 0, 0));
+	damaged = damaged_copy(bytes, len, at, 1);
+	bd_error err = {0};
+	assert_int_not_equal(bd_model_open(&m, damaged, &err), 0);
+	assert_non_null(strstr(err.msg, "record 0 (file header, chunk 0)"));
+	char *o, *e;
+	assert_int_equal(cli(&o, &e, "info", damaged), 3);
+	free(o);
+	free(e);
+	unlink(damaged);
+	bd_model_free(a);
+	unlink(intact);
+	free(bytes);
+}
+
+/* A cut file: one stderr line in snapshot words, truncation in the model (not also a
+ * "skipped" note), the records before the cut used. */
+static void test_cut_notice(void **state)
+{
+	(void)state;
+	size_t len;
+	char *bytes = small_snapshot(&len);
+	recpos r = find_rec(bytes, len, BD_REC_PROCDATA, 0, 1);
+	const char *path = su_temp(".bdump");
+	write_file(path, bytes, r.off + 100);
+	bd_model *m = open_ok(path);
+	const bd_node_info *n = bd_model_node(m);
+	assert_true(n->truncated);
+	assert_null(n->truncated_in);
+	assert_int_equal(n->truncated_at, r.off);
+	char want[96], num[32];
+	snprintf(want, sizeof want, "snapshot: cut at offset %s (%zu records recovered)",
+		 bd_count_fmt(r.off, num, sizeof num), r.index);
+	assert_string_equal(n->abort_reason, want);
+	assert_int_equal(n->skipped, 0); /* skipped_first may name it, uncounted */
+	size_t np;
+	bd_model_procs(m, &np);
+	assert_int_equal(np, 43);
+	bd_model_free(m);
+	char *o, *e, line[128];
+	assert_int_equal(cli(&o, &e, "info", path), 4);
+	snprintf(line, sizeof line, "beamdump: partial %s\n", want);
+	assert_string_equal(e, line);
+	assert_non_null(strstr(o, "Truncated:  yes: snapshot: cut at offset"));
+	assert_null(strstr(o, "Skipped:"));
+	free(o);
+	free(e);
 	unlink(path);
 	free(bytes);
 }
@@ -513,6 +1008,11 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_samples),
 		cmocka_unit_test(test_corrupt_flips),
 		cmocka_unit_test(test_corrupt_cuts),
+		cmocka_unit_test(test_damaged_procdata),
+		cmocka_unit_test(test_damaged_table_chunk),
+		cmocka_unit_test(test_damaged_other_records),
+		cmocka_unit_test(test_damaged_scan),
+		cmocka_unit_test(test_cut_notice),
 		cmocka_unit_test(test_golden),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
