@@ -29,7 +29,7 @@ cache_test() ->
     %% leak: the table belongs to cache_server and is never dropped
 
 parse_users_test() ->
-    Base = run_no() * 1000,
+    Base = ci_snap:run_no() * 1000,
     Users = [parse_user("user_" ++ integer_to_list(Base + I)) || I <- lists:seq(1, ?USERS)],
     ?assertEqual(?USERS, length(lists:usort(Users))).
 
@@ -43,17 +43,3 @@ audit_test() ->
 
 pool_test() ->
     ci_pool_load:run(20).
-
-%% The run number on this node: 1, 2, ... The same runs give the same user names in
-%% every node (baseline, current and final are separate nodes), so atoms made by the
-%% warm-up run match across snapshots. Tests run one after the other.
-run_no() ->
-    C = case persistent_term:get(ci_run_counter, undefined) of
-            undefined ->
-                R = counters:new(1, []),
-                persistent_term:put(ci_run_counter, R),
-                R;
-            R -> R
-        end,
-    counters:add(C, 1, 1),
-    counters:get(C, 1).

@@ -17,7 +17,7 @@
 %%   erl -noshell -s ci_snap start SUITE POINT N
 %% with $BEAMDUMP_TRUTH naming a key=value file of what the live node saw.
 -module(ci_snap).
--export([start/1, assert_equal/2]).
+-export([start/1, assert_equal/2, run_no/0]).
 
 start([Suite, Point, NAtom]) ->
     N = list_to_integer(atom_to_list(NAtom)),
@@ -86,3 +86,17 @@ truth(KVs) ->
 str(V) when is_atom(V) -> atom_to_list(V);
 str(V) when is_integer(V) -> integer_to_list(V);
 str(V) -> V.
+
+%% The run number on this node: 1, 2, ... The same runs give the same names in every
+%% node (baseline, current and final are separate nodes), so what the warm-up run makes
+%% (user atoms) matches across snapshots. Tests run one after the other.
+run_no() ->
+    C = case persistent_term:get(ci_run_counter, undefined) of
+            undefined ->
+                R = counters:new(1, []),
+                persistent_term:put(ci_run_counter, R),
+                R;
+            R -> R
+        end,
+    counters:add(C, 1, 1),
+    counters:get(C, 1).
