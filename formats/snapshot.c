@@ -157,10 +157,29 @@ static int rec_error(snap *s, bd_error *err, int code, size_t i, const char *why
 			    why);
 }
 
+/* What the model loses with a skipped table chunk. */
+static void table_loss(const srec *r, char *buf, size_t cap)
+{
+	const snap_table *t = snap_table_get(r->instance);
+	unsigned long long first = r->key, last = r->key + r->items - 1;
+	const char *name = !t ? "?" : t->id == ST_LOOSE ? "loose strings" : t->name;
+	if (!t)
+		snprintf(buf, cap, "its contents unknown");
+	else if (t->id == ST_MODEL)
+		snprintf(buf, cap, "literals, persistent terms and atoms unknown");
+	else if (t->id < ST_MODEL)
+		snprintf(buf, cap, "%s table unknown", name);
+	else if (t->id == ST_PIDIDX || t->id == ST_NAMES || t->id == ST_BINREFS || !r->items)
+		snprintf(buf, cap, "nothing lost"); /* the process rows say it all */
+	else if (r->items == 1)
+		snprintf(buf, cap, "%s row %llu missing", name, first);
+	else
+		snprintf(buf, cap, "%s rows %llu to %llu missing", name, first, last);
+}
+
 /* What the model loses with a skipped record (docs/FORMAT.md §2.1). */
 static void loss_text(const srec *r, char *buf, size_t cap)
 {
-	const snap_table *t = r->type == BD_REC_TABLE ? snap_table_get(r->instance) : NULL;
 	const char *what = "its contents unknown";
 	switch (r->type) {
 	case BD_REC_END: what = "nothing lost"; break;
@@ -169,18 +188,7 @@ static void loss_text(const srec *r, char *buf, size_t cap)
 	case BD_REC_PROCDATA: what = "heap, stack and messages of some processes unknown"; break;
 	case BD_REC_TERMTEXT: what = "literals, persistent terms and atoms unknown"; break;
 	case BD_REC_BINDATA: what = "contents of some binaries unknown"; break;
-	case BD_REC_TABLE:
-		if (!t)
-			break;
-		if (t->id <= ST_MODEL)
-			snprintf(buf, cap, "%s facts unknown", t->name);
-		else if (r->items)
-			snprintf(buf, cap, "%s rows %llu to %llu missing", t->name,
-				 (unsigned long long)r->key,
-				 (unsigned long long)(r->key + r->items - 1));
-		else
-			snprintf(buf, cap, "nothing lost");
-		return;
+	case BD_REC_TABLE: table_loss(r, buf, cap); return;
 	}
 	snprintf(buf, cap, "%s", what);
 }
