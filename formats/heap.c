@@ -195,19 +195,10 @@ static int scan_lines(const bd_heap *h, const char **from, size_t limit, uint64_
 	return 0;
 }
 
-/* Start of the line SCAN_WINDOW lines before the end (dictionary objects). */
-static const char *tail_window(const bd_heap *h)
-{
-	const char *c = h->heap + h->heap_len;
-	for (int i = 0; i <= SCAN_WINDOW && c > h->heap; i++) {
-		c--;
-		while (c > h->heap && c[-1] != '\n')
-			c--;
-	}
-	return c;
-}
-
-/* Unindexed lookup: from the cursor, from the start, near the end. */
+/* Unindexed lookup: forward from the cursor only. Whatever is not ahead (an object
+ * printed earlier, a dictionary entry far behind) makes the caller index the heap
+ * once, so a process costs at most two passes over its heap however its terms are
+ * shaped. */
 static int scan_object(bd_heap *h, uint64_t addr, const char **p)
 {
 	const char *from = h->cursor;
@@ -215,28 +206,23 @@ static int scan_object(bd_heap *h, uint64_t addr, const char **p)
 		h->cursor = from;
 		return 1;
 	}
-	from = h->heap;
-	if (h->cursor != h->heap && scan_lines(h, &from, SCAN_WINDOW, addr, p)) {
-		h->cursor = from;
-		return 1;
-	}
-	from = tail_window(h);
-	return scan_lines(h, &from, SCAN_WINDOW + 1, addr, p);
+	return 0;
 }
 
-/* Object text for addr: process heap first, then literals. */
+/* Object text for addr: literals (an O(1) lookup in the model's index; literal and heap
+ * addresses never overlap), then the process heap. */
 static int find_object(const bd_heap *ch, uint64_t addr, const char **p, const char **end)
 {
 	bd_heap *h = (bd_heap *)ch; /* cursor and index are caches */
 	uint64_t off;
+	if (h->lit && bd_u64map_get(h->lit, addr, &off)) {
+		*p = h->lit_text + off;
+		*end = h->lit_text + h->lit_len;
+		return 1;
+	}
 	if (!h->indexed) {
 		if (scan_object(h, addr, p)) {
 			*end = h->heap + h->heap_len;
-			return 1;
-		}
-		if (h->lit && bd_u64map_get(h->lit, addr, &off)) {
-			*p = h->lit_text + off;
-			*end = h->lit_text + h->lit_len;
 			return 1;
 		}
 		ensure_index(h);
@@ -244,11 +230,6 @@ static int find_object(const bd_heap *ch, uint64_t addr, const char **p, const c
 	if (bd_u64map_get(&h->index, addr, &off)) {
 		*p = h->heap + off;
 		*end = h->heap + h->heap_len;
-		return 1;
-	}
-	if (h->lit && bd_u64map_get(h->lit, addr, &off)) {
-		*p = h->lit_text + off;
-		*end = h->lit_text + h->lit_len;
 		return 1;
 	}
 	return 0;
@@ -303,7 +284,8 @@ static bd_term *decode_addr(bd_heap *h, uint64_t addr, uint32_t depth);
 static bd_term *decode_pidlike(bd_heap *h, const char *p, const char *end, const char **next,
 			       int port)
 {
-	const char *gt = memchr(p, '>', (size_t)(end - p));
+	size_t lim = (size_t)(end - p) < 64 ? (size_t)(end - p) : 64; /* see skip_angle */
+	const char *gt = memchr(p, '>', lim);
 	bd_pid pid;
 	if (!gt || bd_pid_parse(p, (size_t)(gt + 1 - p), &pid)) {
 		*next = NULL;
@@ -650,8 +632,10 @@ static bd_term *decode_object(bd_heap *h, bd_term *t, const char *p, const char 
 		if (!q || q >= end || *q != ':')
 			break;
 		t->kind = BD_T_TUPLE;
-		if (n > (uint64_t)(end - q))
-			n = (uint64_t)(end - q); /* each element takes at least one byte */
+		/* All elements are on this line, each at least one byte and a comma: an
+		 * absurd arity costs the line's length, not the heap's. */
+		if (n > (uint64_t)(e - q + 1) / 2 + 1)
+			n = (uint64_t)(e - q + 1) / 2 + 1;
 		t->u.elems = bd_arena_alloc(&h->arena, (size_t)(n + 1) * sizeof(bd_term *));
 		if (!t->u.elems)
 			return t;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -459,6 +460,99 @@ static void test_bombs(void **state)
 	unlink(procs);
 }
 
+/* ---- hostile inputs that once made the reader quadratic or greedy ---- */
+
+/* Peak RSS (KB) of "beamdump ARGS" and its exit code, measured in a child so earlier
+ * commands do not count. */
+static long run_rss(int *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static long run_rss(int *rc, const char *fmt, ...)
+{
+	char args[4096], cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "%s %s > /dev/null 2>&1", getenv("BD_BIN"), args);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		int st = system(cmd);
+		struct rusage ru;
+		getrusage(RUSAGE_CHILDREN, &ru);
+		long v[2] = {ru.ru_maxrss, WIFEXITED(st) ? WEXITSTATUS(st) : 128};
+		if (write(fds[1], v, sizeof v) != (ssize_t)sizeof v)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	long v[2] = {0, 0};
+	assert_int_equal(read(fds[0], v, sizeof v), (ssize_t)sizeof v);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	*rc = (int)v[1];
+	return v[0];
+}
+
+static const char hdr[] = "=erl_crash_dump:0.5\nMon Jan  6 06:25:34 2014\nSlogan: x\n"
+			  "System version: Erlang/OTP 25 [erts-13.1.5] [64-bit]\nAtoms: 1\n";
+
+static const char *write_big(const char *head, const char *line_fmt, long lines,
+			     const char *tail)
+{
+	static char path[64];
+	snprintf(path, sizeof path, "/tmp/bdhostile-%d.dump", (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(head, f);
+	for (long i = 0; i < lines; i++)
+		fprintf(f, line_fmt, 0x10000 + 16 * i, 0x10000 + 16 * (i + 1));
+	fputs(tail, f);
+	fclose(f);
+	return path;
+}
+
+/* Unclosed "P<" in =literals (300k sections) and in a heap (600k lines): each used to
+ * search to the end of the input; and a chain of tuples of arity 2^32 that allocated
+ * gigabytes. Each must end within seconds, in bounded memory. */
+static void test_hostile_reader(void **state)
+{
+	(void)state;
+	char head[1024];
+	int rc;
+	double t0 = now();
+	snprintf(head, sizeof head, "%s=literals\n", hdr);
+	const char *p = write_big(head, "1:P<\n=literals\n", 300000, "");
+	long rss = run_rss(&rc, "info %s", p);
+	assert_int_equal(rc, 4);
+	assert_true(rss < 512 * 1024);
+	run_rss(&rc, "analyze %s", p);
+	assert_true(rc == 0 || rc == 4);
+	unlink(p);
+	snprintf(head, sizeof head,
+		 "%s=proc:<0.80.0>\nState: Waiting\nSpawned as: a:b/0\n"
+		 "Program counter: 0x0 (a:b/0 + 1)\n=proc_stack:<0.80.0>\ny0:H10000\n"
+		 "=proc_heap:<0.80.0>\n", hdr);
+	p = write_big(head, "%lX:P<\n", 600000, "=end\n");
+	rss = run_rss(&rc, "proc '<0.80.0>' %s", p);
+	assert_int_equal(rc, 0);
+	assert_true(rss < 512 * 1024);
+	run_rss(&rc, "state '<0.80.0>' %s", p);
+	assert_true(rc == 0 || rc == 2);
+	unlink(p);
+	p = write_big(head, "%lX:tFFFFFFFF:H%lX\n", 120000, "=end\n");
+	rss = run_rss(&rc, "proc '<0.80.0>' %s", p);
+	assert_int_equal(rc, 0);
+	assert_true(rss < 512 * 1024);
+	rss = run_rss(&rc, "state '<0.80.0>' %s", p);
+	assert_true(rc == 0 || rc == 2);
+	assert_true(rss < 512 * 1024);
+	unlink(p);
+	assert_true(now() - t0 < 60);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +563,7 @@ int main(void)
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_bombs),
+		cmocka_unit_test(test_hostile_reader),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
