@@ -460,6 +460,86 @@ static void test_bombs(void **state)
 	unlink(procs);
 }
 
+/* ---- distribution messages (tests/fixtures/dist: a real OTP 25 node pair) ---- */
+
+/* The message lines ("  [i] ...") of proc's text output, joined. */
+static char *message_lines(const char *out, int first, int count)
+{
+	char *r = calloc(1, strlen(out) + 1);
+	assert_non_null(r);
+	for (int i = first; i < first + count; i++) {
+		char pat[32];
+		snprintf(pat, sizeof pat, "  [%d] ", i);
+		const char *p = strstr(out, pat);
+		assert_non_null(p);
+		p += strlen(pat);
+		strncat(r, p, strcspn(p, "\n") + 1);
+	}
+	return r;
+}
+
+static void test_dist_messages(void **state)
+{
+	(void)state;
+	const char *p = tu_fixture("tests/fixtures/dist/dist.dump.zst");
+	char *out, *w;
+	/* dist_sink never received: its 18 messages are D lines with an atom cache. */
+	assert_int_equal(tu_run(&out, "proc dist_sink %s", p), 0);
+	assert_null(strstr(out, "distribution message>"));
+	assert_null(strstr(out, "Undecodable"));
+	assert_contains(out, "3   16.7 %  $gen_call {get,_}");
+	assert_contains(out, "3   16.7 %  {job,_,_,_}");
+	assert_contains(out, "{job,1,<<\"payload\">>,#{attempt => 1,from => ");
+	assert_contains(out, "{'$gen_cast',{update,[alpha,beta,gamma],3.25}}");
+	/* The remote pid, port and ref are on the sender's channel (=visible_node). */
+	char *info;
+	assert_int_equal(tu_run(&info, "info --json %s", p), 0);
+	const char *ch = strstr(info, "\"channel\":");
+	assert_non_null(ch);
+	char pid[64], port[64], ref[64];
+	int c = atoi(ch + 10);
+	snprintf(pid, sizeof pid, ",<%d.", c);
+	snprintf(port, sizeof port, "#Port<%d.", c);
+	snprintf(ref, sizeof ref, "#Ref<%d.", c);
+	assert_contains(out, pid);
+	assert_contains(out, port);
+	assert_contains(out, ref);
+	assert_contains(out, "$gen_call from <");
+	free(info);
+	/* dist_waiter received the same six messages (decoded onto its heap): both
+	 * print the same terms. */
+	assert_int_equal(tu_run(&info, "proc dist_waiter %s", p), 0);
+	char *a = message_lines(out, 0, 6), *b = message_lines(info, 0, 6);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	free(info);
+	free(out);
+	/* JSON and the mailbox finding see the same shapes. */
+	assert_int_equal(tu_run(&w, "proc dist_sink --json %s", p), 0);
+	assert_contains(w, "big_atom_message_that_is_long");
+	free(w);
+	unlink(p);
+	/* Hex payload (dumps before 0.5) and separately padded base64 runs. */
+	static const char *fmt =
+		"=erl_crash_dump:%s\nMon Jan  6 06:25:34 2014\nSlogan: x\n"
+		"System version: Erlang/OTP 20 [erts-9.0] [64-bit]\n=proc:<0.80.0>\n"
+		"State: Waiting\nMessage queue length: 1\n=node:'a@vm'\n=visible_node:77\n"
+		"Name: 'bddb29874@vm'\n=proc_messages:<0.80.0>\n"
+		"D3:AC:bddb29874@vmA0:A9:dist_sinkE1F:%s:N\n=proc_heap:<0.80.0>\n=end\n";
+	static const struct { const char *vsn, *data; } forms[] = {
+		{"0.3", "836803520058520000000009000000006B15C2D15952000000000B6B15C2D1"},
+		{"0.5", "g2gDUgBYUgAAAA==AAkAAAAAaxXC0VlSAAAAAAtrFcLR"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char text[1024];
+		snprintf(text, sizeof text, fmt, forms[i].vsn, forms[i].data);
+		assert_int_equal(run_text(&out, text, strlen(text), "proc '<0.80.0>'"), 0);
+		assert_contains(out, "[0] {bddb29874@vm,<77.9.0>,#Port<77.11>}");
+		free(out);
+	}
+}
+
 /* ---- hostile inputs that once made the reader quadratic or greedy ---- */
 
 /* Peak RSS (KB) of "beamdump ARGS" and its exit code, measured in a child so earlier
@@ -564,6 +644,7 @@ int main(void)
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_bombs),
 		cmocka_unit_test(test_hostile_reader),
+		cmocka_unit_test(test_dist_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
