@@ -249,6 +249,7 @@ static bd_term *mk(bd_heap *h, int kind)
 }
 
 static bd_term limit_term = {.kind = BD_T_LIMIT};
+static bd_term cut_term = {.kind = BD_T_MISSING, .u.addr = BD_UNKNOWN};
 
 static bd_term *mk_or_limit(bd_heap *h, int kind)
 {
@@ -380,6 +381,8 @@ static bd_term *decode_binary_data(bd_heap *h, bd_term *t, const char *data, con
 		t->u.bin.data = buf;
 		t->n = (uint32_t)bd_decode_window(data, (size_t)(e - data), h->m->hex_data, offset,
 						  buf, want);
+		if (t->n < want)
+			t->flags |= BD_TF_CUT; /* the line stops before the bytes do */
 	}
 	return t;
 }
@@ -399,6 +402,8 @@ static void refc_fill(bd_heap *h, bd_term *t, uint64_t addr, uint64_t offset, ui
 			int64_t got = bd_binary_read(h->m, b, offset, buf, want);
 			t->u.bin.data = buf;
 			t->n = got > 0 ? (uint32_t)got : 0;
+			if (t->n < want)
+				t->flags |= BD_TF_CUT; /* =binary data cut short */
 		}
 	}
 }
@@ -641,10 +646,13 @@ static bd_term *decode_object(bd_heap *h, bd_term *t, const char *p, const char 
 		if (!t->u.elems)
 			return t;
 		t->n = (uint32_t)n;
-		if (!decode_elems(h, q + 1, end, t->u.elems, n, depth + 1))
+		if (!decode_elems(h, q + 1, end, t->u.elems, n, depth + 1)) {
+			/* The line stops before the tuple does (a cut dump): say so. */
 			for (uint64_t i = 0; i < n; i++)
 				if (!t->u.elems[i])
-					t->u.elems[i] = &limit_term;
+					t->u.elems[i] = &cut_term;
+			t->flags |= BD_TF_CUT;
+		}
 		return t;
 	case 'l':
 		return decode_list(h, t, p + 1, end, depth);

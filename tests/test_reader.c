@@ -425,8 +425,9 @@ static void test_bombs(void **state)
 	(void)state;
 	char *out;
 	/* 20 GB of zeros: refused before anything is spooled (file and stdin). */
-	const char *zeros = "/tmp/bdbomb-zeros.zst";
-	char cmd[1024];
+	char zeros[64], procs[64], cmd[1024];
+	snprintf(zeros, sizeof zeros, "/tmp/bdbomb-zeros-%d.zst", (int)getpid());
+	snprintf(procs, sizeof procs, "/tmp/bdbomb-procs-%d.zst", (int)getpid());
 	snprintf(cmd, sizeof cmd, "head -c 300000000 /dev/zero | zstd -q -1 -c > %s", zeros);
 	assert_int_equal(system(cmd), 0);
 	double t0 = now();
@@ -439,7 +440,6 @@ static void test_bombs(void **state)
 	unlink(zeros);
 	/* A dump header, then a flood of =proc sections that expands 1e4:1: the spool
 	 * stops early and the dump reads as cut, saying why. */
-	const char *procs = "/tmp/bdbomb-procs.zst";
 	snprintf(cmd, sizeof cmd,
 		 "(printf '=erl_crash_dump:0.5\\nSlogan: x\\nSystem version: Erlang/OTP 25 "
 		 "[erts-13.1.5]\\n'; yes '=proc:<0.1.0>' | head -c 120000000) | zstd -q -3 "
@@ -458,6 +458,41 @@ static void test_bombs(void **state)
 	free(out);
 	unsetenv("BEAMDUMP_MAX_INPUT");
 	unlink(procs);
+}
+
+/* ---- what the dump lacks is marked apart from display limits ---- */
+static void test_cut_marks(void **state)
+{
+	(void)state;
+	char text[16384];
+	size_t k = (size_t)snprintf(
+		text, sizeof text,
+		"=erl_crash_dump:0.5\nMon Jan  6 06:25:34 2014\nSlogan: x\n"
+		"System version: Erlang/OTP 25 [erts-13.1.5] [64-bit]\n=proc:<0.80.0>\n"
+		"State: Waiting\nMessage queue length: 1\n=proc_messages:<0.80.0>\nH100:N\n"
+		"=proc_heap:<0.80.0>\n100:t4:H200,H300,H400,H1000\n200:Yc9000:0:64\n"
+		"300:Yh50:QUJD\n400:t3:I1,I2\n");
+	for (int i = 0; i < 300; i++)
+		k += (size_t)snprintf(text + k, sizeof text - k, "%X:lI97|%s%X\n", 0x1000 + 16 * i,
+				      i == 299 ? "N" : "H", i == 299 ? 0 : 0x1000 + 16 * (i + 1));
+	k += (size_t)snprintf(text + k, sizeof text - k, "=binary:9000\n64:QUJDREVG\n=end\n");
+	text[k] = 0;
+	/* The N of "N0": the last cell's tail is [] */
+	char *nz = strstr(text, "|N0\n");
+	assert_non_null(nz);
+	memmove(nz + 2, nz + 3, strlen(nz + 3) + 1);
+	char *out;
+	assert_int_equal(run_text(&out, text, strlen(text), "proc '<0.80.0>'"), 0);
+	assert_contains(out, "<<\"ABCDEF\">>(100 bytes, the dump has 6)");
+	assert_contains(out, "<<\"ABC\">>(80 bytes, the dump has 3)");
+	assert_contains(out, "{1,2,'#Cut'}");
+	assert_contains(out, "aaaa\"...}");
+	free(out);
+	assert_int_equal(run_text(&out, text, strlen(text), "proc --json '<0.80.0>'"), 0);
+	assert_contains(out, "(100 bytes, the dump has 6)");
+	assert_contains(out, "'#Cut'");
+	assert_contains(out, "aaaa\\\"...");
+	free(out);
 }
 
 /* ---- distribution messages (tests/fixtures/dist: a real OTP 25 node pair) ---- */
@@ -645,6 +680,7 @@ int main(void)
 		cmocka_unit_test(test_bombs),
 		cmocka_unit_test(test_hostile_reader),
 		cmocka_unit_test(test_dist_messages),
+		cmocka_unit_test(test_cut_marks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
