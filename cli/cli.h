@@ -146,7 +146,7 @@ const char *fmt_count(uint64_t v, char *buf, size_t cap);
 const char *fmt_bytes(uint64_t v, char *buf, size_t cap);
 /* words -> bytes using the model's word size (BD_UNKNOWN stays). */
 uint64_t words_to_bytes(const bd_model *m, uint64_t words);
-/* Display name of a process: registered name, else initial call, else spawned as. */
+/* Display name of a process (bd_proc_name), "-" when only the pid is known. */
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap);
 /* Print one line to stderr about truncation/skips; return EXIT_PARTIAL or EXIT_OK. */
 int partial_notice(const bd_model *m);
