@@ -227,6 +227,9 @@ int partial_reason(const bd_model *m, char *buf, size_t cap)
 int partial_notice(const bd_model *m)
 {
 	char why[1024];
+	const bd_node_info *n = bd_model_node(m);
+	if (n->format_note)
+		fprintf(stderr, "beamdump: note: %s\n", n->format_note);
 	if (!partial_reason(m, why, sizeof why))
 		return EXIT_OK;
 	for (char *line = why, *nl; line; line = nl ? nl + 1 : NULL) {
