@@ -98,6 +98,7 @@ static int heap_init(bd_heap **out, const bd_model *m, const bd_proc *p, bd_erro
 	h->opts.max_depth = 256;
 	h->arena.limit = (size_t)1 << 31;
 	h->lit = literal_index(m, &h->lit_text, &h->lit_len);
+	h->indexed = !p; /* no process heap to search */
 	*out = h;
 	return 0;
 }
@@ -126,6 +127,8 @@ static void ensure_index(bd_heap *h)
 	if (h->indexed)
 		return;
 	h->indexed = true;
+	if (!h->p || !h->heap)
+		return; /* a literals-only context: nothing to index */
 	const bd_model *m = h->m;
 	h->objects = index_lines(&h->index, h->heap, h->heap_len, &h->bad_lines,
 				 m->span_text ? NULL : m->src, h->p->sec_heap.off);
@@ -1389,4 +1392,62 @@ bd_term *bd_heap_dict_get(bd_heap *h, const char *atom)
 		p = e < end ? e + 1 : end;
 	}
 	return NULL;
+}
+
+/* ---- persistent terms, module blobs ---- */
+int bd_heap_persistent_terms(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n,
+			     bd_error *err)
+{
+	const char *t;
+	size_t len;
+	*n = 0;
+	if (!h->m->persistent_terms.len)
+		return 0;
+	if (bd_model_span_text(h->m, h->m->persistent_terms, &t, &len))
+		return bd_error_set(err, BD_ECORRUPT, 0, "persistent terms out of range");
+	h->budget = h->opts.max_nodes;
+	size_t lines = 1;
+	for (const char *c = t; (c = memchr(c, '\n', (size_t)(t + len - c))); c++)
+		lines++;
+	bd_term **k = bd_arena_alloc(&h->arena, lines * sizeof *k);
+	bd_term **v = bd_arena_alloc(&h->arena, lines * sizeof *v);
+	if (!k || !v)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	const char *p = t, *end = t + len;
+	while (p < end) {
+		const char *e = bd_tl_line_end(BD_TS_PTERMS, p, end);
+		if (!e)
+			e = eol_of(p, end);
+		if (e > p) {
+			const char *nx;
+			k[*n] = decode_elem(h, p, e, &nx, 0);
+			v[*n] = nx && nx < e && *nx == '|' ? decode_elem(h, nx + 1, e, &nx, 0)
+							   : &cut_term;
+			(*n)++;
+		}
+		p = e < end ? e + 1 : end;
+	}
+	*keys = k;
+	*values = v;
+	return 0;
+}
+
+bd_term *bd_heap_decode_blob(bd_heap *h, bd_span sp)
+{
+	const char *t;
+	size_t len;
+	if (!sp.len || bd_model_span_text(h->m, sp, &t, &len) || !len)
+		return NULL;
+	size_t cap = h->m->hex_data ? len / 2 + 1 : len / 4 * 3 + 3;
+	if (cap > (16u << 20))
+		cap = 16u << 20;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	size_t got = bd_decode_data(t, len, h->m->hex_data, buf, cap);
+	h->budget = h->opts.max_nodes;
+	bd_etf_ctx ctx = {NULL, NULL, 0, heap_node_channel, (void *)h->m};
+	bd_term *r = bd_etf_decode_ctx(&h->arena, buf, got, h->budget, &ctx);
+	free(buf);
+	return r;
 }

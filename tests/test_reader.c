@@ -438,11 +438,11 @@ static void test_bombs(void **state)
 	free(out);
 	assert_true(now() - t0 < 5);
 	unlink(zeros);
-	/* A dump header, then a flood of =proc sections that expands 1e4:1: the spool
-	 * stops early and the dump reads as cut, saying why. */
+	/* A dump header, then a flood that expands 1e4:1: the spool stops early and the
+	 * dump reads as cut, saying why. */
 	snprintf(cmd, sizeof cmd,
 		 "(printf '=erl_crash_dump:0.5\\nSlogan: x\\nSystem version: Erlang/OTP 25 "
-		 "[erts-13.1.5]\\n'; yes '=proc:<0.1.0>' | head -c 120000000) | zstd -q -3 "
+		 "[erts-13.1.5]\\n=atoms\\n'; yes 'an_atom' | head -c 120000000) | zstd -q -3 "
 		 "--long=27 -c > %s", procs);
 	assert_int_equal(system(cmd), 0);
 	t0 = now();
@@ -493,6 +493,92 @@ static void test_cut_marks(void **state)
 	assert_contains(out, "'#Cut'");
 	assert_contains(out, "aaaa\\\"...");
 	free(out);
+}
+
+/* ---- the section commands, their JSON against docs/schema ---- */
+static void validate(const char *schema, const char *json)
+{
+	const char *f = tu_write_temp(json, strlen(json));
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "python3 '%s/tests/validate_json.py' '%s/docs/schema/%s.schema.json' %s",
+		 getenv("BD_SOURCE"), getenv("BD_SOURCE"), schema, f);
+	int rc = system(cmd);
+	unlink(f);
+	if (rc)
+		fail_msg("%s --json does not match docs/schema/%s.schema.json", schema, schema);
+}
+
+static void test_section_commands(void **state)
+{
+	(void)state;
+	static const char *cmds[] = {"timers", "modules", "module lists", "funs",
+				     "persistent-terms", "areas", "tables", "nodes",
+				     "ets", "ports", "schedulers", "memory"};
+	static const char *fx[] = {"tests/fixtures/terms_otp27.dump.zst",
+				   "tests/fixtures/dist/dist.dump.zst",
+				   "tests/fixtures/wild/014_r12b-5_kernelac_kazoo.dump.zst",
+				   "tests/fixtures/wild/038_r16b03_doboot_canvas-game.dump.zst",
+				   "tests/fixtures/wild/119_28_kernelac-rabbit_celery-rabbitmq.dump.zst"};
+	for (size_t f = 0; f < sizeof fx / sizeof *fx; f++) {
+		const char *p = tu_fixture(fx[f]);
+		for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+			char *out, schema[64];
+			int rc = tu_run(&out, "%s --json %s 2>/dev/null", cmds[i], p);
+			if (rc != 0 && rc != 4)
+				fail_msg("%s on %s: rc %d", cmds[i], fx[f], rc);
+			snprintf(schema, sizeof schema, "%s", cmds[i]);
+			schema[strcspn(schema, " ")] = 0;
+			validate(schema, out);
+			free(out);
+			rc = tu_run(&out, "%s %s 2>/dev/null", cmds[i], p);
+			assert_true(rc == 0 || rc == 4);
+			free(out);
+		}
+		unlink(p);
+	}
+	/* What they say, on the OTP 27 fixture and the two-node dump. */
+	const char *p = tu_fixture("tests/fixtures/terms_otp27.dump.zst");
+	char *out;
+	assert_int_equal(tu_run(&out, "timers --json %s", p), 0);
+	assert_contains(out, "\"owner_name\":\"inet_db\",\"message\":\"refresh_timeout\"");
+	free(out);
+	assert_int_equal(tu_run(&out, "module lists %s", p), 0);
+	assert_contains(out, "Attributes:       [{vsn,[");
+	assert_contains(out, "{source,\"");
+	free(out);
+	assert_int_equal(tu_run(&out, "module nosuchmodule %s 2>/dev/null", p), 2);
+	free(out);
+	assert_int_equal(tu_run(&out, "funs --json %s", p), 0);
+	assert_contains(out, "\"funs\":658");
+	free(out);
+	assert_int_equal(tu_run(&out, "persistent-terms %s", p), 0);
+	assert_contains(out, "code_server => interactive");
+	free(out);
+	assert_int_equal(tu_run(&out, "tables --json %s", p), 0);
+	assert_contains(out, "{\"name\":\"atom_tab\",\"kind\":\"index\"");
+	assert_contains(out, "\"limit\":1048576");
+	free(out);
+	assert_int_equal(tu_run(&out, "areas %s", p), 0);
+	assert_contains(out, "atom_space");
+	free(out);
+	assert_int_equal(tu_run(&out, "modules -n 1 %s", p), 0);
+	assert_contains(out, "(1 of 102 modules, by current size)");
+	free(out);
+	unlink(p);
+	p = tu_fixture("tests/fixtures/dist/dist.dump.zst");
+	assert_int_equal(tu_run(&out, "nodes --json %s", p), 0);
+	assert_contains(out, "\"kind\":\"visible\"");
+	assert_contains(out, "{\"kind\":\"link\",\"local\":\"<0.");
+	assert_contains(out, "{\"kind\":\"monitored_by\",\"local\":\"<0.");
+	free(out);
+	/* The same answers from a snapshot of the dump. */
+	char snap[128];
+	snprintf(snap, sizeof snap, "/tmp/bdnodes-%d.bdump", (int)getpid());
+	assert_int_equal(tu_run(NULL, "convert %s -o %s 2>/dev/null", p, snap), 0);
+	same_json("nodes", p, snap);
+	same_json("timers", p, snap);
+	unlink(snap);
+	unlink(p);
 }
 
 /* ---- distribution messages (tests/fixtures/dist: a real OTP 25 node pair) ---- */
@@ -681,6 +767,7 @@ int main(void)
 		cmocka_unit_test(test_hostile_reader),
 		cmocka_unit_test(test_dist_messages),
 		cmocka_unit_test(test_cut_marks),
+		cmocka_unit_test(test_section_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

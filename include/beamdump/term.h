@@ -140,6 +140,15 @@ int bd_heap_dictionary(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n
 /* Value of a dictionary key that is an atom (e.g. "$ancestors"), or NULL. */
 bd_term *bd_heap_dict_get(bd_heap *h, const char *atom);
 
+/* ---- persistent terms and module blobs (contexts from bd_heap_open_literals) ---- */
+/* The =persistent_terms section: keys[i] => values[i], resolved in the literals.
+ * *n = 0 when the dump has none. */
+int bd_heap_persistent_terms(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n,
+			     bd_error *err);
+/* An external-term blob of the dump (module attributes, compilation info: base64, hex
+ * before 0.5) decoded; NULL when the span is empty, cut or undecodable. */
+bd_term *bd_heap_decode_blob(bd_heap *h, bd_span text);
+
 /* ---- printing ---- */
 /* Erlang syntax into buf (always NUL-terminated). Lists are printed as lists, strings
  * of printable latin-1 as "...". Beyond depth / items the printer writes "..." (a
