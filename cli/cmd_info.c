@@ -74,6 +74,7 @@ static void info_json(const bd_model *m)
 	}
 	jw_ku64(&w, "skipped_sections", n->skipped);
 	jw_kstr(&w, "skipped_first", n->skipped_first);
+	jw_kstr(&w, "format_note", n->format_note);
 	jw_obj_end(&w);
 	jw_end(&w);
 }
@@ -95,9 +96,11 @@ static void info_text(const bd_model *m)
 	printf("Node:       %s\n", n->node_name ? out_txt(n->node_name) : "?");
 	printf("Created:    %s\n", n->created ? out_txt(n->created) : "?");
 	printf("System:     %s\n", n->system_version ? out_txt(n->system_version) : "?");
-	printf("Dump:       %s version %s, %s\n", n->source,
+	printf("Dump:       %s version %s, %s%s\n", n->source,
 	       n->dump_version ? out_txt(n->dump_version) : "?",
-	       fmt_bytes(n->input_size, a, sizeof a));
+	       fmt_bytes(n->input_size, a, sizeof a), n->crlf ? ", Windows line endings" : "");
+	if (n->format_note)
+		printf("Note:       %s\n", out_txt(n->format_note));
 	if (n->calling_thread)
 		printf("Thread:     %s\n", out_txt(n->calling_thread));
 	if (n->taints && *n->taints)

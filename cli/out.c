@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "beamdump/util.h"
+#include "beamdump/analyze.h"
 #include "cli.h"
 
 void jw_init(jw *w, FILE *f)
@@ -205,13 +206,11 @@ uint64_t words_to_bytes(const bd_model *m, uint64_t words)
 
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap)
 {
-	(void)m;
-	if (p->name)
-		out_clean(buf, cap, p->name, strlen(p->name));
-	else if (p->spawned_as)
-		out_clean(buf, cap, p->spawned_as, strlen(p->spawned_as));
-	else
+	char raw[512];
+	if (bd_proc_name(m, p, NULL, raw, sizeof raw) == BD_PNAME_PID)
 		snprintf(buf, cap, "-");
+	else
+		out_clean(buf, cap, raw, strlen(raw)); /* names come from the dump */
 	return buf;
 }
 
@@ -234,6 +233,8 @@ int partial_notice(const bd_model *m)
 			n->truncated_in ? out_txt(n->truncated_in) : "?");
 		rc = EXIT_PARTIAL;
 	}
+	if (n->format_note)
+		fprintf(stderr, "beamdump: note: %s\n", out_txt(n->format_note));
 	if (n->skipped) {
 		fprintf(stderr, "beamdump: skipped %llu section(s): first: %s\n",
 			(unsigned long long)n->skipped,
