@@ -1098,7 +1098,13 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	if (msg_text(h, &t, &len))
 		return bd_error_set(err, BD_ENOTFOUND, 0, "no messages in the dump");
 	shape_tab st = {0};
-	st.cap = 8192;
+	/* Room for four times the messages (shapes are fewer), at most 8192 slots: a short
+	 * queue does not pay for a 1 MB table. */
+	size_t lines = 1;
+	for (const char *c = t; lines < 4096 && (c = memchr(c, '\n', (size_t)(t + len - c))); c++)
+		lines++;
+	for (st.cap = 16; st.cap < 4 * lines && st.cap < 8192;)
+		st.cap *= 2;
 	caller_tab ct = {0};
 	ct.cap = 256;
 	free(h->stats_mem);
