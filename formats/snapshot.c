@@ -19,16 +19,18 @@
  * 64 KiB) is refused before it is decompressed. */
 #define RAW_FLOOR ((uint64_t)32 << 20)
 #define RAW_RATIO 256
-/* What the model may keep of a snapshot (rows, strings, dictionary, regenerated
- * texts): BUDGET_RATIO bytes per byte of file, at least BUDGET_FLOOR. A real
- * snapshot needs a few bytes of model per byte of file (15 at 5 M processes); row
+/* What the model may keep of a snapshot (rows, strings, dictionary): BUDGET_RATIO
+ * bytes per byte of file, at least BUDGET_FLOOR. A real snapshot needs up to ~40
+ * (400k alike processes stored in 7 bytes each, 280 bytes each in the model); row
  * counts and ids in forged headers cannot make it allocate more. */
 #define BUDGET_FLOOR ((uint64_t)256 << 20)
-#define BUDGET_RATIO 32
+#define BUDGET_RATIO 128
 /* The dump text regenerated from term sections (and kept for the model's life) is
- * bounded apart: a snapshot is 0.45 % to 8 % of its dump, so walking every process
- * may regenerate 220 times the file, never more than TEXT_RATIO times. */
-#define TEXT_RATIO 256
+ * bounded apart: a snapshot is 0.2 % to 8 % of its dump, so walking every process may
+ * regenerate 500 times the file; more than TEXT_RATIO times (at least TEXT_FLOOR) is
+ * refused, for the objects asked last. */
+#define TEXT_RATIO 1024
+#define TEXT_FLOOR ((uint64_t)512 << 20)
 
 enum { HK_PROC = 1, HK_BLOB = 2, HK_BIN = 3, HK_TT = 4 };
 #define HANDLE(kind, row, part) (((uint64_t)(kind) << 56) | ((uint64_t)(row) << 3) | (part))
@@ -1769,7 +1771,7 @@ int bd_snapshot_read(bd_model *m, bd_error *err)
 	s->name = m->src ? m->src->name : "snapshot";
 	s->m = m;
 	s->budget = s->size > BUDGET_FLOOR / BUDGET_RATIO ? s->size * BUDGET_RATIO : BUDGET_FLOOR;
-	s->text_budget = s->size > BUDGET_FLOOR / TEXT_RATIO ? s->size * TEXT_RATIO : BUDGET_FLOOR;
+	s->text_budget = s->size > TEXT_FLOOR / TEXT_RATIO ? s->size * TEXT_RATIO : TEXT_FLOOR;
 	for (int k = 0; k < REC_CACHE; k++)
 		s->cache[k].rec = SIZE_MAX;
 	pthread_mutex_init(&s->lock, NULL);
