@@ -8,7 +8,14 @@ CHECK_BUILD ?= build-check
 JOBS        ?= 2
 DEMO_DUMP   ?= samples/dumps/mailbox.dump.zst
 
-.PHONY: all deps build check samples demo bench clean
+# make install: PREFIX (default /usr/local) and DESTDIR (staging root) as usual.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man/man1
+COMPDIR     ?= $(PREFIX)/share/bash-completion/completions
+
+.PHONY: all deps build check samples demo bench clean install uninstall
 
 all: build
 
@@ -44,6 +51,19 @@ check: deps
 
 bench: build
 	@./bench/run.sh
+
+# The man page is written by the program from its own command tables (beamdump __man),
+# so it lists exactly the commands and options of the binary installed.
+install: build
+	@$(BUILD)/beamdump __man > $(BUILD)/beamdump.1
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(COMPDIR)"
+	install -m 755 $(BUILD)/beamdump "$(DESTDIR)$(BINDIR)/beamdump"
+	install -m 644 $(BUILD)/beamdump.1 "$(DESTDIR)$(MANDIR)/beamdump.1"
+	install -m 644 scripts/beamdump-completion.bash "$(DESTDIR)$(COMPDIR)/beamdump"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/beamdump" "$(DESTDIR)$(MANDIR)/beamdump.1" \
+	  "$(DESTDIR)$(COMPDIR)/beamdump"
 
 clean:
 	rm -rf $(BUILD) $(CHECK_BUILD)

@@ -101,6 +101,8 @@ struct opts {
  * CLI_HELP, or EXIT_USAGE (message printed). */
 int cli_parse(const cli_cmd *cmd, const cli_cmd *const *all, int argc, char **argv, opts *o);
 void cli_help(FILE *f, const cli_cmd *cmd);
+/* The man page beamdump(1) from the command tables (cli/man.c). */
+void cli_man(FILE *f, const cli_cmd *const *cmds, const char *version);
 /* "top [--by KEY] [-n N] [--json] <dump>" (static buffer). */
 const char *cli_synopsis(const cli_cmd *cmd);
 const char *cli_missing_arg(const char *args, int nth);
@@ -108,6 +110,15 @@ const char *cli_missing_arg(const char *args, int nth);
 const char *opt_str(const opts *o, const char *name);
 /* How many times --name was given. */
 int opt_count(const opts *o, const char *name);
+/* ---- fitting tables to the terminal (cli/out.c) ----
+ * out_columns: the width of the terminal stdout is ($COLUMNS, else the tty's), or 0
+ * when stdout is a pipe or a file (then nothing is cut). out_fit: s cut to w display
+ * columns, the last one a visible mark ("…" in a UTF-8 locale, else "~"). out_pad:
+ * print s padded to w columns (right-aligned when right). out_width: display columns. */
+int out_columns(void);
+const char *out_fit(const char *s, size_t w, char *buf, size_t cap);
+void out_pad(const char *s, size_t w, int right);
+size_t out_width(const char *s);
 /* Colors for fd: a terminal, NO_COLOR unset or empty, TERM not dumb. */
 int cli_color_auto(int fd);
 
@@ -148,6 +159,10 @@ const char *fmt_bytes(uint64_t v, char *buf, size_t cap);
 uint64_t words_to_bytes(const bd_model *m, uint64_t words);
 /* Display name of a process (bd_proc_name), "-" when only the pid is known. */
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap);
+/* A live capture (beamdump capture): it does not read timers, modules, funs, atom
+ * names or persistent terms, so those are unknown (text "unknown", JSON null), not 0. */
+int is_live(const bd_model *m);
+#define LIVE_UNKNOWN "unknown (a live capture does not read them)"
 /* Print one line to stderr about truncation/skips; return EXIT_PARTIAL or EXIT_OK. */
 int partial_notice(const bd_model *m);
 /* What partial_notice says (lines joined by \n, no "beamdump: "); 1 when the input

@@ -268,6 +268,13 @@ static void print_json(const bd_model *m, const bd_findings *fs)
 
 int cmd_analyze(const opts *o)
 {
+	const char *fail_on = opt_str(o, "fail-on");
+	if (fail_on && strcmp(fail_on, "critical") && strcmp(fail_on, "warning") &&
+	    strcmp(fail_on, "info")) {
+		fprintf(stderr, "beamdump analyze: --fail-on takes critical, warning or info, got '%s'\n",
+			fail_on);
+		return EXIT_USAGE;
+	}
 	bd_model *m;
 	int rc = open_input(o, &m);
 	if (rc)
@@ -284,8 +291,14 @@ int cmd_analyze(const opts *o)
 		print_json(m, fs);
 	else
 		print_text(m, fs, o);
+	/* --fail-on SEVERITY: a gate for scripts (exit 1), like ci's rules */
+	int gate = fail_on ? (!strcmp(fail_on, "critical") ? BD_SEV_CRITICAL
+			      : !strcmp(fail_on, "warning") ? BD_SEV_WARNING : BD_SEV_INFO) : -1;
+	int over = 0;
+	for (size_t i = 0; gate >= 0 && i < fs->n; i++)
+		over |= (int)fs->items[i].severity >= gate;
 	bd_findings_free(fs);
 	rc = partial_notice(m);
 	bd_model_free(m);
-	return rc;
+	return rc ? rc : over ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -169,8 +169,9 @@ static int print_atoms(const opts *o, const bd_model *m)
 	uint64_t seen = bd_model_atoms_each(m, atom_cb, &r);
 	if (!o->all) {
 		size_t k = r.count < r.cap ? r.count : r.cap;
-		if (!o->json && lim)
-		{
+		if (!o->json && is_live(m))
+			printf("Atom names: %s\n", LIVE_UNKNOWN);
+		else if (!o->json && lim) {
 			char sa[32];
 			printf("Newest %zu atoms (of %s in the dump):\n", k, fmt_count(seen, sa, sizeof sa));
 		}
@@ -184,7 +185,7 @@ static int print_atoms(const opts *o, const bd_model *m)
 	}
 	if (o->json) {
 		jw_arr_end(&w);
-		jw_ku64(&w, "in_dump", seen);
+		jw_ku64(&w, "in_dump", is_live(m) ? BD_UNKNOWN : seen);
 		jw_obj_end(&w);
 		jw_end(&w);
 	}

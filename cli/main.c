@@ -27,7 +27,8 @@ static const cli_cmd top_cmd = {"top", cmd_top, DUMP_ARG, 1, 1, top_opts,
 				"Processes ranked by memory, queue, reductions, binary or heap.", DUMP_NOTE, NULL};
 
 static const cli_opt proc_opts[] = {
-	{"messages", 0, CLI_NUM, "N", "messages of the queue to print (default 10)"},
+	{"messages", 0, CLI_NUM, "N", "messages of the queue to print (default 10; all: a big N)"},
+	{"from", 0, CLI_NUM, "I", "first message to print, counted from 0 (default 0)"},
 	CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
 static const cli_cmd proc_cmd = {"proc", cmd_proc, "<pid|name> " DUMP_ARG, 2, 2, proc_opts,
 				 "One process in full: state, queue, links, stack, dictionary.",
@@ -83,9 +84,15 @@ static const cli_cmd diff_cmd = {"diff", cmd_diff, "<A> <B>", 2, 2, diff_opts,
 
 static const cli_opt analyze_opts[] = {
 	CLI_OPT_VERBOSE("every finding with all its evidence (info ones too)"), CLI_OPT_JSON,
+	{"fail-on", 0, CLI_VALUE, "SEVERITY", "exit 1 when a finding is critical, warning or "
+					      "more, or info or more (for scripts)"},
 	CLI_OPT_COLOR, CLI_END};
-static const cli_cmd analyze_cmd = {"analyze", cmd_analyze, DUMP_ARG, 1, 1, analyze_opts,
-				    "What went wrong and who did it: findings, evidence, advice.", DUMP_NOTE, NULL};
+static const cli_cmd analyze_cmd = {
+	"analyze", cmd_analyze, DUMP_ARG, 1, 1, analyze_opts,
+	"What went wrong and who did it: findings, evidence, advice.", DUMP_NOTE,
+	"0 analysed (whatever was found: the findings are the answer), 1 with --fail-on:\n"
+	"            a finding at that severity or above, 2 usage, 3 unreadable input,\n"
+	"            4 partial input (cut dump) read: findings from what was read"};
 
 static const cli_opt state_opts[] = {CLI_OPT_ALL("the whole state, however big"), CLI_OPT_JSON,
 				     CLI_OPT_COLOR, CLI_END};
@@ -112,13 +119,34 @@ static void usage(FILE *f)
 	fprintf(f, "\n'beamdump <command> --help' lists a command's options and exit codes.\n"
 		   "  -h, --help     this help\n"
 		   "  --version      the version\n"
-		   "exit codes: 0 ok, 1 findings over thresholds (ci), 2 usage, 3 unreadable input,\n"
-		   "            4 partial (cut) input read\n");
+		   "exit codes: 0 ok, 1 findings over thresholds (ci, analyze --fail-on), 2 usage,\n"
+		   "            3 unreadable input, 4 partial (cut) input read; per command: --help\n");
+}
+
+/* Registered names and pids of a dump, for completing proc and state. */
+static int complete_procs(const char *path)
+{
+	bd_model *m;
+	bd_error err = {0};
+	size_t n;
+	char pid[48];
+	if (bd_model_open(&m, path, &err))
+		return EXIT_UNREADABLE;
+	const bd_proc *p = bd_model_procs(m, &n);
+	for (size_t i = 0; i < n; i++)
+		if (p[i].name)
+			printf("%s\n", p[i].name);
+	for (size_t i = 0; i < n && n <= 20000; i++)
+		printf("%s\n", bd_pid_fmt(p[i].pid, pid, sizeof pid));
+	bd_model_free(m);
+	return EXIT_OK;
 }
 
 /* Words for shell completion: the commands, or one command's options. */
 static int complete_words(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[0], "--procs"))
+		return complete_procs(argv[1]);
 	for (size_t i = 0; commands[i]; i++) {
 		const cli_cmd *c = commands[i];
 		if (argc < 1) {
@@ -167,6 +195,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "__complete"))
 		return complete_words(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "__man")) { /* beamdump(1), for make install */
+		cli_man(stdout, commands, BD_VERSION);
+		return fflush(stdout) ? EXIT_UNREADABLE : EXIT_OK;
+	}
 	const cli_cmd *cmd = find_command(argv[1]);
 	if (!cmd) {
 		fprintf(stderr, "beamdump: unknown command '%s' (try beamdump --help)\n", argv[1]);

@@ -2,7 +2,10 @@
  * formatting for text tables. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "beamdump/util.h"
 #include "beamdump/analyze.h"
@@ -202,6 +205,12 @@ const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t ca
 	return buf;
 }
 
+int is_live(const bd_model *m)
+{
+	const char *s = bd_model_node(m)->source;
+	return s && !strcmp(s, "live");
+}
+
 int partial_reason(const bd_model *m, char *buf, size_t cap)
 {
 	const bd_node_info *n = bd_model_node(m);
@@ -252,4 +261,83 @@ int open_input(const opts *o, bd_model **m)
 		return EXIT_UNREADABLE;
 	}
 	return EXIT_OK;
+}
+
+/* ---- fitting tables to the terminal ---- */
+
+int out_columns(void)
+{
+	static int cols = -1;
+	if (cols >= 0)
+		return cols;
+	cols = 0;
+	if (!isatty(1))
+		return cols; /* a pipe or a file: full width, nothing cut */
+	const char *c = getenv("COLUMNS");
+	long v = c ? strtol(c, NULL, 10) : 0;
+	struct winsize ws;
+	if (v > 0 && v < 10000)
+		cols = (int)v;
+	else if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		cols = ws.ws_col;
+	else
+		cols = 80;
+	if (cols < 20)
+		cols = 20;
+	return cols;
+}
+
+/* The mark of a cut cell: an ellipsis where the terminal speaks UTF-8. */
+static const char *cut_mark(size_t *width)
+{
+	const char *l = getenv("LC_ALL");
+	if (!l || !*l)
+		l = getenv("LC_CTYPE");
+	if (!l || !*l)
+		l = getenv("LANG");
+	int utf8 = l && (strstr(l, "UTF-8") || strstr(l, "utf8") || strstr(l, "UTF8") ||
+			 strstr(l, "utf-8"));
+	*width = 1;
+	return utf8 ? "\xe2\x80\xa6" : "~";
+}
+
+/* Display columns of UTF-8 text (one per code point: good enough for names). */
+size_t out_width(const char *s)
+{
+	size_t w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		w += (*p & 0xc0) != 0x80;
+	return w;
+}
+
+const char *out_fit(const char *s, size_t w, char *buf, size_t cap)
+{
+	size_t mw;
+	const char *mark = cut_mark(&mw);
+	if (!s)
+		s = "";
+	if (out_width(s) <= w || w == 0) {
+		snprintf(buf, cap, "%s", s);
+		return buf;
+	}
+	/* keep w - 1 columns of text, then the mark */
+	size_t cols = 0, i = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (p[i] && cols < w - mw) {
+		i++;
+		while ((p[i] & 0xc0) == 0x80)
+			i++;
+		cols++;
+	}
+	snprintf(buf, cap, "%.*s%s", (int)i, s, mark);
+	return buf;
+}
+
+void out_pad(const char *s, size_t w, int right)
+{
+	size_t n = out_width(s);
+	if (right)
+		printf("%*s%s", (int)(w > n ? w - n : 0), "", s);
+	else
+		printf("%s%*s", s, (int)(w > n ? w - n : 0), "");
 }
