@@ -119,6 +119,18 @@ int out_columns(void);
 const char *out_fit(const char *s, size_t w, char *buf, size_t cap);
 void out_pad(const char *s, size_t w, int right);
 size_t out_width(const char *s);
+/* A table fitted to the terminal: columns as wide as their widest cell; on a terminal
+ * too narrow, columns with a min shrink (cells cut with a mark) and then columns with
+ * a drop rank go, highest rank first. Piped: full width, nothing cut. cells holds
+ * nrows * ncols strings (NULL = empty), row by row. */
+typedef struct tcol {
+	const char *head;
+	int right;     /* right-aligned (numbers) */
+	size_t min;    /* > 0: may shrink to this many columns, cut with a mark */
+	int drop;      /* > 0: may be left out on a narrow terminal, highest first */
+	size_t gap;    /* spaces before the column */
+} tcol;
+void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows);
 /* Colors for fd: a terminal, NO_COLOR unset or empty, TERM not dumb. */
 int cli_color_auto(int fd);
 
@@ -168,6 +180,12 @@ int partial_notice(const bd_model *m);
 /* What partial_notice says (lines joined by \n, no "beamdump: "); 1 when the input
  * was partial, else 0 and buf = "". */
 int partial_reason(const bd_model *m, char *buf, size_t cap);
+/* Set the term style for this run (bd_term_set_style): --style, else Elixir for the
+ * dump of an Elixir node; JSON output always Erlang. open_input calls it. */
+void cli_style(const opts *o, const bd_model *m);
+/* A name, an MFA or text holding them, in the current style (MyApp.Cache,
+ * :gen_server.loop/7 for Elixir); NULL stays NULL. Returns buf. */
+const char *style_label(const char *s, char *buf, size_t cap);
 /* Open the input named by the last positional argument; prints errors. */
 int open_input(const opts *o, bd_model **m);
 /* open_input, then the process named by the first argument (pid or name); prints

@@ -135,6 +135,33 @@ static void print_text(const bd_model *m, const bd_findings *fs, const opts *o)
 		printf("No findings.\n");
 }
 
+/* Elixir style: the findings' texts name modules as the analyses wrote them
+ * ('Elixir.MyApp.Cache':handle_call/3); each line is rewritten on its way out. */
+static void print_text_styled(const bd_model *m, const bd_findings *fs, const opts *o)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len), *real = stdout;
+	if (!mem) {
+		print_text(m, fs, o);
+		return;
+	}
+	stdout = mem; /* print_text writes with printf: catch it, then restyle */
+	print_text(m, fs, o);
+	stdout = real;
+	fclose(mem);
+	char line[8192];
+	for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		fputs(bd_style_text(p, line, sizeof line), stdout);
+		if (nl)
+			putchar('\n');
+	}
+	free(text);
+}
+
 /* ---- JSON (schema: docs/json.md, docs/schema/analyze.schema.json) ---- */
 static void json_subject(jw *w, const bd_subject *s)
 {
@@ -289,6 +316,8 @@ int cmd_analyze(const opts *o)
 	}
 	if (o->json)
 		print_json(m, fs);
+	else if (bd_term_style() == BD_STYLE_ELIXIR)
+		print_text_styled(m, fs, o);
 	else
 		print_text(m, fs, o);
 	/* --fail-on SEVERITY: a gate for scripts (exit 1), like ci's rules */

@@ -488,6 +488,7 @@ int cmd_diff(const opts *o)
 	bd_error err = {0};
 	if (open_models(m, o->args, 2, NULL))
 		return EXIT_UNREADABLE;
+	cli_style(o, m[1]);
 	bd_model *ma = m[0], *mb = m[1];
 	bd_diff *d = NULL;
 	if (bd_diff_run(ma, mb, NULL, &d, &err)) {

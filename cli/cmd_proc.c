@@ -101,7 +101,9 @@ static const char *link_target(const bd_model *m, const bd_link *l, char *buf, s
 	char p[48];
 	switch (l->target_kind) {
 	case BD_TGT_PID: {
-		const char *nm = bd_pid_name(m, l->id), *node = bd_pid_node(m, l->id);
+		char sn[256];
+		const char *nm = style_label(bd_pid_name(m, l->id), sn, sizeof sn),
+			   *node = bd_pid_node(m, l->id);
 		snprintf(buf, cap, "%s%s%s%s%s", bd_pid_fmt(l->id, p, sizeof p), nm ? " " : "",
 			 nm ? nm : "", node ? " on " : "", node ? node : "");
 		break;
@@ -147,15 +149,15 @@ static void proc_fields(const bd_model *m, const bd_proc *p, field_row *rows, si
 
 static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, const opts *o, char *tb)
 {
-	char a[32], b[32], pid[48], lt[256];
+	char a[32], b[32], pid[48], lt[256], sl[512];
 	printf("Pid:            %s\n", bd_pid_fmt(p->pid, pid, sizeof pid));
-	printf("Name:           %s\n", p->name ? p->name : "-");
+	printf("Name:           %s\n", p->name ? style_label(p->name, sl, sizeof sl) : "-");
 	printf("State:          %s\n", bd_proc_state_name(p->state));
-	printf("Spawned as:     %s\n", p->spawned_as ? p->spawned_as : "?");
+	printf("Spawned as:     %s\n", p->spawned_as ? style_label(p->spawned_as, sl, sizeof sl) : "?");
 	printf("Spawned by:     %s\n", bd_pid_fmt(p->spawned_by, pid, sizeof pid));
-	printf("Current:        %s\n", p->pc ? p->pc : "?");
+	printf("Current:        %s\n", p->pc ? style_label(p->pc, sl, sizeof sl) : "?");
 	if (p->current_call)
-		printf("Current call:   %s\n", p->current_call);
+		printf("Current call:   %s\n", style_label(p->current_call, sl, sizeof sl));
 	if (p->last_calls != UINT32_MAX)
 		printf("Last calls:     %s\n", bd_model_string(m, p->last_calls));
 	printf("Internal state: %s\n", p->internal_state ? p->internal_state : "?");
@@ -190,11 +192,11 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, const op
 	printf("\nStack:\n");
 	if (bd_heap_stack(h, &fr, &nf, &err) == 0) {
 		for (size_t i = 0; i < nf; i++) {
-			printf("  %s\n", fr[i].mfa);
+			printf("  %s\n", fr[i].mfa ? style_label(fr[i].mfa, sl, sizeof sl) : "?");
 			for (uint32_t j = 0; j < fr[i].nslots; j++) {
 				const bd_slot *s = &fr[i].slots[j];
 				if (s->info) {
-					printf("      %s\n", s->info);
+					printf("      %s\n", style_label(s->info, sl, sizeof sl));
 					continue;
 				}
 				bd_term_fmt(s->term, tb, TERM_BUF, 6, 12);

@@ -34,8 +34,8 @@ static size_t *order_by(const uint64_t *keys, size_t n)
 
 static const char *owner_label(const bd_model *m, bd_pid pid, char *buf, size_t cap)
 {
-	char p[48];
-	const char *nm = bd_pid_name(m, pid);
+	char p[48], sn[256];
+	const char *nm = style_label(bd_pid_name(m, pid), sn, sizeof sn);
 	snprintf(buf, cap, "%s%s%s", bd_pid_fmt(pid, p, sizeof p), nm ? " " : "", nm ? nm : "");
 	return buf;
 }
@@ -324,7 +324,8 @@ static int print_schedulers(const opts *o, const bd_model *m)
 		for (size_t i = 0; i < n; i++) {
 			char cur[96] = "-";
 			if (bd_pid_valid(s[i].current)) {
-				const char *nm = bd_pid_name(m, s[i].current);
+				char sn[256];
+				const char *nm = style_label(bd_pid_name(m, s[i].current), sn, sizeof sn);
 				snprintf(cur, sizeof cur, "%s%s%s", bd_pid_fmt(s[i].current, pid, sizeof pid),
 					 nm ? " " : "", nm ? nm : "");
 			}

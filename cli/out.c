@@ -200,8 +200,11 @@ uint64_t words_to_bytes(const bd_model *m, uint64_t words)
 
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap)
 {
-	if (bd_proc_name(m, p, NULL, buf, cap) == BD_PNAME_PID)
+	char raw[512];
+	if (bd_proc_name(m, p, NULL, raw, sizeof raw) == BD_PNAME_PID)
 		snprintf(buf, cap, "-");
+	else
+		style_label(raw, buf, cap);
 	return buf;
 }
 
@@ -248,6 +251,54 @@ int partial_notice(const bd_model *m)
 	return EXIT_PARTIAL;
 }
 
+/* An Elixir node: the elixir application's modules are loaded, or its processes run
+ * Elixir code (a live capture reads no module list). */
+static int elixir_node(const bd_model *m)
+{
+	size_t n;
+	const bd_module *mods = bd_model_modules(m, &n);
+	for (size_t i = 0; i < n; i++)
+		if (mods[i].name && (!strcmp(mods[i].name, "elixir") ||
+				     !strncmp(mods[i].name, "'Elixir.", 8) ||
+				     !strncmp(mods[i].name, "Elixir.", 7)))
+			return 1;
+	const bd_proc *p = bd_model_procs(m, &n);
+	for (size_t i = 0; i < n && i < 5000; i++) {
+		const char *s = p[i].spawned_as, *c = p[i].pc_mfa;
+		if ((s && (!strncmp(s, "'Elixir.", 8) || !strncmp(s, "Elixir.", 7))) ||
+		    (c && (!strncmp(c, "'Elixir.", 8) || !strncmp(c, "Elixir.", 7))))
+			return 1;
+	}
+	return 0;
+}
+
+const char *style_label(const char *s, char *buf, size_t cap)
+{
+	if (!s)
+		return NULL;
+	if (bd_term_style() != BD_STYLE_ELIXIR) {
+		snprintf(buf, cap, "%s", s);
+		return buf;
+	}
+	bd_style_mfa(s, buf, cap);
+	if (!strcmp(buf, s)) { /* not an MFA: a name, or text with names in it */
+		char tmp[1024];
+		snprintf(tmp, sizeof tmp, "%s", s);
+		bd_style_text(tmp, buf, cap);
+	}
+	return buf;
+}
+
+void cli_style(const opts *o, const bd_model *m)
+{
+	const char *s = o->style;
+	int elixir = o->json                        ? 0 /* JSON keeps Erlang syntax */
+		     : s && !strcmp(s, "elixir") ? 1
+		     : s && !strcmp(s, "erlang") ? 0
+						   : m && elixir_node(m);
+	bd_term_set_style(elixir ? BD_STYLE_ELIXIR : BD_STYLE_ERLANG);
+}
+
 int open_input(const opts *o, bd_model **m)
 {
 	bd_error err = {0};
@@ -260,6 +311,7 @@ int open_input(const opts *o, bd_model **m)
 		fprintf(stderr, "beamdump: %s\n", err.msg);
 		return EXIT_UNREADABLE;
 	}
+	cli_style(o, *m);
 	return EXIT_OK;
 }
 
@@ -340,4 +392,74 @@ void out_pad(const char *s, size_t w, int right)
 		printf("%*s%s", (int)(w > n ? w - n : 0), "", s);
 	else
 		printf("%s%*s", s, (int)(w > n ? w - n : 0), "");
+}
+
+/* ---- tables ---- */
+
+void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows)
+{
+	size_t w[32], used = 0, width = (size_t)out_columns();
+	int on[32];
+	if (ncols > 32)
+		ncols = 32;
+	for (size_t c = 0; c < ncols; c++) {
+		w[c] = out_width(cols[c].head);
+		for (size_t r = 0; r < nrows; r++) {
+			size_t l = out_width(cells[r * ncols + c] ? cells[r * ncols + c] : "");
+			if (l > w[c])
+				w[c] = l;
+		}
+		on[c] = 1;
+	}
+	/* On a terminal: first leave out the least useful columns while the cut columns
+	 * would have to go below a comfortable width (20, or their min), then cut. */
+	size_t nat[32];
+	memcpy(nat, w, sizeof nat);
+	for (int pass = 0; width > 0 && pass < 2; pass++) {
+		for (;;) {
+			memcpy(w, nat, sizeof w);
+			used = 0;
+			for (size_t c = 0; c < ncols; c++)
+				used += on[c] ? w[c] + (used ? cols[c].gap : 0) : 0;
+			for (size_t c = ncols; used > width && c-- > 0;) { /* the last cut first */
+				size_t floor = pass ? cols[c].min : cols[c].min > 20 ? cols[c].min : 20;
+				if (!on[c] || !cols[c].min || w[c] <= floor)
+					continue;
+				size_t cut = used - width < w[c] - floor ? used - width : w[c] - floor;
+				w[c] -= cut;
+				used -= cut;
+			}
+			if (used <= width)
+				break;
+			size_t best = ncols;
+			for (size_t c = 0; c < ncols; c++)
+				if (on[c] && cols[c].drop && (best == ncols || cols[c].drop > cols[best].drop))
+					best = c;
+			if (best == ncols)
+				break; /* nothing left to leave out: cut harder (pass 1) */
+			on[best] = 0;
+		}
+		if (used <= width)
+			break;
+	}
+	char buf[1024];
+	for (size_t r = 0; r <= nrows; r++) {
+		size_t last = ncols, col = 0;
+		for (size_t c = 0; c < ncols; c++)
+			if (on[c])
+				last = c;
+		for (size_t c = 0; c < ncols; c++) {
+			if (!on[c])
+				continue;
+			const char *s = r == 0 ? cols[c].head : cells[(r - 1) * ncols + c];
+			out_fit(s ? s : "", w[c], buf, sizeof buf);
+			printf("%*s", col ? (int)cols[c].gap : 0, "");
+			if (c == last && !cols[c].right)
+				fputs(buf, stdout);
+			else
+				out_pad(buf, w[c], cols[c].right);
+			col++;
+		}
+		putchar('\n');
+	}
 }
