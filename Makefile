@@ -50,6 +50,7 @@ check: deps
 	  status=$${PIPESTATUS[0]}; tail -n 3 ctest.log; exit $$status
 
 bench: build
+	@./scripts/deps.sh bench
 	@./bench/run.sh
 
 # The man page is written by the program from its own command tables (beamdump __man),

@@ -131,6 +131,11 @@ typedef struct tcol {
 	size_t gap;    /* spaces before the column */
 } tcol;
 void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows);
+/* Progress bars on stderr for long steps (include/beamdump/progress.h): progress_init
+ * turns them on when stderr is a terminal (not TERM=dumb); progress_off (-q) stops
+ * them and erases what is shown. Never written into a pipe or a file. */
+void progress_init(void);
+void progress_off(void);
 /* Colors for fd: a terminal, NO_COLOR unset or empty, TERM not dumb. */
 int cli_color_auto(int fd);
 
@@ -174,6 +179,9 @@ const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t ca
 /* A live capture (beamdump capture): it does not read timers, modules, funs, atom
  * names or persistent terms, so those are unknown (text "unknown", JSON null), not 0. */
 int is_live(const bd_model *m);
+/* Why an OS-level operation failed: strerror of err->sys_errno ("Permission denied"),
+ * else the message. */
+const char *err_reason(const bd_error *err);
 #define LIVE_UNKNOWN "unknown (a live capture does not read them)"
 /* Print one line to stderr about truncation/skips; return EXIT_PARTIAL or EXIT_OK. */
 int partial_notice(const bd_model *m);

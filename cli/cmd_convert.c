@@ -47,7 +47,8 @@ int cmd_convert(const opts *o)
 	bd_writer *w = NULL;
 	bd_error err = {0};
 	if (!arena || bd_writer_init(&w, arena, need, o->out, &wo, &err)) {
-		fprintf(stderr, "beamdump: %s\n", arena ? err.msg : "out of memory for the writer");
+		fprintf(stderr, "beamdump convert: cannot write %s: %s\n", o->out,
+			arena ? err_reason(&err) : "out of memory");
 		free(arena);
 		bd_model_free(m);
 		return EXIT_UNREADABLE;
@@ -60,7 +61,11 @@ int cmd_convert(const opts *o)
 		if (bd_writer_error(w, &werr))
 			err = werr;
 		bd_writer_abandon(w);
-		fprintf(stderr, "beamdump: convert: %s\n", err.msg);
+		if (err.sys_errno)
+			fprintf(stderr, "beamdump convert: cannot write %s: %s\n", o->out,
+				strerror(err.sys_errno));
+		else
+			fprintf(stderr, "beamdump convert: %s\n", err.msg);
 		free(arena);
 		bd_model_free(m);
 		return EXIT_UNREADABLE;
@@ -68,7 +73,7 @@ int cmd_convert(const opts *o)
 	rc = bd_writer_finish(w);
 	if (rc) {
 		bd_writer_error(w, &err);
-		fprintf(stderr, "beamdump: convert: %s\n", err.msg);
+		fprintf(stderr, "beamdump convert: cannot write %s: %s\n", o->out, err_reason(&err));
 		free(arena);
 		bd_model_free(m);
 		return EXIT_UNREADABLE;

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "beamdump/progress.h"
 #include "cli.h"
 
 typedef struct sinkopts {
@@ -365,6 +366,7 @@ static long long stream(int in, rawfile *r, volatile sig_atomic_t *stop)
 		end |= n == 0; /* EOF: the VM closed its end */
 		size_t got = n > 0 ? (size_t)n : 0;
 		total += (long long)got;
+		bd_progress("receiving the dump", (uint64_t)total, BD_UNKNOWN, BD_PROGRESS_BYTES);
 		if (r->lost)
 			continue;
 		ZSTD_inBuffer zi = {ib, got, 0};
@@ -380,6 +382,7 @@ static long long stream(int in, rawfile *r, volatile sig_atomic_t *stop)
 			}
 		} while (!r->lost && (end ? left != 0 : zi.pos < zi.size));
 	}
+	bd_progress_end();
 	ZSTD_freeCCtx(cc);
 	free(ib);
 	free(ob);
@@ -508,6 +511,8 @@ int cmd_sink(const opts *g)
 	o.keep_raw = opt_count(g, "keep-raw");
 	o.json = g->json;
 	o.quiet = opt_count(g, "quiet");
+	if (o.quiet)
+		progress_off();
 	if (!o.fifo) {
 		fprintf(stderr, "beamdump sink: --fifo PATH is required\n");
 		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(&sink_cmd));

@@ -51,7 +51,7 @@ static int print_ets(const opts *o, const bd_model *m)
 		keys[i] = words_to_bytes(m, t[i].words);
 	size_t *idx = keys ? order_by(keys, n) : NULL;
 	size_t lim = rows_limit(o, 30);
-	char a[32], b[32], ow[128];
+	char a[32], b[32];
 	if (!idx) {
 		rc = EXIT_UNREADABLE;
 		goto out;
@@ -90,15 +90,28 @@ static int print_ets(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		printf("%-28s %-34s %-13s %-10s %12s %10s\n", "NAME", "OWNER", "TYPE", "PROTECTION",
-		       "OBJECTS", "MEMORY");
-		for (size_t i = 0; i < n && i < lim; i++) {
+		static const tcol cols[] = {{"NAME", 0, 12, 0, 0},     {"OWNER", 0, 16, 0, 1},
+					    {"TYPE", 0, 0, 2, 1},      {"PROTECTION", 0, 0, 1, 1},
+					    {"OBJECTS", 1, 0, 0, 1},   {"MEMORY", 1, 0, 0, 1}};
+		enum { NC = 6 };
+		size_t rows = n < lim ? n : lim;
+		char(*cell)[NC][160] = rows ? malloc(rows * sizeof *cell) : NULL;
+		const char **cells = rows ? malloc(rows * NC * sizeof *cells) : NULL;
+		for (size_t i = 0; cell && cells && i < rows; i++) {
 			const bd_ets *e = &t[idx[i]];
-			printf("%-28.28s %-34.34s %-13s %-10s %12s %10s\n", e->name ? e->name : "?",
-			       owner_label(m, e->owner, ow, sizeof ow), e->type ? e->type : "?",
-			       e->protection ? e->protection : "?", fmt_count(e->objects, a, sizeof a),
-			       fmt_bytes(keys[idx[i]], b, sizeof b));
+			style_label(e->name ? e->name : "?", cell[i][0], sizeof cell[i][0]);
+			owner_label(m, e->owner, cell[i][1], sizeof cell[i][1]);
+			snprintf(cell[i][2], sizeof cell[i][2], "%s", e->type ? e->type : "?");
+			snprintf(cell[i][3], sizeof cell[i][3], "%s", e->protection ? e->protection : "?");
+			fmt_count(e->objects, cell[i][4], sizeof cell[i][4]);
+			fmt_bytes(keys[idx[i]], cell[i][5], sizeof cell[i][5]);
+			for (size_t j = 0; j < NC; j++)
+				cells[i * NC + j] = cell[i][j];
 		}
+		if (!rows || (cell && cells))
+			table_print(cols, NC, cells, rows);
+		free(cell);
+		free(cells);
 		printf("(%s of %s tables, by memory)\n", fmt_count(n < lim ? n : lim, a, sizeof a),
 		       fmt_count(n, b, sizeof b));
 	}
@@ -355,7 +368,7 @@ static int print_ports(const opts *o, const bd_model *m)
 		keys[i] = p[i].queue;
 	size_t *idx = keys ? order_by(keys, n) : NULL;
 	size_t lim = rows_limit(o, 30);
-	char a[32], b[32], c[32], id[48], ow[128];
+	char a[32], b[32], id[48];
 	if (idx && o->json) {
 		jw w;
 		jw_init(&w, stdout);
@@ -381,8 +394,14 @@ static int print_ports(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else if (idx) {
-		printf("%-16s %-30s %-26s %10s %10s %10s\n", "PORT", "DRIVER", "CONNECTED", "QUEUE", "INPUT", "OUTPUT");
-		for (size_t i = 0; i < n && i < lim; i++) {
+		static const tcol cols[] = {{"PORT", 0, 0, 0, 0},      {"DRIVER", 0, 12, 0, 1},
+					    {"CONNECTED", 0, 16, 0, 1}, {"QUEUE", 1, 0, 0, 1},
+					    {"INPUT", 1, 0, 1, 1},     {"OUTPUT", 1, 0, 1, 1}};
+		enum { NC = 6 };
+		size_t rows = n < lim ? n : lim;
+		char(*cell)[NC][160] = rows ? malloc(rows * sizeof *cell) : NULL;
+		const char **cells = rows ? malloc(rows * NC * sizeof *cells) : NULL;
+		for (size_t i = 0; cell && cells && i < rows; i++) {
 			const bd_port *q = &p[idx[i]];
 			/* A spawned program by its name, not the head of its path:
 			 * /usr/lib/erlang/erts-13.1.5/bin/inet_gethost 4 -> .../inet_gethost 4 */
@@ -396,11 +415,19 @@ static int print_ports(const opts *o, const bd_model *m)
 				snprintf(dbuf, sizeof dbuf, ".../%s", base);
 				drv = dbuf;
 			}
-			printf("%-16s %-30.30s %-26.26s %10s %10s %10s\n", bd_port_fmt(q->id, id, sizeof id),
-			       drv, owner_label(m, q->connected, ow, sizeof ow),
-			       fmt_bytes(q->queue, a, sizeof a), fmt_bytes(q->input, b, sizeof b),
-			       fmt_bytes(q->output, c, sizeof c));
+			bd_port_fmt(q->id, cell[i][0], sizeof cell[i][0]);
+			snprintf(cell[i][1], sizeof cell[i][1], "%s", drv);
+			owner_label(m, q->connected, cell[i][2], sizeof cell[i][2]);
+			fmt_bytes(q->queue, cell[i][3], sizeof cell[i][3]);
+			fmt_bytes(q->input, cell[i][4], sizeof cell[i][4]);
+			fmt_bytes(q->output, cell[i][5], sizeof cell[i][5]);
+			for (size_t j = 0; j < NC; j++)
+				cells[i * NC + j] = cell[i][j];
 		}
+		if (!rows || (cell && cells))
+			table_print(cols, NC, cells, rows);
+		free(cell);
+		free(cells);
 		printf("(%s of %s ports, by queue)\n", fmt_count(n < lim ? n : lim, a, sizeof a),
 		       fmt_count(n, b, sizeof b));
 	}

@@ -5,6 +5,7 @@
  * they mean the same everywhere), describe it in a `const cli_cmd` (here, or in its
  * own file with an extern in cli.h), and list it in commands[]. The parser refuses
  * every option not in the table and prints --help from it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,7 +100,9 @@ static const cli_opt state_opts[] = {CLI_OPT_ALL("the whole state, however big")
 static const cli_cmd state_cmd = {"state", cmd_state, "<pid|name> " DUMP_ARG, 2, 2, state_opts,
 				  "The state of a gen_server, gen_statem or gen_event (:sys.get_state).",
 				  "<pid|name>: <0.123.0>, 0.123.0 or a registered name\n" DUMP_NOTE,
-				  EXITS_PROC};
+				  "0 the state (or why the process has none: not a behaviour), 2 usage,\n"
+				  "            no such process, or no state in the dump for it (the message\n"
+				  "            says why), 3 unreadable input, 4 partial input read"};
 
 static const cli_cmd *const commands[] = {
 	&info_cmd, &analyze_cmd, &top_cmd, &proc_cmd, &state_cmd, &ets_cmd, &atoms_cmd,
@@ -171,6 +174,47 @@ static const cli_cmd *find_command(const char *name)
 	return NULL;
 }
 
+/* Edit distance, for "did you mean". */
+static size_t distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), d[32][32];
+	if (la > 30 || lb > 30)
+		return 99;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++)
+		for (size_t j = 1; j <= lb; j++) {
+			size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+			if (d[i - 1][j] + 1 < c)
+				c = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < c)
+				c = d[i][j - 1] + 1;
+			d[i][j] = c;
+		}
+	return d[la][lb];
+}
+
+static int unknown_command(const char *name)
+{
+	const cli_cmd *best = NULL;
+	size_t bd = 3;
+	for (size_t i = 0; commands[i]; i++) {
+		size_t dd = distance(name, commands[i]->name);
+		if (dd < bd) {
+			bd = dd;
+			best = commands[i];
+		}
+	}
+	if (best)
+		fprintf(stderr, "beamdump: unknown command '%s' (did you mean '%s'? beamdump --help "
+				"lists them)\n", name, best->name);
+	else
+		fprintf(stderr, "beamdump: unknown command '%s' (try beamdump --help)\n", name);
+	return EXIT_USAGE;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
@@ -183,10 +227,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
 		const cli_cmd *c = argc > 2 ? find_command(argv[2]) : NULL;
-		if (argc > 2 && !c) {
-			fprintf(stderr, "beamdump: unknown command '%s' (try beamdump --help)\n", argv[2]);
-			return EXIT_USAGE;
-		}
+		if (argc > 2 && !c)
+			return unknown_command(argv[2]);
 		if (c)
 			cli_help(stdout, c);
 		else
@@ -200,23 +242,27 @@ int main(int argc, char **argv)
 		return fflush(stdout) ? EXIT_UNREADABLE : EXIT_OK;
 	}
 	const cli_cmd *cmd = find_command(argv[1]);
-	if (!cmd) {
-		fprintf(stderr, "beamdump: unknown command '%s' (try beamdump --help)\n", argv[1]);
-		return EXIT_USAGE;
-	}
+	if (!cmd)
+		return unknown_command(argv[1]);
 	opts o = {0};
 	o.n = -1;
 	o.messages = -1;
 	o.color = cli_color_auto(1);
 	o.cmd = cmd;
 	int rc = cli_parse(cmd, commands, argc - 2, argv + 2, &o);
+	progress_init();
 	if (rc == CLI_HELP) {
 		cli_help(stdout, cmd);
 		rc = fflush(stdout) ? EXIT_UNREADABLE : EXIT_OK;
 	} else if (!rc) {
 		rc = cmd->run(&o);
-		if (fflush(stdout) != 0 && rc == EXIT_OK)
-			rc = EXIT_UNREADABLE;
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			if (errno != EPIPE)
+				fprintf(stderr, "beamdump %s: cannot write the output: %s\n", cmd->name,
+					strerror(errno ? errno : EIO));
+			if (rc == EXIT_OK)
+				rc = EXIT_UNREADABLE;
+		}
 	}
 	free(o.given);
 	return rc;

@@ -1,12 +1,15 @@
 /* Output helpers shared by the commands: a streaming JSON writer and number
  * formatting for text tables. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "beamdump/progress.h"
 #include "beamdump/util.h"
 #include "beamdump/analyze.h"
 #include "cli.h"
@@ -206,6 +209,11 @@ const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t ca
 	else
 		style_label(raw, buf, cap);
 	return buf;
+}
+
+const char *err_reason(const bd_error *err)
+{
+	return err->sys_errno ? strerror(err->sys_errno) : err->msg[0] ? err->msg : "unknown error";
 }
 
 int is_live(const bd_model *m)
@@ -462,4 +470,164 @@ void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_
 		}
 		putchar('\n');
 	}
+}
+
+/* ---- progress on stderr, when it is a terminal ---- */
+
+typedef struct prog_slot {
+	pthread_t tid;
+	uint64_t done, total;
+	int used;
+} prog_slot;
+
+static struct {
+	pthread_mutex_t lock;
+	prog_slot slot[8];
+	const char *what;
+	int unit;
+	double t0, last;
+	int drawn;
+} g_prog = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int stderr_columns(void)
+{
+	struct winsize ws;
+	const char *c = getenv("COLUMNS");
+	long v = c ? strtol(c, NULL, 10) : 0;
+	if (v > 0 && v < 10000)
+		return (int)v;
+	if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+static void prog_amount(uint64_t v, int unit, char *buf, size_t cap)
+{
+	if (unit == BD_PROGRESS_BYTES)
+		fmt_bytes(v, buf, cap);
+	else
+		fmt_count(v, buf, cap);
+}
+
+/* "reading the dump  [########------]  45 %  1.21 GB of 2.70 GB  310 MB/s" */
+static void prog_draw(double now)
+{
+	uint64_t done = 0, total = 0;
+	int known = 1;
+	for (size_t i = 0; i < 8; i++)
+		if (g_prog.slot[i].used) {
+			done += g_prog.slot[i].done;
+			if (g_prog.slot[i].total == BD_UNKNOWN)
+				known = 0;
+			else
+				total += g_prog.slot[i].total;
+		}
+	known &= total > 0;
+	char d[32], t[32], r[32], tail[128], line[512];
+	double secs = now - g_prog.t0 > 0.001 ? now - g_prog.t0 : 0.001;
+	prog_amount(done, g_prog.unit, d, sizeof d);
+	prog_amount((uint64_t)((double)done / secs), g_prog.unit, r, sizeof r);
+	if (known) {
+		prog_amount(total, g_prog.unit, t, sizeof t);
+		snprintf(tail, sizeof tail, "%3d %%  %s of %s  %s/s",
+			 (int)(done >= total ? 100 : 100.0 * (double)done / (double)total), d, t, r);
+	} else {
+		snprintf(tail, sizeof tail, "%s  %s/s", d, r);
+	}
+	int cols = stderr_columns() - 1;
+	int bar = cols - (int)strlen(g_prog.what) - (int)strlen(tail) - 6;
+	if (bar > 40)
+		bar = 40;
+	int n = snprintf(line, sizeof line, "%s  ", g_prog.what);
+	if (known && bar >= 10) {
+		int fill = (int)((double)bar * (done >= total ? 1.0 : (double)done / (double)total));
+		line[n++] = '[';
+		for (int i = 0; i < bar && n < (int)sizeof line - 2; i++)
+			line[n++] = i < fill ? '#' : '-';
+		line[n++] = ']';
+		line[n++] = ' ';
+		line[n++] = ' ';
+		line[n] = 0;
+	}
+	snprintf(line + n, sizeof line - (size_t)n, "%s", tail);
+	if ((int)strlen(line) > cols && cols > 0)
+		line[cols] = 0;
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	g_prog.drawn = 1;
+	g_prog.last = now;
+}
+
+static void prog_erase(void)
+{
+	if (g_prog.drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	g_prog.drawn = 0;
+}
+
+static void on_progress(void *ud, const char *what, uint64_t done, uint64_t total, int unit,
+			int end)
+{
+	(void)ud;
+	pthread_t me = pthread_self();
+	pthread_mutex_lock(&g_prog.lock);
+	prog_slot *s = NULL, *free_slot = NULL;
+	int busy = 0;
+	for (size_t i = 0; i < 8; i++) {
+		if (g_prog.slot[i].used && pthread_equal(g_prog.slot[i].tid, me))
+			s = &g_prog.slot[i];
+		else if (!g_prog.slot[i].used && !free_slot)
+			free_slot = &g_prog.slot[i];
+		busy += g_prog.slot[i].used;
+	}
+	double now = mono_now();
+	if (end) {
+		if (s)
+			s->used = 0;
+		if (busy - (s != NULL) <= 0)
+			prog_erase();
+	} else {
+		if (!s && free_slot) {
+			s = free_slot;
+			*s = (prog_slot){me, 0, 0, 1};
+			if (!busy) {
+				g_prog.t0 = now;
+				g_prog.last = 0;
+			}
+		}
+		if (s) {
+			s->done = done;
+			s->total = total;
+			g_prog.what = what;
+			g_prog.unit = unit;
+			/* quick steps never flash a bar; then at most ten draws a second */
+			if (now - g_prog.t0 >= 0.3 && now - g_prog.last >= 0.1)
+				prog_draw(now);
+		}
+	}
+	pthread_mutex_unlock(&g_prog.lock);
+}
+
+void progress_init(void)
+{
+	const char *term = getenv("TERM");
+	if (isatty(2) && !(term && !strcmp(term, "dumb")))
+		bd_progress_hook(on_progress, NULL);
+}
+
+void progress_off(void)
+{
+	bd_progress_hook(NULL, NULL);
+	pthread_mutex_lock(&g_prog.lock);
+	prog_erase();
+	pthread_mutex_unlock(&g_prog.lock);
 }

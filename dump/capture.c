@@ -20,6 +20,7 @@
 #include <ei.h>
 
 #include "beamdump/capture.h"
+#include "beamdump/progress.h"
 
 enum { MAX_REMOTE = 32, MAX_BINS_PER_PROC = 4096, ETF_MSG_MAX = 1u << 20 };
 
@@ -1104,6 +1105,7 @@ static int collect_procs(call *k, ptab *t)
 	size_t batch = k->o->batch ? k->o->batch : 250;
 	for (size_t s = 0; s < t->n && !rc; s += batch) {
 		size_t e = s + batch < t->n ? s + batch : t->n;
+		bd_progress("reading processes", s, t->n, BD_PROGRESS_ITEMS);
 		ei_x_buff a;
 		ei_x_new(&a);
 		ei_x_encode_list_header(&a, 3);
