@@ -9,7 +9,7 @@
 #include "beamdump/model.h"
 #include "beamdump/term.h"
 
-/* Exit codes (docs/cli.md). */
+/* Exit codes (README "Commands", beamdump(1); each command's --help lists its own). */
 enum {
 	EXIT_OK = 0,
 	EXIT_FINDINGS = 1,

@@ -172,7 +172,7 @@ static const cli_opt capture_opts[] = {
 	CLI_END};
 
 const cli_cmd capture_cmd = {
-	"capture", cmd_capture, NULL, 0, 0, capture_opts,
+	"capture", cmd_capture, "--node NAME@HOST", 0, 0, capture_opts,
 	"A snapshot of a running node, without stopping it (read-only calls).",
 	"The cookie is read from --cookie-file, else $BEAMDUMP_COOKIE, else ~/.erlang.cookie;\n"
 	"it is never printed. docs/capture.md has the details.\n",

@@ -24,7 +24,8 @@ static double now(void)
 int cmd_convert(const opts *o)
 {
 	if (!o->out) {
-		fprintf(stderr, "usage: beamdump convert <dump> -o out.bdump\n");
+		fprintf(stderr, "beamdump convert: -o FILE is required (the snapshot to write)\n");
+		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(o->cmd));
 		return EXIT_USAGE;
 	}
 	double t0 = now();

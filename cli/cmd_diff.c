@@ -481,7 +481,8 @@ int cmd_diff(const opts *o)
 		if (!strcmp(by, sort_keys[i].name))
 			sort = sort_keys[i].fn;
 	if (!sort) {
-		fprintf(stderr, "beamdump: diff --by takes memory, mq, reductions, binary or count\n");
+		fprintf(stderr, "beamdump diff: --by takes memory, mq, reductions, binary or count, "
+				"got '%s'\n", by);
 		return EXIT_USAGE;
 	}
 	bd_model *m[2] = {NULL, NULL};

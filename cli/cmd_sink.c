@@ -43,7 +43,7 @@ static const cli_opt sink_opts[] = {
 	CLI_END};
 
 const cli_cmd sink_cmd = {
-	"sink", cmd_sink, NULL, 0, 0, sink_opts,
+	"sink", cmd_sink, "--fifo PATH", 0, 0, sink_opts,
 	"A FIFO for ERL_CRASH_DUMP: the dump of a crashing VM, as a snapshot.",
 	"The dump is compressed into DIR/NAME.dump.zst as it arrives, then converted to\n"
 	"DIR/NAME.bdump; the compressed text is kept when parsing fails.\n",

@@ -334,8 +334,11 @@ static int print_schedulers(const opts *o, const bd_model *m)
 	} else {
 		printf("%-4s %-15s %-8s %-8s %-8s %-8s %-22s %s\n", "ID", "TYPE", "RQ NORM", "RQ HIGH",
 		       "RQ MAX", "RQ PORT", "CURRENT PROCESS", "SLEEP FLAGS");
+		int live = is_live(m); /* a capture reads run queues, not what runs or sleeps */
 		for (size_t i = 0; i < n; i++) {
 			char cur[96] = "-";
+			if (live)
+				snprintf(cur, sizeof cur, "?");
 			if (bd_pid_valid(s[i].current)) {
 				char sn[256];
 				const char *nm = style_label(bd_pid_name(m, s[i].current), sn, sizeof sn);
@@ -346,7 +349,9 @@ static int print_schedulers(const opts *o, const bd_model *m)
 			printf("%-4u %-15s %-8s %-8s %-8s %-8s %-22s %s\n", s[i].id, sched_type(s[i].type),
 			       fmt_count(s[i].rq_normal, q[0], 32), fmt_count(s[i].rq_high, q[1], 32),
 			       fmt_count(s[i].rq_max, q[2], 32), fmt_count(s[i].rq_port, q[3], 32), cur,
-			       s[i].sleep_flags && *s[i].sleep_flags ? s[i].sleep_flags : "(awake)");
+			       s[i].sleep_flags && *s[i].sleep_flags ? s[i].sleep_flags
+			       : live && !s[i].sleep_flags	       ? "?"
+								       : "(awake)");
 			if (bd_pid_valid(s[i].current) && s[i].current_pc)
 				printf("       running %s\n", s[i].current_pc);
 			if (s[i].utilization == s[i].utilization) /* not NaN: a live capture */

@@ -111,7 +111,8 @@ int cmd_top(const opts *o)
 		if (!strcmp(by, keys[i].name))
 			fn = keys[i].fn;
 	if (!fn) {
-		fprintf(stderr, "beamdump: --by takes memory, mq, reductions, binary or heap\n");
+		fprintf(stderr, "beamdump top: --by takes memory, mq, reductions, binary or heap, "
+				"got '%s'\n", by);
 		return EXIT_USAGE;
 	}
 	bd_model *m;

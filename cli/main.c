@@ -69,7 +69,7 @@ static const cli_opt convert_opts[] = {
 				      "(sizes kept), see docs/FORMAT.md"},
 	CLI_END};
 static const cli_cmd convert_cmd = {
-	"convert", cmd_convert, DUMP_ARG, 1, 1, convert_opts,
+	"convert", cmd_convert, DUMP_ARG " -o FILE", 1, 1, convert_opts,
 	"Write a compact, indexed .bdump snapshot that every command reads.", DUMP_NOTE,
 	"0 snapshot written, 2 usage, 3 unreadable input or cannot write the output,\n"
 	"            4 the input was cut: the snapshot holds what was read"};

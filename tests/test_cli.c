@@ -477,6 +477,69 @@ static void test_man_and_completion(void **state)
 	free(out);
 }
 
+/* A live capture says "unknown" for what it does not read, and counts only the node's
+ * own processes (not the rpc worker that answers it). */
+static void test_live_unknowns(void **state)
+{
+	(void)state;
+	char node[64], cmd[1024];
+	snprintf(node, sizeof node, "bdcli%d", (int)getpid());
+	snprintf(cmd, sizeof cmd,
+		 "cd /tmp && echo bdclicookie%d > /tmp/%s.cookie && chmod 600 /tmp/%s.cookie && "
+		 "(erl -sname %s -setcookie bdclicookie%d -noshell -eval "
+		 "'erlang:send_after(60000, self(), x), receive stop -> ok after 30000 -> ok end, "
+		 "halt()' >/dev/null 2>&1 &) && sleep 1.5",
+		 (int)getpid(), node, node, node, (int)getpid());
+	assert_int_equal(system(cmd), 0);
+	char host[128] = "localhost";
+	FILE *h = popen("hostname -s", "r");
+	if (h && fgets(host, sizeof host, h))
+		host[strcspn(host, "\n")] = 0;
+	if (h)
+		pclose(h);
+	char *out, *err;
+	int rc = 1;
+	for (int tries = 0; tries < 20 && rc; tries++) {
+		rc = run2(NULL, &err, "$BD capture -q --node %s@%s --cookie-file /tmp/%s.cookie -o /tmp/%s.bdump",
+			  node, host, node, node);
+		free(err);
+		if (rc)
+			usleep(300000);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(run2(&out, NULL, "$BD info /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "Dump:       live capture of a running node"));
+	assert_non_null(strstr(out, "Timers:     unknown"));
+	assert_non_null(strstr(out, "Modules:    unknown"));
+	assert_non_null(strstr(out, "Truncated:  no (the capture completed)"));
+	assert_null(strstr(out, "version live"));
+	assert_null(strstr(out, "=end"));
+	/* the process count is the node's: as many as the rows of the process table */
+	const char *pl = strstr(out, "Processes:  ");
+	assert_non_null(pl);
+	long counted = strtol(pl + 12, NULL, 10);
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD top --json -n 100000 /tmp/%s.bdump", node), 0);
+	long rows = 0;
+	for (const char *p = out; (p = strstr(p, "\"pid\":")); p++)
+		rows++;
+	assert_int_equal(rows, counted);
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD info --json /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "\"dump_version\":null"));
+	assert_non_null(strstr(out, "\"timers\":null,\"modules\":null,\"funs\":null"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD atoms /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "Atom names: unknown"));
+	free(out);
+	snprintf(cmd, sizeof cmd,
+		 "erl -sname %sstop -setcookie bdclicookie%d -noshell -eval "
+		 "'rpc:call(%s@%s, erlang, halt, []), halt()' >/dev/null 2>&1; rm -f /tmp/%s.cookie "
+		 "/tmp/%s.bdump",
+		 node, (int)getpid(), node, host, node, node);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +555,7 @@ int main(void)
 		cmocka_unit_test(test_elixir_style),
 		cmocka_unit_test(test_agent_state),
 		cmocka_unit_test(test_man_and_completion),
+		cmocka_unit_test(test_live_unknowns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
