@@ -36,7 +36,7 @@ static const char *owner_label(const bd_model *m, bd_pid pid, char *buf, size_t 
 {
 	char p[48], sn[256];
 	const char *nm = style_label(bd_pid_name(m, pid), sn, sizeof sn);
-	snprintf(buf, cap, "%s%s%s", bd_pid_fmt(pid, p, sizeof p), nm ? " " : "", nm ? nm : "");
+	snprintf(buf, cap, "%s%s%s", bd_pid_fmt(pid, p, sizeof p), nm ? " " : "", nm ? out_txt(nm) : "");
 	return buf;
 }
 
@@ -99,10 +99,12 @@ static int print_ets(const opts *o, const bd_model *m)
 		const char **cells = rows ? malloc(rows * NC * sizeof *cells) : NULL;
 		for (size_t i = 0; cell && cells && i < rows; i++) {
 			const bd_ets *e = &t[idx[i]];
-			style_label(e->name ? e->name : "?", cell[i][0], sizeof cell[i][0]);
+			snprintf(cell[i][0], sizeof cell[i][0], "%s",
+				 out_txt(style_label(e->name ? e->name : "?", cell[i][0], sizeof cell[i][0])));
 			owner_label(m, e->owner, cell[i][1], sizeof cell[i][1]);
-			snprintf(cell[i][2], sizeof cell[i][2], "%s", e->type ? e->type : "?");
-			snprintf(cell[i][3], sizeof cell[i][3], "%s", e->protection ? e->protection : "?");
+			snprintf(cell[i][2], sizeof cell[i][2], "%s", e->type ? out_txt(e->type) : "?");
+			snprintf(cell[i][3], sizeof cell[i][3], "%s",
+				 e->protection ? out_txt(e->protection) : "?");
 			fmt_count(e->objects, cell[i][4], sizeof cell[i][4]);
 			fmt_bytes(keys[idx[i]], cell[i][5], sizeof cell[i][5]);
 			for (size_t j = 0; j < NC; j++)
@@ -122,6 +124,13 @@ out:
 }
 
 /* ---- atoms ---- */
+static void print_atom(const char *indent, const char *atom, size_t len)
+{
+	char b[4096];
+	out_clean(b, sizeof b, atom, len);
+	printf("%s%s\n", indent, b);
+}
+
 typedef struct atom_ring {
 	const char **texts;
 	size_t *lens;
@@ -137,7 +146,7 @@ static int atom_cb(void *ud, const char *atom, size_t len)
 		if (r->json)
 			jw_strn(r->w, atom, len);
 		else
-			printf("%.*s\n", (int)len, atom);
+			print_atom("", atom, len);
 		return 0;
 	}
 	/* keep the newest cap atoms (iteration is oldest first) */
@@ -193,7 +202,7 @@ static int print_atoms(const opts *o, const bd_model *m)
 			if (o->json)
 				jw_strn(&w, r.texts[j], r.lens[j]);
 			else
-				printf("  %.*s\n", (int)r.lens[j], r.texts[j]);
+				print_atom("  ", r.texts[j], r.lens[j]);
 		}
 	}
 	if (o->json) {
@@ -275,7 +284,8 @@ static int print_memory(const opts *o, const bd_model *m)
 				snprintf(mu, sizeof mu, "%.0f %%", 100.0 * (double)r->mbcs_used / (double)r->mbcs_allocated);
 			if (r->sbcs_allocated)
 				snprintf(su, sizeof su, "%.0f %%", 100.0 * (double)r->sbcs_used / (double)r->sbcs_allocated);
-			printf("  %-16s %12s %12s %7s %12s %12s\n", r->alloc, fmt_bytes(r->used, a, sizeof a),
+			printf("  %-16s %12s %12s %7s %12s %12s\n", out_txt(r->alloc),
+			       fmt_bytes(r->used, a, sizeof a),
 			       fmt_bytes(r->allocated, b, sizeof b), u, mu, su);
 		}
 		printf("  %-16s %12s %12s %7s\n", "total", fmt_bytes(tu, a, sizeof a), fmt_bytes(ta, b, sizeof b),
@@ -343,17 +353,17 @@ static int print_schedulers(const opts *o, const bd_model *m)
 				char sn[256];
 				const char *nm = style_label(bd_pid_name(m, s[i].current), sn, sizeof sn);
 				snprintf(cur, sizeof cur, "%s%s%s", bd_pid_fmt(s[i].current, pid, sizeof pid),
-					 nm ? " " : "", nm ? nm : "");
+					 nm ? " " : "", nm ? out_txt(nm) : "");
 			}
 			char q[4][32];
 			printf("%-4u %-15s %-8s %-8s %-8s %-8s %-22s %s\n", s[i].id, sched_type(s[i].type),
 			       fmt_count(s[i].rq_normal, q[0], 32), fmt_count(s[i].rq_high, q[1], 32),
 			       fmt_count(s[i].rq_max, q[2], 32), fmt_count(s[i].rq_port, q[3], 32), cur,
-			       s[i].sleep_flags && *s[i].sleep_flags ? s[i].sleep_flags
+			       s[i].sleep_flags && *s[i].sleep_flags ? out_txt(s[i].sleep_flags)
 			       : live && !s[i].sleep_flags	       ? "?"
 								       : "(awake)");
 			if (bd_pid_valid(s[i].current) && s[i].current_pc)
-				printf("       running %s\n", s[i].current_pc);
+				printf("       running %s\n", out_txt(s[i].current_pc));
 			if (s[i].utilization == s[i].utilization) /* not NaN: a live capture */
 				printf("       busy %.1f %% of the capture\n", 100.0 * s[i].utilization);
 		}
@@ -421,7 +431,7 @@ static int print_ports(const opts *o, const bd_model *m)
 				drv = dbuf;
 			}
 			bd_port_fmt(q->id, cell[i][0], sizeof cell[i][0]);
-			snprintf(cell[i][1], sizeof cell[i][1], "%s", drv);
+			snprintf(cell[i][1], sizeof cell[i][1], "%s", out_txt(drv));
 			owner_label(m, q->connected, cell[i][2], sizeof cell[i][2]);
 			fmt_bytes(q->queue, cell[i][3], sizeof cell[i][3]);
 			fmt_bytes(q->input, cell[i][4], sizeof cell[i][4]);
@@ -451,7 +461,7 @@ static const char *holder_label(const bd_proc *p, char *buf, size_t cap)
 {
 	char pid[48];
 	bd_pid_fmt(p->pid, pid, sizeof pid);
-	snprintf(buf, cap, "%s%s%s", p->name ? p->name : "", p->name ? " " : "", pid);
+	snprintf(buf, cap, "%s%s%s", p->name ? out_txt(p->name) : "", p->name ? " " : "", pid);
 	return buf;
 }
 
@@ -597,7 +607,7 @@ static int print_binaries(const opts *o, const bd_model *m)
 	bd_bin_refs *r = NULL;
 	bd_error err = {0};
 	if (!idx || bd_bin_refs_build(&r, m, NULL, &err)) {
-		fprintf(stderr, "beamdump: binaries: %s\n", err.msg[0] ? err.msg : "out of memory");
+		fprintf(stderr, "beamdump: binaries: %s\n", err.msg[0] ? out_txt(err.msg) : "out of memory");
 		rc = EXIT_UNREADABLE;
 	} else if (o->json) {
 		binaries_json(m, bins, n, total, idx, lim, r);

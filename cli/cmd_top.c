@@ -86,16 +86,20 @@ static void print_table(const bd_model *m, const bd_proc *procs, const size_t *i
 			cells[i * NC + j] = c[j] = cell[i][j];
 		bd_pid_fmt(p->pid, c[0], W);
 		cells[i * NC + 1] = src[i] == BD_PNAME_PID ? "-"
-							   : style_label(label[i], name, sizeof name);
-		if (cells[i * NC + 1] == name) /* names can be longer than a cell */
-			cells[i * NC + 1] = strcpy(label[i], name);
+							   : out_txt(style_label(label[i], name, sizeof name));
+		if (src[i] != BD_PNAME_PID) { /* names can be longer than a cell */
+			snprintf(name, sizeof name, "%s", cells[i * NC + 1]);
+			snprintf(label[i], LABEL_CAP, "%s", name);
+			cells[i * NC + 1] = label[i];
+		}
 		snprintf(c[2], W, "%s", bd_proc_state_name(p->state));
 		fmt_count(p->msgq_len, c[3], W);
 		fmt_bytes(k_memory(m, p), c[4], W);
 		fmt_count(p->reductions, c[5], W);
 		fmt_bytes(k_binary(m, p), c[6], W);
 		fmt_bytes(k_heap(m, p), c[7], W);
-		style_label(p->pc_mfa ? p->pc_mfa : p->pc ? p->pc : "?", c[8], W);
+		snprintf(c[8], W, "%s",
+			 out_txt(style_label(p->pc_mfa ? p->pc_mfa : p->pc ? p->pc : "?", c[8], W)));
 	}
 	if (!k || (cell && cells))
 		table_print(cols, NC, cells, k);

@@ -241,6 +241,7 @@ int main(int argc, char **argv)
 		cli_man(stdout, commands, BD_VERSION);
 		return fflush(stdout) ? EXIT_UNREADABLE : EXIT_OK;
 	}
+	out_guard_stdout(); /* no raw control character of a dump reaches the terminal */
 	const cli_cmd *cmd = find_command(argv[1]);
 	if (!cmd)
 		return unknown_command(argv[1]);

@@ -6,10 +6,12 @@ set -e
 # (input formats; the zstd tool also unpacks test fixtures), libelf and libdwarf (core
 # files), cmocka (tests), erlang-base + erlang-dev (ei for capture; the real VM makes
 # the sample dumps), elixir (Elixir samples and tests), python3-jsonschema (JSON
-# schema checks). `deps.sh bench` adds what make bench compares against:
-# crashdump_viewer (erlang-observer, which pulls in wx).
+# schema checks), clang-14 + libclang-rt-14-dev (the libFuzzer harnesses: make fuzz
+# and the short run in make check). `deps.sh bench` adds what make bench compares
+# against: crashdump_viewer (erlang-observer, which pulls in wx).
 pkgs="build-essential cmake pkg-config libzstd-dev zstd zlib1g-dev gzip libelf-dev libdwarf-dev
-      libcmocka-dev erlang-base erlang-dev elixir python3 python3-jsonschema"
+      libcmocka-dev erlang-base erlang-dev elixir python3 python3-jsonschema
+      clang-14 libclang-rt-14-dev"
 [ "${1:-}" = bench ] && pkgs="$pkgs erlang-observer"
 missing=""
 for p in $pkgs; do
