@@ -528,6 +528,12 @@ int cmd_sink(const opts *g)
 			o.dir, o.name);
 		return EXIT_USAGE;
 	}
+	/* Signals are caught before the FIFO exists: from then on every way out removes it. */
+	capture_signals();
+	struct sigaction sa;
+	if (sigaction(SIGINT, NULL, &sa) == 0)
+		sigaction(SIGHUP, &sa, NULL);
+	volatile sig_atomic_t *stop = capture_stop_flag();
 	if (!exists && mkfifo(o.fifo, 0600)) {
 		fprintf(stderr, "beamdump sink: cannot create FIFO %s: %s\n", o.fifo, strerror(errno));
 		return EXIT_USAGE;
@@ -536,11 +542,6 @@ int cmd_sink(const opts *g)
 	int in = -1, dog = -1;
 	if (stat(o.fifo, &made) == 0)
 		dog = watchdog(o.fifo);
-	capture_signals();
-	struct sigaction sa;
-	if (sigaction(SIGINT, NULL, &sa) == 0)
-		sigaction(SIGHUP, &sa, NULL);
-	volatile sig_atomic_t *stop = capture_stop_flag();
 	/* Our read end, open while we live: a VM opening the FIFO never waits. */
 	in = dog < 0 ? -1 : open(o.fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	int rc;
