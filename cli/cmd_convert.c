@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "beamdump/dump.h"
@@ -26,6 +27,13 @@ int cmd_convert(const opts *o)
 	if (!o->out) {
 		fprintf(stderr, "beamdump convert: -o FILE is required (the snapshot to write)\n");
 		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(o->cmd));
+		return EXIT_USAGE;
+	}
+	struct stat in_st, out_st;
+	if (stat(o->args[0], &in_st) == 0 && stat(o->out, &out_st) == 0 &&
+	    in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino) {
+		fprintf(stderr, "beamdump convert: -o %s is the input itself: choose another file\n",
+			o->out);
 		return EXIT_USAGE;
 	}
 	double t0 = now();
