@@ -115,10 +115,15 @@ static void usage(FILE *f)
 	fprintf(f, "usage: beamdump <command> [options] <input>\n"
 		   "input: an erl_crash.dump (also .gz, .zst), a .bdump snapshot, or - for stdin\n\n"
 		   "commands:\n");
+	int w = 0;
+	for (size_t i = 0; commands[i]; i++)
+		if ((int)strlen(commands[i]->name) > w)
+			w = (int)strlen(commands[i]->name);
 	for (size_t i = 0; commands[i]; i++) {
 		const char *s = commands[i]->summary;
 		size_t n = strlen(s);
-		fprintf(f, "  %-11s %.*s\n", commands[i]->name, (int)(n && s[n - 1] == '.' ? n - 1 : n), s);
+		fprintf(f, "  %-*s  %.*s\n", w, commands[i]->name,
+			(int)(n && s[n - 1] == '.' ? n - 1 : n), s);
 	}
 	fprintf(f, "\n'beamdump <command> --help' lists a command's options and exit codes.\n"
 		   "  -h, --help     this help\n"

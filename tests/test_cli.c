@@ -532,6 +532,12 @@ static void test_live_unknowns(void **state)
 	assert_int_equal(run2(&out, NULL, "$BD atoms /tmp/%s.bdump", node), 0);
 	assert_non_null(strstr(out, "Atom names: unknown"));
 	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD timers /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "Timers: unknown (a live capture does not read them)"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD modules --json /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "\"modules\":null"));
+	free(out);
 	snprintf(cmd, sizeof cmd,
 		 "erl -sname %sstop -setcookie bdclicookie%d -noshell -eval "
 		 "'rpc:call(%s@%s, erlang, halt, []), halt()' >/dev/null 2>&1; rm -f /tmp/%s.cookie "
