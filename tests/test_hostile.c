@@ -18,6 +18,7 @@
 
 #include "beamdump/term.h"
 #include "int.h"
+#include "snapshot_int.h"
 #include "snaputil.h"
 #include "testutil.h"
 
@@ -545,6 +546,51 @@ static void test_snapshot_required_strings(void **state)
 	unlink(path);
 }
 
+/* Row 9 past the header check: a table chunk whose rows are all there (one byte each
+ * in one column, 3 MB that zstd stores in a few hundred bytes) but would take 360 MB
+ * of model. The chunk is skipped as more than the snapshot can hold, before any row is
+ * allocated (nothing else is in the file: exit 3, with that reason). */
+static void test_snapshot_rows_budget(void **state)
+{
+	(void)state;
+	const uint32_t rows = 3000000;
+	su_recs recs = {0};
+	recs.cap = 1;
+	recs.v = calloc(1, sizeof *recs.v);
+	assert_non_null(recs.v);
+	size_t n = 0, cap = rows + 32;
+	uint8_t *p = malloc(cap);
+	assert_non_null(p);
+	uint64_t hdr[] = {rows, 1, 5 /* column: slot */, SC_UINT, rows};
+	for (int i = 0; i < 5; i++) {
+		if (i == 3) {
+			p[n++] = (uint8_t)hdr[i];
+			continue;
+		}
+		for (uint64_t v = hdr[i]; ; v >>= 7) {
+			p[n++] = (uint8_t)(v < 0x80 ? v : (v & 0x7f) | 0x80);
+			if (v < 0x80)
+				break;
+		}
+	}
+	memset(p + n, 1, rows); /* slot 0 in every row */
+	n += rows;
+	recs.v[0] = (su_rec){{BD_REC_TABLE, 1, ST_PORTS, 0, rows, 0}, p, n};
+	recs.n = 1;
+	const char *path = su_temp(".bdump");
+	assert_int_equal(su_write(&recs, path, NULL), 0);
+	su_recs_free(&recs);
+	const char *cmds[] = {"info", "ports"};
+	for (int i = 0; i < 2; i++) {
+		result r;
+		expect_bounded(path, cmds[i], &r);
+		assert_true(r.rss_mb < (ASAN ? 300 : 150));
+		assert_non_null(strstr(r.err, "more rows than the snapshot can hold"));
+		free_result(&r);
+	}
+	unlink(path);
+}
+
 /* ---- output escaping ---- */
 /* Dump strings with line breaks, tabs, ESC, DEL, C1 and NUL reach every text command
  * escaped: no raw control byte, and no line of output starts with what followed a
@@ -648,6 +694,7 @@ int main(void)
 		cmocka_unit_test(test_cycles_cut),
 		cmocka_unit_test(test_etf_counts),
 		cmocka_unit_test(test_snapshot_required_strings),
+		cmocka_unit_test(test_snapshot_rows_budget),
 		cmocka_unit_test(test_escaped_fields),
 		cmocka_unit_test(test_nul_shown),
 	};
