@@ -27,7 +27,7 @@ static void term(const bd_term *t)
 	static char buf[TERM_BUF];
 	const bd_term *items[8];
 	sink += bd_term_fmt(t, buf, sizeof buf, 8, 16);
-	sink += bd_term_fmt(t, buf, sizeof buf, -1, -1);
+	sink += bd_term_fmt(t, buf, 64, -1, -1);
 	if (t) {
 		sink += (size_t)bd_term_list(t, items, 8);
 		sink += bd_term_is_atom(t, "ok");
