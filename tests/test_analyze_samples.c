@@ -254,6 +254,163 @@ static void check_truncated(const char *n, const char *json, const char *first)
 	assert_true(isalpha((unsigned char)str(first, "cut_in_section", buf, sizeof buf)[0]));
 }
 
+/* ---- failure classes without a crash: leaks, hogs, stuck servers ---- */
+
+/* An MFA from a truth file (unquoted atoms) against one the VM printed (quoted
+ * where Erlang syntax needs it). */
+static void assert_same_mfa(const char *dumped, const char *plain)
+{
+	char buf[256];
+	size_t k = 0;
+	for (const char *p = dumped; *p && k + 1 < sizeof buf; p++)
+		if (*p != '\'')
+			buf[k++] = *p;
+	buf[k] = 0;
+	assert_string_equal(buf, plain);
+}
+
+static void check_proc_leak(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[256];
+	assert_true(num(first, "processes") >= atoll(tu_truth(n, "leaked_count_min")));
+	assert_string_equal(str(first, "group_initial_call", buf, sizeof buf),
+			    tu_truth(n, "leaked_initial_call"));
+	assert_int_equal(num(first, "linked_or_monitored"), 0);
+	/* the limit read from the process table's size is the node's real limit */
+	assert_int_equal(num(first, "process_limit"), atoll(tu_truth(n, "process_limit")));
+	assert_true(num(first, "share_of_limit") > 0 && num(first, "share_of_limit") < 100);
+	assert_contains(str(first, "spawner", buf, sizeof buf), tu_truth(n, "culprit_name"));
+	assert_contains(first, "\"severity\":\"warning\"");
+	assert_contains(first, "nobody links to or monitors them");
+}
+
+static void check_ets_leak(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[128];
+	assert_true(num(first, "tables") >= atoll(tu_truth(n, "leaked_tables_min")));
+	assert_int_equal(num(first, "tables"), atoll(tu_truth(n, "owner_tables")));
+	assert_string_equal(str(first, "dominant_name", buf, sizeof buf), tu_truth(n, "ets_name"));
+	assert_int_equal(num(first, "unnamed_tables"), atoll(tu_truth(n, "owner_tables")));
+	assert_int_equal(num(first, "table_bytes"), 8 * atoll(tu_truth(n, "owner_table_words")));
+	assert_int_equal(num(first, "tables_total"), atoll(tu_truth(n, "ets_count")));
+}
+
+static void check_timer_leak(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[128], want[64];
+	assert_true(num(first, "timers") >= atoll(tu_truth(n, "timers_min")));
+	snprintf(want, sizeof want, "{%s,_,_}", tu_truth(n, "timer_message_tag"));
+	assert_string_equal(str(first, "message_shape", buf, sizeof buf), want);
+	assert_true(num(first, "message_shape_share") >= 99);
+	assert_true(num(first, "time_left_max_ms") <= atoll(tu_truth(n, "timeout_ms")));
+	assert_true(num(first, "time_left_min_ms") > 0);
+}
+
+static void check_memory_hog(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[256], want[96];
+	assert_int_equal(num(first, "memory_bytes"), atoll(tu_truth(n, "culprit_memory_min")));
+	assert_true(num(first, "share_of_memory") >= 40 && num(first, "share_of_memory") < 100);
+	assert_true(num(first, "memory_bytes") <= num(first, "node_memory_bytes"));
+	snprintf(want, sizeof want, "rows: a map of %s entries", "150,000");
+	if (atoll(tu_truth(n, "rows")) == 150000)
+		assert_string_equal(str(first, "largest_part", buf, sizeof buf), want);
+	assert_string_equal(str(first, "behaviour", buf, sizeof buf), "gen_server");
+}
+
+static void check_busy_port(const char *n, const char *json, const char *first)
+{
+	char buf[1024];
+	assert_string_equal(str(first, "port", buf, sizeof buf), tu_truth(n, "port"));
+	assert_string_equal(str(first, "driver", buf, sizeof buf), tu_truth(n, "port_driver"));
+	assert_true(num(first, "queue_bytes") >= atoll(tu_truth(n, "queue_bytes_min")));
+	assert_contains(str(first, "task_flags", buf, sizeof buf), "BUSY_PORT");
+	assert_contains(str(first, "sender", buf, sizeof buf), tu_truth(n, "culprit_name"));
+	assert_string_equal(str(first, "sender_function", buf, sizeof buf),
+			    tu_truth(n, "sender_function"));
+	assert_int_equal(num(first, "waiters"), 2);
+	assert_int_equal(num(first, "suspended_writers"), 1);
+	assert_contains(first, "\"type\":\"port\"");
+	char *b = finding(json, 0, "blocked_call");
+	assert_non_null(b);
+	assert_contains(b, tu_truth(n, "culprit_name"));
+	free(b);
+}
+
+static void check_stuck_call(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_int_equal(num(first, "waiters"), atoll(tu_truth(n, "waiters")));
+	assert_string_equal(str(first, "blocker_function", buf, sizeof buf), tu_truth(n, "stuck_in"));
+	assert_string_equal(str(first, "callback", buf, sizeof buf), tu_truth(n, "stuck_callback"));
+	assert_contains(str(first, "stack", buf, sizeof buf), tu_truth(n, "stuck_in"));
+	assert_contains(buf, tu_truth(n, "stuck_callback"));
+	assert_contains(str(first, "serving", buf, sizeof buf), "billing_1");
+	assert_contains(first, "\"severity\":\"warning\"");
+	/* a small mailbox: the server is stuck, not overloaded */
+	assert_true(num(first, "blocker_message_queue_len") < 10);
+	assert_null(strstr(json, "\"kind\":\"mailbox_overload\""));
+}
+
+static void check_selective(const char *n, const char *json, const char *first)
+{
+	char buf[1024];
+	assert_true(num(first, "message_queue_len") >= atoll(tu_truth(n, "msgq_len_min")));
+	assert_string_equal(str(first, "queue_cause", buf, sizeof buf), "selective_receive");
+	assert_contains(str(first, "title", buf, sizeof buf), "none matching the receive it waits in");
+	assert_contains(buf, tu_truth(n, "waiting_in"));
+	assert_contains(str(first, "advice", buf, sizeof buf), "gen_server:reply/2");
+	assert_null(strstr(buf, "back-pressure"));
+	char *b = finding(json, 0, "blocked_call");
+	assert_non_null(b);
+	assert_contains(b, tu_truth(n, "blocked_caller_name"));
+	free(b);
+}
+
+static void check_statem(const char *n, const char *json, const char *first)
+{
+	check_deadlock(n, json, first);
+	char buf[1024], want[128];
+	assert_contains(str(first, "title", buf, sizeof buf), "gen_statem");
+	snprintf(want, sizeof want, "%s: %s", tu_truth(n, "deadlock_a_name"), tu_truth(n, "deadlock_a_state"));
+	assert_contains(str(first, "states", buf, sizeof buf), want);
+	snprintf(want, sizeof want, "%s: %s", tu_truth(n, "deadlock_b_name"), tu_truth(n, "deadlock_b_state"));
+	assert_contains(buf, want);
+	assert_contains(str(first, "advice", buf, sizeof buf), "gen_statem:reply/2");
+	assert_null(strstr(buf, "gen_server"));
+}
+
+static void check_bin_gc(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_true(num(first, "refc_bytes_vheap") >= atoll(tu_truth(n, "garbage_bytes_min")));
+	assert_true(num(first, "refc_bytes_vheap") <= atoll(tu_truth(n, "binary_memory_seen")));
+	assert_string_equal(str(first, "cause", buf, sizeof buf), "gc_options");
+	assert_int_equal(num(first, "bin_vheap_size_bytes"), 8 * atoll(tu_truth(n, "min_bin_vheap_size")));
+	assert_contains(str(first, "advice", buf, sizeof buf), "erlang:garbage_collect/1");
+	assert_null(strstr(buf, "cache"));
+}
+
+static void check_agent(const char *n, const char *json, const char *first)
+{
+	char buf[1024];
+	assert_true(num(first, "waiters") >= atoll(tu_truth(n, "waiters_min")));
+	assert_contains(str(first, "agent_function", buf, sizeof buf), "'Elixir.Quotes.Cache':'-refresh/");
+	assert_same_mfa(str(first, "user_function", buf, sizeof buf), tu_truth(n, "slow_function"));
+	assert_contains(str(first, "advice", buf, sizeof buf), "runs inside the Agent");
+	char *m = finding(json, 0, "mailbox_overload");
+	assert_non_null(m);
+	assert_contains(str(m, "queue_cause", buf, sizeof buf), "agent_function");
+	assert_contains(str(m, "advice", buf, sizeof buf), "inside itself");
+	free(m);
+}
+
 static const scenario scenarios[] = {
 	{"mailbox", {"culprit_name", "culprit_pid"}, check_mailbox},
 	{"binleak", {"pin_holder_name", "pin_holder_pid"}, check_binleak},
@@ -267,6 +424,18 @@ static const scenario scenarios[] = {
 	{"healthy", {NULL, NULL}, check_calm},
 	{"large", {NULL, NULL}, check_calm},
 	{"truncated", {NULL, NULL}, check_truncated},
+	{"proc_leak", {"culprit_name", "culprit_pid"}, check_proc_leak},
+	{"ets_leak", {"culprit_name", "culprit_pid"}, check_ets_leak},
+	{"timer_leak", {"culprit_name", "culprit_pid"}, check_timer_leak},
+	{"memory_hog", {"culprit_name", "culprit_pid"}, check_memory_hog},
+	{"busy_port", {"port", "culprit_pid"}, check_busy_port},
+	{"stuck_call", {"culprit_name", "culprit_pid"}, check_stuck_call},
+	{"selective_recv", {"culprit_name", "culprit_pid"}, check_selective},
+	{"statem_deadlock", {"deadlock_a_name", "deadlock_b_name"}, check_statem},
+	{"bin_gc", {"culprit_name", "culprit_pid"}, check_bin_gc},
+	{"elixir_agent", {"culprit_name", "culprit_pid"}, check_agent},
+	{"healthy_busy", {NULL, NULL}, check_calm},
+	{"elixir_healthy", {NULL, NULL}, check_calm},
 };
 
 static void run_scenario(const scenario *s)
