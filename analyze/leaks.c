@@ -50,6 +50,8 @@ static grp *group_get(grouping *gr, const void *k1, const void *k2, size_t examp
 {
 	uint64_t parts[2] = {(uint64_t)(uintptr_t)k1, (uint64_t)(uintptr_t)k2};
 	uint64_t key = bd_hash_bytes(parts, sizeof parts), at;
+	if (key == UINT64_MAX) /* the map's empty-slot marker */
+		key--;
 	if (bd_u64map_get(&gr->idx, key, &at))
 		return gr->g[at].k1 == k1 && gr->g[at].k2 == k2 ? &gr->g[at] : NULL;
 	if (gr->n == gr->cap) {
@@ -188,11 +190,21 @@ static void process_leak(an_ctx *c, const grp *g, uint64_t limit, const char *ba
 		  spawner && spawner->name ? spawner->name : "the spawner");
 }
 
+/* A group that can be a leak once its idle members are counted. */
+static int leak_candidate(const an_ctx *c, const grp *g, uint64_t limit)
+{
+	if (g->count < LEAK_MIN || g->aux1 * 100 > g->count * LEAK_TRACKED_PCT)
+		return 0;
+	return g->count * 100 >= c->nprocs * LEAK_SHARE_PCT ||
+	       (limit && g->count * 100 >= limit * LEAK_LIMIT_PCT);
+}
+
 static void processes(an_ctx *c)
 {
 	if (c->nprocs < LEAK_MIN)
 		return;
 	grouping gr = {0};
+	/* Pass 1: size, tracked members and memory of every group (cheap fields). */
 	for (size_t i = 0; i < c->nprocs; i++) {
 		const bd_proc *p = &c->procs[i];
 		if (an_is_system_proc(p))
@@ -202,18 +214,25 @@ static void processes(an_ctx *c)
 			continue;
 		g->count++;
 		g->aux1 += (uint64_t)tracked(c, p);
-		g->aux2 += idle(c, p);
 		g->bytes += an_val(p->memory);
 	}
 	const char *basis;
 	uint64_t limit = an_proc_limit(c, &basis);
+	size_t ncand = 0;
+	for (size_t k = 0; k < gr.n; k++)
+		ncand += (size_t)leak_candidate(c, &gr.g[k], limit);
+	/* Pass 2, only when some group qualifies: how many members are idle. */
+	for (size_t i = 0; ncand && i < c->nprocs; i++) {
+		const bd_proc *p = &c->procs[i];
+		if (an_is_system_proc(p) || p->state != BD_PS_WAITING)
+			continue;
+		grp *g = group_get(&gr, p->spawned_as, p->pc_mfa, i);
+		if (g && leak_candidate(c, g, limit))
+			g->aux2 += (uint64_t)idle(c, p);
+	}
 	for (size_t k = 0, reported = 0; k < gr.n && reported < 2; k++) {
 		const grp *g = &gr.g[k];
-		if (g->count < LEAK_MIN || g->aux1 * 100 > g->count * LEAK_TRACKED_PCT ||
-		    g->aux2 * 100 < g->count * LEAK_IDLE_PCT)
-			continue;
-		if (g->count * 100 < c->nprocs * LEAK_SHARE_PCT &&
-		    (!limit || g->count * 100 < limit * LEAK_LIMIT_PCT))
+		if (!leak_candidate(c, g, limit) || g->aux2 * 100 < g->count * LEAK_IDLE_PCT)
 			continue;
 		process_leak(c, g, limit, basis);
 		reported++;

@@ -1,8 +1,8 @@
 %% memory_hog: one gen_server holds most of the node's memory, no crash yet.
 %%
 %% price_cache (a gen_server under cache_sup) keeps every price row it is sent
-%% in a map and never evicts: -bd_rows N rows (default 150 000) of a 30-field
-%% tuple each, about 40 MB of live heap, while the rest of the node uses a few
+%% in a map and never evicts: -bd_rows N rows (default 100 000) of a 30-field
+%% tuple each, about 27 MB of live heap, while the rest of the node uses a few
 %% tens of MB. Nothing has failed (there is no memory cap); an operator, seeing
 %% the node grow, sends SIGUSR1.
 -module(bd_memory_hog).
@@ -36,7 +36,7 @@ start() ->
 rows() ->
     case init:get_argument(bd_rows) of
         {ok, [[N]]} -> list_to_integer(N);
-        _ -> 150000
+        _ -> 100000
     end.
 
 feed(N) ->

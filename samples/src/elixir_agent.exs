@@ -7,7 +7,7 @@
 # of a few symbols. Its refresh runs Agent.update(Quotes.Cache, fn state -> ...
 # end) and fetches every quote from a slow upstream service (200 ms each)
 # INSIDE the update function, that is inside the Agent process. While it runs,
-# -- about 20 s -- nobody can read a price: 2 000 request handlers call
+# -- about 20 s -- nobody can read a price: 1 200 request handlers call
 # Agent.get(Quotes.Cache, ...) and wait. An operator sends SIGUSR1 after 1 s.
 
 defmodule Quotes.Upstream do
@@ -46,7 +46,7 @@ end
 agent = Process.whereis(Quotes.Cache)
 refresher = spawn(fn -> Quotes.Cache.refresh() end)
 Process.sleep(100)
-handlers = for i <- 1..2000, do: Quotes.Handler.start(i)
+handlers = for i <- 1..1200, do: Quotes.Handler.start(i)
 Process.sleep(500)
 
 {:message_queue_len, queued} = Process.info(agent, :message_queue_len)
