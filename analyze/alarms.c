@@ -28,6 +28,7 @@ typedef struct alarm_scan {
 	int memory;             /* a memory alarm is set */
 	uint64_t nalarms;
 	const bd_proc *manager; /* where the alarms were read */
+	int from_otp_only;      /* only OTP's alarm_handler (os_mon) had memory alarms */
 	bd_pid alertees[64];    /* readers told to conserve resources (first ones) */
 	size_t nalertees;
 	uint64_t alertees_total;
@@ -301,9 +302,12 @@ static void report(an_ctx *c, const alarm_scan *s, const monitor *mo)
 			an_cat(names, sizeof names, &nlen, "%s%s", nlen ? ", " : "", conn_name(c, r, v1));
 		reader_procs[nreaders++] = r;
 	}
+	/* os_mon alone (no broker): the host's memory is high; the node is not
+	 * throttled by it. Context, not a warning. */
+	int broker = mo->p || s->alertees_total || !s->from_otp_only;
 	int crit = blocked > 0;
-	an_finding *f = an_new(c, BD_F_MEMORY_ALARM, crit ? BD_SEV_CRITICAL : BD_SEV_WARNING,
-			       crit ? 76 : 60);
+	bd_severity sev = crit ? BD_SEV_CRITICAL : broker ? BD_SEV_WARNING : BD_SEV_INFO;
+	an_finding *f = an_new(c, BD_F_MEMORY_ALARM, sev, crit ? 76 : broker ? 60 : 6);
 	if (!f)
 		return;
 	const bd_proc *subj = mo->p ? mo->p : s->manager;
@@ -354,6 +358,16 @@ static void report(an_ctx *c, const alarm_scan *s, const monitor *mo)
 				  an_count(c, blocked + blocking), blocked + blocking == 1 ? " is" : "s are",
 				  names[0] ? ": " : "", names)
 		: "";
+	if (!broker) {
+		an_title(c, f, "os_mon alarms set (%s): the host's memory is above its high watermark; "
+			 "the node itself uses %s", s->alarms,
+			 an_bytes(c, an_val(bd_model_memory(c->m)->total)));
+		an_advice(c, f, "memsup raises system_memory_high_watermark when the host uses more than "
+			  "80 %% of its memory (process_memory_high_watermark for one process above 5 %%): "
+			  "see what else runs on the host, or whether this node grows (memory_hog, ets "
+			  "and binary findings)");
+		return;
+	}
 	an_title(c, f, "Memory alarm set (%s)%s%s", s->nalarms ? s->alarms : "vm_memory_monitor",
 		 usage, who);
 	an_advice(c, f, "While the memory alarm is set the broker stops reading from every "
@@ -373,8 +387,10 @@ void an_alarms(an_ctx *c)
 		return;
 	if (rabbit)
 		from_manager(c, &s, "rabbit_alarm");
+	int rabbit_memory = s.memory;
 	if (otp)
 		from_manager(c, &s, "alarm_handler");
+	s.from_otp_only = s.memory && !rabbit_memory;
 	monitor mo;
 	int has_monitor = bd_proc_find(c->m, "vm_memory_monitor") != NULL;
 	if (has_monitor || s.memory)

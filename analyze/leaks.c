@@ -21,8 +21,8 @@ enum {
 	LEAK_MIN = 1000,         /* fewer than this is never a leak finding */
 	LEAK_TRACKED_PCT = 10,   /* a group with more linked/monitored members is tracked */
 	LEAK_IDLE_PCT = 90,      /* share of members Waiting */
-	LEAK_SHARE_PCT = 50,     /* of all processes */
-	LEAK_LIMIT_PCT = 10,     /* of the process limit */
+	LEAK_SHARE_PCT = 25,     /* of all processes */
+	LEAK_LIMIT_PCT = 5,      /* of the process limit */
 	TIMER_MIN = 1000,
 	TIMER_PER_PROC = 2,      /* timers of one receiver vs processes on the node */
 	TIMER_ABS = 100000,      /* always a warning */
@@ -88,12 +88,13 @@ static double pct(uint64_t part, uint64_t whole)
 
 /* ================= process_leak ================= */
 
-/* Linked to something, or monitored by a process: someone will notice it. */
+/* Linked to a process, or monitored by one: someone will notice it. A link to a
+ * port (its socket) supervises nothing. */
 static int tracked(an_ctx *c, const bd_proc *p)
 {
 	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
 		const bd_link *l = &c->links[p->link_first + i];
-		if (l->kind == BD_LINK || l->kind == BD_MON_FROM)
+		if ((l->kind == BD_LINK || l->kind == BD_MON_FROM) && l->target_kind == BD_TGT_PID)
 			return 1;
 	}
 	return 0;
@@ -227,8 +228,12 @@ static void processes(an_ctx *c)
 		if (an_is_system_proc(p) || p->state != BD_PS_WAITING)
 			continue;
 		grp *g = group_get(&gr, p->spawned_as, p->pc_mfa, i);
-		if (g && leak_candidate(c, g, limit))
-			g->aux2 += (uint64_t)idle(c, p);
+		if (!g || !leak_candidate(c, g, limit) || !idle(c, p))
+			continue;
+		/* The example is a leaked one: an untracked idle member. */
+		if (g->aux2++ == 0 || tracked(c, &c->procs[g->example]))
+			if (!tracked(c, p))
+				g->example = i;
 	}
 	for (size_t k = 0, reported = 0; k < gr.n && reported < 2; k++) {
 		const grp *g = &gr.g[k];

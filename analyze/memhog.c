@@ -10,7 +10,7 @@
 
 #include "an_int.h"
 
-#define HOG_MIN ((uint64_t)16 << 20) /* below this, no single process is a hog */
+#define HOG_MIN ((uint64_t)32 << 20) /* below this, no single process is a hog */
 enum { HOG_SHARE_PCT = 40, HOG_CRIT_PCT = 75, HOG_FREE_PCT = 75, MB_QUEUE = 1000 };
 
 /* Elements of a collection term: map pairs, tuple arity, list length (bounded). */

@@ -4,8 +4,10 @@
  * suspended in port_command on a busy port, and the callers of the writer.
  *
  * A port toggles busy many times a second when a fast producer streams to a slower
- * peer; that is flow control working. It is a warning only when the queue is large
- * (>= 1 MB: far above any default high watermark) and someone is blocked on it. */
+ * peer; that is flow control working. It is a warning only when a writer is blocked
+ * on it and either the queue is large (>= 1 MB: far above any default high
+ * watermark) or other processes hang behind it (callers of the writer, writers
+ * suspended on the port). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,12 +91,36 @@ typedef struct port_case {
 	int suspended_here;      /* attributable to this port (the only busy one) */
 } port_case;
 
+/* Processes in a synchronous call on p (they monitor it and wait in gen). */
+static uint64_t count_callers(an_ctx *c, const bd_proc *p)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
+		const bd_link *l = &c->links[p->link_first + i];
+		const bd_proc *q = l->kind == BD_MON_FROM && l->target_kind == BD_TGT_PID
+			? bd_proc_by_pid(c->m, l->id) : NULL;
+		an_activity a;
+		if (!q)
+			continue;
+		an_activity_of(c, q, 0, &a);
+		n += a.kind == AN_ACT_CALLING;
+	}
+	return n;
+}
+
 static void report(an_ctx *c, port_case *pc, const bd_proc *const *susp, size_t nsusp)
 {
 	const bd_port *pt = pc->pt;
 	uint64_t q = an_val(pt->queue);
-	int blocked = pc->nsenders || (pc->suspended_here && nsusp);
-	bd_severity sev = is_busy(pt) && blocked && q >= QUEUE_WARN ? BD_SEV_WARNING : BD_SEV_INFO;
+	int suspended = pc->suspended_here && nsusp;
+	uint64_t behind = 0;
+	for (size_t i = 0; i < pc->nsenders; i++)
+		behind += count_callers(c, pc->senders[i]);
+	/* A busy port with a writer waiting is flow control at work, unless the queue
+	 * is far beyond any default watermark or others hang behind the writer. */
+	int blocked = pc->nsenders || suspended;
+	int harm = q >= QUEUE_WARN || behind || suspended;
+	bd_severity sev = is_busy(pt) && blocked && harm ? BD_SEV_WARNING : BD_SEV_INFO;
 	an_finding *f = an_new(c, BD_F_BUSY_PORT, sev, sev == BD_SEV_WARNING ? 58 : 5);
 	if (!f)
 		return;

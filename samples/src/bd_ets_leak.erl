@@ -2,7 +2,7 @@
 %%
 %% report_builder (a gen_server under reports_sup) builds each report in a
 %% fresh private table (ets:new(report_rows, [set, private]), not named) and
-%% forgets to delete it. -bd_reports N requests (default 20 000) leave N tables
+%% forgets to delete it. -bd_reports N requests (default 12 000) leave N tables
 %% behind, all owned by report_builder, which lives on. The VM reports
 %% ets_limit = 8192 but no longer enforces it (OTP 25), so nothing fails; the
 %% node only grows. An operator then sends SIGUSR1.
@@ -39,7 +39,7 @@ start() ->
 reports() ->
     case init:get_argument(bd_reports) of
         {ok, [[N]]} -> list_to_integer(N);
-        _ -> 20000
+        _ -> 12000
     end.
 
 init([]) -> {ok, #{built => 0}}.

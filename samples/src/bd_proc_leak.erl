@@ -4,7 +4,7 @@
 %% about each accepted connection ({accepted, Peer}) and starts a handler for it
 %% with a plain spawn/3: no link, no monitor. Each conn_handler waits for data
 %% from a peer that has already gone away, so it never exits. A load driver
-%% announces -bd_conns N connections (default 25 000): the node keeps working
+%% announces -bd_conns N connections (default 12 000): the node keeps working
 %% (far below the process limit), but the handlers pile up and nothing will
 %% ever stop them. An operator then sends SIGUSR1.
 -module(bd_proc_leak).
@@ -38,7 +38,7 @@ start() ->
 conns() ->
     case init:get_argument(bd_conns) of
         {ok, [[N]]} -> list_to_integer(N);
-        _ -> 25000
+        _ -> 12000
     end.
 
 init([]) ->

@@ -6,7 +6,7 @@
 %% handle_call, for the matching {card_network, Txn, Result} with a plain
 %% receive and no time-out. card_network lost the request and never answers.
 %% Meanwhile three audit producers cast {audit, Seq, Event} to payment_gw:
-%% -bd_casts N in all (default 60 000). None of them matches the receive, so
+%% -bd_casts N in all (default 30 000). None of them matches the receive, so
 %% the server does not handle any of them: it re-scans a growing queue that
 %% nothing in it can match. The checkout process that made the charge waits in
 %% gen_server:call. An operator sends SIGUSR1 once the producers are done.
@@ -55,7 +55,7 @@ mfa({M, F, A}) -> atom_to_list(M) ++ ":" ++ atom_to_list(F) ++ "/" ++ integer_to
 casts() ->
     case init:get_argument(bd_casts) of
         {ok, [[N]]} -> list_to_integer(N);
-        _ -> 60000
+        _ -> 30000
     end.
 
 produce(_I, 0) -> ok;

@@ -4,7 +4,7 @@
 %% session: every {touch, Session} starts erlang:send_after(30 min, self(),
 %% {expire, Session, Seq}) and is meant to cancel the previous timer, but the
 %% cancel is missing, so every touch leaves one more timer behind. 2 000
-%% sessions touched -bd_touches N times in all (default 50 000): N pending
+%% sessions touched -bd_touches N times in all (default 30 000): N pending
 %% timers owned by one process, far more than the sessions it tracks. The node
 %% keeps working; an operator then sends SIGUSR1 (a dump lists every pending
 %% BIF timer as =timer:<receiver>).
@@ -39,7 +39,7 @@ start() ->
 touches() ->
     case init:get_argument(bd_touches) of
         {ok, [[N]]} -> list_to_integer(N);
-        _ -> 50000
+        _ -> 30000
     end.
 
 init([]) -> {ok, #{sessions => #{}, touches => 0}}.

@@ -4,11 +4,11 @@
 #
 # Shop.Application-style tree: Shop.Supervisor (one_for_one) -> Shop.Registry
 # (a unique Registry, 2 partitions), Shop.CartSupervisor (a DynamicSupervisor
-# with 3 000 Shop.Cart GenServers registered as {:via, Registry, {Shop.Registry,
+# with 2 000 Shop.Cart GenServers registered as {:via, Registry, {Shop.Registry,
 # {:cart, id}}}), Shop.TaskSupervisor (Task.Supervisor), Shop.Config (an
 # Agent read by every request) and Shop.Metrics (a GenServer with a 50 ms
 # tick). Each cart keeps an idle timer (Process.send_after, cancelled and
-# restarted on every request: 3 000 timers). Eight load drivers look carts up
+# restarted on every request: 2 000 timers). Eight load drivers look carts up
 # in the Registry and call them; each cart call reads the config Agent and
 # runs a short Task under the Task.Supervisor (Task.Supervisor.async_nolink +
 # Task.await). Busy, and healthy. After 1.5 s an operator sends SIGUSR1.
@@ -74,7 +74,7 @@ defmodule Shop.Driver do
   end
 end
 
-carts = 3000
+carts = 2000
 
 children = [
   {Registry, keys: :unique, name: Shop.Registry, partitions: 2},
