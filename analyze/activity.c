@@ -30,8 +30,20 @@ static int any_prefix(const char *s, const char *const *pres, size_t n)
 static const char *const main_loops[] = {
 	"gen_server:loop/",      "gen_statem:loop_receive/", "gen_statem:loop/",
 	"gen_event:fetch_msg/",  "erlang:hibernate/",        "proc_lib:hibernate/",
-	"gen_server:wake_hib/",  "gen_statem:wakeup_from_hibernate/",
+	"gen_server:wake_hib/",  "gen_statem:wakeup_from_hibernate/", "gen_fsm:loop/",
+	"gen_server2:process_next_msg/", "gen_server2:wake_hib/", "gen_batch_server:loop_wait/",
 };
+
+/* A function called *loop* (server_loop, msg_loop, main_loop...) is a receive loop. */
+static int loop_function(const char *mfa)
+{
+	const char *colon = mfa ? strchr(mfa, ':') : NULL;
+	const char *slash = colon ? strchr(colon, '/') : NULL;
+	for (const char *p = colon; p && slash && p + 4 <= slash; p++)
+		if (!strncmp(p, "loop", 4))
+			return 1;
+	return 0;
+}
 
 /* Waiting for the reply to a synchronous request. */
 static const char *const call_waits[] = {
@@ -208,7 +220,8 @@ void an_activity_of(an_ctx *c, const bd_proc *p, int deep, an_activity *a)
 			a->where = p->current_call;
 		break;
 	case BD_PS_WAITING:
-		if (any_prefix(pc, main_loops, sizeof main_loops / sizeof *main_loops))
+		if (any_prefix(pc, main_loops, sizeof main_loops / sizeof *main_loops) ||
+		    loop_function(pc))
 			a->kind = AN_ACT_IDLE;
 		else if (any_prefix(pc, call_waits, sizeof call_waits / sizeof *call_waits))
 			a->kind = AN_ACT_CALLING;

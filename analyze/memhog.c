@@ -26,9 +26,14 @@ static uint64_t elements(const bd_term *t, const char **what)
 		*what = "a tuple of";
 		return t->n;
 	case BD_T_CONS: {
-		int64_t n = bd_term_list(t, NULL, 0);
-		*what = "a list of";
-		return n > 0 ? (uint64_t)n : 0;
+		/* Counted while decoded: a list cut by the decoder's budget is "at least". */
+		uint64_t n = 0;
+		while (t && t->kind == BD_T_CONS && n < ((uint64_t)1 << 32)) {
+			n++;
+			t = t->u.elems[1];
+		}
+		*what = t && t->kind == BD_T_NIL ? "a list of" : "a list of at least";
+		return n;
 	}
 	case BD_T_BINARY:
 		*what = "a binary of";
@@ -38,41 +43,63 @@ static uint64_t elements(const bd_term *t, const char **what)
 	}
 }
 
-/* The state's largest field: a map key or a record/tuple position. */
-static void largest_part(an_ctx *c, an_finding *f, const bd_term *st)
+/* The largest hash map on p's heap, from its head line "ADDR:Mh<size>:<n>:...":
+ * the size is exact even when the decoder's budget stops before the last entry. */
+static uint64_t largest_hashmap(an_ctx *c, const bd_proc *p)
+{
+	const char *t;
+	size_t len;
+	uint64_t best = 0;
+	if (!p->sec_heap.len || bd_model_span_text(c->m, p->sec_heap, &t, &len))
+		return 0;
+	const char *end = t + len;
+	for (const char *q = t; q < end && (q = memchr(q, ':', (size_t)(end - q))); q++) {
+		if (end - q < 4 || q[1] != 'M' || q[2] != 'h')
+			continue;
+		uint64_t v = 0;
+		const char *d = q + 3;
+		for (; d < end && ((*d >= '0' && *d <= '9') || (*d >= 'A' && *d <= 'F')) && v >> 56 == 0;
+		     d++)
+			v = v * 16 + (uint64_t)(*d <= '9' ? *d - '0' : *d - 'A' + 10);
+		if (d < end && *d == ':' && v > best)
+			best = v;
+	}
+	return best;
+}
+
+/* The state's largest field: a map key or record position holding a collection.
+ * A hash map the decoder could not finish (its budget is bounded) takes its size
+ * from the heap's largest map head when it is the only big map of the state. */
+static void largest_part(an_ctx *c, an_finding *f, const bd_proc *p, const bd_term *st)
 {
 	const char *what = NULL, *w;
 	const bd_term *best = NULL, *best_key = NULL;
-	uint64_t most = 0;
+	uint64_t most = 0, big_maps = 0;
 	int pos = -1;
-	if (st && st->kind == BD_T_MAP) {
-		for (uint32_t i = 0; i < st->n; i++) {
-			uint64_t e = elements(st->u.elems[2 * i + 1], &w);
-			if (e > most) {
-				most = e;
-				best = st->u.elems[2 * i + 1];
-				best_key = st->u.elems[2 * i];
-				what = w;
-			}
-		}
-	} else if (st && st->kind == BD_T_TUPLE) {
-		for (uint32_t i = 0; i < st->n; i++) {
-			uint64_t e = elements(st->u.elems[i], &w);
-			if (e > most) {
-				most = e;
-				best = st->u.elems[i];
-				pos = (int)i + 1;
-				what = w;
-			}
+	uint32_t n = st && (st->kind == BD_T_MAP || st->kind == BD_T_TUPLE) ? st->n : 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const bd_term *v = st->kind == BD_T_MAP ? st->u.elems[2 * i + 1] : st->u.elems[i];
+		uint64_t e = elements(v, &w);
+		big_maps += v && v->kind == BD_T_MAP && v->n > 32;
+		if (e > most) {
+			most = e;
+			best = v;
+			best_key = st->kind == BD_T_MAP ? st->u.elems[2 * i] : NULL;
+			pos = (int)i + 1;
+			what = w;
 		}
 	}
 	uint64_t whole = elements(st, &w);
 	if (!best || most < whole) {
-		if (whole >= 1000) {
+		if (whole >= 1000)
 			an_ev_str(c, f, "largest_part", "the state itself: %s %s %s", w,
 				  an_count(c, whole), st->kind == BD_T_BINARY ? "bytes" : "elements");
-		}
 		return;
+	}
+	if (best->kind == BD_T_MAP && big_maps == 1) {
+		uint64_t head = largest_hashmap(c, p);
+		if (head > most)
+			most = head;
 	}
 	char key[80] = "";
 	if (best_key)
@@ -96,7 +123,7 @@ static void describe_state(an_ctx *c, an_finding *f, const bd_proc *p)
 	char buf[240];
 	bd_term_fmt(gs.state, buf, sizeof buf, 2, 4);
 	an_ev_str(c, f, "state", "%s", buf);
-	largest_part(c, f, gs.state);
+	largest_part(c, f, p, gs.state);
 }
 
 static int blamed_elsewhere(an_ctx *c, const bd_proc *p)
