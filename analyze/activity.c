@@ -246,6 +246,12 @@ void an_activity_of(an_ctx *c, const bd_proc *p, int deep, an_activity *a)
 	 * message) is not doing the work of a request either: keep RECEIVING. */
 }
 
+int an_in_receive_loop(const bd_proc *p)
+{
+	return any_prefix(p->pc_mfa, main_loops, sizeof main_loops / sizeof *main_loops) ||
+	       loop_function(p->pc_mfa);
+}
+
 int an_activity_blocked(const an_activity *a)
 {
 	return a->kind == AN_ACT_SLEEPING || a->kind == AN_ACT_RECEIVING || a->kind == AN_ACT_IO ||

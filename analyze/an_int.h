@@ -147,6 +147,9 @@ void an_activity_of(an_ctx *c, const bd_proc *p, int deep, an_activity *a);
  * suspended or calling. */
 int an_activity_blocked(const an_activity *a);
 const char *an_act_name(an_act_kind k);
+/* p's program counter is at its main receive loop (gen_server:loop/7, a *loop*
+ * function...): when runnable, it was just woken by a message. */
+int an_in_receive_loop(const bd_proc *p);
 
 /* The process limit: known (live capture), else from the process table's size in
  * =allocated_areas (exact on R16B and later), else 0. *basis says which. */

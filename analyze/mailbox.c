@@ -189,15 +189,32 @@ static void held_values(an_ctx *c, an_finding *f, const bd_proc *p)
 		an_ev_str(c, f, "receive_frame_values", "%s", buf);
 }
 
+/* A few thousand messages that a working process is taking out of its queue, no
+ * more than the node has processes (one report from each worker of a busy node,
+ * say), is a burst being absorbed, not an overload. */
+static int absorbing_burst(an_ctx *c, const bd_proc *p, uint64_t q)
+{
+	an_activity a;
+	if (q >= MB_CRIT || q > c->nprocs)
+		return 0;
+	an_activity_of(c, p, 0, &a);
+	return a.kind == AN_ACT_WORKING;
+}
+
 static void one(an_ctx *c, const bd_proc *p)
 {
 	uint64_t q = p->msgq_len;
-	bd_severity sev = q >= MB_CRIT ? BD_SEV_CRITICAL : BD_SEV_WARNING;
+	int burst = absorbing_burst(c, p, q);
+	bd_severity sev = burst ? BD_SEV_INFO : q >= MB_CRIT ? BD_SEV_CRITICAL : BD_SEV_WARNING;
 	double score = (sev == BD_SEV_CRITICAL ? 70 : 45) + 5 * log10((double)q / MB_WARN);
-	an_finding *f = an_new(c, BD_F_MAILBOX_OVERLOAD, sev, score > 89 ? 89 : score);
+	an_finding *f = an_new(c, BD_F_MAILBOX_OVERLOAD, sev, burst ? 3 : score > 89 ? 89 : score);
 	if (!f)
 		return;
 	an_subject_proc(c, f, p);
+	if (burst)
+		an_ev_str(c, f, "note", "a burst being worked through: %s messages, no more than the "
+			  "node's %s processes, while the process runs", an_count(c, q),
+			  an_count(c, c->nprocs));
 	an_ev_count(c, f, "message_queue_len", q);
 	an_ev_bytes(c, f, "memory_bytes", p->memory);
 	bd_heap *h = NULL;
