@@ -9,7 +9,8 @@
 
 #include "an_int.h"
 
-enum { CHAIN_MAX = 16, MB_BUSY = 1000, MAX_BLOCK_FINDINGS = 4, NAMED_WAITERS = 4, STUCK_CRIT = 50 };
+enum { CHAIN_MAX = 16, MB_BUSY = 1000, MAX_BLOCK_FINDINGS = 4, NAMED_WAITERS = 4, STUCK_CRIT = 50,
+       MAX_EXAMINED = 64 };
 
 /* Program counters of a process blocked in a synchronous call. */
 static const char *const wait_mfas[] = {
@@ -475,7 +476,7 @@ static void stuck_evidence(an_ctx *c, an_finding *f, const an_activity *a)
 /* One finding per process that others are stuck behind. Callers queued behind a
  * process that is working, idle or itself waiting on a reply are how a busy node
  * looks; only a blocked, dead or overloaded end is reported. */
-static void blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
+static int blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 {
 	long longest = members[0];
 	for (size_t i = 1; i < nm; i++)
@@ -494,19 +495,19 @@ static void blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 	int maybe = !t || an_val(t->msgq_len) >= MB_BUSY ||
 		    (an_activity_blocked(&a) && a.kind != AN_ACT_CALLING) || nm >= 2;
 	if (!maybe)
-		return; /* one call in progress */
+		return 0; /* one call in progress */
 	if (t)
 		an_activity_of(c, t, 1, &a); /* callback, Agent function, stack */
 	end_kind k = classify_end(t, &a);
 	if ((k == END_STUCK && nm < 2 && an_val(t->msgq_len) < MB_BUSY) ||
 	    (k == END_BUSY && nm < STUCK_CRIT))
-		return; /* one call in progress, or a busy server: normal */
+		return 0; /* one call in progress, or a busy server: normal */
 	bd_severity sev = k == END_BUSY ? BD_SEV_INFO
 		: nm >= STUCK_CRIT || k == END_DEAD ? BD_SEV_CRITICAL : BD_SEV_WARNING;
 	double score = sev == BD_SEV_CRITICAL ? 72 : sev == BD_SEV_WARNING ? 50 + (double)nm / 10 : 4;
 	an_finding *f = an_new(c, BD_F_BLOCKED_CALL, sev, score);
 	if (!f)
-		return;
+		return 0;
 	if (t)
 		an_subject_proc(c, f, t);
 	else
@@ -549,6 +550,7 @@ static void blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 		    "link or monitor and fail fast"
 		  : "Many callers queue on one busy process: a serialisation point; spread the "
 		    "work or answer from several processes if latency matters");
+	return 1;
 }
 
 /* Chains grouped by where they end: a non-waiting process (or one dead pid), or the
@@ -565,14 +567,17 @@ static void report_chains(an_ctx *c, wnode *w)
 {
 	long *members = malloc(c->nprocs * sizeof *members);
 	int *done = calloc(c->nprocs + 2, sizeof *done);
-	size_t reported = 0, reported_cycle = 0;
+	size_t reported = 0, reported_cycle = 0, examined = 0;
 	if (!members || !done)
 		goto out;
 	for (size_t i = 0; i < c->nprocs; i++) {
 		if (!w[i].waiting || w[i].in_cycle || done[i])
 			continue;
 		int cyc = w[i].terminal < -1;
-		if (cyc ? reported_cycle >= MAX_BLOCK_FINDINGS : reported >= MAX_BLOCK_FINDINGS)
+		/* Most chains on a busy node end at a working server and report nothing:
+		 * count findings, but bound the groups examined (each is a pass). */
+		if (cyc ? reported_cycle >= MAX_BLOCK_FINDINGS
+			: reported >= MAX_BLOCK_FINDINGS || examined >= MAX_EXAMINED)
 			continue;
 		size_t nm = 0;
 		/* Everyone stuck behind the same end. */
@@ -585,8 +590,8 @@ static void report_chains(an_ctx *c, wnode *w)
 			into_cycle(c, w, w[i].entry, members, nm);
 			reported_cycle++;
 		} else {
-			blocked(c, w, w[i].terminal, members, nm);
-			reported++;
+			reported += (size_t)blocked(c, w, w[i].terminal, members, nm);
+			examined++;
 		}
 	}
 out:

@@ -11,6 +11,10 @@
 # are blocked, the truth is read from the live node (rabbitmqctl), and SIGUSR1 makes
 # the VM write OUTDIR/rabbit_alarm.dump. Writes OUTDIR/rabbit_alarm.truth.
 #
+# HEALTHY=1: the same broker and load without the alarm (watermark 2 GB), with 8
+# consumers on the queue: 10 s of traffic, then SIGUSR1 (OUTDIR/rabbit_busy.dump): a
+# busy, healthy broker.
+#
 # Needs: rabbitmq-server, python3-pika (not installed by scripts/deps.sh: this is run
 # by hand; its dump is kept compressed in tests/fixtures/analyze/).
 set -u
@@ -20,7 +24,7 @@ PUBLISHERS=${PUBLISHERS:-20}
 BODY=${BODY:-16384}
 MARGIN_MB=${MARGIN_MB:-6}
 R=$OUT/rmq
-rm -rf "$R" "$OUT/rabbit_alarm.dump" "$OUT/rabbit_alarm.truth"
+rm -rf "$R"
 mkdir -p "$R/home" "$R/log" "$R/mnesia"
 export HOME=$R/home
 # One cookie for the broker and the CLI, written before either starts.
@@ -32,7 +36,9 @@ export RABBITMQ_MNESIA_BASE=$R/mnesia RABBITMQ_LOG_BASE=$R/log
 export RABBITMQ_PID_FILE=$R/pid RABBITMQ_ENABLED_PLUGINS_FILE=$R/enabled_plugins
 export RABBITMQ_CONFIG_FILE=$R/rabbitmq RABBITMQ_ADVANCED_CONFIG_FILE=$R/advanced.config
 export RABBITMQ_CONF_ENV_FILE=$R/rabbitmq-env.conf
-export ERL_CRASH_DUMP=$OUT/rabbit_alarm.dump
+NAME=rabbit_alarm
+[ "${HEALTHY:-0}" = 1 ] && NAME=rabbit_busy
+export ERL_CRASH_DUMP=$OUT/$NAME.dump
 echo "[]." > "$R/enabled_plugins"
 echo "[]." > "$R/advanced.config"
 : > "$R/rabbitmq-env.conf"
@@ -64,12 +70,17 @@ BEAM=$(cat "$R/pid")
 # The monitor counts the OS process's memory (RSS by default), not erlang:memory().
 BASE=$(ctl eval 'vm_memory_monitor:get_process_memory().' | tr -d '"')
 LIMIT=$((BASE + MARGIN_MB * 1048576))
+[ "$NAME" = rabbit_busy ] && LIMIT=2147483648
 ctl eval "vm_memory_monitor:set_vm_memory_high_watermark({absolute, $LIMIT})." >/dev/null
 
-/usr/bin/python3 "$HERE/publishers.py" 5773 "$PUBLISHERS" "$BODY" > "$R/publishers.out" 2>&1 &
+CONSUMERS=0
+[ "$NAME" = rabbit_busy ] && CONSUMERS=${CONSUMERS_BUSY:-8}
+/usr/bin/python3 "$HERE/publishers.py" 5773 "$PUBLISHERS" "$BODY" "$CONSUMERS" > "$R/publishers.out" 2>&1 &
 PUB=$!
 blocked=0
+[ "$NAME" = rabbit_busy ] && sleep 10
 for _ in $(seq 1 120); do
+    [ "$NAME" = rabbit_busy ] && break
     sleep 0.5
     blocked=$(ctl list_connections state 2>/dev/null | grep -c '^blocked$')
     [ "$blocked" -ge "$PUBLISHERS" ] && break
@@ -80,9 +91,9 @@ ALARMS=$(ctl eval 'rabbit_alarm:get_alarms().' | tr -d '\n ')
 QPID=$(ctl eval '{ok, Q} = rabbit_amqqueue:lookup(rabbit_misc:r(<<"/">>, queue, <<"orders">>)), pid_to_list(amqqueue:get_pid(Q)).' | tr -d '"')
 READERS=$(ctl eval 'lists:flatten(lists:join(",", [pid_to_list(element(2, lists:keyfind(pid, 1, C))) || C <- rabbit_networking:connection_info_all([pid, state]), lists:keyfind(state, 1, C) =:= {state, blocked}])).' | tr -d '"\n ')
 MONITOR=$(ctl eval 'pid_to_list(whereis(vm_memory_monitor)).' | tr -d '"')
-cat > "$OUT/rabbit_alarm.truth" <<TRUTH
-scenario=rabbit_alarm
-expected_kind=memory_alarm
+cat > "$OUT/$NAME.truth" <<TRUTH
+scenario=$NAME
+expected_kind=$([ "$NAME" = rabbit_busy ] && echo manual_dump || echo memory_alarm)
 failure=sigusr1
 slogan_prefix=Received SIGUSR1
 broker=rabbitmq-server $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null)
@@ -103,10 +114,10 @@ watermark={absolute,$LIMIT}
 queue_messages=$(ctl list_queues name messages 2>/dev/null | awk '$1=="orders"{print $2}')
 TRUTH
 kill -USR1 "$BEAM"
-for _ in $(seq 1 120); do
+for _ in $(seq 1 1200); do   # a busy broker's dump takes a while to write
     kill -0 "$BEAM" 2>/dev/null || break
     sleep 0.5
 done
 kill $PUB 2>/dev/null
-tail -n 1 "$OUT/rabbit_alarm.dump"
-cat "$OUT/rabbit_alarm.truth"
+tail -n 1 "$OUT/$NAME.dump"
+cat "$OUT/$NAME.truth"
