@@ -178,11 +178,13 @@ static void process_leak(an_ctx *c, const grp *g, uint64_t limit, const char *ba
 	an_related(c, f, ex, "example");
 	const char *idle_in = ex->pc_mfa && (!ic || strcmp(ic, ex->pc_mfa) != 0)
 		? bd_arena_printf(c->arena, " idle in %s,", ex->pc_mfa) : "";
-	an_title(c, f, "%s %s processes,%s spawned by %s%s, and nobody links to or monitors them "
-		 "(%.1f %% of the processes%s)", an_count(c, g->count), ic ? ic : "?", idle_in,
-		 sp_label,
+	const char *nobody = g->aux1 ? bd_arena_printf(c->arena, "and only %s of them are linked "
+						       "or monitored", an_count(c, g->aux1))
+				     : "and nobody links to or monitors them";
+	an_title(c, f, "%s %s processes,%s spawned by %s%s, %s (%.1f %% of the processes%s)",
+		 an_count(c, g->count), ic ? ic : "?", idle_in, sp_label,
 		 spawners > 1 ? bd_arena_printf(c->arena, " and %s others", an_count(c, spawners - 1)) : "",
-		 pct(g->count, nprocs),
+		 nobody, pct(g->count, nprocs),
 		 limit ? bd_arena_printf(c->arena, ", %.1f %% of the limit of %s", share_limit,
 					 an_count(c, limit)) : "");
 	an_advice(c, f, "Nothing supervises these processes and they wait for ever: start them under "
