@@ -9,6 +9,7 @@
 #endif
 
 #include "cd_int.h"
+#include "readers.h"
 
 #define T(s) s, sizeof(s) - 1
 static const struct tag_def {

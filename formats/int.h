@@ -85,9 +85,6 @@ void bd_source_free(bd_source *s);
 void bd_source_release(bd_source *s, uint64_t upto);
 void bd_source_release_range(bd_source *s, uint64_t off, uint64_t len);
 
-/* ---- readers ---- */
-int bd_crashdump_read(bd_model *m, bd_error *err);
-
 /* ---- term lines (termline.c) ---- */
 /* Skip one element starting at p; returns pointer past it or NULL. */
 const char *bd_tl_skip_elem(const char *p, const char *end);

@@ -1,11 +1,10 @@
-/* The model: construction, format detection on open, getters and lookups. */
+/* The model: construction, getters and lookups. Opening an input is open.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "int.h"
-#include "snapshot_int.h"
 
 #define MAXROWS (1u << 27)
 
@@ -115,67 +114,6 @@ int bd_model_finish(bd_model *m, bd_error *err)
 			}
 		}
 	}
-	return 0;
-}
-
-static int open_text(bd_model *m, bd_error *err)
-{
-	const char *d = m->base;
-	uint64_t n = m->size;
-	static const char magic[] = "=erl_crash_dump:";
-	if (n >= 4 && memcmp(d, "ENC0", 4) == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: encrypted crash dump (ENC0): decrypt it first",
-				    m->src->name);
-	if (n >= 19 && memcmp(d, "<Erlang crash dump>", 19) == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: pre-R10B crash dump format is not supported",
-				    m->src->name);
-	if (n == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0, "%s: empty file", m->src->name);
-	if (n < sizeof magic - 1 || memcmp(d, magic, sizeof magic - 1) != 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
-				    m->src->name);
-	m->node.source = "erl_crash.dump";
-	int rc = bd_crashdump_read(m, err);
-	if (rc)
-		return rc;
-	if (m->src->stream_cut && m->node.truncated && !m->node.abort_reason)
-		m->node.abort_reason = "compressed input cut short (zstd frame incomplete)";
-	if (m->node.dump_major > 0 || m->node.dump_minor > 5) {
-		/* Newer than we know: read on, but say so. */
-		if (!m->node.skipped_first)
-			m->node.skipped_first = "dump version newer than 0.5: fields may be missed";
-	}
-	return 0;
-}
-
-int bd_model_open(bd_model **out, const char *path, bd_error *err)
-{
-	*out = NULL;
-	bd_model *m = bd_model_new();
-	if (!m)
-		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-	int rc = bd_source_open(&m->src, path, err);
-	if (rc) {
-		bd_model_free(m);
-		return rc;
-	}
-	m->base = m->src->data;
-	m->size = m->src->size;
-	m->node.input_size = m->size;
-	if (bd_snapshot_is(m->base, m->size))
-		rc = bd_snapshot_read(m, err);
-	else
-		rc = open_text(m, err);
-	if (!rc)
-		rc = bd_model_finish(m, err);
-	if (rc) {
-		bd_model_free(m);
-		return rc;
-	}
-	*out = m;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "readers.h"
 #include "snapshot_int.h"
 
 #define MAX_RAW ((uint64_t)1 << 31)  /* largest payload we decompress */

@@ -7,11 +7,6 @@
 #include "beamdump/container.h"
 #include "int.h"
 
-/* Does the input start with the snapshot magic? */
-int bd_snapshot_is(const char *data, uint64_t size);
-/* Fill m from the snapshot in m->base/m->size. */
-int bd_snapshot_read(bd_model *m, bd_error *err);
-
 /* ---- growable byte buffer (hard cap; sets oom instead of failing each call) ---- */
 typedef struct sbuf {
 	uint8_t *p;

@@ -248,6 +248,17 @@ typedef struct bd_area {
  * with info->truncated set. Errors: BD_EIO (cannot read), BD_EUNSUPPORTED (not a dump,
  * pre-R10B dump, encrypted dump), BD_ECORRUPT, BD_ENOMEM. May allocate; may block. */
 int bd_model_open(bd_model **out, const char *path, bd_error *err);
+
+/* How to open an input (bd_model_open_ex). Start from BD_OPEN_OPTS_INIT. */
+typedef struct bd_open_opts {
+	unsigned version;      /* BD_OPEN_OPTS_VERSION */
+	int cache;             /* reserved (0) */
+} bd_open_opts;
+#define BD_OPEN_OPTS_VERSION 1
+#define BD_OPEN_OPTS_INIT {BD_OPEN_OPTS_VERSION, 0}
+/* bd_model_open with options; o may be NULL (the defaults). Also BD_EUSAGE (bad
+ * options version). */
+int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd_error *err);
 void bd_model_free(bd_model *m);
 
 /* ---- tables (borrowed; valid until bd_model_free) ---- */

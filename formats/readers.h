@@ -1,0 +1,20 @@
+/* The readers' entry points, as formats/open.c dispatches to them. Each reader fills
+ * a fresh model (bd_model_new) from the source bytes in m->base / m->size; open.c
+ * recognises the input by its content, picks the reader and finishes the model.
+ * Readers include int.h (the model they build) and their own *_int.h, never another
+ * reader's internals. */
+#ifndef BD_READERS_H
+#define BD_READERS_H
+
+#include "int.h"
+
+/* erl_crash.dump text (crashdump.c, cd_sections.c): 0 or BD_ENOMEM. A cut dump is
+ * read as far as it goes (m->node.truncated). */
+int bd_crashdump_read(bd_model *m, bd_error *err);
+
+/* .bdump snapshot (snapshot.c). */
+/* Does the input start with the snapshot magic? */
+int bd_snapshot_is(const char *data, uint64_t size);
+int bd_snapshot_read(bd_model *m, bd_error *err);
+
+#endif
