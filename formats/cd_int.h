@@ -69,6 +69,8 @@ typedef struct cd_reader {
 	uint64_t counts[CD_ABORT + 1]; /* sections per known tag */
 	bd_vec proc_secs;      /* queued =proc sections (parsed in parallel) */
 	size_t proc_hint;      /* index of the last proc that received a data section */
+	int ext;               /* parse only the bd_proc_ext fields of =proc sections */
+	int late;              /* the model is open: intern with bd_model_intern_late */
 } cd_reader;
 
 void cd_header_version(cd_reader *r, const char *p, const char *eol);
@@ -77,5 +79,10 @@ void cd_section_parse(cd_reader *r, const cd_section *s);
 void cd_finish_truncation(cd_reader *r);
 /* Parse the queued =proc sections. */
 void cd_flush_procs(cd_reader *r);
+/* Where a non-term section whose body starts at body ends: the '=' of the next line
+ * the scanner takes for a tag, or end. */
+const char *cd_section_end(const char *body, const char *end);
+/* The model's proc_ext hook for text dumps: p's =proc section read again. */
+int cd_proc_ext(const bd_model *m, const bd_proc *p, bd_proc_ext *out);
 
 #endif

@@ -197,6 +197,23 @@ static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand,
 	return p == cand;
 }
 
+const char *cd_section_end(const char *body, const char *end)
+{
+	const char *p = body - 1; /* the '\n' that ends the tag line */
+	for (;;) {
+		const char *nl = next_candidate(p, end);
+		if (!nl)
+			return end;
+		const char *cand = nl + 1;
+		const char *eol = memchr(cand, '\n', (size_t)(end - cand));
+		cd_tag tag;
+		const char *id, *id_end;
+		if (parse_tag(cand, eol ? eol : end, &tag, &id, &id_end))
+			return cand;
+		p = cand;
+	}
+}
+
 static void count_tag(bd_model *m, const char *cand, const char *eol)
 {
 	const char *t = cand + 1, *q = t;
@@ -250,6 +267,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.err = err;
 	r.cur_tag = CD_NONE;
 	r.proc_secs = BD_VEC_INIT(cd_section, 1u << 27);
+	m->proc_ext = cd_proc_ext;
 	const char *end = r.base + r.size;
 
 	const char *p = parse_header(&r);

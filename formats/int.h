@@ -4,6 +4,7 @@
 #ifndef BD_FORMATS_INT_H
 #define BD_FORMATS_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,13 @@ enum { BD_TAG_MAXCOUNT = 48 };
 
 typedef struct bd_source bd_source;
 
+/* pid -> row of the process table: open addressing over row numbers (4 bytes a slot;
+ * the pids themselves are in the rows). A pid seen twice maps to its last row. */
+typedef struct bd_pidx {
+	uint32_t *slots;           /* row + 1; 0 = empty */
+	size_t cap, count;
+} bd_pidx;
+
 struct bd_model {
 	bd_node_info node;
 	bd_memory mem;
@@ -45,8 +53,13 @@ struct bd_model {
 	bd_source *src;
 	const char *base;          /* source bytes (text dumps) */
 	uint64_t size;
+	/* bd_proc_ext rows parallel to procs (snapshots), or the reader's hook that
+	 * reads one again from the source (text dumps); neither: all unknown. */
+	bd_vec proc_exts;
+	int (*proc_ext)(const bd_model *m, const bd_proc *p, bd_proc_ext *out);
+	pthread_mutex_t late_lock; /* interning after open (bd_model_intern_late) */
 	/* lookups built after reading */
-	bd_u64map pid_index;       /* packed pid -> proc index */
+	bd_pidx pid_index;         /* pid -> proc row */
 	bd_u64map bin_index;       /* binary addr -> index */
 	/* literal-area index, built on first use (mutable cache) */
 	bd_u64map *lit_index;
@@ -63,10 +76,16 @@ struct bd_model {
 };
 
 const char *bd_model_intern(bd_model *m, const char *s, size_t len);
+/* Interning from a getter of an open model, which other threads may read. */
+const char *bd_model_intern_late(const bd_model *m, const char *s, size_t len);
 bd_model *bd_model_new(void);
 void bd_model_count_tag(bd_model *m, const char *tag, size_t len, uint64_t count);
 /* Build lookup maps once all tables are filled. */
 int bd_model_finish(bd_model *m, bd_error *err);
+/* Add rows [from, procs.len) to the pid index (from = 0 rebuilds it). 0 or BD_ENOMEM. */
+int bd_model_index_procs(bd_model *m, size_t from);
+/* Row of pid in the pid index, or -1. */
+int64_t bd_model_pid_row(const bd_model *m, bd_pid pid);
 uint64_t bd_pid_pack(bd_pid p);
 
 /* ---- input source: mmap'ed file or decompressed temporary ---- */

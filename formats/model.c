@@ -28,6 +28,8 @@ bd_model *bd_model_new(void)
 	m->alloc_stats = BD_VEC_INIT(bd_alloc_stat, 1u << 22);
 	m->areas = BD_VEC_INIT(bd_area, 1u << 16);
 	m->strings = BD_VEC_INIT(const char *, MAXROWS);
+	m->proc_exts = BD_VEC_INIT(bd_proc_ext, MAXROWS);
+	pthread_mutex_init(&m->late_lock, NULL);
 	bd_memory *mm = &m->mem;
 	mm->total = mm->processes = mm->processes_used = mm->system = mm->atom = mm->atom_used =
 		mm->binary = mm->code = mm->ets = mm->maximum = BD_UNKNOWN;
@@ -42,6 +44,15 @@ bd_model *bd_model_new(void)
 const char *bd_model_intern(bd_model *m, const char *s, size_t len)
 {
 	return bd_intern_str(&m->intern, s, len);
+}
+
+const char *bd_model_intern_late(const bd_model *cm, const char *s, size_t len)
+{
+	bd_model *m = (bd_model *)cm; /* interning adds, never changes what is there */
+	pthread_mutex_lock(&m->late_lock);
+	const char *r = bd_intern_str(&m->intern, s, len);
+	pthread_mutex_unlock(&m->late_lock);
+	return r;
 }
 
 void bd_model_count_tag(bd_model *m, const char *tag, size_t len, uint64_t count)
@@ -78,17 +89,75 @@ uint64_t bd_pid_pack(bd_pid p)
 	return ((uint64_t)(p.node & 0xffff) << 48) | ((uint64_t)p.num << 16) | (p.serial & 0xffff);
 }
 
-int bd_model_finish(bd_model *m, bd_error *err)
+/* ---- pid index ---- */
+static size_t pid_hash(bd_pid p)
 {
-	(void)err;
+	uint64_t h = ((uint64_t)p.num << 32 | p.serial) ^ ((uint64_t)p.node * 0x9e3779b97f4a7c15ull);
+	h *= 0xff51afd7ed558ccdull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static void pidx_put(bd_pidx *x, const bd_proc *procs, uint32_t row)
+{
+	size_t j = pid_hash(procs[row].pid) & (x->cap - 1);
+	for (; x->slots[j]; j = (j + 1) & (x->cap - 1)) {
+		if (bd_pid_eq(procs[x->slots[j] - 1].pid, procs[row].pid)) {
+			x->slots[j] = row + 1; /* the last row of a pid wins */
+			return;
+		}
+	}
+	x->slots[j] = row + 1;
+	x->count++;
+}
+
+int bd_model_index_procs(bd_model *m, size_t from)
+{
+	bd_pidx *x = &m->pid_index;
 	size_t n = m->procs.len;
 	const bd_proc *procs = m->procs.data;
-	/* A snapshot loads its process table lazily and indexes it when it does. */
-	if (!m->procs_load && m->pid_index.count != n) {
-		bd_u64map_free(&m->pid_index);
-		for (size_t i = 0; i < n; i++)
-			bd_u64map_put(&m->pid_index, bd_pid_pack(procs[i].pid), i);
+	if (!from)
+		x->count = 0;
+	if (n >= UINT32_MAX)
+		n = UINT32_MAX - 1;
+	/* At most 3/4 full; growing re-adds every row. */
+	if (n * 4 >= x->cap * 3 || !from) {
+		size_t cap = 64;
+		while (n * 4 >= cap * 3)
+			cap *= 2;
+		if (cap != x->cap || !from) {
+			uint32_t *s = calloc(cap, sizeof *s);
+			if (!s)
+				return BD_ENOMEM;
+			free(x->slots);
+			x->slots = s;
+			x->cap = cap;
+			x->count = 0;
+			from = 0;
+		}
 	}
+	for (size_t i = from; i < n; i++)
+		pidx_put(x, procs, (uint32_t)i);
+	return 0;
+}
+
+int64_t bd_model_pid_row(const bd_model *m, bd_pid pid)
+{
+	const bd_pidx *x = &m->pid_index;
+	const bd_proc *procs = m->procs.data;
+	if (!x->cap)
+		return -1;
+	for (size_t j = pid_hash(pid) & (x->cap - 1); x->slots[j]; j = (j + 1) & (x->cap - 1))
+		if (bd_pid_eq(procs[x->slots[j] - 1].pid, pid))
+			return (int64_t)x->slots[j] - 1;
+	return -1;
+}
+
+int bd_model_finish(bd_model *m, bd_error *err)
+{
+	size_t n = m->procs.len;
+	/* A snapshot loads its process table lazily and indexes it when it does. */
+	if (!m->procs_load && m->pid_index.count != n && bd_model_index_procs(m, 0))
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory indexing %zu processes", n);
 	const bd_binary *bins = bd_model_binaries(m, &n);
 	for (size_t i = 0; i < n; i++)
 		bd_u64map_put(&m->bin_index, bins[i].addr, i);
@@ -126,7 +195,9 @@ void bd_model_free(bd_model *m)
 			&m->binaries,    &m->alloc_stats, &m->areas, &m->strings};
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		bd_vec_free(vs[i]);
-	bd_u64map_free(&m->pid_index);
+	free(m->pid_index.slots);
+	bd_vec_free(&m->proc_exts);
+	pthread_mutex_destroy(&m->late_lock);
 	bd_u64map_free(&m->bin_index);
 	bd_u64map_free(m->lit_index);
 	free(m->lit_index);
@@ -238,11 +309,23 @@ const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 {
 	if (m->proc_lookup)
 		return m->proc_lookup(m, NULL, pid);
-	uint64_t idx;
-	if (!bd_u64map_get(&m->pid_index, bd_pid_pack(pid), &idx))
-		return NULL;
-	const bd_proc *p = &BD_VEC_AT(&m->procs, bd_proc, idx);
-	return bd_pid_eq(p->pid, pid) ? p : NULL;
+	int64_t row = bd_model_pid_row(m, pid);
+	return row < 0 ? NULL : &BD_VEC_AT(&m->procs, bd_proc, row);
+}
+
+int bd_proc_ext_get(const bd_model *m, const bd_proc *p, bd_proc_ext *out)
+{
+	*out = (bd_proc_ext){NULL, NULL, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN,
+			     BD_UNKNOWN, BD_UNKNOWN};
+	const bd_proc *rows = m->procs.data;
+	if (!p || !rows || p < rows || p >= rows + m->procs.len)
+		return BD_ENOTFOUND;
+	size_t row = (size_t)(p - rows);
+	if (m->proc_ext)
+		return m->proc_ext(m, p, out);
+	if (row < m->proc_exts.len)
+		*out = BD_VEC_AT(&m->proc_exts, bd_proc_ext, row);
+	return 0;
 }
 
 static const bd_proc *proc_find1(const bd_model *m, const char *s)

@@ -133,6 +133,14 @@ typedef struct snap_tagrow {
 	const char *tag;
 	uint64_t count;
 } snap_tagrow;
+/* A row of ST_PROCS: the table row and the rest. Files before column 32 hold the
+ * last calls as a loose string (column 26, last_calls_idx; BD_UNKNOWN = none). */
+typedef struct snap_procrow {
+	bd_proc p;
+	bd_proc_ext x;
+	uint64_t last_calls_idx;
+} snap_procrow;
+
 /* Binary -> referrers (snapshot only): one row per (binary, process) pair. */
 typedef struct snap_binref {
 	uint64_t bin;  /* index into binaries */
