@@ -95,7 +95,9 @@ struct bd_source {
 	void *map;
 	uint64_t map_len;
 	int fd;
-	int stream_cut;     /* a compressed input ended inside a frame */
+	char cut_reason[200]; /* the bytes stop early: compressed stream cut or damaged,
+			       * spool limit reached ("" when whole) */
+	int crlf;             /* Windows line endings, turned into "\n" on the way in */
 	char name[200];
 };
 int bd_source_open(bd_source **out, const char *path, bd_error *err);

@@ -305,6 +305,16 @@ const char *bd_proc_state_name(bd_proc_state s)
 	return (unsigned)s < BD_PS__COUNT ? names[s] : "Unknown";
 }
 
+int bd_node_otp_major(const bd_node_info *n)
+{
+	const char *r = n->otp_release;
+	if (!r)
+		return 0;
+	if (*r == 'R')
+		r++;
+	return atoi(r) > 0 && atoi(r) < 1000 ? atoi(r) : 0;
+}
+
 const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 {
 	if (m->proc_lookup)

@@ -5,41 +5,19 @@
 
 #include "readers.h"
 
-/* Text crash dumps: what the first bytes say, before the reader runs. */
-static int check_text(const bd_model *m, bd_error *err)
-{
-	const char *d = m->base, *name = m->src->name;
-	uint64_t n = m->size;
-	static const char magic[] = "=erl_crash_dump:";
-	if (n >= 4 && memcmp(d, "ENC0", 4) == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: encrypted crash dump (ENC0): decrypt it first", name);
-	if (n >= 19 && memcmp(d, "<Erlang crash dump>", 19) == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: pre-R10B crash dump format is not supported", name);
-	if (n == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0, "%s: empty file", name);
-	if (n < sizeof magic - 1 || memcmp(d, magic, sizeof magic - 1) != 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
-				    name);
-	return 0;
-}
-
 static int read_text(bd_model *m, bd_error *err)
 {
-	int rc = check_text(m, err);
+	int rc = bd_crashdump_check(m->base, m->size, m->src->name, err);
 	if (rc)
 		return rc;
 	m->node.source = "erl_crash.dump";
 	rc = bd_crashdump_read(m, err);
 	if (rc)
 		return rc;
-	if (m->src->stream_cut && m->node.truncated && !m->node.abort_reason)
-		m->node.abort_reason = "compressed input cut short (zstd frame incomplete)";
-	if ((m->node.dump_major > 0 || m->node.dump_minor > 5) && !m->node.skipped_first)
-		/* Newer than we know: read on, but say so. */
-		m->node.skipped_first = "dump version newer than 0.5: fields may be missed";
+	if (m->src->cut_reason[0] && m->node.truncated && !m->node.abort_reason)
+		m->node.abort_reason = bd_model_intern(m, m->src->cut_reason,
+						       strlen(m->src->cut_reason));
+	m->node.crlf = m->src->crlf;
 	return 0;
 }
 

@@ -11,6 +11,9 @@
 /* erl_crash.dump text (crashdump.c, cd_sections.c): 0 or BD_ENOMEM. A cut dump is
  * read as far as it goes (m->node.truncated). */
 int bd_crashdump_read(bd_model *m, bd_error *err);
+/* 0 when the text d is a crash dump we read (also one cut inside its first line),
+ * else BD_EUNSUPPORTED with the reason (pre-R10B layout, encrypted, not a dump). */
+int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *err);
 
 /* .bdump snapshot (snapshot.c). */
 /* Does the input start with the snapshot magic? */
