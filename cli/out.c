@@ -2,6 +2,7 @@
  * formatting for text tables. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "beamdump/util.h"
@@ -239,6 +240,12 @@ int partial_notice(const bd_model *m)
 	return EXIT_PARTIAL;
 }
 
+int cli_use_cache(const opts *o)
+{
+	const char *e = getenv("BEAMDUMP_NO_CACHE");
+	return !opt_count(o, "no-cache") && !(e && *e && strcmp(e, "0"));
+}
+
 int open_input(const opts *o, bd_model **m)
 {
 	bd_error err = {0};
@@ -247,7 +254,9 @@ int open_input(const opts *o, bd_model **m)
 		return EXIT_USAGE;
 	}
 	const char *path = o->args[o->nargs - 1];
-	if (bd_model_open(m, path, &err)) {
+	bd_open_opts oo = BD_OPEN_OPTS_INIT;
+	oo.cache = cli_use_cache(o);
+	if (bd_model_open_ex(m, path, &oo, &err)) {
 		fprintf(stderr, "beamdump: %s\n", err.msg);
 		return EXIT_UNREADABLE;
 	}

@@ -762,18 +762,21 @@ static void parse_proc_into(cd_reader *r, const cd_section *s, bd_proc *p)
 
 int cd_proc_ext(const bd_model *m, const bd_proc *p, bd_proc_ext *out)
 {
+	const char *base;
+	size_t size;
 	uint64_t off = p->src_off;
-	if (off == BD_UNKNOWN || off >= m->size || m->size - off < 7 ||
-	    memcmp(m->base + off, "=proc:", 6) != 0)
+	/* Through the model: a model from the cache opens its dump on first use. */
+	if (bd_model_span_text(m, (bd_span){0, m->node.input_size}, &base, &size) ||
+	    off == BD_UNKNOWN || off >= size || size - off < 7 || memcmp(base + off, "=proc:", 6))
 		return 0;
-	const char *hdr = m->base + off, *end = m->base + m->size;
+	const char *hdr = base + off, *end = base + size;
 	const char *eol = memchr(hdr, '\n', (size_t)(end - hdr));
 	if (!eol)
 		return 0;
 	cd_reader r = {0};
 	r.m = (bd_model *)m; /* only interned into, under the model's late lock */
-	r.base = m->base;
-	r.size = m->size;
+	r.base = base;
+	r.size = size;
 	r.ext = 1;
 	r.late = 1;
 	const char *id = hdr + 6, *id_end = eol > id && eol[-1] == '\r' ? eol - 1 : eol;

@@ -339,6 +339,11 @@ int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *er
 			    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)", name);
 }
 
+void bd_crashdump_hooks(bd_model *m)
+{
+	m->proc_ext = cd_proc_ext;
+}
+
 int bd_crashdump_read(bd_model *m, bd_error *err)
 {
 	cd_reader r = {0};

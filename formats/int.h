@@ -75,6 +75,12 @@ struct bd_model {
 	const bd_proc *(*proc_lookup)(const bd_model *m, const char *s, bd_pid pid);
 	/* formats/secret.c: the cookies of this model were looked for (set once) */
 	_Atomic int secrets_learned;
+	/* A model read from the cache: its strings (cache.c) */
+	char *cache_blob;
+	int from_cache;
+	/* Work still running on the model (the cache being written): joined by free. */
+	void *job;
+	void (*job_join)(void *job);
 };
 
 const char *bd_model_intern(bd_model *m, const char *s, size_t len);

@@ -156,8 +156,9 @@ int64_t bd_model_pid_row(const bd_model *m, bd_pid pid)
 int bd_model_finish(bd_model *m, bd_error *err)
 {
 	size_t n = m->procs.len;
-	/* A snapshot loads its process table lazily and indexes it when it does. */
-	if (!m->procs_load && m->pid_index.count != n && bd_model_index_procs(m, 0))
+	/* A snapshot loads its process table lazily and indexes it when it does; the
+	 * crash-dump reader and the cache bring theirs. */
+	if (!m->procs_load && !m->pid_index.cap && n && bd_model_index_procs(m, 0))
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory indexing %zu processes", n);
 	const bd_binary *bins = bd_model_binaries(m, &n);
 	for (size_t i = 0; i < n; i++)
@@ -191,6 +192,8 @@ void bd_model_free(bd_model *m)
 {
 	if (!m)
 		return;
+	if (m->job_join)
+		m->job_join(m->job);
 	bd_vec *vs[] = {&m->table_stats, &m->scheds, &m->procs,   &m->links,   &m->ports,
 			&m->ets,         &m->timers, &m->dists,   &m->modules, &m->funs,
 			&m->binaries,    &m->alloc_stats, &m->areas, &m->strings};
@@ -206,6 +209,7 @@ void bd_model_free(bd_model *m)
 		m->free_ctx(m->span_ctx);
 	bd_intern_free(&m->intern);
 	bd_arena_free(&m->arena);
+	free(m->cache_blob);
 	bd_source_free(m->src);
 	free(m);
 }

@@ -1,9 +1,23 @@
-/* Opening an input: the source bytes (file, pipe, or decompressed .zst), recognised by
- * their content and handed to the reader that knows them; the model is then finished
- * (lookups, counts). The readers do not know each other; only this file does. */
+/* Opening an input: the source bytes (file, pipe, or decompressed .zst/.gz),
+ * recognised by their content and handed to the reader that knows them, or the model
+ * cache of a text dump read before; the model is then finished (lookups, counts).
+ * The readers do not know each other; only this file does. */
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "readers.h"
+
+/* Where the cache of one input is, when it may have one. */
+typedef struct cache_ref {
+	char dir[PATH_MAX];
+	char path[PATH_MAX];  /* the dump's real path */
+	bd_cache_key key;
+	uint64_t max;
+} cache_ref;
 
 static int read_text(bd_model *m, bd_error *err)
 {
@@ -21,15 +35,153 @@ static int read_text(bd_model *m, bd_error *err)
 	return 0;
 }
 
+/* ---- a model from the cache: the dump itself is opened on the first lazy read ---- */
+typedef struct lazy_src {
+	pthread_mutex_t lock;
+	char path[PATH_MAX];
+	int tried, rc;
+} lazy_src;
+
+static void lazy_free(void *ctx)
+{
+	lazy_src *l = ctx;
+	if (!l)
+		return;
+	pthread_mutex_destroy(&l->lock);
+	free(l);
+}
+
+static int lazy_open(const bd_model *cm, lazy_src *l)
+{
+	bd_model *m = (bd_model *)cm; /* the source is a cache of the model */
+	pthread_mutex_lock(&l->lock);
+	if (!l->tried) {
+		l->tried = 1;
+		bd_error err = {0};
+		l->rc = bd_source_open(&m->src, l->path, &err);
+		/* The same bytes as when the cache was written, or nothing. */
+		if (!l->rc && m->src->size != m->node.input_size)
+			l->rc = BD_ECORRUPT;
+		if (!l->rc) {
+			m->base = m->src->data;
+			m->size = m->src->size;
+		}
+	}
+	int rc = l->rc;
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+static int lazy_span(const bd_model *m, bd_span s, const char **out, size_t *len)
+{
+	*out = NULL;
+	*len = 0;
+	int rc = lazy_open(m, m->span_ctx);
+	if (rc)
+		return rc;
+	if (s.off > m->size || s.len > m->size - s.off)
+		return BD_ECORRUPT;
+	*out = m->base + s.off;
+	*len = (size_t)s.len;
+	return 0;
+}
+
+static int cache_ref_of(cache_ref *c, const char *path, const bd_open_opts *o)
+{
+	if (!o || !o->cache || !strcmp(path, "-") ||
+	    bd_cache_dir(c->dir, sizeof c->dir, o->cache_dir) ||
+	    bd_cache_key_of(&c->key, c->path, sizeof c->path, path))
+		return -1;
+	c->max = o->cache_max ? o->cache_max : bd_cache_max();
+	return 0;
+}
+
+/* 0 with *out from the cache, or -1 (read the dump). */
+static int open_cached(bd_model **out, const cache_ref *c)
+{
+	bd_model *m = bd_model_new();
+	lazy_src *l = calloc(1, sizeof *l);
+	if (!m || !l || bd_cache_load(m, c->dir, &c->key, c->path)) {
+		free(l);
+		bd_model_free(m);
+		return -1;
+	}
+	pthread_mutex_init(&l->lock, NULL);
+	snprintf(l->path, sizeof l->path, "%s", c->path);
+	m->span_ctx = l;
+	m->free_ctx = lazy_free;
+	m->span_text = lazy_span;
+	m->from_cache = 1;
+	bd_crashdump_hooks(m);
+	if (bd_model_finish(m, NULL)) {
+		bd_model_free(m);
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+/* ---- writing the cache beside the caller's work ---- */
+typedef struct store_job {
+	pthread_t th;
+	const bd_model *m;
+	cache_ref c;
+} store_job;
+
+static void *store_run(void *arg)
+{
+	store_job *j = arg;
+	bd_cache_store(j->m, j->c.dir, &j->c.key, j->c.path, j->c.max);
+	return NULL;
+}
+
+static void store_join(void *arg)
+{
+	store_job *j = arg;
+	pthread_join(j->th, NULL);
+	free(j);
+}
+
+static void store_start(bd_model *m, const cache_ref *c)
+{
+	store_job *j = malloc(sizeof *j);
+	if (!j)
+		return;
+	j->m = m;
+	j->c = *c;
+	if (pthread_create(&j->th, NULL, store_run, j)) {
+		free(j);
+		return;
+	}
+	m->job = j;
+	m->job_join = store_join;
+}
+
+int bd_model_cached(const bd_model *m)
+{
+	return m->from_cache;
+}
+
 int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd_error *err)
 {
 	*out = NULL;
 	if (o && o->version != BD_OPEN_OPTS_VERSION)
 		return bd_error_set(err, BD_EUSAGE, 0, "bd_model_open_ex: options version %u, expected %u",
 				    o->version, BD_OPEN_OPTS_VERSION);
+	cache_ref *c = malloc(sizeof *c);
+	if (c && cache_ref_of(c, path, o)) {
+		free(c);
+		c = NULL;
+	}
+	if (c && open_cached(out, c) == 0) {
+		free(c);
+		return 0;
+	}
 	bd_model *m = bd_model_new();
-	if (!m)
+	if (!m) {
+		free(c);
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	}
 	int rc = bd_source_open(&m->src, path, err);
 	if (!rc) {
 		m->base = m->src->data;
@@ -43,9 +195,13 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 	if (!rc)
 		rc = bd_model_finish(m, err);
 	if (rc) {
+		free(c);
 		bd_model_free(m);
 		return rc;
 	}
+	if (c && m->node.source && !strcmp(m->node.source, "erl_crash.dump"))
+		store_start(m, c);
+	free(c);
 	*out = m;
 	return 0;
 }

@@ -14,6 +14,9 @@ int bd_crashdump_read(bd_model *m, bd_error *err);
 /* 0 when the text d is a crash dump we read (also one cut inside its first line),
  * else BD_EUNSUPPORTED with the reason (pre-R10B layout, encrypted, not a dump). */
 int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *err);
+/* Give a model whose tables came from elsewhere (the cache) the crash-dump reader's
+ * lazy hooks (bd_proc_ext_get). */
+void bd_crashdump_hooks(bd_model *m);
 
 /* .bdump snapshot (snapshot.c). */
 /* Does the input start with the snapshot magic? */

@@ -217,8 +217,9 @@ static void write_table(wr *w, unsigned id, const void *rows, size_t n)
 	write_table_at(w, id, rows, n, 0);
 }
 
-/* Process rows with the rest of each (bd_proc_ext), a chunk at a time. */
-static void write_procs(wr *w, const bd_proc *procs, size_t n)
+/* Process rows with the rest of each (bd_proc_ext, of the model's row src[i]), a
+ * chunk at a time. */
+static void write_procs(wr *w, const bd_proc *procs, const bd_proc *src, size_t n)
 {
 	size_t chunk = w->o.table_rows ? w->o.table_rows : 1;
 	snap_procrow *buf = malloc((n < chunk ? n : chunk) * sizeof *buf);
@@ -228,7 +229,7 @@ static void write_procs(wr *w, const bd_proc *procs, size_t n)
 		size_t k = n - i < chunk ? n - i : chunk;
 		for (size_t j = 0; j < k; j++) {
 			buf[j].p = procs[i + j];
-			bd_proc_ext_get(w->m, &procs[i + j], &buf[j].x);
+			bd_proc_ext_get(w->m, &src[i + j], &buf[j].x);
 			buf[j].last_calls_idx = BD_UNKNOWN;
 		}
 		write_table_at(w, ST_PROCS, buf, k, i);
@@ -411,7 +412,7 @@ static void write_redacted_spans(wr *w)
 		pc[i].sec_heap.len = redacted_len(w, SK_HEAP, procs[i].sec_heap);
 	}
 	if (n && !w->rc) {
-		write_table(w, ST_PROCS, pc, n);
+		write_procs(w, pc, procs, n);
 		write_proc_index(w, pc, n);
 	}
 	free(pc);
@@ -468,7 +469,7 @@ static void write_tables(wr *w)
 		return write_redacted_spans(w);
 	const bd_proc *procs = bd_model_procs(m, &n);
 	if (n) {
-		write_procs(w, procs, n);
+		write_procs(w, procs, procs, n);
 		write_proc_index(w, procs, n);
 	}
 }

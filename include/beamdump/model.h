@@ -260,16 +260,30 @@ typedef struct bd_area {
  * pre-R10B dump, encrypted dump), BD_ECORRUPT, BD_ENOMEM. May allocate; may block. */
 int bd_model_open(bd_model **out, const char *path, bd_error *err);
 
-/* How to open an input (bd_model_open_ex). Start from BD_OPEN_OPTS_INIT. */
+/* How to open an input (bd_model_open_ex). Start from BD_OPEN_OPTS_INIT.
+ *
+ * The model cache: reading a text dump (also .zst, .gz) leaves its tables in a cache
+ * directory, keyed by the file's real path, device, inode, size and mtime; the next
+ * open of the same unchanged file reads them back (milliseconds, whatever the dump's
+ * size) and maps the dump only for what it decodes lazily. A cache that is stale,
+ * damaged or from another build is not used (and is written again). The directory is
+ * cache_dir, else $XDG_CACHE_HOME/beamdump, else ~/.cache/beamdump; it holds at most
+ * cache_max bytes (else $BEAMDUMP_CACHE_MAX, e.g. "500M", else 2 GiB), oldest first
+ * out. The cache is written on a second thread while the caller works on the model;
+ * bd_model_free waits for it. Standard input and snapshots are never cached. */
 typedef struct bd_open_opts {
 	unsigned version;      /* BD_OPEN_OPTS_VERSION */
-	int cache;             /* reserved (0) */
+	int cache;             /* 1: use and fill the model cache */
+	const char *cache_dir; /* NULL: the default */
+	uint64_t cache_max;    /* 0: the default */
 } bd_open_opts;
 #define BD_OPEN_OPTS_VERSION 1
-#define BD_OPEN_OPTS_INIT {BD_OPEN_OPTS_VERSION, 0}
-/* bd_model_open with options; o may be NULL (the defaults). Also BD_EUSAGE (bad
- * options version). */
+#define BD_OPEN_OPTS_INIT {BD_OPEN_OPTS_VERSION, 0, NULL, 0}
+/* bd_model_open with options; o may be NULL (the defaults: no cache). Also BD_EUSAGE
+ * (bad options version). */
 int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd_error *err);
+/* 1 when m was read from the model cache. */
+int bd_model_cached(const bd_model *m);
 void bd_model_free(bd_model *m);
 
 /* ---- tables (borrowed; valid until bd_model_free) ---- */
