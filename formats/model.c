@@ -42,9 +42,37 @@ bd_model *bd_model_new(void)
 	return m;
 }
 
+/* Longest string the model keeps; a longer one (a 3 GB slogan line) keeps its first
+ * MODEL_STR_MAX bytes and ends in "...". No field of a real dump comes near it. */
+#define MODEL_STR_MAX ((size_t)64 << 10)
+
 const char *bd_model_intern(bd_model *m, const char *s, size_t len)
 {
-	return bd_intern_str(&m->intern, s, len);
+	const char *nul = len ? memchr(s, 0, len < MODEL_STR_MAX ? len : MODEL_STR_MAX) : NULL;
+	if (!nul && len <= MODEL_STR_MAX)
+		return bd_intern_str(&m->intern, s, len);
+	/* Model strings are C strings: a NUL byte of the input is kept as the overlong
+	 * pair C0 80 (as modified UTF-8 does), which printers show as \0 (\u0000). */
+	size_t keep = len > MODEL_STR_MAX ? MODEL_STR_MAX : len;
+	char *buf = malloc(2 * keep + 4);
+	if (!buf)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < keep; i++) {
+		if (s[i]) {
+			buf[k++] = s[i];
+		} else {
+			buf[k++] = (char)0xC0;
+			buf[k++] = (char)0x80;
+		}
+	}
+	if (keep < len) {
+		memcpy(buf + k, "...", 3);
+		k += 3;
+	}
+	const char *r = bd_intern_str(&m->intern, buf, k);
+	free(buf);
+	return r;
 }
 
 const char *bd_model_intern_late(const bd_model *cm, const char *s, size_t len)
@@ -177,7 +205,7 @@ int bd_model_finish(bd_model *m, bd_error *err)
 		size_t nt;
 		const bd_table_stat *t = bd_model_table_stats(m, &nt);
 		for (size_t i = 0; i < nt; i++) {
-			if (t[i].index && strcmp(t[i].name, "atom_tab") == 0) {
+			if (t[i].index && t[i].name && strcmp(t[i].name, "atom_tab") == 0) {
 				if (t[i].limit != BD_UNKNOWN)
 					l->atoms_limit = t[i].limit;
 				if (l->atoms == BD_UNKNOWN && t[i].entries != BD_UNKNOWN)

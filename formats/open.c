@@ -25,6 +25,12 @@ static int read_text(bd_model *m, bd_error *err)
 	if (rc)
 		return rc;
 	m->node.source = "erl_crash.dump";
+	/* A process of a real dump takes a =proc section of 350 bytes or more, and most
+	 * have stack and heap sections too; a forged dump of bare "=proc:" lines gets no
+	 * more rows than its size allows, so the model stays smaller than its input. */
+	uint64_t procs_cap = m->size / 384 > (1u << 16) ? m->size / 384 : (1u << 16);
+	if (procs_cap < m->procs.max)
+		m->procs.max = (size_t)procs_cap;
 	rc = bd_crashdump_read(m, err);
 	if (rc)
 		return rc;
@@ -33,6 +39,16 @@ static int read_text(bd_model *m, bd_error *err)
 						       strlen(m->src->cut_reason));
 	m->node.crlf = m->src->crlf;
 	return 0;
+}
+
+/* Read m->src into m by its content, and finish it. */
+static int read_source(bd_model *m, bd_error *err)
+{
+	m->base = m->src->data;
+	m->size = m->src->size;
+	m->node.input_size = m->size;
+	int rc = bd_snapshot_is(m->base, m->size) ? bd_snapshot_read(m, err) : read_text(m, err);
+	return rc ? rc : bd_model_finish(m, err);
 }
 
 /* ---- a model from the cache: the dump itself is opened on the first lazy read ---- */
@@ -183,17 +199,8 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
 	}
 	int rc = bd_source_open(&m->src, path, err);
-	if (!rc) {
-		m->base = m->src->data;
-		m->size = m->src->size;
-		m->node.input_size = m->size;
-		if (bd_snapshot_is(m->base, m->size))
-			rc = bd_snapshot_read(m, err);
-		else
-			rc = read_text(m, err);
-	}
 	if (!rc)
-		rc = bd_model_finish(m, err);
+		rc = read_source(m, err);
 	if (rc) {
 		free(c);
 		bd_model_free(m);
@@ -209,4 +216,28 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 int bd_model_open(bd_model **out, const char *path, bd_error *err)
 {
 	return bd_model_open_ex(out, path, NULL, err);
+}
+
+int bd_model_open_mem(bd_model **out, const void *data, size_t size, const char *name,
+		      bd_error *err)
+{
+	*out = NULL;
+	bd_model *m = bd_model_new();
+	bd_source *s = m ? calloc(1, sizeof *s) : NULL;
+	if (!s) {
+		bd_model_free(m);
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	}
+	s->fd = -1;
+	s->data = size ? data : "";
+	s->size = size;
+	snprintf(s->name, sizeof s->name, "%s", name ? name : "<memory>");
+	m->src = s;
+	int rc = read_source(m, err);
+	if (rc) {
+		bd_model_free(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
 }
