@@ -69,7 +69,7 @@ static const uint16_t node_ptrs[] = {
 	O(bd_node_info, otp_release),   O(bd_node_info, erts_version), O(bd_node_info, taints),
 	O(bd_node_info, calling_thread), O(bd_node_info, node_name),
 	O(bd_node_info, truncated_in),  O(bd_node_info, abort_reason),
-	O(bd_node_info, skipped_first)};
+	O(bd_node_info, skipped_first), O(bd_node_info, format_note)};
 static const uint16_t stat_ptrs[] = {O(bd_table_stat, name)};
 static const uint16_t sched_ptrs[] = {
 	O(bd_sched, sleep_flags),   O(bd_sched, aux_work),         O(bd_sched, current_port),
@@ -482,11 +482,17 @@ static void evict(const char *dir, uint64_t max, const char *keep)
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		size_t l = strlen(e->d_name);
-		if (l < 5 || l >= 64 || strcmp(e->d_name + l - 4, ".bdc"))
-			continue;
 		struct stat st;
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+		/* A writer that was killed leaves its temporary file: gone after an hour. */
+		if (l > 4 && !strcmp(e->d_name + l - 4, ".tmp") && stat(p, &st) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_mtim.tv_sec < time(NULL) - 3600) {
+			unlink(p);
+			continue;
+		}
+		if (l < 5 || l >= 64 || strcmp(e->d_name + l - 4, ".bdc"))
+			continue;
 		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
 		if (n == cap) {

@@ -41,13 +41,15 @@ static int read_text(bd_model *m, bd_error *err)
 	return 0;
 }
 
-/* Read m->src into m by its content, and finish it. */
-static int read_source(bd_model *m, bd_error *err)
+/* Read m->src into m by its content, and finish it. *text: a crash dump was read
+ * (a snapshot's node table may say "erl_crash.dump" too: it is not cached). */
+static int read_source(bd_model *m, int *text, bd_error *err)
 {
 	m->base = m->src->data;
 	m->size = m->src->size;
 	m->node.input_size = m->size;
-	int rc = bd_snapshot_is(m->base, m->size) ? bd_snapshot_read(m, err) : read_text(m, err);
+	*text = !bd_snapshot_is(m->base, m->size);
+	int rc = *text ? read_text(m, err) : bd_snapshot_read(m, err);
 	return rc ? rc : bd_model_finish(m, err);
 }
 
@@ -198,15 +200,16 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 		free(c);
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
 	}
+	int text = 0;
 	int rc = bd_source_open(&m->src, path, err);
 	if (!rc)
-		rc = read_source(m, err);
+		rc = read_source(m, &text, err);
 	if (rc) {
 		free(c);
 		bd_model_free(m);
 		return rc;
 	}
-	if (c && m->node.source && !strcmp(m->node.source, "erl_crash.dump"))
+	if (c && text)
 		store_start(m, c);
 	free(c);
 	*out = m;
@@ -233,7 +236,8 @@ int bd_model_open_mem(bd_model **out, const void *data, size_t size, const char 
 	s->size = size;
 	snprintf(s->name, sizeof s->name, "%s", name ? name : "<memory>");
 	m->src = s;
-	int rc = read_source(m, err);
+	int text;
+	int rc = read_source(m, &text, err);
 	if (rc) {
 		bd_model_free(m);
 		return rc;

@@ -358,6 +358,21 @@ static void test_readonly_and_off(void **state)
 	m = open_with(dump, "/proc/no/such/dir", 0);
 	assert_false(bd_model_cached(m));
 	bd_model_free(m);
+	/* A snapshot is never cached (its node table says "erl_crash.dump" too). */
+	char snap[PATH_MAX], *out0;
+	snprintf(snap, sizeof snap, "%s/x.bdump", cdir);
+	assert_int_equal(tu_run(&out0, "convert --no-cache '%s' -o '%s' 2>/dev/null", dump, snap), 0);
+	free(out0);
+	size_t before = files_in(cdir);
+	for (int k = 0; k < 2; k++) {
+		m = open_with(snap, cdir, 0);
+		assert_false(bd_model_cached(m));
+		size_t np;
+		bd_model_procs(m, &np);
+		bd_model_free(m);
+	}
+	assert_int_equal(files_in(cdir), before);
+	unlink(snap);
 	chmod(dir, 0755);
 	rm_dir(cdir);
 	cdir = tmp_dir("off");
