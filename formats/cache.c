@@ -205,6 +205,9 @@ int bd_cache_key_of(bd_cache_key *k, char *path_out, size_t cap, const char *pat
 	k->mtime_sec = (int64_t)st.st_mtim.tv_sec;
 	k->mtime_nsec = (int64_t)st.st_mtim.tv_nsec;
 	k->path_len = (uint32_t)strlen(path_out);
+	/* Another spool limit reads another model (a cut one, or a whole one). */
+	const char *lim = getenv("BEAMDUMP_MAX_INPUT");
+	k->reading = lim ? bd_hash_bytes(lim, strlen(lim)) | 1 : 0;
 	return 0;
 }
 
@@ -491,7 +494,8 @@ static void evict(const char *dir, uint64_t max, const char *keep)
 			unlink(p);
 			continue;
 		}
-		if (l < 5 || l >= 64 || strcmp(e->d_name + l - 4, ".bdc"))
+		if (l < 5 || l >= 64 ||
+		    (strcmp(e->d_name + l - 4, ".bdc") && strcmp(e->d_name + l - 4, ".bdm")))
 			continue;
 		if (stat(p, &st) < 0 || !S_ISREG(st.st_mode))
 			continue;
@@ -918,5 +922,134 @@ int bd_cache_reseal(const char *file)
 	}
 	free(rest);
 	close(fd);
+	return rc;
+}
+
+/* ---- memo: derived results beside the cache (<hash>.bdm) ---- */
+#define MEMO_MAGIC "BDMEMO"
+#define MEMO_MAX_ITEMS 4096
+#define MEMO_MAX_LEN ((uint64_t)16 << 20)
+#define MEMO_MAX_FILE ((uint64_t)64 << 20)
+
+typedef struct memo_hdr {
+	char magic[8];
+	uint32_t version, count;
+	uint64_t layout;
+	bd_cache_key key;
+	uint64_t file_len;
+	uint32_t crc, hdr_crc;  /* crc: of bytes [sizeof hdr, file_len) */
+} memo_hdr;
+
+static void memo_name(char *buf, size_t cap, const char *dir, const char *path)
+{
+	bd_cache_file(buf, cap, dir, path);
+	size_t l = strlen(buf);
+	if (l > 4)
+		buf[l - 1] = 'm'; /* .bdc -> .bdm */
+}
+
+void bd_cache_memo_load(bd_model *m, const char *dir, const bd_cache_key *key, const char *path)
+{
+	char name[PATH_MAX];
+	memo_name(name, sizeof name, dir, path);
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	memo_hdr h;
+	struct stat st;
+	uint8_t *body = NULL;
+	int ok = fstat(fd, &st) == 0 && read_all(fd, &h, sizeof h) == 0;
+	uint32_t hc = ok ? h.hdr_crc : 0;
+	if (ok) {
+		h.hdr_crc = 0;
+		ok = bd_crc32c(0, &h, sizeof h) == hc && !memcmp(h.magic, MEMO_MAGIC, 7) &&
+		     h.version == VERSION && h.layout == layout_hash() &&
+		     !memcmp(&h.key, key, sizeof *key) && h.file_len == (uint64_t)st.st_size &&
+		     h.file_len <= MEMO_MAX_FILE && h.file_len >= sizeof h && h.count <= MEMO_MAX_ITEMS;
+	}
+	uint64_t blen = ok ? h.file_len - sizeof h : 0;
+	if (ok) {
+		body = malloc(blen + 1);
+		ok = body && read_all(fd, body, blen) == 0 && bd_crc32c(0, body, blen) == h.crc;
+	}
+	close(fd);
+	/* The path, then count entries: key, length, bytes, each padded to 8. */
+	uint64_t pos = (key->path_len + 7) & ~(uint64_t)7;
+	ok = ok && pos <= blen && !memcmp(body, path, key->path_len);
+	for (uint32_t i = 0; ok && i < h.count; i++) {
+		uint64_t k, len;
+		if (blen - pos < 16)
+			break;
+		memcpy(&k, body + pos, 8);
+		memcpy(&len, body + pos + 8, 8);
+		pos += 16;
+		if (len > MEMO_MAX_LEN || len > blen - pos)
+			break;
+		void *d = malloc(len ? len : 1);
+		if (!d)
+			break;
+		memcpy(d, body + pos, len);
+		bd_model_memo_adopt(m, k, d, len);
+		pos += (len + 7) & ~(uint64_t)7;
+		if (pos > blen)
+			break;
+	}
+	free(body);
+}
+
+int bd_cache_memo_store(const bd_model *m, const char *dir, const bd_cache_key *key,
+			const char *path, uint64_t max)
+{
+	char final[PATH_MAX], tmp[PATH_MAX + 32];
+	memo_name(final, sizeof final, dir, path);
+	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", final, (long)getpid());
+	if (make_dir(dir) < 0)
+		return -1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	writer *w = calloc(1, sizeof *w);
+	memo_hdr h = {0};
+	if (!w) {
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	w->fd = fd;
+	w->pos = sizeof h;
+	if (lseek(fd, (off_t)sizeof h, SEEK_SET) < 0)
+		w->failed = 1;
+	w_put(w, path, key->path_len);
+	w_align(w);
+	uint32_t count = 0;
+	for (size_t i = 0; i < m->nmemo && count < MEMO_MAX_ITEMS; i++) {
+		uint64_t len = m->memo[i].len;
+		if (len > MEMO_MAX_LEN || w->pos + 16 + len > MEMO_MAX_FILE)
+			continue;
+		w_put(w, &m->memo[i].key, 8);
+		w_put(w, &len, 8);
+		w_put(w, m->memo[i].data, (size_t)len);
+		w_align(w);
+		count++;
+	}
+	w_flush(w);
+	memcpy(h.magic, MEMO_MAGIC, 7);
+	h.version = VERSION;
+	h.count = count;
+	h.layout = layout_hash();
+	h.key = *key;
+	h.file_len = w->pos;
+	h.crc = w->crc;
+	h.hdr_crc = bd_crc32c(0, &h, sizeof h);
+	int rc = w->failed || pwrite(fd, &h, sizeof h, 0) != (ssize_t)sizeof h ? -1 : 0;
+	free(w);
+	if (close(fd) < 0)
+		rc = -1;
+	if (!rc && rename(tmp, final) < 0)
+		rc = -1;
+	if (rc)
+		unlink(tmp);
+	else
+		evict(dir, max, final);
 	return rc;
 }

@@ -4,10 +4,11 @@
 
 #include "int.h"
 
-/* What identifies one version of one dump file. */
+/* What identifies one version of one dump file, read one way. */
 typedef struct bd_cache_key {
 	uint64_t dev, ino, size;
 	int64_t mtime_sec, mtime_nsec;
+	uint64_t reading;  /* the settings that change what is read ($BEAMDUMP_MAX_INPUT) */
 	uint32_t path_len, pad;
 } bd_cache_key;
 
@@ -28,6 +29,13 @@ int bd_cache_load(bd_model *m, const char *dir, const bd_cache_key *key, const c
  * directory, a write error). Safe while other threads read m. */
 int bd_cache_store(const bd_model *m, const char *dir, const bd_cache_key *key,
 		   const char *path, uint64_t max);
+
+/* The memo of the same dump (bd_model_memo_*): its entries into m, when the file is
+ * there, whole and for this key; else nothing. */
+void bd_cache_memo_load(bd_model *m, const char *dir, const bd_cache_key *key, const char *path);
+/* Write m's memo for the dump; 0 or -1. */
+int bd_cache_memo_store(const bd_model *m, const char *dir, const bd_cache_key *key,
+			const char *path, uint64_t max);
 
 /* ---- for tests ---- */
 /* Sections: tables of rows, and the strings they point into. */

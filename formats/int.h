@@ -81,6 +81,16 @@ struct bd_model {
 	/* Work still running on the model (the cache being written): joined by free. */
 	void *job;
 	void (*job_join)(void *job);
+	/* Results derived from the source that are dear to compute (a mailbox summary),
+	 * by key (bd_model_memo_*); under late_lock. memo_load fills them once from the
+	 * model cache, memo_save keeps new ones there when the model is freed. */
+	struct bd_memo *memo;
+	size_t nmemo, memo_cap;
+	int memo_loaded, memo_dirty;
+	void *memo_ctx;
+	void (*memo_load)(bd_model *m);
+	void (*memo_save)(const bd_model *m);
+	void (*memo_free)(void *ctx);
 };
 
 const char *bd_model_intern(bd_model *m, const char *s, size_t len);
@@ -90,6 +100,21 @@ bd_model *bd_model_new(void);
 void bd_model_count_tag(bd_model *m, const char *tag, size_t len, uint64_t count);
 /* Build lookup maps once all tables are filled. */
 int bd_model_finish(bd_model *m, bd_error *err);
+/* ---- memo: results derived from the source, kept with the model cache ---- */
+typedef struct bd_memo {
+	uint64_t key;
+	void *data;
+	size_t len;
+} bd_memo;
+/* A copy of the bytes stored under key into *data (malloc'ed, the caller frees), or
+ * 0 when there are none. Thread-safe. */
+int bd_model_memo_get(const bd_model *m, uint64_t key, void **data, size_t *len);
+/* Keep len bytes under key (replacing what was there). Thread-safe; no error: a
+ * memo that cannot be kept is computed again next time. */
+void bd_model_memo_put(const bd_model *m, uint64_t key, const void *data, size_t len);
+/* Add a loaded entry (memo_load), taking data. */
+void bd_model_memo_adopt(bd_model *m, uint64_t key, void *data, size_t len);
+
 /* Add rows [from, procs.len) to the pid index (from = 0 rebuilds it). 0 or BD_ENOMEM. */
 int bd_model_index_procs(bd_model *m, size_t from);
 /* Row of pid in the pid index, or -1. */

@@ -216,12 +216,89 @@ int bd_model_finish(bd_model *m, bd_error *err)
 	return 0;
 }
 
+/* ---- memo ---- */
+static bd_memo *memo_find(const bd_model *m, uint64_t key)
+{
+	for (size_t i = 0; i < m->nmemo; i++)
+		if (m->memo[i].key == key)
+			return &m->memo[i];
+	return NULL;
+}
+
+static void memo_set(bd_model *m, uint64_t key, void *data, size_t len)
+{
+	bd_memo *e = memo_find(m, key);
+	if (!e && m->nmemo == m->memo_cap) {
+		size_t nc = m->memo_cap ? m->memo_cap * 2 : 8;
+		bd_memo *v = realloc(m->memo, nc * sizeof *v);
+		if (!v) {
+			free(data);
+			return;
+		}
+		m->memo = v;
+		m->memo_cap = nc;
+	}
+	if (!e) {
+		e = &m->memo[m->nmemo++];
+		e->key = key;
+	} else {
+		free(e->data);
+	}
+	e->data = data;
+	e->len = len;
+}
+
+void bd_model_memo_adopt(bd_model *m, uint64_t key, void *data, size_t len)
+{
+	memo_set(m, key, data, len);
+}
+
+int bd_model_memo_get(const bd_model *cm, uint64_t key, void **data, size_t *len)
+{
+	bd_model *m = (bd_model *)cm; /* the memo is a cache of the model */
+	int found = 0;
+	pthread_mutex_lock(&m->late_lock);
+	if (!m->memo_loaded) {
+		m->memo_loaded = 1;
+		if (m->memo_load)
+			m->memo_load(m);
+	}
+	const bd_memo *e = memo_find(m, key);
+	if (e && (*data = malloc(e->len ? e->len : 1))) {
+		memcpy(*data, e->data, e->len);
+		*len = e->len;
+		found = 1;
+	}
+	pthread_mutex_unlock(&m->late_lock);
+	return found;
+}
+
+void bd_model_memo_put(const bd_model *cm, uint64_t key, const void *data, size_t len)
+{
+	bd_model *m = (bd_model *)cm;
+	void *copy = malloc(len ? len : 1);
+	if (!copy)
+		return;
+	memcpy(copy, data, len);
+	pthread_mutex_lock(&m->late_lock);
+	memo_set(m, key, copy, len);
+	m->memo_dirty = 1;
+	pthread_mutex_unlock(&m->late_lock);
+}
+
 void bd_model_free(bd_model *m)
 {
 	if (!m)
 		return;
 	if (m->job_join)
 		m->job_join(m->job);
+	if (m->memo_dirty && m->memo_save)
+		m->memo_save(m);
+	for (size_t i = 0; i < m->nmemo; i++)
+		free(m->memo[i].data);
+	free(m->memo);
+	if (m->memo_free)
+		m->memo_free(m->memo_ctx);
 	bd_vec *vs[] = {&m->table_stats, &m->scheds, &m->procs,   &m->links,   &m->ports,
 			&m->ets,         &m->timers, &m->dists,   &m->modules, &m->funs,
 			&m->binaries,    &m->alloc_stats, &m->areas, &m->strings};

@@ -175,6 +175,28 @@ static void store_start(bd_model *m, const cache_ref *c)
 	m->job_join = store_join;
 }
 
+/* ---- the memo beside the cache ---- */
+static void memo_load(bd_model *m)
+{
+	const cache_ref *c = m->memo_ctx;
+	bd_cache_memo_load(m, c->dir, &c->key, c->path);
+}
+
+static void memo_save(const bd_model *m)
+{
+	const cache_ref *c = m->memo_ctx;
+	bd_cache_memo_store(m, c->dir, &c->key, c->path, c->max);
+}
+
+/* Give m the memo of its cache (c is taken). */
+static void memo_attach(bd_model *m, cache_ref *c)
+{
+	m->memo_ctx = c;
+	m->memo_load = memo_load;
+	m->memo_save = memo_save;
+	m->memo_free = free;
+}
+
 int bd_model_cached(const bd_model *m)
 {
 	return m->from_cache;
@@ -192,7 +214,7 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 		c = NULL;
 	}
 	if (c && open_cached(out, c) == 0) {
-		free(c);
+		memo_attach(*out, c);
 		return 0;
 	}
 	bd_model *m = bd_model_new();
@@ -209,8 +231,11 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 		bd_model_free(m);
 		return rc;
 	}
-	if (c && text)
+	if (c && text) {
 		store_start(m, c);
+		memo_attach(m, c);
+		c = NULL;
+	}
 	free(c);
 	*out = m;
 	return 0;

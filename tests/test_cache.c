@@ -60,6 +60,8 @@ static const char *copy_of(const char *src, const char *dir)
 	return p;
 }
 
+static void write_bytes(const char *file, uint64_t off, const void *p, size_t n);
+
 static const char *tmp_dir(const char *what)
 {
 	static char dirs[4][PATH_MAX];
@@ -208,6 +210,58 @@ static void test_cli_same(void **state)
 	rm_dir(dir);
 }
 
+/* A long mailbox's summary is kept beside the cache (.bdm): analyze and proc answer the
+ * same from it, and a damaged memo is not used. */
+static void test_memo(void **state)
+{
+	(void)state;
+	char src[PATH_MAX];
+	snprintf(src, sizeof src, "%s/samples/dumps/mailbox.dump.zst", getenv("BD_SOURCE"));
+	const char *dir = tmp_dir("memo"), *cdir = tmp_dir("memocache");
+	const char *dump = copy_of(src, dir);
+	bd_model *m = open_plain(dump);
+	size_t n;
+	const bd_proc *p = bd_model_procs(m, &n), *big = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (p[i].msgq_len != BD_UNKNOWN && (!big || p[i].msgq_len > big->msgq_len))
+			big = &p[i];
+	assert_non_null(big);
+	assert_true(big->msgq_len >= 10000);
+	char pid[48];
+	bd_pid_fmt(big->pid, pid, sizeof pid);
+	bd_model_free(m);
+	setenv("XDG_CACHE_HOME", cdir, 1);
+	char memo[PATH_MAX], sub[PATH_MAX];
+	snprintf(sub, sizeof sub, "%s/beamdump", cdir);
+	for (int round = 0; round < 2; round++) {
+		char *a, *b, *c, *d;
+		assert_int_equal(tu_run(&a, "analyze --json --no-cache '%s' 2>/dev/null", dump), 0);
+		tu_run(&b, "analyze --json '%s' 2>/dev/null", dump); /* cache, memo written */
+		tu_run(&c, "analyze --json '%s' 2>/dev/null", dump); /* both read */
+		assert_string_equal(a, b);
+		assert_string_equal(a, c);
+		free(b);
+		free(c);
+		tu_run(&d, "proc --json '%s' --no-cache '%s' 2>/dev/null", pid, dump);
+		tu_run(&b, "proc --json '%s' '%s' 2>/dev/null", pid, dump);
+		assert_string_equal(d, b);
+		free(a);
+		free(b);
+		free(d);
+		bd_cache_file(memo, sizeof memo, sub, dump);
+		memo[strlen(memo) - 1] = 'm';
+		struct stat st;
+		assert_int_equal(stat(memo, &st), 0);
+		/* Damage the memo: the next run walks the queue again, with the same answer. */
+		uint8_t x = 0x55;
+		write_bytes(memo, (uint64_t)st.st_size / 2, &x, 1);
+	}
+	unsetenv("XDG_CACHE_HOME");
+	rm_dir(sub);
+	rm_dir(cdir);
+	rm_dir(dir);
+}
+
 /* A dump that changed (mtime, size) is read again, and its cache replaced. */
 static void test_stale(void **state)
 {
@@ -225,6 +279,15 @@ static void test_stale(void **state)
 	bd_model_free(m);
 	m = open_with(dump, cache_dir, 0);
 	assert_true(bd_model_cached(m));
+	bd_model_free(m);
+	/* Another spool limit: another reading of the same file. */
+	setenv("BEAMDUMP_MAX_INPUT", "1M", 1);
+	m = open_with(dump, cache_dir, 0);
+	assert_false(bd_model_cached(m));
+	bd_model_free(m);
+	unsetenv("BEAMDUMP_MAX_INPUT");
+	m = open_with(dump, cache_dir, 0);
+	assert_false(bd_model_cached(m)); /* the limited reading replaced it */
 	bd_model_free(m);
 	/* Same mtime, one byte more: not the same dump. */
 	FILE *f = fopen(dump, "ab");
@@ -453,7 +516,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_string_fields), cmocka_unit_test(test_same_model),
-		cmocka_unit_test(test_cli_same),      cmocka_unit_test(test_stale),
+		cmocka_unit_test(test_cli_same),      cmocka_unit_test(test_memo),
+		cmocka_unit_test(test_stale),
 		cmocka_unit_test(test_damaged),       cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_readonly_and_off),
 	};
