@@ -11,6 +11,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "beamdump/progress.h"
 #include "cd_int.h"
 #include "readers.h"
 
@@ -388,6 +389,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.cur_id = r.cur_id_end = r.base;
 	r.cur_body = p;
 	cd_cands *cands = cd_cands_start(r.base, r.size);
+	uint64_t reported = 0;
 	const char *walk = NULL; /* exact walk position in the current term section */
 
 	for (;;) {
@@ -441,8 +443,13 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 		else
 			r.counts[tag]++;
 		release_behind(&r, cand);
+		if ((uint64_t)(cand - r.base) > reported + (8u << 20)) {
+			reported = (uint64_t)(cand - r.base);
+			bd_progress("reading the dump", reported, r.size, BD_PROGRESS_BYTES);
+		}
 	}
 	cd_cands_stop(cands);
+	bd_progress_end();
 	if (r.cur_tag == CD_END)
 		r.seen_end = 1;
 	close_section(&r, end);
