@@ -6,7 +6,8 @@
 %% Sizes: big (1.36 GB, 400k processes), mid (~165 MB, 60k processes),
 %% tiny (a few MB, for trying things out), and the scale series (bench/scale.sh):
 %% x1 (~1.1 GB), x4 (~2.9 GB: 1.2 M processes, 5 M queued messages, ~1 GB of refc
-%% binaries) and x16 (~10 GB, 5 M processes).  Optional overrides after the size:
+%% binaries) and x16 (~10 GB, 5 M processes; run the VM with +hms 12 so that it fits
+%% in ~12 GB of RAM).  Optional overrides after the size:
 %%   procs=N msgs=N payload=BYTES state=WORDS bins=N binsize=BYTES
 %% What the dump holds:
 %%   - Procs idle worker processes, each holding a small state term on its heap;
@@ -45,12 +46,12 @@ run([SizeStr | Overrides]) ->
 defaults(big)  -> bins(#{procs => 400000, msgs => 1000000, payload => 64, state => 64});
 defaults(mid)  -> bins(#{procs => 60000,  msgs => 300000,  payload => 64, state => 24});
 defaults(tiny) -> bins(#{procs => 2000,   msgs => 10000,   payload => 64, state => 16});
-defaults(x1)   -> #{procs => 450000,  msgs => 1900000,  payload => 64, state => 4,
+defaults(x1)   -> #{procs => 450000,  msgs => 1900000,  payload => 64, state => 2,
                     bins => 3800, binsize => 100000};
-defaults(x4)   -> #{procs => 1200000, msgs => 5000000,  payload => 64, state => 4,
-                    bins => 10000, binsize => 100000};
-defaults(x16)  -> #{procs => 5000000, msgs => 16000000, payload => 64, state => 4,
-                    bins => 30000, binsize => 100000}.
+defaults(x4)   -> #{procs => 1200000, msgs => 5000000,  payload => 64, state => 2,
+                    bins => 9000, binsize => 100000};
+defaults(x16)  -> #{procs => 5000000, msgs => 12000000, payload => 64, state => 2,
+                    bins => 20000, binsize => 100000}.
 
 bins(Cfg) -> Cfg#{bins => 200, binsize => 100000}.
 
