@@ -27,9 +27,10 @@ static uint64_t k_memory(const bd_model *m, const bd_proc *p)
 }
 static uint64_t k_mq(const bd_model *m, const bd_proc *p) { (void)m; return p->msgq_len; }
 static uint64_t k_reds(const bd_model *m, const bd_proc *p) { (void)m; return p->reductions; }
+/* BinVHeap counts each reference to a binary: capped at erlang:memory(binary). */
 static uint64_t k_binary(const bd_model *m, const bd_proc *p)
 {
-	return words_to_bytes(m, add(p->bin_vheap, p->old_bin_vheap));
+	return bd_proc_binary_bytes(m, p, NULL);
 }
 static uint64_t k_heap(const bd_model *m, const bd_proc *p)
 {
@@ -137,7 +138,10 @@ int cmd_top(const opts *o)
 			jw_ku64(&w, "message_queue_len", p->msgq_len);
 			jw_ku64(&w, "memory", k_memory(m, p));
 			jw_ku64(&w, "reductions", p->reductions);
-			jw_ku64(&w, "binary_bytes", k_binary(m, p));
+			int clamped;
+			jw_ku64(&w, "binary_bytes", bd_proc_binary_bytes(m, p, &clamped));
+			jw_key(&w, "binary_bytes_clamped");
+			jw_bool(&w, clamped);
 			jw_ku64(&w, "heap_bytes", k_heap(m, p));
 			jw_obj_end(&w);
 		}
@@ -149,11 +153,15 @@ int cmd_top(const opts *o)
 		       "MSGQ", "MEMORY", "REDUCTIONS", "BINARY", "HEAP", "CURRENT FUNCTION");
 		for (size_t i = 0; i < k; i++) {
 			const bd_proc *p = &procs[idx[i]];
+			int clamped;
+			uint64_t bin = bd_proc_binary_bytes(m, p, &clamped);
+			char binb[40];
+			snprintf(binb, sizeof binb, "%s%s", clamped ? "~" : "", fmt_bytes(bin, d, sizeof d));
 			printf("%-14s %-*.*s %-9s %12s %10s %12s %10s %10s  %s\n",
 			       bd_pid_fmt(p->pid, pid, sizeof pid), width, width,
 			       src[i] == BD_PNAME_PID ? "-" : label[i], bd_proc_state_name(p->state),
 			       fmt_count(p->msgq_len, a, sizeof a), fmt_bytes(k_memory(m, p), b, sizeof b),
-			       fmt_count(p->reductions, c, sizeof c), fmt_bytes(k_binary(m, p), d, sizeof d),
+			       fmt_count(p->reductions, c, sizeof c), binb,
 			       fmt_bytes(k_heap(m, p), e, sizeof e),
 			       p->pc_mfa ? p->pc_mfa : p->pc ? p->pc : "?");
 		}

@@ -254,6 +254,19 @@ static void check_truncated(const char *n, const char *json, const char *first)
 	assert_true(isalpha((unsigned char)str(first, "cut_in_section", buf, sizeof buf)[0]));
 }
 
+/* The queue with the backlog holds its buffers; its slices pin only what they leave
+ * unused (test_names checks the numbers). */
+static void check_backlog(const char *n, const char *json, const char *first)
+{
+	(void)n;
+	char buf[64];
+	assert_string_equal(str(first, "severity", buf, sizeof buf), "critical");
+	char *pin = finding(json, 0, "binary_pinning");
+	assert_non_null(pin);
+	assert_string_equal(str(pin, "severity", buf, sizeof buf), "warning");
+	free(pin);
+}
+
 static const scenario scenarios[] = {
 	{"mailbox", {"culprit_name", "culprit_pid"}, check_mailbox},
 	{"binleak", {"pin_holder_name", "pin_holder_pid"}, check_binleak},
@@ -267,6 +280,7 @@ static const scenario scenarios[] = {
 	{"healthy", {NULL, NULL}, check_calm},
 	{"large", {NULL, NULL}, check_calm},
 	{"truncated", {NULL, NULL}, check_truncated},
+	{"backlog", {"culprit_pid", "culprit_label"}, check_backlog},
 };
 
 static void run_scenario(const scenario *s)
