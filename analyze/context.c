@@ -6,7 +6,9 @@
  * #appl_data{name = App}} in its stack; StartItPid runs application_master:loop_it/4
  * and is the parent of the application's top supervisor, so it is the last entry
  * of $ancestors of every process of that application. A process without
- * $ancestors (plain spawn) is followed up its Spawned by chain. */
+ * $ancestors (plain spawn) is followed up its Spawned by chain. A live capture knows
+ * each process's application exactly (its group leader is the application master):
+ * bd_proc.application. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,7 +126,7 @@ static const char *read_ancestors(an_ctx *c, const bd_proc *p, bd_subject *s)
 		if (labels)
 			labels[i] = l;
 		if (q && !app)
-			app = app_of_pid(c, q->pid);
+			app = q->application ? q->application : app_of_pid(c, q->pid);
 	}
 	if (s && labels) {
 		s->ancestors = labels;
@@ -135,7 +137,10 @@ static const char *read_ancestors(an_ctx *c, const bd_proc *p, bd_subject *s)
 
 static const char *app_of_proc(an_ctx *c, const bd_proc *p, bd_subject *s)
 {
-	const char *app = app_of_pid(c, p->pid);
+	/* Exact when the source knew the group leader (a live capture). */
+	const char *app = p->application ? p->application : app_of_pid(c, p->pid);
+	if (p->application)
+		read_ancestors(c, p, s);
 	if (!app)
 		app = read_ancestors(c, p, s);
 	/* Plain spawns: ask the spawner, then its spawner. */
@@ -143,7 +148,7 @@ static const char *app_of_proc(an_ctx *c, const bd_proc *p, bd_subject *s)
 	for (int hop = 0; !app && hop < MAX_SPAWN_HOPS; hop++) {
 		if (!bd_pid_valid(q->spawned_by) || !(q = bd_proc_by_pid(c->m, q->spawned_by)))
 			break;
-		app = app_of_pid(c, q->pid);
+		app = q->application ? q->application : app_of_pid(c, q->pid);
 		if (!app)
 			app = read_ancestors(c, q, NULL);
 	}

@@ -164,6 +164,7 @@ static const snap_col proc_cols[] = {
 	SPAN(29, bd_proc, sec_stack, SK_STACK),
 	SPAN(30, bd_proc, sec_heap, SK_HEAP),
 	COL(31, SC_UINTD, bd_proc, src_off),
+	COL(32, SC_STR, bd_proc, application),
 };
 
 static const snap_col link_cols[] = {

@@ -76,6 +76,9 @@ static void test_top_names(void **state)
 	expect_name(top, tu_truth(n, "statem_pid"), tu_truth(n, "statem_label"), "via");
 	expect_name(top, tu_truth(n, "labelled_pid"), tu_truth(n, "labelled_label"), "label");
 	expect_name(top, "<0.44.0>", "application_controller", "registered");
+	/* the idle queue hibernated: its function, not "unknown function" */
+	const jv *q = top_row(top, tu_truth(n, "drained_pid"));
+	assert_string_equal(jstr(q, "current_function"), tu_truth(n, "drained_function"));
 	jv_free(top);
 	/* the text shows the whole label: the queue's name is readable */
 	char *out;

@@ -167,6 +167,9 @@ typedef struct bd_proc {
 	uint32_t last_calls;       /* index into strings, UINT32_MAX if none */
 	bd_span sec_messages, sec_dictionary, sec_stack, sec_heap; /* len 0 = none */
 	uint64_t src_off;          /* where the =proc section starts (for messages) */
+	const char *application;   /* owning application when the source says it exactly
+				    * (a live capture: the group leader is the application
+				    * master), else NULL; text dumps have no group leaders */
 } bd_proc;
 
 /* ---- ports ---- */

@@ -6,7 +6,8 @@
 %% that name themselves with a process_name dictionary entry as RabbitMQ's queues
 %% do ({rabbit_amqqueue_process, {resource, VHost, queue, Name}}). The queue
 %% "orders" has no consumer: it keeps every body, a backlog of 18,420 messages
-%% holding 10.5 MB of buffers. The queue "audit" is drained by its consumer. 10 %
+%% holding 10.5 MB of buffers. The queue "audit" is drained by its consumer and,
+%% idle, hibernates (erlang:hibernate/3; the dump says "unknown function"). 10 %
 %% of each buffer (protocol framing) goes nowhere, so the orders queue's bodies
 %% cover 89.9 % of the buffers: 1.05 MB is pinned (unused but kept alive), 10.5 MB
 %% is held. A tool that calls each body a slice pinning a whole buffer says
@@ -27,7 +28,8 @@
 
 start() ->
     {ok, Orders} = gen_server:start(?MODULE, [queue, <<"orders">>], []),
-    {ok, Audit} = gen_server:start(?MODULE, [queue, <<"audit">>], []),
+    %% Idle queues hibernate, as RabbitMQ's do.
+    {ok, Audit} = gen_server:start(?MODULE, [queue, <<"audit">>], [{hibernate_after, 50}]),
     {ok, Consumer} = gen_server:start({via, global, {consumer, <<"audit">>}}, ?MODULE,
                                       [consumer, Audit], []),
     {ok, Statem} = gen_statem:start({via, global, {shovel, <<"orders">>}}, ?MODULE, statem, []),
@@ -45,6 +47,7 @@ start() ->
                         {culprit_label, "rabbit_amqqueue_process: queue 'orders' in vhost '/'"},
                         {drained_pid, Audit},
                         {drained_label, "rabbit_amqqueue_process: queue 'audit' in vhost '/'"},
+                        {drained_function, mfa(process_info(Audit, current_function))},
                         {reader_label, "rabbit_reader: <<\"127.0.0.1:50412 -> 127.0.0.1:5672\">>"},
                         {backlog_messages, Backlog},
                         {buffers, ?BUFFERS},
@@ -62,6 +65,8 @@ start() ->
                         {labelled_label, "{worker,7}"}]),
     os:cmd("kill -USR1 " ++ os:getpid()),
     timer:sleep(infinity).
+
+mfa({current_function, {M, F, A}}) -> lists:flatten(io_lib:format("~p:~p/~p", [M, F, A])).
 
 %% ---- the reader: buffers cut into bodies ----
 reader(Orders, Audit) ->
