@@ -220,6 +220,8 @@ int partial_notice(const bd_model *m)
 			(unsigned long long)n->truncated_at, n->truncated_in ? n->truncated_in : "?");
 		rc = EXIT_PARTIAL;
 	}
+	if (n->format_note)
+		fprintf(stderr, "beamdump: note: %s\n", n->format_note);
 	if (n->skipped) {
 		fprintf(stderr, "beamdump: skipped %llu section(s): first: %s\n",
 			(unsigned long long)n->skipped, n->skipped_first ? n->skipped_first : "?");
