@@ -122,6 +122,17 @@ void an_ets(an_ctx *c);
 void an_waits(an_ctx *c);
 void an_scheds(an_ctx *c);
 void an_fragmentation(an_ctx *c);
+/* The cause of a failed boot read from the processes that took part in it (init,
+ * application_controller, the loggers, the boot process): reason text and the
+ * application it names (may be ""), and the process it was read from. Returns 0
+ * when none was found, else a kind (higher = more specific: a supervisor's
+ * start_error report beats an application's exit reason, which beats an exit). */
+int an_boot_cause(an_ctx *c, char *reason, size_t cap, char *app, size_t appcap,
+		  const bd_proc **from);
+enum { AN_CAUSE_EXIT = 1, AN_CAUSE_EMULATOR, AN_CAUSE_APP_EXIT, AN_CAUSE_CHILD };
+/* init's status from its #state on the stack: "starting (applications_loaded)",
+ * "started (started)", "stopping (started)". 1 when found. */
+int an_init_status(an_ctx *c, char *buf, size_t cap);
 /* Supervision context (ancestors, application) for every subject. */
 void an_context(an_ctx *c, size_t n); /* the first n findings */
 /* Cross-finding ranking: boost what explains the slogan. */

@@ -27,7 +27,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$HERE/src
-ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit backlog"
+ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit backlog boot"
 JOBS=${BEAMDUMP_GEN_JOBS:-3}
 FORCE=0
 DRY=0
@@ -96,6 +96,7 @@ scenario() {
                     RUN="$erl +P $((ls + 162144)) -bd_sessions $ls -s bd_large start"; TMO=120 ;;
         port_limit) RUN="$erl +Q 1024 -s bd_port_limit start" ;;
         backlog)    RUN="$erl -s bd_backlog start" ;;
+        boot)       RUN="$erl -s bd_boot start" ;;
         elixir_proc_limit)
                     RUN="elixir --erl \"$VMFLAGS +P 1024\" -pa $BUILD $SRC/elixir_proc_limit.exs"
                     DEPS="$DEPS $SRC/elixir_proc_limit.exs" ;;

@@ -267,6 +267,14 @@ static void check_backlog(const char *n, const char *json, const char *first)
 	free(pin);
 }
 
+/* The slogan lost the child and its error ({bd_shop,{_}}); the logger's report has
+ * them (test_boot checks the rest). */
+static void check_boot(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	assert_contains(first, tu_truth(n, "child_error"));
+}
+
 static const scenario scenarios[] = {
 	{"mailbox", {"culprit_name", "culprit_pid"}, check_mailbox},
 	{"binleak", {"pin_holder_name", "pin_holder_pid"}, check_binleak},
@@ -281,6 +289,7 @@ static const scenario scenarios[] = {
 	{"large", {NULL, NULL}, check_calm},
 	{"truncated", {NULL, NULL}, check_truncated},
 	{"backlog", {"culprit_pid", "culprit_label"}, check_backlog},
+	{"boot", {"app_name", "child_id"}, check_boot},
 };
 
 static void run_scenario(const scenario *s)
