@@ -291,40 +291,108 @@ static uint64_t heap_bytes(an_ctx *c, const bd_proc *p)
 	return an_words(c, p->stack_heap) + an_words(c, p->old_heap) + an_words(c, p->heap_frag_data);
 }
 
-/* The process an eheap OOM belongs to: the one being garbage collected, else the
- * largest heap. */
-static const bd_proc *heap_culprit(an_ctx *c)
+/* The process an eheap OOM belongs to: the one being garbage collected when memory
+ * ran out. Its =proc section may be missing from a cut dump, but the scheduler
+ * sections, written first, name it: the current process of a (dirty) scheduler in
+ * state Garbing. Only a complete dump may fall back to the largest heap: in a cut
+ * one the culprit may simply not have been read. */
+typedef struct heap_who {
+	const bd_proc *p;    /* its row, when the dump has it */
+	const bd_sched *s;   /* the scheduler that was garbing it, or NULL */
+	bd_pid pid;          /* BD_PID_NONE when unknown */
+	int guessed;         /* the largest heap of a complete dump, not a Garbing one */
+} heap_who;
+
+static const char *sched_kind(const bd_sched *s)
 {
-	const bd_proc *best = NULL;
+	return s->type == BD_SCHED_DIRTY_CPU ? "dirty CPU scheduler"
+	       : s->type == BD_SCHED_DIRTY_IO ? "dirty I/O scheduler" : "scheduler";
+}
+
+static heap_who heap_culprit(an_ctx *c)
+{
+	heap_who w = {NULL, NULL, BD_PID_NONE, 0};
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].state == BD_PS_GARBING)
-			if (!best || heap_bytes(c, &c->procs[i]) > heap_bytes(c, best))
-				best = &c->procs[i];
-	if (best)
-		return best;
+			if (!w.p || heap_bytes(c, &c->procs[i]) > heap_bytes(c, w.p))
+				w.p = &c->procs[i];
+	size_t ns;
+	const bd_sched *sc = bd_model_scheds(c->m, &ns);
+	for (size_t i = 0; i < ns; i++) {
+		if (!bd_pid_valid(sc[i].current) || !sc[i].current_state ||
+		    strcmp(sc[i].current_state, "Garbing") != 0)
+			continue;
+		const bd_proc *p = bd_proc_by_pid(c->m, sc[i].current);
+		if (w.p && p != w.p)
+			continue;
+		w.s = &sc[i];
+		w.pid = sc[i].current;
+		w.p = p;
+		break;
+	}
+	if (w.p)
+		w.pid = w.p->pid;
+	if (bd_pid_valid(w.pid) || bd_model_node(c->m)->truncated)
+		return w;
 	for (size_t i = 0; i < c->nprocs; i++)
-		if (!best || heap_bytes(c, &c->procs[i]) > heap_bytes(c, best))
-			best = &c->procs[i];
-	return best;
+		if (!w.p || heap_bytes(c, &c->procs[i]) > heap_bytes(c, w.p))
+			w.p = &c->procs[i];
+	w.guessed = w.p != NULL;
+	if (w.p)
+		w.pid = w.p->pid;
+	return w;
+}
+
+/* A culprit known only from its scheduler: pid, function, what the dump lacks. */
+static void subject_from_sched(an_ctx *c, an_finding *f, const heap_who *w)
+{
+	char buf[200];
+	bd_subject *s = &f->pub.subject;
+	memset(s, 0, sizeof *s);
+	s->type = "process";
+	s->pid = w->pid;
+	/* "0x00007f... (bd_heap_oom:build_report/2 + 48)": the MFA in the parentheses */
+	const char *pc = w->s ? w->s->current_pc : NULL;
+	const char *open = pc ? strchr(pc, '(') : NULL;
+	if (open && open[1] != '<')
+		s->current_function = bd_arena_strdup(c->arena, an_mfa_of(open + 1, buf, sizeof buf));
 }
 
 static void heap_oom(an_ctx *c)
 {
 	const bd_slogan *s = &c->slogan;
-	const bd_proc *p = heap_culprit(c);
+	heap_who w = heap_culprit(c);
+	const bd_proc *p = w.p;
 	an_finding *f = an_new(c, BD_F_HEAP_OOM, BD_SEV_CRITICAL, 95);
 	if (!f)
 		return;
-	an_subject_proc(c, f, p);
-	const char *who = p ? an_proc_label(c, p) : "a process";
+	if (p)
+		an_subject_proc(c, f, p);
+	else if (bd_pid_valid(w.pid))
+		subject_from_sched(c, f, &w);
+	else
+		an_subject_named(c, f, "node", bd_model_node(c->m)->node_name);
+	const char *who = p ? an_proc_label(c, p)
+		 : bd_pid_valid(w.pid) ? an_pid_str(c, w.pid)
+				       : "A process the cut dump does not show";
+	const char *req = s->bytes >= AN_WRAPPED ? "a size that wrapped around (unknown)"
+						 : an_bytes(c, s->bytes);
 	if (s->cls == BD_SL_HEAP_LIMIT)
 		an_title(c, f, "%s outgrew the largest heap the VM supports", who);
 	else
-		an_title(c, f, "%s ran the node out of memory: %s of %s requested", who,
-			 an_bytes(c, s->bytes), s->block_type[0] ? s->block_type : "heap");
+		an_title(c, f, "%s ran the node out of memory: %s of %s requested%s", who, req,
+			 s->block_type[0] ? s->block_type : "heap",
+			 !p && bd_pid_valid(w.pid) ? " (its =proc section is beyond the cut)" : "");
 	an_ev_bytes(c, f, "requested_bytes", s->bytes);
+	if (s->bytes >= AN_WRAPPED && s->bytes != BD_UNKNOWN)
+		an_ev_str(c, f, "requested_bytes_raw", "%llu (wrapped: unknown)",
+			  (unsigned long long)s->bytes);
 	if (s->block_type[0])
 		an_ev_str(c, f, "block_type", "%s", s->block_type);
+	if (w.s)
+		an_ev_str(c, f, "garbing_on", "%s %u", sched_kind(w.s), w.s->id);
+	if (w.guessed)
+		an_ev_str(c, f, "basis", "no process was garbing: the largest heap");
 	if (p) {
 		an_ev_bytes(c, f, "heap_bytes", heap_bytes(c, p));
 		an_ev_bytes(c, f, "memory_bytes", p->memory);
@@ -334,6 +402,14 @@ static void heap_oom(an_ctx *c)
 		const char *uf = an_user_frame(c, p);
 		if (uf)
 			an_ev_str(c, f, "user_function", "%s", uf);
+	} else if (bd_pid_valid(w.pid)) {
+		an_ev_str(c, f, "state", "Garbing");
+		if (f->pub.subject.current_function && !strchr(f->pub.subject.current_function, '<'))
+			an_ev_str(c, f, "user_function", "%s", f->pub.subject.current_function);
+		an_ev_str(c, f, "process_section", "missing: the dump was cut before it");
+	} else {
+		an_ev_str(c, f, "process_section", "unknown: no scheduler was garbing a process and "
+			  "the dump was cut, so the culprit may not have been read");
 	}
 	an_ev_bytes(c, f, "node_memory_bytes", bd_model_memory(c->m)->total);
 	an_advice(c, f, "Bound what %s keeps on its heap (stream or paginate the data), and set "

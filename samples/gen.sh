@@ -27,7 +27,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$HERE/src
-ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit backlog boot"
+ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit backlog boot oom_cut"
 JOBS=${BEAMDUMP_GEN_JOBS:-3}
 FORCE=0
 DRY=0
@@ -97,6 +97,9 @@ scenario() {
         port_limit) RUN="$erl +Q 1024 -s bd_port_limit start" ;;
         backlog)    RUN="$erl -s bd_backlog start" ;;
         boot)       RUN="$erl -s bd_boot start" ;;
+        oom_cut)    RUN="$erl $(cap 96) -s bd_heap_oom start oom_cut"
+                    ENVX="ERL_CRASH_DUMP_BYTES=108000"; ENDM="=abort:"
+                    DEPS="$DEPS $SRC/bd_heap_oom.erl" ;;
         elixir_proc_limit)
                     RUN="elixir --erl \"$VMFLAGS +P 1024\" -pa $BUILD $SRC/elixir_proc_limit.exs"
                     DEPS="$DEPS $SRC/elixir_proc_limit.exs" ;;

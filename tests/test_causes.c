@@ -1,7 +1,10 @@
-/* Why a boot failed when the slogan does not say, read from the processes that took
- * part in the boot: on samples/boot (our own node, its truth file) and on real dumps
- * written by nodes outside this project (tests/fixtures/wild, R11B to OTP 26). Also
- * what the node was doing when erl_child_setup closed. */
+/* Causes the slogan does not give:
+ *  - why a boot failed, read from the processes that took part in the boot: on
+ *    samples/boot (our own node, its truth file) and on real dumps written by nodes
+ *    outside this project (tests/fixtures/wild, R11B to OTP 26); what the node was
+ *    doing when erl_child_setup closed;
+ *  - who ran the node out of memory when the dump was cut before its =proc section
+ *    (samples/oom_cut), and sizes the VM printed wrapped. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,9 +128,61 @@ static void test_child_setup(void **state)
 	}
 }
 
+/* The dump was cut among the =proc sections, before hog's: the scheduler that was
+ * garbing it names it; the largest process read so far is not blamed. */
+static void test_oom_cut(void **state)
+{
+	(void)state;
+	const char *d = tu_sample_or_skip("oom_cut");
+	jv *all;
+	const jv *f = first_finding(d, &all);
+	assert_string_equal(field(f, "kind"), "heap_oom");
+	const jv *subj = jv_get(f, "subject");
+	assert_string_equal(field(subj, "pid"), tu_truth("oom_cut", "culprit_pid"));
+	expect(ev(f, "garbing_on"), "scheduler", "garbing_on");
+	expect(ev(f, "process_section"), "missing", "process_section");
+	expect(field(f, "title"), tu_truth("oom_cut", "culprit_pid"), "title");
+	/* the cut is reported too */
+	const jv *fs = jv_get(all, "findings");
+	int cut = 0;
+	for (size_t i = 0; i < fs->n; i++)
+		cut |= !strcmp(field(fs->items[i], "kind"), "truncated_dump");
+	assert_true(cut);
+	jv_free(all);
+}
+
+/* A requested size the VM printed wrapped (a negative number as unsigned) is an
+ * unknown size, not 18446744 TB; and a cut dump with no garbing scheduler blames
+ * nobody it happened to read. */
+static const char *const wrapped =
+	"=erl_crash_dump:0.5\nSat Nov 21 21:04:25 2026\n"
+	"Slogan: eheap_alloc: Cannot allocate 18446744073709551000 bytes of memory (of type \"heap\").\n"
+	"System version: Erlang/OTP 25 [erts-13.1.5] [64-bit]\nAtoms: 5\n"
+	"=memory\ntotal: 1000000\nprocesses: 400000\n"
+	"=proc:<0.50.0>\nState: Waiting\nName: code_server\nSpawned as: erlang:apply/2\n"
+	"Stack+heap: 20000\nOldHeap: 0\nMemory: 160000\n";
+
+static void test_wrapped_size(void **state)
+{
+	(void)state;
+	const char *path = tu_write_temp(wrapped, strlen(wrapped));
+	jv *all;
+	const jv *f = first_finding(path, &all);
+	assert_string_equal(field(f, "kind"), "heap_oom");
+	if (strstr(field(f, "title"), "TB") || !strstr(field(f, "title"), "unknown"))
+		fail_msg("title: %s", field(f, "title"));
+	assert_null(jv_get(jv_get(f, "evidence"), "requested_bytes"));
+	/* cut, and no scheduler section: code_server is not the culprit */
+	assert_null(strstr(field(f, "title"), "code_server"));
+	jv_free(all);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_oom_cut),
+		cmocka_unit_test(test_wrapped_size),
 		cmocka_unit_test(test_boot_sample),
 		cmocka_unit_test(test_boot_wild),
 		cmocka_unit_test(test_child_setup),
