@@ -529,8 +529,11 @@ static void leak(an_ctx *c, holder *h, const bin_scan *s)
 	}
 	if (s->binmem)
 		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)held / (double)s->binmem);
+	int hib = !h->nrefs && h->p->pc_mfa && !strcmp(h->p->pc_mfa, "erlang:hibernate/3");
 	an_ev_str(c, f, "basis", "%s%s",
-		  !h->nrefs ? "estimate: BinVHeap (every reference counts the whole binary)"
+		  hib ? "estimate: BinVHeap; the process hibernated, and its state lives in "
+			"registers a dump does not write"
+		  : !h->nrefs ? "estimate: BinVHeap (every reference counts the whole binary)"
 		  : est     ? "distinct binaries referenced from the heap, plus an estimate from BinVHeap "
 			      "for binaries not in the dump or only referenced by garbage"
 			    : "exact: distinct binaries referenced from the heap",

@@ -43,6 +43,7 @@ typedef struct walk {
 	an_ctx *c;
 	const bd_proc *p;
 	cause best;
+	char any_app[128];  /* an application any candidate named (for a child's cause) */
 	uint32_t nodes;
 } walk;
 
@@ -72,6 +73,8 @@ static void offer(walk *w, cause_kind k, const char *app, const char *fmt, const
 	char buf[REASON_CAP];
 	snprintf(buf, sizeof buf, fmt, text);
 	size_t d = specific(text);
+	if (app && app[0] && !w->any_app[0])
+		snprintf(w->any_app, sizeof w->any_app, "%s", app);
 	if (k < w->best.kind || (k == w->best.kind && d <= w->best.depth))
 		return;
 	w->best.kind = k;
@@ -413,14 +416,14 @@ static int is_boot_reader(an_ctx *c, const bd_proc *p)
 int an_boot_cause(an_ctx *c, char *reason, size_t cap, char *app, size_t appcap,
 		  const bd_proc **from)
 {
-	walk w = {c, NULL, {0}, 0};
+	walk w = {c, NULL, {0}, {0}, 0};
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (is_boot_reader(c, &c->procs[i]) || (i == 0 && c->procs[i].pid.num == 0))
 			walk_proc(&w, &c->procs[i]);
 	if (w.best.kind == CAUSE_NONE)
 		return 0;
 	snprintf(reason, cap, "%s", w.best.text);
-	snprintf(app, appcap, "%s", w.best.app);
+	snprintf(app, appcap, "%s", w.best.app[0] ? w.best.app : w.any_app);
 	if (from)
 		*from = w.best.from;
 	return (int)w.best.kind;

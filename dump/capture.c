@@ -21,7 +21,7 @@
 
 #include "beamdump/capture.h"
 
-enum { MAX_REMOTE = 32, MAX_BINS_PER_PROC = 4096, ETF_MSG_MAX = 1u << 20 };
+enum { MAX_REMOTE = 32, MAX_BINS_PER_PROC = 1 << 17, ETF_MSG_MAX = 1u << 20 };
 
 struct bd_capture {
 	ei_cnode ec;

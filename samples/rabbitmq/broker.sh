@@ -11,8 +11,8 @@
 #
 # Needs: rabbitmq-server and python3-pika (apt-get install rabbitmq-server
 # python3-pika; the Debian service need not run), and a built beamdump
-# ($BEAMDUMP, default build/beamdump). Not part of `make check`: it takes about two
-# minutes. Everything runs as the calling user under OUTDIR: its own HOME (so its
+# ($BEAMDUMP, default build/beamdump; $BEAMDUMP_COMPARE: a second build that also
+# captures, for before/after). Not part of `make check`: it takes about three minutes. Everything runs as the calling user under OUTDIR: its own HOME (so its
 # own .erlang.cookie), node name, ports on 127.0.0.1, mnesia and logs. Writes, per
 # state S: OUTDIR/rmq-S.bdump (capture), OUTDIR/rmq-S.dump (the VM's dump),
 # OUTDIR/rmq-S.analyze.txt, and OUTDIR/rmq-S.truth (what the driver knew).
@@ -60,12 +60,18 @@ CONF
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+S 2:2 -kernel inet_dist_use_interface {127,0,0,1}" \
         ERL_CRASH_DUMP="$OUT/rmq-$s.dump" ERL_CRASH_DUMP_SECONDS=60
     rm -f "$OUT/rmq-$s.dump"
-    "$SBIN/rabbitmq-server" > "$base/server.out" 2>&1 &
-    if ! timeout 90 "$SBIN/rabbitmqctl" -n "$NODE" await_startup >/dev/null 2>&1; then
+    "$SBIN/rabbitmq-server" > "$base/server.out" 2>&1 < /dev/null &
+    local up=0
+    for _ in $(seq 1 90); do   # the node answers only once its distribution is up
+        if "$SBIN/rabbitmqctl" -n "$NODE" await_startup --timeout 5 >/dev/null 2>&1; then
+            up=1; break
+        fi
+        sleep 1
+    done
+    if [ $up = 0 ]; then
         echo "broker.sh: $s: the broker did not start (see $base/server.out)" >&2; return 1
     fi
-    NODE_PID=$(pgrep -f -- "-sname $NODE" | head -1)
-    [ -n "$NODE_PID" ] || NODE_PID=$(pgrep -f "$NODE" | head -1)
+    NODE_PID=$("$SBIN/rabbitmqctl" -n "$NODE" eval 'os:getpid().' 2>/dev/null | tr -dc '0-9')
     COOKIE="$HOME/.erlang.cookie"
 }
 
@@ -82,9 +88,32 @@ start_load() {
     echo "broker.sh: $s: load did not get ready:" >&2; cat "$OUT/rmq-$s.load" >&2; return 1
 }
 
+# The publishers are running: put the watermark 32 MB above what the node uses now,
+# so the queue grows to it and the broker blocks every publisher. Waits (60 s at most)
+# until rabbitmqctl lists blocked connections.
+raise_alarm() {
+    local total
+    total=$("$SBIN/rabbitmqctl" -n "$NODE" eval 'erlang:memory(total).' 2>/dev/null | tr -dc '0-9')
+    "$SBIN/rabbitmqctl" -n "$NODE" set_vm_memory_high_watermark absolute \
+        "$(( (total + 32 * 1024 * 1024) / 1024 / 1024 ))MB" >/dev/null
+    for _ in $(seq 1 60); do
+        BLOCKED=$("$SBIN/rabbitmqctl" -n "$NODE" list_connections state 2>/dev/null | grep -c '^blocked')
+        [ "$BLOCKED" -ge 20 ] && break
+        sleep 1
+    done
+    echo "blocked connections: $BLOCKED" >> "$OUT/rmq-alarm.load"
+    "$SBIN/rabbitmqctl" -n "$NODE" eval 'rabbit_alarm:get_alarms().' >> "$OUT/rmq-alarm.load" 2>&1
+}
+
 capture_and_dump() {
     local s=$1
     "$BD" capture --node "$NODE" --cookie-file "$COOKIE" -o "$OUT/rmq-$s.bdump"
+    # $BEAMDUMP_COMPARE: another beamdump build captures too (before/after a change)
+    if [ -n "${BEAMDUMP_COMPARE:-}" ]; then
+        "$BEAMDUMP_COMPARE" capture --node "$NODE" --cookie-file "$COOKIE" -o "$OUT/rmq-$s.compare.bdump"
+        "$BEAMDUMP_COMPARE" analyze "$OUT/rmq-$s.compare.bdump" > "$OUT/rmq-$s.compare.txt" 2>&1
+        "$BEAMDUMP_COMPARE" top --by binary -n 5 "$OUT/rmq-$s.compare.bdump" >> "$OUT/rmq-$s.compare.txt" 2>&1
+    fi
     "$SBIN/rabbitmqctl" -n "$NODE" list_queues name messages consumers memory > "$OUT/rmq-$s.queues" 2>&1
     "$SBIN/rabbitmqctl" -n "$NODE" eval 'erlang:memory(binary).' > "$OUT/rmq-$s.binary" 2>&1
     kill -USR1 "$NODE_PID"
@@ -98,7 +127,7 @@ capture_and_dump() {
         echo "state=$s"; echo "node=$NODE"
         echo "binary_memory_at_capture=$(tr -d '\n' < "$OUT/rmq-$s.binary")"
         sed 's/^/queue: /' "$OUT/rmq-$s.queues"
-        grep -h "blocked\|published" "$OUT/rmq-$s.load" 2>/dev/null
+        grep -h "blocked\|published\|publishing\|memory" "$OUT/rmq-$s.load" 2>/dev/null
     } > "$OUT/rmq-$s.truth"
     for f in "$OUT/rmq-$s.bdump" "$OUT/rmq-$s.dump"; do
         [ -s "$f" ] || continue
@@ -116,8 +145,7 @@ for s in $STATES; do
     case $s in
         healthy) start_load healthy 25 ;;
         backlog) start_load backlog 100000 ;;
-        alarm)   "$SBIN/rabbitmqctl" -n "$NODE" set_vm_memory_high_watermark absolute 120MB >/dev/null
-                 start_load alarm 20 ;;
+        alarm)   start_load alarm 20 && raise_alarm ;;
         *) echo "broker.sh: unknown state $s" >&2; rc=2; continue ;;
     esac || { rc=1; cleanup; NODE_PID=""; LOAD_PID=""; continue; }
     capture_and_dump "$s"

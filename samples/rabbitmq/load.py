@@ -5,9 +5,9 @@
                                    'audit' and 'events': nothing piles up
   load.py PORT backlog COUNT       healthy traffic, plus COUNT 1 kB messages published
                                    to 'orders', a queue nobody consumes
-  load.py PORT alarm CONNS         CONNS publishers push 64 kB messages to 'orders'
-                                   until the broker blocks them (memory alarm), then
-                                   keep their connections open, blocked, until killed
+  load.py PORT alarm CONNS         CONNS publishers push 4 kB messages to 'orders'
+                                   until the broker blocks them (the driver lowers the
+                                   memory watermark), connections kept open, blocked
 
 Every loop is bounded (messages, seconds); nothing listens beyond 127.0.0.1.
 """
@@ -97,34 +97,32 @@ def backlog(port, count):
 
 
 def alarm(port, conns):
-    blocked = []
+    """CONNS publishers push 4 kB messages to 'orders' (200/s each, bounded). The driver
+    then lowers the memory watermark: the broker raises its memory alarm and
+    blocks every publishing connection (they stop being read), which keeps
+    these threads stuck in basic_publish until the driver kills us."""
+    up = []
 
     def push(i):
         c = conn(port, "publisher-%d" % i)
-        c.add_on_connection_blocked_callback(lambda *_: blocked.append(i))
         ch = c.channel()
-        body = b"a" * 65536
+        body = b"a" * 4096
+        up.append(i)
         deadline = time.time() + 300
-        while time.time() < deadline:
-            ch.basic_publish(exchange="", routing_key="orders", body=body)
-            if blocked:
+        # bounded: 200 messages/s, 10,000 at most (40 MB) per publisher
+        for n in range(10000):
+            if time.time() > deadline:
                 break
-        # stay connected: the broker keeps this publisher blocked
-        while time.time() < deadline:
-            try:
-                c.process_data_events(time_limit=1)
-            except Exception:
-                return
+            ch.basic_publish(exchange="", routing_key="orders", body=body)
+            if n % 20 == 19:
+                c.process_data_events(time_limit=0.1)
 
     ts = [threading.Thread(target=push, args=(i,), daemon=True) for i in range(conns)]
     for t in ts:
         t.start()
-    for _ in range(240):
-        if blocked:
-            break
-        time.sleep(0.5)
-    time.sleep(3)
-    print("blocked %d" % len(set(blocked)), flush=True)
+    while len(up) < conns:
+        time.sleep(0.1)
+    print("publishing with %d connections" % conns, flush=True)
     print("ready", flush=True)
     time.sleep(300)
 
