@@ -1112,7 +1112,7 @@ static int collect_apps(call *k)
 			for (size_t r = 0; r < nrows; r++) {
 				bd_proc *p = bd_live_proc_at(k->lv, r);
 				if (bd_pid_eq(p->pid, master) || (r < k->ngl && bd_pid_eq(k->gl[r], master)))
-					p->application = name;
+					bd_live_proc_set_application(k->lv, r, name);
 			}
 		}
 	}

@@ -336,9 +336,13 @@ static void test_capture_context(void **state)
 	uint64_t binmem = bd_model_memory(m)->binary;
 	const bd_proc *d = bd_proc_find(m, "bd_dupholder");
 	assert_non_null(d);
-	assert_string_equal(d->application, "bd_capture_app");
-	assert_string_equal(bd_proc_find(m, "bd_overloaded")->application, "bd_capture_app");
-	assert_null(bd_proc_find(m, "bd_binholder")->application); /* started by -run */
+	bd_proc_ext x;
+	assert_int_equal(bd_proc_ext_get(m, d, &x), 0);
+	assert_string_equal(x.application, "bd_capture_app");
+	assert_int_equal(bd_proc_ext_get(m, bd_proc_find(m, "bd_overloaded"), &x), 0);
+	assert_string_equal(x.application, "bd_capture_app");
+	assert_int_equal(bd_proc_ext_get(m, bd_proc_find(m, "bd_binholder"), &x), 0);
+	assert_null(x.application); /* started by -run */
 	int clamped = 1;
 	uint64_t held = bd_proc_binary_bytes(m, d, &clamped);
 	assert_false(clamped);
