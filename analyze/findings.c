@@ -364,7 +364,7 @@ const char *an_initial_call(an_ctx *c, const bd_proc *p)
 
 int an_is_system_proc(const bd_proc *p)
 {
-	return p->spawned_as && !strncmp(p->spawned_as, "erts_", 5);
+	return p->spawned_as && p->spawned_as[0] == 'e' && !strncmp(p->spawned_as, "erts_", 5);
 }
 
 const bd_proc *an_running_proc(an_ctx *c)
