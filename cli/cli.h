@@ -131,7 +131,7 @@ typedef struct tcol {
 	int right;     /* right-aligned (numbers) */
 	size_t min;    /* > 0: may shrink to this many columns, cut with a mark */
 	int drop;      /* > 0: may be left out on a narrow terminal, highest first */
-	size_t gap;    /* spaces before the column */
+	size_t gap;    /* spaces before the column (the first column's indents the table) */
 } tcol;
 void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows);
 /* Progress bars on stderr for long steps (include/beamdump/progress.h): progress_init

@@ -448,7 +448,7 @@ void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_
 			memcpy(w, nat, sizeof w);
 			used = 0;
 			for (size_t c = 0; c < ncols; c++)
-				used += on[c] ? w[c] + (used ? cols[c].gap : 0) : 0;
+				used += on[c] ? w[c] + cols[c].gap : 0;
 			for (size_t c = ncols; used > width && c-- > 0;) { /* the last cut first */
 				size_t floor = pass ? cols[c].min : cols[c].min > 20 ? cols[c].min : 20;
 				if (!on[c] || !cols[c].min || w[c] <= floor)
@@ -481,7 +481,7 @@ void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_
 				continue;
 			const char *s = r == 0 ? cols[c].head : cells[(r - 1) * ncols + c];
 			out_fit(s ? s : "", w[c], buf, sizeof buf);
-			printf("%*s", col ? (int)cols[c].gap : 0, "");
+			printf("%*s", (int)cols[c].gap, ""); /* the first one indents the table */
 			if (c == last && !cols[c].right)
 				fputs(buf, stdout);
 			else
