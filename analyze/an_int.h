@@ -82,6 +82,10 @@ bd_subject *an_related(an_ctx *c, an_finding *f, const bd_proc *p, const char *r
 void an_cat(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* A share as titles print it (one decimal): never "100.0 %" for part of the whole,
+ * nor "0.0 %" for some of it. */
+double an_shown_pct(uint64_t part, uint64_t whole);
+
 /* Zero fields of o take their defaults (bd_analyze_opts). */
 void an_opts_defaults(bd_analyze_opts *o);
 
