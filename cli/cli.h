@@ -95,6 +95,8 @@ int cmd_state(const opts *o);
 /* capture and sink (cli/cmd_capture.c, cli/cmd_sink.c) */
 int cmd_capture(const opts *o);
 int cmd_sink(const opts *o);
+/* native crashes (cli/cmd_core.c) */
+int cmd_core(const opts *o);
 /* SIGINT/SIGTERM set a stop flag (no SA_RESTART); SIGPIPE ignored. */
 void capture_signals(void);
 volatile sig_atomic_t *capture_stop_flag(void);

@@ -28,6 +28,7 @@ static const struct command {
 	{"state", cmd_state, 2, "state <pid|name> <dump>           gen_server/gen_statem/gen_event state"},
 	{"capture", cmd_capture, -1, "capture --node NAME@HOST [--cookie-file F] [-o FILE] [--every S --count N]  live snapshot"},
 	{"sink", cmd_sink, -1, "sink --fifo PATH [-o DIR] [--keep-raw]  ERL_CRASH_DUMP FIFO -> snapshot"},
+	{"core", cmd_core, -1, "core [--exe PATH] [--sysroot DIR] [--json] <core|guard.bdump>  native crash: threads, frames, NIF"},
 };
 
 static void usage(FILE *f)

@@ -60,6 +60,10 @@ struct bd_model {
 	 * when s is NULL) loading only its chunk. NULL for text dumps. */
 	int (*procs_load)(bd_model *m);
 	const bd_proc *(*proc_lookup)(const bd_model *m, const char *s, bd_pid pid);
+	/* Native crash (ELF core, crash guard): the bd_native table (native.c), and the
+	 * options for resolving it while the model is read. */
+	struct bd_native_store *native;
+	const struct bd_core_opts *native_opts;
 };
 
 const char *bd_model_intern(bd_model *m, const char *s, size_t len);
@@ -87,6 +91,10 @@ void bd_source_release_range(bd_source *s, uint64_t off, uint64_t len);
 
 /* ---- readers ---- */
 int bd_crashdump_read(bd_model *m, bd_error *err);
+/* ELF core (formats/elfcore.c, native.c). */
+int bd_elfcore_is(const char *data, uint64_t size);
+int bd_native_read_core(bd_model *m, bd_error *err);
+void bd_native_store_free(struct bd_native_store *s);
 
 /* ---- term lines (termline.c) ---- */
 /* Skip one element starting at p; returns pointer past it or NULL. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "int.h"
+#include "beamdump/native.h"
 #include "snapshot_int.h"
 
 #define MAXROWS (1u << 27)
@@ -151,12 +152,13 @@ static int open_text(bd_model *m, bd_error *err)
 	return 0;
 }
 
-int bd_model_open(bd_model **out, const char *path, bd_error *err)
+static int model_open(bd_model **out, const char *path, const bd_core_opts *no, bd_error *err)
 {
 	*out = NULL;
 	bd_model *m = bd_model_new();
 	if (!m)
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	m->native_opts = no;
 	int rc = bd_source_open(&m->src, path, err);
 	if (rc) {
 		bd_model_free(m);
@@ -167,16 +169,29 @@ int bd_model_open(bd_model **out, const char *path, bd_error *err)
 	m->node.input_size = m->size;
 	if (bd_snapshot_is(m->base, m->size))
 		rc = bd_snapshot_read(m, err);
+	else if (bd_elfcore_is(m->base, m->size))
+		rc = bd_native_read_core(m, err);
 	else
 		rc = open_text(m, err);
 	if (!rc)
 		rc = bd_model_finish(m, err);
+	m->native_opts = NULL;
 	if (rc) {
 		bd_model_free(m);
 		return rc;
 	}
 	*out = m;
 	return 0;
+}
+
+int bd_model_open(bd_model **out, const char *path, bd_error *err)
+{
+	return model_open(out, path, NULL, err);
+}
+
+int bd_model_open_native(bd_model **out, const char *path, const bd_core_opts *o, bd_error *err)
+{
+	return model_open(out, path, o, err);
 }
 
 void bd_model_free(bd_model *m)
@@ -192,6 +207,7 @@ void bd_model_free(bd_model *m)
 	bd_u64map_free(&m->bin_index);
 	bd_u64map_free(m->lit_index);
 	free(m->lit_index);
+	bd_native_store_free(m->native);
 	if (m->free_ctx)
 		m->free_ctx(m->span_ctx);
 	bd_intern_free(&m->intern);
