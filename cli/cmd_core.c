@@ -2,7 +2,6 @@
  * report: the signal, the crashing thread first with every frame, then the other
  * threads grouped by kind, the NIF libraries, and what could not be known
  * (docs/native.md; JSON schema docs/schema/core.schema.json). */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,15 +12,6 @@
 #include "cli.h"
 
 enum { TOP_FRAMES = 3, OTHER_WIDTH = 110 };
-
-static const char usage_text[] =
-	"usage: beamdump core [--exe PATH] [--sysroot DIR] [--perf-map FILE] [--debug-dir DIR]\n"
-	"                     [--json] [--verbose] <core | guard .bdump>\n"
-	"  --exe PATH       the executable (beam.smp) when it is not where the core says\n"
-	"  --sysroot DIR    prefix for every object and debug path (a core from elsewhere)\n"
-	"  --perf-map FILE  JIT names (default /tmp/perf-<pid>.map, written by +JPperf map)\n"
-	"  --debug-dir DIR  separate debug files besides /usr/lib/debug\n"
-	"  --verbose        every frame of every thread, and every mapped object\n";
 
 static const char *base_name(const char *p)
 {
@@ -439,43 +429,32 @@ static void print_json(const bd_model *m, const bd_native *n)
 	jw_end(&w);
 }
 
+static const cli_opt core_opts[] = {
+	{"exe", 0, CLI_VALUE, "PATH", "the executable (beam.smp) when it is not where the core says"},
+	{"sysroot", 0, CLI_VALUE, "DIR", "prefix for every object and debug path (a core from elsewhere)"},
+	{"perf-map", 0, CLI_VALUE, "FILE", "JIT names (default /tmp/perf-<pid>.map, written by +JPperf map)"},
+	{"debug-dir", 0, CLI_VALUE, "DIR", "separate debug files besides /usr/lib/debug"},
+	CLI_OPT_VERBOSE("every frame of every thread, and every mapped object"),
+	CLI_OPT_JSON,
+	CLI_END};
+
+const cli_cmd core_cmd = {
+	"core", cmd_core, "<core>", 1, 1, core_opts,
+	"A native crash: signal, threads and their frames, the NIF, from an ELF core or a guard snapshot.",
+	"<core>: an ELF core file of beam.smp, or a snapshot of the crash guard\n"
+	"(libbeamdump_guard.so); objects are read from this machine (docs/native.md).\n",
+	"0 ok, 2 usage, 3 not a core or unreadable, 4 partial answer (cut core, missing or\n"
+	"            different objects: see the notes)"};
+
 int cmd_core(const opts *o)
 {
-	static const struct option longopts[] = {
-		{"exe", required_argument, NULL, 'e'},     {"sysroot", required_argument, NULL, 's'},
-		{"perf-map", required_argument, NULL, 'p'}, {"debug-dir", required_argument, NULL, 'd'},
-		{"json", no_argument, NULL, 'j'},          {"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0}};
 	bd_core_opts co = BD_CORE_OPTS_INIT;
+	co.exe = opt_str(o, "exe");
+	co.sysroot = opt_str(o, "sysroot");
+	co.perf_map = opt_str(o, "perf-map");
+	co.debug_dir = opt_str(o, "debug-dir");
 	int json = o->json, verbose = o->verbose;
-	/* getopt_long wants argv[0]: the command name sits just before our arguments. */
-	char **argv = o->argv - 1;
-	int argc = o->argc + 1;
-	optind = 1;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'e': co.exe = optarg; break;
-		case 's': co.sysroot = optarg; break;
-		case 'p': co.perf_map = optarg; break;
-		case 'd': co.debug_dir = optarg; break;
-		case 'j': json = 1; break;
-		case 'v': verbose = 1; break;
-		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default:
-			fprintf(stderr, "beamdump: core: %s '%s'\n",
-				c == ':' || (optopt && strchr("espd", optopt)) ? "option needs a value" : "unknown option",
-				argv[optind - 1]);
-			fputs(usage_text, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		fputs(usage_text, stderr);
-		return EXIT_USAGE;
-	}
-	const char *path = argv[optind];
+	const char *path = o->args[o->nargs - 1];
 	bd_model *m;
 	bd_error err = {0};
 	if (bd_model_open_native(&m, path, &co, &err)) {
