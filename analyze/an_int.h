@@ -122,6 +122,7 @@ void an_ets(an_ctx *c);
 void an_waits(an_ctx *c);
 void an_scheds(an_ctx *c);
 void an_fragmentation(an_ctx *c);
+void an_native(an_ctx *c); /* native_crash (analyze/native.c) */
 /* Supervision context (ancestors, application) for every subject. */
 void an_context(an_ctx *c, size_t n); /* the first n findings */
 /* Cross-finding ranking: boost what explains the slogan. */

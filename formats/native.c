@@ -27,11 +27,6 @@ enum {
 	ERL_STACK_SCAN = 256,  /* words of the Erlang stack searched for return addresses */
 };
 
-struct bd_native_store {
-	bd_native pub;
-	bd_vec threads, frames, objects, notes;
-};
-
 /* ---- names ---- */
 const char *bd_thread_kind_name(bd_thread_kind k)
 {
@@ -116,6 +111,7 @@ void nat_raw_init(nat_raw *r, bd_arena *a)
 	r->maps = BD_VEC_INIT(nat_map, 1u << 20);
 	r->regions = BD_VEC_INIT(nat_map, 1u << 22);
 	r->notes = BD_VEC_INIT(const char *, 1024);
+	r->jit_symfiles = BD_VEC_INIT(nat_blob, 1u << 20);
 	r->time = INT64_MIN;
 }
 
@@ -125,6 +121,7 @@ void nat_raw_free(nat_raw *r)
 	bd_vec_free(&r->maps);
 	bd_vec_free(&r->regions);
 	bd_vec_free(&r->notes);
+	bd_vec_free(&r->jit_symfiles);
 }
 
 void nat_raw_note(nat_raw *r, int partial, const char *fmt, ...)
@@ -716,8 +713,26 @@ static void parse_symfile(bctx *b, const uint8_t *p, size_t len, bd_vec *out)
 	}
 }
 
+static int jr_sort(bctx *b, bd_vec *v)
+{
+	if (v->len)
+		qsort(v->data, v->len, sizeof(jrange), jr_cmp);
+	b->jit = v->data;
+	b->njit = v->len;
+	return 0;
+}
+
 static void load_jit_table(bctx *b)
 {
+	if (b->r->jit_symfiles.len) {
+		/* The guard copied the symfiles in the dying process. */
+		bd_vec v = BD_VEC_INIT(jrange, MAX_JIT_RANGES);
+		const nat_blob *sf = b->r->jit_symfiles.data;
+		for (size_t i = 0; i < b->r->jit_symfiles.len; i++)
+			parse_symfile(b, sf[i].p, sf[i].len, &v);
+		jr_sort(b, &v);
+		return;
+	}
 	if (!b->exe || !b->exe->obj)
 		return;
 	uint64_t sym = nat_obj_lookup(b->exe->obj, "__jit_debug_descriptor", NULL);
@@ -742,10 +757,7 @@ static void load_jit_table(bctx *b)
 		e = next;
 	}
 	free(buf);
-	if (v.len)
-		qsort(v.data, v.len, sizeof(jrange), jr_cmp);
-	b->jit = v.data;
-	b->njit = v.len;
+	jr_sort(b, &v);
 }
 
 /* perf map lines: "START SIZE name" in hex. */
@@ -1161,21 +1173,44 @@ static const char *pid_text(bctx *b, uint64_t w)
  * holds the running process (its pid is the Process struct's first word) and rbp
  * the Erlang stack pointer, whose words include the return addresses of the Erlang
  * callers. Best-effort: only used when they check out. */
+/* The running process from a callee-saved register of a VM frame: the register
+ * that points at a Process, whose first word is the process's pid. */
+static const char *proc_from_regs(bctx *b, const nat_regs *rg, const int *regs, int nregs)
+{
+	for (int k = 0; k < nregs; k++) {
+		uint64_t w;
+		int r = regs[k];
+		if (!(rg->valid & (1u << r)) || (rg->r[r] & 7) || rd64(b, rg->r[r], &w))
+			continue;
+		/* Up to OTP 25 the high word is the process table index (< 2^27). */
+		const char *ev = b->m->node.erts_version;
+		if ((w & 0xf) == 0x3 && (ev && atoi(ev) >= 14 ? 1 : (w >> 32) < (1u << 27)))
+			return pid_text(b, w);
+	}
+	return NULL;
+}
+
 static void erlang_side(bctx *b, bd_native_thread *t, const nat_uframe *uf, size_t n)
 {
+	static const int jit_regs[] = {NR_R13};
+	static const int c_regs[] = {NR_RBX, NR_R12, NR_R13, NR_R14, NR_R15, NR_RBP};
 	const bd_native_frame *f = (const bd_native_frame *)b->st->frames.data + t->frame_first;
 	for (size_t i = 0; i < t->frame_count; i++) {
-		if (f[i].kind != BD_FK_JIT || b->uf_of[i] >= n)
+		if (b->uf_of[i] >= n)
 			continue;
-		if (jit_is_module(f[i].erlang)) {
-			t->erlang_function = f[i].erlang;
-		}
 		const nat_regs *rg = &uf[b->uf_of[i]].regs;
-		uint64_t w;
-		if ((rg->valid & (1u << NR_R13)) && !rd64(b, rg->r[NR_R13], &w))
-			t->erlang_process = pid_text(b, w);
+		/* A dirty NIF: erts_call_dirty_nif keeps the process in a callee-saved
+		 * register across the call (best-effort: the first that points at a pid). */
+		if (f[i].function && !strcmp(f[i].function, "erts_call_dirty_nif") && !t->erlang_process)
+			t->erlang_process = proc_from_regs(b, rg, c_regs, 6);
+		if (f[i].kind != BD_FK_JIT)
+			continue;
+		if (jit_is_module(f[i].erlang))
+			t->erlang_function = f[i].erlang;
+		if (!t->erlang_process)
+			t->erlang_process = proc_from_regs(b, rg, jit_regs, 1);
 		if (!t->erlang_function && (rg->valid & (1u << NR_RBP)) && (b->njit || b->nperf)) {
-			uint64_t e = rg->r[NR_RBP];
+			uint64_t e = rg->r[NR_RBP], w;
 			for (int k = 0; k < ERL_STACK_SCAN; k++) {
 				if (rd64(b, e + 8 * (uint64_t)k, &w))
 					break;
@@ -1423,6 +1458,11 @@ static void fill_node(bctx *b)
 	}
 	if (!ni->node_name)
 		ni->node_name = "nonode@nohost";
+	ni->slogan = bd_arena_printf(b->a, "Native crash: %s%s%s (no erl_crash.dump: %s)",
+				     p->signal_name ? p->signal_name : "signal ?",
+				     p->fault_addr != BD_UNKNOWN ? " at " : "",
+				     p->fault_addr != BD_UNKNOWN ? bd_arena_printf(b->a, "0x%llx", (unsigned long long)p->fault_addr) : "",
+				     !strcmp(p->source ? p->source : "", "guard") ? "crash guard snapshot" : "ELF core");
 	if (p->time != INT64_MIN)
 		ni->created_unix = p->time;
 	ni->word_size = 8;
@@ -1551,6 +1591,8 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 			    "(start the node with +JPperf map to get one)");
 	free(b.uf);
 	free(b.uf_of);
+	free(b.jit);
+	free(b.perf);
 	for (size_t i = 0; i < b.nobjs; i++)
 		nat_obj_close(b.objs[i].obj);
 	bd_native_store_publish(st);

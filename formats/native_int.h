@@ -32,6 +32,11 @@ typedef struct nat_thread {
 } nat_thread;
 
 enum { NM_R = 1, NM_W = 2, NM_X = 4, NM_SHARED = 8 };
+typedef struct nat_blob {
+	const uint8_t *p;
+	size_t len;
+} nat_blob;
+
 typedef struct nat_map {
 	uint64_t start, end;
 	uint64_t pgoff;       /* file offset of start, bytes */
@@ -67,6 +72,9 @@ typedef struct nat_raw {
 	 * used when the offline unwind finds fewer. */
 	const uint64_t *fp_walk;
 	uint32_t nfp_walk;
+	/* The VM's JIT symfiles copied by the guard (nat_blob), used instead of walking
+	 * the JIT debug table in memory. */
+	bd_vec jit_symfiles;
 	/* Problems with the input itself (cut core...), copied to the notes. */
 	bd_vec notes;         /* const char * */
 	int partial;
@@ -97,6 +105,15 @@ int bd_native_decode(bd_model *m, const uint8_t *p, size_t len, bd_error *err);
 int bd_native_encode(const bd_model *m, uint8_t **out, size_t *len);
 /* Hooks for the snapshot reader: a raw guard record seen while reading. */
 int bd_native_raw_record(bd_model *m, const uint8_t *p, size_t len, bd_error *err);
+
+/* The model's native-crash table: the public struct and the vectors behind it. */
+struct bd_native_store {
+	bd_native pub;
+	bd_vec threads, frames, objects, notes;
+};
+struct bd_native_store *bd_native_store_new(void);
+/* Point pub at the vectors once they stop growing. */
+void bd_native_store_publish(struct bd_native_store *s);
 
 /* Record instances of BD_REC_NATIVE. */
 enum { NAT_REC_RAW = 1, NAT_REC_TABLE = 2 };

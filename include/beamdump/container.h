@@ -32,6 +32,7 @@ enum {
 	BD_REC_TERMTEXT = 0x0021,  /* literals (instance 1), persistent terms (2) */
 	BD_REC_BINDATA = 0x0022,   /* off-heap binary contents of binaries key.. */
 	BD_REC_TEXT = 0x0023,      /* verbatim text blob; instance 1 = =atoms */
+	BD_REC_NATIVE = 0x0030,    /* native crash: instance 1 crash guard facts, 2 resolved table */
 };
 
 /* What the producer says about one record (docs/FORMAT.md, "record header"). */

@@ -91,7 +91,7 @@ expect(thread) ->
      {thread_kind, "other"}];
 expect(corrupt) ->
     [{signal, "SIGSEGV"}, {in_vm, "true"}, {thread_kind, "scheduler"},
-     {recent_nif, "bd_crash_nif"}];
+     {erlang_function, "bd_crash_nif:use_corrupt_term/0"}];
 expect(driver) ->
     [{signal, "SIGSEGV"}, {c_function, "bd_drv_store"}, {library, "bd_crash_drv"},
      {thread_kind, "scheduler"}];
