@@ -1288,7 +1288,9 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 	t->nif_frame = -1;
 	t->frame_first = (uint32_t)b->st->frames.len;
 	if (!rt->has_regs) {
-		t->stop_reason = "no registers (only the crashing thread's are known)";
+		t->stop_reason = !strcmp(b->r->source, "guard")
+					 ? "running: the guard records only the crashing thread's registers"
+					 : "no registers";
 		t->pc = t->sp = BD_UNKNOWN;
 		return;
 	}
@@ -1298,6 +1300,8 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 	stack_bounds(b, t->sp, &env.stack_lo, &env.stack_hi);
 	const char *stop = NULL;
 	size_t n = nat_unwind(&env, &rt->regs, b->uf, MAX_FRAMES, &stop);
+	if (!crashed && !strcmp(b->r->source, "guard") && stop)
+		stop = "in a system call: the guard records only the crashing thread's stack";
 	/* The guard's frame-pointer walk, when the offline unwind found less. */
 	if (crashed && b->r->nfp_walk > n && n <= 1) {
 		n = 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/container.h"
 #include "native_int.h"
 #include "snapshot_int.h"
 
@@ -342,22 +343,6 @@ int bd_native_decode(bd_model *m, const uint8_t *p, size_t len, bd_error *err)
 
 /* ---- the crash guard's raw record (instance 1) ----
  * A sequence of entries: u16 tag, u32 length, that many bytes (little endian). */
-enum {
-	RAW_INFO = 1,    /* u32 pid, u32 tid, i32 signo, i32 code, u32 si_pid, u32 pad,
-			  * u64 si_addr, i64 unix time, u64 fs_base */
-	RAW_REGS = 2,    /* 17 x u64 in DWARF order, u32 valid mask */
-	RAW_MEM = 3,     /* u64 address, bytes */
-	RAW_MAPS = 4,    /* /proc/self/maps text */
-	RAW_THREAD = 5,  /* u32 tid, u8 state, comm (rest) */
-	RAW_BUILDID = 6, /* u64 mapping start, hex text */
-	RAW_AUXV = 7,    /* /proc/self/auxv */
-	RAW_CMDLINE = 8, /* /proc/self/cmdline */
-	RAW_EXE = 9,     /* the executable's path */
-	RAW_FPWALK = 10, /* u64 pcs of the guard's frame-pointer walk */
-	RAW_JIT = 11,    /* one JIT symfile (the VM's JIT debug table entry) */
-	RAW_THREAD_PCSP = 12, /* u32 tid, u64 sp, u64 pc: a thread blocked in a system call */
-};
-
 typedef struct raw_region {
 	uint64_t addr;
 	const uint8_t *p;
@@ -462,7 +447,7 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 		const uint8_t *b = p + off + 6;
 		off += 6 + (size_t)l;
 		switch (tag) {
-		case RAW_INFO:
+		case BD_NAT_INFO:
 			if (l < 48)
 				break;
 			have_info = 1;
@@ -476,14 +461,14 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 			fs_base = bd_get64(b + 40);
 			r->have_siginfo = 1;
 			break;
-		case RAW_REGS:
+		case BD_NAT_REGS:
 			if (l < 17 * 8 + 4)
 				break;
 			for (int i = 0; i < 17; i++)
 				regs.r[i] = bd_get64(b + 8 * i);
 			regs.valid = bd_get32(b + 136) & ((1u << NR__COUNT) - 1);
 			break;
-		case RAW_MEM: {
+		case BD_NAT_MEM: {
 			raw_region *g = l >= 8 ? bd_vec_push(&regions) : NULL;
 			if (g) {
 				g->addr = bd_get64(b);
@@ -492,10 +477,10 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 			}
 			break;
 		}
-		case RAW_MAPS:
+		case BD_NAT_MAPS:
 			parse_maps(r, (const char *)b, l);
 			break;
-		case RAW_THREAD: {
+		case BD_NAT_THREAD: {
 			if (l < 5)
 				break;
 			nat_thread *t = thread_of(r, bd_get32(b));
@@ -508,7 +493,7 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 			}
 			break;
 		}
-		case RAW_THREAD_PCSP: {
+		case BD_NAT_PCSP: {
 			if (l < 20)
 				break;
 			nat_thread *t = thread_of(r, bd_get32(b));
@@ -520,7 +505,7 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 			}
 			break;
 		}
-		case RAW_BUILDID: {
+		case BD_NAT_BUILDID: {
 			nat_map *x = l > 8 ? bd_vec_push(&bids) : NULL;
 			if (x) {
 				x->start = bd_get64(b);
@@ -528,7 +513,7 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 			}
 			break;
 		}
-		case RAW_AUXV:
+		case BD_NAT_AUXV:
 			for (size_t i = 0; i + 16 <= l; i += 16) {
 				uint64_t k = bd_get64(b + i), v = bd_get64(b + i + 8);
 				if (k == 3)
@@ -539,21 +524,21 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 					r->auxv_vdso = v;
 			}
 			break;
-		case RAW_CMDLINE:
+		case BD_NAT_CMDLINE:
 			r->argv = bd_arena_strndup(r->arena, (const char *)b, l);
 			r->argv_len = l;
 			break;
-		case RAW_EXE:
+		case BD_NAT_EXE:
 			r->exe = bd_arena_strndup(r->arena, (const char *)b, strnlen((const char *)b, l));
 			break;
-		case RAW_FPWALK:
+		case BD_NAT_FPWALK:
 			for (size_t i = 0; i + 8 <= l; i += 8) {
 				uint64_t *x = bd_vec_push(&fp);
 				if (x)
 					*x = bd_get64(b + i);
 			}
 			break;
-		case RAW_JIT: {
+		case BD_NAT_JIT: {
 			nat_blob *j = bd_vec_push(&r->jit_symfiles);
 			if (j) {
 				j->p = b; /* held by the record until the build is done */
