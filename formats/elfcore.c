@@ -242,8 +242,15 @@ static void find_crashed(nat_raw *r)
 int bd_elfcore_parse(nat_raw *r, const char *data, uint64_t size, const char *name,
 		     bd_error *err)
 {
-	if (!bd_elfcore_is(data, size))
-		return bd_error_set(err, BD_EUNSUPPORTED, 0, "%s: not an ELF core file", name);
+	if (!bd_elfcore_is(data, size)) {
+		static const char *const types[] = {"no file type", "a relocatable object",
+						    "an executable", "a shared object or PIE executable"};
+		unsigned t = size >= 18 ? (uint8_t)data[16] : 0;
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: an ELF file but not a core file (%s); a 64-bit "
+				    "little-endian core is needed",
+				    name, t < 4 ? types[t] : "unknown type");
+	}
 	elf_version(EV_CURRENT);
 	Elf *e = elf_memory((char *)data, (size_t)size);
 	GElf_Ehdr eh;

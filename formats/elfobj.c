@@ -66,10 +66,22 @@ struct nat_obj {
 	int dwarf_tried;
 	Dwarf_Debug dbg;
 	cfi_src eh, df;
-	/* lines */
+	/* lines: the compilation unit of an address, found by .debug_aranges, read on
+	 * demand (a libc debug file has hundreds of thousands of rows); without aranges
+	 * every unit at once */
 	int lines_loaded;
 	nline *lines;
 	size_t nlines;
+	int ar_tried;
+	Dwarf_Debug ar_dbg;
+	Dwarf_Arange *ar;
+	Dwarf_Signed nar;
+	struct cu_lines {
+		Dwarf_Off off;
+		nline *lines;
+		size_t n;
+	} cus[32];
+	int ncus;
 	/* NIF table */
 	int nif_loaded, is_nif;
 	nat_nif_fn *nifs;
@@ -234,6 +246,12 @@ void nat_obj_close(nat_obj *o)
 		return;
 	cfi_free(&o->eh);
 	cfi_free(&o->df);
+	if (o->ar) {
+		for (Dwarf_Signed i = 0; i < o->nar; i++)
+			dwarf_dealloc(o->ar_dbg, o->ar[i], DW_DLA_ARANGE);
+		dwarf_dealloc(o->ar_dbg, o->ar, DW_DLA_LIST);
+		o->ar = NULL;
+	}
 	if (o->dbg) {
 		Dwarf_Error e = 0;
 		dwarf_finish(o->dbg, &e);
@@ -242,6 +260,9 @@ void nat_obj_close(nat_obj *o)
 	free(o->syms);
 	free(o->lines);
 	free(o->nifs);
+	for (int i = 0; i < o->ncus; i++)
+		free(o->cus[i].lines);
+	o->ncus = 0;
 	o->syms = NULL;
 	o->lines = NULL;
 	o->nifs = NULL;
@@ -686,22 +707,90 @@ static void load_lines(nat_obj *o)
 	o->nlines = v.len;
 }
 
-int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line)
+static int find_row(const nline *l, size_t n, uint64_t pc, const char **file, uint32_t *line)
 {
-	load_lines(o);
-	size_t lo = 0, hi = o->nlines;
+	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (o->lines[mid].addr <= pc)
+		if (l[mid].addr <= pc)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	if (!lo || !o->lines[lo - 1].line || !o->lines[lo - 1].file)
+	if (!lo || !l[lo - 1].line || !l[lo - 1].file)
 		return -1;
-	*file = o->lines[lo - 1].file;
-	*line = o->lines[lo - 1].line;
+	*file = l[lo - 1].file;
+	*line = l[lo - 1].line;
 	return 0;
+}
+
+/* The rows of the unit whose DIE is at off (cached). */
+static struct cu_lines *unit_lines(nat_obj *o, Dwarf_Debug dbg, Dwarf_Off off)
+{
+	for (int i = 0; i < o->ncus; i++)
+		if (o->cus[i].off == off)
+			return &o->cus[i];
+	struct cu_lines *c = &o->cus[o->ncus < 32 ? o->ncus++ : 31];
+	if (o->ncus == 32 && c->lines) {
+		free(c->lines);
+		c->lines = NULL;
+	}
+	c->off = off;
+	c->n = 0;
+	Dwarf_Die die = NULL;
+	Dwarf_Error e = 0;
+	if (dwarf_offdie_b(dbg, off, 1, &die, &e) != DW_DLV_OK) {
+		dw_drop(dbg, e);
+		c->lines = NULL;
+		return c;
+	}
+	bd_vec v = BD_VEC_INIT(nline, MAX_LINES);
+	bd_intern files = {{0}, o->arena};
+	cu_lines(o, dbg, die, &v, &files);
+	dwarf_dealloc_die(die);
+	bd_intern_free(&files);
+	if (v.len)
+		qsort(v.data, v.len, sizeof(nline), line_cmp);
+	c->lines = v.data;
+	c->n = v.len;
+	return c;
+}
+
+int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line)
+{
+	nat_obj *src = o->has_dwarf ? o : o->debug && o->debug->has_dwarf ? o->debug : NULL;
+	Dwarf_Debug dbg = src ? dw_open(src) : NULL;
+	if (!dbg)
+		return -1;
+	if (!o->ar_tried) {
+		o->ar_tried = 1;
+		Dwarf_Error e = 0;
+		int rc = dwarf_get_aranges(dbg, &o->ar, &o->nar, &e);
+		if (rc != DW_DLV_OK) {
+			if (rc == DW_DLV_ERROR)
+				dw_drop(dbg, e);
+			o->ar = NULL;
+			o->nar = 0;
+		} else {
+			o->ar_dbg = dbg;
+		}
+	}
+	if (o->nar > 0) {
+		Dwarf_Arange a;
+		Dwarf_Off off;
+		Dwarf_Error e = 0;
+		int rc = dwarf_get_arange(o->ar, (Dwarf_Unsigned)o->nar, pc, &a, &e);
+		if (rc == DW_DLV_OK && dwarf_get_cu_die_offset(a, &off, &e) == DW_DLV_OK) {
+			struct cu_lines *c = unit_lines(o, dbg, off);
+			if (c && !find_row(c->lines, c->n, pc, file, line))
+				return 0;
+		} else if (rc == DW_DLV_ERROR) {
+			dw_drop(dbg, e);
+		}
+		/* not covered by the aranges: fall back to every unit */
+	}
+	load_lines(o);
+	return find_row(o->lines, o->nlines, pc, file, line);
 }
 
 /* ---- NIF libraries ---- */

@@ -169,8 +169,8 @@ static int model_open(bd_model **out, const char *path, const bd_core_opts *no, 
 	m->node.input_size = m->size;
 	if (bd_snapshot_is(m->base, m->size))
 		rc = bd_snapshot_read(m, err);
-	else if (bd_elfcore_is(m->base, m->size))
-		rc = bd_native_read_core(m, err);
+	else if (m->size >= 4 && !memcmp(m->base, "\177ELF", 4))
+		rc = bd_native_read_core(m, err); /* says which ELF files are no cores */
 	else
 		rc = open_text(m, err);
 	if (!rc)

@@ -178,6 +178,7 @@ typedef struct bctx {
 	nobj *objs;
 	size_t nobjs;
 	nobj *exe;
+	int beam;         /* the executable is an emulator (beam.smp, beam.debug.smp...) */
 	jrange *jit;      /* from the VM's JIT debug table, sorted */
 	size_t njit;
 	jrange *perf;     /* from a perf map, sorted */
@@ -824,7 +825,7 @@ static void symbolize(bctx *b, const nat_uframe *u, bd_native_frame *f)
 		return;
 	}
 	f->object = o->idx;
-	f->kind = o->is_exe ? BD_FK_VM : BD_FK_NATIVE;
+	f->kind = o->is_exe && b->beam ? BD_FK_VM : BD_FK_NATIVE;
 	if (!o->obj)
 		return;
 	uint64_t start;
@@ -1053,6 +1054,13 @@ static void classify_rest(bctx *b, uint32_t first_sched, uint32_t last_sched)
 
 static void classify(bctx *b)
 {
+	if (!b->beam) {
+		bd_native_thread *t = b->st->threads.data;
+		for (size_t i = 0; i < b->st->threads.len; i++)
+			set_kind(&t[i], t[i].tid == b->r->pid ? BD_TK_MAIN : BD_TK_OTHER, -1,
+				 t[i].name ? BD_TKS_NAME : BD_TKS_ORDER);
+		return;
+	}
 	bd_native_thread *t = b->st->threads.data;
 	size_t n = b->st->threads.len;
 	int named = 0;
@@ -1116,6 +1124,8 @@ static void find_nif(bctx *b, bd_native_thread *t)
 	bd_native_frame *f = (bd_native_frame *)b->st->frames.data + t->frame_first;
 	const bd_native_object *objs = b->st->objects.data;
 	t->nif_frame = -1;
+	if (!b->beam)
+		return; /* not the BEAM: no VM, no NIF */
 	for (uint32_t i = 0; i + 1 < t->frame_count; i++) {
 		if (f[i].kind != BD_FK_NATIVE || f[i].object < 0 || !frame_in_vm(&f[i + 1]))
 			continue;
@@ -1562,6 +1572,10 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 		note(&b, r->partial, "%s", rn[i]);
 	collect_objects(&b);
 	open_objects(&b);
+	if (b.exe) {
+		const char *base = strrchr(b.exe->path, '/');
+		b.beam = !strncmp(base ? base + 1 : b.exe->path, "beam", 4);
+	}
 	if (!strcmp(r->source, "core"))
 		read_argv(&b);
 	st->pub.exe = b.exe ? b.exe->path : r->exe;
@@ -1590,7 +1604,10 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 	}
 	if (st->pub.crashed < 0)
 		note(&b, 0, "the crashing thread is unknown");
-	if (b.exe && b.exe->obj && !b.njit && !b.nperf)
+	if (!b.beam)
+		note(&b, 0, "%s is not the BEAM (beam.smp): no Erlang threads or NIFs to find",
+		     b.exe ? b.exe->path : "the executable");
+	else if (b.exe && b.exe->obj && !b.njit && !b.nperf)
 		note(&b, 0, "JIT code has no names: no JIT table in the core and no perf map "
 			    "(start the node with +JPperf map to get one)");
 	free(b.uf);

@@ -83,7 +83,7 @@ for c in $CASES; do
     # shellcheck disable=SC2086
     set -- $want
     if [ "$FORCE" = 0 ] && newer "$1" "$LIB/$variant/bd_crash_nif.so" && newer "$1" "$OUT/ebin/bd_crash_nif.beam" &&
-       newer "$dir/truth" "$LIB/$variant/bd_crash_nif.so"; then
+       newer "$dir/truth" "$LIB/$variant/bd_crash_nif.so" && { [ -z "$GUARD" ] || newer "$1" "$GUARD"; }; then
         continue
     fi
     rm -f "$dir"/core "$dir"/core.* "$dir"/beam-*.bdump "$dir"/beam-*.bdump.partial "$dir/truth"
