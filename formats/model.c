@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/secret.h"
 #include "int.h"
 #include "beamdump/native.h"
 #include "snapshot_int.h"
@@ -123,32 +124,17 @@ static int open_text(bd_model *m, bd_error *err)
 {
 	const char *d = m->base;
 	uint64_t n = m->size;
-	static const char magic[] = "=erl_crash_dump:";
-	if (n >= 4 && memcmp(d, "ENC0", 4) == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: encrypted crash dump (ENC0): decrypt it first",
-				    m->src->name);
-	if (n >= 19 && memcmp(d, "<Erlang crash dump>", 19) == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: pre-R10B crash dump format is not supported",
-				    m->src->name);
-	if (n == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0, "%s: empty file", m->src->name);
-	if (n < sizeof magic - 1 || memcmp(d, magic, sizeof magic - 1) != 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
-				    m->src->name);
-	m->node.source = "erl_crash.dump";
-	int rc = bd_crashdump_read(m, err);
+	int rc = bd_crashdump_check(d, n, m->src->name, err);
 	if (rc)
 		return rc;
-	if (m->src->stream_cut && m->node.truncated && !m->node.abort_reason)
-		m->node.abort_reason = "compressed input cut short (zstd frame incomplete)";
-	if (m->node.dump_major > 0 || m->node.dump_minor > 5) {
-		/* Newer than we know: read on, but say so. */
-		if (!m->node.skipped_first)
-			m->node.skipped_first = "dump version newer than 0.5: fields may be missed";
-	}
+	m->node.source = "erl_crash.dump";
+	rc = bd_crashdump_read(m, err);
+	if (rc)
+		return rc;
+	if (m->src->cut_reason[0] && m->node.truncated && !m->node.abort_reason)
+		m->node.abort_reason = bd_model_intern(m, m->src->cut_reason,
+						       strlen(m->src->cut_reason));
+	m->node.crlf = m->src->crlf;
 	return 0;
 }
 
@@ -312,6 +298,16 @@ const char *bd_proc_state_name(bd_proc_state s)
 	return (unsigned)s < BD_PS__COUNT ? names[s] : "Unknown";
 }
 
+int bd_node_otp_major(const bd_node_info *n)
+{
+	const char *r = n->otp_release;
+	if (!r)
+		return 0;
+	if (*r == 'R')
+		r++;
+	return atoi(r) > 0 && atoi(r) < 1000 ? atoi(r) : 0;
+}
+
 const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 {
 	if (m->proc_lookup)
@@ -434,8 +430,10 @@ uint64_t bd_model_atoms_each(const bd_model *m,
 {
 	const char *t;
 	size_t len;
+	static const char shown[] = "'" BD_SECRET_SHOWN "'";
 	if (!m->atoms.len || bd_model_span_text(m, m->atoms, &t, &len))
 		return 0;
+	bd_secret_learn(m); /* the cookie is an atom: never handed out */
 	/* The dump lists newest first: walk lines backwards. */
 	const char *e = t + len;
 	uint64_t n = 0;
@@ -450,7 +448,8 @@ uint64_t bd_model_atoms_each(const bd_model *m,
 			l--;
 		if (l || s > t) {
 			n++;
-			if (fn && fn(ud, s, l))
+			int hide = bd_secret_is_atom_text(s, l);
+			if (fn && fn(ud, hide ? shown : s, hide ? sizeof shown - 1 : l))
 				break;
 		}
 		e = s;

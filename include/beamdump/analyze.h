@@ -74,6 +74,8 @@ typedef struct bd_slogan {
 	const char *reason;        /* the reason text (not NUL-terminated at reason_len) */
 	size_t reason_len;
 	int system_limit;          /* the text mentions system_limit, emfile or enfile */
+	char unquoted[2048];       /* OTP 26+ quote the reason ("(\"{...}\")"): reason then
+				    * points here, unescaped (cut at the buffer's size) */
 } bd_slogan;
 
 /* Classify a slogan (NULL is treated as empty). Never fails. Async-signal-unsafe
