@@ -36,16 +36,16 @@
 #define EXPORT __attribute__((visibility("default")))
 
 enum {
-	REC_CAP = 3u << 20,       /* the raw record (one writer record) */
-	STACK_UP = 2u << 20,      /* stack bytes kept above the stack pointer (a whole
-				   * scheduler stack: a recursion's NIF frame is at its top) */
+	REC_CAP = 2u << 20,       /* the raw record (one writer record) */
+	STACK_UP = 3u << 19,      /* stack bytes kept above the stack pointer: a whole
+				   * scheduler stack (a recursion's NIF frame is at its top) */
+	JIT_ROOM = 256u << 10,    /* kept for the JIT symfiles after the stack */
 	STACK_DOWN = 16u << 10,   /* and below it (the last calls' stale frames) */
 	MAPS_CAP = 1u << 20,      /* /proc/self/maps text */
 	MAX_MAPS = 16384,
-	ALTSTACK = 64u << 10,     /* per thread, plus a guard page */
+	ALTSTACK = 128u << 10,    /* per thread, plus a guard page */
 	SMALL = 8192,             /* /proc files other than maps */
 	MAX_THREADS = 4096,
-	JIT_BUDGET = 1u << 20,    /* JIT symfiles copied */
 	WINDOWS = 24,             /* memory windows at pointers held in registers/stack */
 	WINDOW = 2048,
 	FP_FRAMES = 128,
@@ -274,9 +274,10 @@ static void add_mem(uint64_t a, size_t n)
 }
 
 /* The crashing thread's stack: from a little under the stack pointer (stale frames
- * of the last calls) up toward the stack's top. */
-static void add_stack(uint64_t sp, uint64_t *lo_out, uint64_t *hi_out)
+ * of the last calls) up toward the stack's top, as much as the record has room for. */
+static void stack_bounds(uint64_t sp, uint64_t *lo_out, uint64_t *hi_out)
 {
+	*lo_out = *hi_out = 0;
 	const gmap *m = map_of(sp);
 	if (!m || !(m->prot & 2)) {
 		/* A stack overflow: sp is in the guard page; the stack is the next mapping. */
@@ -290,16 +291,19 @@ static void add_stack(uint64_t sp, uint64_t *lo_out, uint64_t *hi_out)
 			return;
 	}
 	uint64_t lo = sp > m->start + STACK_DOWN ? sp - STACK_DOWN : m->start;
-	if (lo < m->start)
-		lo = m->start;
 	uint64_t hi = m->end;
-	size_t room = REC_CAP - (REC_CAP >> 3);
 	if (hi - lo > STACK_UP + STACK_DOWN)
 		hi = lo + STACK_UP + STACK_DOWN;
-	if (hi - lo > room)
-		hi = lo + room;
 	*lo_out = lo;
 	*hi_out = hi;
+}
+
+static void add_stack(uint64_t lo, uint64_t hi)
+{
+	size_t room = REC_CAP - g.rec_len;
+	room = room > JIT_ROOM + 64 ? room - JIT_ROOM - 64 : 0;
+	if (hi - lo > room)
+		hi = lo + room;
 	add_mem(lo, (size_t)(hi - lo));
 }
 
@@ -511,7 +515,7 @@ static void add_jit(const uint64_t *regs, uint64_t slo, uint64_t shi)
 	uint64_t e;
 	if (!nh || !g.jit_desc || rd64(g.jit_desc + 16, &e))
 		return;
-	size_t budget = JIT_BUDGET;
+	size_t budget = REC_CAP - g.rec_len;
 	for (int i = 0; e && i < (1 << 20); i++) {
 		uint64_t next, addr, size;
 		if (rd64(e, &next) || rd64(e + 16, &addr) || rd64(e + 24, &size))
@@ -633,12 +637,12 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	__asm__ volatile("mov %%fs:0, %0" : "=r"(fs_base));
 	g.rec_len = 0;
 	load_maps();
+	/* The small facts first, then the stack with the room left, then the JIT. */
 	add_info(si, tid, fs_base);
 	add_regs(uc, regs);
 	uint64_t slo = 0, shi = 0;
-	add_stack(regs[7], &slo, &shi);
+	stack_bounds(regs[7], &slo, &shi);
 	add_fp_walk(regs, slo, shi);
-	add_windows(regs, slo, shi);
 	add_build_ids();
 	entry_bytes(BD_NAT_MAPS, g.maps_text, g.maps_len, NULL, 0);
 	add_threads();
@@ -647,6 +651,8 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	ssize_t el = readlink("/proc/self/exe", g.small, SMALL - 1);
 	if (el > 0)
 		entry_bytes(BD_NAT_EXE, g.small, (size_t)el, NULL, 0);
+	add_windows(regs, slo, shi);
+	add_stack(slo, shi);
 	add_jit(regs, slo, shi);
 	char path[PATH_MAX + 64];
 	if (write_snapshot(path, sizeof path) == 0)

@@ -314,11 +314,12 @@ int bd_elfcore_parse(nat_raw *r, const char *data, uint64_t size, const char *na
 	}
 	elf_end(e);
 	if (cm) {
-		qsort(segs.data, segs.len, sizeof(core_seg), seg_cmp);
+		if (segs.len)
+			qsort(segs.data, segs.len, sizeof(core_seg), seg_cmp);
 		cm->data = (const uint8_t *)data;
 		cm->size = size;
 		cm->segs = bd_arena_alloc(r->arena, segs.len * sizeof(core_seg) + 1);
-		if (cm->segs) {
+		if (cm->segs && segs.len) {
 			memcpy(cm->segs, segs.data, segs.len * sizeof(core_seg));
 			cm->nsegs = segs.len;
 		}

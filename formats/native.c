@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "beamdump/secret.h"
 #include "elfobj.h"
 #include "native_int.h"
 #include "snapshot_int.h"
@@ -1416,7 +1417,7 @@ static const char *cmdline_text(bctx *b)
 	size_t n = b->r->argv_len;
 	if (!a || !n)
 		return NULL;
-	char *out = bd_arena_alloc(b->a, n * 2 + 8);
+	char *out = bd_arena_alloc(b->a, n * 2 + 16);
 	if (!out)
 		return NULL;
 	size_t o = 0;
@@ -1427,8 +1428,8 @@ static const char *cmdline_text(bctx *b)
 		if (o)
 			out[o++] = ' ';
 		if (hide) {
-			memcpy(out + o, "***", 3);
-			o += 3;
+			memcpy(out + o, BD_SECRET_SHOWN, sizeof BD_SECRET_SHOWN - 1);
+			o += sizeof BD_SECRET_SHOWN - 1;
 			hide = 0;
 		} else {
 			for (size_t k = 0; k < l; k++)

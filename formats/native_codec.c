@@ -35,7 +35,7 @@ static void section(sbuf *out, unsigned tag, const sbuf *body)
 	sb_mem(out, body->p, body->len);
 }
 
-int bd_native_encode(const bd_model *m, uint8_t **out, size_t *len)
+int bd_native_encode(const bd_model *m, int redact, uint8_t **out, size_t *len)
 {
 	const bd_native *n = bd_model_native(m);
 	*out = NULL;
@@ -54,7 +54,7 @@ int bd_native_encode(const bd_model *m, uint8_t **out, size_t *len)
 	put_u(&b, n->sender_pid);
 	put_i(&b, n->time);
 	put_str(&b, n->exe);
-	put_str(&b, n->cmdline);
+	put_str(&b, redact ? NULL : n->cmdline);
 	put_str(&b, n->perf_map);
 	put_i(&b, n->crashed);
 	sb_var(&b, (uint64_t)n->stack_overflow | (uint64_t)n->in_vm << 1 | (uint64_t)n->partial << 2);
@@ -583,7 +583,7 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 	if (rm) {
 		rm->n = regions.len;
 		rm->r = bd_arena_alloc(r->arena, regions.len * sizeof(raw_region) + 1);
-		if (rm->r)
+		if (rm->r && regions.len)
 			memcpy(rm->r, regions.data, regions.len * sizeof(raw_region));
 		else
 			rm->n = 0;

@@ -101,8 +101,9 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err);
 int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *err);
 /* Resolved table from a snapshot record (native_codec.c). */
 int bd_native_decode(bd_model *m, const uint8_t *p, size_t len, bd_error *err);
-/* Encode the resolved table of m (NULL when none) for a snapshot record. */
-int bd_native_encode(const bd_model *m, uint8_t **out, size_t *len);
+/* Encode the resolved table of m (NULL when none) for a snapshot record; redact
+ * leaves the command line out (convert --redact). */
+int bd_native_encode(const bd_model *m, int redact, uint8_t **out, size_t *len);
 /* Hooks for the snapshot reader: a raw guard record seen while reading. */
 int bd_native_raw_record(bd_model *m, const uint8_t *p, size_t len, bd_error *err);
 

@@ -705,7 +705,7 @@ static void write_native(wr *w)
 {
 	uint8_t *p;
 	size_t n;
-	if (bd_native_encode(w->m, &p, &n)) {
+	if (bd_native_encode(w->m, w->o.redact, &p, &n)) {
 		oom(w);
 		return;
 	}
