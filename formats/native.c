@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "beamdump/secret.h"
@@ -788,12 +789,9 @@ static void load_perf_map(bctx *b)
 			continue;
 		char *nm = e2 + 1;
 		nm[strcspn(nm, "\r\n")] = 0;
-		jrange *j = bd_vec_push(&v);
-		if (!j)
-			break;
-		j->start = s;
-		j->end = s + n;
-		j->name = bd_arena_strdup(b->a, nm);
+		if (*nm == '$') /* the BEAM's maps: "$lists:sort/1", "$global::x" */
+			nm++;
+		add_range(b, &v, s, s + n, nm, strlen(nm), 0);
 	}
 	fclose(f);
 	if (v.len)
@@ -803,9 +801,14 @@ static void load_perf_map(bctx *b)
 	b->st->pub.perf_map = bd_arena_strdup(b->a, path);
 }
 
+/* A perf map the user named wins over the VM's table; the default one is a fallback. */
 static const char *jit_lookup(bctx *b, uint64_t pc)
 {
-	const char *n = jit_name(b->jit, b->njit, pc);
+	const char *n = NULL;
+	if (b->o->perf_map)
+		n = jit_name(b->perf, b->nperf, pc);
+	if (!n)
+		n = jit_name(b->jit, b->njit, pc);
 	return n ? n : jit_name(b->perf, b->nperf, pc);
 }
 
@@ -1442,6 +1445,27 @@ static const char *cmdline_text(bctx *b)
 	return out;
 }
 
+/* The OTP release of the install the executable is in (ROOT/erts-V/bin/beam.smp):
+ * ROOT/releases/start_erl.data says "ERTS_VSN OTP_REL" (best-effort: this machine's
+ * files, with the sysroot; used only when its ERTS version is the executable's). */
+static void otp_release(bctx *b, bd_node_info *ni)
+{
+	if (!b->exe || !ni->erts_version)
+		return;
+	const char *e = strstr(b->exe->path, "/erts-");
+	if (!e)
+		return;
+	const char *path = bd_arena_printf(b->a, "%s%.*s/releases/start_erl.data",
+					   b->o->sysroot ? b->o->sysroot : "", (int)(e - b->exe->path),
+					   b->exe->path);
+	FILE *f = path ? fopen(path, "r") : NULL;
+	char erts[64], rel[64];
+	if (f && fscanf(f, "%63s %63s", erts, rel) == 2 && !strcmp(erts, ni->erts_version))
+		ni->otp_release = bd_arena_strdup(b->a, rel);
+	if (f)
+		fclose(f);
+}
+
 /* The node name and ERTS version for the model's node table. */
 static void fill_node(bctx *b)
 {
@@ -1473,13 +1497,20 @@ static void fill_node(bctx *b)
 	}
 	if (!ni->node_name)
 		ni->node_name = "nonode@nohost";
+	otp_release(b, ni);
 	ni->slogan = bd_arena_printf(b->a, "Native crash: %s%s%s (no erl_crash.dump: %s)",
 				     p->signal_name ? p->signal_name : "signal ?",
 				     p->fault_addr != BD_UNKNOWN ? " at " : "",
 				     p->fault_addr != BD_UNKNOWN ? bd_arena_printf(b->a, "0x%llx", (unsigned long long)p->fault_addr) : "",
 				     !strcmp(p->source ? p->source : "", "guard") ? "crash guard snapshot" : "ELF core");
-	if (p->time != INT64_MIN)
+	if (p->time != INT64_MIN) {
 		ni->created_unix = p->time;
+		time_t tt = (time_t)p->time;
+		struct tm tm;
+		char buf[64];
+		if (gmtime_r(&tt, &tm) && strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y UTC", &tm))
+			ni->created = bd_arena_strdup(b->a, buf);
+	}
 	ni->word_size = 8;
 }
 

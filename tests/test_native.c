@@ -151,6 +151,14 @@ static void check_case(const ncase *c, int guard)
 		const bd_native_frame *f = fn ? frame_of(n, t, fn) : NULL;
 		assert_true(!f || !f->file); /* no debug information: no file:line made up */
 	}
+	if (strstr(c->name, "split")) {
+		/* stripped, with its debug information in lib/split/.debug/ (.gnu_debuglink) */
+		const bd_native_frame *f = frame_of(n, t, fn);
+		assert_non_null(f);
+		assert_true(f->object >= 0);
+		assert_non_null(n->objects[f->object].debug_file);
+		assert_non_null(strstr(n->objects[f->object].debug_file, "/.debug/"));
+	}
 	const char *so = truth(c, "stack_overflow");
 	if (so && !strcmp(so, "true"))
 		assert_true(n->stack_overflow);
@@ -391,6 +399,48 @@ static int open_bytes(const char *data, size_t len, const bd_core_opts *o, bd_mo
 	return rc;
 }
 
+/* A perf map (+JPperf map) names JIT code; one given by the user wins over the VM's
+ * table. */
+static void test_perf_map(void **state)
+{
+	(void)state;
+	const char *core = any_core();
+	if (!core)
+		skip();
+	bd_model *m = NULL;
+	bd_error err = {0};
+	assert_int_equal(bd_model_open(&m, core, &err), 0);
+	const bd_native *n = bd_model_native(m);
+	uint64_t jit_pc = 0;
+	for (uint32_t i = 0; i < n->nframes && !jit_pc; i++)
+		if (n->frames[i].kind == BD_FK_JIT)
+			jit_pc = n->frames[i].pc;
+	bd_model_free(m);
+	if (!jit_pc)
+		skip();
+	char map[] = "/tmp/bdperf-XXXXXX";
+	int fd = mkstemp(map);
+	assert_true(fd >= 0);
+	char text[512];
+	int len = snprintf(text, sizeof text,
+			   "not a line\n0x%llx 0 $zero:size/0\n0x%llx 20 $bd_test:perf_named/7\n",
+			   (unsigned long long)jit_pc, (unsigned long long)(jit_pc - 0x10));
+	assert_int_equal(write(fd, text, (size_t)len), len);
+	close(fd);
+	bd_core_opts o = BD_CORE_OPTS_INIT;
+	o.perf_map = map;
+	assert_int_equal(bd_model_open_native(&m, core, &o, &err), 0);
+	n = bd_model_native(m);
+	int named = 0;
+	for (uint32_t i = 0; i < n->nframes; i++)
+		if (n->frames[i].pc == jit_pc && n->frames[i].kind == BD_FK_JIT)
+			named |= n->frames[i].erlang && !strcmp(n->frames[i].erlang, "bd_test:perf_named/7");
+	assert_true(named);
+	assert_string_equal(n->perf_map, map);
+	bd_model_free(m);
+	unlink(map);
+}
+
 static void test_not_a_core(void **state)
 {
 	(void)state;
@@ -617,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_guard_abort),
 		cmocka_unit_test(test_guard_fpe),
 		cmocka_unit_test(test_guard_overflow),
+		cmocka_unit_test(test_perf_map),
 		cmocka_unit_test(test_not_a_core),
 		cmocka_unit_test(test_cut_cores),
 		cmocka_unit_test(test_damaged_cores),

@@ -4,10 +4,11 @@
 #   samples/nif/gen.sh [--guard LIB] [--force] OUTDIR [CASE...]
 #   samples/nif/gen.sh --list
 #
-# Builds the crashing NIF library twice (OUTDIR/lib/debug: -g; OUTDIR/lib/release:
-# -O2 without debug information), the crashing port driver, and bd_crash_nif.beam,
-# then runs one node per CASE that dies for real. A CASE is KIND (the -g library) or
-# KIND:release (the other), KIND as in bd_crash_nif.erl. Each run happens in
+# Builds the crashing NIF library three times (OUTDIR/lib/debug: -g; OUTDIR/lib/release:
+# -O2 without debug information; OUTDIR/lib/split: -g moved into a separate debug file
+# found through .gnu_debuglink in lib/split/.debug/), the crashing port driver, and
+# bd_crash_nif.beam, then runs one node per CASE that dies for real. A CASE is KIND
+# (the -g library) or KIND:release or KIND:split, KIND as in bd_crash_nif.erl. Each run happens in
 # OUTDIR/CASE/ (":" becomes "-") and leaves there
 #   core            the kernel's core file (cores on: ulimit -c unlimited)
 #   beam-*.bdump    with --guard LIB: the crash guard's snapshot (cores off)
@@ -22,7 +23,7 @@
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 KINDS="null_deref abort assert stack_overflow dirty thread corrupt driver async"
-DEFAULT="null_deref null_deref:release abort assert stack_overflow dirty dirty:release thread corrupt driver async"
+DEFAULT="null_deref null_deref:release null_deref:split abort assert stack_overflow dirty dirty:release thread corrupt driver async"
 GUARD=""
 FORCE=0
 usage() { echo "usage: $0 [--guard LIB] [--force] OUTDIR [CASE...]   (kinds: $KINDS)" >&2; exit 2; }
@@ -60,7 +61,7 @@ fi
 ERLROOT=$(erl -noshell -eval 'io:format("~s",[code:root_dir()]),halt().') || exit 1
 INC=$ERLROOT/usr/include
 LIB=$OUT/lib
-mkdir -p "$LIB/debug" "$LIB/release" "$OUT/ebin"
+mkdir -p "$LIB/debug" "$LIB/release" "$LIB/split/.debug" "$OUT/ebin"
 newer() { [ -e "$1" ] && [ "$1" -nt "$2" ]; }
 build() { # out src flags...
     local out=$1 src=$2; shift 2
@@ -70,6 +71,14 @@ build() { # out src flags...
 build "$LIB/debug/bd_crash_nif.so" "$HERE/bd_crash_nif.c" -g -O1
 build "$LIB/release/bd_crash_nif.so" "$HERE/bd_crash_nif.c" -O2
 build "$LIB/debug/bd_crash_drv.so" "$HERE/bd_crash_drv.c" -g -O1
+if ! newer "$LIB/split/.debug/bd_crash_nif.so.debug" "$HERE/bd_crash_nif.c" ||
+   ! newer "$LIB/split/.debug/bd_crash_nif.so.debug" "$0"; then
+    build "$LIB/split/bd_crash_nif.so" "$HERE/bd_crash_nif.c" -g -O1
+    objcopy --only-keep-debug "$LIB/split/bd_crash_nif.so" "$LIB/split/.debug/bd_crash_nif.so.debug" &&
+    objcopy --strip-debug --add-gnu-debuglink="$LIB/split/.debug/bd_crash_nif.so.debug" \
+        "$LIB/split/bd_crash_nif.so" || exit 1
+    touch "$LIB/split/.debug/bd_crash_nif.so.debug"
+fi
 if ! newer "$OUT/ebin/bd_crash_nif.beam" "$HERE/bd_crash_nif.erl"; then
     erlc -o "$OUT/ebin" "$HERE/bd_crash_nif.erl" || exit 1
 fi
