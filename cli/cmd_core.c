@@ -92,7 +92,7 @@ static void print_frames(const bd_native *n, const bd_native_thread *t)
 		frame_text(n, f, txt, sizeof txt);
 		const char *obj = f->object >= 0 ? base_name(n->objects[f->object].path)
 						 : f->kind == BD_FK_JIT ? "[JIT]" : "?";
-		printf("  #%-2u 0x%016" PRIx64 " %-60s %s", i, f->pc, txt, obj);
+		printf("  #%-2u 0x%016" PRIx64 " %-60s %s", i, f->pc, out_txt(txt), out_txt(obj));
 		if (f->how != BD_UNW_REGS && f->how != BD_UNW_CFI)
 			printf("  (%s)", bd_unwind_how_name(f->how));
 		if (f->repeat > 1)
@@ -100,7 +100,7 @@ static void print_frames(const bd_native *n, const bd_native_thread *t)
 		printf("\n");
 	}
 	if (t->stop_reason)
-		printf("  (unwind stopped: %s)\n", t->stop_reason);
+		printf("  (unwind stopped: %s)\n", out_txt(t->stop_reason));
 }
 
 /* A short signature of a thread's stack for grouping: its first named frames. */
@@ -168,9 +168,9 @@ static void print_others(const bd_native *n, int verbose)
 			else
 				thread_label(t, lab, sizeof lab);
 			if (same > 1)
-				printf("  %-28s %.*s\n", lab, OTHER_WIDTH, top);
+				printf("  %-28s %.*s\n", lab, OTHER_WIDTH, out_txt(top));
 			else
-				printf("  %-28s tid %-7u %.*s\n", lab, t->tid, OTHER_WIDTH, top);
+				printf("  %-28s tid %-7u %.*s\n", lab, t->tid, OTHER_WIDTH, out_txt(top));
 			if (verbose) {
 				print_frames(n, t);
 			}
@@ -197,11 +197,11 @@ static void print_objects(const bd_native *n, int verbose)
 		const bd_native_object *o = &n->objects[i];
 		if (!verbose && !o->is_nif && o->build_id_status != BD_BID_MISMATCH)
 			continue;
-		printf("  %s%s  %s  build-id %s (%s)%s%s%s\n", o->is_nif ? "NIF " : "", o->path,
-		       o->nif_module ? o->nif_module : "", o->build_id ? o->build_id : "?",
+		printf("  %s%s  %s  build-id %s (%s)%s%s%s\n", o->is_nif ? "NIF " : "", out_txt(o->path),
+		       o->nif_module ? out_txt(o->nif_module) : "", o->build_id ? out_txt(o->build_id) : "?",
 		       bd_buildid_status_name(o->build_id_status),
 		       o->debug_info ? ", debug info" : o->symbols == 2 ? ", symbols" : o->symbols ? ", dynamic symbols" : "",
-		       o->debug_file ? " from " : "", o->debug_file ? o->debug_file : "");
+		       o->debug_file ? " from " : "", o->debug_file ? out_txt(o->debug_file) : "");
 	}
 }
 
@@ -224,29 +224,30 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 	if (what)
 		printf(": %s", what);
 	printf("\n");
-	printf("Process: %s pid %u, node %s, erts %s, %s %s\n", base_name(n->exe), n->pid,
-	       ni->node_name ? ni->node_name : "?", ni->erts_version ? ni->erts_version : "?",
+	printf("Process: %s pid %u, node %s, erts %s, %s %s\n", out_txt(base_name(n->exe)), n->pid,
+	       ni->node_name ? out_txt(ni->node_name) : "?", ni->erts_version ? out_txt(ni->erts_version) : "?",
 	       !strcmp(n->source ? n->source : "", "guard") ? "guard snapshot" : "core", when);
 	if (n->cmdline)
-		printf("Command: %.300s\n", n->cmdline);
+		printf("Command: %.300s\n", out_txt(n->cmdline));
 	if (n->crashed < 0) {
 		printf("Crashing thread: unknown\n");
 	} else {
 		const bd_native_thread *t = &n->threads[n->crashed];
 		char lab[64];
 		printf("Thread:  %s, tid %u%s%s (kind from %s)\n", thread_label(t, lab, sizeof lab), t->tid,
-		       t->name ? ", name " : "", t->name ? t->name : "", kind_source(t));
+		       t->name ? ", name " : "", t->name ? out_txt(t->name) : "", kind_source(t));
 		if (t->nif_frame >= 0)
-			printf("NIF:     %s%s%s in %s\n", t->nif_mfa ? t->nif_mfa : "",
-			       t->nif_mfa ? " -> C function " : "", t->nif ? t->nif : "?", t->nif_library);
+			printf("NIF:     %s%s%s in %s\n", t->nif_mfa ? out_txt(t->nif_mfa) : "",
+			       t->nif_mfa ? " -> C function " : "", t->nif ? out_txt(t->nif) : "?",
+			       out_txt(t->nif_library));
 		else if (t->recent_nif)
 			printf("NIF:     none on the stack; last NIF run on this thread (stale frame, "
-			       "best-effort): %s\n", t->recent_nif);
+			       "best-effort): %s\n", out_txt(t->recent_nif));
 		if (t->erlang_process || t->erlang_function)
 			printf("Erlang:  %s%s%s%s (best-effort)\n",
-			       t->erlang_process ? "process " : "", t->erlang_process ? t->erlang_process : "",
+			       t->erlang_process ? "process " : "", t->erlang_process ? out_txt(t->erlang_process) : "",
 			       t->erlang_function ? (t->erlang_process ? ", in " : "in ") : "",
-			       t->erlang_function ? t->erlang_function : "");
+			       t->erlang_function ? out_txt(t->erlang_function) : "");
 		printf("Fault in: %s\n", n->in_vm ? "the emulator (beam.smp) or JIT code" :
 			   t->frame_count ? "native code outside the emulator" : "?");
 		printf("\nCrashing thread %u (%s):\n", t->tid, thread_label(t, lab, sizeof lab));
@@ -257,7 +258,7 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 	if (n->nnotes) {
 		printf("\nNotes:\n");
 		for (uint32_t i = 0; i < n->nnotes; i++)
-			printf("  - %s\n", n->notes[i]);
+			printf("  - %s\n", out_txt(n->notes[i]));
 	}
 }
 
@@ -458,7 +459,7 @@ int cmd_core(const opts *o)
 	bd_model *m;
 	bd_error err = {0};
 	if (bd_model_open_native(&m, path, &co, &err)) {
-		fprintf(stderr, "beamdump: %s\n", err.msg);
+		fprintf(stderr, "beamdump: %s\n", out_txt(err.msg));
 		return EXIT_UNREADABLE;
 	}
 	const bd_native *n = bd_model_native(m);
@@ -475,7 +476,7 @@ int cmd_core(const opts *o)
 	int rc = EXIT_OK;
 	if (n->partial) {
 		fprintf(stderr, "beamdump: partial answer: %s\n",
-			n->partial_reason ? n->partial_reason : "see the notes");
+			n->partial_reason ? out_txt(n->partial_reason) : "see the notes");
 		rc = EXIT_PARTIAL;
 	}
 	bd_model_free(m);
