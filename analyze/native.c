@@ -41,7 +41,8 @@ static const bd_native_frame *fault_frame(const bd_native *n, const bd_native_th
 	if (n->signal == 6) {
 		for (uint32_t i = 0; i < t->frame_count; i++) {
 			const char *o = f[i].object >= 0 ? base_name(n->objects[f[i].object].path) : "";
-			if (strncmp(o, "libc.so", 7) && strncmp(o, "libc-", 5))
+			if (strncmp(o, "libc.so", 7) && strncmp(o, "libc-", 5) && strncmp(o, "libstdc++", 9) &&
+			    strncmp(o, "libgcc_s", 8))
 				return &f[i];
 		}
 	}
@@ -66,24 +67,7 @@ static const char *where(an_ctx *c, const bd_native *n, const bd_native_frame *f
 				       : f->pc);
 }
 
-static const char *fault_text(const bd_native *n)
-{
-	if (n->stack_overflow)
-		return "stack overflow";
-	if (n->signal == 6)
-		return "abort";
-	if (n->signal == 11 && n->fault_addr != BD_UNKNOWN && n->fault_addr < 4096)
-		return "NULL pointer dereference";
-	if (n->signal == 11)
-		return "invalid memory access";
-	if (n->signal == 7)
-		return "bus error";
-	if (n->signal == 4)
-		return "illegal instruction";
-	if (n->signal == 8)
-		return "arithmetic fault";
-	return "fatal signal";
-}
+static const char *fault_text(const bd_native *n) { return bd_native_fault(n); }
 
 static void add_evidence(an_ctx *c, an_finding *f, const bd_native *n, const bd_native_thread *t,
 			 const bd_native_frame *ff)
@@ -94,6 +78,8 @@ static void add_evidence(an_ctx *c, an_finding *f, const bd_native *n, const bd_
 	if (n->fault_addr != BD_UNKNOWN)
 		an_ev_str(c, f, "fault_address", "0x%" PRIx64, n->fault_addr);
 	an_ev_str(c, f, "fault", "%s", fault_text(n));
+	if (n->abort_message)
+		an_ev_str(c, f, "abort_message", "%s", n->abort_message);
 	if (ff && ff->object >= 0)
 		an_ev_str(c, f, "object", "%s", n->objects[ff->object].path);
 	if (ff && ff->function)
@@ -151,6 +137,15 @@ static void advise(an_ctx *c, an_finding *f, const bd_native *n, const bd_native
 			  "iterative or bounded (a scheduler stack is small: +sss/+sssdcpu raise it, "
 			  "but do not hide unbounded recursion)",
 			  fn, t ? bd_thread_kind_name(t->kind) : "thread");
+	} else if (n->signal == 6 && strstr(fault_text(n), "corruption")) {
+		an_advice(c, f, "The C library found its heap damaged (in %s): memory was freed twice "
+			  "or written past its end earlier, most likely by native code%s%s (a NIF's "
+			  "enif_free/enif_release_resource, a buffer); run it under valgrind or with "
+			  "-fsanitize=address to find the first bad write",
+			  fn, lib ? " such as " : "", lib ? lib : "");
+	} else if (n->signal == 6 && strstr(fault_text(n), "overflow")) {
+		an_advice(c, f, "%s wrote past the end of a buffer (%s): check the lengths it copies",
+			  fn, fault_text(n));
 	} else if (n->signal == 6) {
 		an_advice(c, f, "%s called abort() (or an assert failed): the reason is on the "
 			  "node's stderr (console or release log); return {error, Reason} from the "

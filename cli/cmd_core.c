@@ -40,24 +40,7 @@ static const char *kind_source(const bd_native_thread *t)
 	}
 }
 
-static const char *what_fault(const bd_native *n)
-{
-	if (n->stack_overflow)
-		return "stack overflow";
-	if (n->signal == 11 && n->fault_addr != BD_UNKNOWN && n->fault_addr < 4096)
-		return "NULL pointer dereference";
-	if (n->signal == 6)
-		return "abort (assertion failure or abort())";
-	if (n->signal == 8)
-		return "arithmetic fault (division by zero?)";
-	if (n->signal == 4)
-		return "illegal instruction";
-	if (n->signal == 7)
-		return "bus error";
-	if (n->signal == 11)
-		return "invalid memory access";
-	return NULL;
-}
+static const char *what_fault(const bd_native *n) { return bd_native_fault(n); }
 
 /* "fn+0x12 (file.c:42)" or "object+0x1234" or "JIT m:f/1" */
 static void frame_text(const bd_native *n, const bd_native_frame *f, char *buf, size_t cap)
@@ -224,6 +207,8 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 	if (what)
 		printf(": %s", what);
 	printf("\n");
+	if (n->abort_message)
+		printf("Message: %s\n", out_txt(n->abort_message));
 	printf("Process: %s pid %u, node %s, erts %s, %s %s\n", out_txt(base_name(n->exe)), n->pid,
 	       ni->node_name ? out_txt(ni->node_name) : "?", ni->erts_version ? out_txt(ni->erts_version) : "?",
 	       !strcmp(n->source ? n->source : "", "guard") ? "guard snapshot" : "core", when);
@@ -377,6 +362,7 @@ static void print_json(const bd_model *m, const bd_native *n)
 	else
 		jw_null(&w);
 	jw_kstr(&w, "what", what_fault(n));
+	jw_kstr(&w, "abort_message", n->abort_message);
 	jw_obj_end(&w);
 	jw_key(&w, "stack_overflow");
 	jw_bool(&w, n->stack_overflow);

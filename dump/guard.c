@@ -76,6 +76,7 @@ static struct {
 	char *small;              /* SMALL */
 	uint64_t *fp;             /* FP_FRAMES */
 	uint64_t jit_desc;        /* &__jit_debug_descriptor, 0 when absent */
+	uint64_t abort_msg;       /* &__abort_msg (glibc: the text of a failed assert) */
 	struct sigaction old[NFATAL];
 	volatile int busy;        /* a handler is running */
 	volatile pid_t busy_tid;
@@ -538,6 +539,22 @@ static void add_jit(const uint64_t *regs, uint64_t slo, uint64_t shi)
 	}
 }
 
+/* What glibc said before it aborted (a failed assertion, a heap check). */
+static void add_abort_message(void)
+{
+	uint64_t p;
+	if (!g.abort_msg || rd64(g.abort_msg, &p))
+		return;
+	add_mem(g.abort_msg, 8);
+	if (p && readable(p, 8)) {
+		uint32_t size = bd_get32((const uint8_t *)(uintptr_t)p);
+		size_t n = size < 4096 ? size : 4096;
+		while (n && !readable(p, n))
+			n /= 2;
+		add_mem(p, n);
+	}
+}
+
 static void add_file(uint16_t tag, const char *path)
 {
 	size_t n = slurp(path, g.small, SMALL);
@@ -652,6 +669,7 @@ static void handler(int sig, siginfo_t *si, void *ucv)
 	if (el > 0)
 		entry_bytes(BD_NAT_EXE, g.small, (size_t)el, NULL, 0);
 	add_windows(regs, slo, shi);
+	add_abort_message();
 	add_stack(slo, shi);
 	add_jit(regs, slo, shi);
 	char path[PATH_MAX + 64];
@@ -812,6 +830,7 @@ static int guard_init(void)
 	if (probe())
 		return -1;
 	g.jit_desc = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "__jit_debug_descriptor");
+	g.abort_msg = (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "__abort_msg");
 	pthread_key_create(&g.alt_key, altstack_free);
 	altstack_install();
 	handlers_install();

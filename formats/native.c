@@ -58,6 +58,53 @@ const char *bd_buildid_status_name(bd_buildid_status s)
 	return (unsigned)s < 4 ? n[s] : "unknown";
 }
 
+static int crashed_has(const bd_native *n, const char *fn)
+{
+	if (n->crashed < 0)
+		return 0;
+	const bd_native_thread *t = &n->threads[n->crashed];
+	for (uint32_t i = 0; i < t->frame_count; i++) {
+		const char *f = n->frames[t->frame_first + i].function;
+		if (f && !strcmp(f, fn))
+			return 1;
+	}
+	return 0;
+}
+
+const char *bd_native_fault(const bd_native *n)
+{
+	if (n->stack_overflow)
+		return "stack overflow";
+	if (n->signal == 6) {
+		if (crashed_has(n, "malloc_printerr"))
+			return "heap corruption detected by the C library: a double free, or a write "
+			       "past an allocated block";
+		if (crashed_has(n, "__stack_chk_fail"))
+			return "stack smashing detected: a buffer overflow on the stack";
+		if (crashed_has(n, "__fortify_fail") || crashed_has(n, "__chk_fail"))
+			return "buffer overflow detected by _FORTIFY_SOURCE";
+		if (crashed_has(n, "__assert_fail"))
+			return "failed assertion";
+		return "abort";
+	}
+	if (n->signal == 11 && n->fault_addr != BD_UNKNOWN && n->fault_addr < 4096)
+		return "NULL pointer dereference";
+	if (n->signal == 11 && n->crashed >= 0 && n->threads[n->crashed].frame_count &&
+	    n->frames[n->threads[n->crashed].frame_first].pc == n->fault_addr)
+		return "jump to a bad address: a corrupted or freed function pointer";
+	if (n->signal == 11)
+		return "invalid memory access";
+	if (n->signal == 7)
+		return "bus error: a misaligned access, or a mapped file that shrank";
+	if (n->signal == 4)
+		return "illegal instruction";
+	if (n->signal == 8)
+		return "arithmetic fault: a division by zero";
+	if (n->signal == 9)
+		return "killed: the out-of-memory killer, or kill -9";
+	return "fatal signal";
+}
+
 const bd_native *bd_model_native(const bd_model *m)
 {
 	return m && m->native ? &m->native->pub : NULL;
@@ -1413,6 +1460,36 @@ static void fill_signal(bctx *b)
 	p->signal_name = sig_name(p->signal);
 }
 
+/* glibc keeps the message of a failed assertion or a heap check it aborts on in
+ * __abort_msg: a pointer to {u32 size; char text[]}. */
+static void abort_message(bctx *b)
+{
+	if (b->st->pub.signal != 6)
+		return;
+	for (size_t i = 0; i < b->nobjs; i++) {
+		nobj *o = &b->objs[i];
+		const char *base = strrchr(o->path, '/');
+		base = base ? base + 1 : o->path;
+		if (!o->obj || strncmp(base, "libc.so", 7))
+			continue;
+		uint64_t at = nat_obj_lookup(o->obj, "__abort_msg", NULL), p;
+		uint8_t hdr[4];
+		if (!at || rd64(b, o->bias + at, &p) || !p || mem_read(b, p, hdr, 4) != 4)
+			return;
+		uint32_t size;
+		memcpy(&size, hdr, 4);
+		char text[1024];
+		size_t n = mem_read(b, p + 4, text, sizeof text - 1);
+		text[n] = 0;
+		size_t l = strnlen(text, n);
+		while (l && (text[l - 1] == '\n' || text[l - 1] == ' '))
+			l--;
+		if (l && size >= l)
+			b->st->pub.abort_message = bd_arena_strndup(b->a, text, l);
+		return;
+	}
+}
+
 /* Arguments with the cookie hidden: -setcookie C, and the value after it. */
 static const char *cmdline_text(bctx *b)
 {
@@ -1613,6 +1690,7 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 	st->pub.exe = b.exe ? b.exe->path : r->exe;
 	st->pub.cmdline = cmdline_text(&b);
 	fill_signal(&b);
+	abort_message(&b);
 	fill_node(&b);
 	load_jit_table(&b);
 	load_perf_map(&b);

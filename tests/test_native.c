@@ -159,6 +159,10 @@ static void check_case(const ncase *c, int guard)
 		assert_non_null(n->objects[f->object].debug_file);
 		assert_non_null(strstr(n->objects[f->object].debug_file, "/.debug/"));
 	}
+	const char *am = truth(c, "abort_message");
+	if (am && (!n->abort_message || !strstr(n->abort_message, am)))
+		fail_msg("%s: abort message '%s', expected one with '%s'", c->name,
+			 n->abort_message ? n->abort_message : "(none)", am);
 	const char *so = truth(c, "stack_overflow");
 	if (so && !strcmp(so, "true"))
 		assert_true(n->stack_overflow);

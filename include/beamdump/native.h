@@ -131,6 +131,8 @@ typedef struct bd_native {
 	const char *exe;        /* path of the executable */
 	const char *cmdline;    /* arguments, -setcookie values replaced by *** */
 	const char *perf_map;   /* perf map file used for JIT names, NULL none */
+	const char *abort_message; /* what the C library said before aborting (a failed
+				    * assertion, "free(): double free detected"...), NULL none */
 	int32_t crashed;        /* index into threads of the crashing thread, -1 unknown */
 	uint8_t stack_overflow; /* the fault is at the end of the thread's stack */
 	uint8_t in_vm;          /* the faulting frame is in the emulator (beam.smp) */
@@ -146,6 +148,11 @@ typedef struct bd_native {
 
 /* The native-crash table of m, or NULL when m is not a native crash. Borrowed. */
 const bd_native *bd_model_native(const bd_model *m);
+
+/* What kind of fault, in words ("NULL pointer dereference", "stack overflow", "heap
+ * corruption detected by the C library", "failed assertion"...), from the signal and
+ * the crashing thread's frames. Never NULL. */
+const char *bd_native_fault(const bd_native *n);
 
 const char *bd_thread_kind_name(bd_thread_kind k);
 const char *bd_unwind_how_name(bd_unwind_how h);

@@ -77,6 +77,22 @@ static ERL_NIF_TERM assert_fail(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
 	return enif_make_int(env, bd_check_size(n));
 }
 
+/* ---- a double free the C library catches (and aborts on) ---- */
+NOINLINE static void bd_release(char *volatile *slot)
+{
+	free(*slot); /* the second call frees it again */
+}
+
+static ERL_NIF_TERM double_free(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+	(void)argc;
+	(void)argv;
+	char *volatile buf = malloc(48);
+	bd_release(&buf);
+	bd_release(&buf);
+	return enif_make_atom(env, "ok");
+}
+
 /* ---- unbounded recursion on the scheduler's stack ---- */
 NOINLINE static long bd_descend(long depth, volatile char *prev)
 {
@@ -160,6 +176,7 @@ static ErlNifFunc funcs[] = {
 	{"dirty_crash", 0, dirty_crash, ERL_NIF_DIRTY_JOB_CPU_BOUND},
 	{"thread_crash", 0, thread_crash, 0},
 	{"corrupt_term", 0, corrupt_term, 0},
+	{"double_free", 0, double_free, 0},
 };
 
 ERL_NIF_INIT(bd_crash_nif, funcs, NULL, NULL, NULL, NULL)

@@ -2,14 +2,14 @@
 %%
 %%   erl -noshell +S 2 -pa DIR -run bd_crash_nif main KIND
 %%
-%% KIND: null_deref | abort | assert | stack_overflow | dirty | thread | corrupt |
-%% driver | async. The NIF library is $BD_CRASH_NIF (a path without .so), the driver
+%% KIND: null_deref | abort | assert | double_free | stack_overflow | dirty | thread |
+%% corrupt | driver | async. The NIF library is $BD_CRASH_NIF (a path without .so), the driver
 %% is bd_crash_drv in $BD_CRASH_DRV_DIR. Before it crashes, the process writes the
 %% facts a report must show to $BEAMDUMP_TRUTH (key=value lines).
 -module(bd_crash_nif).
 -export([main/1]).
 -export([null_deref/1, abort_now/0, assert_fail/1, stack_overflow/0, dirty_crash/0,
-         thread_crash/0, corrupt_term/0]).
+         thread_crash/0, corrupt_term/0, double_free/0]).
 -on_load(init/0).
 
 init() ->
@@ -22,6 +22,7 @@ stack_overflow() -> erlang:nif_error(not_loaded).
 dirty_crash() -> erlang:nif_error(not_loaded).
 thread_crash() -> erlang:nif_error(not_loaded).
 corrupt_term() -> erlang:nif_error(not_loaded).
+double_free() -> erlang:nif_error(not_loaded).
 
 main([Kind]) ->
     Self = self(),
@@ -44,6 +45,7 @@ crasher(Kind, Parent) ->
 run(null_deref) -> process_batch(3);
 run(abort) -> give_up();
 run(assert) -> check_size(-1);
+run(double_free) -> release_twice();
 run(stack_overflow) -> descend();
 run(dirty) -> crunch();
 run(thread) -> start_worker(), timer:sleep(5000);
@@ -54,6 +56,7 @@ run(async) -> port_write(<<"async">>), timer:sleep(5000).
 process_batch(N) -> {ok, null_deref(N)}.
 give_up() -> {ok, abort_now()}.
 check_size(N) -> {ok, assert_fail(N)}.
+release_twice() -> {ok, double_free()}.
 descend() -> {ok, stack_overflow()}.
 crunch() -> {ok, dirty_crash()}.
 start_worker() -> {ok, thread_crash()}.
@@ -79,7 +82,12 @@ expect(abort) ->
      {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:give_up/0"}];
 expect(assert) ->
     [{signal, "SIGABRT"}, {c_function, "bd_check_size"}, {nif, "bd_crash_nif:assert_fail/1"},
-     {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:check_size/1"}];
+     {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:check_size/1"},
+     {abort_message, "size must be positive"}];
+expect(double_free) ->
+    [{signal, "SIGABRT"}, {c_function, "bd_release"}, {nif, "bd_crash_nif:double_free/0"},
+     {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:release_twice/0"},
+     {abort_message, "double free"}];
 expect(stack_overflow) ->
     [{signal, "SIGSEGV"}, {c_function, "bd_descend"}, {nif, "bd_crash_nif:stack_overflow/0"},
      {thread_kind, "scheduler"}, {stack_overflow, "true"}];

@@ -22,8 +22,8 @@
 # Small nodes (+S 2, one dirty I/O scheduler) keep a run near one second.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
-KINDS="null_deref abort assert stack_overflow dirty thread corrupt driver async"
-DEFAULT="null_deref null_deref:release null_deref:split abort assert stack_overflow dirty dirty:release thread corrupt driver async"
+KINDS="null_deref abort assert double_free stack_overflow dirty thread corrupt driver async"
+DEFAULT="null_deref null_deref:release null_deref:split abort assert double_free stack_overflow dirty dirty:release thread corrupt driver async"
 GUARD=""
 FORCE=0
 usage() { echo "usage: $0 [--guard LIB] [--force] OUTDIR [CASE...]   (kinds: $KINDS)" >&2; exit 2; }
