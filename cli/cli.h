@@ -194,6 +194,9 @@ int cmd_capture(const opts *o);
 int cmd_sink(const opts *o);
 /* Commands described next to their code. */
 extern const cli_cmd ci_cmd, capture_cmd, sink_cmd;
+/* the section tables of cli/cmd_sections.c */
+extern const cli_cmd timers_cmd, modules_cmd, module_cmd, funs_cmd, pterms_cmd, areas_cmd,
+	tables_cmd, nodes_cmd;
 /* native crashes (cli/cmd_core.c) */
 int cmd_core(const opts *o);
 extern const cli_cmd core_cmd;
