@@ -116,12 +116,12 @@ static void note_siginfo(nat_raw *r, const uint8_t *d, size_t n)
 		return;
 	r->have_siginfo = 1;
 	r->signo = (int32_t)bd_get32(d);
-	r->si_code = (int32_t)bd_get32(d + 8);
+	r->sig_code = (int32_t)bd_get32(d + 8);
 	/* si_addr for faults; si_pid for kill/tkill/queue (si_code <= 0). */
-	if (r->si_code > 0)
-		r->si_addr = bd_get64(d + 16);
+	if (r->sig_code > 0)
+		r->sig_addr = bd_get64(d + 16);
 	else
-		r->si_pid = bd_get32(d + 16);
+		r->sig_sender = bd_get32(d + 16);
 }
 
 static void note_prpsinfo(nat_raw *r, const uint8_t *d, size_t n)

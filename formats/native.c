@@ -1450,12 +1450,12 @@ static void fill_signal(bctx *b)
 		note(b, 0, "no signal information (NT_SIGINFO): the fault address is unknown");
 	} else {
 		p->signal = r->signo;
-		p->si_code = r->si_code;
-		p->code_name = code_name(r->signo, r->si_code);
-		if (r->si_code > 0 && (r->signo == 11 || r->signo == 7 || r->signo == 4 || r->signo == 8))
-			p->fault_addr = r->si_addr;
-		if (r->si_code <= 0)
-			p->sender_pid = r->si_pid;
+		p->si_code = r->sig_code;
+		p->code_name = code_name(r->signo, r->sig_code);
+		if (r->sig_code > 0 && (r->signo == 11 || r->signo == 7 || r->signo == 4 || r->signo == 8))
+			p->fault_addr = r->sig_addr;
+		if (r->sig_code <= 0)
+			p->sender_pid = r->sig_sender;
 	}
 	p->signal_name = sig_name(p->signal);
 }

@@ -457,9 +457,9 @@ int nat_raw_decode(nat_raw *r, const uint8_t *p, size_t len, bd_error *err)
 			r->pid = bd_get32(b);
 			r->crashed_tid = bd_get32(b + 4);
 			r->signo = (int32_t)bd_get32(b + 8);
-			r->si_code = (int32_t)bd_get32(b + 12);
-			r->si_pid = bd_get32(b + 16);
-			r->si_addr = bd_get64(b + 24);
+			r->sig_code = (int32_t)bd_get32(b + 12);
+			r->sig_sender = bd_get32(b + 16);
+			r->sig_addr = bd_get64(b + 24);
 			r->time = (int64_t)bd_get64(b + 32);
 			fs_base = bd_get64(b + 40);
 			r->have_siginfo = 1;

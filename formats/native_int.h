@@ -53,9 +53,9 @@ typedef struct nat_raw {
 	const char *source;   /* "core" / "guard" */
 	uint32_t pid;
 	int have_siginfo;
-	int signo, si_code;
-	uint64_t si_addr;
-	uint32_t si_pid;
+	int signo, sig_code;
+	uint64_t sig_addr;
+	uint32_t sig_sender;
 	uint32_t crashed_tid; /* 0 unknown */
 	int64_t time;         /* INT64_MIN unknown */
 	bd_vec threads;       /* nat_thread; the crashing one first when known */

@@ -18,6 +18,9 @@
 #include "beamdump/analyze.h"
 #include "beamdump/native.h"
 #include "testutil.h"
+#include "beamdump/container.h"
+#include "native_int.h"
+#include <zstd.h>
 
 /* ---- the cases gen.sh made ---- */
 typedef struct ncase {
@@ -662,6 +665,125 @@ static void test_forged_record(void **state)
 	unlink(bd);
 }
 
+/* The guard's raw record is hostile too: damaged copies give an error or an answer. */
+static void test_forged_guard_record(void **state)
+{
+	(void)state;
+	static ncase cs[32];
+	int n = list_cases("nif-guard", 1, cs, 32);
+	if (!n)
+		skip();
+	size_t len;
+	char *d = read_all(cs[0].input, &len);
+	srand(4242);
+	for (int it = 0; it < 40; it++) {
+		char *c = malloc(len);
+		assert_non_null(c);
+		memcpy(c, d, len);
+		c[(size_t)rand() % len] ^= (char)(1 + rand() % 255);
+		bd_model *m = NULL;
+		bd_error err = {0};
+		if (open_bytes(c, len, &no_objects, &m, &err) == 0)
+			bd_model_free(m);
+		free(c);
+	}
+	/* and cut anywhere */
+	for (size_t cut = 0; cut < len; cut += len / 16 + 1) {
+		bd_model *m = NULL;
+		bd_error err = {0};
+		if (open_bytes(d, cut, &no_objects, &m, &err) == 0)
+			bd_model_free(m);
+	}
+	free(d);
+}
+
+/* The NATIVE payload of a .bdump (decompressed), for mutating it directly. */
+static uint8_t *native_payload(const char *path, size_t *out_len, uint32_t *instance)
+{
+	size_t len;
+	char *d = read_all(path, &len);
+	const uint8_t *p = (const uint8_t *)d;
+	uint8_t *res = NULL;
+	for (size_t off = 0; off + BD_REC_FRAME <= len && !res;) {
+		const uint8_t *h = p + off + 8;
+		uint32_t comp = bd_get32(h + BD_RH_COMPLEN);
+		uint64_t raw = bd_get64(h + BD_RH_RAWLEN);
+		if (bd_get32(p + off) != BD_SKIP_MAGIC || off + BD_REC_FRAME + comp > len)
+			break;
+		if (bd_get16(h + BD_RH_TYPE) == BD_REC_NATIVE && raw < (64u << 20)) {
+			res = malloc(raw + 1);
+			assert_non_null(res);
+			size_t z = ZSTD_decompress(res, raw, p + off + BD_REC_FRAME, comp);
+			assert_false(ZSTD_isError(z));
+			*out_len = z;
+			*instance = bd_get32(h + BD_RH_INSTANCE);
+		}
+		off += BD_REC_FRAME + comp;
+	}
+	free(d);
+	return res;
+}
+
+/* Mutated NATIVE payloads straight into the decoders: an error or a table, never a
+ * crash (this is what a forged record with valid checksums would reach). */
+static void mutate_payload(const uint8_t *good, size_t len, uint32_t instance)
+{
+	static const char dump[] = "=erl_crash_dump:0.5\nMon Jan  1 00:00:00 2024\n=end\n";
+	srand(99);
+	for (int it = 0; it < 300; it++) {
+		uint8_t *c = malloc(len + 1);
+		assert_non_null(c);
+		memcpy(c, good, len);
+		size_t n = len;
+		int k = 1 + rand() % 8;
+		for (int i = 0; i < k; i++)
+			c[(size_t)rand() % len] = (uint8_t)rand();
+		if (it % 3 == 0)
+			n = (size_t)rand() % (len + 1);
+		bd_model *m = NULL;
+		bd_error err = {0};
+		assert_int_equal(bd_model_open_mem(&m, dump, sizeof dump - 1, "t", &err), 0);
+		int rc = instance == 1 ? bd_native_raw_record(m, c, n, &err) : bd_native_decode(m, c, n, &err);
+		if (!rc) {
+			const bd_native *nv = bd_model_native(m);
+			assert_non_null(nv);
+			for (uint32_t t = 0; t < nv->nthreads; t++)
+				assert_true((uint64_t)nv->threads[t].frame_first + nv->threads[t].frame_count <= nv->nframes);
+		}
+		bd_model_free(m);
+		free(c);
+	}
+}
+
+static void test_mutated_payloads(void **state)
+{
+	(void)state;
+	static ncase cs[32];
+	int n = list_cases("nif-guard", 1, cs, 32);
+	if (!n)
+		skip();
+	size_t len;
+	uint32_t inst = 0;
+	uint8_t *p = native_payload(cs[0].input, &len, &inst);
+	assert_non_null(p);
+	assert_int_equal(inst, 1);
+	mutate_payload(p, len, 1);
+	free(p);
+	/* the resolved table of the same crash */
+	char bd[] = "/tmp/bdmut-XXXXXX";
+	int fd = mkstemp(bd);
+	close(fd);
+	char *out = NULL;
+	assert_int_equal(tu_run(&out, "convert '%s' -o %s", cs[0].input, bd), 0);
+	free(out);
+	p = native_payload(bd, &len, &inst);
+	assert_non_null(p);
+	assert_int_equal(inst, 2);
+	mutate_payload(p, len, 2);
+	free(p);
+	unlink(bd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -679,6 +801,8 @@ int main(void)
 		cmocka_unit_test(test_wrong_executable),
 		cmocka_unit_test(test_other_program),
 		cmocka_unit_test(test_forged_record),
+		cmocka_unit_test(test_forged_guard_record),
+		cmocka_unit_test(test_mutated_payloads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
