@@ -78,6 +78,8 @@ static void print_frames(const bd_native *n, const bd_native_thread *t)
 		printf("  #%-2u 0x%016" PRIx64 " %-60s %s", i, f->pc, out_txt(txt), out_txt(obj));
 		if (f->how != BD_UNW_REGS && f->how != BD_UNW_CFI)
 			printf("  (%s)", bd_unwind_how_name(f->how));
+		if (f->inlined)
+			printf("  (inlined)");
 		if (f->repeat > 1)
 			printf("  (x %u: recursion)", f->repeat);
 		printf("\n");
@@ -278,6 +280,8 @@ static void json_frame(jw *w, const bd_native *n, const bd_native_frame *f)
 		jw_null(w);
 	jw_kstr(w, "erlang", f->erlang);
 	jw_ku64(w, "repeat", f->repeat);
+	jw_key(w, "inlined");
+	jw_bool(w, f->inlined);
 	jw_obj_end(w);
 }
 

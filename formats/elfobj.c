@@ -756,12 +756,16 @@ static struct cu_lines *unit_lines(nat_obj *o, Dwarf_Debug dbg, Dwarf_Off off)
 	return c;
 }
 
-int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line)
+/* The debug information of o (itself or its debug file), and the offset of the unit
+ * that holds pc (by .debug_aranges). */
+static Dwarf_Debug dwarf_of(nat_obj *o)
 {
 	nat_obj *src = o->has_dwarf ? o : o->debug && o->debug->has_dwarf ? o->debug : NULL;
-	Dwarf_Debug dbg = src ? dw_open(src) : NULL;
-	if (!dbg)
-		return -1;
+	return src ? dw_open(src) : NULL;
+}
+
+static int unit_of(nat_obj *o, Dwarf_Debug dbg, uint64_t pc, Dwarf_Off *off)
+{
 	if (!o->ar_tried) {
 		o->ar_tried = 1;
 		Dwarf_Error e = 0;
@@ -775,22 +779,289 @@ int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line)
 			o->ar_dbg = dbg;
 		}
 	}
-	if (o->nar > 0) {
-		Dwarf_Arange a;
-		Dwarf_Off off;
-		Dwarf_Error e = 0;
-		int rc = dwarf_get_arange(o->ar, (Dwarf_Unsigned)o->nar, pc, &a, &e);
-		if (rc == DW_DLV_OK && dwarf_get_cu_die_offset(a, &off, &e) == DW_DLV_OK) {
-			struct cu_lines *c = unit_lines(o, dbg, off);
-			if (c && !find_row(c->lines, c->n, pc, file, line))
-				return 0;
-		} else if (rc == DW_DLV_ERROR) {
-			dw_drop(dbg, e);
-		}
-		/* not covered by the aranges: fall back to every unit */
+	if (o->nar <= 0)
+		return -1;
+	Dwarf_Arange a;
+	Dwarf_Error e = 0;
+	int rc = dwarf_get_arange(o->ar, (Dwarf_Unsigned)o->nar, pc, &a, &e);
+	if (rc == DW_DLV_OK && dwarf_get_cu_die_offset(a, off, &e) == DW_DLV_OK)
+		return 0;
+	if (rc == DW_DLV_ERROR || e)
+		dw_drop(dbg, e);
+	return -1;
+}
+
+int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line)
+{
+	Dwarf_Debug dbg = dwarf_of(o);
+	if (!dbg)
+		return -1;
+	Dwarf_Off off;
+	if (!unit_of(o, dbg, pc, &off)) {
+		struct cu_lines *c = unit_lines(o, dbg, off);
+		if (c && !find_row(c->lines, c->n, pc, file, line))
+			return 0;
 	}
+	/* not covered by the aranges: every unit at once */
 	load_lines(o);
 	return find_row(o->lines, o->nlines, pc, file, line);
+}
+
+/* ---- inlined functions ---- */
+enum { INL_DEPTH = 32, INL_VISITS = 200000 };
+
+typedef struct inl_walk {
+	nat_obj *o;
+	Dwarf_Debug dbg;
+	uint64_t pc, base;   /* the unit's base address (DWARF 4 ranges) */
+	char **files;
+	Dwarf_Signed nfiles;
+	int version;
+	int visits;
+	nat_inline *out;
+	int cap, n;
+} inl_walk;
+
+static int attr_u(Dwarf_Debug dbg, Dwarf_Die die, Dwarf_Half at, Dwarf_Unsigned *v)
+{
+	Dwarf_Attribute a;
+	Dwarf_Error e = 0;
+	if (dwarf_attr(die, at, &a, &e) != DW_DLV_OK) {
+		dw_drop(dbg, e);
+		return -1;
+	}
+	int rc = dwarf_formudata(a, v, &e);
+	if (rc != DW_DLV_OK)
+		dw_drop(dbg, e);
+	dwarf_dealloc(dbg, a, DW_DLA_ATTR);
+	return rc == DW_DLV_OK ? 0 : -1;
+}
+
+/* Does die's code cover pc: low/high pc, or DW_AT_ranges (DWARF 4 .debug_ranges,
+ * DWARF 5 .debug_rnglists)? */
+static int covers(inl_walk *w, Dwarf_Die die)
+{
+	Dwarf_Error e = 0;
+	Dwarf_Addr lo, hi;
+	Dwarf_Half form;
+	enum Dwarf_Form_Class cls;
+	if (dwarf_lowpc(die, &lo, &e) == DW_DLV_OK) {
+		if (dwarf_highpc_b(die, &hi, &form, &cls, &e) == DW_DLV_OK) {
+			if (cls == DW_FORM_CLASS_CONSTANT)
+				hi += lo;
+			return w->pc >= lo && w->pc < hi;
+		}
+		dw_drop(w->dbg, e);
+		return 0;
+	}
+	dw_drop(w->dbg, e);
+	e = 0;
+	Dwarf_Attribute a;
+	if (dwarf_attr(die, DW_AT_ranges, &a, &e) != DW_DLV_OK) {
+		dw_drop(w->dbg, e);
+		return 0;
+	}
+	int hit = 0;
+	Dwarf_Unsigned val = 0;
+	Dwarf_Half f = 0;
+	dwarf_whatform(a, &f, &e);
+	if (dwarf_formudata(a, &val, &e) != DW_DLV_OK) {
+		dw_drop(w->dbg, e);
+		e = 0;
+		Dwarf_Off go;
+		if (dwarf_global_formref(a, &go, &e) == DW_DLV_OK)
+			val = go;
+		else
+			dw_drop(w->dbg, e);
+	}
+	if (w->version >= 5) {
+		Dwarf_Rnglists_Head head;
+		Dwarf_Unsigned count, goff;
+		e = 0;
+		if (dwarf_rnglists_get_rle_head(a, f, val, &head, &count, &goff, &e) == DW_DLV_OK) {
+			for (Dwarf_Unsigned i = 0; i < count && i < 4096 && !hit; i++) {
+				unsigned len, code;
+				Dwarf_Unsigned r1, r2, c1, c2;
+				Dwarf_Bool unavail = 0;
+				if (dwarf_get_rnglists_entry_fields_a(head, i, &len, &code, &r1, &r2, &unavail, &c1,
+								      &c2, &e) != DW_DLV_OK) {
+					dw_drop(w->dbg, e);
+					e = 0;
+					break;
+				}
+				/* 0 end, 1 base_addressx, 5 base_address: no range */
+				if (code != 0 && code != 1 && code != 5 && !unavail)
+					hit = w->pc >= c1 && w->pc < c2;
+			}
+			dwarf_dealloc_rnglists_head(head);
+		} else {
+			dw_drop(w->dbg, e);
+		}
+	} else {
+		Dwarf_Ranges *r;
+		Dwarf_Signed n;
+		Dwarf_Unsigned bytes;
+		Dwarf_Off real;
+		e = 0;
+		if (dwarf_get_ranges_b(w->dbg, val, die, &real, &r, &n, &bytes, &e) == DW_DLV_OK) {
+			uint64_t base = w->base;
+			for (Dwarf_Signed i = 0; i < n && !hit; i++) {
+				if (r[i].dwr_type == DW_RANGES_END)
+					break;
+				if (r[i].dwr_type == DW_RANGES_ADDRESS_SELECTION)
+					base = r[i].dwr_addr2;
+				else
+					hit = w->pc >= base + r[i].dwr_addr1 && w->pc < base + r[i].dwr_addr2;
+			}
+			dwarf_ranges_dealloc(w->dbg, r, n);
+		} else {
+			dw_drop(w->dbg, e);
+		}
+	}
+	dwarf_dealloc(w->dbg, a, DW_DLA_ATTR);
+	return hit;
+}
+
+/* The name of an inlined instance: its abstract origin's (or that one's
+ * specification's) DW_AT_name. */
+static const char *origin_name(inl_walk *w, Dwarf_Die die)
+{
+	Dwarf_Die cur = die;
+	for (int hop = 0; hop < 4; hop++) {
+		char *nm = NULL;
+		Dwarf_Error e = 0;
+		if (dwarf_diename(cur, &nm, &e) == DW_DLV_OK && nm) {
+			const char *r = bd_arena_strdup(w->o->arena, nm);
+			if (cur != die)
+				dwarf_dealloc_die(cur);
+			return r;
+		}
+		dw_drop(w->dbg, e);
+		e = 0;
+		Dwarf_Attribute a;
+		Dwarf_Off off;
+		if (dwarf_attr(cur, DW_AT_abstract_origin, &a, &e) != DW_DLV_OK) {
+			dw_drop(w->dbg, e);
+			e = 0;
+			if (dwarf_attr(cur, DW_AT_specification, &a, &e) != DW_DLV_OK) {
+				dw_drop(w->dbg, e);
+				break;
+			}
+		}
+		int rc = dwarf_global_formref(a, &off, &e);
+		dwarf_dealloc(w->dbg, a, DW_DLA_ATTR);
+		Dwarf_Die next = NULL;
+		if (rc != DW_DLV_OK || dwarf_offdie_b(w->dbg, off, 1, &next, &e) != DW_DLV_OK) {
+			dw_drop(w->dbg, e);
+			break;
+		}
+		if (cur != die)
+			dwarf_dealloc_die(cur);
+		cur = next;
+	}
+	if (cur != die)
+		dwarf_dealloc_die(cur);
+	return NULL;
+}
+
+static void add_inline(inl_walk *w, Dwarf_Die die)
+{
+	if (w->n >= w->cap)
+		return;
+	nat_inline *x = &w->out[w->n++];
+	x->name = origin_name(w, die);
+	x->call_file = NULL;
+	x->call_line = 0;
+	Dwarf_Unsigned f, l;
+	if (!attr_u(w->dbg, die, DW_AT_call_line, &l))
+		x->call_line = (uint32_t)l;
+	if (!attr_u(w->dbg, die, DW_AT_call_file, &f)) {
+		Dwarf_Signed i = w->version >= 5 ? (Dwarf_Signed)f : (Dwarf_Signed)f - 1;
+		if (i >= 0 && i < w->nfiles && w->files[i])
+			x->call_file = bd_arena_strdup(w->o->arena, w->files[i]);
+	}
+}
+
+/* Depth-first over the children of die: the subprogram holding pc, then the inlined
+ * subroutines inside it that hold pc (outermost first). Returns 1 when found. */
+static int walk(inl_walk *w, Dwarf_Die parent, int depth, int in_sub)
+{
+	if (depth > INL_DEPTH)
+		return 0;
+	Dwarf_Die child = NULL;
+	Dwarf_Error e = 0;
+	if (dwarf_child(parent, &child, &e) != DW_DLV_OK) {
+		dw_drop(w->dbg, e);
+		return 0;
+	}
+	int found = 0;
+	while (child && !found && w->visits++ < INL_VISITS) {
+		Dwarf_Half tag = 0;
+		dwarf_tag(child, &tag, &e);
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+			if (covers(w, child)) {
+				if (tag == DW_TAG_inlined_subroutine && in_sub)
+					add_inline(w, child);
+				walk(w, child, depth + 1, 1);
+				found = 1;
+			}
+		} else if (tag == DW_TAG_lexical_block || tag == DW_TAG_namespace ||
+			   tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+			   tag == DW_TAG_module) {
+			found = walk(w, child, depth + 1, in_sub);
+		}
+		Dwarf_Die sib = NULL;
+		int rc = found ? DW_DLV_NO_ENTRY : dwarf_siblingof_b(w->dbg, child, 1, &sib, &e);
+		dwarf_dealloc_die(child);
+		if (rc == DW_DLV_ERROR)
+			dw_drop(w->dbg, e);
+		child = rc == DW_DLV_OK ? sib : NULL;
+	}
+	if (child)
+		dwarf_dealloc_die(child);
+	return found;
+}
+
+int nat_obj_inlines(nat_obj *o, uint64_t pc, nat_inline *out, int cap)
+{
+	Dwarf_Debug dbg = dwarf_of(o);
+	Dwarf_Off off;
+	if (!dbg || unit_of(o, dbg, pc, &off))
+		return 0;
+	Dwarf_Die cu = NULL;
+	Dwarf_Error e = 0;
+	if (dwarf_offdie_b(dbg, off, 1, &cu, &e) != DW_DLV_OK) {
+		dw_drop(dbg, e);
+		return 0;
+	}
+	inl_walk w = {o, dbg, pc, 0, NULL, 0, 4, 0, out, cap, 0};
+	Dwarf_Half ver = 4, osz;
+	if (dwarf_get_version_of_die(cu, &ver, &osz) == DW_DLV_OK)
+		w.version = ver;
+	Dwarf_Addr base;
+	if (dwarf_lowpc(cu, &base, &e) == DW_DLV_OK)
+		w.base = base;
+	else
+		dw_drop(dbg, e);
+	e = 0;
+	if (dwarf_srcfiles(cu, &w.files, &w.nfiles, &e) != DW_DLV_OK) {
+		dw_drop(dbg, e);
+		w.files = NULL;
+		w.nfiles = 0;
+	}
+	walk(&w, cu, 0, 0);
+	for (Dwarf_Signed i = 0; i < w.nfiles; i++)
+		dwarf_dealloc(dbg, w.files[i], DW_DLA_STRING);
+	if (w.files)
+		dwarf_dealloc(dbg, w.files, DW_DLA_LIST);
+	dwarf_dealloc_die(cu);
+	/* outermost first as found: innermost first for the caller */
+	for (int i = 0; i < w.n / 2; i++) {
+		nat_inline t = out[i];
+		out[i] = out[w.n - 1 - i];
+		out[w.n - 1 - i] = t;
+	}
+	return w.n;
 }
 
 /* ---- NIF libraries ---- */

@@ -79,6 +79,16 @@ int nat_obj_cfi(nat_obj *o, uint64_t pc, nat_cfi *out);
 /* file:line of pc from DWARF line tables; 0 or -1 when unknown. */
 int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line);
 
+/* Functions inlined at pc, innermost first (DWARF DW_TAG_inlined_subroutine), each
+ * with the place it was inlined at (the call site, in the function around it).
+ * Returns how many (0 when none or no debug information). Strings live in the arena. */
+typedef struct nat_inline {
+	const char *name;
+	const char *call_file;
+	uint32_t call_line;
+} nat_inline;
+int nat_obj_inlines(nat_obj *o, uint64_t pc, nat_inline *out, int cap);
+
 /* NIF library: the functions of its ErlNifEntry (nif_init), from the file with its
  * relocations applied. NULL/0 when not a NIF library or unreadable. */
 const nat_nif_fn *nat_obj_nifs(nat_obj *o, size_t *n, const char **module);

@@ -893,6 +893,46 @@ static void symbolize(bctx *b, const nat_uframe *u, bd_native_frame *f)
 	}
 }
 
+/* The frame of u, preceded by the functions inlined at its pc (innermost first): each
+ * gets the line where it is, the one around it the line where it was inlined. */
+static int push_frames(bctx *b, bd_native_thread *t, const nat_uframe *u, uint32_t ui)
+{
+	bd_native_frame base;
+	memset(&base, 0, sizeof base);
+	symbolize(b, u, &base);
+	base.repeat = 1;
+	nat_inline inl[16];
+	int k = 0;
+	uint64_t look = u->exact_pc ? u->pc : u->pc - 1;
+	nobj *o = base.file ? obj_at(b, look) : NULL;
+	if (o && o->obj)
+		k = nat_obj_inlines(o->obj, look - o->bias, inl, 16);
+	for (int j = 0; j < k; j++) {
+		bd_native_frame *f = bd_vec_push(&b->st->frames);
+		if (!f)
+			return -1;
+		*f = base;
+		f->inlined = 1;
+		f->function = inl[j].name ? inl[j].name : "(inlined function)";
+		f->offset = BD_UNKNOWN;
+		if (j) {
+			f->file = inl[j - 1].call_file;
+			f->line = inl[j - 1].call_line;
+		}
+		b->uf_of[t->frame_count++] = ui;
+	}
+	if (k) {
+		base.file = inl[k - 1].call_file;
+		base.line = inl[k - 1].call_line;
+	}
+	bd_native_frame *f = bd_vec_push(&b->st->frames);
+	if (!f)
+		return -1;
+	*f = base;
+	b->uf_of[t->frame_count++] = ui;
+	return 0;
+}
+
 /* ---- BEAM thread kinds ---- */
 static void set_kind(bd_native_thread *t, bd_thread_kind k, int idx, bd_thread_kind_src src)
 {
@@ -1382,12 +1422,8 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 			prev->repeat++; /* recursion: one frame, counted */
 			continue;
 		}
-		bd_native_frame *f = bd_vec_push(&b->st->frames);
-		if (!f)
+		if (push_frames(b, t, &b->uf[i], (uint32_t)i))
 			break;
-		symbolize(b, &b->uf[i], f);
-		f->repeat = 1;
-		b->uf_of[t->frame_count++] = (uint32_t)i;
 	}
 	t->stop_reason = stop;
 	t->frames_cut = stop != NULL;
