@@ -78,9 +78,12 @@ static ERL_NIF_TERM assert_fail(ErlNifEnv *env, int argc, const ERL_NIF_TERM arg
 }
 
 /* ---- a double free the C library catches (and aborts on) ---- */
+static volatile int bd_releases;
+
 NOINLINE static void bd_release(char *volatile *slot)
 {
 	free(*slot); /* the second call frees it again */
+	bd_releases++;
 }
 
 static ERL_NIF_TERM double_free(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])

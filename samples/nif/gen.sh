@@ -68,7 +68,7 @@ build() { # out src flags...
     newer "$out" "$src" && newer "$out" "$0" && return 0
     gcc -shared -fPIC -Wall -I"$INC" "$@" -o "$out" "$src" || exit 1
 }
-build "$LIB/debug/bd_crash_nif.so" "$HERE/bd_crash_nif.c" -g -O1
+build "$LIB/debug/bd_crash_nif.so" "$HERE/bd_crash_nif.c" -g -O2
 build "$LIB/release/bd_crash_nif.so" "$HERE/bd_crash_nif.c" -O2
 build "$LIB/debug/bd_crash_drv.so" "$HERE/bd_crash_drv.c" -g -O1
 if ! newer "$LIB/split/.debug/bd_crash_nif.so.debug" "$HERE/bd_crash_nif.c" ||
