@@ -1773,8 +1773,9 @@ int bd_native_read_core(bd_model *m, bd_error *err)
 	nat_raw_init(&r, &m->arena);
 	int rc = bd_elfcore_parse(&r, m->base, m->size, m->src->name, err);
 	if (!rc) {
+		/* The core file's time (the original's, not a decompressed copy's). */
 		struct stat st;
-		if (m->src->fd >= 0 && !fstat(m->src->fd, &st))
+		if (!stat(m->src->name, &st) || (m->src->fd >= 0 && !fstat(m->src->fd, &st)))
 			r.time = st.st_mtime;
 		rc = bd_native_build(m, &r, m->native_opts, err);
 	}

@@ -114,6 +114,8 @@ static int head_known(const unsigned char *h, size_t n)
 		return 1;
 	if (n >= 4 && memcmp(h, "ENC0", 4) == 0)
 		return 1;
+	if (n >= 4 && memcmp(h, "\177ELF", 4) == 0)
+		return 1; /* a core file (systemd-coredump keeps them zstd-compressed) */
 	if (memcmp(h, old, n < sizeof old - 1 ? n : sizeof old - 1) == 0)
 		return 1;
 	size_t k = 0;
@@ -167,7 +169,7 @@ static int sniff(sink *k, bd_error *err)
 		return bd_error_set(err, BD_EUNSUPPORTED, 0,
 				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
 				    k->name);
-	k->crlf = head_crlf(k->head, k->nhead);
+	k->crlf = !(k->nhead >= 4 && !memcmp(k->head, "\177ELF", 4)) && head_crlf(k->head, k->nhead);
 	return put_text(k, k->head, k->nhead) < 0
 		       ? bd_error_set(err, BD_EIO, errno, "cannot write temporary file: %s",
 				      strerror(errno))
