@@ -269,6 +269,37 @@ static void test_samples_twins(void **state)
 	free(out);
 }
 
+/* Notepad (a byte order mark and CRLF) and a PowerShell redirect (UTF-16LE) read like
+ * the original too. */
+static void test_encodings(void **state)
+{
+	(void)state;
+	const char *p = tu_fixture("tests/fixtures/terms_otp27.dump.zst");
+	char bom[96], u16[96], cmd[512];
+	snprintf(bom, sizeof bom, "/tmp/bdbom-%d.dump", (int)getpid());
+	snprintf(u16, sizeof u16, "/tmp/bdu16-%d.dump", (int)getpid());
+	snprintf(cmd, sizeof cmd, "(printf '\\357\\273\\277'; sed 's/$/\\r/' %s) > %s", p, bom);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "iconv -f UTF-8 -t UTF-16 %s > %s", p, u16);
+	assert_int_equal(system(cmd), 0);
+	same_json("info", p, bom);
+	same_json("info", p, u16);
+	same_json("top -n 3", p, u16);
+	char *out;
+	assert_int_equal(tu_run(&out, "info %s", bom), 0);
+	assert_contains(out, "Windows line endings");
+	free(out);
+	snprintf(cmd, sizeof cmd, "gzip -c %s > %s.gz", u16, u16);
+	assert_int_equal(system(cmd), 0);
+	char gz[128];
+	snprintf(gz, sizeof gz, "%s.gz", u16);
+	same_json("info", p, gz);
+	unlink(gz);
+	unlink(bom);
+	unlink(u16);
+	unlink(p);
+}
+
 /* ---- headers ---- */
 static int run_text(char **out, const char *text, size_t len, const char *cmd)
 {
@@ -759,6 +790,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wild),
 		cmocka_unit_test(test_samples_twins),
+		cmocka_unit_test(test_encodings),
 		cmocka_unit_test(test_cut_first_line),
 		cmocka_unit_test(test_newer_format),
 		cmocka_unit_test(test_versions),
