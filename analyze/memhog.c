@@ -140,7 +140,9 @@ static void hog(an_ctx *c, const bd_proc *p, uint64_t total)
 	uint64_t mem = an_val(p->memory);
 	double share = 100.0 * (double)mem / (double)total;
 	uint64_t heap = an_words(c, an_val(p->stack_heap) + an_val(p->old_heap));
-	uint64_t unused = an_words(c, an_val(p->heap_unused) + an_val(p->old_heap_unused));
+	bd_proc_ext x;
+	bd_proc_ext_get(c->m, p, &x); /* the hogs only: read again from a text dump */
+	uint64_t unused = an_words(c, an_val(x.heap_unused) + an_val(x.old_heap_unused));
 	/* A heap mostly free is a burst it has not shrunk back from, not a state that
 	 * keeps growing: a lesser problem, which the next collection may solve. */
 	int bloated = heap && unused * 100 >= heap * HOG_FREE_PCT;

@@ -26,10 +26,12 @@ static void gc_advice(an_ctx *c, an_finding *f, const bd_proc *p)
 		return;
 	int refs = an_ev_find(f, "binaries") != NULL;
 	uint64_t ws = (uint64_t)c->word_size;
-	uint64_t vsz = an_val(p->bin_vheap) + an_val(p->bin_vheap_unused);
-	uint64_t old_vsz = an_val(p->old_bin_vheap) + an_val(p->old_bin_vheap_unused);
+	bd_proc_ext x;
+	bd_proc_ext_get(c->m, p, &x); /* one process: read again from a text dump */
+	uint64_t vsz = an_val(p->bin_vheap) + an_val(x.bin_vheap_unused);
+	uint64_t old_vsz = an_val(p->old_bin_vheap) + an_val(x.old_bin_vheap_unused);
 	uint64_t heap = an_val(p->stack_heap) + an_val(p->old_heap);
-	uint64_t free_words = an_val(p->heap_unused) + an_val(p->old_heap_unused);
+	uint64_t free_words = an_val(x.heap_unused) + an_val(x.old_heap_unused);
 	uint64_t live = heap > free_words ? heap - free_words : 0;
 	int tuned_vheap = vsz >= (uint64_t)DEFAULT_BIN_VHEAP * TUNED_FACTOR;
 	int empty_heap = heap >= 1u << 20 && live * 10 < heap;
