@@ -177,6 +177,7 @@ void an_ets(an_ctx *c);
 void an_waits(an_ctx *c);
 void an_scheds(an_ctx *c);
 void an_fragmentation(an_ctx *c);
+void an_native(an_ctx *c); /* native_crash (analyze/native.c) */
 /* The cause of a failed boot read from the processes that took part in it (init,
  * application_controller, the loggers, the boot process): reason text and the
  * application it names (may be ""), and the process it was read from. Returns 0

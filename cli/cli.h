@@ -243,6 +243,9 @@ extern const cli_cmd ci_cmd, capture_cmd, sink_cmd;
 /* the section tables of cli/cmd_sections.c */
 extern const cli_cmd timers_cmd, modules_cmd, module_cmd, funs_cmd, pterms_cmd, areas_cmd,
 	tables_cmd, nodes_cmd;
+/* native crashes (cli/cmd_core.c) */
+int cmd_core(const opts *o);
+extern const cli_cmd core_cmd;
 /* SIGINT/SIGTERM set a stop flag (no SA_RESTART); SIGPIPE ignored. */
 void capture_signals(void);
 volatile sig_atomic_t *capture_stop_flag(void);

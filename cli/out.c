@@ -14,6 +14,7 @@
 #include "beamdump/progress.h"
 #include "beamdump/util.h"
 #include "beamdump/analyze.h"
+#include "beamdump/native.h"
 #include "cli.h"
 
 void jw_init(jw *w, FILE *f)
@@ -248,10 +249,15 @@ int partial_reason(const bd_model *m, char *buf, size_t cap)
 				     (unsigned long long)n->truncated_at,
 				     n->truncated_in ? out_txt(n->truncated_in) : "?");
 	if (n->skipped && k < cap)
-		snprintf(buf + k, cap - k, "%sskipped %llu section(s): first: %s", k ? "\n" : "",
-			 (unsigned long long)n->skipped,
-			 n->skipped_first ? out_txt(n->skipped_first) : "?");
-	return n->truncated || n->skipped;
+		k += (size_t)snprintf(buf + k, cap - k, "%sskipped %llu section(s): first: %s", k ? "\n" : "",
+				      (unsigned long long)n->skipped,
+				      n->skipped_first ? out_txt(n->skipped_first) : "?");
+	/* A native crash read without all its objects, or from a cut core. */
+	const bd_native *nv = bd_model_native(m);
+	if (nv && nv->partial && k < cap)
+		snprintf(buf + k, cap - k, "%spartial native crash: %s", k ? "\n" : "",
+			 nv->partial_reason ? out_txt(nv->partial_reason) : "see beamdump core");
+	return n->truncated || n->skipped || (nv && nv->partial);
 }
 
 int partial_notice(const bd_model *m)

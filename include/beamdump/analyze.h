@@ -46,7 +46,8 @@ int bd_alloc_summarize(const bd_model *m, int per_instance, bd_alloc_sum **out, 
 	X(BD_SL_THREAD, "thread_failure")                                            \
 	X(BD_SL_DIST_BUFFER, "dist_buffer")                                          \
 	X(BD_SL_INTERNAL, "internal_error")      /* VM bug or memory corruption */   \
-	X(BD_SL_HALT, "halt")                    /* erlang:halt/1 with any text */
+	X(BD_SL_HALT, "halt")                    /* erlang:halt/1 with any text */  \
+	X(BD_SL_NATIVE, "native_crash")          /* no dump: a core or guard snapshot */
 
 typedef enum {
 #define BD_X(e, s) e,
@@ -105,6 +106,7 @@ const char *bd_slogan_class_name(bd_slogan_class c);
 	X(BD_F_MANUAL_DUMP, "manual_dump")                 \
 	X(BD_F_TRUNCATED_DUMP, "truncated_dump")           \
 	X(BD_F_VM_ERROR, "vm_error") /* VM-level exit that fits no other kind */ \
+	X(BD_F_NATIVE_CRASH, "native_crash") /* killed by a signal: core / crash guard */ \
 	X(BD_F_PROCESS_LEAK, "process_leak")               \
 	X(BD_F_MEMORY_HOG, "memory_hog")                   \
 	X(BD_F_TIMER_LEAK, "timer_leak")                   \
