@@ -120,6 +120,9 @@ void an_ets(an_ctx *c);
 void an_waits(an_ctx *c);
 void an_scheds(an_ctx *c);
 void an_fragmentation(an_ctx *c);
+/* Application masters and their start_it helpers -> application name, into
+ * c->apps (once per run). */
+void an_apps_build(an_ctx *c);
 /* Supervision context (ancestors, application) for every subject. */
 void an_context(an_ctx *c, size_t n); /* the first n findings */
 /* Cross-finding ranking: boost what explains the slogan. */

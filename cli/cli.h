@@ -92,6 +92,7 @@ int cmd_diff(const opts *o);
 int cmd_ci(const opts *o);
 int cmd_analyze(const opts *o);
 int cmd_state(const opts *o);
+int cmd_report(const opts *o); /* cli/cmd_report.c: the HTML page */
 /* capture and sink (cli/cmd_capture.c, cli/cmd_sink.c) */
 int cmd_capture(const opts *o);
 int cmd_sink(const opts *o);

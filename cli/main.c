@@ -27,6 +27,7 @@ static const struct command {
 	{"analyze", cmd_analyze, 1, "analyze [--verbose] <dump>        ranked findings: what went wrong, who, evidence"},
 	{"state", cmd_state, 2, "state <pid|name> <dump>           gen_server/gen_statem/gen_event state"},
 	{"capture", cmd_capture, -1, "capture --node NAME@HOST [--cookie-file F] [-o FILE] [--every S --count N]  live snapshot"},
+	{"report", cmd_report, -1, "report [-o report.html] [--baseline A] <input>  self-contained HTML report"},
 	{"sink", cmd_sink, -1, "sink --fifo PATH [-o DIR] [--keep-raw]  ERL_CRASH_DUMP FIFO -> snapshot"},
 };
 

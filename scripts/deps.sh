@@ -4,7 +4,7 @@
 set -e
 pkgs="build-essential cmake pkg-config libzstd-dev zstd libelf-dev libdwarf-dev libcmocka-dev
       erlang-base erlang-dev erlang-crypto erlang-tools erlang-observer erlang-src elixir
-      python3 python3-jsonschema"
+      python3 python3-jsonschema chromium"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -1,0 +1,470 @@
+/* beamdump report: one self-contained HTML page for a dump or snapshot (verdict,
+ * memory, processes, supervision tree, tables), or with --baseline a diff report of
+ * two (what grew, per second, and the CI rules when thresholds are given).
+ * docs/report.md describes the page. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "beamdump/util.h"
+#include "diff_out.h"
+#include "html.h"
+
+enum { DEFAULT_ROWS = 20000, DEFAULT_DETAILS = 40, MIN_ROWS = 100 };
+
+typedef struct report_args {
+	const char *input, *baseline, *out, *config;
+	const char *sets[32];
+	int nsets;
+	long rows, details;
+} report_args;
+
+static double now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* ---- helpers the sections share ---- */
+uint64_t r_words(const report *r, uint64_t words)
+{
+	return words == BD_UNKNOWN ? BD_UNKNOWN : words * (uint64_t)r->word_size;
+}
+
+uint64_t r_proc_memory(const report *r, const bd_proc *p)
+{
+	if (p->memory != BD_UNKNOWN)
+		return p->memory;
+	uint64_t a = p->stack_heap == BD_UNKNOWN ? 0 : p->stack_heap;
+	uint64_t b = p->old_heap == BD_UNKNOWN ? 0 : p->old_heap;
+	return (a + b) * (uint64_t)r->word_size;
+}
+
+uint64_t r_proc_binary(const report *r, const bd_proc *p)
+{
+	uint64_t a = p->bin_vheap == BD_UNKNOWN ? 0 : p->bin_vheap;
+	uint64_t b = p->old_bin_vheap == BD_UNKNOWN ? 0 : p->old_bin_vheap;
+	return (a + b) * (uint64_t)r->word_size;
+}
+
+const char *r_proc_initial(const report *r, const bd_proc *p)
+{
+	if (r->tree) {
+		const char *ic = r->tree->place[p - r->procs].initial_call;
+		if (ic)
+			return ic;
+	}
+	return p->spawned_as;
+}
+
+const char *r_proc_label(const report *r, const bd_proc *p)
+{
+	if (p->name)
+		return p->name;
+	const char *ic = r_proc_initial(r, p);
+	if (ic && strcmp(ic, "erlang:apply/2"))
+		return ic;
+	if (p->pc_mfa)
+		return p->pc_mfa;
+	return ic ? ic : "-";
+}
+
+const char *r_proc_app(const report *r, const bd_proc *p)
+{
+	if (!r->tree)
+		return NULL;
+	uint32_t a = r->tree->place[p - r->procs].app;
+	return a == BD_NO_PROC ? NULL : r->tree->apps[a].name;
+}
+
+void r_pid_href(const report *r, bd_pid pid, char *buf, size_t cap)
+{
+	const bd_proc *p = bd_pid_valid(pid) ? bd_proc_by_pid(r->m, pid) : NULL;
+	if (p && (r->flags[p - r->procs] & RF_DETAIL))
+		snprintf(buf, cap, "#p-%u.%u.%u", pid.node, pid.num, pid.serial);
+	else
+		buf[0] = 0;
+}
+
+void r_pid(report *r, bd_pid pid, int with_name)
+{
+	char href[64], b[48];
+	r_pid_href(r, pid, href, sizeof href);
+	if (href[0])
+		hw_fmt(r->w, "<a href=\"%s\">", href);
+	hw_text(r->w, bd_pid_fmt(pid, b, sizeof b));
+	if (href[0])
+		hw_raw(r->w, "</a>");
+	if (!with_name)
+		return;
+	const bd_proc *p = bd_pid_valid(pid) ? bd_proc_by_pid(r->m, pid) : NULL;
+	const char *node = bd_pid_node(r->m, pid);
+	if (p) {
+		hw_raw(r->w, " ");
+		hw_text(r->w, r_proc_label(r, p));
+	} else if (node) {
+		hw_raw(r->w, " on ");
+		hw_text(r->w, node);
+	} else if (pid.node == 0) {
+		hw_raw(r->w, " <span class=\"muted\">(not in the dump)</span>");
+	}
+}
+
+void r_note(report *r, const char *fmt, ...)
+{
+	if (r->nnotes >= (int)(sizeof r->notes / sizeof r->notes[0]))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->notes[r->nnotes++], sizeof r->notes[0], fmt, ap);
+	va_end(ap);
+}
+
+void html_footer(report *r, double seconds)
+{
+	hw *w = r->w;
+	hw_raw(w, "<footer><p>Made by beamdump " BD_VERSION " from ");
+	hw_textcut(w, r->path, 300);
+	hw_fmt(w, " in %.2f s. The page loads nothing from the network; its script only sorts, "
+		  "filters, pages and folds.</p>\n", seconds);
+	if (r->nnotes) {
+		hw_raw(w, "<p>Left out to keep the page small:</p><ul>");
+		for (int i = 0; i < r->nnotes; i++) {
+			hw_raw(w, "<li>");
+			hw_text(w, r->notes[i]);
+			hw_raw(w, "</li>");
+		}
+		hw_raw(w, "</ul>\n");
+	}
+	hw_raw(w, "</footer>\n");
+}
+
+/* ---- output: a temporary file renamed into place, or stdout ---- */
+typedef struct outfile {
+	const char *path;
+	char *tmp;
+	FILE *f;
+	char *buf;
+} outfile;
+
+static int out_open(outfile *o, const char *path)
+{
+	memset(o, 0, sizeof o[0]);
+	o->path = path;
+	if (!strcmp(path, "-")) {
+		o->f = stdout;
+		return 0;
+	}
+	size_t n = strlen(path) + 16;
+	o->tmp = malloc(n);
+	if (!o->tmp)
+		return -1;
+	snprintf(o->tmp, n, "%s.tmp-XXXXXX", path);
+	int fd = mkstemp(o->tmp);
+	if (fd < 0 || !(o->f = fdopen(fd, "w"))) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		fprintf(stderr, "beamdump: cannot write %s: %s\n", path, strerror(e));
+		free(o->tmp);
+		o->tmp = NULL;
+		return -1;
+	}
+	/* mkstemp makes 0600; a report is meant to be shared like any file. */
+	mode_t um = umask(0);
+	umask(um);
+	fchmod(fd, 0666 & ~um);
+	o->buf = malloc(1 << 20);
+	if (o->buf)
+		setvbuf(o->f, o->buf, _IOFBF, 1 << 20);
+	return 0;
+}
+
+/* Finish: rename into place when ok, else remove. Returns 0 or -1 (message printed). */
+static int out_close(outfile *o, int ok, uint64_t *bytes)
+{
+	int rc = 0;
+	if (o->f == stdout) {
+		if (fflush(stdout))
+			rc = -1;
+		return rc;
+	}
+	if (ok)
+		*bytes = (uint64_t)ftell(o->f);
+	if (fclose(o->f) != 0 && ok) {
+		fprintf(stderr, "beamdump: cannot write %s: %s\n", o->path, strerror(errno));
+		ok = 0;
+	}
+	if (ok && rename(o->tmp, o->path)) {
+		fprintf(stderr, "beamdump: cannot rename into %s: %s\n", o->path, strerror(errno));
+		ok = 0;
+	}
+	if (!ok) {
+		unlink(o->tmp);
+		rc = -1;
+	}
+	free(o->tmp);
+	free(o->buf);
+	return rc;
+}
+
+/* ---- the single report ---- */
+static const char NAV[] =
+	"<a href=\"#verdict\">Verdict</a><a href=\"#memory\">Memory</a><a href=\"#processes\">Processes</a>"
+	"<a href=\"#details\">Details</a><a href=\"#apps\">Applications</a><a href=\"#ets\">ETS</a>"
+	"<a href=\"#ports\">Ports</a><a href=\"#timers\">Timers</a><a href=\"#atoms\">Atoms</a>"
+	"<a href=\"#schedulers\">Schedulers</a><a href=\"#binaries\">Binaries</a>";
+
+static int render(report *r, double t0)
+{
+	char title[300];
+	const bd_node_info *n = bd_model_node(r->m);
+	snprintf(title, sizeof title, "beamdump: %.120s: %.150s", n->node_name ? n->node_name : "node",
+		 n->slogan ? n->slogan : "");
+	html_page_begin(r->w, title, NAV);
+	html_verdict(r);
+	html_memory(r);
+	html_processes(r);
+	html_details(r);
+	html_apps(r);
+	html_ets(r);
+	html_ports(r);
+	html_timers(r);
+	html_atoms(r);
+	html_schedulers(r);
+	html_binaries(r);
+	html_footer(r, now() - t0);
+	html_page_end(r->w);
+	return ferror(r->w->f) ? -1 : 0;
+}
+
+static int single(const report_args *a, double t0)
+{
+	bd_model *m;
+	bd_error err = {0};
+	if (bd_model_open(&m, a->input, &err)) {
+		fprintf(stderr, "beamdump: %s\n", err.msg);
+		return EXIT_UNREADABLE;
+	}
+	report r;
+	memset(&r, 0, sizeof r);
+	r.m = m;
+	r.path = a->input;
+	r.procs = bd_model_procs(m, &r.nprocs);
+	r.word_size = bd_model_node(m)->word_size ? bd_model_node(m)->word_size : 8;
+	r.row_cap = (size_t)a->rows;
+	bd_findings *fs = NULL;
+	bd_analyze_opts ao = BD_ANALYZE_OPTS_INIT;
+	int rc = EXIT_OK;
+	r.flags = calloc(r.nprocs + 1, 1);
+	r.tb = malloc(TERM_CAP);
+	if (!r.flags || !r.tb || bd_analyze(m, &ao, &fs, &err) || !(r.fs = fs) ||
+	    bd_proc_tree_build(&r.tree, m, NULL, &err) || bd_bin_refs_build(&r.refs, m, NULL, &err) ||
+	    html_pick_details(&r, (size_t)a->details)) {
+		fprintf(stderr, "beamdump: report: %s\n", err.msg[0] ? err.msg : "out of memory");
+		rc = EXIT_UNREADABLE;
+	}
+	outfile o;
+	hw w;
+	uint64_t bytes = 0;
+	if (!rc && out_open(&o, a->out))
+		rc = EXIT_UNREADABLE;
+	else if (!rc) {
+		w.f = o.f;
+		r.w = &w;
+		int bad = render(&r, t0);
+		if (out_close(&o, !bad, &bytes) || bad)
+			rc = EXIT_UNREADABLE;
+		else if (o.f != stdout) {
+			char b[32];
+			fprintf(stderr, "beamdump: wrote %s (%s) in %.2f s\n", a->out,
+				bd_bytes_fmt(bytes, b, sizeof b), now() - t0);
+		}
+	}
+	bd_findings_free(fs);
+	bd_proc_tree_free(r.tree);
+	bd_bin_refs_free(r.refs);
+	free(r.flags);
+	free(r.details);
+	free(r.tb);
+	if (!rc)
+		rc = partial_notice(m);
+	bd_model_free(m);
+	return rc;
+}
+
+/* ---- the diff report ---- */
+static int diffed(const report_args *a, double t0)
+{
+	bd_ci_rules rules;
+	bd_error err = {0};
+	int with_ci = a->config || a->nsets;
+	bd_ci_rules_default(&rules);
+	if (a->config && bd_ci_rules_load(&rules, a->config, &err)) {
+		fprintf(stderr, "beamdump: %s\n", err.msg);
+		return EXIT_USAGE;
+	}
+	for (int i = 0; i < a->nsets; i++) {
+		char key[128];
+		const char *eq = strchr(a->sets[i], '=');
+		if (!eq || (size_t)(eq - a->sets[i]) >= sizeof key) {
+			fprintf(stderr, "beamdump: --set takes KEY=VALUE, got %s\n", a->sets[i]);
+			return EXIT_USAGE;
+		}
+		memcpy(key, a->sets[i], (size_t)(eq - a->sets[i]));
+		key[eq - a->sets[i]] = 0;
+		if (bd_ci_rules_set(&rules, key, eq + 1, &err)) {
+			fprintf(stderr, "beamdump: %s\n", err.msg);
+			return EXIT_USAGE;
+		}
+	}
+	bd_model *m[2] = {NULL, NULL};
+	const char *paths[2] = {a->baseline, a->input};
+	static const char *const labels[2] = {"baseline", "input"};
+	if (open_models(m, paths, 2, labels))
+		return EXIT_UNREADABLE;
+	bd_diff *d = NULL;
+	bd_ci_result *ci = NULL;
+	int rc = EXIT_OK;
+	if (bd_diff_run(m[0], m[1], NULL, &d, &err) ||
+	    (with_ci && bd_ci_run(m[0], m[1], NULL, &rules, NULL, &ci, &err))) {
+		fprintf(stderr, "beamdump: report: %s\n", err.msg);
+		rc = EXIT_UNREADABLE;
+	}
+	outfile o;
+	hw w;
+	uint64_t bytes = 0;
+	if (!rc && out_open(&o, a->out))
+		rc = EXIT_UNREADABLE;
+	else if (!rc) {
+		w.f = o.f;
+		diff_report dr = {&w, m[0], m[1], a->baseline, a->input, d, ci, (size_t)a->details};
+		html_diff(&dr);
+		hw_raw(&w, "<footer><p>Made by beamdump " BD_VERSION);
+		hw_fmt(&w, " in %.2f s. The page loads nothing from the network.</p></footer>\n", now() - t0);
+		html_page_end(&w);
+		int bad = ferror(w.f) != 0;
+		if (out_close(&o, !bad, &bytes) || bad)
+			rc = EXIT_UNREADABLE;
+		else if (o.f != stdout) {
+			char b[32];
+			fprintf(stderr, "beamdump: wrote %s (%s) in %.2f s\n", a->out,
+				bd_bytes_fmt(bytes, b, sizeof b), now() - t0);
+		}
+	}
+	if (!rc && ci && ci->failed)
+		rc = EXIT_FINDINGS;
+	bd_ci_result_free(ci);
+	bd_diff_free(d);
+	int p0 = partial_notice(m[0]), p1 = partial_notice(m[1]);
+	if (!rc)
+		rc = p0 ? p0 : p1;
+	bd_model_free(m[0]);
+	bd_model_free(m[1]);
+	return rc;
+}
+
+/* ---- options ---- */
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: beamdump report [-o FILE] [--rows N] [--details N] <input>\n"
+		   "       beamdump report --baseline A [--config F] [--set KEY=VALUE]... [-o FILE] <input>\n"
+		   "  -o, --output FILE   the HTML file (default report.html; - for stdout)\n"
+		   "  --baseline A        a diff report: what changed from A to <input>\n"
+		   "  --config F, --set K=V  CI thresholds (docs/ci.md): the diff report shows each rule\n"
+		   "  --rows N            process rows the page carries (default %d, at least %d)\n"
+		   "  --details N         processes with a detail section (default %d)\n"
+		   "exit: 0 ok, 1 a CI rule failed, 2 usage, 3 unreadable input, 4 partial input\n",
+		DEFAULT_ROWS, MIN_ROWS, DEFAULT_DETAILS);
+}
+
+static int number(const char *s, long min, long *out)
+{
+	char *e;
+	errno = 0;
+	long v = strtol(s, &e, 10);
+	if (!*s || *e || errno || v < min)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse(int argc, char **argv, report_args *a)
+{
+	enum { O_BASELINE = 256, O_CONFIG, O_SET, O_ROWS, O_DETAILS };
+	static const struct option longopts[] = {
+		{"output", required_argument, NULL, 'o'},   {"baseline", required_argument, NULL, O_BASELINE},
+		{"config", required_argument, NULL, O_CONFIG}, {"set", required_argument, NULL, O_SET},
+		{"rows", required_argument, NULL, O_ROWS},  {"details", required_argument, NULL, O_DETAILS},
+		{"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+	memset(a, 0, sizeof *a);
+	a->out = "report.html";
+	a->rows = DEFAULT_ROWS;
+	a->details = DEFAULT_DETAILS;
+	optind = 1;
+	opterr = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': a->out = optarg; break;
+		case O_BASELINE: a->baseline = optarg; break;
+		case O_CONFIG: a->config = optarg; break;
+		case O_SET:
+			if (a->nsets == (int)(sizeof a->sets / sizeof a->sets[0])) {
+				fprintf(stderr, "beamdump: too many --set\n");
+				return EXIT_USAGE;
+			}
+			a->sets[a->nsets++] = optarg;
+			break;
+		case O_ROWS:
+			if (number(optarg, MIN_ROWS, &a->rows)) {
+				fprintf(stderr, "beamdump: --rows takes a number >= %d\n", MIN_ROWS);
+				return EXIT_USAGE;
+			}
+			break;
+		case O_DETAILS:
+			if (number(optarg, 0, &a->details) || a->details > 10000) {
+				fprintf(stderr, "beamdump: --details takes a number from 0 to 10000\n");
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h': usage(stdout); return -1;
+		default:
+			fprintf(stderr, "beamdump: report: unknown option or missing value: '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	/* getopt_long moved the operands to the end: exactly one, the input. */
+	if (optind < argc)
+		a->input = argv[optind++];
+	if (!a->input || optind < argc) {
+		fprintf(stderr, a->input ? "beamdump: report takes one input (and --baseline A)\n"
+					 : "beamdump: report: missing input (a crash dump, a .bdump, or -)\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if ((a->config || a->nsets) && !a->baseline) {
+		fprintf(stderr, "beamdump: --config and --set need --baseline (they are diff thresholds)\n");
+		return EXIT_USAGE;
+	}
+	return 0;
+}
+
+int cmd_report(const opts *o)
+{
+	double t0 = now();
+	report_args a;
+	/* getopt_long wants the command name in argv[0]. */
+	int rc = parse(o->argc + 1, o->argv - 1, &a);
+	if (rc)
+		return rc < 0 ? EXIT_OK : rc;
+	return a.baseline ? diffed(&a, t0) : single(&a, t0);
+}
