@@ -333,6 +333,8 @@ static const char CSS[] =
 	".js .tools{display:flex}\n"
 	".tools input[type=search]{padding:4px 8px;border:1px solid var(--line);border-radius:4px;min-width:260px}\n"
 	".tools select,.tools button{padding:3px 8px;border:1px solid var(--line);border-radius:4px;background:#fff}\n"
+	".split{display:grid;grid-template-columns:minmax(0,5fr) minmax(0,7fr);gap:8px 28px;align-items:start}\n"
+	"@media (max-width:1000px){.split{grid-template-columns:1fr}}\n"
 	".charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(600px,1fr));gap:12px 24px}\n"
 	".chart{margin:6px 0}.chart h4{margin:4px 0;font-size:13px}\n"
 	"svg{max-width:100%;height:auto;font-family:system-ui,'DejaVu Sans',sans-serif}\n"

@@ -318,8 +318,11 @@ static void detail(report *r, size_t i)
 void html_details(report *r)
 {
 	hw *w = r->w;
-	if (!r->ndetails)
+	if (!r->ndetails) {
+		hw_raw(w, "<section id=\"details\">\n<h2>Process details</h2>\n<p>No process is named by a "
+			  "finding or stands out in a ranking.</p>\n</section>\n");
 		return;
+	}
 	hw_fmt(w, "<section id=\"details\">\n<h2>Process details (%zu)</h2>\n<p class=\"note\">The "
 		  "processes the findings name, then the top %s of each ranking. "
 		  "<button class=\"fold tools-inline\" data-in=\"details\" data-open=\"1\">open all</button> "

@@ -107,7 +107,7 @@ void svg_stack(hw *w, const char *t, const chart_item *items, size_t n, uint64_t
 {
 	if (!total || total == BD_UNKNOWN)
 		return;
-	const int W = 720, BARH = 26, ROW = 18;
+	const int W = 560, BARH = 26, ROW = 18;
 	int cols = 2, rows = (int)(n + 1) / cols;
 	int h = BARH + 10 + rows * ROW + 4;
 	chart_head(w, t);

@@ -74,7 +74,7 @@ static void erlang_memory(report *r)
 	} rows[] = {{"total", m->total},   {"processes", m->processes}, {"processes_used", m->processes_used},
 		    {"system", m->system}, {"atom", m->atom},           {"atom_used", m->atom_used},
 		    {"binary", m->binary}, {"code", m->code},           {"ets", m->ets}};
-	hw_raw(w, "<table class=\"sortable\" style=\"max-width:520px\"><thead><tr><th>Category</th>"
+	hw_raw(w, "<table class=\"sortable\" style=\"max-width:560px\"><thead><tr><th>Category</th>"
 		  "<th class=\"num\">Bytes</th><th class=\"num\">Share of total</th></tr></thead><tbody>\n");
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		if (rows[i].v == BD_UNKNOWN)
@@ -230,7 +230,7 @@ static void treemap(report *r)
 		}
 	}
 	if (items)
-		svg_treemap(r->w, "Process memory by application and supervisor", items, n, 960, 340);
+		svg_treemap(r->w, "Process memory by application and supervisor", items, n, 760, 380);
 	free(items);
 	free(labels);
 	free(hrefs);
@@ -239,9 +239,11 @@ static void treemap(report *r)
 void html_memory(report *r)
 {
 	hw *w = r->w;
-	hw_raw(w, "<section id=\"memory\">\n<h2>Memory</h2>\n");
+	hw_raw(w, "<section id=\"memory\">\n<h2>Memory</h2>\n<div class=\"split\"><div>\n");
 	erlang_memory(r);
+	hw_raw(w, "</div><div>\n");
 	treemap(r);
+	hw_raw(w, "</div></div>\n");
 	allocators(r);
 	hw_raw(w, "</section>\n");
 }
