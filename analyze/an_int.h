@@ -88,8 +88,10 @@ bd_heap *an_heap(an_ctx *c, const bd_proc *p);
 void an_heap_adopt(an_ctx *c, const bd_proc *p, bd_heap *h);
 uint64_t an_words(const an_ctx *c, uint64_t words); /* words -> bytes, unknown -> 0 */
 uint64_t an_val(uint64_t v);                        /* BD_UNKNOWN -> 0 */
-/* "name <0.1.0>" or "<0.1.0>" or "M:F/A <0.1.0>" */
+/* "name <0.1.0>" or "<0.1.0>" or "M:F/A <0.1.0>", with the best name (bd_proc_name) */
 const char *an_proc_label(an_ctx *c, const bd_proc *p);
+/* bd_proc_name through the run's heaps, as an arena string; src may be NULL. */
+const char *an_proc_name(an_ctx *c, const bd_proc *p, bd_pname_source *src);
 const char *an_pid_str(an_ctx *c, bd_pid pid);
 /* Human numbers for titles: "51,134", "12.8 MB". Return arena strings. */
 const char *an_count(an_ctx *c, uint64_t v);

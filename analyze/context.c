@@ -183,6 +183,10 @@ static void fill(an_ctx *c, bd_subject *s, const bd_proc *p)
 	if (!p)
 		return;
 	fill_links(c, s, p);
+	bd_pname_source src;
+	const char *name = p->name ? NULL : an_proc_name(c, p, &src);
+	if (name && src >= BD_PNAME_VIA && !s->label)
+		s->label = name;
 	const char *ic = an_initial_call(c, p);
 	if (ic)
 		s->initial_call = ic;

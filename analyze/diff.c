@@ -39,6 +39,7 @@ typedef struct side {
 	size_t nprocs;
 	int word_size;
 	const char **keys;   /* per process: display key (arena) */
+	const char **labels; /* per process: label pattern (arena), NULL if none */
 	uint8_t *kinds;      /* bd_key_kind */
 	uint32_t *group;     /* per process: index into the groups */
 	uint32_t decodes;
@@ -115,8 +116,19 @@ static const char *current_mfa(const bd_proc *p)
 	return p->pc_mfa ? p->pc_mfa : p->current_call ? p->current_call : "?";
 }
 
-/* The key of one process: bd_key_kind and display text. */
-static const char *proc_key(run *r, side *s, const bd_proc *p, uint8_t *kind)
+/* The pattern of p's label, process_name or via name (read through h), or NULL. */
+static const char *label_pattern(side *s, const bd_proc *p, bd_heap *h)
+{
+	char name[256], pat[256];
+	bd_pname_source src = bd_proc_name(s->m, p, h, name, sizeof name);
+	if (src < BD_PNAME_VIA || src == BD_PNAME_REGISTERED)
+		return NULL;
+	bd_atom_pattern(name, strlen(name), pat, sizeof pat);
+	return df_strndup(s->arena, pat, strlen(pat));
+}
+
+/* The key of one process: bd_key_kind and display text; *label its label pattern. */
+static const char *proc_key(run *r, side *s, const bd_proc *p, uint8_t *kind, const char **label)
 {
 	char pidb[48];
 	if (p->name) {
@@ -130,8 +142,8 @@ static const char *proc_key(run *r, side *s, const bd_proc *p, uint8_t *kind)
 	}
 	*kind = BD_KEY_CALL;
 	/* proc_lib processes carry their real initial call and ancestors in the
-	 * dictionary: decode it while the budget lasts. */
-	if (!strcmp(p->spawned_as, "proc_lib:init_p/5") && p->sec_dictionary.len) {
+	 * dictionary, any process its label: decode it while the budget lasts. */
+	if (p->sec_dictionary.len) {
 		if (s->decodes < r->o.max_key_decodes && p->sec_heap.len <= r->o.max_key_heap_one &&
 		    s->heap_bytes + p->sec_heap.len <= r->o.max_key_heap_bytes) {
 			bd_heap *h = NULL;
@@ -139,13 +151,18 @@ static const char *proc_key(run *r, side *s, const bd_proc *p, uint8_t *kind)
 			s->heap_bytes += p->sec_heap.len;
 			if (bd_heap_open(&h, s->m, p, NULL) == 0) {
 				char ic[256], anc[256];
-				bd_term_mfa(bd_heap_dict_get(h, "$initial_call"), ic, sizeof ic);
-				ancestors_text(s, bd_heap_dict_get(h, "$ancestors"), anc, sizeof anc);
+				*label = label_pattern(s, p, h);
+				ic[0] = 0;
+				if (!strcmp(p->spawned_as, "proc_lib:init_p/5")) {
+					bd_term_mfa(bd_heap_dict_get(h, "$initial_call"), ic, sizeof ic);
+					ancestors_text(s, bd_heap_dict_get(h, "$ancestors"), anc,
+						       sizeof anc);
+				}
 				bd_heap_free(h);
 				if (ic[0])
 					return df_printf(s->arena, "%s%s", ic, anc);
 			}
-		} else {
+		} else if (!strcmp(p->spawned_as, "proc_lib:init_p/5")) {
 			s->degraded++;
 		}
 	}
@@ -219,11 +236,12 @@ static int side_init(run *r, side *s, const bd_model *m, bd_arena *arena)
 	s->word_size = bd_model_node(m)->word_size ? bd_model_node(m)->word_size : 8;
 	size_t n = s->nprocs ? s->nprocs : 1;
 	s->keys = calloc(n, sizeof *s->keys);
+	s->labels = calloc(n, sizeof *s->labels);
 	s->kinds = calloc(n, 1);
 	s->group = calloc(n, sizeof *s->group);
 	s->kcache = calloc(KEY_CACHE, sizeof *s->kcache);
 	s->gcache = calloc(GROUP_CACHE, sizeof *s->gcache);
-	if (!s->keys || !s->kinds || !s->group || !s->kcache || !s->gcache)
+	if (!s->keys || !s->labels || !s->kinds || !s->group || !s->kcache || !s->gcache)
 		return BD_ENOMEM;
 	return 0;
 }
@@ -234,7 +252,7 @@ static void *side_keys(void *arg)
 {
 	side *s = arg;
 	for (size_t i = 0; i < s->nprocs; i++)
-		s->keys[i] = proc_key(s->r, s, &s->procs[i], &s->kinds[i]);
+		s->keys[i] = proc_key(s->r, s, &s->procs[i], &s->kinds[i], &s->labels[i]);
 	s->rc = s->arena->failed ? BD_ENOMEM : 0;
 	return NULL;
 }
@@ -258,8 +276,83 @@ static void side_free(side *s)
 	free(s->kcache);
 	free(s->gcache);
 	free(s->keys);
+	free(s->labels);
 	free(s->kinds);
 	free(s->group);
+}
+
+/* A label pattern names a process only while the processes of its call key carry a
+ * few distinct patterns (named queues); more, and the labels are per-process ids (one
+ * per connection): those stay in their call group, where a leak of them adds up. */
+enum { LABELS_PER_CALL = 16 };
+
+typedef struct label_count {
+	bd_strmap seen;     /* "call key\x1flabel" pairs counted */
+	bd_strmap per_call; /* call key -> index into n */
+	uint32_t *n;        /* distinct label patterns per call key */
+	size_t len, cap;
+} label_count;
+
+static int count_one(label_count *lc, side *s, size_t i)
+{
+	char buf[600];
+	int w = snprintf(buf, sizeof buf, "%s\x1f%s", s->keys[i], s->labels[i]);
+	size_t len = w < 0 ? 0 : (size_t)w < sizeof buf ? (size_t)w : sizeof buf - 1;
+	if (bd_strmap_get(&lc->seen, buf, len) >= 0)
+		return 0;
+	if (lc->len == lc->cap) {
+		size_t cap = lc->cap ? 2 * lc->cap : 64;
+		uint32_t *g = realloc(lc->n, cap * sizeof *g);
+		if (!g)
+			return BD_ENOMEM;
+		lc->n = g;
+		lc->cap = cap;
+	}
+	int64_t k = bd_strmap_put(&lc->per_call, s->keys[i], strlen(s->keys[i]), (uint32_t)lc->len);
+	if (k < 0 || bd_strmap_put(&lc->seen, df_strndup(s->arena, buf, len), len, 1) < 0)
+		return BD_ENOMEM;
+	if ((size_t)k == lc->len)
+		lc->n[lc->len++] = 0;
+	lc->n[k]++;
+	return 0;
+}
+
+static int count_labels(label_count *lc, side *s)
+{
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->labels[i] && s->kinds[i] == BD_KEY_CALL && count_one(lc, s, i))
+			return BD_ENOMEM;
+	return 0;
+}
+
+static void use_labels(const label_count *lc, side *s)
+{
+	for (size_t i = 0; i < s->nprocs; i++) {
+		if (!s->labels[i] || s->kinds[i] != BD_KEY_CALL)
+			continue;
+		int64_t k = bd_strmap_get(&lc->per_call, s->keys[i], strlen(s->keys[i]));
+		if (k >= 0 && lc->n[k] <= LABELS_PER_CALL) {
+			s->keys[i] = s->labels[i];
+			s->kinds[i] = BD_KEY_LABEL;
+		}
+	}
+}
+
+/* Label keys, decided over both sides together so that a group lines up. */
+static int label_keys(side *a, side *b)
+{
+	label_count lc = {0};
+	int rc = count_labels(&lc, a);
+	if (!rc)
+		rc = count_labels(&lc, b);
+	if (!rc) {
+		use_labels(&lc, a);
+		use_labels(&lc, b);
+	}
+	bd_strmap_free(&lc.seen);
+	bd_strmap_free(&lc.per_call);
+	free(lc.n);
+	return rc;
 }
 
 /* group_of through a per-side cache on the key pointer (keys repeat as pointers). */
@@ -717,6 +810,8 @@ int bd_diff_run(const bd_model *ma, const bd_model *mb, const bd_diff_opts *o, b
 		rc = rc2;
 	if (!rc)
 		rc = key_sides(&a, &b);
+	if (!rc)
+		rc = label_keys(&a, &b);
 	d->keys_decoded = (uint64_t)a.decodes + b.decodes;
 	d->keys_degraded = a.degraded + b.degraded;
 	if (!rc)
@@ -768,7 +863,7 @@ int bd_diff_run(const bd_model *ma, const bd_model *mb, const bd_diff_opts *o, b
 
 const bd_diff_pgroup *bd_diff_find(const bd_diff *d, const char *key)
 {
-	for (int kind = BD_KEY_NAME; kind <= BD_KEY_PID; kind++) {
+	for (int kind = BD_KEY_NAME; kind <= BD_KEY_LABEL; kind++) {
 		char buf[600];
 		size_t n = keybuf(buf, sizeof buf, (uint8_t)kind, key);
 		int64_t g = bd_strmap_get(&d->priv->pmap, buf, n);
@@ -798,5 +893,5 @@ void bd_diff_free(bd_diff *d)
 
 const char *bd_key_kind_name(bd_key_kind k)
 {
-	return k == BD_KEY_NAME ? "name" : k == BD_KEY_CALL ? "call" : "pid";
+	return k == BD_KEY_NAME ? "name" : k == BD_KEY_CALL ? "call" : k == BD_KEY_LABEL ? "label" : "pid";
 }

@@ -256,16 +256,26 @@ const char *an_pid_str(an_ctx *c, bd_pid pid)
 	return bd_arena_strdup(c->arena, bd_pid_fmt(pid, b, sizeof b));
 }
 
+const char *an_proc_name(an_ctx *c, const bd_proc *p, bd_pname_source *src)
+{
+	char b[160];
+	bd_pname_source s = bd_proc_name(c->m, p, p->sec_dictionary.len ? an_heap(c, p) : NULL, b,
+					 sizeof b);
+	if (src)
+		*src = s;
+	return bd_arena_strdup(c->arena, b);
+}
+
 const char *an_proc_label(an_ctx *c, const bd_proc *p)
 {
 	char b[48];
+	bd_pname_source src;
 	bd_pid_fmt(p->pid, b, sizeof b);
-	if (p->name)
-		return bd_arena_printf(c->arena, "%s %s", p->name, b);
-	const char *ic = an_initial_call(c, p);
-	if (ic && strcmp(ic, "erlang:apply/2") != 0)
-		return bd_arena_printf(c->arena, "%s %s", ic, b);
-	return bd_arena_strdup(c->arena, b);
+	const char *name = an_proc_name(c, p, &src);
+	if (src == BD_PNAME_PID || !name ||
+	    (src == BD_PNAME_SPAWNED_AS && !strcmp(name, "erlang:apply/2")))
+		return bd_arena_strdup(c->arena, b);
+	return bd_arena_printf(c->arena, "%s %s", name, b);
 }
 
 const char *an_count(an_ctx *c, uint64_t v)

@@ -84,6 +84,9 @@ static void read_dictionary(build *b, size_t i)
 	bd_term_mfa(bd_heap_dict_get(h, "$initial_call"), ic, sizeof ic);
 	if (ic[0])
 		pl->initial_call = bd_intern_str(&b->t->priv->calls, ic, strlen(ic));
+	bd_pname_source src = p->name ? BD_PNAME_REGISTERED : bd_proc_name(b->m, p, h, ic, 160);
+	if (src >= BD_PNAME_VIA && src < BD_PNAME_REGISTERED && ic[0])
+		pl->label = bd_intern_str(&b->t->priv->calls, ic, strlen(ic));
 	const bd_term *items[ANC_ITEMS];
 	const bd_term *anc = bd_heap_dict_get(h, "$ancestors");
 	int64_t na = anc ? bd_term_list(anc, items, ANC_ITEMS) : 0;

@@ -115,9 +115,30 @@ static const char *read_tag(const char *s, const char *e, char *buf, size_t cap)
 	return end;
 }
 
+/* OTP 26+ print the reason as a string: "(\"{bad_environment_value,\\\"/\\\"}\")". Its text
+ * is the reason the older releases printed bare. */
+static size_t unquote(char *dst, size_t cap, const char *r, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 1; i + 1 < n && k + 1 < cap; i++) {
+		char c = r[i];
+		if (c == '\\' && i + 2 < n) {
+			c = r[++i];
+			c = c == 'n' ? '\n' : c == 't' ? '\t' : c;
+		}
+		dst[k++] = c;
+	}
+	dst[k] = 0;
+	return k;
+}
+
 /* Reason "{tag,app,...}": tag and, for application_* tags, the application. */
 static void parse_reason(bd_slogan *o, const char *r, size_t n)
 {
+	if (n >= 2 && r[0] == '"' && r[n - 1] == '"') {
+		n = unquote(o->unquoted, sizeof o->unquoted, r, n);
+		r = o->unquoted;
+	}
 	o->reason = r;
 	o->reason_len = n;
 	if (n && *r == '{') {

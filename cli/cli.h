@@ -18,20 +18,98 @@ enum {
 	EXIT_PARTIAL = 4,
 };
 
-typedef struct opts {
+/* ---- options (cli/opt.c): one parser for every command ----
+ * A command declares its options in a table ending with CLI_END; the parser accepts
+ * --name=value, --name value, -n5, -n 5, -qv, unique prefixes of long names and --,
+ * refuses anything else (naming the commands an option belongs to), and prints
+ * --help from the same table. How to add a command: see cli/main.c. */
+enum cli_arg {
+	CLI_FLAG,     /* no value */
+	CLI_VALUE,    /* a required value: --by mq, --by=mq, -o f, -of */
+	CLI_NUM,      /* a required count (0 or more), checked by the parser */
+	CLI_OPTIONAL, /* an optional value, --md=FILE only (or --md FILE when the command
+		       * takes no positional arguments) */
+};
+
+typedef struct cli_opt {
+	const char *name;   /* long name without "--", or NULL */
+	char letter;        /* short name, or 0 */
+	enum cli_arg arg;
+	const char *meta;   /* what the value is, for --help: "N", "FILE", "KEY" */
+	const char *help;   /* one line for --help; NULL: accepted but not listed */
+} cli_opt;
+
+#define CLI_END {NULL, 0, CLI_FLAG, NULL, NULL}
+/* Options that mean the same everywhere; the parser also fills their opts fields. */
+#define CLI_OPT_JSON {"json", 0, CLI_FLAG, NULL, "JSON on stdout (schemas: docs/json.md)"}
+#define CLI_OPT_ROWS(help) {"rows", 'n', CLI_NUM, "N", help}
+#define CLI_OPT_ALL(help) {"all", 0, CLI_FLAG, NULL, help}
+#define CLI_OPT_BY(keys) {"by", 0, CLI_VALUE, "KEY", keys}
+#define CLI_OPT_OUTPUT(meta, help) {"output", 'o', CLI_VALUE, meta, help}
+#define CLI_OPT_VERBOSE(help) {"verbose", 'v', CLI_FLAG, NULL, help}
+#define CLI_OPT_COLOR                                                                          \
+	{"color", 0, CLI_OPTIONAL, "WHEN", "auto (default: on a terminal, unless NO_COLOR or "   \
+					   "TERM=dumb), always or never"},                     \
+	{"no-color", 0, CLI_FLAG, NULL, "same as --color=never"}
+#define CLI_OPT_STYLE                                                                          \
+	{"style", 0, CLI_VALUE, "STYLE", "terms as erlang or elixir (default auto: elixir for a " \
+					 "dump of an Elixir node)"}
+
+/* Exit-code lines for --help; a command with other codes writes its own. */
+#define CLI_EXITS_READ "0 ok, 2 usage, 3 unreadable input, 4 partial input (cut dump) read"
+
+typedef struct opts opts;
+typedef struct cli_cmd {
+	const char *name;
+	int (*run)(const opts *o);
+	const char *args;       /* positional arguments for usage: "<pid|name> <dump>" */
+	int min_args, max_args; /* how many positional arguments */
+	const cli_opt *opts;    /* table ending with CLI_END */
+	const char *summary;    /* one line: what the command does */
+	const char *details;    /* more --help text (lines end with \n), or NULL */
+	const char *exits;      /* exit codes, or NULL for CLI_EXITS_READ */
+} cli_cmd;
+
+typedef struct cli_given {
+	const cli_opt *opt;
+	const char *val; /* NULL for flags and an absent optional value */
+} cli_given;
+
+#define CLI_MAX_ARGS 8
+/* Help was asked for (cli_parse's return); the caller prints it and exits 0. */
+#define CLI_HELP (-1)
+
+struct opts {
 	int json;
-	int color;
-	long n;            /* -n: rows; -1 = default */
+	int color;         /* colors on stdout (--color, NO_COLOR, TERM=dumb, a tty) */
+	long n;            /* -n, --rows: rows; -1 = default */
 	const char *by;    /* --by */
-	long messages;     /* --messages for proc */
+	long messages;     /* --messages for proc; -1 = default */
 	int all;           /* --all */
 	int verbose;       /* --verbose, -v */
-	const char *out;   /* -o */
-	const char *args[8];
+	const char *out;   /* -o, --output */
+	const char *style; /* --style: "erlang", "elixir", "auto" or NULL */
+	const char *args[CLI_MAX_ARGS];
 	int nargs;         /* positional args after the command (input last) */
-	int argc;          /* raw arguments after the command, for commands that */
-	char **argv;       /* parse their own options (nargs < 0 in commands[]) */
-} opts;
+	const cli_cmd *cmd;
+	cli_given *given;  /* every option given, in order (repeated ones too) */
+	size_t ngiven;
+};
+
+/* Parse argv (the words after the command name) against cmd's table; all lists every
+ * command (NULL-terminated) to say where a foreign option belongs. Returns EXIT_OK,
+ * CLI_HELP, or EXIT_USAGE (message printed). */
+int cli_parse(const cli_cmd *cmd, const cli_cmd *const *all, int argc, char **argv, opts *o);
+void cli_help(FILE *f, const cli_cmd *cmd);
+/* "top [--by KEY] [-n N] [--json] <dump>" (static buffer). */
+const char *cli_synopsis(const cli_cmd *cmd);
+const char *cli_missing_arg(const char *args, int nth);
+/* Value of the last --name given (NULL if absent or given without a value). */
+const char *opt_str(const opts *o, const char *name);
+/* How many times --name was given. */
+int opt_count(const opts *o, const char *name);
+/* Colors for fd: a terminal, NO_COLOR unset or empty, TERM not dumb. */
+int cli_color_auto(int fd);
 
 /* ---- JSON writer: commas and escaping handled here ---- */
 typedef struct jw {
@@ -68,7 +146,7 @@ const char *fmt_count(uint64_t v, char *buf, size_t cap);
 const char *fmt_bytes(uint64_t v, char *buf, size_t cap);
 /* words -> bytes using the model's word size (BD_UNKNOWN stays). */
 uint64_t words_to_bytes(const bd_model *m, uint64_t words);
-/* Display name of a process: registered name, else initial call, else spawned as. */
+/* Display name of a process (bd_proc_name), "-" when only the pid is known. */
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap);
 /* Print one line to stderr about truncation/skips; return EXIT_PARTIAL or EXIT_OK. */
 int partial_notice(const bd_model *m);
@@ -96,6 +174,8 @@ int cmd_report(const opts *o); /* cli/cmd_report.c: the HTML page */
 /* capture and sink (cli/cmd_capture.c, cli/cmd_sink.c) */
 int cmd_capture(const opts *o);
 int cmd_sink(const opts *o);
+/* Commands described next to their code. */
+extern const cli_cmd ci_cmd, capture_cmd, sink_cmd, report_cmd;
 /* SIGINT/SIGTERM set a stop flag (no SA_RESTART); SIGPIPE ignored. */
 void capture_signals(void);
 volatile sig_atomic_t *capture_stop_flag(void);

@@ -59,8 +59,9 @@ static void print_subject(const bd_subject *s)
 {
 	char pid[48];
 	printf("   context:");
+	const char *name = s->name ? s->name : s->label;
 	if (bd_pid_valid(s->pid))
-		printf(" %s%s%s", s->name ? s->name : "", s->name ? " " : "",
+		printf(" %s%s%s", name ? name : "", name ? " " : "",
 		       strcmp(s->type ? s->type : "", "port") ? bd_pid_fmt(s->pid, pid, sizeof pid)
 							     : bd_port_fmt(s->pid, pid, sizeof pid));
 	else
@@ -102,7 +103,8 @@ static void print_finding(const bd_finding *f, size_t rank, const opts *o)
 	char pid[48];
 	for (uint32_t i = 0; i < f->nrelated; i++) {
 		const bd_subject *r = &f->related[i];
-		printf("   %s: %s %s%s%s%s%s\n", r->role ? r->role : "related", r->name ? r->name : "",
+		printf("   %s: %s %s%s%s%s%s\n", r->role ? r->role : "related",
+		       r->name ? r->name : r->label ? r->label : "",
 		       bd_pid_fmt(r->pid, pid, sizeof pid), r->current_function ? " in " : "",
 		       r->current_function ? r->current_function : "", r->application ? ", app " : "",
 		       r->application ? r->application : "");
@@ -147,6 +149,7 @@ static void json_subject(jw *w, const bd_subject *s)
 	else
 		jw_str(w, bd_pid_fmt(s->pid, pid, sizeof pid));
 	jw_kstr(w, "name", s->name);
+	jw_kstr(w, "label", s->label);
 	jw_kstr(w, "initial_call", s->initial_call);
 	jw_kstr(w, "current_function", s->current_function);
 	jw_kstr(w, "application", s->application);

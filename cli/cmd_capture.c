@@ -147,18 +147,35 @@ typedef struct capopts {
 	bd_capture_opts co;
 } capopts;
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: beamdump capture --node NAME@HOST [--cookie-file F] [-o FILE]\n"
-		"                        [--every S --count N] [--messages N] [--top-queues K]\n"
-		"                        [--batch N] [--pause MS] [--timeout MS] [--max-queue N]\n"
-		"                        [--stacks N] [--nice N] [--json] [-q]\n"
-		"The cookie is read from --cookie-file, else $BEAMDUMP_COOKIE, else ~/.erlang.cookie.\n"
-		"exit codes: 0 complete snapshot, 2 usage, 3 cannot connect (unreachable node,\n"
-		"            authentication failed) or cannot write, 4 partial snapshot written\n"
-		"            (interrupted, node lost mid-capture)\n");
-}
+static const cli_opt capture_opts[] = {
+	{"node", 0, CLI_VALUE, "NAME@HOST", "the node to capture (required)"},
+	{"cookie-file", 0, CLI_VALUE, "F", "where the cookie is (default $BEAMDUMP_COOKIE, "
+					   "else ~/.erlang.cookie)"},
+	CLI_OPT_OUTPUT("FILE", "the snapshot (default NAME-<UTC time>.bdump)"),
+	{"every", 0, CLI_VALUE, "S", "a series: one capture every S seconds"},
+	{"count", 0, CLI_VALUE, "N", "captures in the series (default 1)"},
+	{"messages", 0, CLI_VALUE, "N", "messages kept per queue read (default 100)"},
+	{"top-queues", 0, CLI_VALUE, "K", "the K longest queues have their messages read "
+					  "(default 10)"},
+	{"batch", 0, CLI_VALUE, "N", "processes per process_info call (default 250)"},
+	{"pause", 0, CLI_VALUE, "MS", "sleep between batches (default 10)"},
+	{"timeout", 0, CLI_VALUE, "MS", "per call (default 60000; connect 10000)"},
+	{"max-queue", 0, CLI_VALUE, "N", "queues longer than N are not read (default 200000)"},
+	{"stacks", 0, CLI_VALUE, "N", "stack traces of the top N processes (default 20)"},
+	{"nice", 0, CLI_VALUE, "N", "lower beamdump's CPU priority by N (default 10)"},
+	CLI_OPT_JSON,
+	{"quiet", 'q', CLI_FLAG, NULL, "no summary on stderr"},
+	{"cookie", 0, CLI_OPTIONAL, NULL, NULL},
+	CLI_END};
+
+const cli_cmd capture_cmd = {
+	"capture", cmd_capture, NULL, 0, 0, capture_opts,
+	"A snapshot of a running node, without stopping it (read-only calls).",
+	"The cookie is read from --cookie-file, else $BEAMDUMP_COOKIE, else ~/.erlang.cookie;\n"
+	"it is never printed. docs/capture.md has the details.\n",
+	"0 complete snapshot, 2 usage, 3 cannot connect (unreachable node,\n"
+	"            authentication failed) or cannot write, 4 partial snapshot written\n"
+	"            (interrupted, node lost mid-capture)"};
 
 static int num(const char *s, double lo, double hi, double *out)
 {
@@ -170,66 +187,50 @@ static int num(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
-static int parse(int argc, char **argv, capopts *o)
+/* The numeric options: name, range, where the value goes. */
+static int parse(const opts *g, capopts *o)
 {
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		double d;
-		if (!strcmp(a, "--json")) {
-			o->json = 1;
-			continue;
-		}
-		if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
-			o->quiet = 1;
-			continue;
-		}
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return 1;
-		}
-		if (!strcmp(a, "--cookie") || !strncmp(a, "--cookie=", 9) || !strcmp(a, "-setcookie")) {
-			fprintf(stderr, "beamdump: capture takes no cookie on the command line (it would "
-					"show in ps): use --cookie-file F or BEAMDUMP_COOKIE\n");
-			return -1;
-		}
-		if (!v) {
-			fprintf(stderr, "beamdump: capture: unknown option or missing value: %s\n", a);
-			return -1;
-		}
-		i++;
-		if (!strcmp(a, "--node"))
-			o->node = v;
-		else if (!strcmp(a, "--cookie-file"))
-			o->cookie_file = v;
-		else if (!strcmp(a, "-o"))
-			o->out = v;
-		else if (!strcmp(a, "--every") && !num(v, 0.01, 1e7, &d))
+	o->node = opt_str(g, "node");
+	o->cookie_file = opt_str(g, "cookie-file");
+	o->out = g->out;
+	o->json = g->json;
+	o->quiet = opt_count(g, "quiet");
+	if (opt_count(g, "cookie")) {
+		fprintf(stderr, "beamdump capture: takes no cookie on the command line (it would "
+				"show in ps): use --cookie-file F or BEAMDUMP_COOKIE\n");
+		return -1;
+	}
+	for (size_t i = 0; i < g->ngiven; i++) {
+		const char *a = g->given[i].opt->name, *v = g->given[i].val;
+		double d = 0;
+		int bad = 0;
+		if (!strcmp(a, "every") && !(bad = num(v, 0.01, 1e7, &d)))
 			o->every = d;
-		else if (!strcmp(a, "--count") && !num(v, 1, 1e9, &d))
+		else if (!strcmp(a, "count") && !(bad = num(v, 1, 1e9, &d)))
 			o->count = (long)d;
-		else if (!strcmp(a, "--messages") && !num(v, 0, 1e7, &d))
+		else if (!strcmp(a, "messages") && !(bad = num(v, 0, 1e7, &d)))
 			o->co.messages = (unsigned)d;
-		else if (!strcmp(a, "--top-queues") && !num(v, 0, 1e6, &d))
+		else if (!strcmp(a, "top-queues") && !(bad = num(v, 0, 1e6, &d)))
 			o->co.top_queues = (unsigned)d;
-		else if (!strcmp(a, "--batch") && !num(v, 1, 1e6, &d))
+		else if (!strcmp(a, "batch") && !(bad = num(v, 1, 1e6, &d)))
 			o->co.batch = (unsigned)d;
-		else if (!strcmp(a, "--pause") && !num(v, 0, 6e4, &d))
+		else if (!strcmp(a, "pause") && !(bad = num(v, 0, 6e4, &d)))
 			o->co.pause_ms = (unsigned)d;
-		else if (!strcmp(a, "--timeout") && !num(v, 100, 3.6e6, &d))
+		else if (!strcmp(a, "timeout") && !(bad = num(v, 100, 3.6e6, &d)))
 			o->co.timeout_ms = o->connect_ms = (unsigned)d;
-		else if (!strcmp(a, "--max-queue") && !num(v, 0, 1e12, &d))
+		else if (!strcmp(a, "max-queue") && !(bad = num(v, 0, 1e12, &d)))
 			o->co.max_queue = (uint64_t)d;
-		else if (!strcmp(a, "--stacks") && !num(v, 0, 1e6, &d))
+		else if (!strcmp(a, "stacks") && !(bad = num(v, 0, 1e6, &d)))
 			o->co.stack_top = (unsigned)d;
-		else if (!strcmp(a, "--nice") && !num(v, 0, 19, &d))
+		else if (!strcmp(a, "nice") && !(bad = num(v, 0, 19, &d)))
 			o->nice = (int)d;
-		else {
-			fprintf(stderr, "beamdump: capture: bad option or value: %s %s\n", a, v);
+		if (bad) {
+			fprintf(stderr, "beamdump capture: bad value for --%s: '%s'\n", a, v);
 			return -1;
 		}
 	}
 	if (!o->node) {
-		fprintf(stderr, "beamdump: capture needs --node NAME@HOST\n");
+		fprintf(stderr, "beamdump capture: --node NAME@HOST is required\n");
 		return -1;
 	}
 	return 0;
@@ -363,9 +364,10 @@ int cmd_capture(const opts *g)
 	o.connect_ms = 10000;
 	o.nice = 10;
 	o.co = (bd_capture_opts)BD_CAPTURE_OPTS_INIT;
-	int p = parse(g->argc, g->argv, &o);
-	if (p)
-		return p > 0 ? EXIT_OK : (usage(stderr), EXIT_USAGE);
+	if (parse(g, &o)) {
+		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(&capture_cmd));
+		return EXIT_USAGE;
+	}
 	if (o.every > 0 && o.count == 1 && !o.out)
 		o.count = 1; /* --every alone: one capture (use --count for a series) */
 	char cookie[1024];

@@ -21,18 +21,30 @@ typedef struct ci_args {
 
 static const char *const point_names[] = {"baseline", "current", "final"};
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: beamdump ci --baseline A --current B [--final C]\n"
-		   "         [--config FILE] [--set KEY=VALUE]... [-n N]\n"
-		   "         [--format text|md|junit|json] [--md [FILE]] [--junit [FILE]] [--json [FILE]]\n"
-		   "exit: 0 pass, 1 a rule failed, 2 usage, 3 unreadable input; see docs/ci.md\n");
-}
+static const cli_opt ci_opts[] = {
+	{"baseline", 0, CLI_VALUE, "A", "the dump or snapshot before the run (required)"},
+	{"current", 0, CLI_VALUE, "B", "the one after the run (required)"},
+	{"final", 0, CLI_VALUE, "C", "one after a pause: growth gone by then is not a leak"},
+	{"config", 0, CLI_VALUE, "FILE", "rules and thresholds (docs/ci.md)"},
+	{"set", 0, CLI_VALUE, "KEY=VALUE", "one rule setting, after --config (repeatable)"},
+	CLI_OPT_ROWS("violations listed per rule (default 20)"),
+	{"format", 0, CLI_VALUE, "FMT", "text, md, junit or json on stdout (default text)"},
+	{"md", 0, CLI_OPTIONAL, "FILE", "Markdown, to FILE or stdout"},
+	{"junit", 0, CLI_OPTIONAL, "FILE", "JUnit XML, to FILE or stdout"},
+	{"json", 0, CLI_OPTIONAL, "FILE", "JSON, to FILE or stdout"},
+	CLI_END};
+
+const cli_cmd ci_cmd = {
+	"ci", cmd_ci, NULL, 0, 0, ci_opts,
+	"The leak gate: fails when processes, ETS, atoms, ports or memory leak.",
+	"Several formats can be written at once (one to stdout, the others to files).\n",
+	"0 pass, 1 a rule failed, 2 usage, 3 an input is unreadable, 4 an input is cut\n"
+	"            (the gate fails: the reports say which input and why)"};
 
 static int usage_err(const char *msg, const char *arg)
 {
 	fprintf(stderr, "beamdump ci: %s%s%s\n", msg, arg ? " " : "", arg ? arg : "");
-	usage(stderr);
+	fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(&ci_cmd));
 	return EXIT_USAGE;
 }
 
@@ -50,66 +62,45 @@ static int set_kv(bd_ci_rules *r, const char *kv)
 	return 0;
 }
 
+static int format_index(const char *name)
+{
+	for (int k = 0; k < F__COUNT; k++)
+		if (!strcmp(name, format_names[k]))
+			return k;
+	return -1;
+}
+
 /* Options in order; --config first wherever it is, so --set overrides it. */
-static int parse(int argc, char **argv, ci_args *a, bd_ci_rules *rules)
+static int parse(const opts *o, ci_args *a, bd_ci_rules *rules)
 {
 	bd_ci_rules_default(rules);
-	a->rows = -1;
-	for (int i = 0; i < argc; i++)
-		if (!strcmp(argv[i], "--config")) {
-			if (i + 1 >= argc)
-				return usage_err("--config needs a file", NULL);
-			bd_error err = {0};
-			if (bd_ci_rules_load(rules, argv[i + 1], &err))
-				return usage_err(err.msg, NULL);
-		}
+	a->rows = o->n;
+	const char *config = opt_str(o, "config");
+	if (config) {
+		bd_error err = {0};
+		if (bd_ci_rules_load(rules, config, &err))
+			return usage_err(err.msg, NULL);
+	}
 	int stdout_set = 0;
-	for (int i = 0; i < argc; i++) {
-		const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		int pt = !strcmp(o, "--baseline") ? 0 : !strcmp(o, "--current") ? 1
-						     : !strcmp(o, "--final") ? 2 : -1;
-		int fmt = !strcmp(o, "--md") ? F_MD : !strcmp(o, "--junit") ? F_JUNIT
-						     : !strcmp(o, "--json") ? F_JSON : -1;
+	for (size_t i = 0; i < o->ngiven; i++) {
+		const char *n = o->given[i].opt->name, *v = o->given[i].val;
+		int pt = !strcmp(n, "baseline") ? 0 : !strcmp(n, "current") ? 1
+						    : !strcmp(n, "final") ? 2 : -1;
+		int fmt = !strcmp(n, "md") || !strcmp(n, "junit") || !strcmp(n, "json")
+				  ? format_index(n) : -1;
 		if (pt >= 0) {
-			if (!v)
-				return usage_err(o, "needs a dump or snapshot");
 			a->path[pt] = v;
-			i++;
 		} else if (fmt >= 0) {
-			/* ci has no positional arguments: a word after --md is its file */
-			if (v && (v[0] != '-' || !strcmp(v, "-"))) {
-				a->out[fmt] = v;
-				i++;
-			} else {
-				a->out[fmt] = "-";
-			}
+			a->out[fmt] = v ? v : "-";
 			stdout_set |= !strcmp(a->out[fmt], "-");
-		} else if (!strcmp(o, "--format")) {
-			int f = -1;
-			for (int k = 0; v && k < F__COUNT; k++)
-				if (!strcmp(v, format_names[k]))
-					f = k;
+		} else if (!strcmp(n, "format")) {
+			int f = format_index(v);
 			if (f < 0)
-				return usage_err("--format takes text, md, junit or json, got", v ? v : "nothing");
+				return usage_err("--format takes text, md, junit or json, got", v);
 			a->out[f] = "-";
 			stdout_set = 1;
-			i++;
-		} else if (!strcmp(o, "--set")) {
-			if (!v)
-				return usage_err("--set needs KEY=VALUE", NULL);
-			if (set_kv(rules, v))
-				return EXIT_USAGE;
-			i++;
-		} else if (!strcmp(o, "--config")) {
-			i++;
-		} else if (!strcmp(o, "-n")) {
-			char *e;
-			a->rows = v ? strtol(v, &e, 10) : -1;
-			if (!v || *e || a->rows < 0)
-				return usage_err("-n needs a number", NULL);
-			i++;
-		} else {
-			return usage_err("unknown argument", o);
+		} else if (!strcmp(n, "set") && set_kv(rules, v)) {
+			return EXIT_USAGE;
 		}
 	}
 	if (!a->path[0] || !a->path[1])
@@ -499,12 +490,7 @@ int cmd_ci(const opts *o)
 {
 	ci_args a = {0};
 	bd_ci_rules rules;
-	for (int i = 0; i < o->argc; i++)
-		if (!strcmp(o->argv[i], "-h") || !strcmp(o->argv[i], "--help")) {
-			usage(stdout);
-			return EXIT_OK;
-		}
-	int rc = parse(o->argc, o->argv, &a, &rules);
+	int rc = parse(o, &a, &rules);
 	if (rc)
 		return rc;
 	bd_model *m[3] = {0};

@@ -74,6 +74,7 @@ static void info_json(const bd_model *m)
 	}
 	jw_ku64(&w, "skipped_sections", n->skipped);
 	jw_kstr(&w, "skipped_first", n->skipped_first);
+	jw_kstr(&w, "format_note", n->format_note);
 	jw_obj_end(&w);
 	jw_end(&w);
 }
@@ -99,8 +100,10 @@ static void info_text(const bd_model *m)
 	printf("Node:       %s\n", n->node_name ? n->node_name : "?");
 	printf("Created:    %s\n", n->created ? n->created : "?");
 	printf("System:     %s\n", n->system_version ? n->system_version : "?");
-	printf("Dump:       %s version %s, %s\n", n->source, n->dump_version ? n->dump_version : "?",
-	       fmt_bytes(n->input_size, a, sizeof a));
+	printf("Dump:       %s version %s, %s%s\n", n->source, n->dump_version ? n->dump_version : "?",
+	       fmt_bytes(n->input_size, a, sizeof a), n->crlf ? ", Windows line endings" : "");
+	if (n->format_note)
+		printf("Note:       %s\n", n->format_note);
 	if (n->calling_thread)
 		printf("Thread:     %s\n", n->calling_thread);
 	if (n->taints && *n->taints)

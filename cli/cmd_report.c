@@ -3,7 +3,6 @@
  * two (what grew, per second, and the CI rules when thresholds are given).
  * docs/report.md describes the page. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +66,8 @@ const char *r_proc_label(const report *r, const bd_proc *p)
 {
 	if (p->name)
 		return p->name;
+	if (r->tree && r->tree->place[p - r->procs].label)
+		return r->tree->place[p - r->procs].label;
 	const char *ic = r_proc_initial(r, p);
 	if (ic && strcmp(ic, "erlang:apply/2"))
 		return ic;
@@ -371,88 +372,53 @@ static int diffed(const report_args *a, double t0)
 }
 
 /* ---- options ---- */
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: beamdump report [-o FILE] [--rows N] [--details N] <input>\n"
-		   "       beamdump report --baseline A [--config F] [--set KEY=VALUE]... [-o FILE] <input>\n"
-		   "  -o, --output FILE   the HTML file (default report.html; - for stdout)\n"
-		   "  --baseline A        a diff report: what changed from A to <input>\n"
-		   "  --config F, --set K=V  CI thresholds (docs/ci.md): the diff report shows each rule\n"
-		   "  --rows N            process rows the page carries (default %d, at least %d)\n"
-		   "  --details N         processes with a detail section (default %d)\n"
-		   "exit: 0 ok, 1 a CI rule failed, 2 usage, 3 unreadable input, 4 partial input\n",
-		DEFAULT_ROWS, MIN_ROWS, DEFAULT_DETAILS);
-}
+static const cli_opt report_opts[] = {
+	CLI_OPT_OUTPUT("FILE", "the HTML file (default report.html; - for stdout)"),
+	{"baseline", 0, CLI_VALUE, "A", "a diff report: what changed from A to <dump>"},
+	{"config", 0, CLI_VALUE, "FILE", "CI rules and thresholds for the diff report (docs/ci.md)"},
+	{"set", 0, CLI_VALUE, "KEY=VALUE", "one CI rule setting, after --config (repeatable)"},
+	CLI_OPT_ROWS("process rows the page carries (default 20000, at least 100)"),
+	{"details", 0, CLI_NUM, "N", "processes with a detail section (default 40)"},
+	CLI_END};
 
-static int number(const char *s, long min, long *out)
-{
-	char *e;
-	errno = 0;
-	long v = strtol(s, &e, 10);
-	if (!*s || *e || errno || v < min)
-		return -1;
-	*out = v;
-	return 0;
-}
+const cli_cmd report_cmd = {
+	"report", cmd_report, "<dump>", 1, 1, report_opts,
+	"One self-contained HTML page: verdict, memory, processes, tree, tables.",
+	"<dump>: an erl_crash.dump (also .gz, .zst), a .bdump snapshot, or - for stdin\n"
+	"The page loads nothing from the network and reads without JavaScript; docs/report.md.\n"
+	"With --baseline: what grew from A to <dump>, per second, and the CI rules with\n"
+	"--config/--set.\n",
+	"0 ok, 1 a CI rule failed (--baseline with rules), 2 usage, 3 unreadable input,\n"
+	"            4 partial input (cut dump) read: the page says where it stops"};
 
-static int parse(int argc, char **argv, report_args *a)
+static int parse(const opts *o, report_args *a)
 {
-	enum { O_BASELINE = 256, O_CONFIG, O_SET, O_ROWS, O_DETAILS };
-	static const struct option longopts[] = {
-		{"output", required_argument, NULL, 'o'},   {"baseline", required_argument, NULL, O_BASELINE},
-		{"config", required_argument, NULL, O_CONFIG}, {"set", required_argument, NULL, O_SET},
-		{"rows", required_argument, NULL, O_ROWS},  {"details", required_argument, NULL, O_DETAILS},
-		{"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
 	memset(a, 0, sizeof *a);
-	a->out = "report.html";
-	a->rows = DEFAULT_ROWS;
-	a->details = DEFAULT_DETAILS;
-	optind = 1;
-	opterr = 0;
-	int c;
-	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'o': a->out = optarg; break;
-		case O_BASELINE: a->baseline = optarg; break;
-		case O_CONFIG: a->config = optarg; break;
-		case O_SET:
-			if (a->nsets == (int)(sizeof a->sets / sizeof a->sets[0])) {
-				fprintf(stderr, "beamdump: too many --set\n");
-				return EXIT_USAGE;
-			}
-			a->sets[a->nsets++] = optarg;
-			break;
-		case O_ROWS:
-			if (number(optarg, MIN_ROWS, &a->rows)) {
-				fprintf(stderr, "beamdump: --rows takes a number >= %d\n", MIN_ROWS);
-				return EXIT_USAGE;
-			}
-			break;
-		case O_DETAILS:
-			if (number(optarg, 0, &a->details) || a->details > 10000) {
-				fprintf(stderr, "beamdump: --details takes a number from 0 to 10000\n");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'h': usage(stdout); return -1;
-		default:
-			fprintf(stderr, "beamdump: report: unknown option or missing value: '%s'\n",
-				argv[optind - 1]);
-			usage(stderr);
-			return EXIT_USAGE;
-		}
-	}
-	/* getopt_long moved the operands to the end: exactly one, the input. */
-	if (optind < argc)
-		a->input = argv[optind++];
-	if (!a->input || optind < argc) {
-		fprintf(stderr, a->input ? "beamdump: report takes one input (and --baseline A)\n"
-					 : "beamdump: report: missing input (a crash dump, a .bdump, or -)\n");
-		usage(stderr);
+	a->input = o->args[o->nargs - 1];
+	a->out = o->out ? o->out : "report.html";
+	a->baseline = opt_str(o, "baseline");
+	a->config = opt_str(o, "config");
+	a->rows = o->n >= 0 ? o->n : DEFAULT_ROWS;
+	const char *det = opt_str(o, "details");
+	a->details = det ? strtol(det, NULL, 10) : DEFAULT_DETAILS;
+	if (a->rows < MIN_ROWS) {
+		fprintf(stderr, "beamdump: report: --rows takes at least %d\n", MIN_ROWS);
 		return EXIT_USAGE;
 	}
+	if (a->details > 10000)
+		a->details = 10000;
+	for (size_t i = 0; i < o->ngiven; i++) {
+		if (strcmp(o->given[i].opt->name ? o->given[i].opt->name : "", "set"))
+			continue;
+		if (a->nsets == (int)(sizeof a->sets / sizeof a->sets[0])) {
+			fprintf(stderr, "beamdump: report: too many --set\n");
+			return EXIT_USAGE;
+		}
+		a->sets[a->nsets++] = o->given[i].val;
+	}
 	if ((a->config || a->nsets) && !a->baseline) {
-		fprintf(stderr, "beamdump: --config and --set need --baseline (they are diff thresholds)\n");
+		fprintf(stderr, "beamdump: report: --config and --set need --baseline (they are diff "
+				"thresholds)\n");
 		return EXIT_USAGE;
 	}
 	return 0;
@@ -462,9 +428,8 @@ int cmd_report(const opts *o)
 {
 	double t0 = now();
 	report_args a;
-	/* getopt_long wants the command name in argv[0]. */
-	int rc = parse(o->argc + 1, o->argv - 1, &a);
+	int rc = parse(o, &a);
 	if (rc)
-		return rc < 0 ? EXIT_OK : rc;
+		return rc;
 	return a.baseline ? diffed(&a, t0) : single(&a, t0);
 }

@@ -22,14 +22,24 @@ typedef struct sinkopts {
 	int keep_raw, json, quiet;
 } sinkopts;
 
-static void usage(FILE *f)
-{
-	fprintf(f, "usage: beamdump sink --fifo PATH [-o DIR] [--name NAME] [--keep-raw] [--json] [-q]\n"
-		   "Creates the FIFO PATH (run the node with ERL_CRASH_DUMP=PATH), streams the dump\n"
-		   "into DIR/NAME.dump.zst as it is written, then converts it to DIR/NAME.bdump.\n"
-		   "exit codes: 0 snapshot written, 2 usage, 3 no dump or unreadable dump (raw text\n"
-		   "            kept), 4 the dump was cut (VM died mid-dump): partial snapshot written\n");
-}
+static const cli_opt sink_opts[] = {
+	{"fifo", 0, CLI_VALUE, "PATH", "the FIFO to create (required); run the node with "
+				       "ERL_CRASH_DUMP=PATH"},
+	CLI_OPT_OUTPUT("DIR", "where the snapshot goes (default .)"),
+	{"name", 0, CLI_VALUE, "NAME", "file name without extension (default "
+				       "erl_crash-<UTC time>)"},
+	{"keep-raw", 0, CLI_FLAG, NULL, "keep the compressed text dump NAME.dump.zst too"},
+	CLI_OPT_JSON,
+	{"quiet", 'q', CLI_FLAG, NULL, "no progress or summary on stderr"},
+	CLI_END};
+
+const cli_cmd sink_cmd = {
+	"sink", cmd_sink, NULL, 0, 0, sink_opts,
+	"A FIFO for ERL_CRASH_DUMP: the dump of a crashing VM, as a snapshot.",
+	"The dump is compressed into DIR/NAME.dump.zst as it arrives, then converted to\n"
+	"DIR/NAME.bdump; the compressed text is kept when parsing fails.\n",
+	"0 snapshot written, 2 usage, 3 no dump or unreadable dump (raw text kept),\n"
+	"            4 the dump was cut (VM died mid-dump): partial snapshot written"};
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -97,43 +107,20 @@ static long long stream(int in, const char *raw, volatile sig_atomic_t *stop)
 	return bad ? -1 : total;
 }
 
-static int parse(int argc, char **argv, sinkopts *o)
-{
-	for (int i = 0; i < argc; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!strcmp(a, "--keep-raw"))
-			o->keep_raw = 1;
-		else if (!strcmp(a, "--json"))
-			o->json = 1;
-		else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
-			o->quiet = 1;
-		else if (!strcmp(a, "-h") || !strcmp(a, "--help"))
-			return usage(stdout), 1;
-		else if (v && !strcmp(a, "--fifo"))
-			o->fifo = argv[++i];
-		else if (v && !strcmp(a, "-o"))
-			o->dir = argv[++i];
-		else if (v && !strcmp(a, "--name"))
-			o->name = argv[++i];
-		else {
-			fprintf(stderr, "beamdump: sink: unknown option or missing value: %s\n", a);
-			return -1;
-		}
-	}
-	if (!o->fifo) {
-		fprintf(stderr, "beamdump: sink needs --fifo PATH\n");
-		return -1;
-	}
-	return 0;
-}
-
 int cmd_sink(const opts *g)
 {
 	sinkopts o = {0};
-	o.dir = ".";
-	int p = parse(g->argc, g->argv, &o);
-	if (p)
-		return p > 0 ? EXIT_OK : (usage(stderr), EXIT_USAGE);
+	o.fifo = opt_str(g, "fifo");
+	o.dir = g->out ? g->out : ".";
+	o.name = opt_str(g, "name");
+	o.keep_raw = opt_count(g, "keep-raw");
+	o.json = g->json;
+	o.quiet = opt_count(g, "quiet");
+	if (!o.fifo) {
+		fprintf(stderr, "beamdump sink: --fifo PATH is required\n");
+		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(&sink_cmd));
+		return EXIT_USAGE;
+	}
 	struct stat sb;
 	int made = 0;
 	if (stat(o.fifo, &sb) == 0) {

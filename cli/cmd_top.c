@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/analyze.h"
 #include "cli.h"
+
+/* A name column as wide as the longest name shown, within reason. */
+enum { LABEL_CAP = 160, LABEL_MAX_WIDTH = 60 };
 
 typedef uint64_t (*key_fn)(const bd_model *m, const bd_proc *p);
 
@@ -92,7 +96,26 @@ int cmd_top(const opts *o)
 		return EXIT_UNREADABLE;
 	}
 	size_t k = top_n(m, procs, count, fn, n, idx, vals);
-	char a[32], b[32], c[32], d[32], e[32], pid[48], label[256];
+	char a[32], b[32], c[32], d[32], e[32], pid[48];
+	/* Best names of the rows shown only: a million-process dump decodes n of them. */
+	char(*label)[LABEL_CAP] = k ? malloc(k * sizeof *label) : NULL;
+	bd_pname_source *src = k ? malloc(k * sizeof *src) : NULL;
+	int width = 32;
+	for (size_t i = 0; label && src && i < k; i++) {
+		src[i] = bd_proc_name(m, &procs[idx[i]], NULL, label[i], LABEL_CAP);
+		int l = (int)strlen(label[i]);
+		if (l > width)
+			width = l < LABEL_MAX_WIDTH ? l : LABEL_MAX_WIDTH;
+	}
+	if (k && (!label || !src)) {
+		fprintf(stderr, "beamdump: out of memory\n");
+		free(label);
+		free(src);
+		free(idx);
+		free(vals);
+		bd_model_free(m);
+		return EXIT_UNREADABLE;
+	}
 	if (o->json) {
 		jw w;
 		jw_init(&w, stdout);
@@ -106,6 +129,8 @@ int cmd_top(const opts *o)
 			jw_obj(&w);
 			jw_kpid(&w, "pid", p->pid);
 			jw_kstr(&w, "name", p->name);
+			jw_kstr(&w, "display_name", label[i]);
+			jw_kstr(&w, "display_name_source", bd_pname_source_name(src[i]));
 			jw_kstr(&w, "spawned_as", p->spawned_as);
 			jw_kstr(&w, "state", bd_proc_state_name(p->state));
 			jw_kstr(&w, "current_function", p->pc_mfa ? p->pc_mfa : p->pc);
@@ -120,13 +145,13 @@ int cmd_top(const opts *o)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		printf("%-14s %-32s %-9s %12s %10s %12s %10s %10s  %s\n", "PID", "NAME", "STATE",
+		printf("%-14s %-*s %-9s %12s %10s %12s %10s %10s  %s\n", "PID", width, "NAME", "STATE",
 		       "MSGQ", "MEMORY", "REDUCTIONS", "BINARY", "HEAP", "CURRENT FUNCTION");
 		for (size_t i = 0; i < k; i++) {
 			const bd_proc *p = &procs[idx[i]];
-			printf("%-14s %-32.32s %-9s %12s %10s %12s %10s %10s  %s\n",
-			       bd_pid_fmt(p->pid, pid, sizeof pid),
-			       proc_label(m, p, label, sizeof label), bd_proc_state_name(p->state),
+			printf("%-14s %-*.*s %-9s %12s %10s %12s %10s %10s  %s\n",
+			       bd_pid_fmt(p->pid, pid, sizeof pid), width, width,
+			       src[i] == BD_PNAME_PID ? "-" : label[i], bd_proc_state_name(p->state),
 			       fmt_count(p->msgq_len, a, sizeof a), fmt_bytes(k_memory(m, p), b, sizeof b),
 			       fmt_count(p->reductions, c, sizeof c), fmt_bytes(k_binary(m, p), d, sizeof d),
 			       fmt_bytes(k_heap(m, p), e, sizeof e),
@@ -135,6 +160,8 @@ int cmd_top(const opts *o)
 		printf("(%s of %s processes, by %s)\n", fmt_count(k, a, sizeof a),
 		       fmt_count(count, b, sizeof b), by);
 	}
+	free(label);
+	free(src);
 	free(idx);
 	free(vals);
 	rc = partial_notice(m);

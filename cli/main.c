@@ -1,4 +1,10 @@
-/* beamdump: post-mortem analysis of BEAM crash dumps and snapshots. */
+/* beamdump: post-mortem analysis of BEAM crash dumps and snapshots.
+ *
+ * Adding a command: write `int cmd_x(const opts *o)`, declare its options in a
+ * cli_opt table ending with CLI_END (shared ones with the CLI_OPT_* macros of cli.h so
+ * they mean the same everywhere), describe it in a `const cli_cmd` (here, or in its
+ * own file with an extern in cli.h), and list it in commands[]. The parser refuses
+ * every option not in the table and prints --help from it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,58 +12,132 @@
 
 #include "cli.h"
 
-static const struct command {
-	const char *name;
-	int (*run)(const opts *o);
-	int nargs; /* positional arguments including the input */
-	const char *usage;
-} commands[] = {
-	{"info", cmd_info, 1, "info <dump>                       node, slogan, counts, truncation"},
-	{"top", cmd_top, 1, "top [--by memory|mq|reductions|binary|heap] [-n N] <dump>"},
-	{"proc", cmd_proc, 2, "proc <pid|name> [--messages N] <dump>   one process in full"},
-	{"ets", cmd_ets, 1, "ets [-n N] <dump>                 ETS tables by memory"},
-	{"atoms", cmd_atoms, 1, "atoms [-n N] [--all] <dump>       atom count, limit, newest atoms"},
-	{"memory", cmd_memory, 1, "memory <dump>                     erlang:memory() and allocators"},
-	{"schedulers", cmd_schedulers, 1, "schedulers <dump>                 run queues and current processes"},
-	{"ports", cmd_ports, 1, "ports [-n N] <dump>               ports by queue and I/O"},
-	{"binaries", cmd_binaries, 1, "binaries [-n N] <dump>            refc binaries by size"},
-	{"convert", cmd_convert, 1, "convert <dump> -o out.bdump       write a compact .bdump snapshot"},
-	{"diff", cmd_diff, 2, "diff [-n N | --all] [--by memory|mq|reductions|binary|count] <A> <B>  what changed, A to B"},
-	{"ci", cmd_ci, -1, "ci --baseline A --current B [--final C] [--config F] [--set K=V]  leak gate"},
-	{"analyze", cmd_analyze, 1, "analyze [--verbose] <dump>        ranked findings: what went wrong, who, evidence"},
-	{"state", cmd_state, 2, "state <pid|name> <dump>           gen_server/gen_statem/gen_event state"},
-	{"capture", cmd_capture, -1, "capture --node NAME@HOST [--cookie-file F] [-o FILE] [--every S --count N]  live snapshot"},
-	{"report", cmd_report, -1, "report [-o report.html] [--baseline A] <input>  self-contained HTML report"},
-	{"sink", cmd_sink, -1, "sink --fifo PATH [-o DIR] [--keep-raw]  ERL_CRASH_DUMP FIFO -> snapshot"},
-};
+#define DUMP_ARG "<dump>"
+#define DUMP_NOTE "<dump>: an erl_crash.dump (also .gz, .zst), a .bdump snapshot, or - for stdin\n"
+#define EXITS_PROC "0 ok, 2 usage or no such process, 3 unreadable input, 4 partial input read"
+
+static const cli_opt info_opts[] = {CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+static const cli_cmd info_cmd = {"info", cmd_info, DUMP_ARG, 1, 1, info_opts,
+				 "The node, why it crashed (slogan), counts, whether the dump is cut.", DUMP_NOTE, NULL};
+
+static const cli_opt top_opts[] = {
+	CLI_OPT_BY("rank by memory, mq, reductions, binary or heap (default memory)"),
+	CLI_OPT_ROWS("processes to show (default 20)"), CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+static const cli_cmd top_cmd = {"top", cmd_top, DUMP_ARG, 1, 1, top_opts,
+				"Processes ranked by memory, queue, reductions, binary or heap.", DUMP_NOTE, NULL};
+
+static const cli_opt proc_opts[] = {
+	{"messages", 0, CLI_NUM, "N", "messages of the queue to print (default 10)"},
+	CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+static const cli_cmd proc_cmd = {"proc", cmd_proc, "<pid|name> " DUMP_ARG, 2, 2, proc_opts,
+				 "One process in full: state, queue, links, stack, dictionary.",
+				 "<pid|name>: <0.123.0>, 0.123.0 or a registered name\n" DUMP_NOTE,
+				 EXITS_PROC};
+
+static const cli_opt ets_opts[] = {CLI_OPT_ROWS("tables to show (default 30)"), CLI_OPT_JSON,
+				   CLI_OPT_COLOR, CLI_END};
+static const cli_cmd ets_cmd = {"ets", cmd_ets, DUMP_ARG, 1, 1, ets_opts,
+				"ETS tables by memory, with owner and type.", DUMP_NOTE, NULL};
+
+static const cli_opt atoms_opts[] = {CLI_OPT_ROWS("newest atoms to show"),
+				     CLI_OPT_ALL("every atom, oldest first"), CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+static const cli_cmd atoms_cmd = {"atoms", cmd_atoms, DUMP_ARG, 1, 1, atoms_opts,
+				  "Atom count, limit and the newest atoms.", DUMP_NOTE, NULL};
+
+static const cli_opt plain_opts[] = {CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+static const cli_cmd memory_cmd = {"memory", cmd_memory, DUMP_ARG, 1, 1, plain_opts,
+				   "erlang:memory() and the allocators.", DUMP_NOTE, NULL};
+static const cli_cmd schedulers_cmd = {"schedulers", cmd_schedulers, DUMP_ARG, 1, 1, plain_opts,
+				       "Run queues and what each scheduler was running.", DUMP_NOTE,
+				       NULL};
+
+static const cli_opt ports_opts[] = {CLI_OPT_ROWS("ports to show"), CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+static const cli_cmd ports_cmd = {"ports", cmd_ports, DUMP_ARG, 1, 1, ports_opts,
+				  "Ports by queue and I/O.", DUMP_NOTE, NULL};
+
+static const cli_opt binaries_opts[] = {CLI_OPT_ROWS("binaries to show (default 20)"),
+					CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+static const cli_cmd binaries_cmd = {"binaries", cmd_binaries, DUMP_ARG, 1, 1, binaries_opts,
+				     "Refc binaries by size, with the processes that hold them.",
+				     DUMP_NOTE, NULL};
+
+static const cli_opt convert_opts[] = {
+	CLI_OPT_OUTPUT("FILE", "the snapshot to write (required), e.g. node.bdump"), CLI_END};
+static const cli_cmd convert_cmd = {
+	"convert", cmd_convert, DUMP_ARG, 1, 1, convert_opts,
+	"Write a compact, indexed .bdump snapshot that every command reads.", DUMP_NOTE,
+	"0 snapshot written, 2 usage, 3 unreadable input or cannot write the output,\n"
+	"            4 the input was cut: the snapshot holds what was read"};
+
+static const cli_opt diff_opts[] = {
+	CLI_OPT_ROWS("rows per table (default 15; 100 with --json)"),
+	CLI_OPT_ALL("every changed row"),
+	CLI_OPT_BY("rank process groups by memory, mq, reductions, binary or count"), CLI_OPT_JSON,
+	CLI_OPT_COLOR, CLI_END};
+static const cli_cmd diff_cmd = {"diff", cmd_diff, "<A> <B>", 2, 2, diff_opts,
+				 "What changed from A to B: processes, ETS, atoms, ports, memory.",
+				 NULL, "0 ok, 2 usage, 3 unreadable input, 4 an input was partial"};
+
+static const cli_opt analyze_opts[] = {
+	CLI_OPT_VERBOSE("every finding with all its evidence (info ones too)"), CLI_OPT_JSON,
+	CLI_OPT_COLOR, CLI_END};
+static const cli_cmd analyze_cmd = {"analyze", cmd_analyze, DUMP_ARG, 1, 1, analyze_opts,
+				    "What went wrong and who did it: findings, evidence, advice.", DUMP_NOTE, NULL};
+
+static const cli_opt state_opts[] = {CLI_OPT_ALL("the whole state, however big"), CLI_OPT_JSON,
+				     CLI_OPT_COLOR, CLI_END};
+static const cli_cmd state_cmd = {"state", cmd_state, "<pid|name> " DUMP_ARG, 2, 2, state_opts,
+				  "The state of a gen_server, gen_statem or gen_event (:sys.get_state).",
+				  "<pid|name>: <0.123.0>, 0.123.0 or a registered name\n" DUMP_NOTE,
+				  EXITS_PROC};
+
+static const cli_cmd *const commands[] = {
+	&info_cmd, &analyze_cmd, &top_cmd, &proc_cmd, &state_cmd, &ets_cmd, &atoms_cmd,
+	&memory_cmd, &schedulers_cmd, &ports_cmd, &binaries_cmd, &diff_cmd, &ci_cmd,
+	&convert_cmd, &capture_cmd, &sink_cmd, &report_cmd, NULL};
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: beamdump <command> [options] <input>\n"
-		   "input: erl_crash.dump (also .zst), .bdump snapshot, or - for stdin\n\n"
+		   "input: an erl_crash.dump (also .gz, .zst), a .bdump snapshot, or - for stdin\n\n"
 		   "commands:\n");
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(f, "  %s\n", commands[i].usage);
-	fprintf(f, "\noptions: --json  -n N  --by KEY  --messages N  --all  --verbose\n"
-		   "exit codes: 0 ok, 1 findings over thresholds, 2 usage, 3 unreadable input,\n"
-		   "            4 partial (truncated) input read\n");
+	for (size_t i = 0; commands[i]; i++) {
+		const char *s = commands[i]->summary;
+		size_t n = strlen(s);
+		fprintf(f, "  %-11s %.*s\n", commands[i]->name, (int)(n && s[n - 1] == '.' ? n - 1 : n), s);
+	}
+	fprintf(f, "\n'beamdump <command> --help' lists a command's options and exit codes.\n"
+		   "  -h, --help     this help\n"
+		   "  --version      the version\n"
+		   "exit codes: 0 ok, 1 findings over thresholds (ci), 2 usage, 3 unreadable input,\n"
+		   "            4 partial (cut) input read\n");
 }
 
-/* The usage text up to the description (two spaces or more). */
-static int synopsis_len(const char *u)
+/* Words for shell completion: the commands, or one command's options. */
+static int complete_words(int argc, char **argv)
 {
-	const char *d = strstr(u, "  ");
-	return d ? (int)(d - u) : (int)strlen(u);
+	for (size_t i = 0; commands[i]; i++) {
+		const cli_cmd *c = commands[i];
+		if (argc < 1) {
+			printf("%s\n", c->name);
+			continue;
+		}
+		if (strcmp(argv[0], c->name))
+			continue;
+		for (const cli_opt *d = c->opts; d->name || d->letter; d++)
+			if (d->help && d->name)
+				printf("--%s%s\n", d->name, d->arg == CLI_VALUE || d->arg == CLI_NUM ? "=" : "");
+		printf("--help\n");
+	}
+	return EXIT_OK;
 }
 
-static int parse_long(const char *s, long *out)
+static const cli_cmd *find_command(const char *name)
 {
-	char *e;
-	long v = strtol(s, &e, 10);
-	if (!*s || *e || v < 0)
-		return -1;
-	*out = v;
-	return 0;
+	for (size_t i = 0; commands[i]; i++)
+		if (!strcmp(name, commands[i]->name))
+			return commands[i];
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -66,15 +146,25 @@ int main(int argc, char **argv)
 		printf("beamdump %s\n", BD_VERSION);
 		return EXIT_OK;
 	}
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") ||
-	    !strcmp(argv[1], "help")) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
 	}
-	const struct command *cmd = NULL;
-	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(argv[1], commands[i].name))
-			cmd = &commands[i];
+	if (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+		const cli_cmd *c = argc > 2 ? find_command(argv[2]) : NULL;
+		if (argc > 2 && !c) {
+			fprintf(stderr, "beamdump: unknown command '%s' (try beamdump --help)\n", argv[2]);
+			return EXIT_USAGE;
+		}
+		if (c)
+			cli_help(stdout, c);
+		else
+			usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "__complete"))
+		return complete_words(argc - 2, argv + 2);
+	const cli_cmd *cmd = find_command(argv[1]);
 	if (!cmd) {
 		fprintf(stderr, "beamdump: unknown command '%s' (try beamdump --help)\n", argv[1]);
 		return EXIT_USAGE;
@@ -82,85 +172,17 @@ int main(int argc, char **argv)
 	opts o = {0};
 	o.n = -1;
 	o.messages = -1;
-	o.color = isatty(1);
-	o.argc = argc - 2;
-	o.argv = argv + 2;
-	if (cmd->nargs < 0) /* the command parses its own options (ci) */
-		return cmd->run(&o);
-	for (int i = 2; i < argc; i++) {
-		const char *a = argv[i];
-		const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-		/* --by=mq, --messages=5, -n5: the value in the same argument. */
-		char key[16];
-		int inline_val = 0;
-		const char *eq = strchr(a, '=');
-		if (!strncmp(a, "--", 2) && eq && strncmp(a, "--color", 7) &&
-		    (size_t)(eq - a) < sizeof key) {
-			memcpy(key, a, (size_t)(eq - a));
-			key[eq - a] = 0;
-			a = key;
-			val = eq + 1;
-			inline_val = 1;
-		} else if (!strncmp(a, "-n", 2) && a[2] >= '0' && a[2] <= '9') {
-			val = a + 2;
-			a = "-n";
-			inline_val = 1;
-		}
-		if (inline_val && (!strcmp(a, "--json") || !strcmp(a, "--all") ||
-				   !strcmp(a, "--verbose") || !strcmp(a, "--help"))) {
-			fprintf(stderr, "beamdump: %s takes no value\n", a);
-			return EXIT_USAGE;
-		}
-		if (!strcmp(a, "--json")) {
-			o.json = 1;
-		} else if (!strcmp(a, "--all")) {
-			o.all = 1;
-		} else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-			o.verbose = 1;
-		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			printf("usage: beamdump %s\n", cmd->usage);
-			return EXIT_OK;
-		} else if (!strcmp(a, "-n") || !strcmp(a, "--messages")) {
-			long v;
-			if (!val || parse_long(val, &v)) {
-				fprintf(stderr, "beamdump: %s needs a number\n", a);
-				return EXIT_USAGE;
-			}
-			*(a[1] == 'n' ? &o.n : &o.messages) = v;
-			i += !inline_val;
-		} else if (!strcmp(a, "--by") || !strcmp(a, "-o")) {
-			if (!val) {
-				fprintf(stderr, "beamdump: %s needs a value\n", a);
-				return EXIT_USAGE;
-			}
-			*(a[1] == 'o' ? &o.out : &o.by) = val;
-			i += !inline_val;
-		} else if (!strcmp(a, "--color") || !strncmp(a, "--color=", 8)) {
-			/* --color[=]auto|always|never; a bare --color means always. */
-			const char *c = a[7] == '=' ? a + 8 : NULL;
-			if (!c && val && (!strcmp(val, "auto") || !strcmp(val, "always") ||
-					  !strcmp(val, "never"))) {
-				c = val;
-				i++;
-			}
-			if (c && strcmp(c, "auto") && strcmp(c, "always") && strcmp(c, "never")) {
-				fprintf(stderr, "beamdump: --color takes auto, always or never\n");
-				return EXIT_USAGE;
-			}
-			o.color = !c ? 1 : !strcmp(c, "never") ? 0 : !strcmp(c, "always") ? 1 : isatty(1);
-		} else if (a[0] == '-' && a[1]) {
-			fprintf(stderr, "beamdump: unknown option '%s'\n", a);
-			return EXIT_USAGE;
-		} else if (o.nargs < 8) {
-			o.args[o.nargs++] = a;
-		}
+	o.color = cli_color_auto(1);
+	o.cmd = cmd;
+	int rc = cli_parse(cmd, commands, argc - 2, argv + 2, &o);
+	if (rc == CLI_HELP) {
+		cli_help(stdout, cmd);
+		rc = fflush(stdout) ? EXIT_UNREADABLE : EXIT_OK;
+	} else if (!rc) {
+		rc = cmd->run(&o);
+		if (fflush(stdout) != 0 && rc == EXIT_OK)
+			rc = EXIT_UNREADABLE;
 	}
-	if (o.nargs != cmd->nargs) {
-		fprintf(stderr, "usage: beamdump %.*s\n", synopsis_len(cmd->usage), cmd->usage);
-		return EXIT_USAGE;
-	}
-	int rc = cmd->run(&o);
-	if (fflush(stdout) != 0 && rc == EXIT_OK)
-		rc = EXIT_UNREADABLE;
+	free(o.given);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "beamdump/util.h"
+#include "beamdump/analyze.h"
 #include "cli.h"
 
 void jw_init(jw *w, FILE *f)
@@ -196,12 +197,7 @@ uint64_t words_to_bytes(const bd_model *m, uint64_t words)
 
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap)
 {
-	(void)m;
-	if (p->name)
-		snprintf(buf, cap, "%s", p->name);
-	else if (p->spawned_as)
-		snprintf(buf, cap, "%s", p->spawned_as);
-	else
+	if (bd_proc_name(m, p, NULL, buf, cap) == BD_PNAME_PID)
 		snprintf(buf, cap, "-");
 	return buf;
 }
@@ -224,6 +220,8 @@ int partial_notice(const bd_model *m)
 			(unsigned long long)n->truncated_at, n->truncated_in ? n->truncated_in : "?");
 		rc = EXIT_PARTIAL;
 	}
+	if (n->format_note)
+		fprintf(stderr, "beamdump: note: %s\n", n->format_note);
 	if (n->skipped) {
 		fprintf(stderr, "beamdump: skipped %llu section(s): first: %s\n",
 			(unsigned long long)n->skipped, n->skipped_first ? n->skipped_first : "?");

@@ -73,6 +73,8 @@ typedef struct cd_reader {
 
 void cd_header_version(cd_reader *r, const char *p, const char *eol);
 void cd_header_slogan(cd_reader *r, const char *body, const char *sysver);
+/* Release, erts version and word size from a "System version" text of any era. */
+void cd_parse_version_text(cd_reader *r, const char *sv);
 void cd_section_parse(cd_reader *r, const cd_section *s);
 void cd_finish_truncation(cd_reader *r);
 /* Parse the queued =proc sections. */

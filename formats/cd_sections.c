@@ -200,23 +200,86 @@ void cd_header_slogan(cd_reader *r, const char *body, const char *sysver)
 	}
 }
 
+/* Releases before OTP 17 name themselves R<n>..., or only by the emulator version:
+ * "Erlang (BEAM) emulator version 5.6.5" is R12B-5. Longest prefix wins. */
+static const struct { const char *erts, *rel; } r_releases[] = {
+	{"5.0", "R7B"},       {"5.1", "R8B"},       {"5.2", "R9B"},       {"5.3", "R9C"},
+	{"5.4", "R10B"},      {"5.5", "R11B-0"},    {"5.5.1", "R11B-1"},  {"5.5.2", "R11B-2"},
+	{"5.5.3", "R11B-3"},  {"5.5.4", "R11B-4"},  {"5.5.5", "R11B-5"},  {"5.6", "R12B-0"},
+	{"5.6.1", "R12B-1"},  {"5.6.2", "R12B-2"},  {"5.6.3", "R12B-3"},  {"5.6.4", "R12B-4"},
+	{"5.6.5", "R12B-5"},  {"5.7", "R13A"},      {"5.7.1", "R13B"},    {"5.7.2", "R13B01"},
+	{"5.7.3", "R13B02"},  {"5.7.4", "R13B03"},  {"5.7.5", "R13B04"},  {"5.8", "R14A"},
+	{"5.8.1", "R14B"},    {"5.8.2", "R14B01"},  {"5.8.3", "R14B02"},  {"5.8.4", "R14B03"},
+	{"5.8.5", "R14B04"},  {"5.9", "R15B"},      {"5.9.1", "R15B01"},  {"5.9.2", "R15B02"},
+	{"5.9.3", "R15B03"},  {"5.9.3.1", "R15B03-1"}, {"5.10", "R16A"},  {"5.10.1", "R16B"},
+	{"5.10.2", "R16B01"}, {"5.10.3", "R16B02"}, {"5.10.4", "R16B03"},
+};
+
+static const char *release_of_erts(const char *erts)
+{
+	char v[32];
+	snprintf(v, sizeof v, "%s", erts);
+	for (;;) {
+		for (size_t i = 0; i < NF(r_releases); i++)
+			if (!strcmp(r_releases[i].erts, v))
+				return r_releases[i].rel;
+		char *dot = strrchr(v, '.');
+		if (!dot)
+			return NULL;
+		*dot = 0;
+	}
+}
+
+/* A version number at p: digits and dots (and the letters of R releases when rel). */
+static size_t version_len(const char *p, int rel)
+{
+	size_t k = 0;
+	while (p[k] && ((p[k] >= '0' && p[k] <= '9') || p[k] == '.' ||
+			(rel && ((p[k] >= 'A' && p[k] <= 'Z') || p[k] == '-'))))
+		k++;
+	while (k && (p[k - 1] == '.' || p[k - 1] == '-'))
+		k--;
+	return k;
+}
+
+/* Every era's spelling: "Erlang/OTP 25 [erts-13.2.2.5] ...", "Erlang R16B03 (erts-5.10.4)
+ * ...", "Erlang R13B04 (erts-5.7.5)", "Erlang (BEAM) emulator version 5.6.5 ...". */
+void cd_parse_version_text(cd_reader *r, const char *sv)
+{
+	bd_node_info *n = &r->m->node;
+	const char *o = strstr(sv, "Erlang/OTP ");
+	const char *rr = strstr(sv, "Erlang R");
+	if (o) {
+		o += 11;
+		n->otp_release = bd_model_intern(r->m, o, version_len(o, 0));
+	} else if (rr && rr[8] >= '0' && rr[8] <= '9') {
+		rr += 7;
+		n->otp_release = bd_model_intern(r->m, rr, version_len(rr, 1));
+	}
+	const char *ev = strstr(sv, "erts-");
+	const char *em = strstr(sv, "emulator version ");
+	if (ev)
+		ev += 5;
+	else if (em)
+		ev = em + 17;
+	if (ev && version_len(ev, 0))
+		n->erts_version = bd_model_intern(r->m, ev, version_len(ev, 0));
+	if (!n->otp_release && n->erts_version && n->erts_version[0] == '5' &&
+	    n->erts_version[1] == '.') {
+		const char *rel = release_of_erts(n->erts_version);
+		if (rel)
+			n->otp_release = rel;
+	}
+	if (n->otp_release && !*n->otp_release)
+		n->otp_release = NULL;
+	n->word_size = strstr(sv, "[64-bit]") ? 8 : 4;
+}
+
 static void parse_system_version(cd_reader *r, const char *p, const char *e)
 {
 	bd_node_info *n = &r->m->node;
 	n->system_version = S(r, p, e);
-	const char *sv = n->system_version;
-	const char *o = strstr(sv, "Erlang/OTP ");
-	if (o) {
-		o += 11;
-		size_t k = strspn(o, "0123456789.");
-		n->otp_release = bd_model_intern(r->m, o, k);
-	}
-	const char *ev = strstr(sv, "[erts-");
-	if (ev) {
-		ev += 6;
-		n->erts_version = bd_model_intern(r->m, ev, strcspn(ev, "]"));
-	}
-	n->word_size = strstr(sv, "[64-bit]") ? 8 : 4;
+	cd_parse_version_text(r, n->system_version);
 }
 
 static void parse_header(cd_reader *r, const cd_section *s)

@@ -3,6 +3,8 @@
  * sections, against the exact token structure of the line before it (atom text can
  * forge "=tag" lines). Closed sections go to the parsers in cd_sections.c; term
  * sections are only located here and decoded lazily (heap.c). */
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -213,6 +215,27 @@ static void close_section(cd_reader *r, const char *end)
 	cd_section_parse(r, &s);
 }
 
+/* "System version: " inside the header's slogan line: OTP 17-26 (and older) write some
+ * slogans without a newline ("Crash dump requested by user", "Internal error: ..."),
+ * so the next header line runs on. Only used when no line starts with it; the last
+ * occurrence before the first section tag wins. */
+static const char *run_on_sysver(const char *p, const char *end)
+{
+	static const char key[] = "System version: ";
+	const char *found = NULL;
+	while (p < end) {
+		const char *q = memchr(p, 'S', (size_t)(end - p));
+		if (!q || end - q < (ptrdiff_t)sizeof key - 1)
+			break;
+		if (q[-1] == '\n' && q[0] == '=')
+			break;
+		if (memcmp(q, key, sizeof key - 1) == 0)
+			found = q;
+		p = q + 1;
+	}
+	return found;
+}
+
 /* The header runs from the first line to "System version:"; the slogan between may
  * hold anything, including lines that start with '='. */
 static const char *parse_header(cd_reader *r)
@@ -231,13 +254,71 @@ static const char *parse_header(cd_reader *r)
 		}
 		q = memchr(q + 1, '\n', (size_t)(scan_end - q - 1));
 	}
-	/* Without "System version:" the header ends at the first tag. */
 	const char *body = eol < end ? eol + 1 : end;
+	if (!sv && body < end) {
+		/* Run-on slogan: search up to the first section tag. */
+		const char *tag = next_candidate(body > p ? body - 1 : body, scan_end);
+		sv = run_on_sysver(body, tag ? tag : scan_end);
+		const char *ls = sv;
+		while (ls && ls > body && ls[-1] != '\n')
+			ls--;
+		if (sv && (sv - ls < 8 || memcmp(ls, "Slogan: ", 8) != 0))
+			sv = NULL; /* not on the slogan line: the key/value parser has it */
+	}
+	/* Without "System version:" the header ends at the first tag. */
 	const char *stop = sv ? sv : body;
 	if (sv) {
 		cd_header_slogan(r, body, sv);
 	}
 	return stop;
+}
+
+/* The pre-R10B layout names its emulator on a line of its own. */
+static void old_emulator(const char *d, uint64_t n, char *buf, size_t cap)
+{
+	static const char key[] = "emulator version ";
+	size_t lim = n > 4096 ? 4096 : (size_t)n;
+	buf[0] = 0;
+	for (size_t i = 0; i + sizeof key - 1 < lim; i++) {
+		if (memcmp(d + i, key, sizeof key - 1) == 0) {
+			const char *v = d + i + sizeof key - 1;
+			size_t k = 0;
+			while (v + k < d + lim && ((v[k] >= '0' && v[k] <= '9') || v[k] == '.') && k < 20)
+				k++;
+			snprintf(buf, cap, ", emulator version %.*s", (int)k, v);
+			return;
+		}
+	}
+}
+
+int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *err)
+{
+	static const char magic[] = "=erl_crash_dump:";
+	static const char abort_tag[] = "\n=abort:";
+	if (n >= 4 && memcmp(d, "ENC0", 4) == 0)
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: encrypted crash dump (ENC0): decrypt it first", name);
+	if (n >= 19 && memcmp(d, "<Erlang crash dump>", 19) == 0) {
+		char emu[64];
+		old_emulator(d, n, emu, sizeof emu);
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: crash dump in the pre-R10B layout ('<Erlang crash dump>', "
+				    "Erlang R9C or older%s): not supported", name, emu);
+	}
+	if (n == 0)
+		return bd_error_set(err, BD_EUNSUPPORTED, 0, "%s: empty file", name);
+	if (n >= sizeof magic - 1 && memcmp(d, magic, sizeof magic - 1) == 0)
+		return 0;
+	/* Cut by ERL_CRASH_DUMP_BYTES inside the first line: "=erl_crash_dump" then the
+	 * abort line. */
+	size_t k = 0;
+	while (k < n && k < sizeof magic - 1 && d[k] != '\n')
+		k++;
+	if (k && memcmp(d, magic, k) == 0 && n - k >= sizeof abort_tag - 1 &&
+	    memcmp(d + k, abort_tag, sizeof abort_tag - 1) == 0)
+		return 0;
+	return bd_error_set(err, BD_EUNSUPPORTED, 0,
+			    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)", name);
 }
 
 int bd_crashdump_read(bd_model *m, bd_error *err)
@@ -316,5 +397,13 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 			bd_model_count_tag(m, d->name, d->len, r.counts[d->tag]);
 	}
 	cd_finish_truncation(&r);
+	bd_node_info *n = &m->node;
+	if (n->dump_major > 0 || n->dump_minor > 5) {
+		char note[160];
+		snprintf(note, sizeof note,
+			 "dump format %s is newer than the newest this beamdump knows (0.5): "
+			 "read best-effort", n->dump_version ? n->dump_version : "?");
+		n->format_note = bd_model_intern(m, note, strlen(note));
+	}
 	return 0;
 }

@@ -764,8 +764,8 @@ static const char *paren_text(bd_heap *h, const char *p, const char *e)
  * to the function of frame k-1 (frame 0 being the current function). */
 static int old_frame_layout(const bd_model *m)
 {
-	const char *rel = bd_model_node(m)->otp_release;
-	return rel && atoi(rel) > 0 && atoi(rel) < 23;
+	int major = bd_node_otp_major(bd_model_node(m));
+	return major > 0 && major < 23;
 }
 
 static void shift_slots_down(bd_frame *fr, size_t nf)

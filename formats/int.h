@@ -76,7 +76,9 @@ struct bd_source {
 	void *map;
 	uint64_t map_len;
 	int fd;
-	int stream_cut;     /* a compressed input ended inside a frame */
+	char cut_reason[200]; /* the bytes stop early: compressed stream cut or damaged,
+			       * spool limit reached ("" when whole) */
+	int crlf;             /* Windows line endings, turned into "\n" on the way in */
 	char name[200];
 };
 int bd_source_open(bd_source **out, const char *path, bd_error *err);
@@ -87,6 +89,10 @@ void bd_source_release_range(bd_source *s, uint64_t off, uint64_t len);
 
 /* ---- readers ---- */
 int bd_crashdump_read(bd_model *m, bd_error *err);
+/* 0 when the text d is a crash dump we read (also one cut inside its first line),
+ * else BD_EUNSUPPORTED with the reason (pre-R10B layout, encrypted, not a dump). */
+int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *err);
+int bd_snapshot_is(const char *data, uint64_t size);
 
 /* ---- term lines (termline.c) ---- */
 /* Skip one element starting at p; returns pointer past it or NULL. */

@@ -122,32 +122,17 @@ static int open_text(bd_model *m, bd_error *err)
 {
 	const char *d = m->base;
 	uint64_t n = m->size;
-	static const char magic[] = "=erl_crash_dump:";
-	if (n >= 4 && memcmp(d, "ENC0", 4) == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: encrypted crash dump (ENC0): decrypt it first",
-				    m->src->name);
-	if (n >= 19 && memcmp(d, "<Erlang crash dump>", 19) == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: pre-R10B crash dump format is not supported",
-				    m->src->name);
-	if (n == 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0, "%s: empty file", m->src->name);
-	if (n < sizeof magic - 1 || memcmp(d, magic, sizeof magic - 1) != 0)
-		return bd_error_set(err, BD_EUNSUPPORTED, 0,
-				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
-				    m->src->name);
-	m->node.source = "erl_crash.dump";
-	int rc = bd_crashdump_read(m, err);
+	int rc = bd_crashdump_check(d, n, m->src->name, err);
 	if (rc)
 		return rc;
-	if (m->src->stream_cut && m->node.truncated && !m->node.abort_reason)
-		m->node.abort_reason = "compressed input cut short (zstd frame incomplete)";
-	if (m->node.dump_major > 0 || m->node.dump_minor > 5) {
-		/* Newer than we know: read on, but say so. */
-		if (!m->node.skipped_first)
-			m->node.skipped_first = "dump version newer than 0.5: fields may be missed";
-	}
+	m->node.source = "erl_crash.dump";
+	rc = bd_crashdump_read(m, err);
+	if (rc)
+		return rc;
+	if (m->src->cut_reason[0] && m->node.truncated && !m->node.abort_reason)
+		m->node.abort_reason = bd_model_intern(m, m->src->cut_reason,
+						       strlen(m->src->cut_reason));
+	m->node.crlf = m->src->crlf;
 	return 0;
 }
 
@@ -294,6 +279,16 @@ const char *bd_proc_state_name(bd_proc_state s)
 						  "Waiting",   "Exiting",  "Garbing",
 						  "Suspended", "Non Existing", "Undefined"};
 	return (unsigned)s < BD_PS__COUNT ? names[s] : "Unknown";
+}
+
+int bd_node_otp_major(const bd_node_info *n)
+{
+	const char *r = n->otp_release;
+	if (!r)
+		return 0;
+	if (*r == 'R')
+		r++;
+	return atoi(r) > 0 && atoi(r) < 1000 ? atoi(r) : 0;
 }
 
 const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)

@@ -1,17 +1,45 @@
-/* Input bytes: a regular file is mmap'ed; zstd-compressed input and pipes are first
- * streamed into an unlinked temporary file, which is then mmap'ed, so memory stays
- * bounded whatever the input size. */
+/* Input bytes: a regular file is mmap'ed; compressed input (zstd, gzip) and pipes are
+ * first streamed into an unlinked temporary file, which is then mmap'ed, so memory
+ * stays bounded whatever the input size. On the way the first bytes are checked (no
+ * spooling of what is not a dump), a decompression bomb or a filling $TMPDIR stops
+ * the spool (the input then reads as cut), and Windows line endings are turned back
+ * into the VM's own "\n" so every reader sees one text. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+#include <zlib.h>
 #include <zstd.h>
 
 #include "int.h"
+
+enum {
+	HEAD_CAP = 64,                      /* bytes sniffed before anything is spooled */
+	RATIO_MAX = 1000,                   /* output/input beyond which a stream is a bomb */
+};
+#define RATIO_FROM ((uint64_t)32 << 20)     /* ... once this much was written */
+#define DISK_CHECK ((uint64_t)256 << 20)    /* free space re-checked this often */
+#define DISK_RESERVE ((uint64_t)1 << 30)    /* never leave less free in $TMPDIR */
+
+/* ---- the temporary file and what goes into it ---- */
+typedef struct sink {
+	int fd;
+	const char *name;
+	uint64_t written, consumed;   /* bytes out; compressed bytes in (ratio) */
+	uint64_t limit;               /* BEAMDUMP_MAX_INPUT, or UINT64_MAX */
+	int ratio_check;              /* compressed input without an explicit limit */
+	uint64_t next_disk_check;
+	unsigned char head[HEAD_CAP]; /* the first bytes, held until sniffed */
+	size_t nhead;
+	int sniffed, crlf, pending_cr;
+	char stop[200];               /* why the spool stopped early ("" = it did not) */
+} sink;
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -40,9 +68,378 @@ static int tmpfile_fd(void)
 	return fd;
 }
 
-/* Copy or decompress everything from in (with head already read) into a temp file. */
-static int spool(int in, const unsigned char *head, size_t nhead, int zst, int *out_fd,
-		 int *stream_cut, bd_error *err)
+/* "12G", "500M", "1000000": bytes; 0 or "unlimited" lifts the limit. */
+static uint64_t env_limit(int *set)
+{
+	const char *v = getenv("BEAMDUMP_MAX_INPUT");
+	*set = 0;
+	if (!v || !*v)
+		return UINT64_MAX;
+	*set = 1;
+	if (!strcmp(v, "unlimited"))
+		return UINT64_MAX;
+	char *e;
+	unsigned long long n = strtoull(v, &e, 10);
+	uint64_t mul = 1;
+	switch (*e) {
+	case 'k': case 'K': mul = 1u << 10; break;
+	case 'm': case 'M': mul = 1u << 20; break;
+	case 'g': case 'G': mul = 1u << 30; break;
+	case 't': case 'T': mul = (uint64_t)1 << 40; break;
+	}
+	if (!n || n > UINT64_MAX / mul)
+		return UINT64_MAX;
+	return (uint64_t)n * mul;
+}
+
+static void sink_init(sink *k, int fd, const char *name, int compressed)
+{
+	memset(k, 0, sizeof *k);
+	k->fd = fd;
+	k->name = name;
+	int set;
+	k->limit = env_limit(&set);
+	k->ratio_check = compressed && !set;
+	k->next_disk_check = 0;
+}
+
+/* Does the text start like something we read? The part before the first newline must
+ * be a prefix of the crash-dump magic (a dump cut inside its first line is still a
+ * dump), or another known start. */
+static int head_known(const unsigned char *h, size_t n)
+{
+	static const char magic[] = "=erl_crash_dump:";
+	static const char old[] = "<Erlang crash dump>";
+	if (n == 0 || bd_snapshot_is((const char *)h, n))
+		return 1;
+	if (n >= 4 && memcmp(h, "ENC0", 4) == 0)
+		return 1;
+	if (memcmp(h, old, n < sizeof old - 1 ? n : sizeof old - 1) == 0)
+		return 1;
+	size_t k = 0;
+	while (k < n && k < sizeof magic - 1 && h[k] != '\n' && h[k] != '\r')
+		k++;
+	return k > 0 && memcmp(h, magic, k) == 0;
+}
+
+/* Windows line endings: the first line ends in "\r\n". */
+static int head_crlf(const unsigned char *h, size_t n)
+{
+	const unsigned char *nl = memchr(h, '\n', n);
+	return nl && nl > h && nl[-1] == '\r';
+}
+
+/* Write bytes, dropping the '\r' of every "\r\n" in CRLF mode. */
+static int put_text(sink *k, const unsigned char *p, size_t n)
+{
+	if (!k->crlf)
+		return write_all(k->fd, p, n);
+	if (k->pending_cr && n) {
+		k->pending_cr = 0;
+		if (p[0] != '\n' && write_all(k->fd, "\r", 1) < 0)
+			return -1;
+	}
+	const unsigned char *e = p + n;
+	while (p < e) {
+		const unsigned char *cr = memchr(p, '\r', (size_t)(e - p));
+		if (!cr)
+			return write_all(k->fd, p, (size_t)(e - p));
+		if (write_all(k->fd, p, (size_t)(cr - p)) < 0)
+			return -1;
+		if (cr + 1 == e) {
+			k->pending_cr = 1;
+			return 0;
+		}
+		p = cr[1] == '\n' ? cr + 1 : cr;
+		if (p == cr) { /* a lone '\r' stays */
+			if (write_all(k->fd, "\r", 1) < 0)
+				return -1;
+			p++;
+		}
+	}
+	return 0;
+}
+
+static int sniff(sink *k, bd_error *err)
+{
+	k->sniffed = 1;
+	if (!head_known(k->head, k->nhead))
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
+				    k->name);
+	k->crlf = head_crlf(k->head, k->nhead);
+	return put_text(k, k->head, k->nhead) < 0
+		       ? bd_error_set(err, BD_EIO, errno, "cannot write temporary file: %s",
+				      strerror(errno))
+		       : 0;
+}
+
+static void fmt_size(char *buf, size_t cap, uint64_t v)
+{
+	if (v >= (uint64_t)1 << 30)
+		snprintf(buf, cap, "%.1f GB", (double)v / (double)(1u << 30));
+	else
+		snprintf(buf, cap, "%.1f MB", (double)v / (double)(1u << 20));
+}
+
+/* Stop conditions checked before each write: the explicit limit, the expansion
+ * ratio of a compressed stream, the free space left where the spool lives. */
+static int over_limit(sink *k, size_t n)
+{
+	char sz[32];
+	if (k->written + n > k->limit) {
+		fmt_size(sz, sizeof sz, k->limit);
+		snprintf(k->stop, sizeof k->stop,
+			 "input read up to BEAMDUMP_MAX_INPUT (%s); raise it to read on", sz);
+		return 1;
+	}
+	if (k->ratio_check && k->written >= RATIO_FROM && k->consumed &&
+	    k->written / k->consumed > RATIO_MAX) {
+		fmt_size(sz, sizeof sz, k->written);
+		snprintf(k->stop, sizeof k->stop,
+			 "decompression stopped at %s: the input expands more than %d:1 "
+			 "(set BEAMDUMP_MAX_INPUT to read on)", sz, RATIO_MAX);
+		return 1;
+	}
+	if (k->written >= k->next_disk_check) {
+		struct statvfs vs;
+		k->next_disk_check = k->written + DISK_CHECK;
+		if (fstatvfs(k->fd, &vs) == 0) {
+			uint64_t avail = (uint64_t)vs.f_bavail * vs.f_frsize;
+			uint64_t total = (uint64_t)vs.f_blocks * vs.f_frsize;
+			uint64_t reserve = total / 20 < DISK_RESERVE ? total / 20 : DISK_RESERVE;
+			if (avail < reserve + DISK_CHECK) {
+				fmt_size(sz, sizeof sz, k->written);
+				snprintf(k->stop, sizeof k->stop,
+					 "temporary space nearly full after %s: set TMPDIR to a "
+					 "larger file system", sz);
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* One chunk of output. Returns 0, 1 when the spool must stop here, or an error. */
+static int sink_put(sink *k, const unsigned char *p, size_t n, bd_error *err)
+{
+	if (!k->sniffed) {
+		size_t take = HEAD_CAP - k->nhead < n ? HEAD_CAP - k->nhead : n;
+		memcpy(k->head + k->nhead, p, take);
+		k->nhead += take;
+		p += take;
+		n -= take;
+		if (k->nhead < HEAD_CAP)
+			return 0;
+		int rc = sniff(k, err);
+		if (rc)
+			return rc;
+		k->written += k->nhead;
+	}
+	if (!n)
+		return 0;
+	if (over_limit(k, n)) {
+		uint64_t room = k->limit > k->written ? k->limit - k->written : 0;
+		if (room && room < n && put_text(k, p, (size_t)room) == 0)
+			k->written += room;
+		return 1;
+	}
+	if (put_text(k, p, n) < 0)
+		return bd_error_set(err, BD_EIO, errno, "cannot write temporary file: %s",
+				    strerror(errno));
+	k->written += n;
+	return 0;
+}
+
+static int sink_end(sink *k, bd_error *err)
+{
+	if (!k->sniffed) {
+		int rc = sniff(k, err);
+		if (rc)
+			return rc;
+	}
+	if (k->pending_cr && write_all(k->fd, "\r", 1) < 0)
+		return bd_error_set(err, BD_EIO, errno, "cannot write temporary file: %s",
+				    strerror(errno));
+	return 0;
+}
+
+/* ---- decoders: each feeds the sink and says whether the stream ended whole ---- */
+typedef enum { Z_NONE, Z_ZSTD, Z_GZIP } zkind;
+
+typedef struct input {
+	int fd;
+	const unsigned char *pre; /* bytes already read (the magic) */
+	size_t npre;
+	const unsigned char *mem; /* or the whole input in memory (a mapped file) */
+	size_t nmem;
+	const unsigned char *released; /* mapped input: pages behind are dropped */
+} input;
+
+static ssize_t in_read(input *in, unsigned char *buf, size_t cap)
+{
+	if (in->npre) {
+		size_t n = in->npre < cap ? in->npre : cap;
+		memcpy(buf, in->pre, n);
+		in->pre += n;
+		in->npre -= n;
+		return (ssize_t)n;
+	}
+	if (in->mem) {
+		size_t n = in->nmem < cap ? in->nmem : cap;
+		memcpy(buf, in->mem, n);
+		in->mem += n;
+		in->nmem -= n;
+		if (in->mem - in->released > (64 << 20)) {
+			long pg = sysconf(_SC_PAGESIZE);
+			size_t len = (size_t)(in->mem - in->released) & ~(size_t)(pg - 1);
+			madvise((void *)(uintptr_t)in->released, len, MADV_DONTNEED);
+			in->released += len;
+		}
+		return (ssize_t)n;
+	}
+	for (;;) {
+		ssize_t r = read(in->fd, buf, cap);
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r;
+	}
+}
+
+/* Returns <0 error, 0 whole stream, 1 stopped by the sink, 2 stream cut or damaged
+ * after some output (cut holds why). */
+static int decode_plain(input *in, sink *k, unsigned char *ib, size_t incap, bd_error *err)
+{
+	for (;;) {
+		ssize_t r = in_read(in, ib, incap);
+		if (r < 0)
+			return bd_error_set(err, BD_EIO, errno, "read error: %s", strerror(errno));
+		if (r == 0)
+			return 0;
+		int rc = sink_put(k, ib, (size_t)r, err);
+		if (rc)
+			return rc;
+	}
+}
+
+static int decode_zstd(input *in, sink *k, unsigned char *ib, size_t incap, unsigned char *ob,
+		       size_t outcap, char *cut, size_t cutcap, bd_error *err)
+{
+	ZSTD_DCtx *dc = ZSTD_createDCtx();
+	if (!dc)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	size_t zret = 0;
+	int rc = 0;
+	for (;;) {
+		ssize_t r = in_read(in, ib, incap);
+		if (r < 0) {
+			rc = bd_error_set(err, BD_EIO, errno, "read error: %s", strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		ZSTD_inBuffer zin = {ib, (size_t)r, 0};
+		while (zin.pos < zin.size) {
+			ZSTD_outBuffer zout = {ob, outcap, 0};
+			size_t before = zin.pos;
+			zret = ZSTD_decompressStream(dc, &zout, &zin);
+			k->consumed += zin.pos - before;
+			if (ZSTD_isError(zret)) {
+				if (!k->written && !k->nhead) {
+					rc = bd_error_set(err, BD_ECORRUPT, 0, "zstd: %s",
+							  ZSTD_getErrorName(zret));
+				} else {
+					snprintf(cut, cutcap, "zstd data damaged after %llu bytes (%s)",
+						 (unsigned long long)(k->written + k->nhead),
+						 ZSTD_getErrorName(zret));
+					rc = 2;
+				}
+				goto done;
+			}
+			if ((rc = sink_put(k, ob, zout.pos, err)))
+				goto done;
+		}
+	}
+	/* Flush what the decoder still holds. */
+	while (!rc && zret != 0) {
+		ZSTD_inBuffer zin = {ib, 0, 0};
+		ZSTD_outBuffer zout = {ob, outcap, 0};
+		zret = ZSTD_decompressStream(dc, &zout, &zin);
+		if (ZSTD_isError(zret) || zout.pos == 0)
+			break;
+		rc = sink_put(k, ob, zout.pos, err);
+	}
+	/* A cut .zst still yields what was decompressed; the reader then sees a
+	 * truncated dump, and the notice says why. */
+	if (!rc && zret != 0) {
+		snprintf(cut, cutcap, "compressed input cut short (zstd frame incomplete)");
+		rc = 2;
+	}
+done:
+	ZSTD_freeDCtx(dc);
+	return rc;
+}
+
+static int decode_gzip(input *in, sink *k, unsigned char *ib, size_t incap, unsigned char *ob,
+		       size_t outcap, char *cut, size_t cutcap, bd_error *err)
+{
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	if (inflateInit2(&zs, 15 + 32) != Z_OK) /* gzip or zlib header */
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	int rc = 0, zr = Z_OK, members = 0, garbage = 0;
+	for (;;) {
+		if (zs.avail_in == 0) {
+			ssize_t r = in_read(in, ib, incap);
+			if (r < 0) {
+				rc = bd_error_set(err, BD_EIO, errno, "read error: %s", strerror(errno));
+				break;
+			}
+			if (r == 0)
+				break;
+			zs.next_in = ib;
+			zs.avail_in = (uInt)r;
+		}
+		uInt before = zs.avail_in;
+		zs.next_out = ob;
+		zs.avail_out = (uInt)outcap;
+		zr = inflate(&zs, Z_NO_FLUSH);
+		k->consumed += before - zs.avail_in;
+		if (zr == Z_DATA_ERROR || zr == Z_NEED_DICT || zr == Z_MEM_ERROR) {
+			if (members && zr == Z_DATA_ERROR && zs.total_out == 0) {
+				garbage = 1; /* after a whole member, as gzip -d allows */
+				break;
+			}
+			if (!k->written && !k->nhead) {
+				rc = bd_error_set(err, BD_ECORRUPT, 0, "gzip: %s",
+						  zs.msg ? zs.msg : "bad data");
+			} else {
+				snprintf(cut, cutcap, "gzip data damaged after %llu bytes (%s)",
+					 (unsigned long long)(k->written + k->nhead),
+					 zs.msg ? zs.msg : "bad data");
+				rc = 2;
+			}
+			break;
+		}
+		if ((rc = sink_put(k, ob, outcap - zs.avail_out, err)))
+			break;
+		if (zr == Z_STREAM_END) {
+			members++;
+			inflateReset(&zs); /* concatenated members (gzip -c a b) */
+		}
+	}
+	/* After a whole member the decoder is reset: nothing fed since means complete. */
+	if (!rc && !garbage && !(members && zs.total_in == 0)) {
+		snprintf(cut, cutcap, "compressed input cut short (gzip stream incomplete)");
+		rc = 2;
+	}
+	inflateEnd(&zs);
+	return rc;
+}
+
+/* Copy, decompress or normalize everything from in into a temporary file. */
+static int spool(input *in, zkind z, const char *name, int *out_fd, char *cut, size_t cutcap,
+		 bd_error *err)
 {
 	int fd = tmpfile_fd();
 	if (fd < 0)
@@ -51,71 +448,30 @@ static int spool(int in, const unsigned char *head, size_t nhead, int zst, int *
 	size_t incap = ZSTD_DStreamInSize(), outcap = ZSTD_DStreamOutSize();
 	if (incap < 65536)
 		incap = 65536;
+	if (outcap < 131072)
+		outcap = 131072;
 	unsigned char *ib = malloc(incap), *ob = malloc(outcap);
-	ZSTD_DCtx *dc = zst ? ZSTD_createDCtx() : NULL;
-	int rc = 0;
-	size_t zret = 0;
-	if (!ib || !ob || (zst && !dc)) {
+	sink k;
+	sink_init(&k, fd, name, z != Z_NONE);
+	int rc;
+	if (!ib || !ob)
 		rc = bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-		goto done;
+	else if (z == Z_ZSTD)
+		rc = decode_zstd(in, &k, ib, incap, ob, outcap, cut, cutcap, err);
+	else if (z == Z_GZIP)
+		rc = decode_gzip(in, &k, ib, incap, ob, outcap, cut, cutcap, err);
+	else
+		rc = decode_plain(in, &k, ib, incap, err);
+	if (rc == 1)
+		snprintf(cut, cutcap, "%s", k.stop);
+	if (rc >= 0) {
+		int e = sink_end(&k, err);
+		if (e)
+			rc = e;
 	}
-	memcpy(ib, head, nhead);
-	size_t have = nhead;
-	for (;;) {
-		if (!have) {
-			ssize_t r = read(in, ib, incap);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r < 0) {
-				rc = bd_error_set(err, BD_EIO, errno, "read error: %s", strerror(errno));
-				goto done;
-			}
-			if (r == 0)
-				break;
-			have = (size_t)r;
-		}
-		if (!zst) {
-			if (write_all(fd, ib, have) < 0)
-				goto werr;
-			have = 0;
-			continue;
-		}
-		ZSTD_inBuffer zin = {ib, have, 0};
-		while (zin.pos < zin.size) {
-			ZSTD_outBuffer zout = {ob, outcap, 0};
-			zret = ZSTD_decompressStream(dc, &zout, &zin);
-			if (ZSTD_isError(zret)) {
-				rc = bd_error_set(err, BD_ECORRUPT, 0, "zstd: %s",
-						  ZSTD_getErrorName(zret));
-				goto done;
-			}
-			if (write_all(fd, ob, zout.pos) < 0)
-				goto werr;
-		}
-		have = 0;
-	}
-	/* Flush what the decoder still holds. */
-	while (zst && zret != 0) {
-		ZSTD_inBuffer zin = {ib, 0, 0};
-		ZSTD_outBuffer zout = {ob, outcap, 0};
-		zret = ZSTD_decompressStream(dc, &zout, &zin);
-		if (ZSTD_isError(zret) || zout.pos == 0)
-			break;
-		if (write_all(fd, ob, zout.pos) < 0)
-			goto werr;
-	}
-	/* A cut .zst still yields what was decompressed; the reader then sees a
-	 * truncated dump, and the notice says why. */
-	if (zst && zret != 0)
-		*stream_cut = 1;
-	goto done;
-werr:
-	rc = bd_error_set(err, BD_EIO, errno, "cannot write temporary file: %s", strerror(errno));
-done:
 	free(ib);
 	free(ob);
-	ZSTD_freeDCtx(dc);
-	if (rc) {
+	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
@@ -144,6 +500,52 @@ static int map_fd(bd_source *s, int fd, bd_error *err)
 	return 0;
 }
 
+static void unmap(bd_source *s)
+{
+	if (s->map)
+		munmap(s->map, s->map_len);
+	if (s->fd > 0)
+		close(s->fd);
+	s->map = NULL;
+	s->map_len = 0;
+	s->fd = -1;
+}
+
+/* A mapped text file with Windows line endings is rewritten once with "\n". */
+static int normalize_mapped(bd_source *s, bd_error *err)
+{
+	size_t n = s->size < HEAD_CAP ? (size_t)s->size : HEAD_CAP;
+	if (!head_crlf((const unsigned char *)s->data, n))
+		return 0;
+	input in = {0};
+	in.mem = in.released = (const unsigned char *)s->data;
+	in.nmem = (size_t)s->size;
+	int fd = -1;
+	char cut[200] = "";
+	int rc = spool(&in, Z_NONE, s->name, &fd, cut, sizeof cut, err);
+	if (rc)
+		return rc;
+	unmap(s);
+	if (cut[0])
+		snprintf(s->cut_reason, sizeof s->cut_reason, "%s", cut);
+	s->crlf = 1;
+	rc = map_fd(s, fd, err);
+	if (rc)
+		close(fd);
+	return rc;
+}
+
+static const char *packed_kind(const unsigned char *h, size_t n)
+{
+	if (n >= 6 && memcmp(h, "\xFD" "7zXZ", 5) == 0)
+		return "xz (decompress it with xz -d)";
+	if (n >= 3 && memcmp(h, "BZh", 3) == 0)
+		return "bzip2 (decompress it with bunzip2)";
+	if (n >= 4 && memcmp(h, "PK\x03\x04", 4) == 0)
+		return "a zip archive (extract the dump first)";
+	return NULL;
+}
+
 int bd_source_open(bd_source **out, const char *path, bd_error *err)
 {
 	*out = NULL;
@@ -159,7 +561,7 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		return bd_error_set(err, BD_EIO, e, "%s: %s", path, strerror(e));
 	}
 	struct stat st;
-	unsigned char head[4] = {0};
+	unsigned char head[6] = {0};
 	size_t nhead = 0;
 	int rc = 0;
 	if (fstat(in, &st) < 0) {
@@ -170,25 +572,41 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		rc = bd_error_set(err, BD_EIO, EISDIR, "%s: is a directory", s->name);
 		goto fail;
 	}
-	while (nhead < 4) {
-		ssize_t r = read(in, head + nhead, 4 - nhead);
+	while (nhead < sizeof head) {
+		ssize_t r = read(in, head + nhead, sizeof head - nhead);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			break;
 		nhead += (size_t)r;
 	}
-	int zst = nhead == 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F &&
-		  head[3] == 0xFD;
-	if (S_ISREG(st.st_mode) && !zst) {
+	zkind z = Z_NONE;
+	if (nhead >= 4 && head[0] == 0x28 && head[1] == 0xB5 && head[2] == 0x2F && head[3] == 0xFD)
+		z = Z_ZSTD;
+	else if (nhead >= 2 && head[0] == 0x1F && head[1] == 0x8B)
+		z = Z_GZIP;
+	const char *packed = packed_kind(head, nhead);
+	if (packed) {
+		rc = bd_error_set(err, BD_EUNSUPPORTED, 0, "%s: compressed with %s", s->name, packed);
+		goto fail;
+	}
+	if (S_ISREG(st.st_mode) && z == Z_NONE) {
 		rc = map_fd(s, in, err);
 		if (rc)
 			goto fail;
+		in = -1;
+		rc = normalize_mapped(s, err);
+		if (rc) {
+			unmap(s);
+			free(s);
+			return rc;
+		}
 		*out = s;
 		return 0;
 	}
+	input src = {in, head, nhead, NULL, 0, NULL};
 	int fd = -1;
-	rc = spool(in, head, nhead, zst, &fd, &s->stream_cut, err);
+	rc = spool(&src, z, s->name, &fd, s->cut_reason, sizeof s->cut_reason, err);
 	if (in > 0)
 		close(in);
 	in = -1;
@@ -199,6 +617,8 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		close(fd);
 		goto fail;
 	}
+	size_t n = s->size < HEAD_CAP ? (size_t)s->size : HEAD_CAP;
+	s->crlf = head_crlf((const unsigned char *)s->data, n);
 	*out = s;
 	return 0;
 fail:
@@ -236,9 +656,6 @@ void bd_source_free(bd_source *s)
 {
 	if (!s)
 		return;
-	if (s->map)
-		munmap(s->map, s->map_len);
-	if (s->fd > 0)
-		close(s->fd);
+	unmap(s);
 	free(s);
 }

@@ -2,7 +2,7 @@
 # Install what beamdump needs to build, test and make its sample dumps (Debian bookworm).
 # Idempotent: installs only the packages that are missing.
 set -e
-pkgs="build-essential cmake pkg-config libzstd-dev zstd libelf-dev libdwarf-dev libcmocka-dev
+pkgs="build-essential cmake pkg-config libzstd-dev zstd zlib1g-dev gzip libelf-dev libdwarf-dev libcmocka-dev
       erlang-base erlang-dev erlang-crypto erlang-tools erlang-observer erlang-src elixir
       python3 python3-jsonschema chromium"
 missing=""

@@ -73,6 +73,8 @@ typedef struct bd_slogan {
 	const char *reason;        /* the reason text (not NUL-terminated at reason_len) */
 	size_t reason_len;
 	int system_limit;          /* the text mentions system_limit, emfile or enfile */
+	char unquoted[2048];       /* OTP 26+ quote the reason ("(\"{...}\")"): reason then
+				    * points here, unescaped (cut at the buffer's size) */
 } bd_slogan;
 
 /* Classify a slogan (NULL is treated as empty). Never fails. Async-signal-unsafe
@@ -145,6 +147,9 @@ typedef struct bd_subject {
 				       * "atoms", "application", "scheduler" */
 	bd_pid pid;                   /* process or port id; BD_PID_NONE otherwise */
 	const char *name;             /* registered name, table, allocator, application */
+	const char *label;            /* process without a registered name: the name it is
+				       * known by (bd_proc_name: a label, process_name, via
+				       * name), else NULL */
 	const char *initial_call;     /* "M:F/A": $initial_call when known, else Spawned as */
 	const char *current_function; /* "M:F/A" from the program counter */
 	const char *application;      /* owning application (heuristic, docs/json.md) */
@@ -238,6 +243,41 @@ uint64_t bd_bin_refs_holders(const bd_bin_refs *r, uint64_t addr, const bd_proc 
 			     size_t cap);
 void bd_bin_refs_free(bd_bin_refs *r);
 
+/* ---- the name of a process ---- */
+
+/* Where a process name came from, worst to best: callers may compare (a source of
+ * BD_PNAME_VIA or better names this very process; the ones below name its kind). */
+typedef enum {
+	BD_PNAME_PID,          /* nothing better: its pid */
+	BD_PNAME_SPAWNED_AS,   /* the MFA it was spawned as (erlang:apply/2, ...) */
+	BD_PNAME_INITIAL_CALL, /* '$initial_call' of a proc_lib process: "mod:init/1" */
+	BD_PNAME_VIA,          /* the global or {via, M, Name} name of a gen_server or
+				* gen_statem: {Registry, Key} for Elixir's Registry */
+	BD_PNAME_PROCESS_NAME, /* a 'process_name' dictionary entry (RabbitMQ): "Type: Id",
+				* a #resource{} as "queue 'orders' in vhost '/'" */
+	BD_PNAME_LABEL,        /* proc_lib:set_label/1 (OTP 27), Elixir's Process.set_label/1:
+				* '$process_label', printed as a term */
+	BD_PNAME_REGISTERED,   /* erlang:register/2 */
+} bd_pname_source;
+
+/* The best name of p for people, as top, analyze, diff and report show it: its
+ * registered name; else its label ('$process_label'); else a 'process_name'
+ * dictionary entry; else the via/global name its gen_server or gen_statem loop was
+ * started with; else '$initial_call'; else the MFA it was spawned as; else its pid.
+ * Written NUL-terminated into buf (cut to cap - 1 bytes; 160 is plenty); returns its
+ * source. Terms are printed in Erlang syntax, shortened.
+ *
+ * h: p's decoding context when the caller has one open (bd_heap_open on p), else
+ * NULL: then one is opened and freed here, only if p has a dictionary (plain spawns
+ * cost nothing). Decodes only the dictionary entries it needs and the first stack
+ * frame's name slot, never the whole state, so it is cheap enough for every row a
+ * command prints; for every process of a million-process dump, budget it.
+ * Never fails (the pid is the last resort). Allocates only through h. */
+bd_pname_source bd_proc_name(const bd_model *m, const bd_proc *p, bd_heap *h, char *buf,
+			     size_t cap);
+/* "registered", "label", "process_name", "via", "initial_call", "spawned_as", "pid". */
+const char *bd_pname_source_name(bd_pname_source s);
+
 /* ---- behaviour state (a post-mortem sys:get_state/1) ---- */
 
 typedef struct bd_gen_state {
@@ -302,6 +342,9 @@ typedef struct bd_proc_place {
 	uint32_t app;             /* index into bd_proc_tree.apps, or BD_NO_PROC */
 	const char *initial_call; /* $initial_call "M:F/A" of proc_lib processes, else
 				   * Spawned as; NULL if unknown */
+	const char *label;        /* the name it is known by when it has no registered
+				   * name (bd_proc_name: a label, process_name, via name),
+				   * else NULL */
 	uint8_t via;              /* bd_parent_via */
 	uint8_t supervisor;       /* its $initial_call is supervisor:Mod/1 */
 	uint64_t memory;          /* bytes (Memory, else heap words x word size) */

@@ -3,9 +3,11 @@
  * three of them (beamdump ci: baseline, current, optional final as in memlab).
  *
  * Processes are matched by a key, not by pid, so that two dumps of two runs of the
- * same program line up: registered name; else $initial_call (or Spawned as) plus the
- * registered names among $ancestors; else the pid. Processes sharing a key form a
- * group compared by count and sums ("40 more ci_app:session_init/1 processes"). */
+ * same program line up: registered name; else the pattern of its label (proc_lib
+ * label, process_name, via name; see BD_KEY_LABEL); else $initial_call (or Spawned
+ * as) plus the registered names among $ancestors; else the pid. Processes sharing a
+ * key form a group compared by count and sums ("40 more ci_app:session_init/1
+ * processes"). */
 #ifndef BEAMDUMP_DIFF_H
 #define BEAMDUMP_DIFF_H
 
@@ -29,8 +31,13 @@ int bd_atom_pattern(const char *atom, size_t len, char *key, size_t cap);
 
 /* ---- diff ---- */
 
-typedef enum { BD_KEY_NAME, BD_KEY_CALL, BD_KEY_PID } bd_key_kind;
-const char *bd_key_kind_name(bd_key_kind k); /* "name", "call", "pid" */
+/* LABEL: the pattern (bd_atom_pattern: numbers as <N>...) of a label, process_name or
+ * via name (bd_proc_name), used when the processes of one initial call carry at most a
+ * few distinct such patterns (named queues, workers); labels that differ per process
+ * (one per connection) would make groups of one, so those processes keep the CALL key
+ * and a leak of them still shows as one growing group. */
+typedef enum { BD_KEY_NAME, BD_KEY_CALL, BD_KEY_PID, BD_KEY_LABEL } bd_key_kind;
+const char *bd_key_kind_name(bd_key_kind k); /* "name", "call", "pid", "label" */
 
 /* Sums over the members of a group on one side. Unknown values count as 0. */
 typedef struct bd_diff_procs {

@@ -65,6 +65,8 @@ typedef struct bd_node_info {
 	/* Sections the reader skipped or could not parse (count) and the first reason. */
 	uint64_t skipped;
 	const char *skipped_first;
+	int crlf;                   /* the source had Windows line endings (read as "\n") */
+	const char *format_note;    /* e.g. a dump format newer than known: read best-effort */
 } bd_node_info;
 
 typedef struct bd_memory {
@@ -304,6 +306,8 @@ char *bd_port_fmt(bd_pid p, char *buf, size_t cap);
 /* Parse "<a.b.c>" or "a.b.c" (or "#Port<a.b>" with port=1). 0 on success. */
 int bd_pid_parse(const char *s, size_t len, bd_pid *out);
 const char *bd_proc_state_name(bd_proc_state s);
+/* Major OTP release of the node: 25 for "25", 16 for "R16B03"; 0 if unknown. */
+int bd_node_otp_major(const bd_node_info *n);
 
 #ifdef __cplusplus
 }
