@@ -150,6 +150,9 @@ uint64_t words_to_bytes(const bd_model *m, uint64_t words);
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap);
 /* Print one line to stderr about truncation/skips; return EXIT_PARTIAL or EXIT_OK. */
 int partial_notice(const bd_model *m);
+/* What partial_notice says (lines joined by \n, no "beamdump: "); 1 when the input
+ * was partial, else 0 and buf = "". */
+int partial_reason(const bd_model *m, char *buf, size_t cap);
 /* Open the input named by the last positional argument; prints errors. */
 int open_input(const opts *o, bd_model **m);
 /* open_input, then the process named by the first argument (pid or name); prints

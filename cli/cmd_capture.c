@@ -15,6 +15,7 @@
 
 #include "beamdump/capture.h"
 #include "beamdump/dump.h"
+#include "beamdump/secret.h"
 #include "beamdump/snapshot.h"
 #include "cli.h"
 
@@ -379,6 +380,7 @@ int cmd_capture(const opts *g)
 				      : "$BEAMDUMP_COOKIE or ~/.erlang.cookie (use --cookie-file F)");
 		return EXIT_USAGE;
 	}
+	bd_secret_add(cookie, clen); /* a hash only: whatever prints from here hides it */
 	/* On a small machine beamdump competes with the node for CPU: let the node win. */
 	if (o.nice)
 		(void)setpriority(PRIO_PROCESS, 0, o.nice);

@@ -1,7 +1,10 @@
 /* beamdump ci --baseline A --current B [--final C]: the leak gate. Rules and
  * thresholds from defaults, a config file and --set flags (docs/ci.md); the result
  * as text, Markdown, JUnit XML and JSON, to stdout or files, several at once. Exit 1
- * when a rule fails. */
+ * when a rule fails. An input that cannot be read (3) or is cut (4) fails the gate
+ * too, and every report says which input and why: a gate that passes on half a dump
+ * would pass leaks. */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +14,18 @@
 #include "diff_out.h"
 
 enum { F_TEXT, F_MD, F_JUNIT, F_JSON, F__COUNT };
+enum { PROBLEM_UNREADABLE = 1, PROBLEM_CUT };
 static const char *const format_names[] = {"text", "md", "junit", "json"};
 
 typedef struct ci_args {
 	const char *path[3]; /* baseline, current, final */
 	const char *out[F__COUNT]; /* file per format; "-" = stdout */
 	long rows;
+	/* What is wrong with each input: "" when nothing. */
+	char problem[3][768];
+	int bad[3];     /* PROBLEM_UNREADABLE or PROBLEM_CUT, else 0 */
+	int unreadable; /* an input could not be read: the rules were not run */
+	int cut;        /* an input is cut or lost sections: the gate fails */
 } ci_args;
 
 static const char *const point_names[] = {"baseline", "current", "final"};
@@ -38,8 +47,9 @@ const cli_cmd ci_cmd = {
 	"ci", cmd_ci, NULL, 0, 0, ci_opts,
 	"The leak gate: fails when processes, ETS, atoms, ports or memory leak.",
 	"Several formats can be written at once (one to stdout, the others to files).\n",
-	"0 pass, 1 a rule failed, 2 usage, 3 an input is unreadable, 4 an input is cut\n"
-	"            (the gate fails: the reports say which input and why)"};
+	"0 pass, 1 a rule failed, 2 usage, 3 an input cannot be read (or a report\n"
+	"            cannot be written), 4 an input is cut; 3 and 4 fail the gate and every\n"
+	"            report says which input and why"};
 
 static int usage_err(const char *msg, const char *arg)
 {
@@ -174,16 +184,59 @@ static const char *status(const bd_ci_result_rule *r)
 	return !r->enabled ? "disabled" : r->failed ? "fail" : "pass";
 }
 
+/* ---- the verdict, the same words in every format ---- */
+
+static const char *verdict(const bd_ci_result *res, const ci_args *a)
+{
+	if (a->unreadable || a->cut)
+		return "ERROR";
+	return res->failed ? "FAIL" : "PASS";
+}
+
+/* "current cannot be read: the rules were not run" / "current is cut: ..." */
+static void why_error(const ci_args *a, char *buf, size_t cap)
+{
+	size_t n = 0;
+	buf[0] = 0;
+	for (int i = 0; i < 3 && n < cap; i++)
+		if (a->problem[i][0])
+			n += (size_t)snprintf(buf + n, cap - n, "%s%s %s", n ? ", " : "", point_names[i],
+					      a->bad[i] == PROBLEM_CUT ? "is cut" : "cannot be read");
+	if (n < cap)
+		snprintf(buf + n, cap - n, "%s", a->unreadable ? ": the rules were not run"
+								: ": the gate fails whatever the rules say");
+}
+
 /* ---- text ---- */
 
 static void out_text(FILE *f, const bd_ci_result *res, const ci_args *a)
 {
-	fprintf(f, "beamdump ci: %s (%d of %d rules failed; %d snapshots)\n",
-		res->failed ? "FAIL" : "PASS", res->failed, BD_CI__COUNT, res->snapshots);
+	char why[1024];
+	why_error(a, why, sizeof why);
+	if (res)
+		fprintf(f, "beamdump ci: %s (%s%s%d of %d rules failed; %d snapshots)\n",
+			verdict(res, a), why, *why ? "; " : "", res->failed, BD_CI__COUNT,
+			res->snapshots);
+	else
+		fprintf(f, "beamdump ci: ERROR (%s)\n", why);
 	for (int i = 0; i < 3; i++)
 		if (a->path[i])
 			fprintf(f, "  %-8s %s\n", point_names[i], a->path[i]);
 	fprintf(f, "\n");
+	for (int i = 0; i < 3; i++) {
+		const char *line = a->problem[i];
+		if (!*line)
+			continue;
+		fprintf(f, "ERROR    input %s: ", point_names[i]);
+		for (; *line; line++)
+			if (*line == '\n')
+				fputs("; ", f);
+			else
+				fputc(*line, f);
+		fprintf(f, "\n");
+	}
+	if (!res)
+		return;
 	for (int i = 0; i < BD_CI__COUNT; i++) {
 		const bd_ci_result_rule *r = &res->rules[i];
 		fprintf(f, "%-8s %-15s %-44s %s\n", r->failed ? "FAIL" : r->enabled ? "ok" : "off",
@@ -222,8 +275,22 @@ static void md_text(FILE *f, const char *s)
 
 static void out_md(FILE *f, const bd_ci_result *res, const ci_args *a)
 {
-	fprintf(f, "## beamdump ci: %s\n\n", res->failed ? "FAIL" : "PASS");
-	fprintf(f, "%d of %d rules failed, %d snapshots", res->failed, BD_CI__COUNT, res->snapshots);
+	fprintf(f, "## beamdump ci: %s\n\n", verdict(res, a));
+	for (int i = 0; i < 3; i++)
+		if (a->problem[i][0]) {
+			fprintf(f, "**Input %s ", point_names[i]);
+			md_text(f, a->bad[i] == PROBLEM_CUT ? "is cut" : "cannot be read");
+			fprintf(f, "**: ");
+			md_text(f, a->problem[i]);
+			fprintf(f, "\n\n");
+		}
+	if (a->unreadable)
+		fprintf(f, "The rules were not run. Inputs");
+	else if (a->cut)
+		fprintf(f, "The gate fails whatever the rules say. ");
+	if (res)
+		fprintf(f, "%d of %d rules failed, %d snapshots", res->failed, BD_CI__COUNT,
+			res->snapshots);
 	for (int i = 0; i < 3; i++)
 		if (a->path[i]) {
 			fprintf(f, "%s %s `", i ? "," : ":", point_names[i]);
@@ -231,7 +298,10 @@ static void out_md(FILE *f, const bd_ci_result *res, const ci_args *a)
 				fputc(*p == '`' ? '\'' : *p, f);
 			fputc('`', f);
 		}
-	fprintf(f, ".\n\n| status | rule | threshold | result |\n|---|---|---|---|\n");
+	fprintf(f, ".\n");
+	if (!res)
+		return;
+	fprintf(f, "\n| status | rule | threshold | result |\n|---|---|---|---|\n");
 	for (int i = 0; i < BD_CI__COUNT; i++) {
 		const bd_ci_result_rule *r = &res->rules[i];
 		fprintf(f, "| %s | `%s` | ", r->failed ? "**FAIL**" : r->enabled ? "pass" : "disabled",
@@ -307,20 +377,44 @@ static void xml_text(FILE *f, const char *s)
 	}
 }
 
+/* The inputs as one more testcase, with an <error> when one is unreadable or cut. */
+static void junit_inputs(FILE *f, const ci_args *a)
+{
+	fprintf(f, "    <testcase classname=\"beamdump.ci\" name=\"inputs\">\n");
+	for (int i = 0; i < 3; i++) {
+		if (!a->problem[i][0])
+			continue;
+		fprintf(f, "      <error type=\"%s\" message=\"%s ",
+			a->bad[i] == PROBLEM_CUT ? "cut_input" : "unreadable_input", point_names[i]);
+		xml_text(f, a->bad[i] == PROBLEM_CUT ? "is cut: " : "cannot be read: ");
+		xml_text(f, a->problem[i]);
+		fprintf(f, "\">");
+		xml_text(f, a->problem[i]);
+		fprintf(f, "\n%s</error>\n", a->unreadable ? "The rules were not run."
+							    : "The gate fails whatever the rules say.");
+	}
+	fprintf(f, "    </testcase>\n");
+}
+
 static void out_junit(FILE *f, const bd_ci_result *res, const ci_args *a)
 {
-	int disabled = 0;
-	for (int i = 0; i < BD_CI__COUNT; i++)
+	int disabled = 0, errors = 0;
+	for (int i = 0; i < 3; i++)
+		errors += a->problem[i][0] != 0;
+	for (int i = 0; res && i < BD_CI__COUNT; i++)
 		disabled += !res->rules[i].enabled;
+	if (!res)
+		disabled = BD_CI__COUNT;
+	int tests = BD_CI__COUNT + (errors > 0), failed = res ? res->failed : 0;
 	char ts[32];
 	time_t now = time(NULL);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", gmtime(&now));
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<testsuites name=\"beamdump ci\" tests=\"%d\" failures=\"%d\" errors=\"0\" skipped=\"%d\">\n",
-		BD_CI__COUNT, res->failed, disabled);
-	fprintf(f, "  <testsuite name=\"beamdump.ci\" tests=\"%d\" failures=\"%d\" errors=\"0\" "
+	fprintf(f, "<testsuites name=\"beamdump ci\" tests=\"%d\" failures=\"%d\" errors=\"%d\" skipped=\"%d\">\n",
+		tests, failed, errors, disabled);
+	fprintf(f, "  <testsuite name=\"beamdump.ci\" tests=\"%d\" failures=\"%d\" errors=\"%d\" "
 		   "skipped=\"%d\" timestamp=\"%s\">\n",
-		BD_CI__COUNT, res->failed, disabled, ts);
+		tests, failed, errors, disabled, ts);
 	fprintf(f, "    <properties>\n");
 	for (int i = 0; i < 3; i++)
 		if (a->path[i]) {
@@ -329,8 +423,14 @@ static void out_junit(FILE *f, const bd_ci_result *res, const ci_args *a)
 			fprintf(f, "\"/>\n");
 		}
 	fprintf(f, "      <property name=\"snapshots\" value=\"%d\"/>\n    </properties>\n",
-		res->snapshots);
-	for (int i = 0; i < BD_CI__COUNT; i++) {
+		a->path[2] ? 3 : 2);
+	if (errors)
+		junit_inputs(f, a);
+	for (int i = 0; !res && i < BD_CI__COUNT; i++)
+		fprintf(f, "    <testcase classname=\"beamdump.ci\" name=\"%s\"><skipped message=\"not run: "
+			   "an input cannot be used\"/></testcase>\n",
+			bd_ci_rule_name((bd_ci_rule_id)i));
+	for (int i = 0; res && i < BD_CI__COUNT; i++) {
 		const bd_ci_result_rule *r = &res->rules[i];
 		fprintf(f, "    <testcase classname=\"beamdump.ci\" name=\"%s\">", bd_ci_rule_name(r->id));
 		if (!r->enabled) {
@@ -354,7 +454,7 @@ static void out_junit(FILE *f, const bd_ci_result *res, const ci_args *a)
 		}
 		fprintf(f, "</testcase>\n");
 	}
-	if (res->ntransients) {
+	if (res && res->ntransients) {
 		fprintf(f, "    <system-out>");
 		for (size_t i = 0; i < res->ntransients; i++) {
 			const bd_ci_transient *t = &res->transients[i];
@@ -370,16 +470,25 @@ static void out_junit(FILE *f, const bd_ci_result *res, const ci_args *a)
 
 /* ---- JSON ---- */
 
-static void json_input(jw *w, const char *k, const char *path, const bd_model *m)
+static void json_input(jw *w, const char *k, const char *path, const bd_model *m,
+		       const char *problem)
 {
 	jw_key(w, k);
-	if (!m) {
+	if (!m && !path) {
 		jw_null(w);
+		return;
+	}
+	if (!m) {
+		jw_obj(w);
+		jw_kstr(w, "path", path);
+		jw_kstr(w, "error", problem);
+		jw_obj_end(w);
 		return;
 	}
 	const bd_node_info *n = bd_model_node(m);
 	jw_obj(w);
 	jw_kstr(w, "path", path);
+	jw_kstr(w, "error", *problem ? problem : NULL);
 	jw_kstr(w, "created", n->created);
 	jw_key(w, "created_unix");
 	if (n->created_unix == INT64_MIN)
@@ -398,16 +507,41 @@ static void out_json(FILE *f, const bd_ci_result *res, const ci_args *a, bd_mode
 	jw_init(&w, f);
 	jw_obj(&w);
 	jw_kstr(&w, "schema", "beamdump.ci/1");
-	jw_kstr(&w, "result", res->failed ? "fail" : "pass");
+	jw_kstr(&w, "result", a->unreadable || a->cut ? "error" : res->failed ? "fail" : "pass");
 	jw_key(&w, "snapshots");
-	jw_i64(&w, res->snapshots);
+	jw_i64(&w, a->path[2] ? 3 : 2);
 	jw_key(&w, "failed_rules");
-	jw_i64(&w, res->failed);
+	jw_i64(&w, res ? res->failed : 0);
+	jw_key(&w, "errors");
+	jw_arr(&w);
+	for (int i = 0; i < 3; i++)
+		if (a->problem[i][0]) {
+			jw_obj(&w);
+			jw_kstr(&w, "input", point_names[i]);
+			jw_kstr(&w, "path", a->path[i]);
+			jw_kstr(&w, "kind", a->bad[i] == PROBLEM_CUT ? "cut" : "unreadable");
+			jw_kstr(&w, "reason", a->problem[i]);
+			jw_obj_end(&w);
+		}
+	jw_arr_end(&w);
 	jw_key(&w, "inputs");
 	jw_obj(&w);
 	for (int i = 0; i < 3; i++)
-		json_input(&w, point_names[i], a->path[i], m[i]);
+		json_input(&w, point_names[i], a->path[i], m[i], a->problem[i]);
 	jw_obj_end(&w);
+	if (!res) {
+		jw_key(&w, "rules");
+		jw_arr(&w);
+		jw_arr_end(&w);
+		jw_key(&w, "transients");
+		jw_arr(&w);
+		jw_arr_end(&w);
+		jw_key(&w, "diff");
+		jw_null(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+		return;
+	}
 	jw_key(&w, "rules");
 	jw_arr(&w);
 	for (int i = 0; i < BD_CI__COUNT; i++) {
@@ -467,7 +601,7 @@ static int write_out(int fmt, const char *path, const bd_ci_result *res, const c
 {
 	FILE *f = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	if (!f) {
-		fprintf(stderr, "beamdump ci: cannot write %s\n", path);
+		fprintf(stderr, "beamdump ci: cannot write %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	switch (fmt) {
@@ -482,8 +616,27 @@ static int write_out(int fmt, const char *path, const bd_ci_result *res, const c
 	else
 		bad |= fflush(f) != 0;
 	if (bad)
-		fprintf(stderr, "beamdump ci: error writing %s\n", path);
+		fprintf(stderr, "beamdump ci: cannot write %s: %s\n", path, strerror(errno));
 	return bad ? -1 : 0;
+}
+
+/* Open the inputs; what is wrong with each goes into a->problem. */
+static void open_inputs(ci_args *a, bd_model *m[3])
+{
+	bd_error errs[3];
+	if (open_models_each(m, a->path, 3, errs))
+		a->unreadable = 1;
+	for (int i = 0; i < 3; i++) {
+		if (errs[i].code) {
+			snprintf(a->problem[i], sizeof a->problem[i], "%s", errs[i].msg);
+			a->bad[i] = PROBLEM_UNREADABLE;
+			fprintf(stderr, "beamdump ci: %s: %s\n", point_names[i], errs[i].msg);
+		} else if (m[i] && partial_reason(m[i], a->problem[i], sizeof a->problem[i])) {
+			a->cut = 1;
+			a->bad[i] = PROBLEM_CUT;
+			partial_notice(m[i]);
+		}
+	}
 }
 
 int cmd_ci(const opts *o)
@@ -494,25 +647,24 @@ int cmd_ci(const opts *o)
 	if (rc)
 		return rc;
 	bd_model *m[3] = {0};
-	rc = open_models(m, a.path, 3, point_names);
+	open_inputs(&a, m);
 	bd_ci_result *res = NULL;
-	if (!rc) {
+	if (!a.unreadable) {
 		bd_error err = {0};
 		if (bd_ci_run(m[0], m[1], m[2], &rules, NULL, &res, &err)) {
 			fprintf(stderr, "beamdump ci: %s\n", err.msg);
-			rc = EXIT_UNREADABLE;
+			snprintf(a.problem[1], sizeof a.problem[1], "%s", err.msg);
+			a.bad[1] = PROBLEM_UNREADABLE;
+			a.unreadable = 1;
 		}
 	}
-	if (!rc) {
-		for (int i = 0; i < 3; i++)
-			if (m[i])
-				partial_notice(m[i]);
-		for (int f = 0; f < F__COUNT; f++)
-			if (a.out[f] && write_out(f, a.out[f], res, &a, m))
-				rc = EXIT_UNREADABLE;
-		if (!rc)
-			rc = res->failed ? EXIT_FINDINGS : EXIT_OK;
-	}
+	/* The reports are written whatever happened: CI shows them where people look. */
+	int wrote = 0;
+	for (int f = 0; f < F__COUNT; f++)
+		if (a.out[f] && write_out(f, a.out[f], res, &a, m))
+			wrote = -1;
+	rc = a.unreadable || wrote ? EXIT_UNREADABLE : a.cut ? EXIT_PARTIAL
+				     : res->failed ? EXIT_FINDINGS : EXIT_OK;
 	bd_ci_result_free(res);
 	for (int i = 0; i < 3; i++)
 		bd_model_free(m[i]);

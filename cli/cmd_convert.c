@@ -37,7 +37,8 @@ int cmd_convert(const opts *o)
 	bd_snapshot_opts so = BD_SNAPSHOT_OPTS_INIT;
 	wo.level = 3;
 	wo.max_record = so.max_record;
-	wo.producer = "beamdump convert";
+	so.redact = opt_count(o, "redact") > 0;
+	wo.producer = so.redact ? "beamdump convert --redact" : "beamdump convert";
 	/* ~1 record per 256 KiB of input, plus tables: far more than needed. */
 	uint64_t est = ni->input_size / (256u * 1024) + 4096;
 	wo.max_records = est > (1u << 24) ? 1u << 24 : (uint32_t)est;

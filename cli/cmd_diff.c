@@ -23,7 +23,7 @@ static void *open_one(void *arg)
 	return NULL;
 }
 
-int open_models(bd_model **out, const char *const *paths, int n, const char *const *labels)
+int open_models_each(bd_model **out, const char *const *paths, int n, bd_error *errs)
 {
 	open_job jobs[4] = {{0}};
 	pthread_t tid[4];
@@ -43,12 +43,22 @@ int open_models(bd_model **out, const char *const *paths, int n, const char *con
 		if (started[i])
 			pthread_join(tid[i], NULL);
 		out[i] = jobs[i].m;
-		if (paths[i] && jobs[i].rc) {
-			fprintf(stderr, "beamdump: %s%s%s\n", labels ? labels[i] : "",
-				labels ? ": " : "", jobs[i].err.msg);
+		errs[i] = jobs[i].err;
+		errs[i].code = paths[i] ? jobs[i].rc : 0;
+		if (errs[i].code)
 			rc = EXIT_UNREADABLE;
-		}
 	}
+	return rc;
+}
+
+int open_models(bd_model **out, const char *const *paths, int n, const char *const *labels)
+{
+	bd_error errs[4];
+	int rc = open_models_each(out, paths, n, errs);
+	for (int i = 0; rc == EXIT_UNREADABLE && i < n; i++)
+		if (errs[i].code)
+			fprintf(stderr, "beamdump: %s%s%s\n", labels ? labels[i] : "",
+				labels ? ": " : "", errs[i].msg);
 	if (rc)
 		for (int i = 0; i < n; i++) {
 			bd_model_free(out[i]);

@@ -12,5 +12,8 @@ void diff_json(jw *w, const bd_diff *d, size_t rows);
  * one line per unreadable input (prefixed by labels[i] when labels) and returns
  * EXIT_UNREADABLE with nothing left open, else EXIT_OK. */
 int open_models(bd_model **out, const char *const *paths, int n, const char *const *labels);
+/* The same, but nothing printed and the readable inputs left open: errs[i].code is 0
+ * or the error of input i. Returns EXIT_UNREADABLE when any input failed. */
+int open_models_each(bd_model **out, const char *const *paths, int n, bd_error *errs);
 
 #endif

@@ -62,7 +62,10 @@ static const cli_cmd binaries_cmd = {"binaries", cmd_binaries, DUMP_ARG, 1, 1, b
 				     DUMP_NOTE, NULL};
 
 static const cli_opt convert_opts[] = {
-	CLI_OPT_OUTPUT("FILE", "the snapshot to write (required), e.g. node.bdump"), CLI_END};
+	CLI_OPT_OUTPUT("FILE", "the snapshot to write (required), e.g. node.bdump"),
+	{"redact", 0, CLI_FLAG, NULL, "safe to share: no cookie, binaries and strings blanked "
+				      "(sizes kept), see docs/FORMAT.md"},
+	CLI_END};
 static const cli_cmd convert_cmd = {
 	"convert", cmd_convert, DUMP_ARG, 1, 1, convert_opts,
 	"Write a compact, indexed .bdump snapshot that every command reads.", DUMP_NOTE,

@@ -202,32 +202,41 @@ const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t ca
 	return buf;
 }
 
-int partial_notice(const bd_model *m)
+int partial_reason(const bd_model *m, char *buf, size_t cap)
 {
 	const bd_node_info *n = bd_model_node(m);
-	int rc = EXIT_OK;
-	if (n->truncated && !n->truncated_in && n->abort_reason) {
+	size_t k = 0;
+	buf[0] = 0;
+	if (n->truncated && !n->truncated_in && n->abort_reason)
 		/* No dump section was cut (a cut .bdump): the reason says it all. */
-		fprintf(stderr, "beamdump: partial %s\n", n->abort_reason);
-		rc = EXIT_PARTIAL;
-	} else if (n->truncated && n->source && !strcmp(n->source, "live")) {
-		fprintf(stderr, "beamdump: partial capture: %s\n",
-			n->truncated_in ? n->truncated_in : "interrupted");
-		rc = EXIT_PARTIAL;
-	} else if (n->truncated) {
-		fprintf(stderr, "beamdump: partial dump: %s; data stops at byte %llu in %s\n",
-			n->abort_reason ? n->abort_reason : "no =end marker (file cut short)",
-			(unsigned long long)n->truncated_at, n->truncated_in ? n->truncated_in : "?");
-		rc = EXIT_PARTIAL;
-	}
+		k = (size_t)snprintf(buf, cap, "partial %s", n->abort_reason);
+	else if (n->truncated && n->source && !strcmp(n->source, "live"))
+		k = (size_t)snprintf(buf, cap, "partial capture: %s",
+				     n->truncated_in ? n->truncated_in : "interrupted");
+	else if (n->truncated)
+		k = (size_t)snprintf(buf, cap, "partial dump: %s; data stops at byte %llu in %s",
+				     n->abort_reason ? n->abort_reason : "no =end marker (file cut short)",
+				     (unsigned long long)n->truncated_at,
+				     n->truncated_in ? n->truncated_in : "?");
+	if (n->skipped && k < cap)
+		snprintf(buf + k, cap - k, "%sskipped %llu section(s): first: %s", k ? "\n" : "",
+			 (unsigned long long)n->skipped, n->skipped_first ? n->skipped_first : "?");
+	return n->truncated || n->skipped;
+}
+
+int partial_notice(const bd_model *m)
+{
+	char why[1024];
+	const bd_node_info *n = bd_model_node(m);
 	if (n->format_note)
 		fprintf(stderr, "beamdump: note: %s\n", n->format_note);
-	if (n->skipped) {
-		fprintf(stderr, "beamdump: skipped %llu section(s): first: %s\n",
-			(unsigned long long)n->skipped, n->skipped_first ? n->skipped_first : "?");
-		rc = EXIT_PARTIAL;
+	if (!partial_reason(m, why, sizeof why))
+		return EXIT_OK;
+	for (char *line = why, *nl; line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		fprintf(stderr, "beamdump: %.*s\n", nl ? (int)(nl - line) : (int)strlen(line), line);
 	}
-	return rc;
+	return EXIT_PARTIAL;
 }
 
 int open_input(const opts *o, bd_model **m)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/secret.h"
 #include "int.h"
 
 struct bd_heap {
@@ -108,6 +109,7 @@ int bd_heap_open(bd_heap **out, const bd_model *m, const bd_proc *p, bd_error *e
 		return bd_error_set(err, BD_ENOTFOUND, 0,
 				    "process has no heap data in the dump (exiting, sensitive or cut)");
 	bd_heap *h = NULL;
+	bd_secret_learn(m); /* before any term of m can be printed */
 	int rc = heap_init(&h, m, p, err);
 	if (rc)
 		return rc;
@@ -134,6 +136,7 @@ static void ensure_index(bd_heap *h)
 
 int bd_heap_open_literals(bd_heap **out, const bd_model *m, bd_error *err)
 {
+	bd_secret_learn(m);
 	return heap_init(out, m, NULL, err);
 }
 
@@ -885,7 +888,8 @@ static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf
 		if (bd_parse_hex(p + 1, end, &n)) {
 			const char *c = memchr(p, ':', (size_t)(end - p));
 			if (c && n <= (uint64_t)(end - c - 1))
-				snprintf(buf, cap, "%.*s", (int)(n > 60 ? 60 : n), c + 1);
+				snprintf(buf, cap, "%.*s", (int)(n > 60 ? 60 : n),
+					 bd_secret_is(c + 1, n) ? "'" BD_SECRET_SHOWN "'" : c + 1);
 		}
 		return;
 	case 'I':
@@ -927,6 +931,10 @@ static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf
 			return;
 		const char *atom = c + 1;
 		int alen = (int)(al > 48 ? 48 : al);
+		if (bd_secret_is(atom, al)) {
+			atom = "'" BD_SECRET_SHOWN "'";
+			alen = (int)strlen(atom);
+		}
 		if (unwrap && ((n == 3 && al == 9 && memcmp(atom, "$gen_call", 9) == 0) ||
 			       (n == 2 && al == 9 && memcmp(atom, "$gen_cast", 9) == 0))) {
 			const char *q2 = bd_tl_skip_elem(q, oe); /* the atom */

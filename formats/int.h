@@ -60,6 +60,8 @@ struct bd_model {
 	 * when s is NULL) loading only its chunk. NULL for text dumps. */
 	int (*procs_load)(bd_model *m);
 	const bd_proc *(*proc_lookup)(const bd_model *m, const char *s, bd_pid pid);
+	/* formats/secret.c: the cookies of this model were looked for (set once) */
+	_Atomic int secrets_learned;
 };
 
 const char *bd_model_intern(bd_model *m, const char *s, size_t len);

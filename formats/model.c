@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/secret.h"
 #include "int.h"
 #include "snapshot_int.h"
 
@@ -413,8 +414,10 @@ uint64_t bd_model_atoms_each(const bd_model *m,
 {
 	const char *t;
 	size_t len;
+	static const char shown[] = "'" BD_SECRET_SHOWN "'";
 	if (!m->atoms.len || bd_model_span_text(m, m->atoms, &t, &len))
 		return 0;
+	bd_secret_learn(m); /* the cookie is an atom: never handed out */
 	/* The dump lists newest first: walk lines backwards. */
 	const char *e = t + len;
 	uint64_t n = 0;
@@ -429,7 +432,8 @@ uint64_t bd_model_atoms_each(const bd_model *m,
 			l--;
 		if (l || s > t) {
 			n++;
-			if (fn && fn(ud, s, l))
+			int hide = bd_secret_is_atom_text(s, l);
+			if (fn && fn(ud, hide ? shown : s, hide ? sizeof shown - 1 : l))
 				break;
 		}
 		e = s;

@@ -624,6 +624,10 @@ static uint32_t dict_id(snap_dict *d, const char *s, size_t n)
 		d->oom = 1;
 		return UINT32_MAX;
 	}
+	if (d->keep && bd_strmap_get(&d->ids, s, n) < 0 && !(s = bd_arena_strndup(d->keep, s, n))) {
+		d->oom = 1;
+		return UINT32_MAX;
+	}
 	int64_t id = bd_strmap_put(&d->ids, s, n, (uint32_t)d->count);
 	if (id < 0) {
 		d->oom = 1;

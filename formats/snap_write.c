@@ -2,10 +2,13 @@
  * with their new strings just before them; term sections, literals and binaries go out
  * as stream records of about record_target bytes, each preceded by the atoms and
  * texts it introduced, so every record is readable once it is on disk. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/secret.h"
 #include "beamdump/snapshot.h"
+#include "redact.h"
 #include "snapshot_int.h"
 
 typedef struct wr {
@@ -41,6 +44,10 @@ typedef struct wr {
 	uint32_t *bin_last;   /* per binary: last proc index recorded + 1 */
 	bd_vec refs;          /* snap_binref */
 	uint64_t cur_proc;
+	/* texts made by redaction (freed at the end; the writer keys strings by address) */
+	char **made;
+	size_t nmade;
+	bd_arena keep; /* dictionary keys from redacted text */
 } wr;
 
 static int sink_rec(wr *w, uint16_t type, uint32_t inst, uint32_t seq, uint64_t key,
@@ -239,6 +246,152 @@ static void write_proc_index(wr *w, const bd_proc *procs, size_t n)
 	free(names);
 }
 
+/* A text owned by the writer until it ends. */
+static const char *made_text(wr *w, const char *s, size_t n)
+{
+	char **m = realloc(w->made, (w->nmade + 1) * sizeof *m);
+	char *t = malloc(n + 1);
+	if (!m || !t) {
+		free(t);
+		if (m)
+			w->made = m;
+		oom(w);
+		return NULL;
+	}
+	w->made = m;
+	memcpy(t, s, n);
+	t[n] = 0;
+	return w->made[w->nmade++] = t;
+}
+
+/* A spawned command keeps its program only ("sh -c 'curl -u u:p ...'" -> "sh"). */
+static const char *program_only(wr *w, const char *cmd)
+{
+	if (!cmd)
+		return NULL;
+	size_t n = strcspn(cmd, " \t");
+	return n == strlen(cmd) ? cmd : made_text(w, cmd, n);
+}
+
+/* A term as text ("{job,42,<<\"x\">>}") keeps its shape: "{job,...}", an atom, or "...". */
+static const char *text_shape(wr *w, const char *s)
+{
+	if (!s)
+		return NULL;
+	size_t n = 0;
+	const char *a = s + (*s == '{');
+	if (*a >= 'a' && *a <= 'z')
+		n = strspn(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@");
+	char t[160];
+	if (bd_secret_is(a, n))
+		snprintf(t, sizeof t, "'" BD_SECRET_SHOWN "'");
+	else if (*s == '{')
+		snprintf(t, sizeof t, "{%.*s%s", (int)(n > 100 ? 100 : n), a, n ? ",...}" : "...}");
+	else if (n && !a[n])
+		snprintf(t, sizeof t, "%.*s", (int)(n > 100 ? 100 : n), a);
+	else
+		snprintf(t, sizeof t, "...");
+	return made_text(w, t, strlen(t));
+}
+
+/* Ports and timers carry free text from the node: commands, port data, messages. */
+static void write_redacted_rows(wr *w)
+{
+	size_t n;
+	const bd_port *ports = bd_model_ports(w->m, &n);
+	bd_port *pc = n ? malloc(n * sizeof *pc) : NULL;
+	if (n && !pc)
+		return (void)oom(w);
+	for (size_t i = 0; i < n && !w->rc; i++) {
+		pc[i] = ports[i];
+		int spawned = pc[i].kind && (!strcmp(pc[i].kind, "external") ||
+					     !strcmp(pc[i].kind, "forker"));
+		if (spawned) {
+			pc[i].name = program_only(w, pc[i].name);
+			pc[i].driver = program_only(w, pc[i].driver);
+		}
+		pc[i].port_data = pc[i].port_data ? "..." : NULL;
+	}
+	if (n && !w->rc)
+		write_table(w, ST_PORTS, pc, n);
+	free(pc);
+	const bd_timer *timers = bd_model_timers(w->m, &n);
+	bd_timer *tc = n ? malloc(n * sizeof *tc) : NULL;
+	if (n && !tc)
+		return (void)oom(w);
+	for (size_t i = 0; i < n && !w->rc; i++) {
+		tc[i] = timers[i];
+		tc[i].message = text_shape(w, tc[i].message);
+	}
+	if (n && !w->rc)
+		write_table(w, ST_TIMERS, tc, n);
+	free(tc);
+}
+
+static char *redact_text(const bd_model *m, int kind, const char *t, size_t len, size_t *n);
+
+/* The length of a span once redacted: a snapshot's reader regenerates each span's
+ * text and checks it against the length in the table, so the tables carry these. */
+static uint64_t redacted_len(wr *w, int kind, bd_span s)
+{
+	const char *t;
+	size_t len, n = 0;
+	if (!s.len || bd_model_span_text(w->m, s, &t, &len))
+		return s.len;
+	char *r = redact_text(w->m, kind, t, len, &n);
+	if (!r)
+		oom(w);
+	free(r);
+	return n;
+}
+
+/* Base64 (or hex) length of n bytes, as the reader regenerates a binary. */
+static uint64_t binary_text_len(const bd_model *m, uint64_t n)
+{
+	return m->hex_data ? 2 * n : (n + 2) / 3 * 4;
+}
+
+/* Bytes of '*' a redacted binary gets: its size, or what the (cut) text holds. */
+static uint64_t stars_of(const bd_model *m, const bd_binary *b)
+{
+	uint64_t avail = m->hex_data ? b->data.len / 2 : b->data.len / 4 * 3;
+	return b->size < avail ? b->size : avail;
+}
+
+/* The process and binary tables with the spans' redacted lengths. */
+static void write_redacted_spans(wr *w)
+{
+	size_t n;
+	const bd_binary *bins = bd_model_binaries(w->m, &n);
+	bd_binary *bc = n ? malloc(n * sizeof *bc) : NULL;
+	if (n && !bc)
+		return (void)oom(w);
+	for (size_t i = 0; i < n; i++) {
+		bc[i] = bins[i];
+		if (bc[i].data.len)
+			bc[i].data.len = binary_text_len(w->m, stars_of(w->m, &bins[i]));
+	}
+	if (n)
+		write_table(w, ST_BINARIES, bc, n);
+	free(bc);
+	const bd_proc *procs = bd_model_procs(w->m, &n);
+	bd_proc *pc = n ? malloc(n * sizeof *pc) : NULL;
+	if (n && !pc)
+		return (void)oom(w);
+	for (size_t i = 0; i < n && !w->rc; i++) {
+		pc[i] = procs[i];
+		pc[i].sec_messages.len = redacted_len(w, SK_MESSAGES, procs[i].sec_messages);
+		pc[i].sec_dictionary.len = redacted_len(w, SK_DICT, procs[i].sec_dictionary);
+		pc[i].sec_stack.len = redacted_len(w, SK_STACK, procs[i].sec_stack);
+		pc[i].sec_heap.len = redacted_len(w, SK_HEAP, procs[i].sec_heap);
+	}
+	if (n && !w->rc) {
+		write_table(w, ST_PROCS, pc, n);
+		write_proc_index(w, pc, n);
+	}
+	free(pc);
+}
+
 static void write_tables(wr *w)
 {
 	const bd_model *m = w->m;
@@ -248,6 +401,11 @@ static void write_tables(wr *w)
 	write_table(w, ST_LIMITS, bd_model_limits(m), 1);
 	snap_modelrow mr = {m->literals.len, m->persistent_terms.len, m->atoms.len,
 			    m->hex_data, (int32_t)m->ntags};
+	if (w->o.redact) {
+		mr.literals_len = redacted_len(w, SK_LITERALS, m->literals);
+		mr.pterms_len = redacted_len(w, SK_PTERMS, m->persistent_terms);
+		mr.atoms_len = redacted_len(w, SK_TEXT, m->atoms);
+	}
 	write_table(w, ST_MODEL, &mr, 1);
 	snap_tagrow tags[BD_TAG_MAXCOUNT];
 	for (size_t i = 0; i < m->ntags; i++)
@@ -265,16 +423,24 @@ static void write_tables(wr *w)
 	T(ST_LINKS, bd_model_links)
 	T(ST_TABLE_STATS, bd_model_table_stats)
 	T(ST_SCHEDS, bd_model_scheds)
-	T(ST_PORTS, bd_model_ports)
+	if (w->o.redact) {
+		write_redacted_rows(w);
+	} else {
+		T(ST_PORTS, bd_model_ports)
+		T(ST_TIMERS, bd_model_timers)
+	}
 	T(ST_ETS, bd_model_ets)
-	T(ST_TIMERS, bd_model_timers)
 	T(ST_DISTS, bd_model_dists)
 	T(ST_MODULES, bd_model_modules)
 	T(ST_FUNS, bd_model_funs)
-	T(ST_BINARIES, bd_model_binaries)
+	if (!w->o.redact) {
+		T(ST_BINARIES, bd_model_binaries)
+	}
 	T(ST_ALLOC_STATS, bd_model_alloc_stats)
 	T(ST_AREAS, bd_model_areas)
 #undef T
+	if (w->o.redact)
+		return write_redacted_spans(w);
 	const bd_proc *procs = bd_model_procs(m, &n);
 	if (n) {
 		write_table(w, ST_PROCS, procs, n);
@@ -354,6 +520,56 @@ static void encode_text(wr *w, int kind, const char *t, size_t len)
 	}
 }
 
+static char *redact_text(const bd_model *m, int kind, const char *t, size_t len, size_t *n)
+{
+	static const bd_ts_kind ts[SK__COUNT] = {
+		[SK_MESSAGES] = BD_TS_MESSAGES, [SK_DICT] = BD_TS_DICT, [SK_STACK] = BD_TS_STACK,
+		[SK_HEAP] = BD_TS_HEAP, [SK_LITERALS] = BD_TS_HEAP, [SK_PTERMS] = BD_TS_PTERMS};
+	return kind == SK_TEXT ? bd_redact_atoms(t, len, n)
+			       : bd_redact_terms(ts[kind], t, len, m->hex_data, n);
+}
+
+/* A term section, redacted first when asked (formats/redact.c). */
+static void encode_section(wr *w, int kind, const char *t, size_t len)
+{
+	if (!w->o.redact) {
+		encode_text(w, kind, t, len);
+		return;
+	}
+	size_t n = 0;
+	char *r = redact_text(w->m, kind, t, len, &n);
+	if (!r) {
+		oom(w);
+		return;
+	}
+	encode_text(w, kind, r, n);
+	free(r);
+}
+
+/* A redacted binary: its size in '*' bytes, in pieces (binaries can be huge). */
+static void encode_stars(wr *w, uint64_t size)
+{
+	stream_section(w, SK_BINARY);
+	const size_t piece = 192u * 1024; /* multiple of 3: no base64 padding inside */
+	for (uint64_t off = 0; off < size && !w->rc; off += piece) {
+		size_t n = size - off < piece ? (size_t)(size - off) : piece;
+		static char star[4096], hexstar[4096];
+		if (!star[0]) {
+			memset(star, '*', sizeof star);
+			for (size_t i = 0; i < sizeof hexstar; i += 2)
+				memcpy(hexstar + i, "2A", 2);
+		}
+		const char *fill = w->m->hex_data ? hexstar : star;
+		size_t total = w->m->hex_data ? 2 * n : n;
+		sb_u8(&w->rec, w->m->hex_data ? OP_RAW : OP_BIN);
+		sb_var(&w->rec, total);
+		for (size_t k = 0; k < total; k += sizeof star)
+			sb_mem(&w->rec, fill, total - k < sizeof star ? total - k : sizeof star);
+		if (w->rec.len >= w->o.record_target)
+			stream_flush(w, 1);
+	}
+}
+
 /* Binary text: canonical base64 pieces become raw bytes, anything else stays text. */
 static void encode_binary(wr *w, const char *t, size_t len)
 {
@@ -426,7 +642,7 @@ static void write_procdata(wr *w)
 		stream_object(w, i);
 		for (int k = 0; k < 4 && !w->rc; k++)
 			if (sp[order[k]].len)
-				encode_text(w, order[k], t[order[k]], len[order[k]]);
+				encode_section(w, order[k], t[order[k]], len[order[k]]);
 		/* Streaming: data sections follow the process order, so what lies before this
 		 * process's sections is done; let those pages go now and then (text dumps). */
 		uint64_t low = UINT64_MAX;
@@ -457,7 +673,7 @@ static void write_termtext(wr *w)
 		if (!parts[i].s.len || bd_model_span_text(m, parts[i].s, &t, &len))
 			continue;
 		stream_object(w, (uint64_t)parts[i].id);
-		encode_text(w, parts[i].kind, t, len);
+		encode_section(w, parts[i].kind, t, len);
 	}
 	stream_flush(w, 0);
 }
@@ -473,7 +689,10 @@ static void write_bindata(wr *w)
 		if (!bins[i].data.len || bd_model_span_text(w->m, bins[i].data, &t, &len))
 			continue;
 		stream_object(w, i);
-		encode_binary(w, t, len);
+		if (w->o.redact) /* the bytes there are, never more than the text holds */
+			encode_stars(w, stars_of(w->m, &bins[i]));
+		else
+			encode_binary(w, t, len);
 		if (!w->m->span_text)
 			bd_source_release_range(w->m->src, bins[i].data.off, bins[i].data.len);
 	}
@@ -510,10 +729,14 @@ int bd_snapshot_write(const bd_model *m, bd_snapshot_sink sink, void *ctx,
 	w->refs = BD_VEC_INIT(snap_binref, 1u << 30);
 	w->dict.refc = refc_seen;
 	w->dict.refc_ud = w;
+	if (w->o.redact)
+		w->dict.keep = &w->keep;
 	size_t nb;
 	bd_model_binaries(m, &nb);
 	if (nb)
 		w->bin_last = calloc(nb, sizeof *w->bin_last);
+	if (w->o.redact)
+		bd_secret_learn(m); /* the cookie must be known before the first atom goes out */
 	write_tables(w);
 	if (!w->rc)
 		write_termtext(w);
@@ -537,6 +760,10 @@ int bd_snapshot_write(const bd_model *m, bd_snapshot_sink sink, void *ctx,
 	sb_free(&w->tmp);
 	free(w->bin_last);
 	bd_vec_free(&w->refs);
+	for (size_t i = 0; i < w->nmade; i++)
+		free(w->made[i]);
+	bd_arena_free(&w->keep);
+	free(w->made);
 	free(w);
 	return rc;
 }

@@ -207,6 +207,8 @@ typedef struct snap_dict {
 	/* called for each Yc (refc binary) the encoder sees, may be NULL */
 	void (*refc)(void *ud, uint64_t addr);
 	void *refc_ud;
+	/* when set, new keys are copied here (text that does not outlive the writer) */
+	bd_arena *keep;
 	/* context changes of the line being encoded, undone if it falls back to RAW */
 	struct snap_undo { uint64_t *p; uint64_t old; } *undo;
 	size_t nundo, undo_cap;

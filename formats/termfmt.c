@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/secret.h"
 #include "int.h"
 
 typedef struct out {
@@ -80,6 +81,10 @@ static void put_escaped(out *o, const char *s, size_t n, char q)
 
 static void put_atom(out *o, const char *s, size_t n)
 {
+	if (bd_secret_is(s, n)) {
+		puts_(o, "'" BD_SECRET_SHOWN "'");
+		return;
+	}
 	if (atom_needs_quotes(s, n)) {
 		put(o, "'", 1);
 		put_escaped(o, s, n, '\'');
@@ -110,6 +115,16 @@ static int is_string(const bd_term *t, size_t max)
 
 static void fmt(out *o, const bd_term *t, int depth, int items);
 
+/* A charlist holding a cookie (init's -setcookie argument on older releases). */
+static int string_is_secret(const bd_term *t)
+{
+	char s[256];
+	size_t n = 0;
+	for (; t && t->kind == BD_T_CONS && n < sizeof s; t = t->u.elems[1])
+		s[n++] = (char)t->u.elems[0]->u.i;
+	return t && t->kind == BD_T_NIL && bd_secret_is(s, n);
+}
+
 static void fmt_binary(out *o, const bd_term *t, int items)
 {
 	const uint8_t *d = t->u.bin.data;
@@ -120,6 +135,10 @@ static void fmt_binary(out *o, const bd_term *t, int items)
 	int text = have > 0;
 	for (size_t i = 0; i < show && text; i++)
 		text = printable(d[i]);
+	if (have && have == t->u.bin.size && bd_secret_is(d, have)) {
+		puts_(o, "<<\"" BD_SECRET_SHOWN "\">>");
+		return;
+	}
 	put(o, "<<", 2);
 	if (text) {
 		put(o, "\"", 1);
@@ -198,6 +217,10 @@ static void fmt(out *o, const bd_term *t, int depth, int items)
 	case BD_T_CONS: {
 		size_t max = items >= 0 ? (size_t)items * 8 + 8 : 1u << 20;
 		if (is_string(t, max)) {
+			if (string_is_secret(t)) {
+				puts_(o, "\"" BD_SECRET_SHOWN "\"");
+				return;
+			}
 			put(o, "\"", 1);
 			size_t n = 0;
 			for (const bd_term *c = t; c->kind == BD_T_CONS && n < max; c = c->u.elems[1], n++) {

@@ -137,12 +137,82 @@ static void test_help_per_command(void **state)
 	free(cmds);
 }
 
+/* A cut or unreadable input fails the gate, and every report says which and why. */
+static void test_ci_bad_inputs(void **state)
+{
+	(void)state;
+	const char *base = tu_sample_or_skip("ci/leaky_baseline");
+	const char *cur = tu_sample_or_skip("ci/leaky_current");
+	char cut[] = "/tmp/bdcli-cut-XXXXXX", cmd[1024];
+	int fd = mkstemp(cut);
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(cmd, sizeof cmd, "head -c 300000 %s > %s", cur, cut);
+	assert_int_equal(system(cmd), 0);
+	const struct {
+		const char *current;
+		int rc;
+		const char *kind, *why;
+	} cases[] = {
+		{cut, 4, "cut_input", "data stops at byte 300000"},
+		{"/nonexistent/current.dump", 3, "unreadable_input", "No such file or directory"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char *out, *err;
+		int rc = run2(&out, &err,
+			      "$BD ci --baseline %s --current %s --md /tmp/bdcli.md --junit "
+			      "/tmp/bdcli.xml --json /tmp/bdcli.json",
+			      base, cases[i].current);
+		assert_int_equal(rc, cases[i].rc);
+		assert_non_null(strstr(out, "beamdump ci: ERROR"));
+		assert_non_null(strstr(out, "ERROR    input current: "));
+		assert_non_null(strstr(out, cases[i].why));
+		assert_non_null(strstr(err, cases[i].why));
+		char *md = tu_read_file("/tmp/bdcli.md", NULL), *xml = tu_read_file("/tmp/bdcli.xml", NULL),
+		     *js = tu_read_file("/tmp/bdcli.json", NULL);
+		assert_non_null(md);
+		assert_non_null(xml);
+		assert_non_null(js);
+		assert_non_null(strstr(md, "## beamdump ci: ERROR"));
+		assert_non_null(strstr(md, cases[i].why));
+		assert_non_null(strstr(xml, "errors=\"1\""));
+		char tag[64];
+		snprintf(tag, sizeof tag, "<error type=\"%s\" message=\"current ", cases[i].kind);
+		assert_non_null(strstr(xml, tag));
+		assert_non_null(strstr(xml, cases[i].why));
+		assert_non_null(strstr(js, "\"result\":\"error\""));
+		assert_non_null(strstr(js, cases[i].why));
+		snprintf(cmd, sizeof cmd, "python3 %s/tests/validate_json.py %s/docs/schema/ci.schema.json "
+			 "/tmp/bdcli.json", getenv("BD_SOURCE"), getenv("BD_SOURCE"));
+		assert_int_equal(system(cmd), 0);
+		free(md);
+		free(xml);
+		free(js);
+		free(out);
+		free(err);
+	}
+	/* a report that cannot be written: the others still are, exit 3 with the reason */
+	char *err;
+	assert_int_equal(run2(NULL, &err, "$BD ci --baseline %s --current %s --junit /proc/x.xml "
+				       "--md /tmp/bdcli.md", base, base), 3);
+	assert_non_null(strstr(err, "cannot write /proc/x.xml: "));
+	free(err);
+	char *md = tu_read_file("/tmp/bdcli.md", NULL);
+	assert_non_null(strstr(md, "## beamdump ci: PASS"));
+	free(md);
+	unlink("/tmp/bdcli.md");
+	unlink("/tmp/bdcli.xml");
+	unlink("/tmp/bdcli.json");
+	unlink(cut);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_option_spellings),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_help_per_command),
+		cmocka_unit_test(test_ci_bad_inputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

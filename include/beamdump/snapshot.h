@@ -27,8 +27,11 @@ typedef struct bd_snapshot_opts {
 	size_t record_target;   /* raw bytes per data record (default 1 MiB) */
 	size_t max_record;      /* the sink's limit per payload (default 4 MiB) */
 	uint32_t table_rows;    /* rows per table chunk (default 4096) */
+	int redact;             /* a snapshot safe to share: binaries, strings, timer
+				 * messages and port commands blanked, the cookie hidden
+				 * (docs/FORMAT.md "Redacted snapshots") */
 } bd_snapshot_opts;
-#define BD_SNAPSHOT_OPTS_INIT {BD_SNAPSHOT_OPTS_VERSION, 256u * 1024, 4u << 20, 4096}
+#define BD_SNAPSHOT_OPTS_INIT {BD_SNAPSHOT_OPTS_VERSION, 256u * 1024, 4u << 20, 4096, 0}
 
 /* What the conversion did (for progress and benchmarks). */
 typedef struct bd_snapshot_stats {
