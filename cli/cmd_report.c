@@ -228,18 +228,23 @@ static int render(report *r, double t0)
 	const bd_node_info *n = bd_model_node(r->m);
 	snprintf(title, sizeof title, "beamdump: %.120s: %.150s", n->node_name ? n->node_name : "node",
 		 n->slogan ? n->slogan : "");
+	static const struct {
+		const char *name;
+		void (*fn)(report *r);
+	} sections[] = {
+		{"verdict", html_verdict}, {"memory", html_memory},   {"processes", html_processes},
+		{"details", html_details}, {"apps", html_apps},       {"ets", html_ets},
+		{"ports", html_ports},     {"timers", html_timers},   {"atoms", html_atoms},
+		{"schedulers", html_schedulers}, {"binaries", html_binaries},
+	};
+	int timing = getenv("BEAMDUMP_TIMING") != NULL;
 	html_page_begin(r->w, title, NAV);
-	html_verdict(r);
-	html_memory(r);
-	html_processes(r);
-	html_details(r);
-	html_apps(r);
-	html_ets(r);
-	html_ports(r);
-	html_timers(r);
-	html_atoms(r);
-	html_schedulers(r);
-	html_binaries(r);
+	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+		double t = now();
+		sections[i].fn(r);
+		if (timing)
+			fprintf(stderr, "report: %-12s %8.1f ms\n", sections[i].name, (now() - t) * 1e3);
+	}
 	html_footer(r, now() - t0);
 	html_page_end(r->w);
 	return ferror(r->w->f) ? -1 : 0;
@@ -265,12 +270,21 @@ static int single(const report_args *a, double t0)
 	int rc = EXIT_OK;
 	r.flags = calloc(r.nprocs + 1, 1);
 	r.tb = malloc(TERM_CAP);
+	html_prefetch_start(&r);
+	/* BEAMDUMP_TIMING=1: what each step costs, on stderr (for bench/). */
+	int timing = getenv("BEAMDUMP_TIMING") != NULL;
+	double t1 = now(), t2 = t1, t3 = t1;
 	if (!r.flags || !r.tb || bd_analyze(m, &ao, &fs, &err) || !(r.fs = fs) ||
-	    bd_proc_tree_build(&r.tree, m, NULL, &err) || bd_bin_refs_build(&r.refs, m, NULL, &err) ||
+	    ((t2 = now()), bd_proc_tree_build(&r.tree, m, NULL, &err)) ||
+	    ((t3 = now()), bd_bin_refs_build(&r.refs, m, NULL, &err)) || html_rank(&r) ||
 	    html_pick_details(&r, (size_t)a->details)) {
 		fprintf(stderr, "beamdump: report: %s\n", err.msg[0] ? err.msg : "out of memory");
 		rc = EXIT_UNREADABLE;
 	}
+	if (timing)
+		fprintf(stderr, "report: open %.0f ms, analyze %.0f ms, tree %.0f ms (%llu dictionaries), "
+				"binaries %.0f ms\n", (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3,
+			r.tree ? (unsigned long long)r.tree->decoded : 0ULL, (now() - t3) * 1e3);
 	outfile o;
 	hw w;
 	uint64_t bytes = 0;
@@ -279,7 +293,10 @@ static int single(const report_args *a, double t0)
 	else if (!rc) {
 		w.f = o.f;
 		r.w = &w;
+		double t4 = now();
 		int bad = render(&r, t0);
+		if (timing)
+			fprintf(stderr, "report: page %.0f ms\n", (now() - t4) * 1e3);
 		if (out_close(&o, !bad, &bytes) || bad)
 			rc = EXIT_UNREADABLE;
 		else if (o.f != stdout) {
@@ -288,11 +305,14 @@ static int single(const report_args *a, double t0)
 				bd_bytes_fmt(bytes, b, sizeof b), now() - t0);
 		}
 	}
+	html_prefetch_free(&r);
 	bd_findings_free(fs);
 	bd_proc_tree_free(r.tree);
 	bd_bin_refs_free(r.refs);
 	free(r.flags);
 	free(r.details);
+	for (int k = 0; k < 4; k++)
+		free(r.rank[k]);
 	free(r.tb);
 	if (!rc)
 		rc = partial_notice(m);

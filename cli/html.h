@@ -79,11 +79,14 @@ typedef struct report {
 	const bd_proc *procs;
 	size_t nprocs;
 	uint8_t *flags;       /* per process: RF_* */
+	uint32_t *rank[4];    /* largest by memory, queue, reductions, binaries (html_rank) */
+	size_t nranked;       /* entries in each: min(processes, row_cap) */
 	uint32_t *details;    /* processes with a detail section, in page order */
 	size_t ndetails;
 	size_t row_cap;       /* process rows embedded in the page */
 	int word_size;
 	char *tb;             /* term text buffer (TERM_CAP) */
+	struct mb_prefetch *prefetch; /* big mailboxes walked on a second thread */
 	/* what the page leaves out, said in its footer */
 	char notes[8][200];
 	int nnotes;
@@ -122,7 +125,14 @@ void html_atoms(report *r);
 void html_schedulers(report *r);
 void html_binaries(report *r);
 void html_footer(report *r, double seconds);
-/* Pick the processes that get a detail section (findings, top of each ranking). */
+/* Walk the largest mailboxes on a second thread while the analyses run (the walk
+ * of a million messages is the page's largest single cost); the detail sections use
+ * the result. start never fails (without a thread the walk happens later). */
+void html_prefetch_start(report *r);
+void html_prefetch_free(report *r);
+/* The rankings (report.rank); then pick the processes that get a detail section
+ * (findings, top of each ranking). */
+int html_rank(report *r);
 int html_pick_details(report *r, size_t cap);
 
 /* The diff report (html_diff.c). */

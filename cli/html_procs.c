@@ -35,29 +35,74 @@ static const struct {
 };
 enum { NRANKS = sizeof RANKS / sizeof RANKS[0] };
 
-/* Indices of the k largest by fn (ties: model order), largest first. */
-static const report *g_r;
-static rank_fn g_fn;
-static int cmp_rank(const void *x, const void *y)
+/* The rankings: for each key the indices of the largest processes, largest first
+ * (ties: model order). Only the top row_cap of each are needed (rows, charts,
+ * details), so a selection puts them first and only they are sorted. */
+typedef struct kv {
+	uint64_t k;
+	uint32_t i;
+} kv;
+
+static int kv_before(const kv *a, const kv *b) { return a->k != b->k ? a->k > b->k : a->i < b->i; }
+
+static int cmp_kv(const void *x, const void *y)
 {
-	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
-	uint64_t va = g_fn(g_r, &g_r->procs[a]), vb = g_fn(g_r, &g_r->procs[b]);
-	if (va != vb)
-		return va < vb ? 1 : -1;
-	return a < b ? -1 : 1;
+	const kv *a = x, *b = y;
+	return kv_before(a, b) ? -1 : kv_before(b, a) ? 1 : 0;
 }
 
-static uint32_t *ranked(const report *r, rank_fn fn)
+/* Rearrange v so that v[0..k) are its k first elements in kv order (Hoare's select). */
+static void select_top(kv *v, size_t n, size_t k)
 {
-	uint32_t *idx = malloc((r->nprocs + 1) * sizeof *idx);
-	if (!idx)
-		return NULL;
-	for (size_t i = 0; i < r->nprocs; i++)
-		idx[i] = (uint32_t)i;
-	g_r = r;
-	g_fn = fn;
-	qsort(idx, r->nprocs, sizeof *idx, cmp_rank);
-	return idx;
+	size_t lo = 0, hi = n;
+	while (hi - lo > 1 && k > lo && k < hi) {
+		kv pivot = v[lo + (hi - lo) / 2];
+		size_t i = lo, j = hi - 1;
+		while (i <= j) {
+			while (kv_before(&v[i], &pivot))
+				i++;
+			while (kv_before(&pivot, &v[j]))
+				j--;
+			if (i <= j) {
+				kv t = v[i];
+				v[i++] = v[j];
+				v[j] = t;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j + 1;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+}
+
+int html_rank(report *r)
+{
+	size_t k = r->nprocs < r->row_cap ? r->nprocs : r->row_cap;
+	kv *v = malloc((r->nprocs + 1) * sizeof *v);
+	if (!v)
+		return -1;
+	r->nranked = k;
+	for (size_t q = 0; q < NRANKS; q++) {
+		for (size_t i = 0; i < r->nprocs; i++)
+			v[i] = (kv){RANKS[q].fn(r, &r->procs[i]), (uint32_t)i};
+		select_top(v, r->nprocs, k);
+		qsort(v, k, sizeof *v, cmp_kv);
+		r->rank[q] = malloc((k + 1) * sizeof *r->rank[q]);
+		if (!r->rank[q]) {
+			free(v);
+			return -1;
+		}
+		for (size_t i = 0; i < k; i++)
+			r->rank[q][i] = v[i].i;
+	}
+	free(v);
+	return 0;
 }
 
 static void add_detail(report *r, const bd_proc *p, size_t cap)
@@ -104,11 +149,10 @@ int html_pick_details(report *r, size_t cap)
 		}
 	}
 	for (size_t k = 0; k < NRANKS; k++) {
-		uint32_t *idx = ranked(r, RANKS[k].fn);
-		for (size_t i = 0; idx && i < r->nprocs && i < TOP_DETAIL; i++)
+		const uint32_t *idx = r->rank[k];
+		for (size_t i = 0; idx && i < r->nranked && i < TOP_DETAIL; i++)
 			if (RANKS[k].fn(r, &r->procs[idx[i]]))
 				add_detail(r, &r->procs[idx[i]], cap);
-		free(idx);
 	}
 	return 0;
 }
@@ -122,7 +166,7 @@ static void top_charts(report *r, uint32_t *const *rankings)
 	hw_raw(w, "<div class=\"charts\">\n");
 	for (size_t k = 0; k < NRANKS; k++) {
 		size_t n = 0;
-		for (size_t i = 0; rankings[k] && i < r->nprocs && n < TOP_CHART; i++) {
+		for (size_t i = 0; rankings[k] && i < r->nranked && n < TOP_CHART; i++) {
 			const bd_proc *p = &r->procs[rankings[k][i]];
 			uint64_t v = RANKS[k].fn(r, p);
 			if (!v)
@@ -166,9 +210,9 @@ static size_t pick_rows(report *r, uint32_t *const *rankings)
 	for (int progress = 1; progress && n < r->row_cap;) {
 		progress = 0;
 		for (size_t k = 0; k < NRANKS && n < r->row_cap; k++) {
-			while (rankings[k] && pos[k] < r->nprocs && (r->flags[rankings[k][pos[k]]] & RF_ROW))
+			while (rankings[k] && pos[k] < r->nranked && (r->flags[rankings[k][pos[k]]] & RF_ROW))
 				pos[k]++;
-			if (!rankings[k] || pos[k] >= r->nprocs)
+			if (!rankings[k] || pos[k] >= r->nranked)
 				continue;
 			r->flags[rankings[k][pos[k]]] |= RF_ROW;
 			n++;
@@ -252,10 +296,33 @@ static const char *const COLS =
 	"[{\"k\":\"p\"},{\"k\":\"t\"},{\"k\":\"s\"},{\"k\":\"s\"},{\"k\":\"s\"},{\"k\":\"n\"},"
 	"{\"k\":\"n\"},{\"k\":\"n\"},{\"k\":\"n\"},{\"k\":\"s\"}]";
 
-static void table(report *r, uint32_t *const *rankings, size_t nrows)
+static const report *g_r;
+static int cmp_memory(const void *x, const void *y)
 {
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	uint64_t va = r_proc_memory(g_r, &g_r->procs[a]), vb = r_proc_memory(g_r, &g_r->procs[b]);
+	return va != vb ? (va < vb ? 1 : -1) : a < b ? -1 : 1;
+}
+
+/* The rows the page carries, by memory, largest first. */
+static uint32_t *row_order(report *r, size_t nrows)
+{
+	uint32_t *rows = malloc((nrows + 1) * sizeof *rows);
+	size_t k = 0;
+	for (size_t i = 0; rows && i < r->nprocs && k < nrows; i++)
+		if (r->flags[i] & RF_ROW)
+			rows[k++] = (uint32_t)i;
+	g_r = r;
+	if (rows)
+		qsort(rows, k, sizeof *rows, cmp_memory);
+	return rows;
+}
+
+static void table(report *r, size_t nrows)
+{
+	uint32_t *rows = row_order(r, nrows);
 	hw *w = r->w;
-	char a[32], b[32];
+	char a[32], b[32], c[32];
 	hw_raw(w, "<div class=\"tools\"><input type=\"search\" id=\"proc-q\" placeholder=\"filter: pid, "
 		  "name, initial call, function, application\" aria-label=\"filter processes\">"
 		  "<select id=\"proc-app\" aria-label=\"application\"><option value=\"\">every application"
@@ -270,13 +337,8 @@ static void table(report *r, uint32_t *const *rankings, size_t nrows)
 		  "<th class=\"num\">Memory</th><th class=\"num\">MsgQ</th><th class=\"num\">Binary</th>"
 		  "<th>Application</th></tr></thead>\n<tbody>\n");
 	size_t shown = 0;
-	for (size_t i = 0; rankings[0] && i < r->nprocs && shown < FIRST_PAGE; i++) {
-		uint32_t k = rankings[0][i];
-		if (r->flags[k] & RF_ROW) {
-			row_html(r, &r->procs[k], k);
-			shown++;
-		}
-	}
+	for (size_t i = 0; rows && i < nrows && shown < FIRST_PAGE; i++, shown++)
+		row_html(r, &r->procs[rows[i]], rows[i]);
 	hw_raw(w, "</tbody></table>\n");
 	hw_fmt(w, "<p class=\"nojs note\">Without JavaScript this table shows the first %zu of %s "
 		  "rows, by memory; the charts above and the groups below cover the rest.</p>\n",
@@ -286,18 +348,14 @@ static void table(report *r, uint32_t *const *rankings, size_t nrows)
 			  "message queue, reductions and binaries, every registered process and every "
 			  "process a finding names. The other %s are counted in the groups below.</p>\n",
 		       bd_count_fmt(nrows, a, sizeof a), bd_count_fmt(r->nprocs, b, sizeof b),
-		       bd_count_fmt(r->nprocs - nrows, a, sizeof a));
+		       bd_count_fmt(r->nprocs - nrows, c, sizeof c));
 	/* The data block: strings once, rows as arrays (docs/report.md). */
 	strtab st = {0};
 	hw_fmt(w, "<script type=\"application/json\" id=\"proc-data\">{\"cols\":%s,\"rows\":[", COLS);
-	size_t k = 0;
-	for (size_t i = 0; rankings[0] && i < r->nprocs; i++) {
-		uint32_t j = rankings[0][i];
-		if (!(r->flags[j] & RF_ROW))
-			continue;
-		if (k++)
+	for (size_t i = 0; rows && i < nrows; i++) {
+		if (i)
 			hw_raw(w, ",\n");
-		row_json(r, &st, &r->procs[j], j);
+		row_json(r, &st, &r->procs[rows[i]], rows[i]);
 	}
 	hw_raw(w, "],\n\"s\":[");
 	for (size_t i = 0; i < st.n; i++) {
@@ -308,6 +366,7 @@ static void table(report *r, uint32_t *const *rankings, size_t nrows)
 	hw_raw(w, "]}</script>\n");
 	bd_strmap_free(&st.map);
 	free(st.v);
+	free(rows);
 }
 
 /* ---- groups: every process, by initial call ---- */
@@ -413,22 +472,18 @@ void html_processes(report *r)
 {
 	hw *w = r->w;
 	char a[32];
-	uint32_t *rankings[NRANKS];
-	for (size_t k = 0; k < NRANKS; k++)
-		rankings[k] = ranked(r, RANKS[k].fn);
+	uint32_t *const *rankings = r->rank;
 	size_t nrows = pick_rows(r, rankings);
 	hw_fmt(w, "<section id=\"processes\">\n<h2>Processes (%s)</h2>\n", bd_count_fmt(r->nprocs, a, sizeof a));
 	if (!r->nprocs) {
 		hw_raw(w, "<p>The dump has no processes.</p>\n</section>\n");
 	} else {
 		top_charts(r, rankings);
-		table(r, rankings, nrows);
+		table(r, nrows);
 		groups(r);
 		hw_raw(w, "</section>\n");
 		if (nrows < r->nprocs)
 			r_note(r, "the process table carries %s of the processes (--rows)",
 			       bd_count_fmt(nrows, a, sizeof a));
 	}
-	for (size_t k = 0; k < NRANKS; k++)
-		free(rankings[k]);
 }

@@ -43,44 +43,6 @@ static void node_line(tree_walk *tw, uint32_t k)
 	hw_raw(w, "</span>");
 }
 
-/* Children not shown, summed, with their most common initial calls. */
-static void hidden_kids(tree_walk *tw, uint32_t first, size_t skip)
-{
-	report *r = tw->r;
-	const bd_proc_tree *t = r->tree;
-	uint64_t n = 0, procs = 0, mem = 0;
-	const char *calls[3] = {0};
-	uint64_t counts[3] = {0};
-	size_t i = 0;
-	for (uint32_t c = first; c != BD_NO_PROC; c = t->place[c].next_sibling, i++) {
-		if (i < skip)
-			continue;
-		n++;
-		procs += t->place[c].subtree_procs;
-		mem += t->place[c].subtree_memory;
-		const char *ic = t->place[c].initial_call;
-		for (int j = 0; ic && j < 3; j++) {
-			if (calls[j] == ic || !calls[j]) {
-				calls[j] = ic;
-				counts[j]++;
-				break;
-			}
-		}
-	}
-	if (!n)
-		return;
-	char a[32], b[32], c[32];
-	hw_fmt(r->w, "<li class=\"muted\">\xe2\x80\xa6 %s more (%s processes, %s)", bd_count_fmt(n, a, sizeof a),
-	       bd_count_fmt(procs, b, sizeof b), bd_bytes_fmt(mem, c, sizeof c));
-	for (int j = 0; j < 3 && calls[j]; j++) {
-		hw_raw(r->w, j ? ", " : ": ");
-		hw_fmt(r->w, "%s \xc3\x97 <code>", bd_count_fmt(counts[j], a, sizeof a));
-		hw_text(r->w, calls[j]);
-		hw_raw(r->w, "</code>");
-	}
-	hw_raw(r->w, "</li>\n");
-}
-
 static void subtree(tree_walk *tw, uint32_t k, int depth, int stop_at_apps);
 
 static const bd_proc_place *g_place;
@@ -90,25 +52,87 @@ static int cmp_subtree_mem(const void *x, const void *y)
 	return a < b ? 1 : a > b ? -1 : 0;
 }
 
-/* The children of k: the first TREE_KIDS by subtree memory, any on a culprit's path,
- * while the budget lasts; the rest summed in one line. */
+/* Siblings of one initial call, counted: five or more workers of a pool show as
+ * one line ("400,000 x mkbig:worker/1"), not one line each. */
+enum { KIN_GROUP = 5, KIN_CALLS = 64 };
+typedef struct kin {
+	const char *call;
+	uint64_t n, procs, mem;
+} kin;
+
+static kin *kin_of(kin *kins, size_t *nk, const char *call)
+{
+	for (size_t j = 0; j < *nk; j++)
+		if (kins[j].call == call || (call && kins[j].call && !strcmp(kins[j].call, call)))
+			return &kins[j];
+	if (!call || *nk == KIN_CALLS)
+		return NULL;
+	kins[*nk] = (kin){call, 0, 0, 0};
+	return &kins[(*nk)++];
+}
+
+/* What groups a sibling: its initial call, or where it runs when it was spawned as a
+ * fun; NULL (never grouped) for registered or labelled processes. */
+static const char *kin_key(const report *r, uint32_t c)
+{
+	const bd_proc *p = &r->procs[c];
+	const bd_proc_place *pl = &r->tree->place[c];
+	if (p->name || pl->label)
+		return NULL;
+	const char *ic = pl->initial_call;
+	if (!ic || !strcmp(ic, "erlang:apply/2") || !strcmp(ic, "proc_lib:init_p/5"))
+		return p->pc_mfa ? p->pc_mfa : ic;
+	return ic;
+}
+
+static void kin_line(report *r, const char *prefix, const kin *g)
+{
+	char a[32], b[32], c[32];
+	hw_fmt(r->w, "<li class=\"muted\">%s%s \xc3\x97 <code>", prefix, bd_count_fmt(g->n, a, sizeof a));
+	hw_text(r->w, g->call);
+	hw_fmt(r->w, "</code> \xe2\x80\x94 %s processes, %s</li>\n", bd_count_fmt(g->procs, b, sizeof b),
+	       bd_bytes_fmt(g->mem, c, sizeof c));
+}
+
+/* The children of k: pools as one line per initial call, the others by subtree
+ * memory up to TREE_KIDS while the budget lasts, anything on a culprit's path
+ * always; what is left summed in one line. */
 static void children(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
 {
-	const bd_proc_tree *t = tw->r->tree;
-	size_t i = 0, shown_upto = 0;
-	hw_raw(tw->r->w, "<ul class=\"tree\">\n");
-	for (uint32_t c = t->place[k].first_child; c != BD_NO_PROC; c = t->place[c].next_sibling, i++) {
-		int must = tw->on_path[c];
-		if (!must && (i >= TREE_KIDS || !tw->budget))
-			continue;
-		subtree(tw, c, depth + 1, stop_at_apps);
-		if (!must || i < TREE_KIDS)
-			shown_upto = i + 1;
+	report *r = tw->r;
+	const bd_proc_tree *t = r->tree;
+	kin kins[KIN_CALLS], rest = {NULL, 0, 0, 0};
+	size_t nk = 0, shown = 0;
+	for (uint32_t c = t->place[k].first_child; c != BD_NO_PROC; c = t->place[c].next_sibling) {
+		kin *g = tw->on_path[c] ? NULL : kin_of(kins, &nk, kin_key(r, c));
+		if (g)
+			g->n++;
 	}
-	/* Culprits beyond the first ones were shown out of order: the summary counts
-	 * every child after the regular ones (a shown culprit may be in it). */
-	hidden_kids(tw, t->place[k].first_child, shown_upto);
-	hw_raw(tw->r->w, "</ul>\n");
+	hw_raw(r->w, "<ul class=\"tree\">\n");
+	for (uint32_t c = t->place[k].first_child; c != BD_NO_PROC; c = t->place[c].next_sibling) {
+		const bd_proc_place *pl = &t->place[c];
+		kin *g = tw->on_path[c] ? NULL : kin_of(kins, &nk, kin_key(r, c));
+		if (tw->on_path[c] || ((!g || g->n < KIN_GROUP) && shown < TREE_KIDS && tw->budget)) {
+			subtree(tw, c, depth + 1, stop_at_apps);
+			shown += !tw->on_path[c];
+			continue;
+		}
+		kin *into = g && g->n >= KIN_GROUP ? g : &rest;
+		if (into == &rest)
+			rest.n++;
+		into->procs += pl->subtree_procs;
+		into->mem += pl->subtree_memory;
+	}
+	for (size_t j = 0; j < nk; j++)
+		if (kins[j].n >= KIN_GROUP)
+			kin_line(r, "", &kins[j]);
+	if (rest.n) {
+		char a[32], b[32], c[32];
+		hw_fmt(r->w, "<li class=\"muted\">\xe2\x80\xa6 %s more (%s processes, %s)</li>\n",
+		       bd_count_fmt(rest.n, a, sizeof a), bd_count_fmt(rest.procs, b, sizeof b),
+		       bd_bytes_fmt(rest.mem, c, sizeof c));
+	}
+	hw_raw(r->w, "</ul>\n");
 }
 
 static void subtree(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
