@@ -197,7 +197,7 @@ static void ci_rules(diff_report *r)
 		  "<th>Summary</th></tr></thead><tbody>\n");
 	for (int i = 0; i < BD_CI__COUNT; i++) {
 		const bd_ci_result_rule *rr = &ci->rules[i];
-		hw_fmt(w, "<tr%s><td class=\"mono\">%s</td><td>%s</td><td>", rr->failed ? " class=\"culprit\"" : "",
+		hw_fmt(w, "<tr%s><td class=\"mono nw\">%s</td><td>%s</td><td>", rr->failed ? " class=\"culprit\"" : "",
 		       bd_ci_rule_name(rr->id),
 		       !rr->enabled ? "off" : rr->failed ? "<span class=\"sev critical\">fail</span>"
 							 : "<span class=\"sev\" style=\"background:#067647\">pass</span>");
@@ -531,7 +531,7 @@ void html_diff(diff_report *r)
 	char title[200];
 	snprintf(title, sizeof title, "beamdump diff: %.150s", nb->node_name ? nb->node_name : "node");
 	html_page_begin(w, title, r->ci ? NAV_CI : NAV);
-	hw_raw(w, "<section id=\"summary\">\n<h1>What changed</h1>\n<div class=\"facts\">\n");
+	hw_raw(w, "<section id=\"summary\">\n<h1>What changed</h1>\n<div class=\"facts two\">\n");
 	side(w, "Baseline", r->a, r->path_a);
 	side(w, "Input", r->b, r->path_b);
 	hw_raw(w, "</div>\n");

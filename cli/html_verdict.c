@@ -88,7 +88,9 @@ static void completeness(report *r)
 	const bd_node_info *n = bd_model_node(r->m);
 	char c[32];
 	if (!n->truncated && !n->skipped) {
-		hw_raw(w, "<p class=\"note\">The input is complete (it ends with its end marker).</p>\n");
+		hw_raw(w, n->source && !strcmp(n->source, "live")
+				  ? "<p class=\"note\">The capture is complete.</p>\n"
+				  : "<p class=\"note\">The input is complete (it ends with its end marker).</p>\n");
 		return;
 	}
 	hw_raw(w, "<div class=\"cut\"><b>Partial input.</b> ");
@@ -282,14 +284,16 @@ void html_verdict(report *r)
 {
 	hw *w = r->w;
 	const bd_node_info *n = bd_model_node(r->m);
+	int live = n->source && !strcmp(n->source, "live");
 	hw_raw(w, "<section id=\"verdict\">\n<h1>");
-	hw_raw(w, "Crash dump of ");
+	hw_raw(w, live ? "Live capture of " : n->source && !strcmp(n->source, "snapshot") ? "Snapshot of "
+												: "Crash dump of ");
 	hw_text(w, n->node_name ? n->node_name : "an unnamed node");
 	hw_raw(w, "</h1>\n<div class=\"slogan\" title=\"Slogan: the reason the dump was written\">");
 	if (n->slogan && n->slogan[0])
 		hw_textcut(w, n->slogan, 4000);
 	else
-		hw_raw(w, "(no slogan)");
+		hw_raw(w, live ? "(no slogan: captured from the running node)" : "(no slogan)");
 	hw_raw(w, "</div>\n");
 	facts(r);
 	completeness(r);

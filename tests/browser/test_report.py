@@ -239,6 +239,47 @@ def diff_page(b, html, expect_ci):
     b.screenshot(html.replace(".html", ".png"))
 
 
+LIVE_NODE = r"""
+register(report_hog, spawn(fun() -> L = lists:seq(1, 200000), receive stop -> L end end)),
+[spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 300)],
+T = ets:new(report_live_tab, [named_table, public]),
+[ets:insert(T, {I, I}) || I <- lists:seq(1, 5000)],
+io:format("ready~n"),
+receive stop -> ok end.
+"""
+
+
+def live_capture(b):
+    """A running node captured with `beamdump capture`, then its report."""
+    import socket
+    host = socket.gethostname().split(".")[0]
+    name = "bdreport%d" % os.getpid()
+    cookie = os.path.join(WORK, "cookie")
+    with open(cookie, "w") as f:
+        f.write("report%d" % os.getpid())
+    os.chmod(cookie, 0o600)
+    node = subprocess.Popen(["erl", "-sname", name, "-setcookie", open(cookie).read(), "-noshell",
+                             "-eval", LIVE_NODE], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True)
+    try:
+        check(node.stdout.readline().strip() == "ready", "the live node did not start")
+        snap = os.path.join(WORK, "live.bdump")
+        run(["capture", "--node", "%s@%s" % (name, host), "--cookie-file", cookie, "-q", "-o", snap])
+    finally:
+        node.kill()  # only the node this test started, by its pid
+        node.wait()
+    html = report(snap, os.path.join(WORK, "live_capture.html"))
+    url = "file://" + os.path.abspath(html)
+    common(b, url, html)
+    a = analyze(snap)
+    check(b.eval("document.querySelector('#verdict .verdict').textContent") == a["verdict"], "live verdict")
+    check(b.eval("document.querySelector('h1').textContent").startswith("Live capture of"), "not called a live capture")
+    set_filter(b, "report_hog")
+    rows = proc_rows(b)
+    check(len(rows) == 1 and rows[0]["cells"][1] == "report_hog", "the registered process: %r" % rows)
+    check("report_live_tab" in b.eval("document.getElementById('ets-table').textContent"), "the ETS table")
+
+
 def main():
     if not find_chromium():
         print("[  FAILED  ] chromium is not installed (scripts/deps.sh installs it)")
@@ -306,6 +347,11 @@ def main():
                 report(cur, html, ["--baseline", base], ok=(0,))
                 diff_page(b, html, False)
         one("diff_report", diff)
+
+        if shutil.which("erl"):
+            one("live_capture", lambda: live_capture(b))
+        else:
+            print("[  SKIPPED ] live_capture: no erl")
     finally:
         b.close()
     dt = time.monotonic() - t0
