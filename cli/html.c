@@ -359,7 +359,9 @@ static const char CSS[] =
 	"footer{border-top:1px solid var(--line);margin-top:30px;padding-top:8px;color:var(--muted);font-size:12px}\n"
 	".js .nojs{display:none}\n"
 	"@media print{header.top{position:static}.tools,.pager{display:none!important}"
-	"pre{max-height:none}body{font-size:11px}section{break-inside:auto}a{color:inherit;text-decoration:none}}\n";
+	"pre{max-height:none}body{font-size:11px}section{break-inside:auto}a{color:inherit;text-decoration:none}"
+	/* folded parts print too, even without the script's beforeprint */
+	"details::details-content{content-visibility:visible;display:block}}\n";
 
 /* The page's only script. Data comes from <script type="application/json"> blocks
  * and is written with textContent, never as markup. */

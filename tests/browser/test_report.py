@@ -204,6 +204,16 @@ def no_javascript(b, html, verdict):
     check(verdict in text, "verdict not readable without JavaScript")
     check(len(proc_rows(b)) > 0, "no process rows without JavaScript")
     check("Without JavaScript this table shows" in text, "no word on the missing rows")
+    # printed without JavaScript: folded parts (a stack) print too
+    check(b.eval("(() => { const d = document.querySelector('details:not([open]) table');"
+                 "return d ? !d.checkVisibility() : true; })()"), "folded parts show on screen")
+    b.call("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        q = """(() => { const d = document.querySelector('details:not([open]) table');
+            return d ? d.checkVisibility() : null; })()"""
+        check(b.eval(q) is not False, "a folded table does not print")
+    finally:
+        b.call("Emulation.setEmulatedMedia", {"media": ""})
     b.open(url)
 
 
