@@ -62,6 +62,13 @@ const char *r_proc_initial(const report *r, const bd_proc *p)
 	return p->spawned_as;
 }
 
+const char *r_proc_name(const report *r, const bd_proc *p)
+{
+	if (p->name)
+		return p->name;
+	return r->tree ? r->tree->place[p - r->procs].label : NULL;
+}
+
 const char *r_proc_label(const report *r, const bd_proc *p)
 {
 	if (p->name)

@@ -103,7 +103,10 @@ enum { TERM_CAP = 1 << 16 };
 uint64_t r_proc_memory(const report *r, const bd_proc *p);
 uint64_t r_proc_binary(const report *r, const bd_proc *p);
 uint64_t r_words(const report *r, uint64_t words);
-/* Label of a process for people: registered name, else initial call, else "-". */
+/* Registered name, else the name it is known by (bd_proc_name's label, process_name
+ * or via name), else NULL. */
+const char *r_proc_name(const report *r, const bd_proc *p);
+/* Label of a process for people: r_proc_name, else initial call, else "-". */
 const char *r_proc_label(const report *r, const bd_proc *p);
 const char *r_proc_initial(const report *r, const bd_proc *p);
 const char *r_proc_app(const report *r, const bd_proc *p);

@@ -255,10 +255,7 @@ static void row_json(report *r, strtab *st, const bd_proc *p, size_t i)
 	hw *w = r->w;
 	char pid[48];
 	hw_fmt(w, "[\"%s\",", bd_pid_fmt(p->pid, pid, sizeof pid));
-	if (p->name)
-		hw_json(w, p->name);
-	else
-		hw_raw(w, "null");
+	hw_json(w, r_proc_name(r, p));
 	const char *ic = r_proc_initial(r, p);
 	const char *cur = p->pc_mfa ? p->pc_mfa : p->current_call;
 	hw_fmt(w, ",%lld,%lld,%lld,", (long long)str_id(st, ic), (long long)str_id(st, cur),
@@ -277,7 +274,7 @@ static void row_html(report *r, const bd_proc *p, size_t i)
 	hw_fmt(w, "<tr%s><td class=\"mono pid\">", r->flags[i] & RF_CULPRIT ? " class=\"culprit\"" : "");
 	r_pid(r, p->pid, 0);
 	hw_raw(w, "</td><td>");
-	hw_text(w, p->name);
+	hw_text(w, r_proc_name(r, p));
 	hw_raw(w, "</td><td class=\"mono\">");
 	hw_text(w, r_proc_initial(r, p));
 	hw_raw(w, "</td><td class=\"mono\">");
