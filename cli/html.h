@@ -54,7 +54,15 @@ typedef struct chart_item {
 	uint64_t value2;     /* second bar (e.g. carriers behind used), or BD_UNKNOWN */
 	int bytes;           /* format values as bytes */
 	int hot;             /* highlighted (a culprit) */
+	int muted;           /* grey: "the rest", "no application" */
 } chart_item;
+
+static inline chart_item chart_it(const char *label, const char *href, uint64_t value,
+				  uint64_t value2, int bytes, int hot)
+{
+	chart_item it = {label, href, value, value2, bytes, hot, 0};
+	return it;
+}
 
 /* Horizontal bars, largest first as given. Returns nothing when every value is 0. */
 void svg_bars(hw *w, const char *title, const chart_item *items, size_t n);

@@ -280,7 +280,7 @@ static void mailbox(report *r, bd_heap *h, const bd_proc *p, int open)
 		chart_item items[MAX_SHAPES];
 		size_t n = 0;
 		for (size_t i = 0; i < st.nshapes && n < MAX_SHAPES; i++, n++)
-			items[n] = (chart_item){st.shapes[i].key, NULL, st.shapes[i].count, BD_UNKNOWN, 0, 0};
+			items[n] = chart_it(st.shapes[i].key, NULL, st.shapes[i].count, BD_UNKNOWN, 0, 0);
 		char t[96];
 		snprintf(t, sizeof t, "Shapes of %s messages", bd_count_fmt(st.messages, a, sizeof a));
 		svg_bars(w, t, items, n);

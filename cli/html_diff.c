@@ -270,7 +270,7 @@ static void memory(diff_report *r)
 	for (size_t i = 0; i < d->nmemory && k < 16; i++) {
 		int64_t dd = delta(d->memory[i].a, d->memory[i].b);
 		if (dd > 0)
-			items[k++] = (chart_item){d->memory[i].name, NULL, (uint64_t)dd, BD_UNKNOWN, 1, 0};
+			items[k++] = chart_it(d->memory[i].name, NULL, (uint64_t)dd, BD_UNKNOWN, 1, 0);
 	}
 	svg_bars(w, "Growth by erlang:memory() category", items, k);
 	hw_raw(w, "<table class=\"sortable\"><thead><tr><th>Category</th><th class=\"num\">Baseline</th>"

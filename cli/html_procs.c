@@ -175,8 +175,8 @@ static void top_charts(report *r, uint32_t *const *rankings)
 			snprintf(label[n], sizeof label[n], "%s %s", r_proc_label(r, p),
 				 bd_pid_fmt(p->pid, pid, sizeof pid));
 			r_pid_href(r, p->pid, href[n], sizeof href[n]);
-			items[n] = (chart_item){label[n], href[n][0] ? href[n] : NULL, v, BD_UNKNOWN,
-						RANKS[k].bytes, (r->flags[rankings[k][i]] & RF_CULPRIT) != 0};
+			items[n] = chart_it(label[n], href[n][0] ? href[n] : NULL, v, BD_UNKNOWN,
+						RANKS[k].bytes, (r->flags[rankings[k][i]] & RF_CULPRIT) != 0);
 			n++;
 		}
 		char t[96];

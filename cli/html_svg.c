@@ -8,8 +8,10 @@
 #include "beamdump/util.h"
 #include "html.h"
 
+/* No red in the palette: red marks culprits. */
 static const char *const PALETTE[] = {"#3b6fd4", "#e07b39", "#2a9d8f", "#9b5de5", "#e9c46a",
-				      "#8d99ae", "#d1495b", "#57a773", "#b5838d", "#4ea8de"};
+				      "#57a773", "#4ea8de", "#b5838d", "#7a9e9f", "#c49a6c"};
+#define MUTED "#9aa4b5"
 enum { NPAL = sizeof PALETTE / sizeof PALETTE[0] };
 #define HOT "#b42318"
 
@@ -203,6 +205,11 @@ static const char *color_of(const chart_item *items, size_t i, const size_t *top
 {
 	if (items[i].hot)
 		return HOT;
+	for (size_t k = i; k != (size_t)BD_UNKNOWN; k = (size_t)items[k].value2)
+		if (items[k].muted)
+			return MUTED;
+		else if (items[k].value2 == BD_UNKNOWN || items[k].value2 >= k)
+			break;
 	return PALETTE[top_rank[i] % NPAL];
 }
 

@@ -56,12 +56,12 @@ static void erlang_memory(report *r)
 	for (size_t i = 0; i < 4; i++)
 		known += parts[i] == BD_UNKNOWN ? 0 : parts[i];
 	chart_item it[] = {
-		{"processes", "#processes", m->processes, BD_UNKNOWN, 1, 0},
-		{"binary", "#binaries", m->binary, BD_UNKNOWN, 1, 0},
-		{"ets", "#ets", m->ets, BD_UNKNOWN, 1, 0},
-		{"atom", "#atoms", m->atom, BD_UNKNOWN, 1, 0},
-		{"code", NULL, m->code, BD_UNKNOWN, 1, 0},
-		{"other system", "#allocators", sub(m->system, known), BD_UNKNOWN, 1, 0},
+		{"processes", "#processes", m->processes, BD_UNKNOWN, 1, 0, 0},
+		{"binary", "#binaries", m->binary, BD_UNKNOWN, 1, 0, 0},
+		{"ets", "#ets", m->ets, BD_UNKNOWN, 1, 0, 0},
+		{"atom", "#atoms", m->atom, BD_UNKNOWN, 1, 0, 0},
+		{"code", NULL, m->code, BD_UNKNOWN, 1, 0, 0},
+		{"other system", "#allocators", sub(m->system, known), BD_UNKNOWN, 1, 0, 0},
 	};
 	if (m->total == BD_UNKNOWN) {
 		hw_raw(w, "<p class=\"note\">The dump has no =memory section.</p>\n");
@@ -105,7 +105,7 @@ static void allocators(report *r)
 		tu += rows[i].used;
 		ta += rows[i].allocated;
 		if (k < 16 && rows[i].allocated)
-			items[k++] = (chart_item){rows[i].alloc, NULL, rows[i].used, rows[i].allocated, 1, 0};
+			items[k++] = chart_it(rows[i].alloc, NULL, rows[i].used, rows[i].allocated, 1, 0);
 	}
 	hw_raw(w, "<h3 id=\"allocators\">Allocators: used (blocks) within carriers</h3>\n");
 	svg_bars(w, "Used bytes (dark) of the carriers allocated (light)", items, k);
@@ -154,12 +154,16 @@ static void allocators(report *r)
 }
 
 /* The node under which an application's own processes hang: down from the master
- * while one child holds almost everything (master -> start_it -> top supervisor). */
+ * through its start_it helper to the top supervisor, and on while there is one
+ * child only. */
 static uint32_t app_top(const bd_proc_tree *t, uint32_t k)
 {
-	for (int hop = 0; hop < 4 && k != BD_NO_PROC; hop++) {
+	for (int hop = 0; hop < 6 && k != BD_NO_PROC; hop++) {
 		uint32_t c = t->place[k].first_child;
-		if (c == BD_NO_PROC || t->place[c].subtree_procs * 10 < t->place[k].subtree_procs * 9)
+		const char *ic = t->place[k].initial_call;
+		int plumbing = ic && (!strcmp(ic, "application_master:init/4") ||
+				      !strcmp(ic, "application_master:start_it/4"));
+		if (c == BD_NO_PROC || (t->place[c].next_sibling != BD_NO_PROC && !plumbing))
 			break;
 		k = c;
 	}
@@ -182,7 +186,7 @@ static void treemap(report *r)
 		const bd_app *app = &t->apps[a];
 		size_t me = n++;
 		snprintf(hrefs[me], sizeof hrefs[me], "#app-%zu", a);
-		items[me] = (chart_item){app->name, hrefs[me], app->memory, BD_UNKNOWN, 1, 0};
+		items[me] = chart_it(app->name, hrefs[me], app->memory, BD_UNKNOWN, 1, 0);
 		uint32_t top = app_top(t, app->master);
 		uint64_t sum = 0;
 		for (uint32_t c = top == BD_NO_PROC ? BD_NO_PROC : t->place[top].first_child;
@@ -193,15 +197,16 @@ static void treemap(report *r)
 			sum += pl->subtree_memory;
 			snprintf(labels[n], sizeof labels[n], "%s", r_proc_label(r, &r->procs[c]));
 			r_pid_href(r, r->procs[c].pid, hrefs[n], sizeof hrefs[n]);
-			items[n] = (chart_item){labels[n], hrefs[n][0] ? hrefs[n] : hrefs[me],
-						pl->subtree_memory, me, 1, (r->flags[c] & RF_CULPRIT) != 0};
+			items[n] = chart_it(labels[n], hrefs[n][0] ? hrefs[n] : hrefs[me],
+						pl->subtree_memory, me, 1, (r->flags[c] & RF_CULPRIT) != 0);
 			n++;
 		}
 	}
 	if (items && t->other_memory) {
 		size_t me = n++;
 		snprintf(hrefs[me], sizeof hrefs[me], "#apps-other");
-		items[me] = (chart_item){"(no application)", hrefs[me], t->other_memory, BD_UNKNOWN, 1, 0};
+		items[me] = chart_it("(no application)", hrefs[me], t->other_memory, BD_UNKNOWN, 1, 0);
+		items[me].muted = 1;
 		/* Its largest processes by their own memory (their subtrees may hold
 		 * applications). */
 		uint32_t top[TM_KIDS];
@@ -224,8 +229,8 @@ static void treemap(report *r)
 			uint32_t c = top[j];
 			snprintf(labels[n], sizeof labels[n], "%s", r_proc_label(r, &r->procs[c]));
 			r_pid_href(r, r->procs[c].pid, hrefs[n], sizeof hrefs[n]);
-			items[n] = (chart_item){labels[n], hrefs[n][0] ? hrefs[n] : hrefs[me],
-						t->place[c].memory, me, 1, (r->flags[c] & RF_CULPRIT) != 0};
+			items[n] = chart_it(labels[n], hrefs[n][0] ? hrefs[n] : hrefs[me],
+						t->place[c].memory, me, 1, (r->flags[c] & RF_CULPRIT) != 0);
 			n++;
 		}
 	}
@@ -282,7 +287,8 @@ void html_ets(report *r)
 	for (size_t i = 0; i < n && k < TOP; i++) {
 		const bd_ets *e = &t[idx[i]];
 		snprintf(href[k], sizeof href[k], "#ets-%zu", idx[i]);
-		items[k++] = (chart_item){e->name ? e->name : e->table, href[k - 1], keys[idx[i]], BD_UNKNOWN, 1, 0};
+		items[k] = chart_it(e->name ? e->name : e->table, href[k], keys[idx[i]], BD_UNKNOWN, 1, 0);
+		k++;
 	}
 	svg_bars(w, "Largest tables by memory", items, k);
 	filter_box(w, "ets-table", "tables: name, owner, type");
@@ -373,7 +379,7 @@ void html_ports(report *r)
 	uint64_t *ck = cnt;
 	size_t *di = order(ck, nd);
 	for (size_t i = 0; di && i < nd && k < TOP; i++)
-		items[k++] = (chart_item){drv[di[i]], NULL, cnt[di[i]], BD_UNKNOWN, 0, 0};
+		items[k++] = chart_it(drv[di[i]], NULL, cnt[di[i]], BD_UNKNOWN, 0, 0);
 	free(di);
 	if (nd > 1 || n > 1)
 		svg_bars(w, "Ports by driver or program", items, k);
@@ -550,7 +556,8 @@ void html_schedulers(report *r)
 		for (int j = 0; j < 4; j++)
 			q += v[j] == BD_UNKNOWN ? 0 : v[j];
 		snprintf(labels[k], sizeof labels[k], "%s %u", sched_type(s[i].type), s[i].id);
-		items[k++] = (chart_item){labels[k - 1], NULL, q, BD_UNKNOWN, 0, 0};
+		items[k] = chart_it(labels[k], NULL, q, BD_UNKNOWN, 0, 0);
+		k++;
 	}
 	svg_bars(w, "Processes waiting in each run queue", items, k);
 	hw_raw(w, "<table class=\"sortable\"><thead><tr><th>Scheduler</th><th class=\"num\">Run queue "

@@ -158,7 +158,7 @@ static void subtree(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
 		hw_raw(w, "</li>\n");
 		return;
 	}
-	int open = depth < 2 || tw->on_path[k];
+	int open = depth < 3 || tw->on_path[k];
 	hw_fmt(w, "<details%s><summary>", open ? " open" : "");
 	node_line(tw, k);
 	hw_raw(w, "</summary>\n");

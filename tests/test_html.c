@@ -95,9 +95,9 @@ static void do_treemap(hw *w, const void *arg)
 {
 	(void)arg;
 	chart_item it[] = {
-		{"<a>", "#x", 1000, BD_UNKNOWN, 1, 0}, {"b", NULL, 10, BD_UNKNOWN, 1, 1},
-		{"a1", NULL, 600, 0, 1, 0},            {"a2", NULL, 300, 0, 1, 0},
-		{"zero", NULL, 0, BD_UNKNOWN, 1, 0},   {"c", NULL, 1, BD_UNKNOWN, 1, 0},
+		{"<a>", "#x", 1000, BD_UNKNOWN, 1, 0, 0}, {"b", NULL, 10, BD_UNKNOWN, 1, 1, 0},
+		{"a1", NULL, 600, 0, 1, 0, 0},            {"a2", NULL, 300, 0, 1, 0, 0},
+		{"zero", NULL, 0, BD_UNKNOWN, 1, 0, 0},   {"c", NULL, 1, BD_UNKNOWN, 1, 0, 0},
 	};
 	svg_treemap(w, "t", it, sizeof it / sizeof it[0], 400, 200);
 }
