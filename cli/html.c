@@ -39,12 +39,18 @@ static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 	return need;
 }
 
-/* Bidirectional controls reorder what a reader sees (a name can look like another):
- * they are shown, not applied. */
+/* Bidirectional controls reorder what a reader sees (a name can look like another)
+ * and C1 controls are invisible: they are shown, not applied. */
 static int is_bidi(uint32_t cp)
 {
 	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0x200e || cp == 0x200f || cp == 0x061c;
+	       cp == 0x200e || cp == 0x200f || cp == 0x061c || (cp >= 0x80 && cp <= 0x9f);
+}
+
+/* The model stores a NUL byte of the input as C0 80 (modified UTF-8). */
+static int is_nul_pair(const unsigned char *p, size_t left)
+{
+	return left >= 2 && p[0] == 0xc0 && p[1] == 0x80;
 }
 
 void hw_textn(hw *w, const char *s, size_t n)
@@ -70,6 +76,9 @@ void hw_textn(hw *w, const char *s, size_t n)
 		} else if (c < 0x80) {
 			fputc(c, f);
 			i++;
+		} else if (is_nul_pair(p + i, n - i)) {
+			fputs("\\x00", f);
+			i += 2;
 		} else if ((l = utf8_len(p + i, n - i, &cp)) != 0) {
 			if (is_bidi(cp))
 				fprintf(f, "\\u{%04X}", cp);
@@ -126,6 +135,9 @@ void hw_jsonn(hw *w, const char *s, size_t n)
 		} else if (c < 0x80) {
 			fputc(c, f);
 			i++;
+		} else if (is_nul_pair(p + i, n - i)) {
+			fputs("\\\\x00", f);
+			i += 2;
 		} else if ((l = utf8_len(p + i, n - i, &cp)) != 0) {
 			if (is_bidi(cp))
 				fprintf(f, "\\\\u{%04X}", cp);

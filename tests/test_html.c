@@ -44,6 +44,13 @@ static void test_text_controls_and_utf8(void **state)
 	char *s = render(do_text, "a\x01" "b\xff" "c\xc3\xa9" "\xe2\x80\xae" "d");
 	assert_string_equal(s, "a\\x01b\xef\xbf\xbd" "c\xc3\xa9\\u{202E}d");
 	free(s);
+	/* a C1 control and the model's NUL (C0 80) are shown */
+	s = render(do_text, "a\xc2\x85" "b\xc0\x80" "c");
+	assert_string_equal(s, "a\\u{0085}b\\x00c");
+	free(s);
+	s = render(do_json, "\xc0\x80");
+	assert_string_equal(s, "\"\\\\x00\"");
+	free(s);
 	/* an overlong '<' is not a '<' in disguise: it is invalid */
 	s = render(do_text, "\xc0\xbc");
 	assert_null(strchr(s, '<'));
