@@ -3,6 +3,7 @@
  * two (what grew, per second, and the CI rules when thresholds are given).
  * docs/report.md describes the page. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,17 +157,36 @@ void html_footer(report *r, double seconds)
 /* ---- output: a temporary file renamed into place, or stdout ---- */
 typedef struct outfile {
 	const char *path;
-	char *tmp;
+	char *tmp;     /* NULL: written in place (stdout, a device, a FIFO) */
 	FILE *f;
 	char *buf;
 } outfile;
 
+/* Interrupted while writing: no half page left behind (unlink and _exit are
+ * async-signal-safe). */
+static char *volatile g_tmp;
+static void on_signal(int sig)
+{
+	if (g_tmp)
+		unlink(g_tmp);
+	_exit(128 + sig);
+}
+
 static int out_open(outfile *o, const char *path)
 {
+	struct stat st;
 	memset(o, 0, sizeof o[0]);
 	o->path = path;
 	if (!strcmp(path, "-")) {
 		o->f = stdout;
+		return 0;
+	}
+	/* Not a regular file (/dev/stdout, a FIFO): write to it, never rename over it. */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		if (!(o->f = fopen(path, "w"))) {
+			fprintf(stderr, "beamdump: cannot write %s: %s\n", path, strerror(errno));
+			return -1;
+		}
 		return 0;
 	}
 	size_t n = strlen(path) + 16;
@@ -184,6 +204,10 @@ static int out_open(outfile *o, const char *path)
 		o->tmp = NULL;
 		return -1;
 	}
+	g_tmp = o->tmp;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	/* mkstemp makes 0600; a report is meant to be shared like any file. */
 	mode_t um = umask(0);
 	umask(um);
@@ -195,7 +219,7 @@ static int out_open(outfile *o, const char *path)
 }
 
 /* Finish: rename into place when ok, else remove. Returns 0 or -1 (message printed). */
-static int out_close(outfile *o, int ok, uint64_t *bytes)
+static int out_close(outfile *o, int ok)
 {
 	int rc = 0;
 	if (o->f == stdout) {
@@ -203,8 +227,11 @@ static int out_close(outfile *o, int ok, uint64_t *bytes)
 			rc = -1;
 		return rc;
 	}
-	if (ok)
-		*bytes = (uint64_t)ftell(o->f);
+	if (!o->tmp) {
+		if (fclose(o->f) != 0 && ok)
+			fprintf(stderr, "beamdump: cannot write %s: %s\n", o->path, strerror(errno));
+		return ok ? 0 : -1;
+	}
 	if (fclose(o->f) != 0 && ok) {
 		fprintf(stderr, "beamdump: cannot write %s: %s\n", o->path, strerror(errno));
 		ok = 0;
@@ -217,6 +244,7 @@ static int out_close(outfile *o, int ok, uint64_t *bytes)
 		unlink(o->tmp);
 		rc = -1;
 	}
+	g_tmp = NULL;
 	free(o->tmp);
 	free(o->buf);
 	return rc;
@@ -295,16 +323,22 @@ static int single(const report_args *a, double t0)
 	outfile o;
 	hw w;
 	uint64_t bytes = 0;
-	if (!rc && out_open(&o, a->out))
+	if (!rc && out_open(&o, a->out)) {
 		rc = EXIT_UNREADABLE;
-	else if (!rc) {
-		w.f = o.f;
+	} else if (!rc && hw_open(&w, o.f)) {
+		out_close(&o, 0);
+		rc = EXIT_UNREADABLE;
+	} else if (!rc) {
 		r.w = &w;
 		double t4 = now();
 		int bad = render(&r, t0);
+		bad |= hw_close(&w);
+		bytes = w.bytes;
+		if (bad)
+			fprintf(stderr, "beamdump: cannot write %s: %s\n", a->out, strerror(errno));
 		if (timing)
 			fprintf(stderr, "report: page %.0f ms\n", (now() - t4) * 1e3);
-		if (out_close(&o, !bad, &bytes) || bad)
+		if (out_close(&o, !bad) || bad)
 			rc = EXIT_UNREADABLE;
 		else if (o.f != stdout) {
 			char b[32];
@@ -368,17 +402,23 @@ static int diffed(const report_args *a, double t0)
 	outfile o;
 	hw w;
 	uint64_t bytes = 0;
-	if (!rc && out_open(&o, a->out))
+	if (!rc && out_open(&o, a->out)) {
 		rc = EXIT_UNREADABLE;
-	else if (!rc) {
-		w.f = o.f;
+	} else if (!rc && hw_open(&w, o.f)) {
+		out_close(&o, 0);
+		rc = EXIT_UNREADABLE;
+	} else if (!rc) {
 		diff_report dr = {&w, m[0], m[1], a->baseline, a->input, d, ci, (size_t)a->details};
 		html_diff(&dr);
 		hw_raw(&w, "<footer><p>Made by beamdump " BD_VERSION);
 		hw_fmt(&w, " in %.2f s. The page loads nothing from the network.</p></footer>\n", now() - t0);
 		html_page_end(&w);
 		int bad = ferror(w.f) != 0;
-		if (out_close(&o, !bad, &bytes) || bad)
+		bad |= hw_close(&w);
+		bytes = w.bytes;
+		if (bad)
+			fprintf(stderr, "beamdump: cannot write %s: %s\n", a->out, strerror(errno));
+		if (out_close(&o, !bad) || bad)
 			rc = EXIT_UNREADABLE;
 		else if (o.f != stdout) {
 			char b[32];

@@ -2,11 +2,46 @@
  * page frame (CSS, content-security policy, the small script that sorts, filters,
  * pages and folds). The page loads nothing: no fonts, images or scripts from
  * anywhere, and the policy forbids it even if something tried. */
+#define _GNU_SOURCE /* fopencookie */
 #include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "beamdump/util.h"
 #include "html.h"
+
+static ssize_t count_write(void *cookie, const char *buf, size_t n)
+{
+	hw *w = cookie;
+	size_t k = fwrite(buf, 1, n, w->out);
+	w->bytes += k;
+	return k < n ? -1 : (ssize_t)k;
+}
+
+int hw_open(hw *w, FILE *out)
+{
+	static const cookie_io_functions_t io = {NULL, count_write, NULL, NULL};
+	w->out = out;
+	w->bytes = 0;
+	w->f = fopencookie(w, "w", io);
+	if (!w->f)
+		return -1;
+	setvbuf(w->f, NULL, _IOFBF, 1 << 16);
+	return 0;
+}
+
+uint64_t hw_size(hw *w)
+{
+	fflush(w->f);
+	return w->bytes;
+}
+
+int hw_close(hw *w)
+{
+	int rc = fclose(w->f);
+	w->f = NULL;
+	return rc || ferror(w->out) ? -1 : 0;
+}
 
 void hw_raw(hw *w, const char *s) { fputs(s, w->f); }
 

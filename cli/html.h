@@ -14,8 +14,17 @@
 
 /* ---- the writer ---- */
 typedef struct hw {
-	FILE *f;
+	FILE *f;        /* where the page goes (hw_open: a counting stream over out) */
+	FILE *out;
+	uint64_t bytes; /* written so far (hw_open) */
 } hw;
+
+/* Write through a stream that counts the page's bytes (sections keep to budgets with
+ * it); hw_close flushes it. Without hw_open, f is used directly and bytes stays 0. */
+int hw_open(hw *w, FILE *out);
+int hw_close(hw *w);
+/* Bytes of the page so far (flushes; 0 without hw_open). */
+uint64_t hw_size(hw *w);
 
 /* Trusted markup (literals of this program). */
 void hw_raw(hw *w, const char *s);

@@ -10,6 +10,10 @@
 #include "beamdump/util.h"
 #include "html.h"
 
+/* A detail stays under DETAIL_BUDGET bytes; past PAGE_BUDGET the remaining details
+ * keep their header and fields only (the page's bound on a 1 GB dump is 10 MB). */
+#define DETAIL_BUDGET ((uint64_t)256 << 10)
+#define PAGE_BUDGET ((uint64_t)8 << 20)
 enum { SLOT_TEXT = 600, STATE_TEXT = 6000, MSG_TEXT = 1200, DICT_TEXT = 800,
        MAX_FRAMES = 60, MAX_SLOTS = 40, MAX_MSGS = 10, MAX_SHAPES = 12, MAX_DICT = 60,
        MAX_LINKS = 100 };
@@ -219,7 +223,7 @@ static void gen_state(report *r, bd_heap *h, const bd_proc *p)
 	hw_raw(w, "</pre>\n");
 }
 
-static void stack(report *r, bd_heap *h, int open)
+static void stack(report *r, bd_heap *h, int open, uint64_t start)
 {
 	hw *w = r->w;
 	bd_frame *fr;
@@ -234,7 +238,8 @@ static void stack(report *r, bd_heap *h, int open)
 	hw_fmt(w, "<details%s><summary>Stack (%zu frames)</summary>\n<table class=\"stack\"><thead><tr>"
 		  "<th>Frame</th><th>Slot</th><th>Value</th></tr></thead><tbody>\n",
 	       open ? " open" : "", nf);
-	for (size_t i = 0; i < nf && i < MAX_FRAMES; i++) {
+	size_t i = 0;
+	for (; i < nf && i < MAX_FRAMES && hw_size(w) - start < DETAIL_BUDGET; i++) {
 		hw_fmt(w, "<tr><td class=\"mono\" rowspan=\"%u\">", fr[i].nslots ? (fr[i].nslots < MAX_SLOTS ? fr[i].nslots : MAX_SLOTS) : 1);
 		hw_text(w, fr[i].mfa);
 		hw_raw(w, "</td>");
@@ -257,8 +262,8 @@ static void stack(report *r, bd_heap *h, int open)
 		}
 	}
 	hw_raw(w, "</tbody></table>");
-	if (nf > MAX_FRAMES)
-		hw_fmt(w, "<p class=\"note\">%zu more frames not shown.</p>", nf - MAX_FRAMES);
+	if (nf > i)
+		hw_fmt(w, "<p class=\"note\">%zu more frames not shown.</p>", nf - i);
 	hw_raw(w, "</details>\n");
 }
 
@@ -312,7 +317,7 @@ static void mailbox(report *r, bd_heap *h, const bd_proc *p, int open)
 	hw_raw(w, "</details>\n");
 }
 
-static void dictionary(report *r, bd_heap *h)
+static void dictionary(report *r, bd_heap *h, uint64_t start)
 {
 	hw *w = r->w;
 	bd_term **keys, **vals;
@@ -322,7 +327,8 @@ static void dictionary(report *r, bd_heap *h)
 		return;
 	hw_fmt(w, "<details><summary>Dictionary (%zu)</summary><table><thead><tr><th>Key</th><th>Value</th>"
 		  "</tr></thead><tbody>\n", nd);
-	for (size_t i = 0; i < nd && i < MAX_DICT; i++) {
+	size_t i = 0;
+	for (; i < nd && i < MAX_DICT && hw_size(w) - start < DETAIL_BUDGET; i++) {
 		hw_raw(w, "<tr><td class=\"mono\">");
 		term(r, keys[i], 4, 8, 200);
 		hw_raw(w, "</td><td class=\"mono\">");
@@ -330,8 +336,8 @@ static void dictionary(report *r, bd_heap *h)
 		hw_raw(w, "</td></tr>\n");
 	}
 	hw_raw(w, "</tbody></table>");
-	if (nd > MAX_DICT)
-		hw_fmt(w, "<p class=\"note\">%zu more entries not shown.</p>", nd - MAX_DICT);
+	if (nd > i)
+		hw_fmt(w, "<p class=\"note\">%zu more entries not shown.</p>", nd - i);
 	hw_raw(w, "</details>\n");
 }
 
@@ -384,7 +390,7 @@ static void links(report *r, const bd_proc *p)
 	hw_raw(w, "</details>\n");
 }
 
-static void detail(report *r, size_t i)
+static int detail(report *r, size_t i)
 {
 	hw *w = r->w;
 	const bd_proc *p = &r->procs[i];
@@ -401,7 +407,13 @@ static void detail(report *r, size_t i)
 	else if (r->flags[i] & RF_NAMED)
 		hw_raw(w, " <span class=\"badge\">involved in a finding</span>");
 	hw_raw(w, "</h3>\n");
+	uint64_t start = hw_size(w);
 	fields(r, p);
+	if (start > PAGE_BUDGET) {
+		hw_raw(w, "<p class=\"note\">Stack, messages and dictionary left out: the page is at its "
+			  "size budget.</p></div>\n");
+		return 1;
+	}
 	bd_heap *h = NULL, *own = NULL;
 	bd_error err = {0};
 	mb_job *pj = prefetched(r, p);
@@ -414,13 +426,14 @@ static void detail(report *r, size_t i)
 			  "exiting, is sensitive, or the dump was cut before them.</p>\n");
 	} else {
 		gen_state(r, h, p);
-		stack(r, h, hot);
+		stack(r, h, hot, start);
 		mailbox(r, h, p, hot);
-		dictionary(r, h);
+		dictionary(r, h, start);
 	}
 	links(r, p);
 	bd_heap_free(own);
 	hw_raw(w, "</div>\n");
+	return 0;
 }
 
 void html_details(report *r)
@@ -437,7 +450,10 @@ void html_details(report *r)
 		  "<button class=\"fold tools-inline\" data-in=\"details\" data-open=\"1\">open all</button> "
 		  "<button class=\"fold tools-inline\" data-in=\"details\" data-open=\"0\">fold all</button></p>\n",
 	       r->ndetails, "few");
+	size_t cut = 0;
 	for (size_t k = 0; k < r->ndetails; k++)
-		detail(r, r->details[k]);
+		cut += (size_t)detail(r, r->details[k]);
+	if (cut)
+		r_note(r, "%zu process details have their fields only (page size budget)", cut);
 	hw_raw(w, "</section>\n");
 }
