@@ -104,15 +104,19 @@ void r_pid_href(const report *r, bd_pid pid, char *buf, size_t cap)
 void r_pid(report *r, bd_pid pid, int with_name)
 {
 	char href[64], b[48];
+	const bd_proc *p = bd_pid_valid(pid) ? bd_proc_by_pid(r->m, pid) : NULL;
+	int row = p && (r->flags[p - r->procs] & RF_ROW);
 	r_pid_href(r, pid, href, sizeof href);
 	if (href[0])
 		hw_fmt(r->w, "<a href=\"%s\">", href);
+	else if (row) /* its row in the table: the script filters the table to it */
+		hw_fmt(r->w, "<a href=\"#processes\" class=\"pq\" data-pid=\"%u.%u.%u\">", pid.node,
+		       pid.num, pid.serial);
 	hw_text(r->w, bd_pid_fmt(pid, b, sizeof b));
-	if (href[0])
+	if (href[0] || row)
 		hw_raw(r->w, "</a>");
 	if (!with_name)
 		return;
-	const bd_proc *p = bd_pid_valid(pid) ? bd_proc_by_pid(r->m, pid) : NULL;
 	const char *node = bd_pid_node(r->m, pid);
 	if (p) {
 		hw_raw(r->w, " ");

@@ -469,6 +469,8 @@ static const char JS[] =
 	"d.getElementById('proc-next').onclick=function(){page++;draw();};\n"
 	"d.getElementById('proc-first').onclick=function(){page=0;draw();};"
 	"d.getElementById('proc-last').onclick=function(){page=1e9;draw();};\n"
+	"d.addEventListener('click',function(e){var a=e.target.closest&&e.target.closest('a.pq');if(!a)return;"
+	"q.value='<'+a.getAttribute('data-pid')+'>';app.value='';st.value='';apply();});\n"
 	"apply();}\n"
 	/* folding */
 	"all('button.fold').forEach(function(b){b.addEventListener('click',function(){var s=d.getElementById(b.getAttribute('data-in'));"

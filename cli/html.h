@@ -98,6 +98,7 @@ typedef struct report {
 	uint8_t *flags;       /* per process: RF_* */
 	uint32_t *rank[4];    /* largest by memory, queue, reductions, binaries (html_rank) */
 	size_t nranked;       /* entries in each: min(processes, row_cap) */
+	size_t nrows;         /* processes in the table (RF_ROW) */
 	uint32_t *details;    /* processes with a detail section, in page order */
 	size_t ndetails;
 	size_t row_cap;       /* process rows embedded in the page */

@@ -105,6 +105,8 @@ int html_rank(report *r)
 	return 0;
 }
 
+static size_t pick_rows(report *r, uint32_t *const *rankings);
+
 static void add_detail(report *r, const bd_proc *p, size_t cap)
 {
 	if (!p)
@@ -154,6 +156,8 @@ int html_pick_details(report *r, size_t cap)
 			if (RANKS[k].fn(r, &r->procs[idx[i]]))
 				add_detail(r, &r->procs[idx[i]], cap);
 	}
+	/* The table's rows are known before any section links to them. */
+	r->nrows = pick_rows(r, r->rank);
 	return 0;
 }
 
@@ -470,7 +474,7 @@ void html_processes(report *r)
 	hw *w = r->w;
 	char a[32];
 	uint32_t *const *rankings = r->rank;
-	size_t nrows = pick_rows(r, rankings);
+	size_t nrows = r->nrows;
 	hw_fmt(w, "<section id=\"processes\">\n<h2>Processes (%s)</h2>\n", bd_count_fmt(r->nprocs, a, sizeof a));
 	if (!r->nprocs) {
 		hw_raw(w, "<p>The dump has no processes.</p>\n</section>\n");

@@ -156,6 +156,13 @@ def sample_page(b, dump, html, verdict, first):
             rows = proc_rows(b)
             check(rows and rows[0]["cells"][0] == t[key], "the node's own %s %s is not in the table" % (key, t[key]))
             set_filter(b, "")
+    # a pid without a detail section leads to its row: the table filters to it
+    pq = b.eval("(() => { const a = document.querySelector('a.pq'); if (!a) return null;"
+                "a.click(); return '<' + a.getAttribute('data-pid') + '>'; })()")
+    if pq:
+        rows = proc_rows(b)
+        check(len(rows) == 1 and rows[0]["cells"][0] == pq, "link to %s's row: %r" % (pq, rows[:2]))
+        set_filter(b, "")
     # sorting: MsgQ descending then ascending
     if nrows > 1:
         click_header(b, "proc-table", "MsgQ")
