@@ -253,6 +253,28 @@ void html_memory(report *r)
 	hw_raw(w, "</section>\n");
 }
 
+/* A table or port a finding names: listed even beyond the cap (the finding links to it). */
+static int ets_named(const report *r, const bd_ets *e)
+{
+	for (size_t i = 0; i < r->fs->n; i++) {
+		const bd_subject *s = &r->fs->items[i].subject;
+		if (s->type && !strcmp(s->type, "ets") && s->name &&
+		    ((e->name && !strcmp(e->name, s->name)) || (e->table && !strcmp(e->table, s->name))))
+			return 1;
+	}
+	return 0;
+}
+
+static int port_named(const report *r, const bd_port *q)
+{
+	for (size_t i = 0; i < r->fs->n; i++) {
+		const bd_subject *s = &r->fs->items[i].subject;
+		if (s->type && !strcmp(s->type, "port") && bd_pid_eq(s->pid, q->id))
+			return 1;
+	}
+	return 0;
+}
+
 /* ---- ETS ---- */
 static void owner_cell(report *r, bd_pid owner)
 {
@@ -298,7 +320,7 @@ void html_ets(report *r)
 	uint64_t rest = 0, rest_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
 		const bd_ets *e = &t[idx[i]];
-		if (i >= MAX_ETS) {
+		if (i >= MAX_ETS && !ets_named(r, e)) {
 			rest++;
 			rest_bytes += keys[idx[i]] == BD_UNKNOWN ? 0 : keys[idx[i]];
 			continue;
@@ -387,8 +409,10 @@ void html_ports(report *r)
 	hw_raw(w, "<table id=\"port-table\" class=\"sortable\"><thead><tr><th>Port</th><th>Name / driver</th>"
 		  "<th>Connected</th><th>State</th><th class=\"num\">Queue</th><th class=\"num\">Input</th>"
 		  "<th class=\"num\">Output</th></tr></thead><tbody>\n");
-	for (size_t i = 0; i < n && i < MAX_PORTS; i++) {
+	for (size_t i = 0; i < n; i++) {
 		const bd_port *q = &p[idx[i]];
+		if (i >= MAX_PORTS && !port_named(r, q))
+			continue;
 		hw_fmt(w, "<tr id=\"port-%u\"><td class=\"mono\">", q->id.num);
 		hw_text(w, bd_port_fmt(q->id, b, sizeof b));
 		hw_raw(w, "</td><td class=\"mono\">");
