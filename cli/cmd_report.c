@@ -355,6 +355,8 @@ static int single(const report_args *a, double t0)
 	bd_proc_tree_free(r.tree);
 	bd_bin_refs_free(r.refs);
 	free(r.flags);
+	free(r.port_listed);
+	bd_u64map_free(&r.port_index);
 	free(r.details);
 	for (int k = 0; k < 4; k++)
 		free(r.rank[k]);

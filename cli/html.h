@@ -10,6 +10,7 @@
 
 #include "beamdump/analyze.h"
 #include "beamdump/diff.h"
+#include "beamdump/util.h"
 #include "cli.h"
 
 /* ---- the writer ---- */
@@ -105,6 +106,8 @@ typedef struct report {
 	int word_size;
 	char *tb;             /* term text buffer (TERM_CAP) */
 	struct mb_prefetch *prefetch; /* big mailboxes walked on a second thread */
+	uint8_t *port_listed;  /* per port: in the ports table (html_port_listed) */
+	bd_u64map port_index;  /* port id -> index (html_port_listed) */
 	/* what the page leaves out, said in its footer */
 	char notes[8][200];
 	int nnotes;
@@ -146,6 +149,8 @@ void html_atoms(report *r);
 void html_schedulers(report *r);
 void html_binaries(report *r);
 void html_footer(report *r, double seconds);
+/* Whether the ports table lists this port (so a link to #port-N leads somewhere). */
+int html_port_listed(report *r, bd_pid id);
 /* Walk the largest mailboxes on a second thread while the analyses run (the walk
  * of a million messages is the page's largest single cost); the detail sections use
  * the result. start never fails (without a thread the walk happens later). */

@@ -368,9 +368,13 @@ static void links(report *r, const bd_proc *p)
 			r_pid(r, l->id, 1);
 			break;
 		case BD_TGT_PORT:
-			hw_fmt(w, "<a href=\"#port-%u\">", l->id.num);
-			hw_text(w, bd_port_fmt(l->id, b, sizeof b));
-			hw_raw(w, "</a>");
+			if (html_port_listed(r, l->id)) {
+				hw_fmt(w, "<a href=\"#port-%u\">", l->id.num);
+				hw_text(w, bd_port_fmt(l->id, b, sizeof b));
+				hw_raw(w, "</a>");
+			} else {
+				hw_text(w, bd_port_fmt(l->id, b, sizeof b));
+			}
 			break;
 		case BD_TGT_NAME:
 			hw_raw(w, "{");

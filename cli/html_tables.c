@@ -441,6 +441,30 @@ void html_ports(report *r)
 	free(idx);
 }
 
+int html_port_listed(report *r, bd_pid id)
+{
+	size_t n;
+	const bd_port *p = bd_model_ports(r->m, &n);
+	if (!r->port_listed) {
+		uint64_t *keys = malloc((n + 1) * sizeof *keys);
+		r->port_listed = calloc(n + 1, 1);
+		for (size_t i = 0; keys && i < n; i++)
+			keys[i] = p[i].queue;
+		size_t *idx = keys ? order(keys, n) : NULL;
+		for (size_t i = 0; idx && r->port_listed && i < n; i++)
+			r->port_listed[idx[i]] = i < MAX_PORTS || port_named(r, &p[idx[i]]);
+		for (size_t i = 0; r->port_listed && i < n; i++)
+			bd_u64map_put(&r->port_index, (uint64_t)p[i].id.node << 32 | p[i].id.num, i);
+		free(keys);
+		free(idx);
+		if (!r->port_listed)
+			return 0;
+	}
+	uint64_t i;
+	return bd_u64map_get(&r->port_index, (uint64_t)id.node << 32 | id.num, &i) && i < n &&
+	       r->port_listed[i];
+}
+
 /* ---- timers ---- */
 void html_timers(report *r)
 {

@@ -161,7 +161,8 @@ static void subject_href(report *r, const bd_subject *s, char *buf, size_t cap)
 	buf[0] = 0;
 	const char *t = s->type ? s->type : "";
 	if (!strcmp(t, "port") && bd_pid_valid(s->pid)) {
-		snprintf(buf, cap, "#port-%u", s->pid.num);
+		if (html_port_listed(r, s->pid))
+			snprintf(buf, cap, "#port-%u", s->pid.num);
 	} else if (!strcmp(t, "ets") && s->name) {
 		size_t n;
 		const bd_ets *e = bd_model_ets(r->m, &n);
