@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 import traceback
+from html.parser import HTMLParser
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import Browser, find_chromium  # noqa: E402
@@ -38,6 +39,28 @@ SHOTS = "sample_mailbox"  # the pages photographed (a screenshot costs ~0.4 s)
 
 class Failure(Exception):
     pass
+
+
+class Balance(HTMLParser):
+    """Every element the page opens it closes, in order (browsers forgive; readers
+    of a broken page see sections inside others)."""
+    VOID = {"meta", "br", "input", "img", "hr", "link", "rect"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.errors = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.stack.append((tag, self.getpos()))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if self.stack and self.stack[-1][0] == tag:
+            self.stack.pop()
+        else:
+            self.errors.append((tag, self.getpos(), self.stack[-2:]))
 
 
 def check(cond, what):
@@ -97,6 +120,10 @@ def common(b, url, html_path):
     check(not ext, "links out of the page: %r" % ext[:5])
     size = os.path.getsize(html_path)
     check(size < 10 << 20, "page of %d bytes" % size)
+    bal = Balance()
+    with open(html_path, encoding="utf-8") as f:
+        bal.feed(f.read())
+    check(not bal.errors and not bal.stack, "unbalanced markup: %r %r" % (bal.errors[:2], bal.stack[:2]))
 
 
 def proc_rows(b):
