@@ -2,13 +2,20 @@ SHELL := /bin/bash
 # beamdump: the two entry points of the README, and a few conveniences.
 #   make demo   installs what is missing, builds, and analyzes a bundled real dump
 #   make check  installs what is missing, builds with ASan+UBSan, regenerates the
-#               sample dumps with the real VM, and runs every test
+#               sample dumps with the real VM, runs every test, then fuzzes each
+#               fuzz target for a few seconds
+#   make fuzz   long fuzzing campaigns: FUZZ_TIME seconds (or FUZZ_RUNS executions)
+#               per target, FUZZ_TARGETS="dump snapshot etf"
 BUILD       ?= build
 CHECK_BUILD ?= build-check
 JOBS        ?= 2
 DEMO_DUMP   ?= samples/dumps/mailbox.dump.zst
+FUZZ_BUILD  ?= build-fuzz
+FUZZ_TIME   ?= 600
+FUZZ_TARGETS ?= dump snapshot etf
+CHECK_FUZZ_TIME ?= 8
 
-.PHONY: all deps build check samples demo bench clean
+.PHONY: all deps build check samples demo bench fuzz clean
 
 all: build
 
@@ -41,9 +48,13 @@ check: deps
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -V -j$(JOBS) --timeout 900 2>&1 \
 	  | tee ctest.log | grep -E '^[0-9]+: \[  (PASSED|FAILED|ERROR|SKIPPED)|^[0-9]+: \[   LINE|tests passed|tests failed|^\s+[0-9]+ - ' ; \
 	  status=$${PIPESTATUS[0]}; tail -n 3 ctest.log; exit $$status
+	@./scripts/fuzz.sh -d $(FUZZ_BUILD) -t $(CHECK_FUZZ_TIME)
+
+fuzz: deps
+	@nice -n 19 ./scripts/fuzz.sh -d $(FUZZ_BUILD) $(if $(FUZZ_RUNS),-n $(FUZZ_RUNS),-t $(FUZZ_TIME)) $(FUZZ_TARGETS)
 
 bench: build
 	@./bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(CHECK_BUILD)
+	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD)

@@ -99,6 +99,8 @@ int bd_alloc_summarize(const bd_model *m, int per_instance, bd_alloc_sum **out, 
 	if (!rows)
 		return BD_ENOMEM;
 	for (size_t i = 0; i < ns; i++) {
+		if (!st[i].alloc || !st[i].key)
+			continue; /* the readers always name both; a model built elsewhere may not */
 		key_kind kk = classify(st[i].alloc, st[i].key);
 		if (kk == K_NONE)
 			continue;

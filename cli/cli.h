@@ -148,6 +148,22 @@ const char *fmt_bytes(uint64_t v, char *buf, size_t cap);
 uint64_t words_to_bytes(const bd_model *m, uint64_t words);
 /* Display name of a process (bd_proc_name), "-" when only the pid is known. */
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap);
+/* ---- text from a dump (out.c): never a raw control character ----
+ * out_clean: s[0..n) with C0/DEL/C1 controls escaped (\n \t \e \xNN \u0085, a dump's
+ * NUL as \0) into dst (always NUL-terminated; cut with "..." at cap). Returns the length.
+ * out_txt: the same for a C string, into one of 8 rotating 1 KiB buffers (valid for
+ * the next 7 calls; the CLI prints from one thread); NULL stays NULL. Use it for every
+ * dump string put into text output: printf("%s", out_txt(p->name)).
+ * out_print: print s cleaned to f whole; with indent, a \n of s starts a new line
+ * indented (multi-line slogans). */
+size_t out_clean(char *dst, size_t cap, const char *s, size_t n);
+const char *out_txt(const char *s);
+void out_print(FILE *f, const char *s, const char *indent);
+/* Route stdout through the same escaping (\n and \t pass): no path can print a raw
+ * control character. main() installs it; the program's own escape sequences
+ * (colors) are written with out_sgr(). */
+void out_guard_stdout(void);
+void out_sgr(const char *seq);
 /* Print one line to stderr about truncation/skips; return EXIT_PARTIAL or EXIT_OK. */
 int partial_notice(const bd_model *m);
 /* What partial_notice says (lines joined by \n, no "beamdump: "); 1 when the input

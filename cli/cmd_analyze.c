@@ -10,12 +10,18 @@
 
 enum { TEXT_FINDINGS = 8, EVIDENCE_WIDTH = 150 };
 
-static const char *sev_tag(bd_severity s, int color)
+/* "[warning]", colored through out_sgr (stdout escapes every other control byte). */
+static void sev_tag(bd_severity s, int color)
 {
 	static const char *const plain[] = {"info", "warning", "critical"};
-	static const char *const colored[] = {"\033[2minfo\033[0m", "\033[33mwarning\033[0m",
-					      "\033[1;31mcritical\033[0m"};
-	return color ? colored[s] : plain[s];
+	static const char *const sgr[] = {"\033[2m", "\033[33m", "\033[1;31m"};
+	putchar('[');
+	if (color)
+		out_sgr(sgr[s]);
+	fputs(plain[s], stdout);
+	if (color)
+		out_sgr("\033[0m");
+	putchar(']');
 }
 
 static int ev_text(const bd_evidence *e, char *buf, size_t cap)
@@ -49,7 +55,9 @@ static void print_evidence(const bd_finding *f, int verbose)
 		}
 		if (!verbose && n > 90)
 			snprintf(item + 86, sizeof item - 86, "...");
-		printf(" %s%s", item, i + 1 < f->nevidence ? "," : "");
+		putchar(' ');
+		out_print(stdout, item, NULL);
+		fputs(i + 1 < f->nevidence ? "," : "", stdout);
 		col += (size_t)n + 2;
 	}
 	printf("\n");
@@ -61,41 +69,47 @@ static void print_subject(const bd_subject *s)
 	printf("   context:");
 	const char *name = s->name ? s->name : s->label;
 	if (bd_pid_valid(s->pid))
-		printf(" %s%s%s", name ? name : "", name ? " " : "",
+		printf(" %s%s%s", name ? out_txt(name) : "", name ? " " : "",
 		       strcmp(s->type ? s->type : "", "port") ? bd_pid_fmt(s->pid, pid, sizeof pid)
 							     : bd_port_fmt(s->pid, pid, sizeof pid));
 	else
-		printf(" %s %s", s->type ? s->type : "?", s->name ? s->name : "?");
+		printf(" %s %s", s->type ? out_txt(s->type) : "?", s->name ? out_txt(s->name) : "?");
 	if (s->initial_call)
-		printf(", started as %s", s->initial_call);
+		printf(", started as %s", out_txt(s->initial_call));
 	if (s->current_function)
-		printf(", in %s", s->current_function);
+		printf(", in %s", out_txt(s->current_function));
 	if (s->application || (s->type && !strcmp(s->type, "process")))
-		printf(", app %s", s->application ? s->application : "-");
+		printf(", app %s", s->application ? out_txt(s->application) : "-");
 	if (s->nancestors) {
 		printf(", sup");
 		for (uint32_t i = 0; i < s->nancestors && i < 4; i++)
-			printf("%s%s", i ? " < " : " ", s->ancestors[i]);
+			printf("%s%s", i ? " < " : " ", out_txt(s->ancestors[i]));
 	}
 	printf("\n");
 }
 
 static void print_finding(const bd_finding *f, size_t rank, const opts *o)
 {
-	printf("%zu. [%s] %s: %s\n", rank, sev_tag(f->severity, o->color),
-	       bd_finding_kind_name(f->kind), f->title ? f->title : "");
+	printf("%zu. ", rank);
+	sev_tag(f->severity, o->color);
+	printf(" %s: ", bd_finding_kind_name(f->kind));
+	out_print(stdout, f->title ? f->title : "", NULL);
+	putchar('\n');
 	if (f->severity == BD_SEV_INFO && !o->verbose)
 		return;
 	print_evidence(f, o->verbose);
 	print_subject(&f->subject);
-	if (f->advice)
-		printf("   advice: %s\n", f->advice);
+	if (f->advice) {
+		printf("   advice: ");
+		out_print(stdout, f->advice, NULL);
+		putchar('\n');
+	}
 	if (!o->verbose)
 		return;
 	if (f->subject.nlinks) {
 		printf("   links:");
 		for (uint32_t i = 0; i < f->subject.nlinks; i++)
-			printf(" %s%s", f->subject.links[i], i + 1 < f->subject.nlinks ? "," : "");
+			printf(" %s%s", out_txt(f->subject.links[i]), i + 1 < f->subject.nlinks ? "," : "");
 		if (f->subject.links_total > f->subject.nlinks)
 			printf(" (%u in all)", f->subject.links_total);
 		printf("\n");
@@ -103,14 +117,17 @@ static void print_finding(const bd_finding *f, size_t rank, const opts *o)
 	char pid[48];
 	for (uint32_t i = 0; i < f->nrelated; i++) {
 		const bd_subject *r = &f->related[i];
-		printf("   %s: %s %s%s%s%s%s\n", r->role ? r->role : "related",
-		       r->name ? r->name : r->label ? r->label : "",
+		printf("   %s: %s %s%s%s%s%s\n", r->role ? out_txt(r->role) : "related",
+		       r->name ? out_txt(r->name) : r->label ? out_txt(r->label) : "",
 		       bd_pid_fmt(r->pid, pid, sizeof pid), r->current_function ? " in " : "",
-		       r->current_function ? r->current_function : "", r->application ? ", app " : "",
-		       r->application ? r->application : "");
+		       r->current_function ? out_txt(r->current_function) : "",
+		       r->application ? ", app " : "", r->application ? out_txt(r->application) : "");
 	}
-	for (uint32_t i = 0; i < f->ndetails; i++)
-		printf("   | %s\n", f->details[i]);
+	for (uint32_t i = 0; i < f->ndetails; i++) {
+		printf("   | ");
+		out_print(stdout, f->details[i], NULL);
+		putchar('\n');
+	}
 }
 
 static void print_text(const bd_model *m, const bd_findings *fs, const opts *o)
@@ -118,14 +135,21 @@ static void print_text(const bd_model *m, const bd_findings *fs, const opts *o)
 	const bd_node_info *n = bd_model_node(m);
 	size_t np;
 	bd_model_procs(m, &np);
-	printf("Slogan:  %.300s\n", n->slogan && n->slogan[0] ? n->slogan : "(none)");
+	char sl[301];
+	snprintf(sl, sizeof sl, "%s", n->slogan && n->slogan[0] ? n->slogan : "(none)");
+	printf("Slogan:  ");
+	out_print(stdout, sl, NULL);
+	putchar('\n');
 	char cnp[32];
 	printf("Node:    %s, OTP %s (erts %s), %s processes, %s%s\n",
-	       n->node_name ? n->node_name : "?", n->otp_release ? n->otp_release : "?",
-	       n->erts_version ? n->erts_version : "?", fmt_count(np, cnp, sizeof cnp),
-	       n->created ? n->created : "?",
+	       n->node_name ? out_txt(n->node_name) : "?",
+	       n->otp_release ? out_txt(n->otp_release) : "?",
+	       n->erts_version ? out_txt(n->erts_version) : "?", fmt_count(np, cnp, sizeof cnp),
+	       n->created ? out_txt(n->created) : "?",
 	       n->truncated ? ", TRUNCATED" : "");
-	printf("Verdict: %s\n\n", fs->verdict);
+	printf("Verdict: ");
+	out_print(stdout, fs->verdict ? fs->verdict : "", NULL);
+	printf("\n\n");
 	size_t shown = o->verbose ? fs->n : fs->n < TEXT_FINDINGS ? fs->n : TEXT_FINDINGS;
 	for (size_t i = 0; i < shown; i++)
 		print_finding(&fs->items[i], i + 1, o);
@@ -276,7 +300,7 @@ int cmd_analyze(const opts *o)
 	bd_error err = {0};
 	bd_analyze_opts ao = BD_ANALYZE_OPTS_INIT;
 	if (bd_analyze(m, &ao, &fs, &err)) {
-		fprintf(stderr, "beamdump: analyze: %s\n", err.msg);
+		fprintf(stderr, "beamdump: analyze: %s\n", out_txt(err.msg));
 		bd_model_free(m);
 		return EXIT_UNREADABLE;
 	}

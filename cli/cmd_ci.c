@@ -244,7 +244,7 @@ static void out_text(FILE *f, const bd_ci_result *res, const ci_args *a)
 		for (size_t k = 0; k < r->nviolations; k++) {
 			char line[1024];
 			evidence_line(&r->violations[k], line, sizeof line);
-			fprintf(f, "           %s\n", line);
+			fprintf(f, "           %s\n", out_txt(line));
 		}
 		if (r->total_violations > r->nviolations)
 			fprintf(f, "           ... and %llu more\n",
@@ -255,7 +255,7 @@ static void out_text(FILE *f, const bd_ci_result *res, const ci_args *a)
 		for (size_t i = 0; i < res->ntransients; i++) {
 			const bd_ci_transient *t = &res->transients[i];
 			char b[40], c[40], d[40];
-			fprintf(f, "  %s %s: %s -> %s -> %s %s\n", t->subject_type, t->subject,
+			fprintf(f, "  %s %s: %s -> %s -> %s %s\n", t->subject_type, out_txt(t->subject),
 				num(t->baseline, b, sizeof b), num(t->current, c, sizeof c),
 				num(t->final, d, sizeof d), t->unit);
 		}
@@ -264,9 +264,14 @@ static void out_text(FILE *f, const bd_ci_result *res, const ci_args *a)
 
 /* ---- Markdown ---- */
 
-static void md_text(FILE *f, const char *s)
+static void md_text(FILE *f, const char *raw)
 {
-	for (; s && *s; s++) {
+	char clean[2048];
+	const char *s = clean;
+	if (!raw)
+		return;
+	out_clean(clean, sizeof clean, raw, strlen(raw)); /* no control characters */
+	for (; *s; s++) {
 		if (strchr("|*_`<>[]\\", *s))
 			fputc('\\', f);
 		fputc(*s == '\n' ? ' ' : *s, f);
@@ -325,8 +330,8 @@ static void out_md(FILE *f, const bd_ci_result *res, const ci_args *a)
 			int bytes = !strcmp(v->unit, "bytes");
 			const char *(*fm)(uint64_t, char *, size_t) = bytes ? fmt_bytes : fmt_count;
 			fprintf(f, "| %s `", v->subject_type);
-			for (const char *p = v->subject; *p; p++)
-				fputc(*p == '`' || *p == '|' || *p == '\n' ? '\'' : *p, f);
+			for (const char *p = out_txt(v->subject); *p; p++)
+				fputc(*p == '`' || *p == '|' ? '\'' : *p, f);
 			fprintf(f, "`");
 			if (v->owner) {
 				fprintf(f, " owner ");
@@ -352,7 +357,7 @@ static void out_md(FILE *f, const bd_ci_result *res, const ci_args *a)
 		for (size_t i = 0; i < res->ntransients; i++) {
 			const bd_ci_transient *t = &res->transients[i];
 			char b[40], c[40], d[40];
-			fprintf(f, "| %s `%s` | %s | %s | %s %s |\n", t->subject_type, t->subject,
+			fprintf(f, "| %s `%s` | %s | %s | %s %s |\n", t->subject_type, out_txt(t->subject),
 				num(t->baseline, b, sizeof b), num(t->current, c, sizeof c),
 				num(t->final, d, sizeof d), t->unit);
 		}

@@ -39,9 +39,11 @@ int cmd_convert(const opts *o)
 	wo.max_record = so.max_record;
 	so.redact = opt_count(o, "redact") > 0;
 	wo.producer = so.redact ? "beamdump convert --redact" : "beamdump convert";
-	/* ~1 record per 256 KiB of input, plus tables: far more than needed. */
+	/* ~1 record per 256 KiB of input, plus tables: far more than needed. The index is
+	 * allocated up front, and a snapshot states its dump's size (it may lie): at most
+	 * 2^20 records (a 256 GB dump), 84 MB. */
 	uint64_t est = ni->input_size / (256u * 1024) + 4096;
-	wo.max_records = est > (1u << 24) ? 1u << 24 : (uint32_t)est;
+	wo.max_records = est > (1u << 20) ? 1u << 20 : (uint32_t)est;
 	size_t need = bd_writer_size(&wo);
 	void *arena = need ? malloc(need) : NULL;
 	bd_writer *w = NULL;

@@ -58,7 +58,7 @@ int open_models(bd_model **out, const char *const *paths, int n, const char *con
 	for (int i = 0; rc == EXIT_UNREADABLE && i < n; i++)
 		if (errs[i].code)
 			fprintf(stderr, "beamdump: %s%s%s\n", labels ? labels[i] : "",
-				labels ? ": " : "", errs[i].msg);
+				labels ? ": " : "", out_txt(errs[i].msg));
 	if (rc)
 		for (int i = 0; i < n; i++) {
 			bd_model_free(out[i]);
@@ -147,7 +147,7 @@ static int64_t by_loss(const bd_diff_pgroup *g) { return -by_count(g); }
 
 static void print_header(const bd_diff *d, const char *pa, const char *pb)
 {
-	printf("A: %s\nB: %s\n", pa, pb);
+	printf("A: %s\nB: %s\n", out_txt(pa), out_txt(pb));
 	if (d->dt > 0)
 		printf("B was written %lld s after A; rates are per second over that window.\n",
 		       (long long)d->dt);
@@ -173,18 +173,19 @@ static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *
 		printf("  %-48s %7s %7s %7s %10s  %-14s %s\n", "GROUP", "A", "B", "NEW", "MEMORY B",
 		       "EXAMPLE", "CURRENT FUNCTION");
 	for (size_t i = 0; v && i < n && i < rows; i++)
-		printf("  %-48.48s %7s %7s %7s %10s  %-14s %s\n", v[i]->key,
+		printf("  %-48.48s %7s %7s %7s %10s  %-14s %s\n", out_txt(v[i]->key),
 		       fmt_count(v[i]->a.count, a, sizeof a), fmt_count(v[i]->b.count, b, sizeof b),
 		       fmt_delta(by_count(v[i]), c, sizeof c), fmt_bytes(v[i]->b.memory, e, sizeof e),
 		       bd_pid_fmt(v[i]->example_b, pid, sizeof pid),
-		       v[i]->current_function ? v[i]->current_function : "?");
+		       v[i]->current_function ? out_txt(v[i]->current_function) : "?");
 	free(v);
 	v = select_groups(d, f_gone, by_loss, &n);
 	printf("\nGone processes (%zu group(s) with fewer members in B)\n", n);
 	if (n)
 		printf("  %-48s %7s %7s %7s %10s\n", "GROUP", "A", "B", "GONE", "MEMORY A");
 	for (size_t i = 0; v && i < n && i < rows; i++)
-		printf("  %-48.48s %7s %7s %7s %10s\n", v[i]->key, fmt_count(v[i]->a.count, a, sizeof a),
+		printf("  %-48.48s %7s %7s %7s %10s\n", out_txt(v[i]->key),
+		       fmt_count(v[i]->a.count, a, sizeof a),
 		       fmt_count(v[i]->b.count, b, sizeof b), fmt_delta(by_count(v[i]), c, sizeof c),
 		       fmt_bytes(v[i]->a.memory, e, sizeof e));
 	free(v);
@@ -205,7 +206,7 @@ static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *
 			snprintf(r, sizeof r, "%.0f", (double)reds / (double)d->dt);
 		else
 			fmt_delta(reds, r, sizeof r);
-		printf("  %-40.40s %5s %10s %10s %10s %12s %10s\n", g->key,
+		printf("  %-40.40s %5s %10s %10s %10s %12s %10s\n", out_txt(g->key),
 		       fmt_count(g->b.count, a, sizeof a), fmt_bytes(g->b.memory, b, sizeof b),
 		       fmt_dbytes(by_memory(g), c, sizeof c), fmt_delta(by_mq(g), e, sizeof e), r,
 		       fmt_dbytes(by_binary(g), f, sizeof f));
@@ -227,7 +228,8 @@ static void print_ets(const bd_diff *d, size_t rows)
 		if (t->count_a == t->count_b && t->bytes_a == t->bytes_b)
 			continue;
 		shown++;
-		printf("  %-24.24s %-28.28s %7s %7s %10s %10s\n", t->name, t->owner ? t->owner : "?",
+		printf("  %-24.24s %-28.28s %7s %7s %10s %10s\n", out_txt(t->name),
+		       t->owner ? out_txt(t->owner) : "?",
 		       fmt_count(t->count_a, a, sizeof a), fmt_count(t->count_b, b, sizeof b),
 		       fmt_delta(delta(t->objects_a, t->objects_b), c, sizeof c),
 		       fmt_dbytes(delta(t->bytes_a, t->bytes_b), e, sizeof e));
@@ -242,8 +244,8 @@ static void print_atoms(const bd_diff *d, size_t rows)
 	for (size_t i = 0; i < d->natom_clusters && i < rows; i++) {
 		const bd_diff_atomcluster *c = &d->atom_clusters[i];
 		int one = !c->last || !strcmp(c->first, c->last);
-		printf("  %-32.32s %9s  %s%s%s\n", c->pattern, fmt_count(c->count, a, sizeof a),
-		       c->first, one ? "" : " .. ", one ? "" : c->last);
+		printf("  %-32.32s %9s  %s%s%s\n", out_txt(c->pattern), fmt_count(c->count, a, sizeof a),
+		       out_txt(c->first), one ? "" : " .. ", one ? "" : out_txt(c->last));
 	}
 }
 
@@ -263,7 +265,8 @@ static void print_rest(const bd_diff *d, size_t rows)
 		if (p->count_a == p->count_b && p->queue_a == p->queue_b)
 			continue;
 		k++;
-		printf("  %-40.40s %7s %7s %8s  queue %s\n", p->driver, fmt_count(p->count_a, a, sizeof a),
+		printf("  %-40.40s %7s %7s %8s  queue %s\n", out_txt(p->driver),
+		       fmt_count(p->count_a, a, sizeof a),
 		       fmt_count(p->count_b, b, sizeof b),
 		       fmt_delta(delta(p->count_a, p->count_b), c, sizeof c),
 		       fmt_dbytes(delta(p->queue_a, p->queue_b), e, sizeof e));
@@ -285,7 +288,7 @@ static void print_rest(const bd_diff *d, size_t rows)
 	       "ALLOCATED B", "CHANGE");
 	for (size_t i = 0; i < d->nallocs; i++) {
 		const bd_diff_num *m = &d->allocs[i];
-		printf("%-22s %12s %12s %12s %12s %12s\n", m->name, fmt_bytes(m->a, a, sizeof a),
+		printf("%-22s %12s %12s %12s %12s %12s\n", out_txt(m->name), fmt_bytes(m->a, a, sizeof a),
 		       fmt_bytes(m->b, b, sizeof b), fmt_dbytes(delta(m->a, m->b), c, sizeof c),
 		       fmt_bytes(m->b2, e, sizeof e), fmt_dbytes(delta(m->a2, m->b2), f, sizeof f));
 	}
@@ -491,7 +494,7 @@ int cmd_diff(const opts *o)
 	bd_model *ma = m[0], *mb = m[1];
 	bd_diff *d = NULL;
 	if (bd_diff_run(ma, mb, NULL, &d, &err)) {
-		fprintf(stderr, "beamdump: %s\n", err.msg);
+		fprintf(stderr, "beamdump: %s\n", out_txt(err.msg));
 		bd_model_free(ma);
 		bd_model_free(mb);
 		return EXIT_UNREADABLE;

@@ -88,30 +88,27 @@ static void info_text(const bd_model *m)
 	printf("Slogan:     ");
 	if (n->slogan) {
 		/* multi-line slogans stay readable: indent continuation lines */
-		for (const char *s = n->slogan; *s; s++) {
-			putchar(*s);
-			if (*s == '\n')
-				printf("            ");
-		}
+		out_print(stdout, n->slogan, "            ");
 		putchar('\n');
 	} else {
 		printf("(none)\n");
 	}
-	printf("Node:       %s\n", n->node_name ? n->node_name : "?");
-	printf("Created:    %s\n", n->created ? n->created : "?");
-	printf("System:     %s\n", n->system_version ? n->system_version : "?");
-	printf("Dump:       %s version %s, %s%s\n", n->source, n->dump_version ? n->dump_version : "?",
+	printf("Node:       %s\n", n->node_name ? out_txt(n->node_name) : "?");
+	printf("Created:    %s\n", n->created ? out_txt(n->created) : "?");
+	printf("System:     %s\n", n->system_version ? out_txt(n->system_version) : "?");
+	printf("Dump:       %s version %s, %s%s\n", n->source,
+	       n->dump_version ? out_txt(n->dump_version) : "?",
 	       fmt_bytes(n->input_size, a, sizeof a), n->crlf ? ", Windows line endings" : "");
 	if (n->format_note)
-		printf("Note:       %s\n", n->format_note);
+		printf("Note:       %s\n", out_txt(n->format_note));
 	if (n->calling_thread)
-		printf("Thread:     %s\n", n->calling_thread);
+		printf("Thread:     %s\n", out_txt(n->calling_thread));
 	if (n->taints && *n->taints)
-		printf("Taints:     %s\n", n->taints);
+		printf("Taints:     %s\n", out_txt(n->taints));
 	const bd_dist *d = bd_model_dists(m, &k);
 	for (size_t i = 0; i < k; i++)
 		printf("%s %s (%s, channel %u)\n", i ? "           " : "Connected: ",
-		       d[i].name ? d[i].name : "?",
+		       d[i].name ? out_txt(d[i].name) : "?",
 		       d[i].kind == BD_DIST_VISIBLE ? "visible" : d[i].kind == BD_DIST_HIDDEN ? "hidden" : "not connected",
 		       d[i].channel);
 	printf("Memory:     %s total\n", fmt_bytes(bd_model_memory(m)->total, a, sizeof a));
@@ -131,19 +128,20 @@ static void info_text(const bd_model *m)
 	bd_model_binaries(m, &k);
 	printf("Binaries:   %s refc binaries in the dump\n", fmt_count(k, a, sizeof a));
 	if (n->truncated && !n->truncated_in && n->abort_reason) /* a cut .bdump */
-		printf("Truncated:  yes: %s\n", n->abort_reason);
+		printf("Truncated:  yes: %s\n", out_txt(n->abort_reason));
 	else if (n->truncated && n->source && !strcmp(n->source, "live"))
 		printf("Truncated:  yes: capture incomplete: %s\n",
-		       n->truncated_in ? n->truncated_in : "interrupted");
+		       n->truncated_in ? out_txt(n->truncated_in) : "interrupted");
 	else if (n->truncated)
 		printf("Truncated:  yes: %s; data stops at byte %s in %s\n",
-		       n->abort_reason ? n->abort_reason : "no =end marker",
-		       fmt_count(n->truncated_at, a, sizeof a), n->truncated_in ? n->truncated_in : "?");
+		       n->abort_reason ? out_txt(n->abort_reason) : "no =end marker",
+		       fmt_count(n->truncated_at, a, sizeof a),
+		       n->truncated_in ? out_txt(n->truncated_in) : "?");
 	else
 		printf("Truncated:  no (=end present)\n");
 	if (n->skipped)
 		printf("Skipped:    %llu section(s); first: %s\n", (unsigned long long)n->skipped,
-		       n->skipped_first);
+		       n->skipped_first ? out_txt(n->skipped_first) : "?");
 }
 
 int cmd_info(const opts *o)

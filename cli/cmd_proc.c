@@ -29,17 +29,18 @@ static const char *link_target(const bd_model *m, const bd_link *l, char *buf, s
 	case BD_TGT_PID: {
 		const char *nm = bd_pid_name(m, l->id), *node = bd_pid_node(m, l->id);
 		snprintf(buf, cap, "%s%s%s%s%s", bd_pid_fmt(l->id, p, sizeof p), nm ? " " : "",
-			 nm ? nm : "", node ? " on " : "", node ? node : "");
+			 nm ? out_txt(nm) : "", node ? " on " : "", node ? out_txt(node) : "");
 		break;
 	}
 	case BD_TGT_PORT:
 		snprintf(buf, cap, "%s", bd_port_fmt(l->id, p, sizeof p));
 		break;
 	case BD_TGT_NAME:
-		snprintf(buf, cap, "{%s,%s}", l->name ? l->name : "?", l->node ? l->node : "?");
+		snprintf(buf, cap, "{%s,%s}", l->name ? out_txt(l->name) : "?",
+			 l->node ? out_txt(l->node) : "?");
 		break;
 	default:
-		snprintf(buf, cap, "%s", l->name ? l->name : "?");
+		snprintf(buf, cap, "%s", l->name ? out_txt(l->name) : "?");
 	}
 	return buf;
 }
@@ -75,16 +76,16 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 {
 	char a[32], b[32], pid[48], lt[256];
 	printf("Pid:            %s\n", bd_pid_fmt(p->pid, pid, sizeof pid));
-	printf("Name:           %s\n", p->name ? p->name : "-");
+	printf("Name:           %s\n", p->name ? out_txt(p->name) : "-");
 	printf("State:          %s\n", bd_proc_state_name(p->state));
-	printf("Spawned as:     %s\n", p->spawned_as ? p->spawned_as : "?");
+	printf("Spawned as:     %s\n", p->spawned_as ? out_txt(p->spawned_as) : "?");
 	printf("Spawned by:     %s\n", bd_pid_fmt(p->spawned_by, pid, sizeof pid));
-	printf("Current:        %s\n", p->pc ? p->pc : "?");
+	printf("Current:        %s\n", p->pc ? out_txt(p->pc) : "?");
 	if (p->current_call)
-		printf("Current call:   %s\n", p->current_call);
+		printf("Current call:   %s\n", out_txt(p->current_call));
 	if (p->last_calls != UINT32_MAX)
-		printf("Last calls:     %s\n", bd_model_string(m, p->last_calls));
-	printf("Internal state: %s\n", p->internal_state ? p->internal_state : "?");
+		printf("Last calls:     %s\n", out_txt(bd_model_string(m, p->last_calls)));
+	printf("Internal state: %s\n", p->internal_state ? out_txt(p->internal_state) : "?");
 	field_row rows[20];
 	size_t nr;
 	proc_fields(m, p, rows, &nr);
@@ -116,11 +117,11 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 	printf("\nStack:\n");
 	if (bd_heap_stack(h, &fr, &nf, &err) == 0) {
 		for (size_t i = 0; i < nf; i++) {
-			printf("  %s\n", fr[i].mfa);
+			printf("  %s\n", out_txt(fr[i].mfa));
 			for (uint32_t j = 0; j < fr[i].nslots; j++) {
 				const bd_slot *s = &fr[i].slots[j];
 				if (s->info) {
-					printf("      %s\n", s->info);
+					printf("      %s\n", out_txt(s->info));
 					continue;
 				}
 				bd_term_fmt(s->term, tb, TERM_BUF, 6, 12);
@@ -131,7 +132,7 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 			}
 		}
 	} else {
-		printf("  (%s)\n", err.msg);
+		printf("  (%s)\n", out_txt(err.msg));
 	}
 	if (p->sec_messages.len) {
 		bd_mailbox_stats st;
@@ -145,14 +146,15 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 				double pct = 100.0 * (double)k / (double)all;
 				pct = k < all && pct > 99.9 ? 99.9 : k && pct < 0.1 ? 0.1 : pct;
 				printf("  %12s  %5.1f %%  %s\n", fmt_count(k, a, sizeof a), pct,
-				       st.shapes[i].key);
+				       out_txt(st.shapes[i].key));
 			}
 			if (st.nshapes > 10)
 				printf("  (%zu more shapes)\n", st.nshapes - 10);
 			for (size_t i = 0; i < st.ncallers && i < 5; i++) {
 				const char *nm = bd_pid_name(m, st.callers[i].pid);
 				printf("  $gen_call from %s%s%s: %s\n", bd_pid_fmt(st.callers[i].pid, pid, sizeof pid),
-				       nm ? " " : "", nm ? nm : "", fmt_count(st.callers[i].count, a, sizeof a));
+				       nm ? " " : "", nm ? out_txt(nm) : "",
+				       fmt_count(st.callers[i].count, a, sizeof a));
 			}
 		}
 		bd_term *msgs[64];
@@ -324,11 +326,12 @@ static void no_such_process(const bd_model *m, const char *what)
 		fprintf(stderr,
 			"beamdump: %s is a process on another node (%s); a crash dump has only "
 			"the processes of its own node\n",
-			what, node ? node : ch);
+			out_txt(what), node ? out_txt(node) : ch);
 		return;
 	}
 	int q = what[0] != '\'' && what[0] != '<';
-	fprintf(stderr, "beamdump: no process %s%s%s in the dump\n", q ? "'" : "", what, q ? "'" : "");
+	fprintf(stderr, "beamdump: no process %s%s%s in the dump\n", q ? "'" : "", out_txt(what),
+		q ? "'" : "");
 }
 
 int open_proc(const opts *o, bd_model **m, const bd_proc **p)

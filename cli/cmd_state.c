@@ -13,10 +13,10 @@ static void print_text(const bd_proc *p, const bd_gen_state *st, char *buf, size
 		       int depth, int items)
 {
 	char pid[48];
-	printf("%s%s%s  %s %s\n", p->name ? p->name : "", p->name ? " " : "",
+	printf("%s%s%s  %s %s\n", p->name ? out_txt(p->name) : "", p->name ? " " : "",
 	       bd_pid_fmt(p->pid, pid, sizeof pid), st->behaviour,
-	       st->module[0] ? st->module : "?");
-	printf("read from: %s, y%d%s\n", st->frame ? st->frame : "?", st->y,
+	       st->module[0] ? out_txt(st->module) : "?");
+	printf("read from: %s, y%d%s\n", st->frame ? out_txt(st->frame) : "?", st->y,
 	       st->in_callback ? " (a callback was running: the state before the message being handled)" : "");
 	if (st->state_name) {
 		bd_term_fmt(st->state_name, buf, cap, depth, items);
@@ -96,12 +96,12 @@ int cmd_state(const opts *o)
 		if (o->json)
 			print_json(p, NULL, buf, cap, depth, items);
 		else
-			printf("%s%s%s  %s%s%s\n", p->name ? p->name : "", p->name ? " " : "",
+			printf("%s%s%s  %s%s%s\n", p->name ? out_txt(p->name) : "", p->name ? " " : "",
 			       bd_pid_fmt(p->pid, pid, sizeof pid), NOT_BEHAVIOUR,
-			       p->pc_mfa ? "; it is in " : "", p->pc_mfa ? p->pc_mfa : "");
+			       p->pc_mfa ? "; it is in " : "", p->pc_mfa ? out_txt(p->pc_mfa) : "");
 	} else if (got) {
-		fprintf(stderr, "beamdump: state of %s: %s\n", o->args[0],
-			err.msg[0] ? err.msg : "out of memory");
+		fprintf(stderr, "beamdump: state of %s: %s\n", out_txt(o->args[0]),
+			err.msg[0] ? out_txt(err.msg) : "out of memory");
 		rc = EXIT_USAGE;
 	} else if (o->json) {
 		print_json(p, &st, buf, cap, depth, items);

@@ -36,7 +36,7 @@ static const char *owner_label(const bd_model *m, bd_pid pid, char *buf, size_t 
 {
 	char p[48];
 	const char *nm = bd_pid_name(m, pid);
-	snprintf(buf, cap, "%s%s%s", bd_pid_fmt(pid, p, sizeof p), nm ? " " : "", nm ? nm : "");
+	snprintf(buf, cap, "%s%s%s", bd_pid_fmt(pid, p, sizeof p), nm ? " " : "", nm ? out_txt(nm) : "");
 	return buf;
 }
 
@@ -94,9 +94,10 @@ static int print_ets(const opts *o, const bd_model *m)
 		       "OBJECTS", "MEMORY");
 		for (size_t i = 0; i < n && i < lim; i++) {
 			const bd_ets *e = &t[idx[i]];
-			printf("%-28.28s %-34.34s %-13s %-10s %12s %10s\n", e->name ? e->name : "?",
-			       owner_label(m, e->owner, ow, sizeof ow), e->type ? e->type : "?",
-			       e->protection ? e->protection : "?", fmt_count(e->objects, a, sizeof a),
+			printf("%-28.28s %-34.34s %-13s %-10s %12s %10s\n",
+			       e->name ? out_txt(e->name) : "?", owner_label(m, e->owner, ow, sizeof ow),
+			       e->type ? out_txt(e->type) : "?",
+			       e->protection ? out_txt(e->protection) : "?", fmt_count(e->objects, a, sizeof a),
 			       fmt_bytes(keys[idx[i]], b, sizeof b));
 		}
 		printf("(%s of %s tables, by memory)\n", fmt_count(n < lim ? n : lim, a, sizeof a),
@@ -109,6 +110,13 @@ out:
 }
 
 /* ---- atoms ---- */
+static void print_atom(const char *indent, const char *atom, size_t len)
+{
+	char b[4096];
+	out_clean(b, sizeof b, atom, len);
+	printf("%s%s\n", indent, b);
+}
+
 typedef struct atom_ring {
 	const char **texts;
 	size_t *lens;
@@ -124,7 +132,7 @@ static int atom_cb(void *ud, const char *atom, size_t len)
 		if (r->json)
 			jw_strn(r->w, atom, len);
 		else
-			printf("%.*s\n", (int)len, atom);
+			print_atom("", atom, len);
 		return 0;
 	}
 	/* keep the newest cap atoms (iteration is oldest first) */
@@ -179,7 +187,7 @@ static int print_atoms(const opts *o, const bd_model *m)
 			if (o->json)
 				jw_strn(&w, r.texts[j], r.lens[j]);
 			else
-				printf("  %.*s\n", (int)r.lens[j], r.texts[j]);
+				print_atom("  ", r.texts[j], r.lens[j]);
 		}
 	}
 	if (o->json) {
@@ -261,7 +269,8 @@ static int print_memory(const opts *o, const bd_model *m)
 				snprintf(mu, sizeof mu, "%.0f %%", 100.0 * (double)r->mbcs_used / (double)r->mbcs_allocated);
 			if (r->sbcs_allocated)
 				snprintf(su, sizeof su, "%.0f %%", 100.0 * (double)r->sbcs_used / (double)r->sbcs_allocated);
-			printf("  %-16s %12s %12s %7s %12s %12s\n", r->alloc, fmt_bytes(r->used, a, sizeof a),
+			printf("  %-16s %12s %12s %7s %12s %12s\n", out_txt(r->alloc),
+			       fmt_bytes(r->used, a, sizeof a),
 			       fmt_bytes(r->allocated, b, sizeof b), u, mu, su);
 		}
 		printf("  %-16s %12s %12s %7s\n", "total", fmt_bytes(tu, a, sizeof a), fmt_bytes(ta, b, sizeof b),
@@ -325,15 +334,15 @@ static int print_schedulers(const opts *o, const bd_model *m)
 			if (bd_pid_valid(s[i].current)) {
 				const char *nm = bd_pid_name(m, s[i].current);
 				snprintf(cur, sizeof cur, "%s%s%s", bd_pid_fmt(s[i].current, pid, sizeof pid),
-					 nm ? " " : "", nm ? nm : "");
+					 nm ? " " : "", nm ? out_txt(nm) : "");
 			}
 			char q[4][32];
 			printf("%-4u %-15s %-8s %-8s %-8s %-8s %-22s %s\n", s[i].id, sched_type(s[i].type),
 			       fmt_count(s[i].rq_normal, q[0], 32), fmt_count(s[i].rq_high, q[1], 32),
 			       fmt_count(s[i].rq_max, q[2], 32), fmt_count(s[i].rq_port, q[3], 32), cur,
-			       s[i].sleep_flags && *s[i].sleep_flags ? s[i].sleep_flags : "(awake)");
+			       s[i].sleep_flags && *s[i].sleep_flags ? out_txt(s[i].sleep_flags) : "(awake)");
 			if (bd_pid_valid(s[i].current) && s[i].current_pc)
-				printf("       running %s\n", s[i].current_pc);
+				printf("       running %s\n", out_txt(s[i].current_pc));
 			if (s[i].utilization == s[i].utilization) /* not NaN: a live capture */
 				printf("       busy %.1f %% of the capture\n", 100.0 * s[i].utilization);
 		}
@@ -395,7 +404,7 @@ static int print_ports(const opts *o, const bd_model *m)
 				drv = dbuf;
 			}
 			printf("%-16s %-30.30s %-26.26s %10s %10s %10s\n", bd_port_fmt(q->id, id, sizeof id),
-			       drv, owner_label(m, q->connected, ow, sizeof ow),
+			       out_txt(drv), owner_label(m, q->connected, ow, sizeof ow),
 			       fmt_bytes(q->queue, a, sizeof a), fmt_bytes(q->input, b, sizeof b),
 			       fmt_bytes(q->output, c, sizeof c));
 		}
@@ -417,7 +426,7 @@ static const char *holder_label(const bd_proc *p, char *buf, size_t cap)
 {
 	char pid[48];
 	bd_pid_fmt(p->pid, pid, sizeof pid);
-	snprintf(buf, cap, "%s%s%s", p->name ? p->name : "", p->name ? " " : "", pid);
+	snprintf(buf, cap, "%s%s%s", p->name ? out_txt(p->name) : "", p->name ? " " : "", pid);
 	return buf;
 }
 
@@ -563,7 +572,7 @@ static int print_binaries(const opts *o, const bd_model *m)
 	bd_bin_refs *r = NULL;
 	bd_error err = {0};
 	if (!idx || bd_bin_refs_build(&r, m, NULL, &err)) {
-		fprintf(stderr, "beamdump: binaries: %s\n", err.msg[0] ? err.msg : "out of memory");
+		fprintf(stderr, "beamdump: binaries: %s\n", err.msg[0] ? out_txt(err.msg) : "out of memory");
 		rc = EXIT_UNREADABLE;
 	} else if (o->json) {
 		binaries_json(m, bins, n, total, idx, lim, r);

@@ -151,11 +151,11 @@ int cmd_top(const opts *o)
 			const bd_proc *p = &procs[idx[i]];
 			printf("%-14s %-*.*s %-9s %12s %10s %12s %10s %10s  %s\n",
 			       bd_pid_fmt(p->pid, pid, sizeof pid), width, width,
-			       src[i] == BD_PNAME_PID ? "-" : label[i], bd_proc_state_name(p->state),
+			       src[i] == BD_PNAME_PID ? "-" : out_txt(label[i]), bd_proc_state_name(p->state),
 			       fmt_count(p->msgq_len, a, sizeof a), fmt_bytes(k_memory(m, p), b, sizeof b),
 			       fmt_count(p->reductions, c, sizeof c), fmt_bytes(k_binary(m, p), d, sizeof d),
 			       fmt_bytes(k_heap(m, p), e, sizeof e),
-			       p->pc_mfa ? p->pc_mfa : p->pc ? p->pc : "?");
+			       p->pc_mfa ? out_txt(p->pc_mfa) : p->pc ? out_txt(p->pc) : "?");
 		}
 		printf("(%s of %s processes, by %s)\n", fmt_count(k, a, sizeof a),
 		       fmt_count(count, b, sizeof b), by);

@@ -172,6 +172,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "beamdump: unknown command '%s' (try beamdump --help)\n", argv[1]);
 		return EXIT_USAGE;
 	}
+	out_guard_stdout(); /* no raw control character of a dump reaches the terminal */
 	opts o = {0};
 	o.n = -1;
 	o.messages = -1;

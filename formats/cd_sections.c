@@ -836,6 +836,14 @@ void cd_flush_procs(cd_reader *r)
 
 static void queue_proc(cd_reader *r, const cd_section *s)
 {
+	/* The table's cap follows the input size (model.c); the queue is parsed in
+	 * batches, so a run of millions of =proc sections costs rows, not a queue too. */
+	if (r->m->procs.len + r->proc_secs.len >= r->m->procs.max) {
+		cd_flush_procs(r); /* the pages behind can go */
+		return skipped(r, s, "more processes than a dump of this size holds");
+	}
+	if (r->proc_secs.len >= (1u << 20))
+		cd_flush_procs(r);
 	cd_section *q = bd_vec_push(&r->proc_secs);
 	if (!q)
 		return skipped(r, s, "process table full");

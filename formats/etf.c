@@ -63,6 +63,7 @@ static bd_term *node(etf *e, int kind)
 }
 
 static bd_term *term(etf *e, int depth);
+static bd_term nil_term = {.kind = BD_T_NIL};
 
 /* Atom text as bytes; returns NULL on error. */
 static const char *atom_text(etf *e, uint32_t *len)
@@ -151,9 +152,16 @@ static bd_term *seq(etf *e, int kind, uint32_t n, int depth)
 		e->bad = 1;
 		return t;
 	}
-	t->n = n;
-	for (uint32_t i = 0; i < n && !e->bad; i++)
-		t->u.elems[i] = term(e, depth + 1);
+	/* n counts only the elements decoded: a sequence cut short by bad input is a
+	 * shorter one, never one with holes or a count beyond its array. */
+	uint32_t i = 0;
+	while (i < n && !e->bad) {
+		bd_term *x = term(e, depth + 1);
+		if (!x || e->bad) /* an element read past the end is not one */
+			break;
+		t->u.elems[i++] = x;
+	}
+	t->n = i;
 	return t;
 }
 
@@ -163,17 +171,18 @@ static bd_term *list(etf *e, uint32_t n, int depth)
 	bd_term *first = NULL, **link = &first;
 	for (uint32_t i = 0; i < n && !e->bad; i++) {
 		bd_term *c = node(e, BD_T_CONS);
-		if (!c)
-			return first;
-		c->u.elems = bd_arena_alloc(e->a, 2 * sizeof(bd_term *));
-		if (!c->u.elems)
-			return first;
+		bd_term **ht = c ? bd_arena_alloc(e->a, 2 * sizeof(bd_term *)) : NULL;
+		bd_term *head = ht ? term(e, depth + 1) : NULL;
+		if (!head || e->bad)
+			break; /* cut short: the cells so far end in [] */
+		c->u.elems = ht;
 		c->n = 2;
-		c->u.elems[0] = term(e, depth + 1);
+		ht[0] = head;
 		*link = c;
-		link = &c->u.elems[1];
+		link = &ht[1];
 	}
-	*link = e->bad ? node(e, BD_T_NIL) : term(e, depth + 1);
+	bd_term *tail = e->bad ? NULL : term(e, depth + 1);
+	*link = tail ? tail : &nil_term; /* every cell has a tail */
 	return first;
 }
 
@@ -270,7 +279,7 @@ static bd_term *term(etf *e, int depth)
 			link = &c->u.elems[1];
 		}
 		e->p += n;
-		*link = node(e, BD_T_NIL);
+		*link = &nil_term;
 		return first;
 	}
 	case 108: /* LIST_EXT */
@@ -302,9 +311,14 @@ static bd_term *term(etf *e, int depth)
 		return bignum(e, u32(e));
 	case 116: { /* MAP_EXT */
 		n = u32(e);
-		bd_term *t = seq(e, BD_T_MAP, n > (UINT32_MAX / 2) ? 0 : 2 * n, depth);
+		if (n > UINT32_MAX / 2) {
+			e->bad = 1;
+			return NULL;
+		}
+		/* n pairs are 2n terms; the map holds the whole pairs that decoded. */
+		bd_term *t = seq(e, BD_T_MAP, 2 * n, depth);
 		if (t)
-			t->n = n;
+			t->n /= 2;
 		return t;
 	}
 	case 103: /* PID_EXT */

@@ -123,7 +123,7 @@ int bd_heap_open(bd_heap **out, const bd_model *m, const bd_proc *p, bd_error *e
 
 static void ensure_index(bd_heap *h)
 {
-	if (h->indexed)
+	if (h->indexed || !h->p)
 		return;
 	h->indexed = true;
 	const bd_model *m = h->m;
@@ -137,7 +137,10 @@ static void ensure_index(bd_heap *h)
 int bd_heap_open_literals(bd_heap **out, const bd_model *m, bd_error *err)
 {
 	bd_secret_learn(m);
-	return heap_init(out, m, NULL, err);
+	int rc = heap_init(out, m, NULL, err);
+	if (!rc)
+		(*out)->indexed = true; /* no process heap: nothing to index or scan */
+	return rc;
 }
 
 void bd_heap_free(bd_heap *h)
@@ -470,7 +473,8 @@ static bd_term *decode_bin(bd_heap *h, bd_term *t, const char *p, const char *en
 		if (oe - op > 2 && op[0] == 'Y' && op[1] == 'c') {
 			uint64_t ba, boff, bs;
 			const char *c = bd_parse_hex(op + 2, oe, &ba);
-			if (c && *c == ':' && (c = bd_parse_hex(c + 1, oe, &boff)) && *c == ':' &&
+			if (c && c < oe && *c == ':' && (c = bd_parse_hex(c + 1, oe, &boff)) &&
+			    c < oe && *c == ':' &&
 			    bd_parse_hex(c + 1, oe, &bs)) {
 				refc_fill(h, t, ba, (boff > bs ? 0 : boff) + off, size);
 				return t;
@@ -492,8 +496,11 @@ static void hamt_collect(bd_heap *h, const char *p, const char *end, bd_term **p
 {
 	uint64_t n, k;
 	const char *q;
-	if (depth > 64 || p >= end)
+	/* Nodes visited count against the budget: forged nodes that point at each
+	 * other would otherwise be walked 2^64 ways. */
+	if (depth > 64 || p >= end || !h->budget)
 		return;
+	h->budget--;
 	if (p[0] == 'M' && p + 1 < end && (p[1] == 'n' || p[1] == 'h')) {
 		q = bd_parse_hex(p + 2, end, &n);
 		if (!q || q >= end || *q++ != ':')
@@ -540,7 +547,7 @@ static void hamt_collect(bd_heap *h, const char *p, const char *end, bd_term **p
 			if (i && *q++ != ',')
 				return;
 			uint64_t a;
-			const char *nx = *q == 'H' ? bd_parse_hex(q + 1, end, &a) : NULL;
+			const char *nx = q < end && *q == 'H' ? bd_parse_hex(q + 1, end, &a) : NULL;
 			const char *cp, *ce;
 			if (nx && find_object(h, a, &cp, &ce))
 				hamt_collect(h, cp, ce, pairs, np, cap, depth + 1);
@@ -599,38 +606,52 @@ static bd_term *decode_map(bd_heap *h, bd_term *t, const char *p, const char *en
 	return t;
 }
 
+/* Memo values are bd_term pointers (8-aligned); the low bit marks a term whose
+ * decoding is under way. A real heap is acyclic, so a pointer to such a term is a
+ * forged cycle: it decodes as a missing term, and every term built is a finite tree
+ * (with sharing) that walkers can follow without cycle checks. */
+#define MEMO_BUSY 1u
+
+static void memo_put(bd_heap *h, uint64_t addr, bd_term *t, int busy)
+{
+	bd_u64map_put(&h->memo, addr, (uint64_t)(uintptr_t)t | (busy ? MEMO_BUSY : 0));
+}
+
 /* Cons cells are decoded in a loop along their tails: strings and long lists would
- * otherwise recurse once per element. */
-static bd_term *decode_list(bd_heap *h, bd_term *first, const char *p, const char *end,
-			    uint32_t depth)
+ * otherwise recurse once per element. The cells of the chain stay busy until its end,
+ * as the elements may point back into it. */
+static void decode_list_cells(bd_heap *h, bd_term *first, const char *p, const char *end,
+			      uint32_t depth, bd_vec *chain)
 {
 	bd_term *cell = first;
 	for (;;) {
 		cell->kind = BD_T_CONS;
 		bd_term **ht = bd_arena_alloc(&h->arena, 2 * sizeof *ht);
 		if (!ht)
-			return first;
+			return;
 		cell->u.elems = ht;
 		cell->n = 2;
 		const char *nx;
 		ht[0] = decode_elem(h, p, end, &nx, depth + 1);
 		if (!nx || nx >= end || *nx != '|') {
 			ht[1] = &nil_term;
-			return first;
+			return;
 		}
 		p = nx + 1;
 		uint64_t a;
-		const char *q = *p == 'H' ? bd_parse_hex(p + 1, end, &a) : NULL;
+		const char *q = p < end && *p == 'H' ? bd_parse_hex(p + 1, end, &a) : NULL;
 		const char *op, *oe;
 		uint64_t known;
 		if (q && !bd_u64map_get(&h->memo, a, &known) && find_object(h, a, &op, &oe) &&
-		    op[0] == 'l') {
+		    op < oe && op[0] == 'l') {
 			bd_term *next = mk(h, BD_T_CONS);
-			if (!next) {
+			uint64_t *slot = next ? bd_vec_push(chain) : NULL;
+			if (!slot) {
 				ht[1] = &limit_term;
-				return first;
+				return;
 			}
-			bd_u64map_put(&h->memo, a, (uint64_t)(uintptr_t)next);
+			*slot = a;
+			memo_put(h, a, next, 1);
 			ht[1] = next;
 			cell = next;
 			p = op + 1;
@@ -638,8 +659,22 @@ static bd_term *decode_list(bd_heap *h, bd_term *first, const char *p, const cha
 			continue;
 		}
 		ht[1] = decode_elem(h, p, end, &nx, depth + 1);
-		return first;
+		return;
 	}
+}
+
+static bd_term *decode_list(bd_heap *h, bd_term *first, const char *p, const char *end,
+			    uint32_t depth)
+{
+	bd_vec chain = BD_VEC_INIT(uint64_t, SIZE_MAX);
+	decode_list_cells(h, first, p, end, depth, &chain);
+	for (size_t i = 0; i < chain.len; i++) {
+		uint64_t a = BD_VEC_AT(&chain, uint64_t, i), v;
+		if (bd_u64map_get(&h->memo, a, &v))
+			bd_u64map_put(&h->memo, a, v & ~(uint64_t)MEMO_BUSY);
+	}
+	bd_vec_free(&chain);
+	return first;
 }
 
 static bd_term *decode_object(bd_heap *h, bd_term *t, const char *p, const char *end,
@@ -647,7 +682,7 @@ static bd_term *decode_object(bd_heap *h, bd_term *t, const char *p, const char 
 {
 	uint64_t n;
 	const char *q, *e = eol_of(p, end);
-	switch (*p) {
+	switch (p < end ? *p : 0) { /* "ADDR:" may be the last bytes of the input */
 	case 't':
 		q = bd_parse_hex(p + 1, end, &n);
 		if (!q || q >= end || *q != ':')
@@ -726,8 +761,14 @@ static bd_term *decode_object(bd_heap *h, bd_term *t, const char *p, const char 
 static bd_term *decode_addr(bd_heap *h, uint64_t addr, uint32_t depth)
 {
 	uint64_t known;
-	if (bd_u64map_get(&h->memo, addr, &known))
-		return (bd_term *)(uintptr_t)known;
+	if (bd_u64map_get(&h->memo, addr, &known)) {
+		if (!(known & MEMO_BUSY))
+			return (bd_term *)(uintptr_t)known;
+		bd_term *t = mk_or_limit(h, BD_T_MISSING); /* a forged cycle */
+		if (t->kind == BD_T_MISSING)
+			t->u.addr = addr;
+		return t;
+	}
 	const char *p, *end;
 	if (!find_object(h, addr, &p, &end)) {
 		bd_term *t = mk_or_limit(h, BD_T_MISSING);
@@ -740,10 +781,12 @@ static bd_term *decode_addr(bd_heap *h, uint64_t addr, uint32_t depth)
 	bd_term *t = mk(h, BD_T_OPAQUE);
 	if (!t)
 		return &limit_term;
-	/* Memoize before the children: shared subterms resolve to this node, and a
-	 * forged cycle ends here instead of looping. */
-	bd_u64map_put(&h->memo, addr, (uint64_t)(uintptr_t)t);
-	return decode_object(h, t, p, end, depth);
+	/* Memoize before the children, as busy: a forged cycle ends here instead of
+	 * looping; once decoded, shared subterms resolve to this node. */
+	memo_put(h, addr, t, 1);
+	decode_object(h, t, p, end, depth);
+	memo_put(h, addr, t, 0);
+	return t;
 }
 
 bd_term *bd_heap_decode(bd_heap *h, const char *text, size_t len)
@@ -827,7 +870,7 @@ int bd_heap_stack(bd_heap *h, bd_frame **frames, size_t *n, bd_error *err)
 					if (bd_parse_u64(p + 1, colon, &y))
 						s->y = (int)(y > 1000000 ? 1000000 : y);
 				}
-				if (*v == 'S') {
+				if (v < le && *v == 'S') {
 					s->info = bd_arena_strndup(&h->arena, v + 1, (size_t)(le - v - 1));
 				} else {
 					const char *nx;
@@ -909,25 +952,25 @@ static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf
 	default:
 		return;
 	}
-	if (!bd_parse_hex(p + 1, end, &a) || !find_object(h, a, &op, &oe))
+	if (!bd_parse_hex(p + 1, end, &a) || !find_object(h, a, &op, &oe) || op >= oe)
 		return;
 	switch (*op) {
 	case 't': {
 		const char *q = bd_parse_hex(op + 1, oe, &n);
-		if (!q || *q != ':')
+		if (!q || q >= oe || *q != ':')
 			return;
 		q++;
 		if (n == 0) {
 			snprintf(buf, cap, "{}");
 			return;
 		}
-		if (*q != 'A') {
+		if (q >= oe || *q != 'A') {
 			snprintf(buf, cap, "{%u-tuple}", (unsigned)(n > 9999 ? 9999 : n));
 			return;
 		}
 		uint64_t al;
 		const char *c = bd_parse_hex(q + 1, oe, &al);
-		if (!c || *c != ':' || al > (uint64_t)(oe - c - 1))
+		if (!c || c >= oe || *c != ':' || al > (uint64_t)(oe - c - 1))
 			return;
 		const char *atom = c + 1;
 		int alen = (int)(al > 48 ? 48 : al);
@@ -938,24 +981,24 @@ static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf
 		if (unwrap && ((n == 3 && al == 9 && memcmp(atom, "$gen_call", 9) == 0) ||
 			       (n == 2 && al == 9 && memcmp(atom, "$gen_cast", 9) == 0))) {
 			const char *q2 = bd_tl_skip_elem(q, oe); /* the atom */
-			if (!q2 || *q2 != ',')
+			if (!q2 || q2 >= oe || *q2 != ',')
 				return;
 			q2++;
 			if (n == 3) {
 				/* From = {Pid, Tag}: record the caller pid. */
 				uint64_t fa;
 				const char *fp, *fe;
-				if (caller && *q2 == 'H' && bd_parse_hex(q2 + 1, oe, &fa) &&
-				    find_object(h, fa, &fp, &fe) && fp[0] == 't') {
+				if (caller && q2 < oe && *q2 == 'H' && bd_parse_hex(q2 + 1, oe, &fa) &&
+				    find_object(h, fa, &fp, &fe) && fp < fe && fp[0] == 't') {
 					const char *x = memchr(fp, ':', (size_t)(fe - fp));
-					if (x && x[1] == 'P') {
+					if (x && x + 2 < fe && x[1] == 'P') {
 						const char *gt = memchr(x + 2, '>', (size_t)(fe - x - 2));
 						if (gt)
 							bd_pid_parse(x + 2, (size_t)(gt + 1 - x - 2), caller);
 					}
 				}
 				q2 = bd_tl_skip_elem(q2, oe);
-				if (!q2 || *q2 != ',')
+				if (!q2 || q2 >= oe || *q2 != ',')
 					return;
 				q2++;
 			}
@@ -1063,7 +1106,13 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	if (msg_text(h, &t, &len))
 		return bd_error_set(err, BD_ENOTFOUND, 0, "no messages in the dump");
 	shape_tab st = {0};
-	st.cap = 8192;
+	/* Room for four times the messages (shapes are fewer), at most 8192 slots: a short
+	 * queue does not pay for a 1 MB table. */
+	size_t lines = 1;
+	for (const char *c = t; lines < 4096 && (c = memchr(c, '\n', (size_t)(t + len - c))); c++)
+		lines++;
+	for (st.cap = 16; st.cap < 4 * lines && st.cap < 8192;)
+		st.cap *= 2;
 	caller_tab ct = {0};
 	ct.cap = 256;
 	free(h->stats_mem);

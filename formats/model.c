@@ -41,9 +41,37 @@ bd_model *bd_model_new(void)
 	return m;
 }
 
+/* Longest string the model keeps; a longer one (a 3 GB slogan line) keeps its first
+ * MODEL_STR_MAX bytes and ends in "...". No field of a real dump comes near it. */
+#define MODEL_STR_MAX ((size_t)64 << 10)
+
 const char *bd_model_intern(bd_model *m, const char *s, size_t len)
 {
-	return bd_intern_str(&m->intern, s, len);
+	const char *nul = len ? memchr(s, 0, len < MODEL_STR_MAX ? len : MODEL_STR_MAX) : NULL;
+	if (!nul && len <= MODEL_STR_MAX)
+		return bd_intern_str(&m->intern, s, len);
+	/* Model strings are C strings: a NUL byte of the input is kept as the overlong
+	 * pair C0 80 (as modified UTF-8 does), which printers show as \0 (\u0000). */
+	size_t keep = len > MODEL_STR_MAX ? MODEL_STR_MAX : len;
+	char *buf = malloc(2 * keep + 4);
+	if (!buf)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < keep; i++) {
+		if (s[i]) {
+			buf[k++] = s[i];
+		} else {
+			buf[k++] = (char)0xC0;
+			buf[k++] = (char)0x80;
+		}
+	}
+	if (keep < len) {
+		memcpy(buf + k, "...", 3);
+		k += 3;
+	}
+	const char *r = bd_intern_str(&m->intern, buf, k);
+	free(buf);
+	return r;
 }
 
 void bd_model_count_tag(bd_model *m, const char *tag, size_t len, uint64_t count)
@@ -108,7 +136,7 @@ int bd_model_finish(bd_model *m, bd_error *err)
 		size_t nt;
 		const bd_table_stat *t = bd_model_table_stats(m, &nt);
 		for (size_t i = 0; i < nt; i++) {
-			if (t[i].index && strcmp(t[i].name, "atom_tab") == 0) {
+			if (t[i].index && t[i].name && strcmp(t[i].name, "atom_tab") == 0) {
 				if (t[i].limit != BD_UNKNOWN)
 					l->atoms_limit = t[i].limit;
 				if (l->atoms == BD_UNKNOWN && t[i].entries != BD_UNKNOWN)
@@ -127,6 +155,12 @@ static int open_text(bd_model *m, bd_error *err)
 	if (rc)
 		return rc;
 	m->node.source = "erl_crash.dump";
+	/* A process of a real dump takes a =proc section of 350 bytes or more, and most
+	 * have stack and heap sections too; a forged dump of bare "=proc:" lines gets no
+	 * more rows than its size allows, so the model stays smaller than its input. */
+	uint64_t procs_cap = n / 384 > (1u << 16) ? n / 384 : (1u << 16);
+	if (procs_cap < m->procs.max)
+		m->procs.max = (size_t)procs_cap;
 	rc = bd_crashdump_read(m, err);
 	if (rc)
 		return rc;
@@ -137,17 +171,10 @@ static int open_text(bd_model *m, bd_error *err)
 	return 0;
 }
 
-int bd_model_open(bd_model **out, const char *path, bd_error *err)
+/* Read m->src into m by its content; frees m on failure. */
+static int model_read(bd_model **out, bd_model *m, bd_error *err)
 {
-	*out = NULL;
-	bd_model *m = bd_model_new();
-	if (!m)
-		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-	int rc = bd_source_open(&m->src, path, err);
-	if (rc) {
-		bd_model_free(m);
-		return rc;
-	}
+	int rc;
 	m->base = m->src->data;
 	m->size = m->src->size;
 	m->node.input_size = m->size;
@@ -163,6 +190,38 @@ int bd_model_open(bd_model **out, const char *path, bd_error *err)
 	}
 	*out = m;
 	return 0;
+}
+
+int bd_model_open(bd_model **out, const char *path, bd_error *err)
+{
+	*out = NULL;
+	bd_model *m = bd_model_new();
+	if (!m)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	int rc = bd_source_open(&m->src, path, err);
+	if (rc) {
+		bd_model_free(m);
+		return rc;
+	}
+	return model_read(out, m, err);
+}
+
+int bd_model_open_mem(bd_model **out, const void *data, size_t size, const char *name,
+		      bd_error *err)
+{
+	*out = NULL;
+	bd_model *m = bd_model_new();
+	bd_source *s = m ? calloc(1, sizeof *s) : NULL;
+	if (!s) {
+		bd_model_free(m);
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	}
+	s->fd = -1;
+	s->data = size ? data : "";
+	s->size = size;
+	snprintf(s->name, sizeof s->name, "%s", name ? name : "<memory>");
+	m->src = s;
+	return model_read(out, m, err);
 }
 
 void bd_model_free(bd_model *m)

@@ -44,9 +44,10 @@ void sb_free(sbuf *b)
 
 /* ---- table schemas ---- */
 #define FSZ(T, f) ((uint8_t)sizeof(((T *)0)->f))
-#define COL(id, ty, T, f) {id, ty, FSZ(T, f), (uint16_t)offsetof(T, f), 0}
-#define SPAN(id, T, f, part) {id, SC_SPAN, FSZ(T, f), (uint16_t)offsetof(T, f), part}
-#define BLOB(id, T, f) {id, SC_BLOB, FSZ(T, f), (uint16_t)offsetof(T, f), 0}
+#define COL(id, ty, T, f) {id, ty, FSZ(T, f), (uint16_t)offsetof(T, f), 0, 0}
+#define REQ(id, T, f) {id, SC_STR, FSZ(T, f), (uint16_t)offsetof(T, f), 0, 1}
+#define SPAN(id, T, f, part) {id, SC_SPAN, FSZ(T, f), (uint16_t)offsetof(T, f), part, 0}
+#define BLOB(id, T, f) {id, SC_BLOB, FSZ(T, f), (uint16_t)offsetof(T, f), 0, 0}
 #define TABLE(tid, nm, T, cols) {tid, nm, sizeof(T), cols, sizeof cols / sizeof cols[0]}
 
 static const snap_col node_cols[] = {
@@ -99,12 +100,12 @@ static const snap_col model_cols[] = {
 };
 
 static const snap_col tag_cols[] = {
-	COL(1, SC_STR, snap_tagrow, tag),
+	REQ(1, snap_tagrow, tag),
 	COL(2, SC_UINT, snap_tagrow, count),
 };
 
 static const snap_col table_stat_cols[] = {
-	COL(1, SC_STR, bd_table_stat, name),  COL(2, SC_SINT, bd_table_stat, index),
+	REQ(1, bd_table_stat, name),          COL(2, SC_SINT, bd_table_stat, index),
 	COL(3, SC_UINT, bd_table_stat, size), COL(4, SC_UINT, bd_table_stat, used),
 	COL(5, SC_UINT, bd_table_stat, objs), COL(6, SC_UINT, bd_table_stat, depth),
 	COL(7, SC_UINT, bd_table_stat, limit), COL(8, SC_UINT, bd_table_stat, entries),
@@ -206,7 +207,7 @@ static const snap_col ets_cols[] = {
 };
 
 static const snap_col timer_cols[] = {
-	COL(1, SC_STR, bd_timer, owner), COL(2, SC_PID, bd_timer, owner_pid),
+	REQ(1, bd_timer, owner),         COL(2, SC_PID, bd_timer, owner_pid),
 	COL(3, SC_STR, bd_timer, message), COL(4, SC_UINT, bd_timer, time_left_ms),
 };
 
@@ -218,7 +219,7 @@ static const snap_col dist_cols[] = {
 };
 
 static const snap_col module_cols[] = {
-	COL(1, SC_STR, bd_module, name), COL(2, SC_UINT, bd_module, current_size),
+	REQ(1, bd_module, name),         COL(2, SC_UINT, bd_module, current_size),
 	COL(3, SC_UINT, bd_module, old_size), BLOB(4, bd_module, attributes),
 	BLOB(5, bd_module, compile_info),
 };
@@ -236,24 +237,24 @@ static const snap_col binary_cols[] = {
 };
 
 static const snap_col alloc_cols[] = {
-	COL(1, SC_STR, bd_alloc_stat, alloc),
+	REQ(1, bd_alloc_stat, alloc),
 	COL(2, SC_SINT, bd_alloc_stat, instance),
-	COL(3, SC_STR, bd_alloc_stat, key),
-	{4, SC_UINT, 8, (uint16_t)offsetof(bd_alloc_stat, v), 0},
-	{5, SC_UINT, 8, (uint16_t)(offsetof(bd_alloc_stat, v) + 8), 0},
-	{6, SC_UINT, 8, (uint16_t)(offsetof(bd_alloc_stat, v) + 16), 0},
+	REQ(3, bd_alloc_stat, key),
+	{4, SC_UINT, 8, (uint16_t)offsetof(bd_alloc_stat, v), 0, 0},
+	{5, SC_UINT, 8, (uint16_t)(offsetof(bd_alloc_stat, v) + 8), 0, 0},
+	{6, SC_UINT, 8, (uint16_t)(offsetof(bd_alloc_stat, v) + 16), 0, 0},
 	COL(7, SC_STR, bd_alloc_stat, text),
 };
 
 static const snap_col area_cols[] = {
-	COL(1, SC_STR, bd_area, name), COL(2, SC_UINT, bd_area, allocated),
+	REQ(1, bd_area, name),         COL(2, SC_UINT, bd_area, allocated),
 	COL(3, SC_UINT, bd_area, used),
 };
 
 typedef struct loose_row {
 	const char *s;
 } loose_row;
-static const snap_col loose_cols[] = {COL(1, SC_STR, loose_row, s)};
+static const snap_col loose_cols[] = {REQ(1, loose_row, s)};
 
 static const snap_col binref_cols[] = {
 	COL(1, SC_UINTD, snap_binref, bin),
@@ -267,7 +268,7 @@ static const snap_col pidrow_cols[] = {
 
 static const snap_col namerow_cols[] = {
 	COL(1, SC_UINTD, snap_namerow, row),
-	COL(2, SC_STR, snap_namerow, name),
+	REQ(2, snap_namerow, name),
 };
 
 static const snap_table tables[ST__COUNT] = {
@@ -564,6 +565,26 @@ static int decode_column(const snap_col *c, scur *cc, uint8_t *rows, size_t rs, 
 	return 0;
 }
 
+const char snap_str_unknown[] = "?";
+
+/* Required strings left out by the file (id 0, or a column it does not have). */
+static void fill_required(const snap_table *t, uint8_t *rows, size_t n)
+{
+	for (size_t k = 0; k < t->ncols; k++) {
+		const snap_col *c = &t->cols[k];
+		if (c->type != SC_STR || !c->req)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			const char *s;
+			memcpy(&s, rows + i * t->row_size + c->off, sizeof s);
+			if (!s) {
+				s = snap_str_unknown;
+				memcpy(rows + i * t->row_size + c->off, &s, sizeof s);
+			}
+		}
+	}
+}
+
 int snap_table_decode(const snap_table *t, const uint8_t *p, size_t len, void *rows,
 		      size_t n, uint64_t first, const snap_dec_cb *cb, const char **why)
 {
@@ -596,6 +617,7 @@ int snap_table_decode(const snap_table *t, const uint8_t *p, size_t len, void *r
 		*why = "trailing bytes after the columns";
 		return -1;
 	}
+	fill_required(t, rows, n);
 	return 0;
 }
 

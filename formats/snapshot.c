@@ -14,6 +14,23 @@
 
 #define MAX_RAW ((uint64_t)1 << 31)  /* largest payload we decompress */
 #define REC_CACHE 4                  /* decompressed stream records kept */
+/* A payload may expand to RAW_FLOOR bytes, or RAW_RATIO times its compressed size
+ * beyond that: the writer's records are a few MiB, and a zstd bomb (2 GiB of zeros in
+ * 64 KiB) is refused before it is decompressed. */
+#define RAW_FLOOR ((uint64_t)32 << 20)
+#define RAW_RATIO 256
+/* What the model may keep of a snapshot (rows, strings, dictionary): BUDGET_RATIO
+ * bytes per byte of file, at least BUDGET_FLOOR. A real snapshot needs up to ~40
+ * (400k alike processes stored in 7 bytes each, 280 bytes each in the model); row
+ * counts and ids in forged headers cannot make it allocate more. */
+#define BUDGET_FLOOR ((uint64_t)256 << 20)
+#define BUDGET_RATIO 128
+/* The dump text regenerated from term sections (and kept for the model's life) is
+ * bounded apart: a snapshot is 0.2 % to 8 % of its dump, so walking every process may
+ * regenerate 500 times the file; more than TEXT_RATIO times (at least TEXT_FLOOR) is
+ * refused, for the objects asked last. */
+#define TEXT_RATIO 1024
+#define TEXT_FLOOR ((uint64_t)512 << 20)
 
 enum { HK_PROC = 1, HK_BLOB = 2, HK_BIN = 3, HK_TT = 4 };
 #define HANDLE(kind, row, part) (((uint64_t)(kind) << 56) | ((uint64_t)(row) << 3) | (part))
@@ -96,6 +113,10 @@ typedef struct snap {
 	uint64_t use_clock;
 	bd_model *m;
 	char errbuf[256];
+	int nv_known;         /* next_valid_record's last answer: nv_found after nv_from */
+	uint64_t nv_from, nv_found;
+	uint64_t budget;      /* bytes the model may still take (BUDGET_*) */
+	uint64_t text_budget; /* bytes of regenerated text it may still keep (TEXT_RATIO) */
 	/* lazy process table */
 	size_t *proc_chunks;  /* record index of each ST_PROCS chunk */
 	size_t nproc_chunks;
@@ -116,6 +137,24 @@ int bd_snapshot_is(const char *data, uint64_t size)
 	const uint8_t *d = (const uint8_t *)data;
 	return (size >= 4 && bd_get32(d) == BD_SKIP_MAGIC) ||
 	       (size >= 12 && memcmp(d + 8, BD_REC_SIG, 4) == 0);
+}
+
+/* Take bytes of the model budget: 0, or -1 when they would pass it. */
+static int charge(snap *s, uint64_t bytes)
+{
+	if (bytes > s->budget)
+		return -1;
+	s->budget -= bytes;
+	return 0;
+}
+
+static void refund(snap *s, uint64_t bytes) { s->budget += bytes; }
+
+/* Types whose items are rows, strings or objects of at least one payload byte each. */
+static int items_in_payload(unsigned type)
+{
+	return type == BD_REC_STRINGS || type == BD_REC_TABLE || type == BD_REC_TERMDICT ||
+	       type == BD_REC_PROCDATA || type == BD_REC_TERMTEXT || type == BD_REC_BINDATA;
 }
 
 /* ---- naming records in messages ---- */
@@ -239,6 +278,12 @@ static const char *read_header(const snap *s, uint64_t off, srec *r, int check_p
 		return "record payload cut off";
 	if ((r->comp == 0) != (r->raw == 0) || r->raw > MAX_RAW)
 		return "bad payload length";
+	if (!check_payload) /* the identity of the record is all the caller wants */
+		return NULL;
+	if (r->raw > RAW_FLOOR && r->raw / RAW_RATIO > r->comp)
+		return "payload expands too much (compression bomb)";
+	if (items_in_payload(r->type) && r->items > r->raw)
+		return "more items than payload bytes";
 	if (check_payload &&
 	    bd_crc32c(0, h + BD_REC_FRAME, r->comp) != bd_get32(b + BD_RH_PCRC))
 		return "payload CRC mismatch";
@@ -271,8 +316,10 @@ static int unpack(snap *s, size_t i, uint8_t **out, size_t *len, const char **wh
 		*why = r->why;
 		return BD_ECORRUPT;
 	}
-	if (!r->comp)
-		return 0;
+	if (!r->comp) { /* no payload: an empty buffer, never NULL + 0 */
+		*out = malloc(1);
+		return *out ? 0 : BD_ENOMEM;
+	}
 	if (!s->dctx && !(s->dctx = ZSTD_createDCtx()))
 		return BD_ENOMEM;
 	const uint8_t *z = s->base + r->off + BD_REC_FRAME;
@@ -378,21 +425,33 @@ static int load_index(snap *s, bd_error *err)
 	return 0;
 }
 
-/* Offset of the next complete, valid record after off, or 0 (damage vs. cut tail). */
-static uint64_t next_valid_record(const snap *s, uint64_t off)
+/* Offset of the next complete, valid record after off, or 0 (damage vs. cut tail).
+ * The last answer is remembered: a run of damaged records between two valid ones asks
+ * the same question again and again, and the file is searched once, not once per
+ * damaged record (which was quadratic). */
+static uint64_t next_valid_record(snap *s, uint64_t off)
 {
 	static const uint8_t pat[12] = {0x5B, 0x2A, 0x4D, 0x18, BD_REC_HDR, 0, 0, 0, 'B', 'D', 'R', 'C'};
+	/* nothing valid in (from, found): found is the answer for any off in [from, found) */
+	if (s->nv_known && off >= s->nv_from && (off < s->nv_found || !s->nv_found))
+		return s->nv_found;
 	const uint8_t *p = s->base + off + 1, *end = s->base + s->size;
+	uint64_t found = 0;
 	while (p + sizeof pat <= end) {
 		const uint8_t *q = memchr(p, pat[0], (size_t)(end - p));
 		if (!q || q + sizeof pat > end)
-			return 0;
+			break;
 		srec r;
-		if (memcmp(q, pat, sizeof pat) == 0 && !read_header(s, (uint64_t)(q - s->base), &r, 1))
-			return (uint64_t)(q - s->base);
+		if (memcmp(q, pat, sizeof pat) == 0 && !read_header(s, (uint64_t)(q - s->base), &r, 1)) {
+			found = (uint64_t)(q - s->base);
+			break;
+		}
 		p = q + 1;
 	}
-	return 0;
+	s->nv_known = 1;
+	s->nv_from = off;
+	s->nv_found = found;
+	return found;
 }
 
 /* Read frame after frame. A frame that does not check out is damage when a valid
@@ -570,7 +629,7 @@ static cached_rec *get_record(snap *s, size_t i, bd_error *err)
 	victim->rec = i;
 	victim->use = ++s->use_clock;
 	const char *why = NULL;
-	if (!victim->data || walk_record(s, victim, &why)) {
+	if (!victim->len || walk_record(s, victim, &why)) {
 		rec_error(s, err, BD_ECORRUPT, i, why ? why : "empty stream record");
 		cache_drop(victim);
 		return NULL;
@@ -606,6 +665,10 @@ static int decode_from(snap *s, cached_rec *c, size_t pos, snap_ctx cx, int kind
 			if (kind < 0 || kind >= SK__COUNT ||
 			    snap_dec_line(&cur, op, &cx, &s->dict, &e->part[kind])) {
 				*why = "malformed term op";
+				return -1;
+			}
+			if (e->part[kind].len > s->text_budget) {
+				*why = "text larger than the snapshot can hold";
 				return -1;
 			}
 		}
@@ -718,6 +781,18 @@ static text_entry *object_text(snap *s, stream *st, bd_u64map *cache, text_entry
 		return NULL;
 	bd_error err = {0};
 	e->rc = decode_object(s, st, id, e, &err);
+	uint64_t bytes = 0;
+	for (int k = 0; k < SK__COUNT; k++)
+		bytes += e->part[k].len;
+	if (!e->rc && bytes > s->text_budget)
+		e->rc = bd_error_set(&err, BD_EBUDGET, 0,
+				     "%s: object %llu: text larger than the snapshot can hold",
+				     s->name, (unsigned long long)id);
+	else if (!e->rc)
+		s->text_budget -= bytes;
+	if (e->rc) /* only the outcome is kept */
+		for (int k = 0; k < SK__COUNT; k++)
+			sb_free(&e->part[k]);
 	if (e->rc && err.msg[0] && !s->errbuf[0])
 		snprintf(s->errbuf, sizeof s->errbuf, "%s", err.msg);
 	if (slot)
@@ -863,7 +938,8 @@ static int strings_room(snap *s, size_t *cap, uint64_t n)
 static int strings_lose(snap *s, size_t *cap, uint64_t upto)
 {
 	s->strings_lost = 1;
-	if (upto <= s->nstrings || upto - s->nstrings > MAX_ID_GAP)
+	if (upto <= s->nstrings || upto - s->nstrings > MAX_ID_GAP ||
+	    charge(s, (upto - s->nstrings) * sizeof *s->strings))
 		return 0;
 	if (strings_room(s, cap, upto))
 		return -1;
@@ -882,6 +958,8 @@ static int strings_parse(snap *s, size_t *cap, const uint8_t *p, size_t len, uin
 		const uint8_t *b = sc_mem(&c, n);
 		if (!b)
 			break;
+		if (charge(s, sizeof *s->strings + n))
+			return BD_EBUDGET;
 		if (strings_room(s, cap, (uint64_t)s->nstrings + 1))
 			return BD_ENOMEM;
 		const char *str = bd_model_intern(s->m, (const char *)b, (size_t)n);
@@ -923,7 +1001,8 @@ static int load_strings(snap *s, bd_error *err)
 		int rc = unpack(s, i, &buf, &len, &why);
 		if (!rc) {
 			rc = strings_parse(s, &cap, buf, len, r->items);
-			why = "string list does not match its count";
+			why = rc == BD_EBUDGET ? "more strings than the snapshot can hold"
+					       : "string list does not match its count";
 			free(buf);
 		}
 		if (rc == BD_ENOMEM)
@@ -961,7 +1040,8 @@ static int dict_room(snap *s, size_t *cap, uint64_t n)
 /* Dictionary ids [n, upto) were in a lost record: the ops that use them fail. */
 static int dict_lose(snap *s, size_t *cap, uint64_t upto)
 {
-	if (upto <= s->dict.n || upto - s->dict.n > MAX_ID_GAP)
+	if (upto <= s->dict.n || upto - s->dict.n > MAX_ID_GAP ||
+	    charge(s, (upto - s->dict.n) * (sizeof *s->dict.s + sizeof *s->dict.len)))
 		return 0;
 	if (dict_room(s, cap, upto))
 		return -1;
@@ -972,34 +1052,50 @@ static int dict_lose(snap *s, size_t *cap, uint64_t upto)
 	return 0;
 }
 
-/* Append the entries of payload buf, which s->dict_bufs takes (freed on failure):
- * 0, BD_ECORRUPT (they do not match the count) or BD_ENOMEM. */
+/* Append the entries of payload buf, which s->dict_bufs then keeps; on failure buf is
+ * freed and no entry added: 0, BD_ECORRUPT (they do not match the count), BD_EBUDGET
+ * or BD_ENOMEM. The payload is checked before it is kept: a record that does not
+ * parse costs nothing. */
 static int dict_parse(snap *s, size_t *cap, size_t *bcap, uint8_t *buf, size_t len,
 		      uint32_t items)
 {
-	if (s->ndict_bufs == *bcap) {
-		size_t nc = *bcap ? *bcap * 2 : 16;
-		uint8_t **nb = realloc(s->dict_bufs, nc * sizeof *nb);
-		if (!nb) {
-			free(buf);
-			return BD_ENOMEM;
-		}
-		s->dict_bufs = nb;
-		*bcap = nc;
-	}
-	s->dict_bufs[s->ndict_bufs++] = buf;
+	size_t first = s->dict.n;
+	uint64_t cost = len + (uint64_t)items * (sizeof *s->dict.s + sizeof *s->dict.len);
+	int rc = charge(s, cost) ? BD_EBUDGET : 0;
 	scur c = {buf, buf + len, 0};
-	for (uint32_t k = 0; k < items && !c.bad; k++) {
+	for (uint32_t k = 0; k < items && !c.bad && !rc; k++) {
 		uint64_t n = sc_var(&c);
 		const uint8_t *p = sc_mem(&c, n);
 		if (!p)
 			break;
 		if (dict_room(s, cap, (uint64_t)s->dict.n + 1))
-			return BD_ENOMEM;
-		s->dict.s[s->dict.n] = (const char *)p;
-		s->dict.len[s->dict.n++] = (uint32_t)n;
+			rc = BD_ENOMEM;
+		else {
+			s->dict.s[s->dict.n] = (const char *)p;
+			s->dict.len[s->dict.n++] = (uint32_t)n;
+		}
 	}
-	return c.bad || c.p != c.end ? BD_ECORRUPT : 0;
+	if (!rc && (c.bad || c.p != c.end || s->dict.n - first != items))
+		rc = BD_ECORRUPT;
+	if (!rc && s->ndict_bufs == *bcap) {
+		size_t nc = *bcap ? *bcap * 2 : 16;
+		uint8_t **nb = realloc(s->dict_bufs, nc * sizeof *nb);
+		if (nb) {
+			s->dict_bufs = nb;
+			*bcap = nc;
+		} else {
+			rc = BD_ENOMEM;
+		}
+	}
+	if (rc) {
+		if (rc != BD_EBUDGET)
+			refund(s, cost);
+		s->dict.n = first;
+		free(buf);
+		return rc;
+	}
+	s->dict_bufs[s->ndict_bufs++] = buf;
+	return 0;
 }
 
 static int load_dict(snap *s, bd_error *err)
@@ -1028,7 +1124,8 @@ static int load_dict(snap *s, bd_error *err)
 		if (!rc) {
 			rc = buf ? dict_parse(s, &cap, &bcap, buf, len, r->items)
 			     : r->items ? BD_ECORRUPT : 0;
-			why = "dictionary does not match its count";
+			why = rc == BD_EBUDGET ? "more dictionary than the snapshot can hold"
+					       : "dictionary does not match its count";
 		}
 		if (rc == BD_ENOMEM)
 			return bd_error_set(err, rc, 0, "out of memory");
@@ -1066,7 +1163,7 @@ static bd_span cb_blob(void *ctx, const uint8_t *p, size_t n)
 		s->blobs = nb;
 		s->blobs_cap = cap;
 	}
-	char *copy = bd_arena_strndup(&s->m->arena, (const char *)p, n);
+	char *copy = charge(s, n) ? NULL : bd_arena_strndup(&s->m->arena, (const char *)p, n);
 	if (!copy)
 		return BD_SPAN_NONE;
 	s->blobs[s->nblobs] = (struct blob){copy, n};
@@ -1173,6 +1270,13 @@ static int load_table(snap *s, unsigned id, bd_vec *v, void *single, rowgaps *ga
 			continue;
 		}
 		_Alignas(8) uint8_t tmp[512];
+		if (!single && charge(s, (uint64_t)r->items * t->row_size)) {
+			skip_rec(s, i, "more rows than the snapshot can hold");
+			if (gap_add(gaps, next, r->items))
+				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+			next += r->items;
+			continue;
+		}
 		void *rows = single ? tmp : bd_vec_extend(v, r->items);
 		if (!rows && r->items)
 			return rec_error(s, err, BD_ENOMEM, i, "too many rows");
@@ -1182,8 +1286,10 @@ static int load_table(snap *s, unsigned id, bd_vec *v, void *single, rowgaps *ga
 			return bd_error_set(err, rc, 0, "out of memory");
 		if (rc) {
 			skip_rec(s, i, why);
-			if (!single)
+			if (!single) {
 				v->len -= r->items;
+				refund(s, (uint64_t)r->items * t->row_size);
+			}
 			if (gap_add(gaps, next, r->items))
 				return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
 		} else if (single) {
@@ -1366,7 +1472,8 @@ static int64_t pid_row(snap *s, uint64_t packed)
 		note_load_error(s, &err);
 		return -1;
 	}
-	snap_pidrow *rows = malloc((r->items ? r->items : 1) * sizeof *rows);
+	uint64_t cost = (uint64_t)r->items * sizeof(snap_pidrow);
+	snap_pidrow *rows = charge(s, cost) ? NULL : malloc((r->items ? r->items : 1) * sizeof *rows);
 	const snap_table *t = snap_table_get(ST_PIDIDX);
 	snap_dec_cb cb = {cb_str, cb_blob, cb_span, s};
 	const char *why = "out of memory";
@@ -1380,6 +1487,8 @@ static int64_t pid_row(snap *s, uint64_t packed)
 					found = (int64_t)rows[i].row;
 		}
 	}
+	if (rows)
+		refund(s, cost);
 	free(rows);
 	free(buf);
 	if (why) {
@@ -1439,17 +1548,27 @@ static int push_index(size_t **v, size_t *n, size_t *cap, size_t i)
 
 /* All rows now, leaving out those of skipped chunks (the row of a process is then
  * not its row in the writer: the pid index and the names are not used). */
-static int load_procs_now(snap *s, uint64_t rows, bd_error *err)
+static int load_procs_now(snap *s, bd_error *err)
 {
 	bd_model *m = s->m;
+	uint64_t rows = 0;
+	for (size_t k = 0; k < s->nproc_chunks; k++) {
+		size_t ri = s->proc_chunks[k];
+		if (charge(s, (uint64_t)s->recs[ri].items * sizeof(bd_proc)))
+			skip_rec(s, ri, "more rows than the snapshot can hold");
+		else
+			rows += s->recs[ri].items;
+	}
 	bd_proc *p = rows ? bd_vec_extend(&m->procs, (size_t)rows) : NULL;
 	if (rows && !p)
 		return bd_error_set(err, BD_ENOMEM, 0, "%s: no memory for %llu processes", s->name,
 				    (unsigned long long)rows);
 	size_t at = 0;
-	for (size_t k = 0; k < s->nproc_chunks; k++) {
+	for (size_t k = 0; p && k < s->nproc_chunks; k++) {
 		size_t ri = s->proc_chunks[k];
 		const char *why;
+		if (s->recs[ri].bad)
+			continue;
 		int rc = decode_procs(s, ri, p + at, &why);
 		if (rc == BD_ENOMEM)
 			return bd_error_set(err, rc, 0, "out of memory");
@@ -1467,7 +1586,7 @@ static int load_procs_now(snap *s, uint64_t rows, bd_error *err)
 static int prepare_procs(snap *s, bd_error *err)
 {
 	bd_model *m = s->m;
-	uint64_t next = 0, npids = 0, rows = 0;
+	uint64_t next = 0, npids = 0;
 	size_t cap = 0, pcap = 0;
 	int lost = s->nunknown > 0;
 	for (size_t i = 0; i < s->nrecs; i++) {
@@ -1499,7 +1618,6 @@ static int prepare_procs(snap *s, bd_error *err)
 		if (push_index(&s->proc_chunks, &s->nproc_chunks, &cap, i))
 			return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
 		next = r->key + r->items;
-		rows += r->items;
 	}
 	if (!next)
 		return 0;
@@ -1509,6 +1627,8 @@ static int prepare_procs(snap *s, bd_error *err)
 		int rc = load_table(s, ST_NAMES, &nv, NULL, &ng, err);
 		lost = ng.len > 0;
 		free(ng.v);
+		if (!rc && !lost && charge(s, next * sizeof(bd_proc)))
+			lost = 1; /* not all of them: those that fit, now */
 		if (rc || lost) {
 			bd_vec_free(&nv);
 			if (rc)
@@ -1525,7 +1645,7 @@ static int prepare_procs(snap *s, bd_error *err)
 			return 0;
 		}
 	}
-	return load_procs_now(s, rows, err);
+	return load_procs_now(s, err);
 }
 
 static int load_model(snap *s, bd_error *err)
@@ -1650,6 +1770,8 @@ int bd_snapshot_read(bd_model *m, bd_error *err)
 	s->size = m->size;
 	s->name = m->src ? m->src->name : "snapshot";
 	s->m = m;
+	s->budget = s->size > BUDGET_FLOOR / BUDGET_RATIO ? s->size * BUDGET_RATIO : BUDGET_FLOOR;
+	s->text_budget = s->size > TEXT_FLOOR / TEXT_RATIO ? s->size * TEXT_RATIO : TEXT_FLOOR;
 	for (int k = 0; k < REC_CACHE; k++)
 		s->cache[k].rec = SIZE_MAX;
 	pthread_mutex_init(&s->lock, NULL);

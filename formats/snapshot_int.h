@@ -112,7 +112,12 @@ typedef struct snap_col {
 	uint8_t size;   /* field bytes (SC_UINT/SC_SINT) */
 	uint16_t off;   /* offsetof in the row struct */
 	uint8_t part;   /* SC_SPAN: which span of the row (proc: 0..3) */
+	uint8_t req;    /* SC_STR the text reader always sets: never NULL after decoding */
 } snap_col;
+
+/* What a required string reads as when a file leaves it out (id 0, or no column): the
+ * model's consumers may rely on these strings as they do for text dumps. */
+extern const char snap_str_unknown[];
 
 typedef struct snap_table {
 	uint16_t id;    /* record instance */

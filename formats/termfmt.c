@@ -60,6 +60,19 @@ static int atom_needs_quotes(const char *s, size_t n)
 	return 0;
 }
 
+/* Is byte i of s a UTF-8 continuation byte after its lead (not a lone C1 byte)? */
+static int continues(const char *s, size_t i)
+{
+	size_t back = 0;
+	while (back < 3 && back < i && ((unsigned char)s[i - back - 1] & 0xc0) == 0x80)
+		back++;
+	if (back == i)
+		return 0;
+	unsigned lead = (unsigned char)s[i - back - 1];
+	size_t need = lead >= 0xf0 && lead < 0xf8 ? 3 : lead >= 0xe0 ? 2 : lead >= 0xc2 ? 1 : 0;
+	return lead >= 0xc2 && back < need;
+}
+
 static void put_escaped(out *o, const char *s, size_t n, char q)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -73,6 +86,11 @@ static void put_escaped(out *o, const char *s, size_t n, char q)
 			put(o, "\\t", 2);
 		} else if (c < 32 || c == 127) {
 			putf(o, "\\%03o", c);
+		} else if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 &&
+			   (unsigned char)s[i + 1] < 0xa0) {
+			putf(o, "\\x{%X}", (unsigned char)s[++i]); /* C1 control in UTF-8 */
+		} else if (c >= 0x80 && c < 0xa0 && !continues(s, i)) {
+			putf(o, "\\%03o", c); /* C1 control as a latin-1 byte */
 		} else {
 			put(o, (const char *)&c, 1);
 		}
@@ -309,12 +327,19 @@ const bd_term *bd_term_elem(const bd_term *t, uint32_t i)
 
 int64_t bd_term_list(const bd_term *t, const bd_term **items, size_t cap)
 {
+	/* The decoders build no cycles; a term built elsewhere might: a second pointer
+	 * at half speed meets the first on a cycle, which is then an improper list. */
 	int64_t n = 0;
+	const bd_term *slow = t;
 	while (t && t->kind == BD_T_CONS) {
 		if ((size_t)n < cap && items)
 			items[n] = t->u.elems[0];
 		n++;
 		t = t->u.elems[1];
+		if (!(n & 1))
+			slow = slow->u.elems[1];
+		if (t == slow)
+			return -1;
 	}
 	return t && t->kind == BD_T_NIL ? n : -1;
 }

@@ -132,6 +132,8 @@ void *bd_vec_extend(bd_vec *v, size_t n)
 		v->data = d;
 		v->cap = cap;
 	}
+	if (!v->data)
+		return NULL; /* n == 0 on an empty vector: nothing to point at */
 	void *p = (char *)v->data + v->len * v->elem;
 	v->len += n;
 	return p;

@@ -4,7 +4,12 @@
  * big payloads (heaps, stacks, messages, binaries) stay in the source and are
  * decoded on request through term.h.
  *
- * Unknown numeric values are BD_UNKNOWN, never 0. Unknown strings are NULL. */
+ * Unknown numeric values are BD_UNKNOWN, never 0. Unknown strings are NULL.
+ * Model strings are C strings of at most 64 KiB (a longer input value keeps its start
+ * and ends in "..."); a NUL byte of the input is stored as the pair C0 80, as modified
+ * UTF-8 does, so that it shows (\0 in text, \u0000 in JSON) instead of ending the
+ * string. Strings a text dump always has (table and allocator names, keys) are never
+ * NULL whatever the source. */
 #ifndef BEAMDUMP_MODEL_H
 #define BEAMDUMP_MODEL_H
 
@@ -250,6 +255,11 @@ typedef struct bd_area {
  * with info->truncated set. Errors: BD_EIO (cannot read), BD_EUNSUPPORTED (not a dump,
  * pre-R10B dump, encrypted dump), BD_ECORRUPT, BD_ENOMEM. May allocate; may block. */
 int bd_model_open(bd_model **out, const char *path, bd_error *err);
+/* Open an input held in memory: the same formats as bd_model_open except zstd (the
+ * bytes are read in place, never past size). data is borrowed and must outlive the
+ * model; name is used in messages (NULL: "<memory>"). Same errors. */
+int bd_model_open_mem(bd_model **out, const void *data, size_t size, const char *name,
+		      bd_error *err);
 void bd_model_free(bd_model *m);
 
 /* ---- tables (borrowed; valid until bd_model_free) ---- */
