@@ -4,11 +4,7 @@
 set -e
 pkgs="build-essential cmake pkg-config libzstd-dev zstd zlib1g-dev gzip libelf-dev libdwarf-dev libcmocka-dev
       erlang-base erlang-dev erlang-crypto erlang-tools erlang-observer erlang-src elixir
-<<<<<<< HEAD
-      python3 python3-jsonschema chromium"
-=======
-      python3 python3-jsonschema clang-14 libclang-rt-14-dev"
->>>>>>> main
+      python3 python3-jsonschema clang-14 libclang-rt-14-dev chromium"
 missing=""
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
