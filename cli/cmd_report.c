@@ -261,6 +261,14 @@ static const char NAV[] =
 	"<a href=\"#ports\">Ports</a><a href=\"#timers\">Timers</a><a href=\"#atoms\">Atoms</a>"
 	"<a href=\"#schedulers\">Schedulers</a><a href=\"#binaries\">Binaries</a>";
 
+static const char NAV_NATIVE[] =
+	"<a href=\"#verdict\">Verdict</a><a href=\"#native\">Native crash</a><a href=\"#memory\">Memory</a>"
+	"<a href=\"#processes\">Processes</a><a href=\"#details\">Details</a><a href=\"#apps\">Applications</a>"
+	"<a href=\"#ets\">ETS</a><a href=\"#ports\">Ports</a><a href=\"#timers\">Timers</a>"
+	"<a href=\"#atoms\">Atoms</a><a href=\"#schedulers\">Schedulers</a><a href=\"#binaries\">Binaries</a>";
+
+static void native_section(report *r) { html_native(r); }
+
 static int render(report *r, double t0)
 {
 	char title[300];
@@ -271,13 +279,13 @@ static int render(report *r, double t0)
 		const char *name;
 		void (*fn)(report *r);
 	} sections[] = {
-		{"verdict", html_verdict}, {"memory", html_memory},   {"processes", html_processes},
+		{"verdict", html_verdict}, {"native", native_section}, {"memory", html_memory},   {"processes", html_processes},
 		{"details", html_details}, {"apps", html_apps},       {"ets", html_ets},
 		{"ports", html_ports},     {"timers", html_timers},   {"atoms", html_atoms},
 		{"schedulers", html_schedulers}, {"binaries", html_binaries},
 	};
 	int timing = getenv("BEAMDUMP_TIMING") != NULL;
-	html_page_begin(r->w, title, NAV);
+	html_page_begin(r->w, title, html_has_native(r) ? NAV_NATIVE : NAV);
 	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
 		double t = now();
 		sections[i].fn(r);

@@ -138,6 +138,10 @@ void r_note(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* Sections (html_*.c). */
 void html_verdict(report *r);
+/* The native crash (ELF core, crash guard): 1 when rendered, 0 when the input is not
+ * a native crash (or this build has no native-crash table). */
+int html_native(report *r);
+int html_has_native(const report *r);
 void html_memory(report *r);
 void html_processes(report *r);
 void html_details(report *r);

@@ -287,8 +287,9 @@ void html_verdict(report *r)
 	const bd_node_info *n = bd_model_node(r->m);
 	int live = n->source && !strcmp(n->source, "live");
 	hw_raw(w, "<section id=\"verdict\">\n<h1>");
-	hw_raw(w, live ? "Live capture of " : n->source && !strcmp(n->source, "snapshot") ? "Snapshot of "
-												: "Crash dump of ");
+	hw_raw(w, html_has_native(r) ? "Native crash of "
+		  : live ? "Live capture of "
+		  : n->source && !strcmp(n->source, "snapshot") ? "Snapshot of " : "Crash dump of ");
 	hw_text(w, n->node_name ? n->node_name : "an unnamed node");
 	hw_raw(w, "</h1>\n<div class=\"slogan\" title=\"Slogan: the reason the dump was written\">");
 	if (n->slogan && n->slogan[0])
