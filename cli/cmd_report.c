@@ -267,6 +267,9 @@ static const char NAV_NATIVE[] =
 	"<a href=\"#ets\">ETS</a><a href=\"#ports\">Ports</a><a href=\"#timers\">Timers</a>"
 	"<a href=\"#atoms\">Atoms</a><a href=\"#schedulers\">Schedulers</a><a href=\"#binaries\">Binaries</a>";
 
+static const char NAV_NATIVE_ONLY[] =
+	"<a href=\"#verdict\">Verdict</a><a href=\"#native\">Native crash</a>";
+
 static void native_section(report *r) { html_native(r); }
 
 static int render(report *r, double t0)
@@ -285,8 +288,13 @@ static int render(report *r, double t0)
 		{"schedulers", html_schedulers}, {"binaries", html_binaries},
 	};
 	int timing = getenv("BEAMDUMP_TIMING") != NULL;
-	html_page_begin(r->w, title, html_has_native(r) ? NAV_NATIVE : NAV);
+	/* A native crash (core, guard) has no process tables: its page is the verdict
+	 * and the crash. */
+	int native_only = html_has_native(r) && !r->nprocs;
+	html_page_begin(r->w, title, native_only ? NAV_NATIVE_ONLY : html_has_native(r) ? NAV_NATIVE : NAV);
 	for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++) {
+		if (native_only && i > 1)
+			break;
 		double t = now();
 		sections[i].fn(r);
 		if (timing)

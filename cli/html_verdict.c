@@ -51,6 +51,10 @@ static void facts(report *r)
 	hw_raw(w, "<div><span>File</span>");
 	hw_textcut(w, r->path, 120);
 	hw_raw(w, "</div>\n");
+	if (html_has_native(r) && !r->nprocs) { /* a core: no tables to count */
+		hw_raw(w, "</div>\n");
+		return;
+	}
 	fact_count(w, "Processes", r->nprocs);
 	size_t nports, nets;
 	bd_model_ports(r->m, &nports);
@@ -87,6 +91,8 @@ static void completeness(report *r)
 	hw *w = r->w;
 	const bd_node_info *n = bd_model_node(r->m);
 	char c[32];
+	if (html_has_native(r) && !n->truncated && !n->skipped)
+		return; /* the native section says what could not be known */
 	if (!n->truncated && !n->skipped) {
 		hw_raw(w, n->source && !strcmp(n->source, "live")
 				  ? "<p class=\"note\">The capture is complete.</p>\n"

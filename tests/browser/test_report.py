@@ -283,6 +283,27 @@ def diff_page(b, html, expect_ci):
     b.screenshot(html.replace(".html", ".png"))
 
 
+def native_crash(b, path, name):
+    """A BEAM killed by a NIF's fault: its core, or the crash guard's snapshot."""
+    facts = {}
+    with open(os.path.join(os.path.dirname(path), "truth")) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                facts[k] = v
+    html = report(path, os.path.join(WORK, name + ".html"))
+    url = "file://" + os.path.abspath(html)
+    common(b, url, html)
+    a = analyze(path)
+    check(b.eval("document.querySelector('#verdict .verdict').textContent") == a["verdict"], "native verdict")
+    check(b.eval("document.querySelector('h1').textContent").startswith("Native crash of"), "not a native crash page")
+    text = b.eval("document.getElementById('native').textContent")
+    for k in ("signal", "nif", "c_function"):
+        check(facts[k] in text, "the crash's %s (%s) is not on the page" % (k, facts[k]))
+    marked = b.eval("Array.from(document.querySelectorAll('#native tr.culprit')).map(r => r.textContent)")
+    check(any(facts["nif"] in m for m in marked), "the NIF frame is not marked: %r" % marked)
+
+
 LIVE_NODE = r"""
 register(report_hog, spawn(fun() -> L = lists:seq(1, 200000), receive stop -> L end end)),
 [spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 300)],
@@ -391,6 +412,13 @@ def main():
                 report(cur, html, ["--baseline", base], ok=(0,))
                 diff_page(b, html, False)
         one("diff_report", diff)
+
+        # native crashes made by the build (samples/nif/gen.sh), when it makes them
+        for label, pattern in (("native_core", "nif/null_deref/core"),
+                               ("native_guard", "nif-guard/null_deref/*.bdump")):
+            found = sorted(glob.glob(os.path.join(SAMPLES, pattern))) if SAMPLES else []
+            if found:
+                one(label, lambda p=found[0], n=label: native_crash(b, p, n))
 
         if shutil.which("erl"):
             one("live_capture", lambda: live_capture(b))
