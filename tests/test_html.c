@@ -19,7 +19,7 @@ static char *render(void (*fn)(hw *w, const void *arg), const void *arg)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	hw w = {f};
+	hw w = {f, NULL, 0};
 	fn(&w, arg);
 	fclose(f);
 	return buf;
