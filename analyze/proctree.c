@@ -7,14 +7,16 @@
  * from their masters (an_apps_build, context.c); a process belongs to the application
  * of its nearest placed ancestor, the rule analyze uses for finding subjects. Hostile
  * dumps can make parents form cycles: a cycle is cut where the walk meets it. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "an_int.h"
 
+typedef struct dict_job dict_job;
 struct bd_proc_tree_priv {
 	bd_arena arena;
-	bd_intern calls;       /* $initial_call texts: one copy per distinct call */
+	struct dict_job *jobs; /* their interned $initial_call texts live until the free */
 	bd_proc_place *place;
 	bd_app *apps;
 };
@@ -39,7 +41,6 @@ typedef struct build {
 	bd_proc_tree *t;
 	bd_proc_place *place;
 	bd_strmap names;       /* registered name -> process index */
-	uint64_t heap_bytes;
 	int word_size;
 } build;
 
@@ -63,30 +64,41 @@ static uint32_t resolve(build *b, const bd_term *t)
 	return v < 0 ? BD_NO_PROC : (uint32_t)v;
 }
 
-/* $initial_call and $ancestors from the dictionary, within the decode budget. */
-static void read_dictionary(build *b, size_t i)
+/* Reading dictionaries is the costly part (a heap opened per proc_lib process): two
+ * threads share it, each with its half of the budget and its own copies of the
+ * initial calls. The model is safe to read from two threads once one heap was
+ * opened (that fills its literal index); a snapshot's reader locks itself. */
+typedef struct dict_job {
+	build *b;
+	size_t from, to;
+	bd_intern calls;
+	bd_arena arena;
+	uint64_t decoded, degraded, heap_bytes;
+	uint64_t max_decodes, max_heap_bytes;
+} dict_job;
+
+/* $initial_call and $ancestors of process i, within the job's budget. */
+static void read_dictionary(dict_job *j, size_t i)
 {
+	build *b = j->b;
 	const bd_proc *p = &b->procs[i];
 	bd_proc_place *pl = &b->place[i];
 	if (!p->sec_dictionary.len)
 		return;
-	if (b->t->decoded >= b->o.max_decodes || p->sec_heap.len > b->o.max_heap_one ||
-	    b->heap_bytes + p->sec_heap.len > b->o.max_heap_bytes) {
-		b->t->degraded++;
+	if (j->decoded >= j->max_decodes || p->sec_heap.len > b->o.max_heap_one ||
+	    j->heap_bytes + p->sec_heap.len > j->max_heap_bytes) {
+		j->degraded++;
 		return;
 	}
 	bd_heap *h = NULL;
-	b->t->decoded++;
-	b->heap_bytes += p->sec_heap.len;
+	j->decoded++;
+	j->heap_bytes += p->sec_heap.len;
 	if (bd_heap_open(&h, b->m, p, NULL))
 		return;
 	char ic[256];
 	bd_term_mfa(bd_heap_dict_get(h, "$initial_call"), ic, sizeof ic);
 	if (ic[0])
-		pl->initial_call = bd_intern_str(&b->t->priv->calls, ic, strlen(ic));
-	bd_pname_source src = p->name ? BD_PNAME_REGISTERED : bd_proc_name(b->m, p, h, ic, 160);
-	if (src >= BD_PNAME_VIA && src < BD_PNAME_REGISTERED && ic[0])
-		pl->label = bd_intern_str(&b->t->priv->calls, ic, strlen(ic));
+		pl->initial_call = bd_intern_str(&j->calls, ic, strlen(ic));
 	const bd_term *items[ANC_ITEMS];
 	const bd_term *anc = bd_heap_dict_get(h, "$ancestors");
 	int64_t na = anc ? bd_term_list(anc, items, ANC_ITEMS) : 0;
@@ -102,13 +114,62 @@ static void read_dictionary(build *b, size_t i)
 	bd_heap_free(h);
 }
 
+static void *dict_run(void *arg)
+{
+	dict_job *j = arg;
+	for (size_t i = j->from; i < j->to; i++) {
+		bd_proc_place *pl = &j->b->place[i];
+		pl->parent = pl->first_child = pl->next_sibling = pl->app = BD_NO_PROC;
+		pl->initial_call = j->b->procs[i].spawned_as;
+		read_dictionary(j, i);
+	}
+	return NULL;
+}
+
+enum { DICT_THREADS = 2, THREAD_MIN = 20000 };
+
+static int read_dictionaries(build *b)
+{
+	dict_job *jobs = b->t->priv->jobs;
+	size_t nj = b->n >= THREAD_MIN ? DICT_THREADS : 1;
+	/* One heap opened here first: later opens only read the model's caches. */
+	for (size_t i = 0; i < b->n; i++) {
+		bd_heap *h = NULL;
+		if (b->procs[i].sec_heap.len && bd_heap_open(&h, b->m, &b->procs[i], NULL) == 0) {
+			bd_heap_free(h);
+			break;
+		}
+	}
+	for (size_t k = 0; k < nj; k++) {
+		dict_job *j = &jobs[k];
+		j->b = b;
+		j->from = b->n * k / nj;
+		j->to = b->n * (k + 1) / nj;
+		j->calls.arena = &j->arena;
+		j->max_decodes = b->o.max_decodes / nj;
+		j->max_heap_bytes = b->o.max_heap_bytes / nj;
+	}
+	pthread_t tid;
+	int threaded = nj > 1 && pthread_create(&tid, NULL, dict_run, &jobs[1]) == 0;
+	dict_run(&jobs[0]);
+	if (threaded)
+		pthread_join(tid, NULL);
+	else if (nj > 1)
+		dict_run(&jobs[1]);
+	for (size_t k = 0; k < nj; k++) {
+		b->t->decoded += jobs[k].decoded;
+		b->t->degraded += jobs[k].degraded;
+		if (jobs[k].arena.failed)
+			return BD_ENOMEM;
+	}
+	return 0;
+}
+
+/* What the dictionary did not say: the spawner, an application master's place. */
 static void place_one(build *b, size_t i)
 {
 	const bd_proc *p = &b->procs[i];
 	bd_proc_place *pl = &b->place[i];
-	pl->parent = pl->first_child = pl->next_sibling = pl->app = BD_NO_PROC;
-	pl->initial_call = p->spawned_as;
-	read_dictionary(b, i);
 	if (pl->parent == BD_NO_PROC && bd_pid_valid(p->spawned_by)) {
 		uint32_t q = index_of(b, bd_proc_by_pid(b->m, p->spawned_by));
 		if (q != BD_NO_PROC && q != (uint32_t)i) {
@@ -364,13 +425,15 @@ int bd_proc_tree_build(bd_proc_tree **out, const bd_model *m, const bd_proc_tree
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory while placing processes");
 	}
 	t->priv = priv;
-	priv->calls.arena = &priv->arena;
+	priv->jobs = calloc(DICT_THREADS, sizeof *priv->jobs);
 	b.t = t;
 	b.place = priv->place = calloc(b.n ? b.n : 1, sizeof *b.place);
 	t->place = b.place;
 	t->nprocs = b.n;
 	uint32_t *scratch = malloc((b.n ? b.n : 1) * sizeof *scratch);
-	int rc = !b.place || !scratch ? BD_ENOMEM : build_names(&b);
+	int rc = !b.place || !scratch || !priv->jobs ? BD_ENOMEM : build_names(&b);
+	if (!rc)
+		rc = read_dictionaries(&b);
 	for (size_t i = 0; !rc && i < b.n; i++)
 		place_one(&b, i);
 	if (!rc)
@@ -400,7 +463,11 @@ void bd_proc_tree_free(bd_proc_tree *t)
 	if (!t)
 		return;
 	if (t->priv) {
-		bd_intern_free(&t->priv->calls);
+		for (size_t k = 0; t->priv->jobs && k < DICT_THREADS; k++) {
+			bd_intern_free(&t->priv->jobs[k].calls);
+			bd_arena_free(&t->priv->jobs[k].arena);
+		}
+		free(t->priv->jobs);
 		bd_arena_free(&t->priv->arena);
 		free(t->priv->place);
 		free(t->priv->apps);

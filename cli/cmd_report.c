@@ -63,19 +63,38 @@ const char *r_proc_initial(const report *r, const bd_proc *p)
 	return p->spawned_as;
 }
 
+/* The name a process without a registered one is known by (bd_proc_name: a
+ * proc_lib label, RabbitMQ's process_name, a via/Registry name), or NULL. Computed
+ * when the page first shows the process: a heap is opened only for those. */
+static const char NO_LABEL[] = "";
 const char *r_proc_name(const report *r, const bd_proc *p)
 {
 	if (p->name)
 		return p->name;
-	return r->tree ? r->tree->place[p - r->procs].label : NULL;
+	report *rw = (report *)r; /* the cache is not part of what the page says */
+	size_t i = (size_t)(p - r->procs);
+	if (!rw->labels && !(rw->labels = calloc(r->nprocs + 1, sizeof *rw->labels)))
+		return NULL;
+	if (!rw->labels[i]) {
+		char buf[160];
+		bd_pname_source src = p->sec_dictionary.len || (p->pc_mfa && !strncmp(p->pc_mfa, "gen_", 4))
+					      ? bd_proc_name(r->m, p, NULL, buf, sizeof buf)
+					      : BD_PNAME_PID;
+		const char *l = NULL;
+		if (src >= BD_PNAME_VIA && src < BD_PNAME_REGISTERED && buf[0]) {
+			rw->label_text.arena = &rw->label_arena;
+			l = bd_intern_str(&rw->label_text, buf, strlen(buf));
+		}
+		rw->labels[i] = l ? l : NO_LABEL;
+	}
+	return rw->labels[i] == NO_LABEL ? NULL : rw->labels[i];
 }
 
 const char *r_proc_label(const report *r, const bd_proc *p)
 {
-	if (p->name)
-		return p->name;
-	if (r->tree && r->tree->place[p - r->procs].label)
-		return r->tree->place[p - r->procs].label;
+	const char *nm = r_proc_name(r, p);
+	if (nm)
+		return nm;
 	const char *ic = r_proc_initial(r, p);
 	if (ic && strcmp(ic, "erlang:apply/2"))
 		return ic;
@@ -372,6 +391,9 @@ static int single(const report_args *a, double t0)
 	bd_bin_refs_free(r.refs);
 	free(r.flags);
 	free(r.port_listed);
+	free(r.labels);
+	bd_intern_free(&r.label_text);
+	bd_arena_free(&r.label_arena);
 	bd_u64map_free(&r.port_index);
 	free(r.details);
 	for (int k = 0; k < 4; k++)

@@ -107,6 +107,10 @@ typedef struct report {
 	char *tb;             /* term text buffer (TERM_CAP) */
 	struct mb_prefetch *prefetch; /* big mailboxes walked on a second thread */
 	uint8_t *port_listed;  /* per port: in the ports table (html_port_listed) */
+	const char **labels;   /* per process: bd_proc_name's label, computed on first use
+				* (only for processes the page shows) */
+	bd_intern label_text;
+	bd_arena label_arena;
 	bd_u64map port_index;  /* port id -> index (html_port_listed) */
 	/* what the page leaves out, said in its footer */
 	char notes[8][200];

@@ -72,12 +72,13 @@ static kin *kin_of(kin *kins, size_t *nk, const char *call)
 }
 
 /* What groups a sibling: its initial call, or where it runs when it was spawned as a
- * fun; NULL (never grouped) for registered or labelled processes. */
+ * fun; NULL (never grouped) for registered processes. (Labels are not asked for:
+ * that would open the heap of every member of a pool.) */
 static const char *kin_key(const report *r, uint32_t c)
 {
 	const bd_proc *p = &r->procs[c];
 	const bd_proc_place *pl = &r->tree->place[c];
-	if (p->name || pl->label)
+	if (p->name)
 		return NULL;
 	const char *ic = pl->initial_call;
 	if (!ic || !strcmp(ic, "erlang:apply/2") || !strcmp(ic, "proc_lib:init_p/5"))

@@ -342,9 +342,6 @@ typedef struct bd_proc_place {
 	uint32_t app;             /* index into bd_proc_tree.apps, or BD_NO_PROC */
 	const char *initial_call; /* $initial_call "M:F/A" of proc_lib processes, else
 				   * Spawned as; NULL if unknown */
-	const char *label;        /* the name it is known by when it has no registered
-				   * name (bd_proc_name: a label, process_name, via name),
-				   * else NULL */
 	uint8_t via;              /* bd_parent_via */
 	uint8_t supervisor;       /* its $initial_call is supervisor:Mod/1 */
 	uint64_t memory;          /* bytes (Memory, else heap words x word size) */
