@@ -231,7 +231,12 @@ typedef struct strtab {
 	bd_strmap map;
 	const char **v;
 	size_t n, cap;
+	uint64_t bytes; /* of the strings, to keep the block in its budget */
 } strtab;
+
+/* The data block stays under this many bytes however long the names are (a 1 GB
+ * dump's page must stay under 10 MB); rows past it are left out and counted. */
+#define ROWS_BUDGET ((uint64_t)5 << 20)
 
 static int64_t str_id(strtab *t, const char *s)
 {
@@ -251,6 +256,7 @@ static int64_t str_id(strtab *t, const char *s)
 	if (bd_strmap_put(&t->map, s, strlen(s), (uint32_t)t->n) < 0)
 		return -1;
 	t->v[t->n] = s;
+	t->bytes += strlen(s) + 4;
 	return (int64_t)t->n++;
 }
 
@@ -353,7 +359,11 @@ static void table(report *r, size_t nrows)
 	/* The data block: strings once, rows as arrays (docs/report.md). */
 	strtab st = {0};
 	hw_fmt(w, "<script type=\"application/json\" id=\"proc-data\">{\"cols\":%s,\"rows\":[", COLS);
-	for (size_t i = 0; rows && i < nrows; i++) {
+	uint64_t start = hw_size(w);
+	size_t written = 0;
+	for (size_t i = 0; rows && i < nrows; i++, written++) {
+		if (i % 1024 == 1023 && hw_size(w) - start + st.bytes > ROWS_BUDGET)
+			break;
 		if (i)
 			hw_raw(w, ",\n");
 		row_json(r, &st, &r->procs[rows[i]], rows[i]);
@@ -368,6 +378,8 @@ static void table(report *r, size_t nrows)
 	bd_strmap_free(&st.map);
 	free(st.v);
 	free(rows);
+	if (written < nrows)
+		r_note(r, "the process table's data stops after %zu rows (its size budget: long names)", written);
 }
 
 /* ---- groups: every process, by initial call ---- */
