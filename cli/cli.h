@@ -195,6 +195,9 @@ int cmd_capture(const opts *o);
 int cmd_sink(const opts *o);
 /* Commands described next to their code. */
 extern const cli_cmd ci_cmd, capture_cmd, sink_cmd, report_cmd;
+/* the section tables of cli/cmd_sections.c */
+extern const cli_cmd timers_cmd, modules_cmd, module_cmd, funs_cmd, pterms_cmd, areas_cmd,
+	tables_cmd, nodes_cmd;
 /* SIGINT/SIGTERM set a stop flag (no SA_RESTART); SIGPIPE ignored. */
 void capture_signals(void);
 volatile sig_atomic_t *capture_stop_flag(void);

@@ -79,6 +79,13 @@ static int print_ets(const opts *o, const bd_model *m)
 			jw_key(&w, "chain_avg");
 			jw_dbl(&w, e->chain_avg);
 			jw_ku64(&w, "chain_max", e->chain_max);
+			jw_ku64(&w, "chain_min", e->chain_min);
+			jw_key(&w, "chain_stddev");
+			jw_dbl(&w, e->chain_stddev);
+			jw_key(&w, "chain_expected_stddev");
+			jw_dbl(&w, e->chain_expected_stddev);
+			jw_ku64(&w, "fixed", e->fixed);
+			jw_ku64(&w, "slot", e->slot);
 			jw_kstr(&w, "compressed", e->compressed);
 			jw_kstr(&w, "write_concurrency", e->write_concurrency);
 			jw_kstr(&w, "read_concurrency", e->read_concurrency);
@@ -203,6 +210,27 @@ out:
 }
 
 /* ---- memory ---- */
+/* Bytes of an allocator's carriers from mseg_alloc or sys_alloc (mbcs and sbcs, every
+ * instance), as "mbcs mseg carriers size: N" lines say; unknown when none does. */
+static uint64_t carrier_sum(const bd_model *m, const char *alloc, const char *from)
+{
+	size_t n;
+	const bd_alloc_stat *st = bd_model_alloc_stats(m, &n);
+	char k1[64], k2[64];
+	snprintf(k1, sizeof k1, "mbcs %s carriers size", from);
+	snprintf(k2, sizeof k2, "sbcs %s carriers size", from);
+	uint64_t sum = 0;
+	int seen = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!st[i].alloc || !st[i].key || strcmp(st[i].alloc, alloc) ||
+		    (strcmp(st[i].key, k1) && strcmp(st[i].key, k2)) || st[i].v[0] == BD_UNKNOWN)
+			continue;
+		sum += st[i].v[0];
+		seen = 1;
+	}
+	return seen ? sum : BD_UNKNOWN;
+}
+
 static int print_memory(const opts *o, const bd_model *m)
 {
 	int rc = EXIT_OK;
@@ -245,6 +273,8 @@ static int print_memory(const opts *o, const bd_model *m)
 			jw_ku64(&w, "mbcs_allocated", rows[i].mbcs_allocated);
 			jw_ku64(&w, "sbcs_used", rows[i].sbcs_used);
 			jw_ku64(&w, "sbcs_allocated", rows[i].sbcs_allocated);
+			jw_ku64(&w, "mseg_carriers_size", carrier_sum(m, rows[i].alloc, "mseg"));
+			jw_ku64(&w, "sys_alloc_carriers_size", carrier_sum(m, rows[i].alloc, "sys_alloc"));
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);
@@ -304,6 +334,8 @@ static int print_schedulers(const opts *o, const bd_model *m)
 			jw_ku64(&w, "id", s[i].id);
 			jw_kstr(&w, "type", sched_type(s[i].type));
 			jw_kstr(&w, "sleep_flags", s[i].sleep_flags);
+			jw_kstr(&w, "sleep_aux_work", s[i].aux_work);
+			jw_kstr(&w, "current_port", s[i].current_port);
 			jw_ku64(&w, "run_queue_max", s[i].rq_max);
 			jw_ku64(&w, "run_queue_high", s[i].rq_high);
 			jw_ku64(&w, "run_queue_normal", s[i].rq_normal);
@@ -382,6 +414,21 @@ static int print_ports(const opts *o, const bd_model *m)
 			jw_ku64(&w, "input", q->input);
 			jw_ku64(&w, "output", q->output);
 			jw_ku64(&w, "queue", q->queue);
+			jw_ku64(&w, "slot", q->slot);
+			jw_kstr(&w, "task_flags", q->task_flags);
+			jw_kstr(&w, "port_data", q->port_data);
+			size_t nl;
+			const bd_link *lk = bd_model_links(m, &nl);
+			for (int kind = 0; kind < 2; kind++) {
+				jw_key(&w, kind ? "monitors" : "links");
+				jw_arr(&w);
+				for (uint32_t j = 0; j < q->link_count && q->link_first + j < nl; j++) {
+					const bd_link *l = &lk[q->link_first + j];
+					if ((l->kind == BD_LINK) == !kind)
+						jw_pid(&w, l->id);
+				}
+				jw_arr_end(&w);
+			}
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);

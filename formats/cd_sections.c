@@ -1050,6 +1050,19 @@ static void parse_timer(cd_reader *r, const cd_section *s)
 	}
 }
 
+static void dist_entry(cd_reader *r, bd_dist *d, const char *kind, const line *l)
+{
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s %.*s", kind, (int)(l->val_end - l->val), l->val);
+	const char **slot = bd_vec_push(&r->m->strings);
+	if (!slot)
+		return;
+	if (!d->entry_count)
+		d->entry_first = (uint32_t)(r->m->strings.len - 1);
+	*slot = bd_model_intern(r->m, buf, strlen(buf));
+	d->entry_count++;
+}
+
 static void parse_dist(cd_reader *r, const cd_section *s, bd_dist_kind kind)
 {
 	bd_dist *d = bd_vec_push(&r->m->dists);
@@ -1069,12 +1082,12 @@ static void parse_dist(cd_reader *r, const cd_section *s, bd_dist_kind kind)
 			d->controller = S(r, l.val, l.val_end);
 		else if (key_is(&l, "Creation"))
 			d->creation = S(r, l.val, l.val_end);
-		else if (key_is(&l, "Remote link"))
-			d->remote_links++;
-		else if (key_is(&l, "Remote monitoring"))
-			d->remote_monitors++;
-		else if (key_is(&l, "Remotely monitored by"))
-			d->remotely_monitored_by++;
+		else if (key_is(&l, "Remote link") && ++d->remote_links)
+			dist_entry(r, d, "link", &l);
+		else if (key_is(&l, "Remote monitoring") && ++d->remote_monitors)
+			dist_entry(r, d, "monitoring", &l);
+		else if (key_is(&l, "Remotely monitored by") && ++d->remotely_monitored_by)
+			dist_entry(r, d, "monitored_by", &l);
 	}
 }
 

@@ -169,10 +169,13 @@ static const char *next_candidate(const char *p, const char *end)
 
 /* Inside a term section, is the line at cand (just after a '\n') a real line start?
  * Tokenize the previous physical line; if it does not parse on its own (it is itself a
- * continuation of an atom), walk the whole section from its body. Tokens may run past
- * cand (that is what a forged tag looks like), so they are bounded by the input end. */
+ * continuation of an atom), walk the section's logical lines. The walk goes on from
+ * where the last one stopped (*walk: a line start on the exact walk, reset with each
+ * section), so a section full of such lines is walked once, not once per candidate.
+ * Tokens may run past cand (that is what a forged tag looks like), so they are bounded
+ * by the input end. */
 static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand,
-			    const char *end)
+			    const char *end, const char **walk)
 {
 	const char *nl = cand - 1; /* the '\n' before cand */
 	if (nl <= body)
@@ -183,8 +186,9 @@ static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand,
 	const char *e = bd_tl_line_end(kind, prev, end);
 	if (e)
 		return e == nl;
-	/* Exact walk over the section's logical lines. */
-	const char *p = body;
+	if (*walk && *walk > cand)
+		return 0; /* the walk already stepped over cand: it is inside a token */
+	const char *p = *walk && *walk >= body ? *walk : body;
 	while (p < cand) {
 		e = bd_tl_line_end(kind, p, end);
 		if (!e) {
@@ -195,6 +199,7 @@ static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand,
 		}
 		p = e + 1;
 	}
+	*walk = p;
 	return p == cand;
 }
 
@@ -338,6 +343,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.cur_id = r.cur_id_end = r.base;
 	r.cur_body = p;
 	uint64_t released = 0;
+	const char *walk = NULL; /* exact walk position in the current term section */
 
 	for (;;) {
 		const char *nl = next_candidate(p > r.base ? p - 1 : p, end);
@@ -357,7 +363,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 			if (!(is_term_tag(tag) || tag == CD_BINARY || tag == CD_ATOMS ||
 			      tag == CD_END || tag == CD_ABORT))
 				continue;
-			if (!term_boundary_ok(ts_kind(r.cur_tag), r.cur_body, cand, end))
+			if (!term_boundary_ok(ts_kind(r.cur_tag), r.cur_body, cand, end, &walk))
 				continue;
 		} else if (tag == CD_UNKNOWN && r.cur_tag >= CD_PROC_MESSAGES) {
 			continue;
@@ -372,6 +378,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 		r.cur_id = id;
 		r.cur_id_end = id_end;
 		r.cur_body = eol < end ? eol + 1 : end;
+		walk = NULL;
 		p = r.cur_body;
 		if (tag == CD_UNKNOWN || tag == CD_LEGACY)
 			count_tag(m, cand, eol);

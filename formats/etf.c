@@ -11,6 +11,7 @@ typedef struct etf {
 	const uint8_t *p, *end;
 	uint32_t budget;
 	int bad;
+	const bd_etf_ctx *ctx; /* atom cache and node names of a distribution message */
 } etf;
 
 static int need(etf *e, size_t n)
@@ -79,6 +80,15 @@ static const char *atom_text(etf *e, uint32_t *len)
 	case 119: /* SMALL_ATOM_UTF8_EXT */
 		n = u8(e);
 		break;
+	case 82: { /* ATOM_CACHE_REF: an entry of the message's atom translation table */
+		uint8_t i = u8(e);
+		if (e->bad || !e->ctx || i >= e->ctx->natoms) {
+			e->bad = 1;
+			return NULL;
+		}
+		*len = e->ctx->atom_lens[i];
+		return e->ctx->atoms[i];
+	}
 	default:
 		e->bad = 1;
 		return NULL;
@@ -186,20 +196,43 @@ static bd_term *list(etf *e, uint32_t n, int depth)
 	return first;
 }
 
+/* The channel of a pid's node, as the dump numbers it; 0 without a context. */
+static uint32_t node_channel(etf *e, const char *node, uint32_t len, int *known)
+{
+	*known = 1;
+	if (!e->ctx || !e->ctx->node_channel)
+		return 0;
+	uint32_t ch = e->ctx->node_channel(e->ctx->ud, node, len);
+	*known = ch != UINT32_MAX;
+	return *known ? ch : 0;
+}
+
 static bd_term *pid_term(etf *e, int kind, int new_pid)
 {
 	uint32_t l;
-	if (!atom_text(e, &l))
+	const char *nd = atom_text(e, &l);
+	if (!nd)
 		return NULL;
+	int known;
+	uint32_t ch = node_channel(e, nd, l, &known);
 	uint32_t id = u32(e);
 	uint32_t serial = kind == BD_T_PORT ? 0 : u32(e);
 	if (new_pid)
 		u32(e);
 	else
 		u8(e);
+	if (!known) { /* a node the dump does not list: name it */
+		char buf[300];
+		if (kind == BD_T_PORT)
+			snprintf(buf, sizeof buf, "#Port<'%.*s'.%u>", (int)(l > 255 ? 255 : l), nd, id);
+		else
+			snprintf(buf, sizeof buf, "<'%.*s'.%u.%u>", (int)(l > 255 ? 255 : l), nd, id,
+				 serial);
+		return text_term(e, BD_T_OPAQUE, buf);
+	}
 	bd_term *t = node(e, kind);
 	if (t)
-		t->u.pid = (bd_pid){0, id, serial};
+		t->u.pid = (bd_pid){ch, id, serial};
 	return t;
 }
 
@@ -241,6 +274,7 @@ static bd_term *term(etf *e, int depth)
 			return NULL;
 		e->p += 31;
 		return text_term(e, BD_T_OPAQUE, "<float>");
+	case 82: /* ATOM_CACHE_REF (distribution messages) */
 	case 100:
 	case 115:
 	case 118:
@@ -330,27 +364,40 @@ static bd_term *term(etf *e, int depth)
 	case 89: /* NEW_PORT_EXT */
 		return pid_term(e, BD_T_PORT, 1);
 	case 120: { /* V4_PORT_EXT: node, 8-byte id, creation */
-		if (!atom_text(e, &l) || !need(e, 12))
+		const char *nd = atom_text(e, &l);
+		if (!nd || !need(e, 12))
 			return NULL;
 		uint64_t id = 0;
 		for (int i = 0; i < 8; i++)
 			id = id << 8 | e->p[i];
 		e->p += 12;
+		int known;
+		uint32_t ch = node_channel(e, nd, l, &known);
+		if (!known) {
+			snprintf(buf, sizeof buf, "#Port<'%.*s'.%llu>", (int)(l > 200 ? 200 : l), nd,
+				 (unsigned long long)id);
+			return text_term(e, BD_T_OPAQUE, buf);
+		}
 		bd_term *t = node(e, BD_T_PORT);
 		if (t)
-			t->u.pid = (bd_pid){0, (uint32_t)id, 0};
+			t->u.pid = (bd_pid){ch, (uint32_t)id, 0};
 		return t;
 	}
-	case 101: /* REFERENCE_EXT */
-		if (!atom_text(e, &l))
+	case 101: { /* REFERENCE_EXT */
+		const char *nd = atom_text(e, &l);
+		if (!nd)
 			return NULL;
-		snprintf(buf, sizeof buf, "#Ref<0.%u>", u32(e));
+		int known;
+		uint32_t ch = node_channel(e, nd, l, &known);
+		snprintf(buf, sizeof buf, "#Ref<%u.%u>", ch, u32(e));
 		u8(e);
 		return text_term(e, BD_T_REF, buf);
+	}
 	case 114: /* NEW_REFERENCE_EXT */
 	case 90: { /* NEWER_REFERENCE_EXT */
 		n = u16(e);
-		if (!atom_text(e, &l))
+		const char *nd = atom_text(e, &l);
+		if (!nd)
 			return NULL;
 		if (tag == 90)
 			u32(e);
@@ -361,7 +408,10 @@ static bd_term *term(etf *e, int depth)
 		uint32_t ids[5];
 		for (uint32_t i = 0; i < n; i++)
 			ids[i] = u32(e);
-		size_t k = (size_t)snprintf(buf, sizeof buf, "#Ref<0");
+		int known;
+		uint32_t ch = node_channel(e, nd, l, &known);
+		size_t k = known ? (size_t)snprintf(buf, sizeof buf, "#Ref<%u", ch)
+				 : (size_t)snprintf(buf, sizeof buf, "#Ref<'%.*s'", (int)(l > 100 ? 100 : l), nd);
 		for (uint32_t i = n; i-- > 0;)
 			k += (size_t)snprintf(buf + k, sizeof buf - k, ".%u", ids[i]);
 		snprintf(buf + k, sizeof buf - k, ">");
@@ -411,7 +461,13 @@ static bd_term *term(etf *e, int depth)
 
 bd_term *bd_etf_decode(bd_arena *a, const uint8_t *p, size_t n, uint32_t budget)
 {
-	etf e = {a, p, p + n, budget ? budget : 1, 0};
+	return bd_etf_decode_ctx(a, p, n, budget, NULL);
+}
+
+bd_term *bd_etf_decode_ctx(bd_arena *a, const uint8_t *p, size_t n, uint32_t budget,
+			   const bd_etf_ctx *ctx)
+{
+	etf e = {a, p, p + n, budget ? budget : 1, 0, ctx};
 	if (n < 2 || p[0] != 131)
 		return NULL;
 	e.p++;

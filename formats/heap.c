@@ -98,6 +98,7 @@ static int heap_init(bd_heap **out, const bd_model *m, const bd_proc *p, bd_erro
 	h->opts.max_depth = 256;
 	h->arena.limit = (size_t)1 << 31;
 	h->lit = literal_index(m, &h->lit_text, &h->lit_len);
+	h->indexed = !p; /* no process heap to search */
 	*out = h;
 	return 0;
 }
@@ -126,6 +127,8 @@ static void ensure_index(bd_heap *h)
 	if (h->indexed || !h->p)
 		return;
 	h->indexed = true;
+	if (!h->p || !h->heap)
+		return; /* a literals-only context: nothing to index */
 	const bd_model *m = h->m;
 	h->objects = index_lines(&h->index, h->heap, h->heap_len, &h->bad_lines,
 				 m->span_text ? NULL : m->src, h->p->sec_heap.off);
@@ -201,19 +204,10 @@ static int scan_lines(const bd_heap *h, const char **from, size_t limit, uint64_
 	return 0;
 }
 
-/* Start of the line SCAN_WINDOW lines before the end (dictionary objects). */
-static const char *tail_window(const bd_heap *h)
-{
-	const char *c = h->heap + h->heap_len;
-	for (int i = 0; i <= SCAN_WINDOW && c > h->heap; i++) {
-		c--;
-		while (c > h->heap && c[-1] != '\n')
-			c--;
-	}
-	return c;
-}
-
-/* Unindexed lookup: from the cursor, from the start, near the end. */
+/* Unindexed lookup: forward from the cursor only. Whatever is not ahead (an object
+ * printed earlier, a dictionary entry far behind) makes the caller index the heap
+ * once, so a process costs at most two passes over its heap however its terms are
+ * shaped. */
 static int scan_object(bd_heap *h, uint64_t addr, const char **p)
 {
 	const char *from = h->cursor;
@@ -221,28 +215,23 @@ static int scan_object(bd_heap *h, uint64_t addr, const char **p)
 		h->cursor = from;
 		return 1;
 	}
-	from = h->heap;
-	if (h->cursor != h->heap && scan_lines(h, &from, SCAN_WINDOW, addr, p)) {
-		h->cursor = from;
-		return 1;
-	}
-	from = tail_window(h);
-	return scan_lines(h, &from, SCAN_WINDOW + 1, addr, p);
+	return 0;
 }
 
-/* Object text for addr: process heap first, then literals. */
+/* Object text for addr: literals (an O(1) lookup in the model's index; literal and heap
+ * addresses never overlap), then the process heap. */
 static int find_object(const bd_heap *ch, uint64_t addr, const char **p, const char **end)
 {
 	bd_heap *h = (bd_heap *)ch; /* cursor and index are caches */
 	uint64_t off;
+	if (h->lit && bd_u64map_get(h->lit, addr, &off)) {
+		*p = h->lit_text + off;
+		*end = h->lit_text + h->lit_len;
+		return 1;
+	}
 	if (!h->indexed) {
 		if (scan_object(h, addr, p)) {
 			*end = h->heap + h->heap_len;
-			return 1;
-		}
-		if (h->lit && bd_u64map_get(h->lit, addr, &off)) {
-			*p = h->lit_text + off;
-			*end = h->lit_text + h->lit_len;
 			return 1;
 		}
 		ensure_index(h);
@@ -250,11 +239,6 @@ static int find_object(const bd_heap *ch, uint64_t addr, const char **p, const c
 	if (bd_u64map_get(&h->index, addr, &off)) {
 		*p = h->heap + off;
 		*end = h->heap + h->heap_len;
-		return 1;
-	}
-	if (h->lit && bd_u64map_get(h->lit, addr, &off)) {
-		*p = h->lit_text + off;
-		*end = h->lit_text + h->lit_len;
 		return 1;
 	}
 	return 0;
@@ -274,6 +258,7 @@ static bd_term *mk(bd_heap *h, int kind)
 }
 
 static bd_term limit_term = {.kind = BD_T_LIMIT};
+static bd_term cut_term = {.kind = BD_T_MISSING, .u.addr = BD_UNKNOWN};
 
 static bd_term *mk_or_limit(bd_heap *h, int kind)
 {
@@ -304,12 +289,14 @@ static const char *eol_of(const char *p, const char *end)
 
 static bd_term *decode_elem(bd_heap *h, const char *p, const char *end, const char **next,
 			    uint32_t depth);
+static uint32_t heap_node_channel(void *ud, const char *name, size_t len);
 static bd_term *decode_addr(bd_heap *h, uint64_t addr, uint32_t depth);
 
 static bd_term *decode_pidlike(bd_heap *h, const char *p, const char *end, const char **next,
 			       int port)
 {
-	const char *gt = memchr(p, '>', (size_t)(end - p));
+	size_t lim = (size_t)(end - p) < 64 ? (size_t)(end - p) : 64; /* see skip_angle */
+	const char *gt = memchr(p, '>', lim);
 	bd_pid pid;
 	if (!gt || bd_pid_parse(p, (size_t)(gt + 1 - p), &pid)) {
 		*next = NULL;
@@ -403,6 +390,8 @@ static bd_term *decode_binary_data(bd_heap *h, bd_term *t, const char *data, con
 		t->u.bin.data = buf;
 		t->n = (uint32_t)bd_decode_window(data, (size_t)(e - data), h->m->hex_data, offset,
 						  buf, want);
+		if (t->n < want)
+			t->flags |= BD_TF_CUT; /* the line stops before the bytes do */
 	}
 	return t;
 }
@@ -422,6 +411,8 @@ static void refc_fill(bd_heap *h, bd_term *t, uint64_t addr, uint64_t offset, ui
 			int64_t got = bd_binary_read(h->m, b, offset, buf, want);
 			t->u.bin.data = buf;
 			t->n = got > 0 ? (uint32_t)got : 0;
+			if (t->n < want)
+				t->flags |= BD_TF_CUT; /* =binary data cut short */
 		}
 	}
 }
@@ -688,16 +679,21 @@ static bd_term *decode_object(bd_heap *h, bd_term *t, const char *p, const char 
 		if (!q || q >= end || *q != ':')
 			break;
 		t->kind = BD_T_TUPLE;
-		if (n > (uint64_t)(end - q))
-			n = (uint64_t)(end - q); /* each element takes at least one byte */
+		/* All elements are on this line, each at least one byte and a comma: an
+		 * absurd arity costs the line's length, not the heap's. */
+		if (n > (uint64_t)(e - q + 1) / 2 + 1)
+			n = (uint64_t)(e - q + 1) / 2 + 1;
 		t->u.elems = bd_arena_alloc(&h->arena, (size_t)(n + 1) * sizeof(bd_term *));
 		if (!t->u.elems)
 			return t;
 		t->n = (uint32_t)n;
-		if (!decode_elems(h, q + 1, end, t->u.elems, n, depth + 1))
+		if (!decode_elems(h, q + 1, end, t->u.elems, n, depth + 1)) {
+			/* The line stops before the tuple does (a cut dump): say so. */
 			for (uint64_t i = 0; i < n; i++)
 				if (!t->u.elems[i])
-					t->u.elems[i] = &limit_term;
+					t->u.elems[i] = &cut_term;
+			t->flags |= BD_TF_CUT;
+		}
 		return t;
 	case 'l':
 		return decode_list(h, t, p + 1, end, depth);
@@ -741,7 +737,8 @@ static bd_term *decode_object(bd_heap *h, bd_term *t, const char *p, const char 
 		if (!buf)
 			break;
 		size_t got = bd_decode_data(q + 1, (size_t)(e - q - 1), h->m->hex_data, buf, cap);
-		bd_term *x = bd_etf_decode(&h->arena, buf, got, h->budget);
+		bd_etf_ctx ctx = {NULL, NULL, 0, heap_node_channel, (void *)h->m};
+		bd_term *x = bd_etf_decode_ctx(&h->arena, buf, got, h->budget, &ctx);
 		free(buf);
 		if (!x)
 			break;
@@ -887,6 +884,128 @@ int bd_heap_stack(bd_heap *h, bd_frame **frames, size_t *n, bd_error *err)
 	return 0;
 }
 
+/* ---- distribution messages ---- */
+/* "D<n>:<n atoms>E<size>:<ext>[:<token>]": a message still in external format, with
+ * the atom translation table of its connection (ATOM_CACHE_REF i names atoms[i]). The
+ * external data is base64 (hex before 0.5) and may be several separately padded runs
+ * (the 3 bytes of a distribution header, fragments), up to the next ':'. */
+enum { DIST_ATOMS_MAX = 256, DIST_MAX = 16 << 20 };
+
+static uint32_t dist_node_channel(void *ud, const char *name, size_t len)
+{
+	const bd_model *m = ud;
+	size_t n;
+	const bd_dist *d = bd_model_dists(m, &n);
+	const char *self = bd_model_node(m)->node_name;
+	for (size_t i = 0; i <= n; i++) {
+		const char *dn = i < n ? d[i].name : self;
+		if (!dn)
+			continue;
+		size_t dl = strlen(dn);
+		if (dl >= 2 && dn[0] == '\'' && dn[dl - 1] == '\'') { /* %T quotes it */
+			dn++;
+			dl -= 2;
+		}
+		if (dl == len && memcmp(dn, name, len) == 0)
+			return i < n ? d[i].channel : 0;
+	}
+	return UINT32_MAX;
+}
+
+/* E lines of a heap: a listed node gets its channel, anything else stays local as
+ * before (old dumps name no node at all). */
+static uint32_t heap_node_channel(void *ud, const char *name, size_t len)
+{
+	uint32_t ch = dist_node_channel(ud, name, len);
+	return ch == UINT32_MAX ? 0 : ch;
+}
+
+/* Base64 runs (each may end in '=' padding) or hex pairs, up to ':' or e. */
+static size_t dist_bytes(const char *p, const char *e, int hex, uint8_t *out, size_t cap)
+{
+	const char *stop = memchr(p, ':', (size_t)(e - p));
+	if (stop)
+		e = stop;
+	if (hex)
+		return bd_decode_data(p, (size_t)(e - p), 1, out, cap);
+	size_t n = 0;
+	while (p < e && n < cap) {
+		const char *q = p;
+		while (q < e && *q != '=')
+			q++;
+		n += bd_decode_data(p, (size_t)(q - p), 0, out + n, cap - n);
+		while (q < e && *q == '=')
+			q++;
+		p = q;
+	}
+	return n;
+}
+
+typedef struct dist_msg {
+	const char *atoms[DIST_ATOMS_MAX];
+	uint32_t lens[DIST_ATOMS_MAX];
+	uint32_t natoms;
+	const char *data; /* after "E<size>:" */
+	uint64_t size;
+} dist_msg;
+
+static int dist_parse(const char *p, const char *e, dist_msg *d)
+{
+	uint64_t n, len;
+	p = bd_parse_hex(p + 1, e, &n);
+	if (!p || p >= e || *p++ != ':' || n > DIST_ATOMS_MAX)
+		return -1;
+	d->natoms = (uint32_t)n;
+	for (uint64_t i = 0; i < n; i++) {
+		if (p >= e || *p != 'A' || !(p = bd_parse_hex(p + 1, e, &len)) || p >= e ||
+		    *p++ != ':' || len > (uint64_t)(e - p))
+			return -1;
+		d->atoms[i] = p;
+		d->lens[i] = (uint32_t)len;
+		p += len;
+	}
+	if (p >= e || *p != 'E' || !(p = bd_parse_hex(p + 1, e, &d->size)) || p >= e || *p++ != ':')
+		return -1;
+	d->data = p;
+	return 0;
+}
+
+static bd_term *decode_dist_in(const bd_heap *h, bd_arena *a, const char *p, const char *e,
+			       uint32_t budget)
+{
+	dist_msg d;
+	if (dist_parse(p, e, &d))
+		return NULL;
+	const char *stop = memchr(d.data, ':', (size_t)(e - d.data));
+	size_t text = (size_t)((stop ? stop : e) - d.data);
+	size_t cap = h->m->hex_data ? text / 2 + 1 : text / 4 * 3 + 3;
+	if (cap > DIST_MAX)
+		cap = DIST_MAX;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	size_t got = dist_bytes(d.data, e, h->m->hex_data, buf, cap);
+	bd_etf_ctx ctx = {d.atoms, d.lens, d.natoms, dist_node_channel, (void *)h->m};
+	bd_term *t = got ? bd_etf_decode_ctx(a, buf, got, budget, &ctx) : NULL;
+	free(buf);
+	return t;
+}
+
+static bd_term *decode_dist(bd_heap *h, const char *p, const char *e)
+{
+	bd_term *t = decode_dist_in(h, &h->arena, p, e, h->budget);
+	if (t) {
+		h->budget = h->budget > 64 ? h->budget - 64 : 0;
+		return t;
+	}
+	bd_term *o = mk_or_limit(h, BD_T_OPAQUE);
+	if (o->kind == BD_T_OPAQUE) {
+		o->u.s = "#UndecodableDistMessage";
+		o->n = (uint32_t)strlen(o->u.s);
+	}
+	return o;
+}
+
 /* ---- messages ---- */
 static int msg_text(const bd_heap *h, const char **t, size_t *len)
 {
@@ -909,7 +1028,7 @@ size_t bd_heap_messages(bd_heap *h, size_t first, size_t count, bd_term **out)
 			e = eol_of(p, end);
 		if (i >= first) {
 			const char *nx;
-			out[got++] = *p == 'D' ? opaque(h, p, e) : decode_elem(h, p, e, &nx, 0);
+			out[got++] = *p == 'D' ? decode_dist(h, p, e) : decode_elem(h, p, e, &nx, 0);
 		}
 		i++;
 		p = e < end ? e + 1 : end;
@@ -1040,6 +1159,81 @@ static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf
 	}
 }
 
+/* shape_of for a decoded term (a distribution message): the same keys. */
+static void shape_of_term(const bd_term *t, char *buf, size_t cap, int unwrap, bd_pid *caller)
+{
+	snprintf(buf, cap, "?");
+	if (!t)
+		return;
+	switch (t->kind) {
+	case BD_T_ATOM:
+		snprintf(buf, cap, "%.*s", (int)(t->n > 60 ? 60 : t->n), t->u.s);
+		return;
+	case BD_T_INT:
+	case BD_T_BIG:
+		snprintf(buf, cap, "integer");
+		return;
+	case BD_T_NIL:
+		snprintf(buf, cap, "[]");
+		return;
+	case BD_T_PID:
+		snprintf(buf, cap, "pid");
+		return;
+	case BD_T_PORT:
+		snprintf(buf, cap, "port");
+		return;
+	case BD_T_CONS:
+		snprintf(buf, cap, "list");
+		return;
+	case BD_T_BINARY:
+		snprintf(buf, cap, "binary");
+		return;
+	case BD_T_MAP:
+		snprintf(buf, cap, "map");
+		return;
+	case BD_T_FLOAT:
+		snprintf(buf, cap, "float");
+		return;
+	case BD_T_REF:
+	case BD_T_FUN:
+		snprintf(buf, cap, "ref/fun");
+		return;
+	case BD_T_TUPLE:
+		break;
+	default:
+		return;
+	}
+	uint32_t n = t->n;
+	if (n == 0) {
+		snprintf(buf, cap, "{}");
+		return;
+	}
+	const bd_term *a = t->u.elems[0];
+	if (!a || a->kind != BD_T_ATOM) {
+		snprintf(buf, cap, "{%u-tuple}", n > 9999 ? 9999 : n);
+		return;
+	}
+	int alen = (int)(a->n > 48 ? 48 : a->n);
+	if (unwrap && ((n == 3 && a->n == 9 && memcmp(a->u.s, "$gen_call", 9) == 0) ||
+		       (n == 2 && a->n == 9 && memcmp(a->u.s, "$gen_cast", 9) == 0))) {
+		const bd_term *from = n == 3 ? t->u.elems[1] : NULL;
+		if (caller && from && from->kind == BD_T_TUPLE && from->n >= 1 && from->u.elems[0] &&
+		    from->u.elems[0]->kind == BD_T_PID)
+			*caller = from->u.elems[0]->u.pid;
+		char inner[64];
+		shape_of_term(t->u.elems[n - 1], inner, sizeof inner, 0, NULL);
+		snprintf(buf, cap, "%.*s %s", alen, a->u.s, inner);
+		return;
+	}
+	size_t k = (size_t)snprintf(buf, cap, "{%.*s", alen, a->u.s);
+	for (uint32_t i = 1; i < n && i < 12 && k + 3 < cap; i++)
+		k += (size_t)snprintf(buf + k, cap - k, ",_");
+	if (n >= 12 && k + 5 < cap)
+		k += (size_t)snprintf(buf + k, cap - k, ",...");
+	if (k + 2 < cap)
+		snprintf(buf + k, cap - k, "}");
+}
+
 typedef struct shape_tab {
 	bd_shape *slots;
 	size_t cap, count;
@@ -1126,6 +1320,7 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	char key[96];
 	int big = !h->m->span_text && h->heap_len > (64u << 20);
 	h->scan_limit = SIZE_MAX; /* messages lie in queue order: one walk finds them all */
+	bd_arena scratch = {0};
 	while (p < end) {
 		/* Message objects lie in queue order through a big heap: drop what is
 		 * behind now and then so the resident set stays small. */
@@ -1138,10 +1333,18 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 		if (!e)
 			e = eol_of(p, end);
 		bd_pid caller = BD_PID_NONE;
-		if (*p == 'D')
-			snprintf(key, sizeof key, "<distribution message>");
-		else
+		if (*p == 'D') {
+			/* Decoded in a scratch arena, dropped every few thousand messages. */
+			if (idx % 4096 == 0)
+				bd_arena_free(&scratch);
+			bd_term *dm = decode_dist_in(h, &scratch, p, e, 4096);
+			if (dm)
+				shape_of_term(dm, key, sizeof key, 1, &caller);
+			else
+				snprintf(key, sizeof key, "<distribution message>");
+		} else {
 			shape_of(h, p, e, key, sizeof key, 1, &caller);
+		}
 		shape_add(&st, key, idx);
 		if (bd_pid_valid(caller))
 			caller_add(&ct, caller);
@@ -1149,6 +1352,7 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 		p = e < end ? e + 1 : end;
 	}
 	h->scan_limit = 0;
+	bd_arena_free(&scratch);
 	/* Compact the table to the front and sort by count. */
 	size_t k = 0;
 	for (size_t i = 0; i < st.cap; i++)
@@ -1237,4 +1441,62 @@ bd_term *bd_heap_dict_get(bd_heap *h, const char *atom)
 		p = e < end ? e + 1 : end;
 	}
 	return NULL;
+}
+
+/* ---- persistent terms, module blobs ---- */
+int bd_heap_persistent_terms(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n,
+			     bd_error *err)
+{
+	const char *t;
+	size_t len;
+	*n = 0;
+	if (!h->m->persistent_terms.len)
+		return 0;
+	if (bd_model_span_text(h->m, h->m->persistent_terms, &t, &len))
+		return bd_error_set(err, BD_ECORRUPT, 0, "persistent terms out of range");
+	h->budget = h->opts.max_nodes;
+	size_t lines = 1;
+	for (const char *c = t; (c = memchr(c, '\n', (size_t)(t + len - c))); c++)
+		lines++;
+	bd_term **k = bd_arena_alloc(&h->arena, lines * sizeof *k);
+	bd_term **v = bd_arena_alloc(&h->arena, lines * sizeof *v);
+	if (!k || !v)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	const char *p = t, *end = t + len;
+	while (p < end) {
+		const char *e = bd_tl_line_end(BD_TS_PTERMS, p, end);
+		if (!e)
+			e = eol_of(p, end);
+		if (e > p) {
+			const char *nx;
+			k[*n] = decode_elem(h, p, e, &nx, 0);
+			v[*n] = nx && nx < e && *nx == '|' ? decode_elem(h, nx + 1, e, &nx, 0)
+							   : &cut_term;
+			(*n)++;
+		}
+		p = e < end ? e + 1 : end;
+	}
+	*keys = k;
+	*values = v;
+	return 0;
+}
+
+bd_term *bd_heap_decode_blob(bd_heap *h, bd_span sp)
+{
+	const char *t;
+	size_t len;
+	if (!sp.len || bd_model_span_text(h->m, sp, &t, &len) || !len)
+		return NULL;
+	size_t cap = h->m->hex_data ? len / 2 + 1 : len / 4 * 3 + 3;
+	if (cap > (16u << 20))
+		cap = 16u << 20;
+	uint8_t *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	size_t got = bd_decode_data(t, len, h->m->hex_data, buf, cap);
+	h->budget = h->opts.max_nodes;
+	bd_etf_ctx ctx = {NULL, NULL, 0, heap_node_channel, (void *)h->m};
+	bd_term *r = bd_etf_decode_ctx(&h->arena, buf, got, h->budget, &ctx);
+	free(buf);
+	return r;
 }

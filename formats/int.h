@@ -109,5 +109,17 @@ const char *bd_tl_line_end(bd_ts_kind kind, const char *p, const char *end);
 
 /* ---- external term format (etf.c) ---- */
 bd_term *bd_etf_decode(bd_arena *a, const uint8_t *p, size_t n, uint32_t budget);
+/* Context of a distribution message: its atom translation table (ATOM_CACHE_REF i is
+ * atoms[i]) and the dump's channel of a node name (UINT32_MAX when the dump does not
+ * list it: such pids and ports decode as text naming the node). */
+typedef struct bd_etf_ctx {
+	const char *const *atoms;
+	const uint32_t *atom_lens;
+	uint32_t natoms;
+	uint32_t (*node_channel)(void *ud, const char *name, size_t len);
+	void *ud;
+} bd_etf_ctx;
+bd_term *bd_etf_decode_ctx(bd_arena *a, const uint8_t *p, size_t n, uint32_t budget,
+			   const bd_etf_ctx *ctx);
 
 #endif

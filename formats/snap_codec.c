@@ -216,6 +216,7 @@ static const snap_col dist_cols[] = {
 	COL(3, SC_STR, bd_dist, name),           COL(4, SC_STR, bd_dist, controller),
 	COL(5, SC_STR, bd_dist, creation),       COL(6, SC_UINT, bd_dist, remote_links),
 	COL(7, SC_UINT, bd_dist, remote_monitors), COL(8, SC_UINT, bd_dist, remotely_monitored_by),
+	COL(9, SC_UINT, bd_dist, entry_first),   COL(10, SC_UINT, bd_dist, entry_count),
 };
 
 static const snap_col module_cols[] = {

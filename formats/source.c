@@ -38,6 +38,8 @@ typedef struct sink {
 	unsigned char head[HEAD_CAP]; /* the first bytes, held until sniffed */
 	size_t nhead;
 	int sniffed, crlf, pending_cr;
+	int utf16, odd;               /* UTF-16LE text (a Windows redirect): low byte held */
+	unsigned char odd_byte;
 	char stop[200];               /* why the spool stopped early ("" = it did not) */
 } sink;
 
@@ -160,18 +162,87 @@ static int put_text(sink *k, const unsigned char *p, size_t n)
 	return 0;
 }
 
+/* UTF-16LE units to UTF-8 (a dump saved by a Windows shell redirect); an odd byte
+ * waits for its pair. Returns the bytes written to out (at most 3 per unit). */
+static size_t utf16_to_8(sink *k, const unsigned char *p, size_t n, unsigned char *out)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!k->odd) {
+			k->odd_byte = p[i];
+			k->odd = 1;
+			continue;
+		}
+		k->odd = 0;
+		unsigned c = (unsigned)k->odd_byte | (unsigned)p[i] << 8;
+		if (c < 0x80) {
+			out[o++] = (unsigned char)c;
+		} else if (c < 0x800) {
+			out[o++] = (unsigned char)(0xC0 | c >> 6);
+			out[o++] = (unsigned char)(0x80 | (c & 0x3F));
+		} else {
+			out[o++] = (unsigned char)(0xE0 | c >> 12);
+			out[o++] = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+			out[o++] = (unsigned char)(0x80 | (c & 0x3F));
+		}
+	}
+	return o;
+}
+
+/* Bytes in the input's encoding into the spool. */
+static int put_raw(sink *k, const unsigned char *p, size_t n)
+{
+	if (!k->utf16)
+		return put_text(k, p, n);
+	unsigned char buf[3 * 4096];
+	while (n) {
+		size_t take = n < 2 * 4096 ? n : 2 * 4096;
+		size_t o = utf16_to_8(k, p, take, buf);
+		if (put_text(k, buf, o) < 0)
+			return -1;
+		p += take;
+		n -= take;
+	}
+	return 0;
+}
+
+/* What the head says: a byte order mark is dropped (UTF-16LE text is decoded), then
+ * the text must start like something we read. */
 static int sniff(sink *k, bd_error *err)
 {
 	k->sniffed = 1;
-	if (!head_known(k->head, k->nhead))
+	const unsigned char *h = k->head;
+	size_t n = k->nhead;
+	unsigned char dec[3 * HEAD_CAP];
+	if (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF) {
+		h += 3;
+		n -= 3;
+	} else if (n >= 2 && h[0] == 0xFF && h[1] == 0xFE) {
+		k->utf16 = 1;
+		h += 2;
+		n -= 2;
+	} else if (n >= 2 && h[0] == 0xFE && h[1] == 0xFF) {
+		return bd_error_set(err, BD_EUNSUPPORTED, 0,
+				    "%s: UTF-16 big-endian text: convert it first "
+				    "(iconv -f UTF-16 -t UTF-8)", k->name);
+	}
+	const unsigned char *t = h;
+	size_t tn = n;
+	if (k->utf16) {
+		sink probe = *k; /* decode a copy: the real decode happens on write */
+		probe.odd = 0;
+		tn = utf16_to_8(&probe, h, n, dec);
+		t = dec;
+	}
+	if (!head_known(t, tn))
 		return bd_error_set(err, BD_EUNSUPPORTED, 0,
 				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
 				    k->name);
-	k->crlf = head_crlf(k->head, k->nhead);
-	return put_text(k, k->head, k->nhead) < 0
-		       ? bd_error_set(err, BD_EIO, errno, "cannot write temporary file: %s",
-				      strerror(errno))
-		       : 0;
+	k->crlf = head_crlf(t, tn);
+	return put_raw(k, h, n) < 0 ? bd_error_set(err, BD_EIO, errno,
+						   "cannot write temporary file: %s",
+						   strerror(errno))
+				    : 0;
 }
 
 static void fmt_size(char *buf, size_t cap, uint64_t v)
@@ -240,11 +311,11 @@ static int sink_put(sink *k, const unsigned char *p, size_t n, bd_error *err)
 		return 0;
 	if (over_limit(k, n)) {
 		uint64_t room = k->limit > k->written ? k->limit - k->written : 0;
-		if (room && room < n && put_text(k, p, (size_t)room) == 0)
+		if (room && room < n && put_raw(k, p, (size_t)room) == 0)
 			k->written += room;
 		return 1;
 	}
-	if (put_text(k, p, n) < 0)
+	if (put_raw(k, p, n) < 0)
 		return bd_error_set(err, BD_EIO, errno, "cannot write temporary file: %s",
 				    strerror(errno));
 	k->written += n;
@@ -438,8 +509,8 @@ static int decode_gzip(input *in, sink *k, unsigned char *ib, size_t incap, unsi
 }
 
 /* Copy, decompress or normalize everything from in into a temporary file. */
-static int spool(input *in, zkind z, const char *name, int *out_fd, char *cut, size_t cutcap,
-		 bd_error *err)
+static int spool(input *in, zkind z, const char *name, int *out_fd, int *crlf, char *cut,
+		 size_t cutcap, bd_error *err)
 {
 	int fd = tmpfile_fd();
 	if (fd < 0)
@@ -476,6 +547,7 @@ static int spool(input *in, zkind z, const char *name, int *out_fd, char *cut, s
 		return rc;
 	}
 	*out_fd = fd;
+	*crlf = k.crlf;
 	return 0;
 }
 
@@ -511,24 +583,28 @@ static void unmap(bd_source *s)
 	s->fd = -1;
 }
 
-/* A mapped text file with Windows line endings is rewritten once with "\n". */
+/* A mapped text file with Windows line endings (or a byte order mark, or UTF-16) is
+ * rewritten once as the VM writes it. */
 static int normalize_mapped(bd_source *s, bd_error *err)
 {
 	size_t n = s->size < HEAD_CAP ? (size_t)s->size : HEAD_CAP;
-	if (!head_crlf((const unsigned char *)s->data, n))
+	const unsigned char *h = (const unsigned char *)s->data;
+	int bom = (n >= 3 && h[0] == 0xEF && h[1] == 0xBB && h[2] == 0xBF) ||
+		  (n >= 2 && ((h[0] == 0xFF && h[1] == 0xFE) || (h[0] == 0xFE && h[1] == 0xFF)));
+	if (!bom && !head_crlf(h, n))
 		return 0;
 	input in = {0};
 	in.mem = in.released = (const unsigned char *)s->data;
 	in.nmem = (size_t)s->size;
-	int fd = -1;
+	int fd = -1, crlf = 0;
 	char cut[200] = "";
-	int rc = spool(&in, Z_NONE, s->name, &fd, cut, sizeof cut, err);
+	int rc = spool(&in, Z_NONE, s->name, &fd, &crlf, cut, sizeof cut, err);
 	if (rc)
 		return rc;
 	unmap(s);
 	if (cut[0])
 		snprintf(s->cut_reason, sizeof s->cut_reason, "%s", cut);
-	s->crlf = 1;
+	s->crlf = crlf;
 	rc = map_fd(s, fd, err);
 	if (rc)
 		close(fd);
@@ -605,8 +681,8 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		return 0;
 	}
 	input src = {in, head, nhead, NULL, 0, NULL};
-	int fd = -1;
-	rc = spool(&src, z, s->name, &fd, s->cut_reason, sizeof s->cut_reason, err);
+	int fd = -1, crlf = 0;
+	rc = spool(&src, z, s->name, &fd, &crlf, s->cut_reason, sizeof s->cut_reason, err);
 	if (in > 0)
 		close(in);
 	in = -1;
@@ -617,8 +693,7 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		close(fd);
 		goto fail;
 	}
-	size_t n = s->size < HEAD_CAP ? (size_t)s->size : HEAD_CAP;
-	s->crlf = head_crlf((const unsigned char *)s->data, n);
+	s->crlf = crlf;
 	*out = s;
 	return 0;
 fail:

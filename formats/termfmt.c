@@ -166,10 +166,13 @@ static void fmt_binary(out *o, const bd_term *t, int items)
 		for (size_t i = 0; i < show; i++)
 			putf(o, i ? ",%u" : "%u", d[i]);
 	}
-	if (show < t->u.bin.size)
+	/* More bytes than shown, unless those shown are all the dump has. */
+	if (show < t->u.bin.size && !((t->flags & BD_TF_CUT) && show == have))
 		puts_(o, show ? ",..." : "...");
 	put(o, ">>", 2);
-	if (t->u.bin.size > show || (t->bin_kind == BD_BIN_REFC && !d))
+	if (t->flags & BD_TF_CUT)
+		putf(o, "(%llu bytes, the dump has %zu)", (unsigned long long)t->u.bin.size, have);
+	else if (t->u.bin.size > show || (t->bin_kind == BD_BIN_REFC && !d))
 		putf(o, "(%llu bytes%s)", (unsigned long long)t->u.bin.size,
 		     t->bin_kind == BD_BIN_REFC && t->u.bin.orig_size == BD_UNKNOWN ? ", not in dump"
 										      : "");
@@ -241,11 +244,14 @@ static void fmt(out *o, const bd_term *t, int depth, int items)
 			}
 			put(o, "\"", 1);
 			size_t n = 0;
-			for (const bd_term *c = t; c->kind == BD_T_CONS && n < max; c = c->u.elems[1], n++) {
+			const bd_term *c = t;
+			for (; c->kind == BD_T_CONS && n < max; c = c->u.elems[1], n++) {
 				char ch = (char)c->u.elems[0]->u.i;
 				put_escaped(o, &ch, 1, '"');
 			}
 			put(o, "\"", 1);
+			if (c->kind != BD_T_NIL)
+				puts_(o, "..."); /* more of the string than is shown */
 			return;
 		}
 		put(o, "[", 1);
@@ -289,7 +295,10 @@ static void fmt(out *o, const bd_term *t, int depth, int items)
 		fmt_binary(o, t, items);
 		return;
 	case BD_T_MISSING:
-		putf(o, "'#Missing<%llX>'", (unsigned long long)t->u.addr);
+		if (t->u.addr == BD_UNKNOWN)
+			puts_(o, "'#Cut'");
+		else
+			putf(o, "'#Missing<%llX>'", (unsigned long long)t->u.addr);
 		return;
 	case BD_T_LIMIT:
 		puts_(o, "...");

@@ -21,11 +21,15 @@ static const char *skip_dec(const char *p, const char *end)
 	return p == s ? NULL : p;
 }
 
+/* "<a.b.c>": three 32-bit numbers at most, so the '>' is near; an unclosed '<' must
+ * not send a search to the end of the input (once per line, that is quadratic). */
+enum { ANGLE_MAX = 64 };
 static const char *skip_angle(const char *p, const char *end)
 {
 	if (p >= end || *p != '<')
 		return NULL;
-	const char *q = memchr(p, '>', (size_t)(end - p));
+	size_t lim = (size_t)(end - p) < ANGLE_MAX ? (size_t)(end - p) : ANGLE_MAX;
+	const char *q = memchr(p, '>', lim);
 	if (!q || memchr(p, '\n', (size_t)(q - p)))
 		return NULL;
 	return q + 1;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -268,6 +269,37 @@ static void test_samples_twins(void **state)
 	free(out);
 }
 
+/* Notepad (a byte order mark and CRLF) and a PowerShell redirect (UTF-16LE) read like
+ * the original too. */
+static void test_encodings(void **state)
+{
+	(void)state;
+	const char *p = tu_fixture("tests/fixtures/terms_otp27.dump.zst");
+	char bom[96], u16[96], cmd[512];
+	snprintf(bom, sizeof bom, "/tmp/bdbom-%d.dump", (int)getpid());
+	snprintf(u16, sizeof u16, "/tmp/bdu16-%d.dump", (int)getpid());
+	snprintf(cmd, sizeof cmd, "(printf '\\357\\273\\277'; sed 's/$/\\r/' %s) > %s", p, bom);
+	assert_int_equal(system(cmd), 0);
+	snprintf(cmd, sizeof cmd, "iconv -f UTF-8 -t UTF-16 %s > %s", p, u16);
+	assert_int_equal(system(cmd), 0);
+	same_json("info", p, bom);
+	same_json("info", p, u16);
+	same_json("top -n 3", p, u16);
+	char *out;
+	assert_int_equal(tu_run(&out, "info %s", bom), 0);
+	assert_contains(out, "Windows line endings");
+	free(out);
+	snprintf(cmd, sizeof cmd, "gzip -c %s > %s.gz", u16, u16);
+	assert_int_equal(system(cmd), 0);
+	char gz[128];
+	snprintf(gz, sizeof gz, "%s.gz", u16);
+	same_json("info", p, gz);
+	unlink(gz);
+	unlink(bom);
+	unlink(u16);
+	unlink(p);
+}
+
 /* ---- headers ---- */
 static int run_text(char **out, const char *text, size_t len, const char *cmd)
 {
@@ -424,8 +456,9 @@ static void test_bombs(void **state)
 	(void)state;
 	char *out;
 	/* 20 GB of zeros: refused before anything is spooled (file and stdin). */
-	const char *zeros = "/tmp/bdbomb-zeros.zst";
-	char cmd[1024];
+	char zeros[64], procs[64], cmd[1024];
+	snprintf(zeros, sizeof zeros, "/tmp/bdbomb-zeros-%d.zst", (int)getpid());
+	snprintf(procs, sizeof procs, "/tmp/bdbomb-procs-%d.zst", (int)getpid());
 	snprintf(cmd, sizeof cmd, "head -c 300000000 /dev/zero | zstd -q -1 -c > %s", zeros);
 	assert_int_equal(system(cmd), 0);
 	double t0 = now();
@@ -436,12 +469,11 @@ static void test_bombs(void **state)
 	free(out);
 	assert_true(now() - t0 < 5);
 	unlink(zeros);
-	/* A dump header, then a flood of =proc sections that expands 1e4:1: the spool
-	 * stops early and the dump reads as cut, saying why. */
-	const char *procs = "/tmp/bdbomb-procs.zst";
+	/* A dump header, then a flood that expands 1e4:1: the spool stops early and the
+	 * dump reads as cut, saying why. */
 	snprintf(cmd, sizeof cmd,
 		 "(printf '=erl_crash_dump:0.5\\nSlogan: x\\nSystem version: Erlang/OTP 25 "
-		 "[erts-13.1.5]\\n'; yes '=proc:<0.1.0>' | head -c 120000000) | zstd -q -3 "
+		 "[erts-13.1.5]\\n=atoms\\n'; yes 'an_atom' | head -c 120000000) | zstd -q -3 "
 		 "--long=27 -c > %s", procs);
 	assert_int_equal(system(cmd), 0);
 	t0 = now();
@@ -459,16 +491,315 @@ static void test_bombs(void **state)
 	unlink(procs);
 }
 
+/* ---- what the dump lacks is marked apart from display limits ---- */
+static void test_cut_marks(void **state)
+{
+	(void)state;
+	char text[16384];
+	size_t k = (size_t)snprintf(
+		text, sizeof text,
+		"=erl_crash_dump:0.5\nMon Jan  6 06:25:34 2014\nSlogan: x\n"
+		"System version: Erlang/OTP 25 [erts-13.1.5] [64-bit]\n=proc:<0.80.0>\n"
+		"State: Waiting\nMessage queue length: 1\n=proc_messages:<0.80.0>\nH100:N\n"
+		"=proc_heap:<0.80.0>\n100:t4:H200,H300,H400,H1000\n200:Yc9000:0:64\n"
+		"300:Yh50:QUJD\n400:t3:I1,I2\n");
+	for (int i = 0; i < 300; i++)
+		k += (size_t)snprintf(text + k, sizeof text - k, "%X:lI97|%s%X\n", 0x1000 + 16 * i,
+				      i == 299 ? "N" : "H", i == 299 ? 0 : 0x1000 + 16 * (i + 1));
+	k += (size_t)snprintf(text + k, sizeof text - k, "=binary:9000\n64:QUJDREVG\n=end\n");
+	text[k] = 0;
+	/* The N of "N0": the last cell's tail is [] */
+	char *nz = strstr(text, "|N0\n");
+	assert_non_null(nz);
+	memmove(nz + 2, nz + 3, strlen(nz + 3) + 1);
+	char *out;
+	assert_int_equal(run_text(&out, text, strlen(text), "proc '<0.80.0>'"), 0);
+	assert_contains(out, "<<\"ABCDEF\">>(100 bytes, the dump has 6)");
+	assert_contains(out, "<<\"ABC\">>(80 bytes, the dump has 3)");
+	assert_contains(out, "{1,2,'#Cut'}");
+	assert_contains(out, "aaaa\"...}");
+	free(out);
+	assert_int_equal(run_text(&out, text, strlen(text), "proc --json '<0.80.0>'"), 0);
+	assert_contains(out, "(100 bytes, the dump has 6)");
+	assert_contains(out, "'#Cut'");
+	assert_contains(out, "aaaa\\\"...");
+	free(out);
+}
+
+/* ---- the section commands, their JSON against docs/schema ---- */
+static void validate(const char *schema, const char *json)
+{
+	const char *f = tu_write_temp(json, strlen(json));
+	char cmd[2048];
+	snprintf(cmd, sizeof cmd, "python3 '%s/tests/validate_json.py' '%s/docs/schema/%s.schema.json' %s",
+		 getenv("BD_SOURCE"), getenv("BD_SOURCE"), schema, f);
+	int rc = system(cmd);
+	unlink(f);
+	if (rc)
+		fail_msg("%s --json does not match docs/schema/%s.schema.json", schema, schema);
+}
+
+static void test_section_commands(void **state)
+{
+	(void)state;
+	static const char *cmds[] = {"timers", "modules", "module lists", "funs",
+				     "persistent-terms", "areas", "tables", "nodes",
+				     "ets", "ports", "schedulers", "memory"};
+	static const char *fx[] = {"tests/fixtures/terms_otp27.dump.zst",
+				   "tests/fixtures/dist/dist.dump.zst",
+				   "tests/fixtures/wild/014_r12b-5_kernelac_kazoo.dump.zst",
+				   "tests/fixtures/wild/038_r16b03_doboot_canvas-game.dump.zst",
+				   "tests/fixtures/wild/119_28_kernelac-rabbit_celery-rabbitmq.dump.zst"};
+	for (size_t f = 0; f < sizeof fx / sizeof *fx; f++) {
+		const char *p = tu_fixture(fx[f]);
+		for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++) {
+			char *out, schema[64];
+			int rc = tu_run(&out, "%s --json %s 2>/dev/null", cmds[i], p);
+			if (rc != 0 && rc != 4)
+				fail_msg("%s on %s: rc %d", cmds[i], fx[f], rc);
+			snprintf(schema, sizeof schema, "%s", cmds[i]);
+			schema[strcspn(schema, " ")] = 0;
+			validate(schema, out);
+			free(out);
+			rc = tu_run(&out, "%s %s 2>/dev/null", cmds[i], p);
+			assert_true(rc == 0 || rc == 4);
+			free(out);
+		}
+		unlink(p);
+	}
+	/* What they say, on the OTP 27 fixture and the two-node dump. */
+	const char *p = tu_fixture("tests/fixtures/terms_otp27.dump.zst");
+	char *out;
+	assert_int_equal(tu_run(&out, "timers --json %s", p), 0);
+	assert_contains(out, "\"owner_name\":\"inet_db\",\"message\":\"refresh_timeout\"");
+	free(out);
+	assert_int_equal(tu_run(&out, "module lists %s", p), 0);
+	assert_contains(out, "Attributes:       [{vsn,[");
+	assert_contains(out, "{source,\"");
+	free(out);
+	assert_int_equal(tu_run(&out, "module nosuchmodule %s 2>/dev/null", p), 2);
+	free(out);
+	assert_int_equal(tu_run(&out, "funs --json %s", p), 0);
+	assert_contains(out, "\"funs\":658");
+	free(out);
+	assert_int_equal(tu_run(&out, "persistent-terms %s", p), 0);
+	assert_contains(out, "code_server => interactive");
+	free(out);
+	assert_int_equal(tu_run(&out, "tables --json %s", p), 0);
+	assert_contains(out, "{\"name\":\"atom_tab\",\"kind\":\"index\"");
+	assert_contains(out, "\"limit\":1048576");
+	free(out);
+	assert_int_equal(tu_run(&out, "areas %s", p), 0);
+	assert_contains(out, "atom_space");
+	free(out);
+	assert_int_equal(tu_run(&out, "modules -n 1 %s", p), 0);
+	assert_contains(out, "(1 of 102 modules, by current size)");
+	free(out);
+	unlink(p);
+	p = tu_fixture("tests/fixtures/dist/dist.dump.zst");
+	assert_int_equal(tu_run(&out, "nodes --json %s", p), 0);
+	assert_contains(out, "\"kind\":\"visible\"");
+	assert_contains(out, "{\"kind\":\"link\",\"local\":\"<0.");
+	assert_contains(out, "{\"kind\":\"monitored_by\",\"local\":\"<0.");
+	free(out);
+	/* The same answers from a snapshot of the dump. */
+	char snap[128];
+	snprintf(snap, sizeof snap, "/tmp/bdnodes-%d.bdump", (int)getpid());
+	assert_int_equal(tu_run(NULL, "convert %s -o %s 2>/dev/null", p, snap), 0);
+	same_json("nodes", p, snap);
+	same_json("timers", p, snap);
+	unlink(snap);
+	unlink(p);
+}
+
+/* ---- distribution messages (tests/fixtures/dist: a real OTP 25 node pair) ---- */
+
+/* The message lines ("  [i] ...") of proc's text output, joined. */
+static char *message_lines(const char *out, int first, int count)
+{
+	char *r = calloc(1, strlen(out) + 1);
+	assert_non_null(r);
+	for (int i = first; i < first + count; i++) {
+		char pat[32];
+		snprintf(pat, sizeof pat, "  [%d] ", i);
+		const char *p = strstr(out, pat);
+		assert_non_null(p);
+		p += strlen(pat);
+		strncat(r, p, strcspn(p, "\n") + 1);
+	}
+	return r;
+}
+
+static void test_dist_messages(void **state)
+{
+	(void)state;
+	const char *p = tu_fixture("tests/fixtures/dist/dist.dump.zst");
+	char *out, *w;
+	/* dist_sink never received: its 18 messages are D lines with an atom cache. */
+	assert_int_equal(tu_run(&out, "proc dist_sink %s", p), 0);
+	assert_null(strstr(out, "distribution message>"));
+	assert_null(strstr(out, "Undecodable"));
+	assert_contains(out, "3   16.7 %  $gen_call {get,_}");
+	assert_contains(out, "3   16.7 %  {job,_,_,_}");
+	assert_contains(out, "{job,1,<<\"payload\">>,#{attempt => 1,from => ");
+	assert_contains(out, "{'$gen_cast',{update,[alpha,beta,gamma],3.25}}");
+	/* The remote pid, port and ref are on the sender's channel (=visible_node). */
+	char *info;
+	assert_int_equal(tu_run(&info, "info --json %s", p), 0);
+	const char *ch = strstr(info, "\"channel\":");
+	assert_non_null(ch);
+	char pid[64], port[64], ref[64];
+	int c = atoi(ch + 10);
+	snprintf(pid, sizeof pid, ",<%d.", c);
+	snprintf(port, sizeof port, "#Port<%d.", c);
+	snprintf(ref, sizeof ref, "#Ref<%d.", c);
+	assert_contains(out, pid);
+	assert_contains(out, port);
+	assert_contains(out, ref);
+	assert_contains(out, "$gen_call from <");
+	free(info);
+	/* dist_waiter received the same six messages (decoded onto its heap): both
+	 * print the same terms. */
+	assert_int_equal(tu_run(&info, "proc dist_waiter %s", p), 0);
+	char *a = message_lines(out, 0, 6), *b = message_lines(info, 0, 6);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	free(info);
+	free(out);
+	/* JSON and the mailbox finding see the same shapes. */
+	assert_int_equal(tu_run(&w, "proc dist_sink --json %s", p), 0);
+	assert_contains(w, "big_atom_message_that_is_long");
+	free(w);
+	unlink(p);
+	/* Hex payload (dumps before 0.5) and separately padded base64 runs. */
+	static const char *fmt =
+		"=erl_crash_dump:%s\nMon Jan  6 06:25:34 2014\nSlogan: x\n"
+		"System version: Erlang/OTP 20 [erts-9.0] [64-bit]\n=proc:<0.80.0>\n"
+		"State: Waiting\nMessage queue length: 1\n=node:'a@vm'\n=visible_node:77\n"
+		"Name: 'bddb29874@vm'\n=proc_messages:<0.80.0>\n"
+		"D3:AC:bddb29874@vmA0:A9:dist_sinkE1F:%s:N\n=proc_heap:<0.80.0>\n=end\n";
+	static const struct { const char *vsn, *data; } forms[] = {
+		{"0.3", "836803520058520000000009000000006B15C2D15952000000000B6B15C2D1"},
+		{"0.5", "g2gDUgBYUgAAAA==AAkAAAAAaxXC0VlSAAAAAAtrFcLR"},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char text[1024];
+		snprintf(text, sizeof text, fmt, forms[i].vsn, forms[i].data);
+		assert_int_equal(run_text(&out, text, strlen(text), "proc '<0.80.0>'"), 0);
+		assert_contains(out, "[0] {bddb29874@vm,<77.9.0>,#Port<77.11>}");
+		free(out);
+	}
+}
+
+/* ---- hostile inputs that once made the reader quadratic or greedy ---- */
+
+/* Peak RSS (KB) of "beamdump ARGS" and its exit code, measured in a child so earlier
+ * commands do not count. */
+static long run_rss(int *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static long run_rss(int *rc, const char *fmt, ...)
+{
+	char args[4096], cmd[8192];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	snprintf(cmd, sizeof cmd, "%s %s > /dev/null 2>&1", getenv("BD_BIN"), args);
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(fds[0]);
+		int st = system(cmd);
+		struct rusage ru;
+		getrusage(RUSAGE_CHILDREN, &ru);
+		long v[2] = {ru.ru_maxrss, WIFEXITED(st) ? WEXITSTATUS(st) : 128};
+		if (write(fds[1], v, sizeof v) != (ssize_t)sizeof v)
+			_exit(1);
+		_exit(0);
+	}
+	close(fds[1]);
+	long v[2] = {0, 0};
+	assert_int_equal(read(fds[0], v, sizeof v), (ssize_t)sizeof v);
+	close(fds[0]);
+	waitpid(pid, NULL, 0);
+	*rc = (int)v[1];
+	return v[0];
+}
+
+static const char hdr[] = "=erl_crash_dump:0.5\nMon Jan  6 06:25:34 2014\nSlogan: x\n"
+			  "System version: Erlang/OTP 25 [erts-13.1.5] [64-bit]\nAtoms: 1\n";
+
+static const char *write_big(const char *head, const char *line_fmt, long lines,
+			     const char *tail)
+{
+	static char path[64];
+	snprintf(path, sizeof path, "/tmp/bdhostile-%d.dump", (int)getpid());
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(head, f);
+	for (long i = 0; i < lines; i++)
+		fprintf(f, line_fmt, 0x10000 + 16 * i, 0x10000 + 16 * (i + 1));
+	fputs(tail, f);
+	fclose(f);
+	return path;
+}
+
+/* Unclosed "P<" in =literals (300k sections) and in a heap (600k lines): each used to
+ * search to the end of the input; and a chain of tuples of arity 2^32 that allocated
+ * gigabytes. Each must end within seconds, in bounded memory. */
+static void test_hostile_reader(void **state)
+{
+	(void)state;
+	char head[1024];
+	int rc;
+	double t0 = now();
+	snprintf(head, sizeof head, "%s=literals\n", hdr);
+	const char *p = write_big(head, "1:P<\n=literals\n", 300000, "");
+	long rss = run_rss(&rc, "info %s", p);
+	assert_int_equal(rc, 4);
+	assert_true(rss < 512 * 1024);
+	run_rss(&rc, "analyze %s", p);
+	assert_true(rc == 0 || rc == 4);
+	unlink(p);
+	snprintf(head, sizeof head,
+		 "%s=proc:<0.80.0>\nState: Waiting\nSpawned as: a:b/0\n"
+		 "Program counter: 0x0 (a:b/0 + 1)\n=proc_stack:<0.80.0>\ny0:H10000\n"
+		 "=proc_heap:<0.80.0>\n", hdr);
+	p = write_big(head, "%lX:P<\n", 600000, "=end\n");
+	rss = run_rss(&rc, "proc '<0.80.0>' %s", p);
+	assert_int_equal(rc, 0);
+	assert_true(rss < 512 * 1024);
+	run_rss(&rc, "state '<0.80.0>' %s", p);
+	assert_true(rc == 0 || rc == 2);
+	unlink(p);
+	p = write_big(head, "%lX:tFFFFFFFF:H%lX\n", 120000, "=end\n");
+	rss = run_rss(&rc, "proc '<0.80.0>' %s", p);
+	assert_int_equal(rc, 0);
+	assert_true(rss < 512 * 1024);
+	rss = run_rss(&rc, "state '<0.80.0>' %s", p);
+	assert_true(rc == 0 || rc == 2);
+	assert_true(rss < 512 * 1024);
+	unlink(p);
+	assert_true(now() - t0 < 60);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wild),
 		cmocka_unit_test(test_samples_twins),
+		cmocka_unit_test(test_encodings),
 		cmocka_unit_test(test_cut_first_line),
 		cmocka_unit_test(test_newer_format),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_bombs),
+		cmocka_unit_test(test_hostile_reader),
+		cmocka_unit_test(test_dist_messages),
+		cmocka_unit_test(test_cut_marks),
+		cmocka_unit_test(test_section_commands),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

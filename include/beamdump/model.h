@@ -214,6 +214,9 @@ typedef struct bd_dist {
 	uint32_t channel;
 	const char *name, *controller, *creation;
 	uint32_t remote_links, remote_monitors, remotely_monitored_by;
+	/* The entries themselves, into bd_model_string(): "link <remote> <local>",
+	 * "monitoring <local> <remote|{Name,Node}|Node>", "monitored_by <local> <remote>". */
+	uint32_t entry_first, entry_count;
 } bd_dist;
 
 typedef struct bd_module {

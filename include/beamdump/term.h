@@ -30,7 +30,8 @@ typedef enum {
 	BD_T_CONS,     /* head = elems[0], tail = elems[1] */
 	BD_T_MAP,      /* n pairs: elems[2i] key, elems[2i+1] value */
 	BD_T_BINARY,   /* bin */
-	BD_T_MISSING,  /* pointer that resolves nowhere (truncated heap, gap) */
+	BD_T_MISSING,  /* pointer that resolves nowhere (truncated heap, gap); addr
+			* BD_UNKNOWN: an element the dump stops before */
 	BD_T_LIMIT,    /* decoding budget reached here */
 	BD_T_OPAQUE,   /* undecodable text; s = raw */
 } bd_term_kind;
@@ -40,10 +41,15 @@ typedef enum {
 	BD_BIN_REFC,    /* slice of an off-heap binary (=binary:<addr>) */
 } bd_bin_kind;
 
+/* bd_term.flags */
+#define BD_TF_CUT 1 /* the dump holds only part of this term (a binary's bytes stop early,
+		     * a line cut inside its elements): what is shown is all there is */
+
 typedef struct bd_term bd_term;
 struct bd_term {
 	uint8_t kind;
 	uint8_t bin_kind;
+	uint8_t flags;       /* BD_TF_* */
 	uint32_t n;
 	union {
 		int64_t i;
@@ -134,10 +140,21 @@ int bd_heap_dictionary(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n
 /* Value of a dictionary key that is an atom (e.g. "$ancestors"), or NULL. */
 bd_term *bd_heap_dict_get(bd_heap *h, const char *atom);
 
+/* ---- persistent terms and module blobs (contexts from bd_heap_open_literals) ---- */
+/* The =persistent_terms section: keys[i] => values[i], resolved in the literals.
+ * *n = 0 when the dump has none. */
+int bd_heap_persistent_terms(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n,
+			     bd_error *err);
+/* An external-term blob of the dump (module attributes, compilation info: base64, hex
+ * before 0.5) decoded; NULL when the span is empty, cut or undecodable. */
+bd_term *bd_heap_decode_blob(bd_heap *h, bd_span text);
+
 /* ---- printing ---- */
 /* Erlang syntax into buf (always NUL-terminated). Lists are printed as lists, strings
- * of printable latin-1 as "...". Beyond depth / items the printer writes "...".
- * Returns the length that was written. */
+ * of printable latin-1 as "...". Beyond depth / items the printer writes "..." (a
+ * string cut for display: "abc"...). What the dump itself lacks is marked apart:
+ * '#Missing<ADDR>' (a pointer to nothing), '#Cut' (elements after the end of the
+ * data), "(N bytes, the dump has M)" after a binary. Returns the length written. */
 size_t bd_term_fmt(const bd_term *t, char *buf, size_t cap, int depth, int items);
 
 /* Helpers for analyses. */

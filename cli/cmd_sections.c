@@ -1,0 +1,538 @@
+/* beamdump timers | modules | module | funs | persistent-terms | areas | tables | nodes:
+ * the dump sections crashdump_viewer has a tab for, one table each. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define TERM_CAP 8192
+
+static size_t rows_limit(const opts *o, size_t dflt) { return o->n >= 0 ? (size_t)o->n : dflt; }
+
+static int with_model(const opts *o, int (*print)(const opts *o, const bd_model *m))
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	rc = print(o, m);
+	int prc = partial_notice(m);
+	bd_model_free(m);
+	return rc ? rc : prc;
+}
+
+static void footer(size_t shown, size_t n, const char *what, const char *order)
+{
+	char a[32], b[32];
+	printf("(%s of %s %s%s%s)\n", fmt_count(shown, a, sizeof a), fmt_count(n, b, sizeof b), what,
+	       order ? ", " : "", order ? order : "");
+}
+
+/* ---- timers ---- */
+static int print_timers(const opts *o, const bd_model *m)
+{
+	size_t n;
+	const bd_timer *t = bd_model_timers(m, &n);
+	size_t lim = rows_limit(o, 50), shown = n < lim ? n : lim;
+	char a[32], pid[48];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, "timers", n);
+		jw_ku64(&w, "shown", shown);
+		jw_key(&w, "rows");
+		jw_arr(&w);
+		for (size_t i = 0; i < shown; i++) {
+			jw_obj(&w);
+			jw_kstr(&w, "owner", t[i].owner);
+			jw_kpid(&w, "owner_pid", t[i].owner_pid);
+			jw_kstr(&w, "owner_name",
+				bd_pid_valid(t[i].owner_pid) ? bd_pid_name(m, t[i].owner_pid) : NULL);
+			jw_kstr(&w, "message", t[i].message);
+			jw_ku64(&w, "time_left_ms", t[i].time_left_ms);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+		return EXIT_OK;
+	}
+	printf("%-34s %14s  %s\n", "OWNER", "TIME LEFT (ms)", "MESSAGE");
+	for (size_t i = 0; i < shown; i++) {
+		char ow[128];
+		const char *nm = bd_pid_valid(t[i].owner_pid) ? bd_pid_name(m, t[i].owner_pid) : NULL;
+		if (nm)
+			snprintf(ow, sizeof ow, "%s %s", bd_pid_fmt(t[i].owner_pid, pid, sizeof pid), nm);
+		else
+			snprintf(ow, sizeof ow, "%s", t[i].owner ? t[i].owner : "?");
+		printf("%-34.34s %14s  %s\n", ow, fmt_count(t[i].time_left_ms, a, sizeof a),
+		       t[i].message ? t[i].message : "?");
+	}
+	footer(shown, n, "timers", "in dump order");
+	return EXIT_OK;
+}
+
+/* ---- modules ---- */
+static const bd_module *mods_sorted;
+static int cmp_mod(const void *a, const void *b)
+{
+	const bd_module *x = &mods_sorted[*(const size_t *)a], *y = &mods_sorted[*(const size_t *)b];
+	uint64_t u = x->current_size == BD_UNKNOWN ? 0 : x->current_size;
+	uint64_t v = y->current_size == BD_UNKNOWN ? 0 : y->current_size;
+	if (u != v)
+		return u < v ? 1 : -1;
+	return strcmp(x->name ? x->name : "", y->name ? y->name : "");
+}
+
+static int print_modules(const opts *o, const bd_model *m)
+{
+	size_t n;
+	const bd_module *md = bd_model_modules(m, &n);
+	size_t *idx = malloc((n + 1) * sizeof *idx);
+	if (!idx)
+		return EXIT_UNREADABLE;
+	uint64_t cur = 0, old = 0, with_old = 0;
+	for (size_t i = 0; i < n; i++) {
+		idx[i] = i;
+		cur += md[i].current_size == BD_UNKNOWN ? 0 : md[i].current_size;
+		if (md[i].old_size != BD_UNKNOWN) {
+			old += md[i].old_size;
+			with_old++;
+		}
+	}
+	mods_sorted = md;
+	qsort(idx, n, sizeof *idx, cmp_mod);
+	size_t lim = rows_limit(o, 30), shown = n < lim ? n : lim;
+	char a[32], b[32], c[32];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, "modules", n);
+		jw_ku64(&w, "shown", shown);
+		jw_ku64(&w, "current_code_bytes", cur);
+		jw_ku64(&w, "old_code_bytes", old);
+		jw_ku64(&w, "with_old_code", with_old);
+		jw_key(&w, "rows");
+		jw_arr(&w);
+		for (size_t i = 0; i < shown; i++) {
+			const bd_module *x = &md[idx[i]];
+			jw_obj(&w);
+			jw_kstr(&w, "name", x->name);
+			jw_ku64(&w, "current_size", x->current_size);
+			jw_ku64(&w, "old_size", x->old_size);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		printf("%-44s %14s %14s\n", "MODULE", "CURRENT SIZE", "OLD SIZE");
+		for (size_t i = 0; i < shown; i++) {
+			const bd_module *x = &md[idx[i]];
+			printf("%-44.44s %14s %14s\n", x->name ? x->name : "?",
+			       fmt_bytes(x->current_size, a, sizeof a),
+			       x->old_size == BD_UNKNOWN ? "-" : fmt_bytes(x->old_size, b, sizeof b));
+		}
+		printf("current code %s; old code %s in %s modules\n", fmt_bytes(cur, a, sizeof a),
+		       fmt_bytes(old, b, sizeof b), fmt_count(with_old, c, sizeof c));
+		footer(shown, n, "modules", "by current size");
+	}
+	free(idx);
+	return EXIT_OK;
+}
+
+/* ---- module <name> ---- */
+static const bd_module *find_module(const bd_model *m, const char *name)
+{
+	size_t n, l = strlen(name);
+	const bd_module *md = bd_model_modules(m, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *x = md[i].name;
+		if (!x)
+			continue;
+		size_t xl = strlen(x);
+		if (!strcmp(x, name) || (xl == l + 2 && x[0] == '\'' && !strncmp(x + 1, name, l)))
+			return &md[i];
+	}
+	return NULL;
+}
+
+static int print_module(const opts *o, const bd_model *m)
+{
+	const bd_module *md = find_module(m, o->args[0]);
+	if (!md) {
+		fprintf(stderr, "beamdump: no module %s in the dump (try beamdump modules)\n",
+			o->args[0]);
+		return EXIT_USAGE;
+	}
+	bd_heap *h = NULL;
+	bd_error err = {0};
+	bd_heap_open_literals(&h, m, &err);
+	char *attr = malloc(TERM_CAP), *comp = malloc(TERM_CAP);
+	if (!attr || !comp) {
+		free(attr);
+		free(comp);
+		bd_heap_free(h);
+		return EXIT_UNREADABLE;
+	}
+	bd_term *at = h ? bd_heap_decode_blob(h, md->attributes) : NULL;
+	bd_term *ci = h ? bd_heap_decode_blob(h, md->compile_info) : NULL;
+	if (at)
+		bd_term_fmt(at, attr, TERM_CAP, 12, 64);
+	if (ci)
+		bd_term_fmt(ci, comp, TERM_CAP, 12, 64);
+	/* A blob the dump holds but that does not decode was cut (or damaged). */
+	const char *attr_s = at ? attr : md->attributes.len ? "(cut in the dump)" : NULL;
+	const char *comp_s = ci ? comp : md->compile_info.len ? "(cut in the dump)" : NULL;
+	char a[32];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_kstr(&w, "name", md->name);
+		jw_ku64(&w, "current_size", md->current_size);
+		jw_ku64(&w, "old_size", md->old_size);
+		jw_kstr(&w, "attributes", at ? attr : NULL);
+		jw_key(&w, "attributes_cut");
+		jw_bool(&w, !at && md->attributes.len);
+		jw_kstr(&w, "compile_info", ci ? comp : NULL);
+		jw_key(&w, "compile_info_cut");
+		jw_bool(&w, !ci && md->compile_info.len);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		printf("Module:           %s\n", md->name ? md->name : "?");
+		printf("Current size:     %s\n", fmt_bytes(md->current_size, a, sizeof a));
+		printf("Old size:         %s\n",
+		       md->old_size == BD_UNKNOWN ? "(no old code)" : fmt_bytes(md->old_size, a, sizeof a));
+		printf("Attributes:       %s\n", attr_s ? attr_s : "(none)");
+		printf("Compilation info: %s\n", comp_s ? comp_s : "(none)");
+	}
+	free(attr);
+	free(comp);
+	bd_heap_free(h);
+	return EXIT_OK;
+}
+
+/* ---- funs ---- */
+static const bd_fun *funs_sorted;
+static int cmp_fun(const void *a, const void *b)
+{
+	const bd_fun *x = &funs_sorted[*(const size_t *)a], *y = &funs_sorted[*(const size_t *)b];
+	uint64_t u = x->refc == BD_UNKNOWN ? 0 : x->refc, v = y->refc == BD_UNKNOWN ? 0 : y->refc;
+	if (u != v)
+		return u < v ? 1 : -1;
+	int c = strcmp(x->module ? x->module : "", y->module ? y->module : "");
+	return c ? c : (x->index < y->index ? -1 : x->index > y->index);
+}
+
+static int print_funs(const opts *o, const bd_model *m)
+{
+	size_t n;
+	const bd_fun *f = bd_model_funs(m, &n);
+	size_t *idx = malloc((n + 1) * sizeof *idx);
+	if (!idx)
+		return EXIT_UNREADABLE;
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	funs_sorted = f;
+	qsort(idx, n, sizeof *idx, cmp_fun);
+	size_t lim = rows_limit(o, 30), shown = n < lim ? n : lim;
+	char a[32], b[32], c[32];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, "funs", n);
+		jw_ku64(&w, "shown", shown);
+		jw_key(&w, "rows");
+		jw_arr(&w);
+		for (size_t i = 0; i < shown; i++) {
+			const bd_fun *x = &f[idx[i]];
+			jw_obj(&w);
+			jw_kstr(&w, "module", x->module);
+			jw_ku64(&w, "uniq", x->uniq);
+			jw_ku64(&w, "index", x->index);
+			jw_ku64(&w, "refc", x->refc);
+			jw_kstr(&w, "address", x->address);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		printf("%-40s %12s %8s %8s  %s\n", "MODULE", "UNIQ", "INDEX", "REFC", "ADDRESS");
+		for (size_t i = 0; i < shown; i++) {
+			const bd_fun *x = &f[idx[i]];
+			printf("%-40.40s %12s %8s %8s  %s\n", x->module ? x->module : "?",
+			       fmt_count(x->uniq, a, sizeof a), fmt_count(x->index, b, sizeof b),
+			       fmt_count(x->refc, c, sizeof c), x->address ? x->address : "?");
+		}
+		footer(shown, n, "funs", "by reference count");
+	}
+	free(idx);
+	return EXIT_OK;
+}
+
+/* ---- persistent terms ---- */
+static int print_pterms(const opts *o, const bd_model *m)
+{
+	bd_heap *h = NULL;
+	bd_error err = {0};
+	bd_term **keys = NULL, **vals = NULL;
+	size_t n = 0;
+	if (bd_heap_open_literals(&h, m, &err) == 0)
+		bd_heap_persistent_terms(h, &keys, &vals, &n, &err);
+	size_t lim = rows_limit(o, 50), shown = n < lim ? n : lim;
+	char *kb = malloc(TERM_CAP), *vb = malloc(TERM_CAP);
+	if (!kb || !vb) {
+		free(kb);
+		free(vb);
+		bd_heap_free(h);
+		return EXIT_UNREADABLE;
+	}
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, "persistent_terms", n);
+		jw_ku64(&w, "shown", shown);
+		jw_key(&w, "rows");
+		jw_arr(&w);
+		for (size_t i = 0; i < shown; i++) {
+			bd_term_fmt(keys[i], kb, TERM_CAP, 6, 16);
+			bd_term_fmt(vals[i], vb, TERM_CAP, 8, 32);
+			jw_obj(&w);
+			jw_kstr(&w, "key", kb);
+			jw_kstr(&w, "value", vb);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		for (size_t i = 0; i < shown; i++) {
+			bd_term_fmt(keys[i], kb, TERM_CAP, 6, 16);
+			bd_term_fmt(vals[i], vb, 600, 6, 12);
+			printf("%s => %s\n", kb, vb);
+		}
+		footer(shown, n, "persistent terms", "in dump order");
+	}
+	free(kb);
+	free(vb);
+	bd_heap_free(h);
+	return EXIT_OK;
+}
+
+/* ---- allocated areas ---- */
+static int print_areas(const opts *o, const bd_model *m)
+{
+	size_t n;
+	const bd_area *ar = bd_model_areas(m, &n);
+	char a[32], b[32];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_key(&w, "areas");
+		jw_arr(&w);
+		for (size_t i = 0; i < n; i++) {
+			jw_obj(&w);
+			jw_kstr(&w, "name", ar[i].name);
+			jw_ku64(&w, "allocated", ar[i].allocated);
+			jw_ku64(&w, "used", ar[i].used);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+		return EXIT_OK;
+	}
+	printf("%-24s %14s %14s\n", "AREA", "ALLOCATED", "USED");
+	for (size_t i = 0; i < n; i++)
+		printf("%-24.24s %14s %14s\n", ar[i].name ? ar[i].name : "?",
+		       fmt_bytes(ar[i].allocated, a, sizeof a),
+		       ar[i].used == BD_UNKNOWN ? "-" : fmt_bytes(ar[i].used, b, sizeof b));
+	if (!n)
+		printf("(no =allocated_areas section in the dump)\n");
+	return EXIT_OK;
+}
+
+/* ---- hash and index tables ---- */
+static int print_tables(const opts *o, const bd_model *m)
+{
+	size_t n;
+	const bd_table_stat *t = bd_model_table_stats(m, &n);
+	char c[6][32];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_key(&w, "tables");
+		jw_arr(&w);
+		for (size_t i = 0; i < n; i++) {
+			jw_obj(&w);
+			jw_kstr(&w, "name", t[i].name);
+			jw_kstr(&w, "kind", t[i].index ? "index" : "hash");
+			jw_ku64(&w, "size", t[i].size);
+			jw_ku64(&w, "used", t[i].used);
+			jw_ku64(&w, "objs", t[i].objs);
+			jw_ku64(&w, "depth", t[i].depth);
+			jw_ku64(&w, "limit", t[i].limit);
+			jw_ku64(&w, "entries", t[i].entries);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+		return EXIT_OK;
+	}
+	printf("%-16s %-6s %10s %10s %10s %6s %12s %10s\n", "TABLE", "KIND", "SIZE", "USED", "OBJS",
+	       "DEPTH", "LIMIT", "ENTRIES");
+	for (size_t i = 0; i < n; i++)
+		printf("%-16.16s %-6s %10s %10s %10s %6s %12s %10s\n", t[i].name ? t[i].name : "?",
+		       t[i].index ? "index" : "hash", fmt_count(t[i].size, c[0], 32),
+		       fmt_count(t[i].used, c[1], 32), fmt_count(t[i].objs, c[2], 32),
+		       fmt_count(t[i].depth, c[3], 32), fmt_count(t[i].limit, c[4], 32),
+		       fmt_count(t[i].entries, c[5], 32));
+	if (!n)
+		printf("(no =hash_table or =index_table sections in the dump)\n");
+	return EXIT_OK;
+}
+
+/* ---- nodes ---- */
+static const char *dist_kind(bd_dist_kind k)
+{
+	return k == BD_DIST_VISIBLE ? "visible" : k == BD_DIST_HIDDEN ? "hidden" : "not_connected";
+}
+
+/* "link <remote> <local>" into its parts. */
+static void split_entry(const char *s, char *kind, char *a, char *b, size_t cap)
+{
+	const char *sp = strchr(s, ' ');
+	kind[0] = a[0] = b[0] = 0;
+	if (!sp)
+		return;
+	snprintf(kind, cap, "%.*s", (int)(sp - s), s);
+	const char *v = sp + 1;
+	/* The second value is the last space-separated part unless it is a {Name, Node}. */
+	const char *mid = v[0] == '{' ? NULL : strchr(v, ' ');
+	if (v[0] != '{' && mid) {
+		snprintf(a, cap, "%.*s", (int)(mid - v), v);
+		snprintf(b, cap, "%s", mid + 1);
+	} else {
+		snprintf(a, cap, "%s", v);
+	}
+}
+
+static int print_nodes(const opts *o, const bd_model *m)
+{
+	size_t n;
+	const bd_dist *d = bd_model_dists(m, &n);
+	const bd_node_info *ni = bd_model_node(m);
+	char kind[32], a[200], b[200];
+	if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_kstr(&w, "node", ni->node_name);
+		jw_key(&w, "alive");
+		jw_bool(&w, ni->distributed);
+		jw_key(&w, "nodes");
+		jw_arr(&w);
+		for (size_t i = 0; i < n; i++) {
+			jw_obj(&w);
+			jw_kstr(&w, "name", d[i].name);
+			jw_kstr(&w, "kind", dist_kind(d[i].kind));
+			jw_ku64(&w, "channel", d[i].channel);
+			jw_kstr(&w, "controller", d[i].controller);
+			jw_kstr(&w, "creation", d[i].creation);
+			jw_ku64(&w, "remote_links", d[i].remote_links);
+			jw_ku64(&w, "remote_monitors", d[i].remote_monitors);
+			jw_ku64(&w, "remotely_monitored_by", d[i].remotely_monitored_by);
+			jw_key(&w, "entries");
+			jw_arr(&w);
+			for (uint32_t j = 0; j < d[i].entry_count; j++) {
+				const char *s = bd_model_string(m, d[i].entry_first + j);
+				if (!s)
+					continue;
+				split_entry(s, kind, a, b, sizeof a);
+				jw_obj(&w);
+				jw_kstr(&w, "kind", kind);
+				/* link: remote then local; the monitors: local then remote */
+				int link = !strcmp(kind, "link");
+				jw_kstr(&w, "local", link ? b : a);
+				jw_kstr(&w, "remote", link ? a : b);
+				jw_obj_end(&w);
+			}
+			jw_arr_end(&w);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+		return EXIT_OK;
+	}
+	printf("Node: %s%s\n", ni->node_name ? ni->node_name : "?",
+	       ni->distributed ? "" : " (not distributed)");
+	for (size_t i = 0; i < n; i++) {
+		printf("\n%s (%s, channel %u)\n", d[i].name ? d[i].name : "?", dist_kind(d[i].kind),
+		       d[i].channel);
+		if (d[i].controller)
+			printf("  controller  %s\n", d[i].controller);
+		if (d[i].creation)
+			printf("  creation    %s\n", d[i].creation);
+		for (uint32_t j = 0; j < d[i].entry_count; j++) {
+			const char *s = bd_model_string(m, d[i].entry_first + j);
+			if (!s)
+				continue;
+			split_entry(s, kind, a, b, sizeof a);
+			if (!strcmp(kind, "link"))
+				printf("  link        %s <-> %s\n", b, a);
+			else if (!strcmp(kind, "monitoring"))
+				printf("  monitors    %s -> %s\n", a, b[0] ? b : "(node)");
+			else
+				printf("  monitored   %s <- %s\n", a, b);
+		}
+	}
+	if (!n)
+		printf("(no connections in the dump)\n");
+	return EXIT_OK;
+}
+
+int cmd_timers(const opts *o) { return with_model(o, print_timers); }
+int cmd_modules(const opts *o) { return with_model(o, print_modules); }
+int cmd_module(const opts *o) { return with_model(o, print_module); }
+int cmd_funs(const opts *o) { return with_model(o, print_funs); }
+int cmd_pterms(const opts *o) { return with_model(o, print_pterms); }
+int cmd_areas(const opts *o) { return with_model(o, print_areas); }
+int cmd_tables(const opts *o) { return with_model(o, print_tables); }
+int cmd_nodes(const opts *o) { return with_model(o, print_nodes); }
+
+#define DUMP_NOTE "<dump>: an erl_crash.dump (also .gz, .zst), a .bdump snapshot, or - for stdin\n"
+static const cli_opt rows_opts[] = {CLI_OPT_ROWS("rows to show"), CLI_OPT_JSON, CLI_OPT_COLOR,
+				    CLI_END};
+static const cli_opt plain_opts[] = {CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+const cli_cmd timers_cmd = {"timers", cmd_timers, "<dump>", 1, 1, rows_opts,
+			    "BIF timers: owner, message, time left.", DUMP_NOTE, NULL};
+const cli_cmd modules_cmd = {"modules", cmd_modules, "<dump>", 1, 1, rows_opts,
+			     "Loaded modules by code size, current and old.", DUMP_NOTE, NULL};
+const cli_cmd module_cmd = {"module", cmd_module, "<name> <dump>", 2, 2, plain_opts,
+			    "One module: sizes, attributes and compilation info.",
+			    "<name>: a module as the dump names it, e.g. lists or 'Elixir.Foo'\n" DUMP_NOTE,
+			    "0 ok, 2 usage or no such module, 3 unreadable input, 4 partial input read"};
+const cli_cmd funs_cmd = {"funs", cmd_funs, "<dump>", 1, 1, rows_opts,
+			  "The fun table: module, index, reference count.", DUMP_NOTE, NULL};
+const cli_cmd pterms_cmd = {"persistent-terms", cmd_pterms, "<dump>", 1, 1, rows_opts,
+			    "Persistent terms (persistent_term:get/0), key => value.", DUMP_NOTE, NULL};
+const cli_cmd areas_cmd = {"areas", cmd_areas, "<dump>", 1, 1, plain_opts,
+			   "Allocated areas: static VM memory by use.", DUMP_NOTE, NULL};
+const cli_cmd tables_cmd = {"tables", cmd_tables, "<dump>", 1, 1, plain_opts,
+			    "The VM's hash and index tables (atoms, modules, exports, ...).",
+			    DUMP_NOTE, NULL};
+const cli_cmd nodes_cmd = {"nodes", cmd_nodes, "<dump>", 1, 1, plain_opts,
+			   "Distribution: connected nodes, creations, remote links and monitors.",
+			   DUMP_NOTE, NULL};
