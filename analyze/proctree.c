@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "an_int.h"
 
@@ -70,12 +71,21 @@ static uint32_t resolve(build *b, const bd_term *t)
  * opened (that fills its literal index); a snapshot's reader locks itself. */
 typedef struct dict_job {
 	build *b;
-	size_t from, to;
+	const uint32_t *order; /* the processes to read, most useful first */
+	size_t norder, first, step; /* this job takes order[first], order[first + step]... */
 	bd_intern calls;
 	bd_arena arena;
 	uint64_t decoded, degraded, heap_bytes;
 	uint64_t max_decodes, max_heap_bytes;
+	double deadline;       /* monotonic seconds, 0 = none */
 } dict_job;
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 /* $initial_call and $ancestors of process i, within the job's budget. */
 static void read_dictionary(dict_job *j, size_t i)
@@ -83,8 +93,6 @@ static void read_dictionary(dict_job *j, size_t i)
 	build *b = j->b;
 	const bd_proc *p = &b->procs[i];
 	bd_proc_place *pl = &b->place[i];
-	if (!p->sec_dictionary.len)
-		return;
 	if (j->decoded >= j->max_decodes || p->sec_heap.len > b->o.max_heap_one ||
 	    j->heap_bytes + p->sec_heap.len > j->max_heap_bytes) {
 		j->degraded++;
@@ -117,21 +125,68 @@ static void read_dictionary(dict_job *j, size_t i)
 static void *dict_run(void *arg)
 {
 	dict_job *j = arg;
-	for (size_t i = j->from; i < j->to; i++) {
-		bd_proc_place *pl = &j->b->place[i];
-		pl->parent = pl->first_child = pl->next_sibling = pl->app = BD_NO_PROC;
-		pl->initial_call = j->b->procs[i].spawned_as;
-		read_dictionary(j, i);
+	size_t k = j->first;
+	for (size_t done = 0; k < j->norder; k += j->step, done++) {
+		if (j->deadline > 0 && (done & 255) == 255 && mono_now() > j->deadline)
+			break;
+		read_dictionary(j, j->order[k]);
 	}
+	for (; k < j->norder; k += j->step) /* past the deadline */
+		j->degraded++;
 	return NULL;
 }
 
 enum { DICT_THREADS = 2, THREAD_MIN = 20000 };
 
+/* Most useful first: processes whose spawner is not in the dump (without their
+ * $ancestors they would be roots), then by memory, largest first. */
+typedef struct useful {
+	uint64_t key; /* orphans above everything, then memory */
+	uint32_t i;
+} useful;
+
+static int cmp_useful(const void *x, const void *y)
+{
+	const useful *a = x, *c = y;
+	if (a->key != c->key)
+		return a->key < c->key ? 1 : -1;
+	return a->i < c->i ? -1 : a->i > c->i;
+}
+
+static void order_useful(build *b, uint32_t *order, size_t n)
+{
+	useful *u = malloc((n + 1) * sizeof *u);
+	if (!u)
+		return; /* model order then */
+	for (size_t k = 0; k < n; k++) {
+		const bd_proc *p = &b->procs[order[k]];
+		int orphan = !bd_pid_valid(p->spawned_by) || !bd_proc_by_pid(b->m, p->spawned_by);
+		uint64_t mem = an_val(p->memory) >> 1;
+		u[k] = (useful){orphan ? UINT64_MAX : mem, order[k]};
+	}
+	qsort(u, n, sizeof *u, cmp_useful);
+	for (size_t k = 0; k < n; k++)
+		order[k] = u[k].i;
+	free(u);
+}
+
 static int read_dictionaries(build *b)
 {
 	dict_job *jobs = b->t->priv->jobs;
-	size_t nj = b->n >= THREAD_MIN ? DICT_THREADS : 1;
+	size_t nj = b->n >= THREAD_MIN ? DICT_THREADS : 1, n = 0;
+	for (size_t i = 0; i < b->n; i++) {
+		bd_proc_place *pl = &b->place[i];
+		pl->parent = pl->first_child = pl->next_sibling = pl->app = BD_NO_PROC;
+		pl->initial_call = b->procs[i].spawned_as;
+	}
+	uint32_t *order = malloc((b->n + 1) * sizeof *order);
+	if (!order)
+		return BD_ENOMEM;
+	for (size_t i = 0; i < b->n; i++)
+		if (b->procs[i].sec_dictionary.len)
+			order[n++] = (uint32_t)i;
+	if (b->o.max_seconds > 0 || n > b->o.max_decodes) /* not all may be read */
+		order_useful(b, order, n);
 	/* One heap opened here first: later opens only read the model's caches. */
 	for (size_t i = 0; i < b->n; i++) {
 		bd_heap *h = NULL;
@@ -140,14 +195,18 @@ static int read_dictionaries(build *b)
 			break;
 		}
 	}
+	double deadline = b->o.max_seconds > 0 ? mono_now() + b->o.max_seconds : 0;
 	for (size_t k = 0; k < nj; k++) {
 		dict_job *j = &jobs[k];
 		j->b = b;
-		j->from = b->n * k / nj;
-		j->to = b->n * (k + 1) / nj;
+		j->order = order;
+		j->norder = n;
+		j->first = k;
+		j->step = nj;
 		j->calls.arena = &j->arena;
 		j->max_decodes = b->o.max_decodes / nj;
 		j->max_heap_bytes = b->o.max_heap_bytes / nj;
+		j->deadline = deadline;
 	}
 	pthread_t tid;
 	int threaded = nj > 1 && pthread_create(&tid, NULL, dict_run, &jobs[1]) == 0;
@@ -156,6 +215,7 @@ static int read_dictionaries(build *b)
 		pthread_join(tid, NULL);
 	else if (nj > 1)
 		dict_run(&jobs[1]);
+	free(order);
 	for (size_t k = 0; k < nj; k++) {
 		b->t->decoded += jobs[k].decoded;
 		b->t->degraded += jobs[k].degraded;

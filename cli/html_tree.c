@@ -267,8 +267,9 @@ void html_apps(report *r)
 		r_note(r, "the supervision tree is cut at %d nodes (culprits and their supervisors are always shown)",
 		       TREE_BUDGET);
 	if (t->degraded)
-		hw_fmt(w, "<p class=\"note\">%s processes were placed by Spawned by only: reading every "
-			  "dictionary would exceed the decode budget.</p>\n",
+		hw_fmt(w, "<p class=\"note\">%s processes were placed by Spawned by, and are known by "
+			  "Spawned as: their dictionaries were not read (the report's time budget; the "
+			  "processes whose spawner is gone and the largest were read first).</p>\n",
 		       bd_count_fmt(t->degraded, a, sizeof a));
 	hw_raw(w, "</section>\n");
 	free(tw.on_path);

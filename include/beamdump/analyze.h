@@ -362,7 +362,8 @@ typedef struct bd_proc_tree {
 	size_t napps;
 	uint64_t other_procs, other_memory; /* processes of no application */
 	uint64_t decoded;           /* dictionaries read */
-	uint64_t degraded;          /* dictionaries not read (budget): placed by Spawned by */
+	uint64_t degraded;          /* dictionaries not read (budget, time): placed by
+				     * Spawned by, known by Spawned as */
 	struct bd_proc_tree_priv *priv;
 } bd_proc_tree;
 
@@ -372,9 +373,12 @@ typedef struct bd_proc_tree_opts {
 	uint32_t max_decodes;     /* dictionaries read (1,000,000) */
 	uint64_t max_heap_bytes;  /* heap bytes opened for them in all (1 GiB) */
 	uint64_t max_heap_one;    /* no dictionary read from a bigger heap (64 MiB) */
+	double max_seconds;       /* stop reading dictionaries after this long (0: no
+				   * limit); the most useful are read first: processes
+				   * whose spawner is gone, then the largest */
 } bd_proc_tree_opts;
 #define BD_PROC_TREE_OPTS_VERSION 1
-#define BD_PROC_TREE_OPTS_INIT {BD_PROC_TREE_OPTS_VERSION, 0, 0, 0}
+#define BD_PROC_TREE_OPTS_INIT {BD_PROC_TREE_OPTS_VERSION, 0, 0, 0, 0}
 
 /* Place every process of m under its parent and attribute it to an application
  * (see analyze/proctree.c for the rules). *out is owned by the caller
