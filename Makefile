@@ -15,7 +15,14 @@ FUZZ_TIME   ?= 600
 FUZZ_TARGETS ?= dump snapshot etf
 CHECK_FUZZ_TIME ?= 8
 
-.PHONY: all deps build check samples demo bench fuzz clean
+# make install: PREFIX (default /usr/local) and DESTDIR (staging root) as usual.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man/man1
+COMPDIR     ?= $(PREFIX)/share/bash-completion/completions
+
+.PHONY: all deps build check samples demo bench fuzz clean install uninstall
 
 all: build
 
@@ -54,7 +61,21 @@ fuzz: deps
 	@nice -n 19 ./scripts/fuzz.sh -d $(FUZZ_BUILD) $(if $(FUZZ_RUNS),-n $(FUZZ_RUNS),-t $(FUZZ_TIME)) $(FUZZ_TARGETS)
 
 bench: build
+	@./scripts/deps.sh bench
 	@./bench/run.sh
+
+# The man page is written by the program from its own command tables (beamdump __man),
+# so it lists exactly the commands and options of the binary installed.
+install: build
+	@$(BUILD)/beamdump __man > $(BUILD)/beamdump.1
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(COMPDIR)"
+	install -m 755 $(BUILD)/beamdump "$(DESTDIR)$(BINDIR)/beamdump"
+	install -m 644 $(BUILD)/beamdump.1 "$(DESTDIR)$(MANDIR)/beamdump.1"
+	install -m 644 scripts/beamdump-completion.bash "$(DESTDIR)$(COMPDIR)/beamdump"
+
+uninstall:
+	rm -f "$(DESTDIR)$(BINDIR)/beamdump" "$(DESTDIR)$(MANDIR)/beamdump.1" \
+	  "$(DESTDIR)$(COMPDIR)/beamdump"
 
 clean:
 	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD)

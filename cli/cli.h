@@ -9,7 +9,7 @@
 #include "beamdump/model.h"
 #include "beamdump/term.h"
 
-/* Exit codes (docs/cli.md). */
+/* Exit codes (README "Commands", beamdump(1); each command's --help lists its own). */
 enum {
 	EXIT_OK = 0,
 	EXIT_FINDINGS = 1,
@@ -101,6 +101,8 @@ struct opts {
  * CLI_HELP, or EXIT_USAGE (message printed). */
 int cli_parse(const cli_cmd *cmd, const cli_cmd *const *all, int argc, char **argv, opts *o);
 void cli_help(FILE *f, const cli_cmd *cmd);
+/* The man page beamdump(1) from the command tables (cli/man.c). */
+void cli_man(FILE *f, const cli_cmd *const *cmds, const char *version);
 /* "top [--by KEY] [-n N] [--json] <dump>" (static buffer). */
 const char *cli_synopsis(const cli_cmd *cmd);
 const char *cli_missing_arg(const char *args, int nth);
@@ -108,6 +110,32 @@ const char *cli_missing_arg(const char *args, int nth);
 const char *opt_str(const opts *o, const char *name);
 /* How many times --name was given. */
 int opt_count(const opts *o, const char *name);
+/* ---- fitting tables to the terminal (cli/out.c) ----
+ * out_columns: the width of the terminal stdout is ($COLUMNS, else the tty's), or 0
+ * when stdout is a pipe or a file (then nothing is cut). out_fit: s cut to w display
+ * columns, the last one a visible mark ("…" in a UTF-8 locale, else "~"). out_pad:
+ * print s padded to w columns (right-aligned when right). out_width: display columns. */
+int out_columns(void);
+const char *out_fit(const char *s, size_t w, char *buf, size_t cap);
+void out_pad(const char *s, size_t w, int right);
+size_t out_width(const char *s);
+/* A table fitted to the terminal: columns as wide as their widest cell; on a terminal
+ * too narrow, columns with a min shrink (cells cut with a mark) and then columns with
+ * a drop rank go, highest rank first. Piped: full width, nothing cut. cells holds
+ * nrows * ncols strings (NULL = empty), row by row. */
+typedef struct tcol {
+	const char *head;
+	int right;     /* right-aligned (numbers) */
+	size_t min;    /* > 0: may shrink to this many columns, cut with a mark */
+	int drop;      /* > 0: may be left out on a narrow terminal, highest first */
+	size_t gap;    /* spaces before the column */
+} tcol;
+void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows);
+/* Progress bars on stderr for long steps (include/beamdump/progress.h): progress_init
+ * turns them on when stderr is a terminal (not TERM=dumb); progress_off (-q) stops
+ * them and erases what is shown. Never written into a pipe or a file. */
+void progress_init(void);
+void progress_off(void);
 /* Colors for fd: a terminal, NO_COLOR unset or empty, TERM not dumb. */
 int cli_color_auto(int fd);
 
@@ -148,6 +176,13 @@ const char *fmt_bytes(uint64_t v, char *buf, size_t cap);
 uint64_t words_to_bytes(const bd_model *m, uint64_t words);
 /* Display name of a process (bd_proc_name), "-" when only the pid is known. */
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap);
+/* A live capture (beamdump capture): it does not read timers, modules, funs, atom
+ * names or persistent terms, so those are unknown (text "unknown", JSON null), not 0. */
+int is_live(const bd_model *m);
+/* Why an OS-level operation failed: strerror of err->sys_errno ("Permission denied"),
+ * else the message. */
+const char *err_reason(const bd_error *err);
+#define LIVE_UNKNOWN "unknown (a live capture does not read them)"
 /* ---- text from a dump (out.c): never a raw control character ----
  * out_clean: s[0..n) with C0/DEL/C1 controls escaped (\n \t \e \xNN \u0085, a dump's
  * NUL as \0) into dst (always NUL-terminated; cut with "..." at cap). Returns the length.
@@ -169,6 +204,12 @@ int partial_notice(const bd_model *m);
 /* What partial_notice says (lines joined by \n, no "beamdump: "); 1 when the input
  * was partial, else 0 and buf = "". */
 int partial_reason(const bd_model *m, char *buf, size_t cap);
+/* Set the term style for this run (bd_term_set_style): --style, else Elixir for the
+ * dump of an Elixir node; JSON output always Erlang. open_input calls it. */
+void cli_style(const opts *o, const bd_model *m);
+/* A name, an MFA or text holding them, in the current style (MyApp.Cache,
+ * :gen_server.loop/7 for Elixir); NULL stays NULL. Returns buf. */
+const char *style_label(const char *s, char *buf, size_t cap);
 /* Open the input named by the last positional argument; prints errors. */
 int open_input(const opts *o, bd_model **m);
 /* open_input, then the process named by the first argument (pid or name); prints

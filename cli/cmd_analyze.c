@@ -159,6 +159,33 @@ static void print_text(const bd_model *m, const bd_findings *fs, const opts *o)
 		printf("No findings.\n");
 }
 
+/* Elixir style: the findings' texts name modules as the analyses wrote them
+ * ('Elixir.MyApp.Cache':handle_call/3); each line is rewritten on its way out. */
+static void print_text_styled(const bd_model *m, const bd_findings *fs, const opts *o)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len), *real = stdout;
+	if (!mem) {
+		print_text(m, fs, o);
+		return;
+	}
+	stdout = mem; /* print_text writes with printf: catch it, then restyle */
+	print_text(m, fs, o);
+	stdout = real;
+	fclose(mem);
+	char line[8192];
+	for (char *p = text, *nl; p && *p; p = nl ? nl + 1 : NULL) {
+		nl = strchr(p, '\n');
+		if (nl)
+			*nl = 0;
+		fputs(bd_style_text(p, line, sizeof line), stdout);
+		if (nl)
+			putchar('\n');
+	}
+	free(text);
+}
+
 /* ---- JSON (schema: docs/json.md, docs/schema/analyze.schema.json) ---- */
 static void json_subject(jw *w, const bd_subject *s)
 {
@@ -292,6 +319,13 @@ static void print_json(const bd_model *m, const bd_findings *fs)
 
 int cmd_analyze(const opts *o)
 {
+	const char *fail_on = opt_str(o, "fail-on");
+	if (fail_on && strcmp(fail_on, "critical") && strcmp(fail_on, "warning") &&
+	    strcmp(fail_on, "info")) {
+		fprintf(stderr, "beamdump analyze: --fail-on takes critical, warning or info, got '%s'\n",
+			fail_on);
+		return EXIT_USAGE;
+	}
 	bd_model *m;
 	int rc = open_input(o, &m);
 	if (rc)
@@ -306,10 +340,18 @@ int cmd_analyze(const opts *o)
 	}
 	if (o->json)
 		print_json(m, fs);
+	else if (bd_term_style() == BD_STYLE_ELIXIR)
+		print_text_styled(m, fs, o);
 	else
 		print_text(m, fs, o);
+	/* --fail-on SEVERITY: a gate for scripts (exit 1), like ci's rules */
+	int gate = fail_on ? (!strcmp(fail_on, "critical") ? BD_SEV_CRITICAL
+			      : !strcmp(fail_on, "warning") ? BD_SEV_WARNING : BD_SEV_INFO) : -1;
+	int over = 0;
+	for (size_t i = 0; gate >= 0 && i < fs->n; i++)
+		over |= (int)fs->items[i].severity >= gate;
 	bd_findings_free(fs);
 	rc = partial_notice(m);
 	bd_model_free(m);
-	return rc;
+	return rc ? rc : over ? EXIT_FINDINGS : EXIT_OK;
 }

@@ -5,6 +5,7 @@
  * never from the command line, and is never printed. docs/capture.md. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "beamdump/capture.h"
 #include "beamdump/dump.h"
+#include "beamdump/progress.h"
 #include "beamdump/secret.h"
 #include "beamdump/snapshot.h"
 #include "cli.h"
@@ -170,7 +172,7 @@ static const cli_opt capture_opts[] = {
 	CLI_END};
 
 const cli_cmd capture_cmd = {
-	"capture", cmd_capture, NULL, 0, 0, capture_opts,
+	"capture", cmd_capture, "--node NAME@HOST", 0, 0, capture_opts,
 	"A snapshot of a running node, without stopping it (read-only calls).",
 	"The cookie is read from --cookie-file, else $BEAMDUMP_COOKIE, else ~/.erlang.cookie;\n"
 	"it is never printed. docs/capture.md has the details.\n",
@@ -266,6 +268,33 @@ static void out_name(const capopts *o, long k, char *buf, size_t cap)
 		snprintf(buf, cap, "%s-%03ld", o->out, k);
 }
 
+/* A default name taken by another capture (two in the same second): NAME-2.bdump,
+ * NAME-3.bdump, ... The name is claimed with O_EXCL (an empty file the writer then
+ * replaces), so two captures never write one file. Returns 1 when it made the file. */
+static int unique_name(char *file, size_t cap)
+{
+	char base[2048], try[2100];
+	snprintf(base, sizeof base, "%s", file);
+	char *dot = strrchr(base, '.');
+	if (dot)
+		*dot = 0;
+	for (int k = 1; k < 1000; k++) {
+		if (k == 1)
+			snprintf(try, sizeof try, "%s", file);
+		else
+			snprintf(try, sizeof try, "%s-%d.bdump", base, k);
+		int fd = open(try, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			close(fd);
+			snprintf(file, cap, "%s", try);
+			return 1;
+		}
+		if (errno != EEXIST)
+			return 0; /* the writer will say why it cannot write there */
+	}
+	return 0;
+}
+
 static void report(const capopts *o, const char *file, const bd_model *m,
 		   const bd_capture_stats *st, uint64_t bytes, int partial)
 {
@@ -323,6 +352,7 @@ static int capture_once(const capopts *o, bd_capture *c, const char *file)
 	bd_live *lv = NULL;
 	bd_capture_stats st;
 	int rc = bd_capture_run(c, &o->co, &lv, &st, &err);
+	bd_progress_end();
 	if (rc && rc != BD_ETRUNCATED) {
 		fprintf(stderr, "beamdump: capture of %s failed: %s\n", o->node, err.msg);
 		return EXIT_UNREADABLE;
@@ -336,7 +366,7 @@ static int capture_once(const capopts *o, bd_capture *c, const char *file)
 	uint64_t bytes = 0;
 	int wrc = capture_write(m, file, "beamdump capture", &bytes, &err);
 	if (wrc && wrc != BD_EBUDGET) {
-		fprintf(stderr, "beamdump: capture: cannot write %s: %s\n", file, err.msg);
+		fprintf(stderr, "beamdump: capture: cannot write %s: %s\n", file, err_reason(&err));
 		bd_model_free(m);
 		return EXIT_UNREADABLE;
 	}
@@ -365,6 +395,8 @@ int cmd_capture(const opts *g)
 	o.connect_ms = 10000;
 	o.nice = 10;
 	o.co = (bd_capture_opts)BD_CAPTURE_OPTS_INIT;
+	if (opt_count(g, "quiet"))
+		progress_off();
 	if (parse(g, &o)) {
 		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(&capture_cmd));
 		return EXIT_USAGE;
@@ -373,11 +405,14 @@ int cmd_capture(const opts *g)
 		o.count = 1; /* --every alone: one capture (use --count for a series) */
 	char cookie[1024];
 	size_t clen;
+	errno = 0;
 	if (read_cookie(o.cookie_file, cookie, sizeof cookie, &clen) || !clen) {
+		int e = errno;
 		explicit_bzero(cookie, sizeof cookie);
-		fprintf(stderr, "beamdump: capture: no cookie: cannot read %s\n",
+		fprintf(stderr, "beamdump: capture: no cookie: cannot read %s: %s\n",
 			o.cookie_file ? o.cookie_file
-				      : "$BEAMDUMP_COOKIE or ~/.erlang.cookie (use --cookie-file F)");
+				      : "$BEAMDUMP_COOKIE or ~/.erlang.cookie (use --cookie-file F)",
+			e ? strerror(e) : clen ? "too long" : "empty");
 		return EXIT_USAGE;
 	}
 	bd_secret_add(cookie, clen); /* a hash only: whatever prints from here hides it */
@@ -403,7 +438,10 @@ int cmd_capture(const opts *g)
 	for (long k = 1; k <= o.count; k++) {
 		char file[2048];
 		out_name(&o, k, file, sizeof file);
+		int placeholder = !o.out && unique_name(file, sizeof file);
 		int r = capture_once(&o, c, file);
+		if (r == EXIT_UNREADABLE && placeholder)
+			unlink(file); /* nothing was written into it */
 		if (r != EXIT_OK)
 			status = r;
 		if (r == EXIT_OK && g_stop && k < o.count)

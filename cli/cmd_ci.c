@@ -44,7 +44,7 @@ static const cli_opt ci_opts[] = {
 	CLI_END};
 
 const cli_cmd ci_cmd = {
-	"ci", cmd_ci, NULL, 0, 0, ci_opts,
+	"ci", cmd_ci, "--baseline A --current B [--final C]", 0, 0, ci_opts,
 	"The leak gate: fails when processes, ETS, atoms, ports or memory leak.",
 	"Several formats can be written at once (one to stdout, the others to files).\n",
 	"0 pass, 1 a rule failed, 2 usage, 3 an input cannot be read (or a report\n"

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "beamdump/dump.h"
@@ -24,7 +25,15 @@ static double now(void)
 int cmd_convert(const opts *o)
 {
 	if (!o->out) {
-		fprintf(stderr, "usage: beamdump convert <dump> -o out.bdump\n");
+		fprintf(stderr, "beamdump convert: -o FILE is required (the snapshot to write)\n");
+		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(o->cmd));
+		return EXIT_USAGE;
+	}
+	struct stat in_st, out_st;
+	if (stat(o->args[0], &in_st) == 0 && stat(o->out, &out_st) == 0 &&
+	    in_st.st_dev == out_st.st_dev && in_st.st_ino == out_st.st_ino) {
+		fprintf(stderr, "beamdump convert: -o %s is the input itself: choose another file\n",
+			o->out);
 		return EXIT_USAGE;
 	}
 	double t0 = now();
@@ -49,7 +58,8 @@ int cmd_convert(const opts *o)
 	bd_writer *w = NULL;
 	bd_error err = {0};
 	if (!arena || bd_writer_init(&w, arena, need, o->out, &wo, &err)) {
-		fprintf(stderr, "beamdump: %s\n", arena ? err.msg : "out of memory for the writer");
+		fprintf(stderr, "beamdump convert: cannot write %s: %s\n", o->out,
+			arena ? err_reason(&err) : "out of memory");
 		free(arena);
 		bd_model_free(m);
 		return EXIT_UNREADABLE;
@@ -62,7 +72,11 @@ int cmd_convert(const opts *o)
 		if (bd_writer_error(w, &werr))
 			err = werr;
 		bd_writer_abandon(w);
-		fprintf(stderr, "beamdump: convert: %s\n", err.msg);
+		if (err.sys_errno)
+			fprintf(stderr, "beamdump convert: cannot write %s: %s\n", o->out,
+				strerror(err.sys_errno));
+		else
+			fprintf(stderr, "beamdump convert: %s\n", err.msg);
 		free(arena);
 		bd_model_free(m);
 		return EXIT_UNREADABLE;
@@ -70,7 +84,7 @@ int cmd_convert(const opts *o)
 	rc = bd_writer_finish(w);
 	if (rc) {
 		bd_writer_error(w, &err);
-		fprintf(stderr, "beamdump: convert: %s\n", err.msg);
+		fprintf(stderr, "beamdump convert: cannot write %s: %s\n", o->out, err_reason(&err));
 		free(arena);
 		bd_model_free(m);
 		return EXIT_UNREADABLE;

@@ -484,13 +484,15 @@ int cmd_diff(const opts *o)
 		if (!strcmp(by, sort_keys[i].name))
 			sort = sort_keys[i].fn;
 	if (!sort) {
-		fprintf(stderr, "beamdump: diff --by takes memory, mq, reductions, binary or count\n");
+		fprintf(stderr, "beamdump diff: --by takes memory, mq, reductions, binary or count, "
+				"got '%s'\n", by);
 		return EXIT_USAGE;
 	}
 	bd_model *m[2] = {NULL, NULL};
 	bd_error err = {0};
 	if (open_models(m, o->args, 2, NULL))
 		return EXIT_UNREADABLE;
+	cli_style(o, m[1]);
 	bd_model *ma = m[0], *mb = m[1];
 	bd_diff *d = NULL;
 	if (bd_diff_run(ma, mb, NULL, &d, &err)) {

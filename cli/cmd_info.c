@@ -12,8 +12,9 @@ static void info_json(const bd_model *m)
 	jw w;
 	jw_init(&w, stdout);
 	jw_obj(&w);
+	int live = is_live(m);
 	jw_kstr(&w, "source", n->source);
-	jw_kstr(&w, "dump_version", n->dump_version);
+	jw_kstr(&w, "dump_version", live ? NULL : n->dump_version);
 	jw_kstr(&w, "created", n->created);
 	jw_key(&w, "created_unix");
 	if (n->created_unix == INT64_MIN)
@@ -49,11 +50,11 @@ static void info_json(const bd_model *m)
 	jw_ku64(&w, "ports", l->ports);
 	jw_ku64(&w, "ets_tables", l->ets);
 	bd_model_timers(m, &k);
-	jw_ku64(&w, "timers", k);
+	jw_ku64(&w, "timers", live ? BD_UNKNOWN : k);
 	bd_model_modules(m, &k);
-	jw_ku64(&w, "modules", k);
+	jw_ku64(&w, "modules", live ? BD_UNKNOWN : k);
 	bd_model_funs(m, &k);
-	jw_ku64(&w, "funs", k);
+	jw_ku64(&w, "funs", live ? BD_UNKNOWN : k);
 	bd_model_binaries(m, &k);
 	jw_ku64(&w, "binaries", k);
 	jw_ku64(&w, "atoms", l->atoms);
@@ -96,9 +97,14 @@ static void info_text(const bd_model *m)
 	printf("Node:       %s\n", n->node_name ? out_txt(n->node_name) : "?");
 	printf("Created:    %s\n", n->created ? out_txt(n->created) : "?");
 	printf("System:     %s\n", n->system_version ? out_txt(n->system_version) : "?");
-	printf("Dump:       %s version %s, %s%s\n", n->source,
-	       n->dump_version ? out_txt(n->dump_version) : "?",
-	       fmt_bytes(n->input_size, a, sizeof a), n->crlf ? ", Windows line endings" : "");
+	int live = is_live(m);
+	if (live)
+		printf("Dump:       live capture of a running node (beamdump capture), %s\n",
+		       fmt_bytes(n->input_size, a, sizeof a));
+	else
+		printf("Dump:       %s version %s, %s%s\n", n->source,
+		       n->dump_version ? out_txt(n->dump_version) : "?",
+		       fmt_bytes(n->input_size, a, sizeof a), n->crlf ? ", Windows line endings" : "");
 	if (n->format_note)
 		printf("Note:       %s\n", out_txt(n->format_note));
 	if (n->calling_thread)
@@ -122,11 +128,12 @@ static void info_text(const bd_model *m)
 	else
 		printf("Atoms:      %s\n", fmt_count(l->atoms, a, sizeof a));
 	bd_model_timers(m, &k);
-	printf("Timers:     %s\n", fmt_count(k, a, sizeof a));
+	printf("Timers:     %s\n", live ? LIVE_UNKNOWN : fmt_count(k, a, sizeof a));
 	bd_model_modules(m, &k);
-	printf("Modules:    %s\n", fmt_count(k, a, sizeof a));
+	printf("Modules:    %s\n", live ? LIVE_UNKNOWN : fmt_count(k, a, sizeof a));
 	bd_model_binaries(m, &k);
-	printf("Binaries:   %s refc binaries in the dump\n", fmt_count(k, a, sizeof a));
+	printf("Binaries:   %s refc binaries %s\n", fmt_count(k, a, sizeof a),
+	       live ? "held by processes" : "in the dump");
 	if (n->truncated && !n->truncated_in && n->abort_reason) /* a cut .bdump */
 		printf("Truncated:  yes: %s\n", out_txt(n->abort_reason));
 	else if (n->truncated && n->source && !strcmp(n->source, "live"))
@@ -137,6 +144,8 @@ static void info_text(const bd_model *m)
 		       n->abort_reason ? out_txt(n->abort_reason) : "no =end marker",
 		       fmt_count(n->truncated_at, a, sizeof a),
 		       n->truncated_in ? out_txt(n->truncated_in) : "?");
+	else if (live)
+		printf("Truncated:  no (the capture completed)\n");
 	else
 		printf("Truncated:  no (=end present)\n");
 	if (n->skipped)

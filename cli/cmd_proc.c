@@ -8,6 +8,80 @@
 
 #define TERM_BUF 2048
 
+/* The messages asked for (--messages N from --from I) and what the dump can give. */
+typedef struct msg_page {
+	size_t from, count; /* asked */
+	uint64_t held;      /* messages the dump holds for the process (BD_UNKNOWN: unread) */
+	size_t shown;
+} msg_page;
+
+static msg_page page_of(const opts *o, const bd_mailbox_stats *st)
+{
+	msg_page pg = {0, 10, BD_UNKNOWN, 0};
+	const char *from = opt_str(o, "from");
+	if (from)
+		pg.from = (size_t)strtoull(from, NULL, 10);
+	if (o->messages >= 0)
+		pg.count = (size_t)o->messages;
+	if (st)
+		pg.held = st->messages;
+	return pg;
+}
+
+/* Each message of the page, decoded in batches (the heap walks the queue once). */
+static void each_message(bd_heap *h, msg_page *pg, void (*fn)(void *, size_t, const bd_term *),
+			 void *ud)
+{
+	bd_term *batch[256];
+	pg->shown = 0;
+	while (pg->shown < pg->count) {
+		size_t want = pg->count - pg->shown < 256 ? pg->count - pg->shown : 256;
+		size_t got = bd_heap_messages(h, pg->from + pg->shown, want, batch);
+		for (size_t i = 0; i < got; i++)
+			fn(ud, pg->from + pg->shown + i, batch[i]);
+		pg->shown += got;
+		if (got < want)
+			break;
+	}
+}
+
+/* Why fewer messages were shown than asked, or how to see the next ones; "" if all. */
+static const char *page_note(const bd_proc *p, const msg_page *pg, char *buf, size_t cap)
+{
+	char q[32], h[32], n[32];
+	uint64_t queue = p->msgq_len;
+	buf[0] = 0;
+	fmt_count(queue, q, sizeof q);
+	fmt_count(pg->held, h, sizeof h);
+	if (pg->held != BD_UNKNOWN && queue != BD_UNKNOWN && pg->held < queue &&
+	    pg->from + pg->count > pg->held)
+		snprintf(buf, cap, "the dump holds %s of the %s queued messages (a cut dump, or a "
+				   "live capture, which keeps the first --messages of each queue read)",
+			 h, q);
+	else if (pg->shown < pg->count && pg->from >= (pg->held != BD_UNKNOWN ? pg->held : queue))
+		snprintf(buf, cap, "--from %zu is past the end: the queue has %s message%s",
+			 pg->from, pg->held != BD_UNKNOWN ? h : q, pg->held == 1 ? "" : "s");
+	else if (pg->shown < pg->count && pg->shown)
+		snprintf(buf, cap, "the end of the queue: %s message%s", pg->held != BD_UNKNOWN ? h : q,
+			 (pg->held != BD_UNKNOWN ? pg->held : queue) == 1 ? "" : "s");
+	else if (pg->shown == pg->count && pg->held != BD_UNKNOWN && pg->from + pg->shown < pg->held)
+		snprintf(buf, cap, "%s more: --from %s --messages N",
+			 fmt_count(pg->held - pg->from - pg->shown, n, sizeof n),
+			 fmt_count(pg->from + pg->shown, q, sizeof q));
+	return buf;
+}
+
+typedef struct text_ctx {
+	char *tb;
+} text_ctx;
+
+static void print_msg_text(void *ud, size_t idx, const bd_term *t)
+{
+	text_ctx *c = ud;
+	bd_term_fmt(t, c->tb, TERM_BUF, 8, 16);
+	printf("  [%zu] %s\n", idx, c->tb);
+}
+
 static const char *link_kind(const bd_link *l)
 {
 	switch (l->kind) {
@@ -27,7 +101,9 @@ static const char *link_target(const bd_model *m, const bd_link *l, char *buf, s
 	char p[48];
 	switch (l->target_kind) {
 	case BD_TGT_PID: {
-		const char *nm = bd_pid_name(m, l->id), *node = bd_pid_node(m, l->id);
+		char sn[256];
+		const char *nm = style_label(bd_pid_name(m, l->id), sn, sizeof sn),
+			   *node = bd_pid_node(m, l->id);
 		snprintf(buf, cap, "%s%s%s%s%s", bd_pid_fmt(l->id, p, sizeof p), nm ? " " : "",
 			 nm ? out_txt(nm) : "", node ? " on " : "", node ? out_txt(node) : "");
 		break;
@@ -72,17 +148,17 @@ static void proc_fields(const bd_model *m, const bd_proc *p, field_row *rows, si
 	*n = k;
 }
 
-static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nmsg, char *tb)
+static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, const opts *o, char *tb)
 {
-	char a[32], b[32], pid[48], lt[256];
+	char a[32], b[32], pid[48], lt[256], sl[512];
 	printf("Pid:            %s\n", bd_pid_fmt(p->pid, pid, sizeof pid));
-	printf("Name:           %s\n", p->name ? out_txt(p->name) : "-");
+	printf("Name:           %s\n", p->name ? out_txt(style_label(p->name, sl, sizeof sl)) : "-");
 	printf("State:          %s\n", bd_proc_state_name(p->state));
-	printf("Spawned as:     %s\n", p->spawned_as ? out_txt(p->spawned_as) : "?");
+	printf("Spawned as:     %s\n", p->spawned_as ? out_txt(style_label(p->spawned_as, sl, sizeof sl)) : "?");
 	printf("Spawned by:     %s\n", bd_pid_fmt(p->spawned_by, pid, sizeof pid));
-	printf("Current:        %s\n", p->pc ? out_txt(p->pc) : "?");
+	printf("Current:        %s\n", p->pc ? out_txt(style_label(p->pc, sl, sizeof sl)) : "?");
 	if (p->current_call)
-		printf("Current call:   %s\n", out_txt(p->current_call));
+		printf("Current call:   %s\n", out_txt(style_label(p->current_call, sl, sizeof sl)));
 	if (p->last_calls != UINT32_MAX)
 		printf("Last calls:     %s\n", out_txt(bd_model_string(m, p->last_calls)));
 	printf("Internal state: %s\n", p->internal_state ? out_txt(p->internal_state) : "?");
@@ -117,11 +193,11 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 	printf("\nStack:\n");
 	if (bd_heap_stack(h, &fr, &nf, &err) == 0) {
 		for (size_t i = 0; i < nf; i++) {
-			printf("  %s\n", out_txt(fr[i].mfa));
+			printf("  %s\n", fr[i].mfa ? out_txt(style_label(fr[i].mfa, sl, sizeof sl)) : "?");
 			for (uint32_t j = 0; j < fr[i].nslots; j++) {
 				const bd_slot *s = &fr[i].slots[j];
 				if (s->info) {
-					printf("      %s\n", out_txt(s->info));
+					printf("      %s\n", out_txt(style_label(s->info, sl, sizeof sl)));
 					continue;
 				}
 				bd_term_fmt(s->term, tb, TERM_BUF, 6, 12);
@@ -136,8 +212,9 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 	}
 	if (p->sec_messages.len) {
 		bd_mailbox_stats st;
+		int have_st = bd_heap_mailbox_stats(h, &st, &err) == 0;
 		printf("\nMessages (queue length %s):\n", fmt_count(p->msgq_len, a, sizeof a));
-		if (bd_heap_mailbox_stats(h, &st, &err) == 0) {
+		if (have_st) {
 			printf("  shapes of %s messages:\n", fmt_count(st.messages, a, sizeof a));
 			for (size_t i = 0; i < st.nshapes && i < 10; i++) {
 				/* one decimal, but never 100.0 % for part of the queue nor
@@ -157,13 +234,17 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 				       fmt_count(st.callers[i].count, a, sizeof a));
 			}
 		}
-		bd_term *msgs[64];
-		size_t want = nmsg < 0 ? 10 : (size_t)nmsg > 64 ? 64 : (size_t)nmsg;
-		size_t got = bd_heap_messages(h, 0, want, msgs);
-		for (size_t i = 0; i < got; i++) {
-			bd_term_fmt(msgs[i], tb, TERM_BUF, 8, 16);
-			printf("  [%zu] %s\n", i, tb);
-		}
+		msg_page pg = page_of(o, have_st ? &st : NULL);
+		text_ctx c = {tb};
+		char note[256];
+		each_message(h, &pg, print_msg_text, &c);
+		if (*page_note(p, &pg, note, sizeof note))
+			printf("  (%s)\n", note);
+	} else if (p->msgq_len && p->msgq_len != BD_UNKNOWN) {
+		printf("\nMessages (queue length %s): the dump holds none of them (%s)\n",
+		       fmt_count(p->msgq_len, a, sizeof a),
+		       !p->sec_heap.len ? "the process was exiting or is sensitive, or the dump is cut"
+					: "a live capture reads the messages of the longest queues only");
 	}
 	bd_term **keys, **vals;
 	size_t nd;
@@ -184,7 +265,15 @@ static void term_json(jw *w, const bd_term *t, char *tb)
 	jw_str(w, tb);
 }
 
-static void print_json(const bd_model *m, const bd_proc *p, bd_heap *h, long nmsg, char *tb)
+static void print_msg_json(void *ud, size_t idx, const bd_term *t)
+{
+	(void)idx;
+	jw *w = ((void **)ud)[0];
+	char *tb = ((void **)ud)[1];
+	term_json(w, t, tb);
+}
+
+static void print_json(const bd_model *m, const bd_proc *p, bd_heap *h, const opts *o, char *tb)
 {
 	jw w;
 	jw_init(&w, stdout);
@@ -276,14 +365,16 @@ static void print_json(const bd_model *m, const bd_proc *p, bd_heap *h, long nms
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);
+		msg_page pg = page_of(o, &st);
 		jw_key(&w, "first");
 		jw_arr(&w);
-		bd_term *msgs[64];
-		size_t want = nmsg < 0 ? 10 : (size_t)nmsg > 64 ? 64 : (size_t)nmsg;
-		size_t got = bd_heap_messages(h, 0, want, msgs);
-		for (size_t i = 0; i < got; i++)
-			term_json(&w, msgs[i], tb);
+		void *ud[2] = {&w, tb};
+		each_message(h, &pg, print_msg_json, ud);
 		jw_arr_end(&w);
+		jw_ku64(&w, "from", pg.from);
+		jw_ku64(&w, "shown", pg.shown);
+		char note[256];
+		jw_kstr(&w, "note", *page_note(p, &pg, note, sizeof note) ? note : NULL);
 		jw_obj_end(&w);
 	} else {
 		jw_null(&w);
@@ -363,9 +454,9 @@ int cmd_proc(const opts *o)
 	char *tb = malloc(TERM_BUF);
 	if (tb) {
 		if (o->json)
-			print_json(m, p, h, o->messages, tb);
+			print_json(m, p, h, o, tb);
 		else
-			print_text(m, p, h, o->messages, tb);
+			print_text(m, p, h, o, tb);
 	}
 	free(tb);
 	bd_heap_free(h);

@@ -22,6 +22,41 @@ static int with_model(const opts *o, int (*print)(const opts *o, const bd_model 
 	return rc ? rc : prc;
 }
 
+/* A live capture reads no timers, modules, funs or persistent terms: say "unknown"
+ * (JSON null), not an empty table. */
+static int with_dump_section(const opts *o, int (*print)(const opts *o, const bd_model *m),
+			     const char *key, const char *what)
+{
+	bd_model *m;
+	int rc = open_input(o, &m);
+	if (rc)
+		return rc;
+	if (!is_live(m)) {
+		rc = print(o, m);
+	} else if (o->json) {
+		jw w;
+		jw_init(&w, stdout);
+		jw_obj(&w);
+		jw_ku64(&w, key, BD_UNKNOWN);
+		jw_ku64(&w, "shown", 0);
+		if (!strcmp(key, "modules")) {
+			jw_ku64(&w, "current_code_bytes", BD_UNKNOWN);
+			jw_ku64(&w, "old_code_bytes", BD_UNKNOWN);
+			jw_ku64(&w, "with_old_code", BD_UNKNOWN);
+		}
+		jw_key(&w, "rows");
+		jw_arr(&w);
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		jw_end(&w);
+	} else {
+		printf("%s: %s\n", what, LIVE_UNKNOWN);
+	}
+	int prc = partial_notice(m);
+	bd_model_free(m);
+	return rc ? rc : prc;
+}
+
 static void footer(size_t shown, size_t n, const char *what, const char *order)
 {
 	char a[32], b[32];
@@ -503,19 +538,34 @@ static int print_nodes(const opts *o, const bd_model *m)
 	return EXIT_OK;
 }
 
-int cmd_timers(const opts *o) { return with_model(o, print_timers); }
-int cmd_modules(const opts *o) { return with_model(o, print_modules); }
-int cmd_module(const opts *o) { return with_model(o, print_module); }
-int cmd_funs(const opts *o) { return with_model(o, print_funs); }
-int cmd_pterms(const opts *o) { return with_model(o, print_pterms); }
+int cmd_timers(const opts *o) { return with_dump_section(o, print_timers, "timers", "Timers"); }
+int cmd_modules(const opts *o)
+{
+	return with_dump_section(o, print_modules, "modules", "Modules");
+}
+/* One module of a live capture: there is none to show (exit 2, like no such module). */
+static int print_module_live(const opts *o, const bd_model *m)
+{
+	if (is_live(m)) {
+		fprintf(stderr, "beamdump module: %s: %s\n", o->args[0], LIVE_UNKNOWN);
+		return EXIT_USAGE;
+	}
+	return print_module(o, m);
+}
+int cmd_module(const opts *o) { return with_model(o, print_module_live); }
+int cmd_funs(const opts *o) { return with_dump_section(o, print_funs, "funs", "Funs"); }
+int cmd_pterms(const opts *o)
+{
+	return with_dump_section(o, print_pterms, "persistent_terms", "Persistent terms");
+}
 int cmd_areas(const opts *o) { return with_model(o, print_areas); }
 int cmd_tables(const opts *o) { return with_model(o, print_tables); }
 int cmd_nodes(const opts *o) { return with_model(o, print_nodes); }
 
 #define DUMP_NOTE "<dump>: an erl_crash.dump (also .gz, .zst), a .bdump snapshot, or - for stdin\n"
-static const cli_opt rows_opts[] = {CLI_OPT_ROWS("rows to show"), CLI_OPT_JSON, CLI_OPT_COLOR,
-				    CLI_END};
-static const cli_opt plain_opts[] = {CLI_OPT_JSON, CLI_OPT_COLOR, CLI_END};
+static const cli_opt rows_opts[] = {CLI_OPT_ROWS("rows to show"), CLI_OPT_JSON, CLI_OPT_STYLE,
+				    CLI_OPT_COLOR, CLI_END};
+static const cli_opt plain_opts[] = {CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
 const cli_cmd timers_cmd = {"timers", cmd_timers, "<dump>", 1, 1, rows_opts,
 			    "BIF timers: owner, message, time left.", DUMP_NOTE, NULL};
 const cli_cmd modules_cmd = {"modules", cmd_modules, "<dump>", 1, 1, rows_opts,

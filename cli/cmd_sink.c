@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "beamdump/progress.h"
 #include "cli.h"
 
 typedef struct sinkopts {
@@ -42,7 +43,7 @@ static const cli_opt sink_opts[] = {
 	CLI_END};
 
 const cli_cmd sink_cmd = {
-	"sink", cmd_sink, NULL, 0, 0, sink_opts,
+	"sink", cmd_sink, "--fifo PATH", 0, 0, sink_opts,
 	"A FIFO for ERL_CRASH_DUMP: the dump of a crashing VM, as a snapshot.",
 	"The dump is compressed into DIR/NAME.dump.zst as it arrives, then converted to\n"
 	"DIR/NAME.bdump; the compressed text is kept when parsing fails.\n",
@@ -365,6 +366,7 @@ static long long stream(int in, rawfile *r, volatile sig_atomic_t *stop)
 		end |= n == 0; /* EOF: the VM closed its end */
 		size_t got = n > 0 ? (size_t)n : 0;
 		total += (long long)got;
+		bd_progress("receiving the dump", (uint64_t)total, BD_UNKNOWN, BD_PROGRESS_BYTES);
 		if (r->lost)
 			continue;
 		ZSTD_inBuffer zi = {ib, got, 0};
@@ -380,6 +382,7 @@ static long long stream(int in, rawfile *r, volatile sig_atomic_t *stop)
 			}
 		} while (!r->lost && (end ? left != 0 : zi.pos < zi.size));
 	}
+	bd_progress_end();
 	ZSTD_freeCCtx(cc);
 	free(ib);
 	free(ob);
@@ -508,6 +511,8 @@ int cmd_sink(const opts *g)
 	o.keep_raw = opt_count(g, "keep-raw");
 	o.json = g->json;
 	o.quiet = opt_count(g, "quiet");
+	if (o.quiet)
+		progress_off();
 	if (!o.fifo) {
 		fprintf(stderr, "beamdump sink: --fifo PATH is required\n");
 		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(&sink_cmd));
@@ -523,6 +528,12 @@ int cmd_sink(const opts *g)
 			o.dir, o.name);
 		return EXIT_USAGE;
 	}
+	/* Signals are caught before the FIFO exists: from then on every way out removes it. */
+	capture_signals();
+	struct sigaction sa;
+	if (sigaction(SIGINT, NULL, &sa) == 0)
+		sigaction(SIGHUP, &sa, NULL);
+	volatile sig_atomic_t *stop = capture_stop_flag();
 	if (!exists && mkfifo(o.fifo, 0600)) {
 		fprintf(stderr, "beamdump sink: cannot create FIFO %s: %s\n", o.fifo, strerror(errno));
 		return EXIT_USAGE;
@@ -531,11 +542,6 @@ int cmd_sink(const opts *g)
 	int in = -1, dog = -1;
 	if (stat(o.fifo, &made) == 0)
 		dog = watchdog(o.fifo);
-	capture_signals();
-	struct sigaction sa;
-	if (sigaction(SIGINT, NULL, &sa) == 0)
-		sigaction(SIGHUP, &sa, NULL);
-	volatile sig_atomic_t *stop = capture_stop_flag();
 	/* Our read end, open while we live: a VM opening the FIFO never waits. */
 	in = dog < 0 ? -1 : open(o.fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	int rc;

@@ -12,11 +12,12 @@ static const char NOT_BEHAVIOUR[] = "not an OTP behaviour process (no gen loop o
 static void print_text(const bd_proc *p, const bd_gen_state *st, char *buf, size_t cap,
 		       int depth, int items)
 {
-	char pid[48];
-	printf("%s%s%s  %s %s\n", p->name ? out_txt(p->name) : "", p->name ? " " : "",
-	       bd_pid_fmt(p->pid, pid, sizeof pid), st->behaviour,
+	char pid[48], name[256], frame[256];
+	printf("%s%s%s  %s %s\n", p->name ? out_txt(style_label(p->name, name, sizeof name)) : "",
+	       p->name ? " " : "", bd_pid_fmt(p->pid, pid, sizeof pid), st->behaviour,
 	       st->module[0] ? out_txt(st->module) : "?");
-	printf("read from: %s, y%d%s\n", st->frame ? out_txt(st->frame) : "?", st->y,
+	printf("read from: %s, y%d%s\n", st->frame ? out_txt(style_label(st->frame, frame, sizeof frame)) : "?",
+	       st->y,
 	       st->in_callback ? " (a callback was running: the state before the message being handled)" : "");
 	if (st->state_name) {
 		bd_term_fmt(st->state_name, buf, cap, depth, items);
@@ -92,13 +93,14 @@ int cmd_state(const opts *o)
 							: bd_gen_state_read(h, m, p, &st, &err);
 	if (got == BD_ENOTFOUND && has_stack(h)) {
 		/* An answer, not an error: the operator asked about a real process. */
-		char pid[48];
+		char pid[48], name[256], mfa[256];
 		if (o->json)
 			print_json(p, NULL, buf, cap, depth, items);
 		else
-			printf("%s%s%s  %s%s%s\n", p->name ? out_txt(p->name) : "", p->name ? " " : "",
-			       bd_pid_fmt(p->pid, pid, sizeof pid), NOT_BEHAVIOUR,
-			       p->pc_mfa ? "; it is in " : "", p->pc_mfa ? out_txt(p->pc_mfa) : "");
+			printf("%s%s%s  %s%s%s\n", p->name ? out_txt(style_label(p->name, name, sizeof name)) : "",
+			       p->name ? " " : "", bd_pid_fmt(p->pid, pid, sizeof pid), NOT_BEHAVIOUR,
+			       p->pc_mfa ? "; it is in " : "",
+			       p->pc_mfa ? out_txt(style_label(p->pc_mfa, mfa, sizeof mfa)) : "");
 	} else if (got) {
 		fprintf(stderr, "beamdump: state of %s: %s\n", out_txt(o->args[0]),
 			err.msg[0] ? out_txt(err.msg) : "out of memory");

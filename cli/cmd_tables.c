@@ -34,8 +34,8 @@ static size_t *order_by(const uint64_t *keys, size_t n)
 
 static const char *owner_label(const bd_model *m, bd_pid pid, char *buf, size_t cap)
 {
-	char p[48];
-	const char *nm = bd_pid_name(m, pid);
+	char p[48], sn[256];
+	const char *nm = style_label(bd_pid_name(m, pid), sn, sizeof sn);
 	snprintf(buf, cap, "%s%s%s", bd_pid_fmt(pid, p, sizeof p), nm ? " " : "", nm ? out_txt(nm) : "");
 	return buf;
 }
@@ -51,7 +51,7 @@ static int print_ets(const opts *o, const bd_model *m)
 		keys[i] = words_to_bytes(m, t[i].words);
 	size_t *idx = keys ? order_by(keys, n) : NULL;
 	size_t lim = rows_limit(o, 30);
-	char a[32], b[32], ow[128];
+	char a[32], b[32];
 	if (!idx) {
 		rc = EXIT_UNREADABLE;
 		goto out;
@@ -97,16 +97,30 @@ static int print_ets(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		printf("%-28s %-34s %-13s %-10s %12s %10s\n", "NAME", "OWNER", "TYPE", "PROTECTION",
-		       "OBJECTS", "MEMORY");
-		for (size_t i = 0; i < n && i < lim; i++) {
+		static const tcol cols[] = {{"NAME", 0, 12, 0, 0},     {"OWNER", 0, 16, 0, 1},
+					    {"TYPE", 0, 0, 2, 1},      {"PROTECTION", 0, 0, 1, 1},
+					    {"OBJECTS", 1, 0, 0, 1},   {"MEMORY", 1, 0, 0, 1}};
+		enum { NC = 6 };
+		size_t rows = n < lim ? n : lim;
+		char(*cell)[NC][160] = rows ? malloc(rows * sizeof *cell) : NULL;
+		const char **cells = rows ? malloc(rows * NC * sizeof *cells) : NULL;
+		for (size_t i = 0; cell && cells && i < rows; i++) {
 			const bd_ets *e = &t[idx[i]];
-			printf("%-28.28s %-34.34s %-13s %-10s %12s %10s\n",
-			       e->name ? out_txt(e->name) : "?", owner_label(m, e->owner, ow, sizeof ow),
-			       e->type ? out_txt(e->type) : "?",
-			       e->protection ? out_txt(e->protection) : "?", fmt_count(e->objects, a, sizeof a),
-			       fmt_bytes(keys[idx[i]], b, sizeof b));
+			snprintf(cell[i][0], sizeof cell[i][0], "%s",
+				 out_txt(style_label(e->name ? e->name : "?", cell[i][0], sizeof cell[i][0])));
+			owner_label(m, e->owner, cell[i][1], sizeof cell[i][1]);
+			snprintf(cell[i][2], sizeof cell[i][2], "%s", e->type ? out_txt(e->type) : "?");
+			snprintf(cell[i][3], sizeof cell[i][3], "%s",
+				 e->protection ? out_txt(e->protection) : "?");
+			fmt_count(e->objects, cell[i][4], sizeof cell[i][4]);
+			fmt_bytes(keys[idx[i]], cell[i][5], sizeof cell[i][5]);
+			for (size_t j = 0; j < NC; j++)
+				cells[i * NC + j] = cell[i][j];
 		}
+		if (!rows || (cell && cells))
+			table_print(cols, NC, cells, rows);
+		free(cell);
+		free(cells);
 		printf("(%s of %s tables, by memory)\n", fmt_count(n < lim ? n : lim, a, sizeof a),
 		       fmt_count(n, b, sizeof b));
 	}
@@ -184,8 +198,9 @@ static int print_atoms(const opts *o, const bd_model *m)
 	uint64_t seen = bd_model_atoms_each(m, atom_cb, &r);
 	if (!o->all) {
 		size_t k = r.count < r.cap ? r.count : r.cap;
-		if (!o->json && lim)
-		{
+		if (!o->json && is_live(m))
+			printf("Atom names: %s\n", LIVE_UNKNOWN);
+		else if (!o->json && lim) {
 			char sa[32];
 			printf("Newest %zu atoms (of %s in the dump):\n", k, fmt_count(seen, sa, sizeof sa));
 		}
@@ -199,7 +214,7 @@ static int print_atoms(const opts *o, const bd_model *m)
 	}
 	if (o->json) {
 		jw_arr_end(&w);
-		jw_ku64(&w, "in_dump", seen);
+		jw_ku64(&w, "in_dump", is_live(m) ? BD_UNKNOWN : seen);
 		jw_obj_end(&w);
 		jw_end(&w);
 	}
@@ -361,10 +376,14 @@ static int print_schedulers(const opts *o, const bd_model *m)
 	} else {
 		printf("%-4s %-15s %-8s %-8s %-8s %-8s %-22s %s\n", "ID", "TYPE", "RQ NORM", "RQ HIGH",
 		       "RQ MAX", "RQ PORT", "CURRENT PROCESS", "SLEEP FLAGS");
+		int live = is_live(m); /* a capture reads run queues, not what runs or sleeps */
 		for (size_t i = 0; i < n; i++) {
 			char cur[96] = "-";
+			if (live)
+				snprintf(cur, sizeof cur, "?");
 			if (bd_pid_valid(s[i].current)) {
-				const char *nm = bd_pid_name(m, s[i].current);
+				char sn[256];
+				const char *nm = style_label(bd_pid_name(m, s[i].current), sn, sizeof sn);
 				snprintf(cur, sizeof cur, "%s%s%s", bd_pid_fmt(s[i].current, pid, sizeof pid),
 					 nm ? " " : "", nm ? out_txt(nm) : "");
 			}
@@ -372,7 +391,9 @@ static int print_schedulers(const opts *o, const bd_model *m)
 			printf("%-4u %-15s %-8s %-8s %-8s %-8s %-22s %s\n", s[i].id, sched_type(s[i].type),
 			       fmt_count(s[i].rq_normal, q[0], 32), fmt_count(s[i].rq_high, q[1], 32),
 			       fmt_count(s[i].rq_max, q[2], 32), fmt_count(s[i].rq_port, q[3], 32), cur,
-			       s[i].sleep_flags && *s[i].sleep_flags ? out_txt(s[i].sleep_flags) : "(awake)");
+			       s[i].sleep_flags && *s[i].sleep_flags ? out_txt(s[i].sleep_flags)
+			       : live && !s[i].sleep_flags	       ? "?"
+								       : "(awake)");
 			if (bd_pid_valid(s[i].current) && s[i].current_pc)
 				printf("       running %s\n", out_txt(s[i].current_pc));
 			if (s[i].utilization == s[i].utilization) /* not NaN: a live capture */
@@ -394,7 +415,7 @@ static int print_ports(const opts *o, const bd_model *m)
 		keys[i] = p[i].queue;
 	size_t *idx = keys ? order_by(keys, n) : NULL;
 	size_t lim = rows_limit(o, 30);
-	char a[32], b[32], c[32], id[48], ow[128];
+	char a[32], b[32], id[48];
 	if (idx && o->json) {
 		jw w;
 		jw_init(&w, stdout);
@@ -435,8 +456,14 @@ static int print_ports(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else if (idx) {
-		printf("%-16s %-30s %-26s %10s %10s %10s\n", "PORT", "DRIVER", "CONNECTED", "QUEUE", "INPUT", "OUTPUT");
-		for (size_t i = 0; i < n && i < lim; i++) {
+		static const tcol cols[] = {{"PORT", 0, 0, 0, 0},      {"DRIVER", 0, 12, 0, 1},
+					    {"CONNECTED", 0, 16, 0, 1}, {"QUEUE", 1, 0, 0, 1},
+					    {"INPUT", 1, 0, 1, 1},     {"OUTPUT", 1, 0, 1, 1}};
+		enum { NC = 6 };
+		size_t rows = n < lim ? n : lim;
+		char(*cell)[NC][160] = rows ? malloc(rows * sizeof *cell) : NULL;
+		const char **cells = rows ? malloc(rows * NC * sizeof *cells) : NULL;
+		for (size_t i = 0; cell && cells && i < rows; i++) {
 			const bd_port *q = &p[idx[i]];
 			/* A spawned program by its name, not the head of its path:
 			 * /usr/lib/erlang/erts-13.1.5/bin/inet_gethost 4 -> .../inet_gethost 4 */
@@ -450,11 +477,19 @@ static int print_ports(const opts *o, const bd_model *m)
 				snprintf(dbuf, sizeof dbuf, ".../%s", base);
 				drv = dbuf;
 			}
-			printf("%-16s %-30.30s %-26.26s %10s %10s %10s\n", bd_port_fmt(q->id, id, sizeof id),
-			       out_txt(drv), owner_label(m, q->connected, ow, sizeof ow),
-			       fmt_bytes(q->queue, a, sizeof a), fmt_bytes(q->input, b, sizeof b),
-			       fmt_bytes(q->output, c, sizeof c));
+			bd_port_fmt(q->id, cell[i][0], sizeof cell[i][0]);
+			snprintf(cell[i][1], sizeof cell[i][1], "%s", out_txt(drv));
+			owner_label(m, q->connected, cell[i][2], sizeof cell[i][2]);
+			fmt_bytes(q->queue, cell[i][3], sizeof cell[i][3]);
+			fmt_bytes(q->input, cell[i][4], sizeof cell[i][4]);
+			fmt_bytes(q->output, cell[i][5], sizeof cell[i][5]);
+			for (size_t j = 0; j < NC; j++)
+				cells[i * NC + j] = cell[i][j];
 		}
+		if (!rows || (cell && cells))
+			table_print(cols, NC, cells, rows);
+		free(cell);
+		free(cells);
 		printf("(%s of %s ports, by queue)\n", fmt_count(n < lim ? n : lim, a, sizeof a),
 		       fmt_count(n, b, sizeof b));
 	}

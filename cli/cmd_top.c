@@ -8,7 +8,7 @@
 #include "cli.h"
 
 /* A name column as wide as the longest name shown, within reason. */
-enum { LABEL_CAP = 160, LABEL_MAX_WIDTH = 60 };
+enum { LABEL_CAP = 160 };
 
 typedef uint64_t (*key_fn)(const bd_model *m, const bd_proc *p);
 
@@ -66,6 +66,47 @@ static size_t top_n(const bd_model *m, const bd_proc *procs, size_t count, key_f
 	return k;
 }
 
+/* The text table: fitted to the terminal (names and functions cut with a mark, then
+ * HEAP, BINARY, REDUCTIONS and STATE left out), full width into a pipe. */
+static void print_table(const bd_model *m, const bd_proc *procs, const size_t *idx, size_t k,
+			char (*label)[LABEL_CAP], const bd_pname_source *src)
+{
+	static const tcol cols[] = {
+		{"PID", 0, 0, 0, 0},        {"NAME", 0, 12, 0, 1},     {"STATE", 0, 0, 4, 1},
+		{"MSGQ", 1, 0, 0, 1},       {"MEMORY", 1, 0, 0, 1},    {"REDUCTIONS", 1, 0, 3, 1},
+		{"BINARY", 1, 0, 2, 1},     {"HEAP", 1, 0, 1, 1},      {"CURRENT FUNCTION", 0, 16, 0, 2}};
+	enum { NC = sizeof cols / sizeof cols[0], W = 64 };
+	char(*cell)[NC][W] = k ? malloc(k * sizeof *cell) : NULL;
+	const char **cells = k ? malloc(k * NC * sizeof *cells) : NULL;
+	char name[LABEL_CAP];
+	for (size_t i = 0; cell && cells && i < k; i++) {
+		const bd_proc *p = &procs[idx[i]];
+		char *c[NC];
+		for (size_t j = 0; j < NC; j++)
+			cells[i * NC + j] = c[j] = cell[i][j];
+		bd_pid_fmt(p->pid, c[0], W);
+		cells[i * NC + 1] = src[i] == BD_PNAME_PID ? "-"
+							   : out_txt(style_label(label[i], name, sizeof name));
+		if (src[i] != BD_PNAME_PID) { /* names can be longer than a cell */
+			snprintf(name, sizeof name, "%s", cells[i * NC + 1]);
+			snprintf(label[i], LABEL_CAP, "%s", name);
+			cells[i * NC + 1] = label[i];
+		}
+		snprintf(c[2], W, "%s", bd_proc_state_name(p->state));
+		fmt_count(p->msgq_len, c[3], W);
+		fmt_bytes(k_memory(m, p), c[4], W);
+		fmt_count(p->reductions, c[5], W);
+		fmt_bytes(k_binary(m, p), c[6], W);
+		fmt_bytes(k_heap(m, p), c[7], W);
+		snprintf(c[8], W, "%s",
+			 out_txt(style_label(p->pc_mfa ? p->pc_mfa : p->pc ? p->pc : "?", c[8], W)));
+	}
+	if (!k || (cell && cells))
+		table_print(cols, NC, cells, k);
+	free(cell);
+	free(cells);
+}
+
 int cmd_top(const opts *o)
 {
 	key_fn fn = NULL;
@@ -74,7 +115,8 @@ int cmd_top(const opts *o)
 		if (!strcmp(by, keys[i].name))
 			fn = keys[i].fn;
 	if (!fn) {
-		fprintf(stderr, "beamdump: --by takes memory, mq, reductions, binary or heap\n");
+		fprintf(stderr, "beamdump top: --by takes memory, mq, reductions, binary or heap, "
+				"got '%s'\n", by);
 		return EXIT_USAGE;
 	}
 	bd_model *m;
@@ -96,17 +138,12 @@ int cmd_top(const opts *o)
 		return EXIT_UNREADABLE;
 	}
 	size_t k = top_n(m, procs, count, fn, n, idx, vals);
-	char a[32], b[32], c[32], d[32], e[32], pid[48];
+	char a[32], b[32];
 	/* Best names of the rows shown only: a million-process dump decodes n of them. */
 	char(*label)[LABEL_CAP] = k ? malloc(k * sizeof *label) : NULL;
 	bd_pname_source *src = k ? malloc(k * sizeof *src) : NULL;
-	int width = 32;
-	for (size_t i = 0; label && src && i < k; i++) {
+	for (size_t i = 0; label && src && i < k; i++)
 		src[i] = bd_proc_name(m, &procs[idx[i]], NULL, label[i], LABEL_CAP);
-		int l = (int)strlen(label[i]);
-		if (l > width)
-			width = l < LABEL_MAX_WIDTH ? l : LABEL_MAX_WIDTH;
-	}
 	if (k && (!label || !src)) {
 		fprintf(stderr, "beamdump: out of memory\n");
 		free(label);
@@ -145,18 +182,7 @@ int cmd_top(const opts *o)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		printf("%-14s %-*s %-9s %12s %10s %12s %10s %10s  %s\n", "PID", width, "NAME", "STATE",
-		       "MSGQ", "MEMORY", "REDUCTIONS", "BINARY", "HEAP", "CURRENT FUNCTION");
-		for (size_t i = 0; i < k; i++) {
-			const bd_proc *p = &procs[idx[i]];
-			printf("%-14s %-*.*s %-9s %12s %10s %12s %10s %10s  %s\n",
-			       bd_pid_fmt(p->pid, pid, sizeof pid), width, width,
-			       src[i] == BD_PNAME_PID ? "-" : out_txt(label[i]), bd_proc_state_name(p->state),
-			       fmt_count(p->msgq_len, a, sizeof a), fmt_bytes(k_memory(m, p), b, sizeof b),
-			       fmt_count(p->reductions, c, sizeof c), fmt_bytes(k_binary(m, p), d, sizeof d),
-			       fmt_bytes(k_heap(m, p), e, sizeof e),
-			       p->pc_mfa ? out_txt(p->pc_mfa) : p->pc ? out_txt(p->pc) : "?");
-		}
+		print_table(m, procs, idx, k, label, src);
 		printf("(%s of %s processes, by %s)\n", fmt_count(k, a, sizeof a),
 		       fmt_count(count, b, sizeof b), by);
 	}

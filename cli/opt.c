@@ -239,6 +239,7 @@ int cli_parse(const cli_cmd *cmd, const cli_cmd *const *all, int argc, char **ar
 			if (o->nargs >= cmd->max_args || o->nargs >= CLI_MAX_ARGS) {
 				fprintf(stderr, "beamdump %s: unexpected argument '%s'\n", cmd->name, a);
 				fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(cmd));
+				fprintf(stderr, "Try 'beamdump %s --help' for its options.\n", cmd->name);
 				return EXIT_USAGE;
 			}
 			o->args[o->nargs++] = a;
@@ -257,6 +258,7 @@ int cli_parse(const cli_cmd *cmd, const cli_cmd *const *all, int argc, char **ar
 		fprintf(stderr, "beamdump %s: missing %s\n", cmd->name,
 			cli_missing_arg(cmd->args, o->nargs));
 		fprintf(stderr, "usage: beamdump %s\n", cli_synopsis(cmd));
+		fprintf(stderr, "Try 'beamdump %s --help' for its options.\n", cmd->name);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -282,23 +284,10 @@ const char *cli_missing_arg(const char *args, int nth)
 
 const char *cli_synopsis(const cli_cmd *cmd)
 {
-	static char buf[1024];
-	size_t n = (size_t)snprintf(buf, sizeof buf, "%s", cmd->name);
-	for (const cli_opt *d = cmd->opts; d && (d->name || d->letter) && n < sizeof buf; d++) {
-		if (!d->help)
-			continue;
-		char as[80];
-		if (d->letter)
-			snprintf(as, sizeof as, "-%c", d->letter);
-		else
-			spelled(d, as, sizeof as);
-		n += (size_t)snprintf(buf + n, sizeof buf - n, " [%s%s%s%s]", as,
-				      d->arg == CLI_OPTIONAL ? "[=" : d->meta && d->arg ? " " : "",
-				      d->arg && d->meta ? d->meta : "",
-				      d->arg == CLI_OPTIONAL ? "]" : "");
-	}
-	if (cmd->args && n < sizeof buf)
-		snprintf(buf + n, sizeof buf - n, " %s", cmd->args);
+	static char buf[512];
+	int has_opts = cmd->opts && (cmd->opts[0].name || cmd->opts[0].letter);
+	snprintf(buf, sizeof buf, "%s%s%s%s", cmd->name, has_opts ? " [options]" : "",
+		 cmd->args ? " " : "", cmd->args ? cmd->args : "");
 	return buf;
 }
 
@@ -323,8 +312,8 @@ static void help_line(FILE *f, const cli_opt *d)
 void cli_help(FILE *f, const cli_cmd *cmd)
 {
 	int has_opts = cmd->opts && (cmd->opts[0].name || cmd->opts[0].letter);
-	fprintf(f, "usage: beamdump %s%s%s%s\n", cmd->name, has_opts ? " [options]" : "",
-		cmd->args ? " " : "", cmd->args ? cmd->args : "");
+	(void)has_opts;
+	fprintf(f, "usage: beamdump %s\n", cli_synopsis(cmd));
 	if (cmd->summary)
 		fprintf(f, "%s\n", cmd->summary);
 	fprintf(f, "\noptions:\n");

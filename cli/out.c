@@ -3,10 +3,15 @@
 #define _GNU_SOURCE /* fopencookie */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "beamdump/progress.h"
 #include "beamdump/util.h"
 #include "beamdump/analyze.h"
 #include "cli.h"
@@ -206,12 +211,23 @@ uint64_t words_to_bytes(const bd_model *m, uint64_t words)
 
 const char *proc_label(const bd_model *m, const bd_proc *p, char *buf, size_t cap)
 {
-	char raw[512];
+	char raw[512], styled[512];
 	if (bd_proc_name(m, p, NULL, raw, sizeof raw) == BD_PNAME_PID)
 		snprintf(buf, cap, "-");
-	else
-		out_clean(buf, cap, raw, strlen(raw)); /* names come from the dump */
+	else /* names come from the dump: escaped */
+		out_clean(buf, cap, style_label(raw, styled, sizeof styled), strlen(styled));
 	return buf;
+}
+
+const char *err_reason(const bd_error *err)
+{
+	return err->sys_errno ? strerror(err->sys_errno) : err->msg[0] ? err->msg : "unknown error";
+}
+
+int is_live(const bd_model *m)
+{
+	const char *s = bd_model_node(m)->source;
+	return s && !strcmp(s, "live");
 }
 
 int partial_reason(const bd_model *m, char *buf, size_t cap)
@@ -253,6 +269,54 @@ int partial_notice(const bd_model *m)
 	return EXIT_PARTIAL;
 }
 
+/* An Elixir node: the elixir application's modules are loaded, or its processes run
+ * Elixir code (a live capture reads no module list). */
+static int elixir_node(const bd_model *m)
+{
+	size_t n;
+	const bd_module *mods = bd_model_modules(m, &n);
+	for (size_t i = 0; i < n; i++)
+		if (mods[i].name && (!strcmp(mods[i].name, "elixir") ||
+				     !strncmp(mods[i].name, "'Elixir.", 8) ||
+				     !strncmp(mods[i].name, "Elixir.", 7)))
+			return 1;
+	const bd_proc *p = bd_model_procs(m, &n);
+	for (size_t i = 0; i < n && i < 5000; i++) {
+		const char *s = p[i].spawned_as, *c = p[i].pc_mfa;
+		if ((s && (!strncmp(s, "'Elixir.", 8) || !strncmp(s, "Elixir.", 7))) ||
+		    (c && (!strncmp(c, "'Elixir.", 8) || !strncmp(c, "Elixir.", 7))))
+			return 1;
+	}
+	return 0;
+}
+
+const char *style_label(const char *s, char *buf, size_t cap)
+{
+	if (!s)
+		return NULL;
+	if (bd_term_style() != BD_STYLE_ELIXIR) {
+		snprintf(buf, cap, "%s", s);
+		return buf;
+	}
+	bd_style_mfa(s, buf, cap);
+	if (!strcmp(buf, s)) { /* not an MFA: a name, or text with names in it */
+		char tmp[1024];
+		snprintf(tmp, sizeof tmp, "%s", s);
+		bd_style_text(tmp, buf, cap);
+	}
+	return buf;
+}
+
+void cli_style(const opts *o, const bd_model *m)
+{
+	const char *s = o->style;
+	int elixir = o->json                        ? 0 /* JSON keeps Erlang syntax */
+		     : s && !strcmp(s, "elixir") ? 1
+		     : s && !strcmp(s, "erlang") ? 0
+						   : m && elixir_node(m);
+	bd_term_set_style(elixir ? BD_STYLE_ELIXIR : BD_STYLE_ERLANG);
+}
+
 int open_input(const opts *o, bd_model **m)
 {
 	bd_error err = {0};
@@ -265,7 +329,317 @@ int open_input(const opts *o, bd_model **m)
 		fprintf(stderr, "beamdump: %s\n", out_txt(err.msg));
 		return EXIT_UNREADABLE;
 	}
+	cli_style(o, *m);
 	return EXIT_OK;
+}
+
+/* ---- fitting tables to the terminal ---- */
+
+int out_columns(void)
+{
+	static int cols = -1;
+	if (cols >= 0)
+		return cols;
+	cols = 0;
+	if (!isatty(1))
+		return cols; /* a pipe or a file: full width, nothing cut */
+	const char *c = getenv("COLUMNS");
+	long v = c ? strtol(c, NULL, 10) : 0;
+	struct winsize ws;
+	if (v > 0 && v < 10000)
+		cols = (int)v;
+	else if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		cols = ws.ws_col;
+	else
+		cols = 80;
+	if (cols < 20)
+		cols = 20;
+	return cols;
+}
+
+/* The mark of a cut cell: an ellipsis where the terminal speaks UTF-8. */
+static const char *cut_mark(size_t *width)
+{
+	const char *l = getenv("LC_ALL");
+	if (!l || !*l)
+		l = getenv("LC_CTYPE");
+	if (!l || !*l)
+		l = getenv("LANG");
+	int utf8 = l && (strstr(l, "UTF-8") || strstr(l, "utf8") || strstr(l, "UTF8") ||
+			 strstr(l, "utf-8"));
+	*width = 1;
+	return utf8 ? "\xe2\x80\xa6" : "~";
+}
+
+/* Display columns of UTF-8 text (one per code point: good enough for names). */
+size_t out_width(const char *s)
+{
+	size_t w = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		w += (*p & 0xc0) != 0x80;
+	return w;
+}
+
+const char *out_fit(const char *s, size_t w, char *buf, size_t cap)
+{
+	size_t mw;
+	const char *mark = cut_mark(&mw);
+	if (!s)
+		s = "";
+	if (out_width(s) <= w || w == 0) {
+		snprintf(buf, cap, "%s", s);
+		return buf;
+	}
+	/* keep w - 1 columns of text, then the mark */
+	size_t cols = 0, i = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	while (p[i] && cols < w - mw) {
+		i++;
+		while ((p[i] & 0xc0) == 0x80)
+			i++;
+		cols++;
+	}
+	snprintf(buf, cap, "%.*s%s", (int)i, s, mark);
+	return buf;
+}
+
+void out_pad(const char *s, size_t w, int right)
+{
+	size_t n = out_width(s);
+	if (right)
+		printf("%*s%s", (int)(w > n ? w - n : 0), "", s);
+	else
+		printf("%s%*s", s, (int)(w > n ? w - n : 0), "");
+}
+
+/* ---- tables ---- */
+
+void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows)
+{
+	size_t w[32], used = 0, width = (size_t)out_columns();
+	int on[32];
+	if (ncols > 32)
+		ncols = 32;
+	for (size_t c = 0; c < ncols; c++) {
+		w[c] = out_width(cols[c].head);
+		for (size_t r = 0; r < nrows; r++) {
+			size_t l = out_width(cells[r * ncols + c] ? cells[r * ncols + c] : "");
+			if (l > w[c])
+				w[c] = l;
+		}
+		on[c] = 1;
+	}
+	/* On a terminal: first leave out the least useful columns while the cut columns
+	 * would have to go below a comfortable width (20, or their min), then cut. */
+	size_t nat[32];
+	memcpy(nat, w, sizeof nat);
+	for (int pass = 0; width > 0 && pass < 2; pass++) {
+		for (;;) {
+			memcpy(w, nat, sizeof w);
+			used = 0;
+			for (size_t c = 0; c < ncols; c++)
+				used += on[c] ? w[c] + (used ? cols[c].gap : 0) : 0;
+			for (size_t c = ncols; used > width && c-- > 0;) { /* the last cut first */
+				size_t floor = pass ? cols[c].min : cols[c].min > 20 ? cols[c].min : 20;
+				if (!on[c] || !cols[c].min || w[c] <= floor)
+					continue;
+				size_t cut = used - width < w[c] - floor ? used - width : w[c] - floor;
+				w[c] -= cut;
+				used -= cut;
+			}
+			if (used <= width)
+				break;
+			size_t best = ncols;
+			for (size_t c = 0; c < ncols; c++)
+				if (on[c] && cols[c].drop && (best == ncols || cols[c].drop > cols[best].drop))
+					best = c;
+			if (best == ncols)
+				break; /* nothing left to leave out: cut harder (pass 1) */
+			on[best] = 0;
+		}
+		if (used <= width)
+			break;
+	}
+	char buf[1024];
+	for (size_t r = 0; r <= nrows; r++) {
+		size_t last = ncols, col = 0;
+		for (size_t c = 0; c < ncols; c++)
+			if (on[c])
+				last = c;
+		for (size_t c = 0; c < ncols; c++) {
+			if (!on[c])
+				continue;
+			const char *s = r == 0 ? cols[c].head : cells[(r - 1) * ncols + c];
+			out_fit(s ? s : "", w[c], buf, sizeof buf);
+			printf("%*s", col ? (int)cols[c].gap : 0, "");
+			if (c == last && !cols[c].right)
+				fputs(buf, stdout);
+			else
+				out_pad(buf, w[c], cols[c].right);
+			col++;
+		}
+		putchar('\n');
+	}
+}
+
+/* ---- progress on stderr, when it is a terminal ---- */
+
+typedef struct prog_slot {
+	pthread_t tid;
+	uint64_t done, total;
+	int used;
+} prog_slot;
+
+static struct {
+	pthread_mutex_t lock;
+	prog_slot slot[8];
+	const char *what;
+	int unit;
+	double t0, last;
+	int drawn;
+} g_prog = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static double mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int stderr_columns(void)
+{
+	struct winsize ws;
+	const char *c = getenv("COLUMNS");
+	long v = c ? strtol(c, NULL, 10) : 0;
+	if (v > 0 && v < 10000)
+		return (int)v;
+	if (ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
+}
+
+static void prog_amount(uint64_t v, int unit, char *buf, size_t cap)
+{
+	if (unit == BD_PROGRESS_BYTES)
+		fmt_bytes(v, buf, cap);
+	else
+		fmt_count(v, buf, cap);
+}
+
+/* "reading the dump  [########------]  45 %  1.21 GB of 2.70 GB  310 MB/s" */
+static void prog_draw(double now)
+{
+	uint64_t done = 0, total = 0;
+	int known = 1;
+	for (size_t i = 0; i < 8; i++)
+		if (g_prog.slot[i].used) {
+			done += g_prog.slot[i].done;
+			if (g_prog.slot[i].total == BD_UNKNOWN)
+				known = 0;
+			else
+				total += g_prog.slot[i].total;
+		}
+	known &= total > 0;
+	char d[32], t[32], r[32], tail[128], line[512];
+	double secs = now - g_prog.t0 > 0.001 ? now - g_prog.t0 : 0.001;
+	prog_amount(done, g_prog.unit, d, sizeof d);
+	prog_amount((uint64_t)((double)done / secs), g_prog.unit, r, sizeof r);
+	if (known) {
+		prog_amount(total, g_prog.unit, t, sizeof t);
+		snprintf(tail, sizeof tail, "%3d %%  %s of %s  %s/s",
+			 (int)(done >= total ? 100 : 100.0 * (double)done / (double)total), d, t, r);
+	} else {
+		snprintf(tail, sizeof tail, "%s  %s/s", d, r);
+	}
+	int cols = stderr_columns() - 1;
+	int bar = cols - (int)strlen(g_prog.what) - (int)strlen(tail) - 6;
+	if (bar > 40)
+		bar = 40;
+	int n = snprintf(line, sizeof line, "%s  ", g_prog.what);
+	if (known && bar >= 10) {
+		int fill = (int)((double)bar * (done >= total ? 1.0 : (double)done / (double)total));
+		line[n++] = '[';
+		for (int i = 0; i < bar && n < (int)sizeof line - 2; i++)
+			line[n++] = i < fill ? '#' : '-';
+		line[n++] = ']';
+		line[n++] = ' ';
+		line[n++] = ' ';
+		line[n] = 0;
+	}
+	snprintf(line + n, sizeof line - (size_t)n, "%s", tail);
+	if ((int)strlen(line) > cols && cols > 0)
+		line[cols] = 0;
+	fprintf(stderr, "\r%s\033[K", line);
+	fflush(stderr);
+	g_prog.drawn = 1;
+	g_prog.last = now;
+}
+
+static void prog_erase(void)
+{
+	if (g_prog.drawn) {
+		fputs("\r\033[K", stderr);
+		fflush(stderr);
+	}
+	g_prog.drawn = 0;
+}
+
+static void on_progress(void *ud, const char *what, uint64_t done, uint64_t total, int unit,
+			int end)
+{
+	(void)ud;
+	pthread_t me = pthread_self();
+	pthread_mutex_lock(&g_prog.lock);
+	prog_slot *s = NULL, *free_slot = NULL;
+	int busy = 0;
+	for (size_t i = 0; i < 8; i++) {
+		if (g_prog.slot[i].used && pthread_equal(g_prog.slot[i].tid, me))
+			s = &g_prog.slot[i];
+		else if (!g_prog.slot[i].used && !free_slot)
+			free_slot = &g_prog.slot[i];
+		busy += g_prog.slot[i].used;
+	}
+	double now = mono_now();
+	if (end) {
+		if (s)
+			s->used = 0;
+		if (busy - (s != NULL) <= 0)
+			prog_erase();
+	} else {
+		if (!s && free_slot) {
+			s = free_slot;
+			*s = (prog_slot){me, 0, 0, 1};
+			if (!busy) {
+				g_prog.t0 = now;
+				g_prog.last = 0;
+			}
+		}
+		if (s) {
+			s->done = done;
+			s->total = total;
+			g_prog.what = what;
+			g_prog.unit = unit;
+			/* quick steps never flash a bar; then at most ten draws a second */
+			if (now - g_prog.t0 >= 0.3 && now - g_prog.last >= 0.1)
+				prog_draw(now);
+		}
+	}
+	pthread_mutex_unlock(&g_prog.lock);
+}
+
+void progress_init(void)
+{
+	const char *term = getenv("TERM");
+	if (isatty(2) && !(term && !strcmp(term, "dumb")))
+		bd_progress_hook(on_progress, NULL);
+}
+
+void progress_off(void)
+{
+	bd_progress_hook(NULL, NULL);
+	pthread_mutex_lock(&g_prog.lock);
+	prog_erase();
+	pthread_mutex_unlock(&g_prog.lock);
 }
 
 /* ---- text from a dump: never a raw control character ----

@@ -20,6 +20,7 @@
 #include <ei.h>
 
 #include "beamdump/capture.h"
+#include "beamdump/progress.h"
 
 enum { MAX_REMOTE = 32, MAX_BINS_PER_PROC = 4096, ETF_MSG_MAX = 1u << 20 };
 
@@ -615,7 +616,8 @@ static int collect_sysinfo(call *k, int *schedulers)
 	ni->word_size = v[SI_WORDSIZE] == 4 || v[SI_WORDSIZE] == 8 ? (int)v[SI_WORDSIZE] : 0;
 	k->word_size = ni->word_size ? ni->word_size : 8;
 	k->otp = ni->otp_release ? atoi(ni->otp_release) : 0;
-	lim->procs = v[SI_PROCS];
+	/* process_count counts the rpc worker that asks for it: not the node's own */
+	lim->procs = v[SI_PROCS] != BD_UNKNOWN && v[SI_PROCS] > 0 ? v[SI_PROCS] - 1 : v[SI_PROCS];
 	lim->procs_limit = v[SI_PROCS_LIMIT];
 	lim->ports = v[SI_PORTS];
 	lim->ports_limit = v[SI_PORTS_LIMIT];
@@ -1103,6 +1105,7 @@ static int collect_procs(call *k, ptab *t)
 	size_t batch = k->o->batch ? k->o->batch : 250;
 	for (size_t s = 0; s < t->n && !rc; s += batch) {
 		size_t e = s + batch < t->n ? s + batch : t->n;
+		bd_progress("reading processes", s, t->n, BD_PROGRESS_ITEMS);
 		ei_x_buff a;
 		ei_x_new(&a);
 		ei_x_encode_list_header(&a, 3);
@@ -1731,7 +1734,7 @@ static void node_facts(call *k)
 	ni->created_unix = (int64_t)t;
 	if (gmtime_r(&t, &tm) && strftime(buf, sizeof buf, "%a %b %e %H:%M:%S %Y UTC", &tm))
 		ni->created = bd_live_str(k->lv, buf, strlen(buf));
-	ni->dump_version = bd_live_str(k->lv, "live", 4);
+	ni->dump_version = NULL; /* not a crash dump: no dump format version */
 }
 
 int bd_capture_run(bd_capture *c, const bd_capture_opts *opts, bd_live **out,

@@ -10,6 +10,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "beamdump/progress.h"
 #include "cd_int.h"
 
 #define T(s) s, sizeof(s) - 1
@@ -342,7 +343,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.cur_hdr = r.base;
 	r.cur_id = r.cur_id_end = r.base;
 	r.cur_body = p;
-	uint64_t released = 0;
+	uint64_t released = 0, reported = 0;
 	const char *walk = NULL; /* exact walk position in the current term section */
 
 	for (;;) {
@@ -392,7 +393,12 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 			released = done & ~(uint64_t)((1u << 20) - 1);
 			bd_source_release(m->src, released);
 		}
+		if ((uint64_t)(cand - r.base) > reported + (8u << 20)) {
+			reported = (uint64_t)(cand - r.base);
+			bd_progress("reading the dump", reported, r.size, BD_PROGRESS_BYTES);
+		}
 	}
+	bd_progress_end();
 	if (r.cur_tag == CD_END)
 		r.seen_end = 1;
 	close_section(&r, end);

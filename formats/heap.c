@@ -33,6 +33,8 @@ struct bd_heap {
 	size_t scan_limit;          /* lines walked from the cursor before giving up */
 	bd_mailbox_stats stats;
 	void *stats_mem;
+	/* where the last bd_heap_messages call stopped, so paging is linear */
+	size_t msg_next, msg_off; /* msg_off 0: none yet */
 };
 
 static bd_term nil_term = {.kind = BD_T_NIL};
@@ -1022,6 +1024,10 @@ size_t bd_heap_messages(bd_heap *h, size_t first, size_t count, bd_term **out)
 		return 0;
 	h->budget = h->opts.max_nodes;
 	const char *p = t, *end = t + len;
+	if (h->msg_off && h->msg_off <= len && first >= h->msg_next) {
+		p = t + h->msg_off;
+		i = h->msg_next;
+	}
 	while (p < end && got < count) {
 		const char *e = bd_tl_line_end(BD_TS_MESSAGES, p, end);
 		if (!e)
@@ -1033,6 +1039,8 @@ size_t bd_heap_messages(bd_heap *h, size_t first, size_t count, bd_term **out)
 		i++;
 		p = e < end ? e + 1 : end;
 	}
+	h->msg_next = i;
+	h->msg_off = (size_t)(p - t);
 	return got;
 }
 

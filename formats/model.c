@@ -322,8 +322,9 @@ char *bd_pid_fmt(bd_pid p, char *buf, size_t cap)
 {
 	if (!bd_pid_valid(p))
 		snprintf(buf, cap, "[]");
-	else
-		snprintf(buf, cap, "<%u.%u.%u>", p.node, p.num, p.serial);
+	else /* Elixir style (bd_term_set_style) writes #PID<0.1.0> */
+		snprintf(buf, cap, "%s<%u.%u.%u>", bd_term_style() == BD_STYLE_ELIXIR ? "#PID" : "",
+			 p.node, p.num, p.serial);
 	return buf;
 }
 

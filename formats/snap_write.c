@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/progress.h"
 #include "beamdump/secret.h"
 #include "beamdump/snapshot.h"
 #include "redact.h"
@@ -639,6 +640,9 @@ static void write_procdata(wr *w)
 			return;
 		}
 		w->cur_proc = i;
+		if ((i & 255) == 0)
+			bd_progress("writing the snapshot", w->st.text_bytes, w->m->node.input_size,
+				    BD_PROGRESS_BYTES);
 		stream_object(w, i);
 		for (int k = 0; k < 4 && !w->rc; k++)
 			if (sp[order[k]].len)
@@ -751,6 +755,7 @@ int bd_snapshot_write(const bd_model *m, bd_snapshot_sink sink, void *ctx,
 	if (!w->rc && (w->dict.oom || w->rec.oom || w->tmp.oom))
 		oom(w);
 	int rc = w->rc;
+	bd_progress_end();
 	if (stats)
 		*stats = w->st;
 	bd_u64map_free(&w->str_ids);

@@ -17,6 +17,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "beamdump/progress.h"
 #include "int.h"
 
 enum {
@@ -345,7 +346,22 @@ typedef struct input {
 	const unsigned char *mem; /* or the whole input in memory (a mapped file) */
 	size_t nmem;
 	const unsigned char *released; /* mapped input: pages behind are dropped */
+	/* progress: bytes read of total (BD_UNKNOWN for a pipe) */
+	uint64_t done, total, next_report;
+	const char *what;
 } input;
+
+/* Reports every 4 MiB read (the front end decides what to draw, and when). */
+static void in_progress(input *in, ssize_t r)
+{
+	if (r <= 0 || !in->what)
+		return;
+	in->done += (uint64_t)r;
+	if (in->done >= in->next_report) {
+		bd_progress(in->what, in->done, in->total, BD_PROGRESS_BYTES);
+		in->next_report = in->done + (4u << 20);
+	}
+}
 
 static ssize_t in_read(input *in, unsigned char *buf, size_t cap)
 {
@@ -373,6 +389,7 @@ static ssize_t in_read(input *in, unsigned char *buf, size_t cap)
 		ssize_t r = read(in->fd, buf, cap);
 		if (r < 0 && errno == EINTR)
 			continue;
+		in_progress(in, r);
 		return r;
 	}
 }
@@ -680,9 +697,13 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		*out = s;
 		return 0;
 	}
-	input src = {in, head, nhead, NULL, 0, NULL};
+	input src = {in, head, nhead, NULL, 0, NULL, 0, 0, 0, NULL};
+	src.done = nhead;
+	src.total = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : BD_UNKNOWN;
+	src.what = z != Z_NONE ? "decompressing" : S_ISREG(st.st_mode) ? "reading" : "reading stdin";
 	int fd = -1, crlf = 0;
 	rc = spool(&src, z, s->name, &fd, &crlf, s->cut_reason, sizeof s->cut_reason, err);
+	bd_progress_end();
 	if (in > 0)
 		close(in);
 	in = -1;

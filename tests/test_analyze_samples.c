@@ -437,10 +437,17 @@ static void test_state(void **state)
 	free(out);
 	validate("state.schema.json", npath);
 	unlink(npath);
-	/* an Elixir gen_server: its module as the VM prints the atom */
+	/* an Elixir gen_server: its module as the VM prints the atom (--style erlang), or as
+	 * Elixir does (the default for a dump of an Elixir node) */
 	const char *ex = tu_sample_or_skip("elixir_proc_limit");
 	char want[128];
 	snprintf(want, sizeof want, "gen_server '%s'", tu_truth("elixir_proc_limit", "leaked_ancestor"));
+	assert_int_equal(tu_run(&out, "state --style erlang '%s' %s",
+				tu_truth("elixir_proc_limit", "culprit_pid"), ex), 0);
+	assert_contains(out, want);
+	free(out);
+	snprintf(want, sizeof want, "gen_server %s",
+		 tu_truth("elixir_proc_limit", "leaked_ancestor") + strlen("Elixir."));
 	assert_int_equal(tu_run(&out, "state '%s' %s", tu_truth("elixir_proc_limit", "culprit_pid"), ex), 0);
 	assert_contains(out, want);
 	free(out);

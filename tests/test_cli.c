@@ -21,7 +21,7 @@ static int run2(char **out, char **err, const char *fmt, ...)
 	assert_true(fo >= 0 && fe >= 0);
 	close(fo);
 	close(fe);
-	snprintf(cmd, sizeof cmd, "cd /tmp && BD=%s; %s >%s 2>%s </dev/null", getenv("BD_BIN"),
+	snprintf(cmd, sizeof cmd, "cd /tmp && export BD=%s; %s >%s 2>%s </dev/null", getenv("BD_BIN"),
 		 args, o, e);
 	int st = system(cmd);
 	if (out)
@@ -206,6 +206,346 @@ static void test_ci_bad_inputs(void **state)
 	unlink(cut);
 }
 
+static void test_analyze_exit_codes(void **state)
+{
+	(void)state;
+	const char *d = dump(), *healthy = tu_fixture("samples/dumps/healthy.dump.zst");
+	assert_int_equal(run2(NULL, NULL, "$BD analyze %s", d), 0); /* findings are the answer */
+	assert_int_equal(run2(NULL, NULL, "$BD analyze --fail-on critical %s", d), 1);
+	assert_int_equal(run2(NULL, NULL, "$BD analyze --fail-on=warning %s", healthy), 0);
+	char *err;
+	assert_int_equal(run2(NULL, &err, "$BD analyze --fail-on bad %s", d), 2);
+	assert_non_null(strstr(err, "--fail-on takes critical, warning or info"));
+	free(err);
+	char *out;
+	assert_int_equal(run2(&out, NULL, "$BD analyze --help"), 0);
+	assert_non_null(strstr(out, "1 with --fail-on"));
+	free(out);
+	unlink(healthy);
+}
+
+static void test_proc_paging(void **state)
+{
+	(void)state;
+	const char *d = dump();
+	char *out;
+	assert_int_equal(run2(&out, NULL, "$BD proc mbox_sink %s", d), 0);
+	assert_non_null(strstr(out, "  [9] "));
+	assert_null(strstr(out, "  [10] "));
+	assert_non_null(strstr(out, "(55,922 more: --from 10 --messages N)"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD proc --messages 100 --from 55900 mbox_sink %s", d), 0);
+	assert_non_null(strstr(out, "  [55900] "));
+	assert_non_null(strstr(out, "  [55931] "));
+	assert_non_null(strstr(out, "(the end of the queue: 55,932 messages)"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD proc --from=60000 mbox_sink %s", d), 0);
+	assert_non_null(strstr(out, "--from 60000 is past the end: the queue has 55,932 messages"));
+	free(out);
+	/* more than the old limit of 64, all of them */
+	assert_int_equal(run2(&out, NULL, "$BD proc --messages 500 mbox_sink %s", d), 0);
+	assert_non_null(strstr(out, "  [499] "));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD proc --json --messages 2 --from 5 mbox_sink %s", d), 0);
+	assert_non_null(strstr(out, "\"from\":5,\"shown\":2,\"note\":\"55,925 more: --from 7"));
+	free(out);
+}
+
+/* Run ARGS on a terminal (tests/pty_run.py) with ENV; what the terminal got. */
+static char *on_tty(const char *env, const char *opts, const char *args)
+{
+	char out[] = "/tmp/bdtty-XXXXXX";
+	int fd = mkstemp(out);
+	assert_true(fd >= 0);
+	close(fd);
+	char *ignored;
+	run2(&ignored, NULL, "%s python3 %s/tests/pty_run.py %s %s -- $BD %s", env, getenv("BD_SOURCE"),
+	     out, opts, args);
+	free(ignored);
+	char *s = tu_read_file(out, NULL);
+	unlink(out);
+	assert_non_null(s);
+	return s;
+}
+
+static void test_colors(void **state)
+{
+	(void)state;
+	char a[512], *s;
+	snprintf(a, sizeof a, "analyze %s", dump());
+	s = on_tty("TERM=xterm", "", a);
+	assert_non_null(strstr(s, "\033[")); /* a terminal: colors */
+	free(s);
+	s = on_tty("TERM=xterm NO_COLOR=1", "", a);
+	assert_null(strstr(s, "\033["));
+	free(s);
+	s = on_tty("TERM=dumb", "", a);
+	assert_null(strstr(s, "\033["));
+	free(s);
+	snprintf(a, sizeof a, "analyze --color=always %s", dump());
+	s = on_tty("TERM=dumb NO_COLOR=1", "", a);
+	assert_non_null(strstr(s, "\033["));
+	free(s);
+	char *out;
+	assert_int_equal(run2(&out, NULL, "TERM=xterm $BD analyze %s", dump()), 0);
+	assert_null(strstr(out, "\033[")); /* a pipe: none */
+	free(out);
+}
+
+static size_t max_line_width(const char *s)
+{
+	size_t w = 0, best = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n' || *p == '\r') {
+			best = w > best ? w : best;
+			w = 0;
+		} else if ((*p & 0xc0) != 0x80) {
+			w++;
+		}
+	}
+	return w > best ? w : best;
+}
+
+static void test_table_width(void **state)
+{
+	(void)state;
+	char a[512], *s;
+	snprintf(a, sizeof a, "top -n 8 %s", dump());
+	s = on_tty("COLUMNS=60 LC_ALL=C.UTF-8", "", a);
+	assert_true(max_line_width(s) <= 60);
+	assert_non_null(strstr(s, "\xe2\x80\xa6")); /* a name cut, with a visible mark */
+	assert_non_null(strstr(s, "mbox_sink"));
+	free(s);
+	s = on_tty("COLUMNS=60 LC_ALL=C", "", a);
+	assert_true(max_line_width(s) <= 60);
+	assert_non_null(strstr(s, "~"));
+	free(s);
+	/* piped: full width, nothing cut */
+	char *out;
+	assert_int_equal(run2(&out, NULL, "COLUMNS=60 LANG=C.UTF-8 $BD %s", a), 0);
+	assert_non_null(strstr(out, "application_controller"));
+	assert_non_null(strstr(out, "REDUCTIONS"));
+	assert_null(strstr(out, "\xe2\x80\xa6"));
+	free(out);
+}
+
+/* A long step on a terminal shows a bar on stderr, erased at the end; never into a
+ * pipe or a file. */
+static void test_progress(void **state)
+{
+	(void)state;
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd, "cp %s /tmp/bdcli-big.dump", dump());
+	assert_int_equal(system(cmd), 0);
+	char *s = on_tty("TERM=xterm", "--stdin-slow /tmp/bdcli-big.dump --stdout-pipe /tmp/bdcli.out",
+			 "info -");
+	assert_non_null(strstr(s, "\rreading stdin  "));
+	assert_non_null(strstr(s, "MB/s"));
+	size_t n = strlen(s);
+	assert_true(n >= 4 && !strcmp(s + n - 4, "\r\033[K")); /* erased */
+	free(s);
+	char *out = tu_read_file("/tmp/bdcli.out", NULL);
+	assert_non_null(strstr(out, "Slogan:"));
+	assert_null(strchr(out, '\r'));
+	free(out);
+	/* stderr into a file: no bar */
+	char *err;
+	assert_int_equal(run2(NULL, &err, "{ cat /tmp/bdcli-big.dump | $BD info -; }"), 0);
+	assert_null(strchr(err, '\r'));
+	free(err);
+	unlink("/tmp/bdcli-big.dump");
+	unlink("/tmp/bdcli.out");
+}
+
+static void test_elixir_style(void **state)
+{
+	(void)state;
+	const char *ex = tu_fixture("samples/dumps/elixir_proc_limit.dump.zst");
+	char *out;
+	assert_int_equal(run2(&out, NULL, "$BD state '<0.103.0>' %s", ex), 0);
+	assert_non_null(strstr(out, "Ingest.Listener #PID<0.103.0>  gen_server Ingest.Listener"));
+	assert_null(strstr(out, "'Elixir."));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD state --style erlang '<0.103.0>' %s", ex), 0);
+	assert_non_null(strstr(out, "'Elixir.Ingest.Listener' <0.103.0>  gen_server 'Elixir.Ingest.Listener'"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD state --json '<0.103.0>' %s", ex), 0);
+	assert_null(strstr(out, "#PID"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD top -n 3 %s", ex), 0);
+	assert_non_null(strstr(out, "#PID<"));
+	free(out);
+	/* an Erlang node: Erlang, unless asked */
+	assert_int_equal(run2(&out, NULL, "$BD top -n 3 %s", dump()), 0);
+	assert_null(strstr(out, "#PID<"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD proc --style=elixir --messages 1 mbox_sink %s", dump()), 0);
+	assert_non_null(strstr(out, "[0] {:\"$gen_cast\", {:job, 98, <<111, 114, "));
+	assert_non_null(strstr(out, "Current:        :timer.sleep/1"));
+	free(out);
+	expect_refusal("top --style=cobol x", "--style takes erlang, elixir or auto");
+	unlink(ex);
+}
+
+/* An Elixir Agent and a renamed gen_server: state shows their state, not a pid. */
+static void test_agent_state(void **state)
+{
+	(void)state;
+	char script[] = "/tmp/bdagent-XXXXXX", cmd[4096];
+	int fd = mkstemp(script);
+	assert_true(fd >= 0);
+	const char *src =
+		"defmodule MyApp.Struct do\n  defstruct [:id, :tags]\nend\n"
+		"defmodule MyApp.Other do\n  use GenServer\n  def init(s), do: {:ok, s}\nend\n"
+		"{:ok, _} = Agent.start_link(fn -> %{count: 42, name: \"agent state\"} end, name: MyApp.Counter)\n"
+		"{:ok, _} = Agent.start_link(fn -> struct(MyApp.Struct, id: 1, tags: [:x]) end, name: MyApp.StructAgent)\n"
+		"{:ok, o} = GenServer.start(MyApp.Other, {:other_state, ~c\"chars\"})\n"
+		"Process.register(o, :renamed_other)\n"
+		"Process.sleep(50)\n:erlang.halt(~c\"agent test\")\n";
+	assert_int_equal(write(fd, src, strlen(src)), (ssize_t)strlen(src));
+	close(fd);
+	snprintf(cmd, sizeof cmd, "cd /tmp && ERL_CRASH_DUMP=%s.dump elixir %s >/dev/null 2>&1", script,
+		 script);
+	assert_int_equal(system(cmd) >> 8, 1);
+	char *out;
+	assert_int_equal(run2(&out, NULL, "$BD state MyApp.Counter %s.dump", script), 0);
+	assert_non_null(strstr(out, "gen_server Agent.Server"));
+	assert_non_null(strstr(out, "state: %{count: 42, name: \"agent state\"}"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD state --style erlang MyApp.Counter %s.dump", script), 0);
+	assert_non_null(strstr(out, "state: #{count => 42,name => <<\"agent state\">>}"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD state MyApp.StructAgent %s.dump", script), 0);
+	assert_non_null(strstr(out, "state: %MyApp.Struct{id: 1, tags: [:x]}"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD state renamed_other %s.dump", script), 0);
+	assert_non_null(strstr(out, "gen_server MyApp.Other"));
+	assert_non_null(strstr(out, "state: {:other_state, ~c\"chars\"}"));
+	free(out);
+	snprintf(cmd, sizeof cmd, "%s.dump", script);
+	unlink(cmd);
+	unlink(script);
+}
+
+static void test_man_and_completion(void **state)
+{
+	(void)state;
+	char *man, *cmds;
+	assert_int_equal(run2(&man, NULL, "$BD __man"), 0);
+	assert_int_equal(run2(&cmds, NULL, "$BD __complete"), 0);
+	for (char *c = strtok(cmds, "\n"); c; c = strtok(NULL, "\n")) {
+		char want[64];
+		snprintf(want, sizeof want, ".SS \"%s\"", c);
+		if (!strstr(man, want))
+			fail_msg("the man page has no section for %s", c);
+	}
+	assert_non_null(strstr(man, ".SH EXIT STATUS"));
+	assert_non_null(strstr(man, ".SH EXAMPLES"));
+	assert_non_null(strstr(man, "\\-\\-fail\\-on"));
+	free(man);
+	free(cmds);
+	/* the page renders without warnings, where groff is installed */
+	if (system("command -v groff >/dev/null 2>&1") == 0) {
+		char *err;
+		assert_int_equal(run2(NULL, &err, "$BD __man | groff -man -Tutf8 -ww -z"), 0);
+		assert_string_equal(err, "");
+		free(err);
+	}
+	/* bash completion: commands, options, values, and the processes of the dump */
+	char *out;
+	const char *bash = "bash -c 'source %s/scripts/beamdump-completion.bash; "
+			   "beamdump() { $BD \"$@\"; }; COMP_WORDS=(%s); COMP_CWORD=%d; _beamdump; "
+			   "echo \"${COMPREPLY[@]}\"'";
+	char c[2048];
+	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump to", 1);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	assert_string_equal(out, "top\n");
+	free(out);
+	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump top --b", 2);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	assert_string_equal(out, "--by\n");
+	free(out);
+	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump top --by r", 3);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	assert_string_equal(out, "reductions\n");
+	free(out);
+	char words[512];
+	snprintf(words, sizeof words, "beamdump proc mbox %s", dump());
+	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), words, 2);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	assert_string_equal(out, "mbox_sink mbox_health\n");
+	free(out);
+}
+
+/* A live capture says "unknown" for what it does not read, and counts only the node's
+ * own processes (not the rpc worker that answers it). */
+static void test_live_unknowns(void **state)
+{
+	(void)state;
+	char node[64], cmd[1024];
+	snprintf(node, sizeof node, "bdcli%d", (int)getpid());
+	snprintf(cmd, sizeof cmd,
+		 "cd /tmp && echo bdclicookie%d > /tmp/%s.cookie && chmod 600 /tmp/%s.cookie && "
+		 "(erl -sname %s -setcookie bdclicookie%d -noshell -eval "
+		 "'erlang:send_after(60000, self(), x), receive stop -> ok after 30000 -> ok end, "
+		 "halt()' >/dev/null 2>&1 &) && sleep 1.5",
+		 (int)getpid(), node, node, node, (int)getpid());
+	assert_int_equal(system(cmd), 0);
+	char host[128] = "localhost";
+	FILE *h = popen("hostname -s", "r");
+	if (h && fgets(host, sizeof host, h))
+		host[strcspn(host, "\n")] = 0;
+	if (h)
+		pclose(h);
+	char *out, *err;
+	int rc = 1;
+	for (int tries = 0; tries < 20 && rc; tries++) {
+		rc = run2(NULL, &err, "$BD capture -q --node %s@%s --cookie-file /tmp/%s.cookie -o /tmp/%s.bdump",
+			  node, host, node, node);
+		free(err);
+		if (rc)
+			usleep(300000);
+	}
+	assert_int_equal(rc, 0);
+	assert_int_equal(run2(&out, NULL, "$BD info /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "Dump:       live capture of a running node"));
+	assert_non_null(strstr(out, "Timers:     unknown"));
+	assert_non_null(strstr(out, "Modules:    unknown"));
+	assert_non_null(strstr(out, "Truncated:  no (the capture completed)"));
+	assert_null(strstr(out, "version live"));
+	assert_null(strstr(out, "=end"));
+	/* the process count is the node's: as many as the rows of the process table */
+	const char *pl = strstr(out, "Processes:  ");
+	assert_non_null(pl);
+	long counted = strtol(pl + 12, NULL, 10);
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD top --json -n 100000 /tmp/%s.bdump", node), 0);
+	long rows = 0;
+	for (const char *p = out; (p = strstr(p, "\"pid\":")); p++)
+		rows++;
+	assert_int_equal(rows, counted);
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD info --json /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "\"dump_version\":null"));
+	assert_non_null(strstr(out, "\"timers\":null,\"modules\":null,\"funs\":null"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD atoms /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "Atom names: unknown"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD timers /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "Timers: unknown (a live capture does not read them)"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD modules --json /tmp/%s.bdump", node), 0);
+	assert_non_null(strstr(out, "\"modules\":null"));
+	free(out);
+	snprintf(cmd, sizeof cmd,
+		 "erl -sname %sstop -setcookie bdclicookie%d -noshell -eval "
+		 "'rpc:call(%s@%s, erlang, halt, []), halt()' >/dev/null 2>&1; rm -f /tmp/%s.cookie "
+		 "/tmp/%s.bdump",
+		 node, (int)getpid(), node, host, node, node);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +553,15 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_help_per_command),
 		cmocka_unit_test(test_ci_bad_inputs),
+		cmocka_unit_test(test_analyze_exit_codes),
+		cmocka_unit_test(test_proc_paging),
+		cmocka_unit_test(test_colors),
+		cmocka_unit_test(test_table_width),
+		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_elixir_style),
+		cmocka_unit_test(test_agent_state),
+		cmocka_unit_test(test_man_and_completion),
+		cmocka_unit_test(test_live_unknowns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

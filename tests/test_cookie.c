@@ -37,8 +37,7 @@ static void no_secret(const char *what, const char *args, const char *secret)
 
 static const char *const commands[] = {"info", "analyze -v", "top -n 100", "ets", "atoms --all",
 				       "memory", "schedulers", "ports", "binaries", NULL};
-static const char *const procs[] = {"holder", "auth", "init", "net_kernel", "erl_prim_loader",
-				    "code_server", NULL};
+static const char *const procs[] = {"holder", "auth", "init", NULL};
 
 static void every_command(const char *input, const char *secret)
 {

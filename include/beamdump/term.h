@@ -157,6 +157,25 @@ bd_term *bd_heap_decode_blob(bd_heap *h, bd_span text);
  * data), "(N bytes, the dump has M)" after a binary. Returns the length written. */
 size_t bd_term_fmt(const bd_term *t, char *buf, size_t cap, int depth, int items);
 
+/* How terms are printed: Erlang syntax, or Elixir's (IO.inspect: MyApp.Cache, :atom,
+ * %{key: 1}, %Struct{}, ~c"chars", #PID<0.1.0>). Process-global: the CLI sets it
+ * once per run from --style or from the node (an Elixir node gets Elixir); pids
+ * (bd_pid_fmt) and the name helpers follow it too. JSON output keeps Erlang. */
+typedef enum { BD_STYLE_ERLANG = 0, BD_STYLE_ELIXIR = 1 } bd_style;
+void bd_term_set_style(bd_style s);
+bd_style bd_term_style(void);
+/* A name in the current style: 'Elixir.MyApp.Cache' (or Elixir.MyApp.Cache) prints as
+ * MyApp.Cache in Elixir style; any other text is copied. Returns buf. */
+const char *bd_style_name(const char *s, char *buf, size_t cap);
+/* An "M:F/A" text (as the dump writes it, '+ off' allowed) in the current style:
+ * 'Elixir.MyApp.Cache':handle_call/3 -> MyApp.Cache.handle_call/3, gen_server:loop/7 ->
+ * :gen_server.loop/7 in Elixir style; copied in Erlang style. Returns buf. */
+const char *bd_style_mfa(const char *s, char *buf, size_t cap);
+
+/* Free text (a finding's title, a table cell) with the Elixir module atoms and MFAs
+ * in it rewritten for the current style ('Elixir.Foo':bar/1 -> Foo.bar/1). Returns buf. */
+const char *bd_style_text(const char *s, char *buf, size_t cap);
+
 /* Helpers for analyses. */
 int bd_term_is_atom(const bd_term *t, const char *name);
 /* Tuple element i (0-based) or NULL. */

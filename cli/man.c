@@ -1,0 +1,146 @@
+/* beamdump(1), written from the same command and option tables as --help, so the man
+ * page lists every command, option and exit code there is (`beamdump __man`; make
+ * install puts it in share/man/man1). The prose around the tables is here. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+/* roff-safe text: backslashes doubled, a leading dot or quote escaped. */
+static void roff(FILE *f, const char *s)
+{
+	int bol = 1;
+	for (; s && *s; s++) {
+		if (bol && (*s == '.' || *s == '\''))
+			fputs("\\&", f);
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-')
+			fputs("\\-", f);
+		else
+			fputc(*s, f);
+		bol = *s == '\n';
+	}
+}
+
+static void option(FILE *f, const cli_opt *d)
+{
+	fputs(".TP\n", f);
+	if (d->letter)
+		fprintf(f, "\\fB\\-%c\\fR%s", d->letter, d->name ? ", " : "");
+	if (d->name) {
+		fputs("\\fB\\-\\-", f);
+		roff(f, d->name);
+		fputs("\\fR", f);
+	}
+	if (d->arg && d->meta)
+		fprintf(f, d->arg == CLI_OPTIONAL ? "[=\\fI%s\\fR]" : " \\fI%s\\fR", d->meta);
+	fputc('\n', f);
+	roff(f, d->help);
+	fputc('\n', f);
+}
+
+static void command(FILE *f, const cli_cmd *c)
+{
+	fprintf(f, ".SS \"%s\"\n", c->name);
+	fputs(".B beamdump ", f);
+	roff(f, c->name);
+	fputs("\n", f);
+	int has = c->opts && (c->opts[0].name || c->opts[0].letter);
+	if (has)
+		fputs(".RI [ options ]\n", f);
+	if (c->args) {
+		fputs(".I ", f);
+		roff(f, c->args);
+		fputc('\n', f);
+	}
+	fputs(".PP\n", f);
+	roff(f, c->summary);
+	fputc('\n', f);
+	for (const char *d = c->details, *e; d && *d; d = *e ? e + 1 : e) {
+		e = strchr(d, '\n');
+		if (!e)
+			e = d + strlen(d);
+		fputs(d == c->details ? ".PP\n" : ".br\n", f);
+		char line[512];
+		snprintf(line, sizeof line, "%.*s", (int)(e - d), d);
+		roff(f, line);
+		fputc('\n', f);
+	}
+	if (has) {
+		fputs(".PP\nOptions:\n.RS\n", f);
+		for (const cli_opt *d = c->opts; d->name || d->letter; d++)
+			if (d->help)
+				option(f, d);
+		fputs(".RE\n", f);
+	}
+	fputs(".PP\nExit status: ", f);
+	roff(f, c->exits ? c->exits : CLI_EXITS_READ);
+	fputs("\n", f);
+}
+
+static const char *const examples[][2] = {
+	{"beamdump analyze erl_crash.dump", "What went wrong, who did it, with the evidence."},
+	{"beamdump top --by mq -n 10 erl_crash.dump", "The ten longest message queues."},
+	{"beamdump proc --messages 20 --from 100 my_server erl_crash.dump",
+	 "One process: messages 100 to 119 of its queue."},
+	{"beamdump state MyApp.Cache erl_crash.dump", "A gen_server's state, like :sys.get_state/1."},
+	{"beamdump convert erl_crash.dump -o node.bdump", "A compact snapshot every command reads."},
+	{"beamdump convert --redact erl_crash.dump -o share.bdump",
+	 "A snapshot safe to attach to a ticket: no cookie, no binary or string contents."},
+	{"beamdump capture --node app@host --cookie-file ~/.erlang.cookie",
+	 "A snapshot of a running node, without stopping it."},
+	{"beamdump sink --fifo /var/run/app.fifo -o /var/crash",
+	 "Run the node with ERL_CRASH_DUMP=/var/run/app.fifo: its crash dump becomes a snapshot."},
+	{"beamdump diff before.bdump after.bdump", "What grew between two snapshots."},
+	{"beamdump ci --baseline base.bdump --current cur.bdump --junit ci.xml",
+	 "A leak gate for a test suite, with a JUnit report."},
+	{"gzip -dc erl_crash.dump.gz | beamdump info -", "Read from stdin."},
+};
+
+void cli_man(FILE *f, const cli_cmd *const *cmds, const char *version)
+{
+	fprintf(f, ".TH BEAMDUMP 1 \"\" \"beamdump %s\" \"User Commands\"\n", version);
+	fputs(".SH NAME\nbeamdump \\- post-mortem analysis of BEAM (Erlang, Elixir) crash dumps and "
+	      "snapshots\n", f);
+	fputs(".SH SYNOPSIS\n.B beamdump\n.I command\n.RI [ options ]\n.I input\n.br\n"
+	      ".B beamdump\n.I command\n.B \\-\\-help\n", f);
+	fputs(".SH DESCRIPTION\n"
+	      "beamdump reads an erl_crash.dump (plain, .gz or .zst, or \\- for stdin), a .bdump "
+	      "snapshot (from convert, capture or sink) or a live node, and says what went wrong and "
+	      "who did it. Options follow getopt_long: \\fB\\-\\-name=value\\fR or \\fB\\-\\-name "
+	      "value\\fR, \\fB\\-n5\\fR or \\fB\\-n 5\\fR, unique prefixes of long names, and "
+	      "\\fB\\-\\-\\fR to end the options. Each command takes only its own options and refuses "
+	      "the others.\n"
+	      ".PP\nThe distribution cookie of the node is never printed: it shows as '<cookie>'.\n"
+	      ".PP\nWhen the node was an Elixir node, terms, names and pids are printed the Elixir way "
+	      "(\\fB\\-\\-style\\fR chooses).\n", f);
+	fputs(".SH COMMANDS\n", f);
+	for (size_t i = 0; cmds[i]; i++)
+		command(f, cmds[i]);
+	fputs(".SH EXIT STATUS\n"
+	      ".TP\n0\nSuccess.\n"
+	      ".TP\n1\nFindings over thresholds: a ci rule failed, or analyze \\-\\-fail\\-on matched.\n"
+	      ".TP\n2\nUsage: a bad command, option or value; no such process.\n"
+	      ".TP\n3\nUnreadable input, or an output that cannot be written (the message says why).\n"
+	      ".TP\n4\nPartial input: the dump or snapshot is cut; the answer covers what was read.\n"
+	      ".PP\nEach command's own codes are listed with it above and in its \\-\\-help.\n", f);
+	fputs(".SH ENVIRONMENT\n"
+	      ".TP\n.B NO_COLOR\nWhen set and not empty, no colors (unless \\-\\-color=always).\n"
+	      ".TP\n.B TERM\n\\fBdumb\\fR: no colors.\n"
+	      ".TP\n.B COLUMNS\nWidth of the terminal; tables are fitted to it, long names cut with "
+	      "a mark. When stdout is not a terminal, nothing is cut.\n"
+	      ".TP\n.B BEAMDUMP_COOKIE\nThe cookie for capture (then cleared from the environment).\n"
+	      ".TP\n.B BEAMDUMP_MAX_INPUT\nThe most a compressed or piped input may expand to "
+	      "(e.g. 20G, or unlimited).\n"
+	      ".TP\n.B TMPDIR\nWhere compressed and piped inputs are spooled.\n", f);
+	fputs(".SH EXAMPLES\n", f);
+	for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
+		fputs(".TP\n.B ", f);
+		roff(f, examples[i][0]);
+		fputc('\n', f);
+		roff(f, examples[i][1]);
+		fputc('\n', f);
+	}
+	fputs(".SH SEE ALSO\n.BR erl (1),\n.BR crashdump_viewer (3)\n", f);
+}
