@@ -405,7 +405,8 @@ static const char CSS[] =
 	".pager{display:none;gap:8px;align-items:center;margin:6px 0}.js .pager{display:flex}\n"
 	"footer{border-top:1px solid var(--line);margin-top:30px;padding-top:8px;color:var(--muted);font-size:12px}\n"
 	".js .nojs{display:none}\n"
-	"@media print{header.top{position:static}.tools,.pager{display:none!important}"
+	"button.fold{display:none;font-size:12px}.js button.fold{display:inline-block}\n"
+	"@media print{header.top{position:static}.tools,.pager,button.fold{display:none!important}"
 	"pre{max-height:none}body{font-size:11px}section{break-inside:auto}a{color:inherit;text-decoration:none}"
 	/* folded parts print too, even without the script's beforeprint */
 	"details::details-content{content-visibility:visible;display:block}}\n";

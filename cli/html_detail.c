@@ -451,8 +451,8 @@ void html_details(report *r)
 	}
 	hw_fmt(w, "<section id=\"details\">\n<h2>Process details (%zu)</h2>\n<p class=\"note\">The "
 		  "processes the findings name, then the top %s of each ranking. "
-		  "<button class=\"fold tools-inline\" data-in=\"details\" data-open=\"1\">open all</button> "
-		  "<button class=\"fold tools-inline\" data-in=\"details\" data-open=\"0\">fold all</button></p>\n",
+		  "<button class=\"fold\" data-in=\"details\" data-open=\"1\">open all</button> "
+		  "<button class=\"fold\" data-in=\"details\" data-open=\"0\">fold all</button></p>\n",
 	       r->ndetails, "few");
 	size_t cut = 0;
 	for (size_t k = 0; k < r->ndetails; k++)
