@@ -123,7 +123,7 @@ enum {
 	RF_ROW = 4,      /* embedded in the process table */
 	RF_NAMED = 8,    /* named by any finding */
 };
-enum { TERM_CAP = 1 << 16 };
+enum { TERM_CAP = 1 << 16, TOP_DETAIL = 5 /* of each ranking get a detail section */ };
 
 uint64_t r_proc_memory(const report *r, const bd_proc *p);
 uint64_t r_proc_binary(const report *r, const bd_proc *p);

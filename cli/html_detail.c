@@ -450,10 +450,11 @@ void html_details(report *r)
 		return;
 	}
 	hw_fmt(w, "<section id=\"details\">\n<h2>Process details (%zu)</h2>\n<p class=\"note\">The "
-		  "processes the findings name, then the top %s of each ranking. "
+		  "processes the findings name, then the top %d of each ranking (memory, message "
+		  "queue, reductions, binaries). "
 		  "<button class=\"fold\" data-in=\"details\" data-open=\"1\">open all</button> "
 		  "<button class=\"fold\" data-in=\"details\" data-open=\"0\">fold all</button></p>\n",
-	       r->ndetails, "few");
+	       r->ndetails, TOP_DETAIL);
 	size_t cut = 0;
 	for (size_t k = 0; k < r->ndetails; k++)
 		cut += (size_t)detail(r, r->details[k]);

@@ -13,7 +13,7 @@
 #include "beamdump/util.h"
 #include "html.h"
 
-enum { TOP_DETAIL = 5, TOP_CHART = 10, FIRST_PAGE = 100, MAX_GROUPS = 200,
+enum { TOP_CHART = 10, FIRST_PAGE = 100, MAX_GROUPS = 200,
        RELATED_DETAIL = 8 };
 
 typedef uint64_t (*rank_fn)(const report *r, const bd_proc *p);
