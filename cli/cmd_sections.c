@@ -99,11 +99,12 @@ static int print_timers(const opts *o, const bd_model *m)
 		char ow[128];
 		const char *nm = bd_pid_valid(t[i].owner_pid) ? bd_pid_name(m, t[i].owner_pid) : NULL;
 		if (nm)
-			snprintf(ow, sizeof ow, "%s %s", bd_pid_fmt(t[i].owner_pid, pid, sizeof pid), nm);
+			snprintf(ow, sizeof ow, "%s %s", bd_pid_fmt(t[i].owner_pid, pid, sizeof pid),
+				 out_txt(nm));
 		else
-			snprintf(ow, sizeof ow, "%s", t[i].owner ? t[i].owner : "?");
+			snprintf(ow, sizeof ow, "%s", t[i].owner ? out_txt(t[i].owner) : "?");
 		printf("%-34.34s %14s  %s\n", ow, fmt_count(t[i].time_left_ms, a, sizeof a),
-		       t[i].message ? t[i].message : "?");
+		       t[i].message ? out_txt(t[i].message) : "?");
 	}
 	footer(shown, n, "timers", "in dump order");
 	return EXIT_OK;
@@ -167,7 +168,7 @@ static int print_modules(const opts *o, const bd_model *m)
 		printf("%-44s %14s %14s\n", "MODULE", "CURRENT SIZE", "OLD SIZE");
 		for (size_t i = 0; i < shown; i++) {
 			const bd_module *x = &md[idx[i]];
-			printf("%-44.44s %14s %14s\n", x->name ? x->name : "?",
+			printf("%-44.44s %14s %14s\n", x->name ? out_txt(x->name) : "?",
 			       fmt_bytes(x->current_size, a, sizeof a),
 			       x->old_size == BD_UNKNOWN ? "-" : fmt_bytes(x->old_size, b, sizeof b));
 		}
@@ -200,7 +201,7 @@ static int print_module(const opts *o, const bd_model *m)
 	const bd_module *md = find_module(m, o->args[0]);
 	if (!md) {
 		fprintf(stderr, "beamdump: no module %s in the dump (try beamdump modules)\n",
-			o->args[0]);
+			out_txt(o->args[0]));
 		return EXIT_USAGE;
 	}
 	bd_heap *h = NULL;
@@ -239,7 +240,7 @@ static int print_module(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		printf("Module:           %s\n", md->name ? md->name : "?");
+		printf("Module:           %s\n", md->name ? out_txt(md->name) : "?");
 		printf("Current size:     %s\n", fmt_bytes(md->current_size, a, sizeof a));
 		printf("Old size:         %s\n",
 		       md->old_size == BD_UNKNOWN ? "(no old code)" : fmt_bytes(md->old_size, a, sizeof a));
@@ -302,7 +303,7 @@ static int print_funs(const opts *o, const bd_model *m)
 		printf("%-40s %12s %8s %8s  %s\n", "MODULE", "UNIQ", "INDEX", "REFC", "ADDRESS");
 		for (size_t i = 0; i < shown; i++) {
 			const bd_fun *x = &f[idx[i]];
-			printf("%-40.40s %12s %8s %8s  %s\n", x->module ? x->module : "?",
+			printf("%-40.40s %12s %8s %8s  %s\n", x->module ? out_txt(x->module) : "?",
 			       fmt_count(x->uniq, a, sizeof a), fmt_count(x->index, b, sizeof b),
 			       fmt_count(x->refc, c, sizeof c), x->address ? x->address : "?");
 		}
@@ -388,7 +389,7 @@ static int print_areas(const opts *o, const bd_model *m)
 	}
 	printf("%-24s %14s %14s\n", "AREA", "ALLOCATED", "USED");
 	for (size_t i = 0; i < n; i++)
-		printf("%-24.24s %14s %14s\n", ar[i].name ? ar[i].name : "?",
+		printf("%-24.24s %14s %14s\n", ar[i].name ? out_txt(ar[i].name) : "?",
 		       fmt_bytes(ar[i].allocated, a, sizeof a),
 		       ar[i].used == BD_UNKNOWN ? "-" : fmt_bytes(ar[i].used, b, sizeof b));
 	if (!n)
@@ -428,7 +429,7 @@ static int print_tables(const opts *o, const bd_model *m)
 	printf("%-16s %-6s %10s %10s %10s %6s %12s %10s\n", "TABLE", "KIND", "SIZE", "USED", "OBJS",
 	       "DEPTH", "LIMIT", "ENTRIES");
 	for (size_t i = 0; i < n; i++)
-		printf("%-16.16s %-6s %10s %10s %10s %6s %12s %10s\n", t[i].name ? t[i].name : "?",
+		printf("%-16.16s %-6s %10s %10s %10s %6s %12s %10s\n", t[i].name ? out_txt(t[i].name) : "?",
 		       t[i].index ? "index" : "hash", fmt_count(t[i].size, c[0], 32),
 		       fmt_count(t[i].used, c[1], 32), fmt_count(t[i].objs, c[2], 32),
 		       fmt_count(t[i].depth, c[3], 32), fmt_count(t[i].limit, c[4], 32),
@@ -511,20 +512,20 @@ static int print_nodes(const opts *o, const bd_model *m)
 		jw_end(&w);
 		return EXIT_OK;
 	}
-	printf("Node: %s%s\n", ni->node_name ? ni->node_name : "?",
+	printf("Node: %s%s\n", ni->node_name ? out_txt(ni->node_name) : "?",
 	       ni->distributed ? "" : " (not distributed)");
 	for (size_t i = 0; i < n; i++) {
-		printf("\n%s (%s, channel %u)\n", d[i].name ? d[i].name : "?", dist_kind(d[i].kind),
+		printf("\n%s (%s, channel %u)\n", d[i].name ? out_txt(d[i].name) : "?", dist_kind(d[i].kind),
 		       d[i].channel);
 		if (d[i].controller)
-			printf("  controller  %s\n", d[i].controller);
+			printf("  controller  %s\n", out_txt(d[i].controller));
 		if (d[i].creation)
-			printf("  creation    %s\n", d[i].creation);
+			printf("  creation    %s\n", out_txt(d[i].creation));
 		for (uint32_t j = 0; j < d[i].entry_count; j++) {
 			const char *s = bd_model_string(m, d[i].entry_first + j);
 			if (!s)
 				continue;
-			split_entry(s, kind, a, b, sizeof a);
+			split_entry(out_txt(s), kind, a, b, sizeof a);
 			if (!strcmp(kind, "link"))
 				printf("  link        %s <-> %s\n", b, a);
 			else if (!strcmp(kind, "monitoring"))

@@ -848,6 +848,8 @@ void out_guard_stdout(void)
 	if (!f)
 		return; /* the call sites still clean what they print */
 	guard.fd = fileno(stdout);
+	if (isatty(guard.fd)) /* as the terminal's stdout was: a line at a time */
+		setvbuf(f, NULL, _IOLBF, 0);
 	stdout = f;
 }
 

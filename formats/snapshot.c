@@ -46,7 +46,7 @@ typedef struct srec {
 /* Rows of a table lost with skipped chunks, in the writer's numbering (sorted):
  * references into the table are moved down past them, or cleared. */
 typedef struct rowgaps {
-	struct gap { uint64_t first, n; } *v;
+	struct gap { uint64_t first, n, before; } *v; /* before: rows lost in earlier gaps */
 	size_t len, cap;
 } rowgaps;
 
@@ -1197,7 +1197,8 @@ static int gap_add(rowgaps *g, uint64_t first, uint64_t n)
 		g->v = nv;
 		g->cap = nc;
 	}
-	g->v[g->len++] = (struct gap){first, n};
+	uint64_t before = g->len ? g->v[g->len - 1].before + g->v[g->len - 1].n : 0;
+	g->v[g->len++] = (struct gap){first, n, before};
 	return 0;
 }
 
@@ -1205,16 +1206,19 @@ static int gap_add(rowgaps *g, uint64_t first, uint64_t n)
  * first row in *out, or -1 when some of them were lost. */
 static int gap_map(const rowgaps *g, uint64_t first, uint64_t n, uint64_t *out)
 {
-	uint64_t before = 0;
-	for (size_t k = 0; k < g->len; k++) {
-		const struct gap *x = &g->v[k];
-		if (first + n <= x->first || (!n && first < x->first))
-			break;
-		if (first < x->first + x->n)
-			return -1;
-		before += x->n;
+	/* Gaps are sorted and apart: find the first one that does not end before first
+	 * (a binary search: every process row asks, and a damaged file may have many). */
+	size_t lo = 0, hi = g->len;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (g->v[mid].first + g->v[mid].n <= first)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	*out = first - before;
+	if (lo < g->len && (n ? first + n > g->v[lo].first : first >= g->v[lo].first))
+		return -1; /* some of the rows were in that gap */
+	*out = first - (lo ? g->v[lo - 1].before + g->v[lo - 1].n : 0);
 	return 0;
 }
 

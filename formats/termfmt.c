@@ -181,6 +181,8 @@ static void fmt_binary(out *o, const bd_term *t, int items)
 static void fmt(out *o, const bd_term *t, int depth, int items)
 {
 	char b[64];
+	if (o->len + 1 >= o->cap)
+		return; /* the buffer is full: the rest of a big term would not show */
 	if (!t) {
 		puts_(o, "'#Missing'");
 		return;

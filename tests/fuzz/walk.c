@@ -27,7 +27,7 @@ static void term(const bd_term *t)
 	static char buf[TERM_BUF];
 	const bd_term *items[8];
 	sink += bd_term_fmt(t, buf, sizeof buf, 8, 16);
-	sink += bd_term_fmt(t, buf, sizeof buf, -1, -1);
+	sink += bd_term_fmt(t, buf, 64, -1, -1);
 	if (t) {
 		sink += (size_t)bd_term_list(t, items, 8);
 		sink += bd_term_is_atom(t, "ok");
@@ -117,7 +117,8 @@ static void binaries(const bd_model *m)
 	}
 }
 
-/* Each object line of the literal area, decoded through a literals-only context. */
+/* Each object line of the literal area, the persistent terms and the module blobs,
+ * decoded through a literals-only context. */
 static void literals(const bd_model *m)
 {
 	bd_heap *h;
@@ -139,17 +140,15 @@ static void literals(const bd_model *m)
 			p = nl ? nl + 1 : end;
 		}
 	}
-	if (m->persistent_terms.len && !bd_model_span_text(m, m->persistent_terms, &t, &len)) {
-		const char *p = t, *end = t + len;
-		for (int i = 0; p < end && i < MAX_LITERALS; i++) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			const char *e = nl ? nl : end, *bar = memchr(p, '|', (size_t)(e - p));
-			term(bd_heap_decode(h, p, (size_t)((bar ? bar : e) - p)));
-			if (bar)
-				term(bd_heap_decode(h, bar + 1, (size_t)(e - bar - 1)));
-			p = nl ? nl + 1 : end;
-		}
-	}
+	bd_term **keys, **vals;
+	size_t n;
+	if (!bd_heap_persistent_terms(h, &keys, &vals, &n, &err))
+		for (size_t i = 0; i < n && i < MAX_LITERALS; i++)
+			term(keys[i]), term(vals[i]);
+	size_t nm;
+	const bd_module *md = bd_model_modules(m, &nm);
+	for (size_t i = 0; i < nm && i < MAX_LITERALS; i++) /* attributes, compilation info */
+		term(bd_heap_decode_blob(h, md[i].attributes)), term(bd_heap_decode_blob(h, md[i].compile_info));
 	bd_heap_free(h);
 }
 
