@@ -78,6 +78,10 @@ void an_subject_proc(an_ctx *c, an_finding *f, const bd_proc *p);
 void an_subject_named(an_ctx *c, an_finding *f, const char *type, const char *name);
 bd_subject *an_related(an_ctx *c, an_finding *f, const bd_proc *p, const char *role);
 
+/* Append to a bounded text buffer; *len may pass cap (the text is then cut). */
+void an_cat(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Zero fields of o take their defaults (bd_analyze_opts). */
 void an_opts_defaults(bd_analyze_opts *o);
 
@@ -108,6 +112,49 @@ int an_is_system_proc(const bd_proc *p);
  * one): the crashed scheduler's current process, else a Running process. */
 const bd_proc *an_running_proc(an_ctx *c);
 
+/* ---- what a process is doing (activity.c) ---- */
+typedef enum {
+	AN_ACT_UNKNOWN,
+	AN_ACT_WORKING,   /* Running, Scheduled or Garbing */
+	AN_ACT_IDLE,      /* waiting in its main receive loop (behaviour loop, hibernate) */
+	AN_ACT_CALLING,   /* waiting for the reply to a synchronous request */
+	AN_ACT_SLEEPING,  /* timer:sleep/1, Process.sleep/1 */
+	AN_ACT_RECEIVING, /* waiting in a receive outside its main loop */
+	AN_ACT_IO,        /* waiting on a socket or another port (recv, send) */
+	AN_ACT_FILE,      /* waiting for file I/O (the disk answers) */
+	AN_ACT_SUSPENDED, /* suspended: by a busy port, erlang:suspend_process/1 */
+	AN_ACT_EXITING,
+} an_act_kind;
+
+typedef struct an_activity {
+	an_act_kind kind;
+	const char *where;       /* current function "M:F/A" (program counter) */
+	const char *behaviour;   /* "gen_server", "gen_statem", "gen_event", "Agent" or NULL */
+	const char *callback;    /* the callback running ("bd_x:handle_call/3"), or what it
+				  * tail-called; NULL outside callbacks */
+	const char *agent_fun;   /* Agent: the caller's function it runs, else NULL */
+	const char *user_frame;  /* first frame that is not OTP or Elixir plumbing */
+	const char *stack;       /* "a < b < c": the top frames, callers after callees */
+	const bd_term *state_name; /* gen_statem state, else NULL */
+	bd_pid serving;          /* pid of the caller whose request is being handled */
+	size_t frames;           /* frames with code */
+} an_activity;
+
+/* Classify p. deep = decode its stack (callback, behaviour, stack text, state name):
+ * only for candidates. */
+void an_activity_of(an_ctx *c, const bd_proc *p, int deep, an_activity *a);
+/* Blocked on something other than its main loop: sleeping, receiving, port I/O,
+ * suspended or calling. */
+int an_activity_blocked(const an_activity *a);
+const char *an_act_name(an_act_kind k);
+/* p's program counter is at its main receive loop (gen_server:loop/7, a *loop*
+ * function...): when runnable, it was just woken by a message. */
+int an_in_receive_loop(const bd_proc *p);
+
+/* The process limit: known (live capture), else from the process table's size in
+ * =allocated_areas (exact on R16B and later), else 0. *basis says which. */
+uint64_t an_proc_limit(an_ctx *c, const char **basis);
+
 /* ---- the analyses (one file each) ---- */
 typedef void (*an_fn)(an_ctx *c);
 void an_slogan(an_ctx *c);
@@ -122,6 +169,11 @@ void an_ets(an_ctx *c);
 void an_waits(an_ctx *c);
 void an_scheds(an_ctx *c);
 void an_fragmentation(an_ctx *c);
+void an_ports(an_ctx *c);   /* busy_port */
+void an_leaks(an_ctx *c);   /* process_leak, timer_leak, ets_leak */
+void an_memhog(an_ctx *c);  /* memory_hog */
+void an_alarms(an_ctx *c);  /* memory_alarm */
+void an_refine(an_ctx *c);  /* advice that fits, across kinds (after all analyses) */
 /* Application masters and their start_it helpers -> application name, into
  * c->apps (once per run). */
 void an_apps_build(an_ctx *c);

@@ -20,6 +20,8 @@ static const struct {
 	{"slogan", an_slogan},         {"truncation", an_truncation}, {"atoms", an_atoms},
 	{"binaries", an_binaries},     {"limits", an_limits},         {"ets", an_ets},
 	{"waits", an_waits},           {"schedulers", an_scheds},     {"fragmentation", an_fragmentation},
+	{"ports", an_ports},           {"leaks", an_leaks},           {"memory_hog", an_memhog},
+	{"alarms", an_alarms},
 	{"mailbox", an_mailbox}, /* last: its big walk runs meanwhile on a second thread */
 };
 
@@ -108,6 +110,7 @@ int bd_analyze(const bd_model *m, const bd_analyze_opts *o, bd_findings **out, b
 			fprintf(stderr, "analyze: %-14s %8.1f ms\n", analyses[i].name,
 				(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	}
+	an_refine(&c);
 	an_rank(&c);
 	if (c.nf)
 		qsort(c.f, c.nf, sizeof *c.f, cmp_finding);

@@ -22,8 +22,11 @@ static void one(an_ctx *c, const bd_ets *t, const bd_ets *const *all, size_t n, 
 	uint64_t bytes = an_words(c, t->words);
 	uint64_t total = an_val(mem->total), ets = an_val(mem->ets);
 	double share = total ? 100.0 * (double)bytes / (double)total : 0;
-	bd_severity sev = share >= 50 ? BD_SEV_CRITICAL : BD_SEV_WARNING;
-	an_finding *f = an_new(c, BD_F_ETS_GROWTH, sev, (sev == BD_SEV_CRITICAL ? 70 : 48) + share / 10 - (double)rank);
+	/* A big table that is a small part of the node is a cache doing its job, as far
+	 * as one dump can tell: context only. */
+	bd_severity sev = share >= 50 ? BD_SEV_CRITICAL : share >= 25 ? BD_SEV_WARNING : BD_SEV_INFO;
+	double score = sev == BD_SEV_INFO ? 3 : (sev == BD_SEV_CRITICAL ? 70 : 48) + share / 10 - (double)rank;
+	an_finding *f = an_new(c, BD_F_ETS_GROWTH, sev, score);
 	if (!f)
 		return;
 	const bd_proc *owner = bd_proc_by_pid(c->m, t->owner);

@@ -198,6 +198,18 @@ bd_subject *an_related(an_ctx *c, an_finding *f, const bd_proc *p, const char *r
 	return s;
 }
 
+void an_cat(char *buf, size_t cap, size_t *len, const char *fmt, ...)
+{
+	if (*len + 1 >= cap)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += (size_t)n;
+}
+
 /* ---- helpers ---- */
 static int heaps_grow(an_ctx *c)
 {
@@ -308,7 +320,12 @@ static int otp_plumbing(const char *mfa)
 		"gen:", "gen_server:", "gen_statem:", "gen_event:", "proc_lib:", "timer:",
 		"lists:", "maps:", "io:", "io_lib:", "erlang:", "prim_", "file:", "gen_tcp:",
 		"inet:", "ets:", "supervisor:", "sys:", "erts_", "application_master:",
-		"binary:", "string:", "unicode:", "re:", "logger", "init:", "<"};
+		"binary:", "string:", "unicode:", "re:", "logger", "init:", "<",
+		/* Elixir's standard library */
+		"'Elixir.Process':", "'Elixir.Enum':", "'Elixir.Map':", "'Elixir.List':",
+		"'Elixir.Stream':", "'Elixir.GenServer':", "'Elixir.Agent", "'Elixir.Task",
+		"'Elixir.Kernel", "'Elixir.String", "'Elixir.Keyword':", "'Elixir.Registry",
+		"'Elixir.Supervisor", "'Elixir.DynamicSupervisor':", "'Elixir.IO"};
 	for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
 		if (!strncmp(mfa, mods[i], strlen(mods[i])))
 			return 1;

@@ -68,11 +68,13 @@ typedef struct limit_guess {
 	const char *basis;
 } limit_guess;
 
-static limit_guess guess(uint64_t count, uint64_t known, const uint64_t *usual)
+static limit_guess guess(uint64_t count, uint64_t known, const char *known_basis,
+			 const uint64_t *usual)
 {
 	limit_guess g = {0, 0, 0, NULL};
 	if (known != BD_UNKNOWN && known) {
-		g = (limit_guess){known, 1, count * 100 >= known * 95, "known"};
+		g = (limit_guess){known, 1, count * 100 >= known * 95,
+				  known_basis ? known_basis : "known"};
 		return g;
 	}
 	for (const uint64_t *u = usual; *u; u++)
@@ -89,6 +91,7 @@ typedef struct table_kind {
 	const char *noun;        /* "processes" */
 	const char *table;       /* "Process table" */
 	uint64_t count, known;
+	const char *known_basis; /* where known comes from, NULL = the node said so */
 	const uint64_t *usual;
 	const char *group_noun;  /* how members are grouped */
 	const char *advice;
@@ -97,7 +100,7 @@ typedef struct table_kind {
 static void report(an_ctx *c, const table_kind *tk, const group *dom, const bd_proc *culprit,
 		   const char *dom_label)
 {
-	limit_guess g = guess(tk->count, tk->known, tk->usual);
+	limit_guess g = guess(tk->count, tk->known, tk->known_basis, tk->usual);
 	int dominated = dom && dom->count >= MIN_COUNT / 2 && dom->count * 2 >= tk->count;
 	int sys = c->slogan.system_limit;
 	bd_severity sev;
@@ -130,7 +133,11 @@ static void report(an_ctx *c, const table_kind *tk, const group *dom, const bd_p
 		an_ev_count(c, f, "dominant_count", dom->count);
 		an_ev_pct(c, f, "dominant_share", 100.0 * (double)dom->count / (double)tk->count);
 	}
-	if (g.limit)
+	if (g.limit && !g.near)
+		an_title(c, f, "%s holds %s %s, %.1f %% of its limit of %s; %s are %s", tk->table,
+			 an_count(c, tk->count), tk->noun, 100.0 * (double)tk->count / (double)g.limit,
+			 an_count(c, g.limit), dom ? an_count(c, dom->count) : "?", dom_label);
+	else if (g.limit)
 		an_title(c, f, "%s at its limit: %s %s of %s%s%s; %s are %s", tk->table,
 			 an_count(c, tk->count), tk->noun, an_count(c, g.limit),
 			 g.known ? "" : " (inferred)", sys ? ", system_limit" : "",
@@ -173,7 +180,11 @@ static void processes(an_ctx *c)
 					an_initial_call(c, ex) ? an_initial_call(c, ex) : "?",
 					ex->pc_mfa ? ex->pc_mfa : "?");
 	}
-	table_kind tk = {BD_F_PROCESS_LIMIT, "processes", "Process table", count, lim->procs_limit,
+	/* The process table's size in =allocated_areas is the limit, where it is known. */
+	const char *basis = NULL;
+	uint64_t known = an_proc_limit(c, &basis);
+	table_kind tk = {BD_F_PROCESS_LIMIT, "processes", "Process table", count,
+			 known ? known : BD_UNKNOWN, known && strcmp(basis, "known") ? basis : NULL,
 			 usual, "initial call",
 			 "Processes are started and never exit: bound them with a pool or a limit "
 			 "on accepted work, and make sure each one ends; raise +P only after that"};
@@ -244,7 +255,7 @@ static void ports(an_ctx *c)
 	const bd_port *pt = bd_model_ports(c->m, &np);
 	const bd_limits *lim = bd_model_limits(c->m);
 	uint64_t count = lim->ports != BD_UNKNOWN ? lim->ports : np;
-	table_kind tk = {BD_F_PORT_LIMIT, "ports", "Port table", count, lim->ports_limit, usual,
+	table_kind tk = {BD_F_PORT_LIMIT, "ports", "Port table", count, lim->ports_limit, NULL, usual,
 			 "driver",
 			 "Sockets or files are opened and never closed (look at who owns them): close "
 			 "them on every path (or let the owner exit); raise +Q / ulimit -n only after"};
@@ -263,7 +274,7 @@ static void ets_tables(an_ctx *c)
 	const bd_ets *t = bd_model_ets(c->m, &ne);
 	const bd_limits *lim = bd_model_limits(c->m);
 	uint64_t count = lim->ets != BD_UNKNOWN ? lim->ets : ne;
-	table_kind tk = {BD_F_ETS_LIMIT, "tables", "ETS table count", count, lim->ets_limit, usual,
+	table_kind tk = {BD_F_ETS_LIMIT, "tables", "ETS table count", count, lim->ets_limit, NULL, usual,
 			 "name",
 			 "Tables are created and never deleted: delete them when done, or let their "
 			 "owner exit; use one shared table instead of one per request"};

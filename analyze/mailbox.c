@@ -140,15 +140,81 @@ static double shown_pct(uint64_t part, uint64_t whole)
 }
 
 
+/* Why the queue is long. A process Waiting with messages queued went to sleep
+ * after its receive matched none of them: outside its main loop that is a
+ * selective receive, not slowness. */
+static const char *queue_cause(const an_activity *a)
+{
+	if (a->agent_fun)
+		return "agent_function";
+	switch (a->kind) {
+	case AN_ACT_RECEIVING:
+		return "selective_receive";
+	case AN_ACT_IDLE:
+		/* Waiting in its own loop with messages queued: the loop matches none. */
+		return a->behaviour ? "slow_handler" : "unmatched_messages";
+	case AN_ACT_CALLING:
+		return "waiting_on_call";
+	case AN_ACT_SUSPENDED:
+		return "suspended";
+	case AN_ACT_IO:
+		return "waiting_on_port";
+	default:
+		return "slow_handler";
+	}
+}
+
+/* Values in the receiving frame's y-registers: what the receive may be waiting for
+ * (a call's reference, a transaction id). */
+static void held_values(an_ctx *c, an_finding *f, const bd_proc *p)
+{
+	bd_heap *h = an_heap(c, p);
+	bd_frame *fr;
+	size_t nf, len = 0;
+	bd_error err = {0};
+	char buf[300], t[120];
+	buf[0] = 0;
+	if (!h || bd_heap_stack(h, &fr, &nf, &err) || !nf)
+		return;
+	for (uint32_t i = 0; i < fr[0].nslots && len < sizeof buf - 1; i++) {
+		if (!fr[0].slots[i].term)
+			continue;
+		bd_term_fmt(fr[0].slots[i].term, t, sizeof t, 2, 3);
+		int n = snprintf(buf + len, sizeof buf - len, "%s%s", len ? ", " : "", t);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len)
+		an_ev_str(c, f, "receive_frame_values", "%s", buf);
+}
+
+/* A few thousand messages that a working process is taking out of its queue, no
+ * more than the node has processes (one report from each worker of a busy node,
+ * say), is a burst being absorbed, not an overload. */
+static int absorbing_burst(an_ctx *c, const bd_proc *p, uint64_t q)
+{
+	an_activity a;
+	if (q >= MB_CRIT || q > c->nprocs)
+		return 0;
+	an_activity_of(c, p, 0, &a);
+	return a.kind == AN_ACT_WORKING;
+}
+
 static void one(an_ctx *c, const bd_proc *p)
 {
 	uint64_t q = p->msgq_len;
-	bd_severity sev = q >= MB_CRIT ? BD_SEV_CRITICAL : BD_SEV_WARNING;
+	int burst = absorbing_burst(c, p, q);
+	bd_severity sev = burst ? BD_SEV_INFO : q >= MB_CRIT ? BD_SEV_CRITICAL : BD_SEV_WARNING;
 	double score = (sev == BD_SEV_CRITICAL ? 70 : 45) + 5 * log10((double)q / MB_WARN);
-	an_finding *f = an_new(c, BD_F_MAILBOX_OVERLOAD, sev, score > 89 ? 89 : score);
+	an_finding *f = an_new(c, BD_F_MAILBOX_OVERLOAD, sev, burst ? 3 : score > 89 ? 89 : score);
 	if (!f)
 		return;
 	an_subject_proc(c, f, p);
+	if (burst)
+		an_ev_str(c, f, "note", "a burst being worked through: %s messages, no more than the "
+			  "node's %s processes, while the process runs", an_count(c, q),
+			  an_count(c, c->nprocs));
 	an_ev_count(c, f, "message_queue_len", q);
 	an_ev_bytes(c, f, "memory_bytes", p->memory);
 	bd_heap *h = NULL;
@@ -178,23 +244,58 @@ static void one(an_ctx *c, const bd_proc *p)
 		sample_message(c, f, h, &st);
 		add_producers(c, f, p, &st);
 	}
-	const char *uf = an_user_frame(c, p);
+	an_activity a;
+	an_activity_of(c, p, 1, &a);
+	const char *uf = a.user_frame;
 	if (uf)
 		an_ev_str(c, f, "busy_in", "%s", uf);
+	const char *who = p->name ? p->name : "It";
+	const char *cause = queue_cause(&a);
+	an_ev_str(c, f, "queue_cause", "%s", cause);
+	if (a.callback)
+		an_ev_str(c, f, "callback", "%s", a.callback);
+	if (a.stack)
+		an_ev_str(c, f, "stack", "%s", a.stack);
+	const char *none = "";
+	int nomatch = !strcmp(cause, "selective_receive") || !strcmp(cause, "unmatched_messages");
+	if (nomatch) {
+		none = bd_arena_printf(c->arena, ", none matching the receive it waits in (%s)",
+				       a.where ? a.where : "?");
+		held_values(c, f, p);
+	}
 	if (shape[0])
-		an_title(c, f, "%s has %s messages queued (%.1f %% %s)", an_proc_label(c, p),
-			 an_count(c, q), shown_pct(st.shapes[0].count, st.messages), shape);
+		an_title(c, f, "%s has %s messages queued (%.1f %% %s)%s", an_proc_label(c, p),
+			 an_count(c, q), shown_pct(st.shapes[0].count, st.messages), shape, none);
 	else
-		an_title(c, f, "%s has %s messages queued", an_proc_label(c, p), an_count(c, q));
+		an_title(c, f, "%s has %s messages queued%s", an_proc_label(c, p), an_count(c, q), none);
 	const char *where = uf ? uf : p->pc_mfa ? p->pc_mfa : "its handler";
-	if (!strncmp(shape, "$gen_call", 9) && share > 50)
+	if (!strcmp(cause, "selective_receive") && a.callback)
+		an_advice(c, f, "%s is not slow, it handles nothing: it waits in a selective receive "
+			  "(%s inside %s) that no queued message matches, and scans the whole queue "
+			  "again for each new one. Do not wait inside the callback: return {noreply, "
+			  "State}, handle the awaited message in handle_info and answer with "
+			  "gen_server:reply/2; or monitor the other side and add an after time-out",
+			  who, a.where ? a.where : "?", a.callback);
+	else if (nomatch)
+		an_advice(c, f, "%s is not slow, it handles nothing: the receive it waits in (%s) "
+			  "matches none of the queued messages, which stay queued and are scanned again "
+			  "on every new one. If that receive waits for a reply, add an after time-out "
+			  "and a monitor; if it is the process's loop, add a clause that takes "
+			  "unexpected messages (log and drop them), or stop sending them",
+			  who, a.where ? a.where : "?");
+	else if (!strcmp(cause, "agent_function"))
+		an_advice(c, f, "These are callers waiting for the Agent, which runs %s inside itself "
+			  "(in %s): the function given to Agent.update/get_and_update runs in the "
+			  "Agent process; do the slow work in the caller or a Task and give the Agent "
+			  "only the result", a.agent_fun, where);
+	else if (!strncmp(shape, "$gen_call", 9) && share > 50)
 		an_advice(c, f, "Callers keep calling faster than %s answers (busy in %s): time-outs "
 			  "leave stale requests queued; add back-pressure or more workers",
 			  p->name ? p->name : "it", where);
 	else
 		an_advice(c, f, "%s receives faster than it handles (busy in %s): add back-pressure "
 			  "(call instead of cast), shed load, or spread the work over more processes",
-			  p->name ? p->name : "It", where);
+			  who, where);
 }
 
 void an_mailbox(an_ctx *c)

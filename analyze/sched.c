@@ -84,9 +84,22 @@ void an_scheds(an_ctx *c)
 		free(g);
 		return;
 	}
-	int crit = load >= RQ_PER_SCHED_CRIT * nsched;
-	an_finding *f = an_new(c, BD_F_SCHEDULER_OVERLOAD, crit ? BD_SEV_CRITICAL : BD_SEV_WARNING,
-			       crit ? 66 : 47);
+	/* Processes runnable at their receive loop with at most the one message that
+	 * woke them: a burst of messages (a broadcast, timers firing together) that
+	 * each handles in a moment, not CPU work piling up. Only the rest counts. */
+	uint64_t woken = 0;
+	for (size_t i = 0; i < c->nprocs; i++) {
+		const bd_proc *p = &c->procs[i];
+		if ((p->state == BD_PS_SCHEDULED || p->state == BD_PS_RUNNING) &&
+		    an_val(p->msgq_len) <= 1 && an_in_receive_loop(p))
+			woken++;
+	}
+	uint64_t work = load > woken ? load - woken : 0;
+	int burst = work < RQ_MIN || work < RQ_PER_SCHED_WARN * nsched;
+	int crit = !burst && work >= RQ_PER_SCHED_CRIT * nsched;
+	an_finding *f = an_new(c, BD_F_SCHEDULER_OVERLOAD,
+			       burst ? BD_SEV_INFO : crit ? BD_SEV_CRITICAL : BD_SEV_WARNING,
+			       burst ? 3 : crit ? 66 : 47);
 	if (!f) {
 		free(g);
 		return;
@@ -101,6 +114,7 @@ void an_scheds(an_ctx *c)
 	an_ev_count(c, f, "busiest_run_queue", busiest);
 	an_ev_count(c, f, "schedulers", nsched);
 	an_ev_num(c, f, "runnable_per_scheduler", (double)load / (double)nsched);
+	an_ev_count(c, f, "woken_by_a_message", woken);
 	const char *what = "?";
 	if (dom && ex) {
 		what = bd_arena_printf(c->arena, "%s in %s",
@@ -111,9 +125,12 @@ void an_scheds(an_ctx *c)
 		an_ev_pct(c, f, "dominant_share", runnable ? 100.0 * (double)dom->count / (double)runnable : 0);
 	}
 	per_scheduler(c, f, s, ns);
-	an_title(c, f, "%s runnable processes for %s schedulers (%.0f each); %s are %s",
+	an_title(c, f, "%s runnable processes for %s schedulers (%.0f each); %s are %s%s",
 		 an_count(c, load), an_count(c, nsched), (double)load / (double)nsched,
-		 dom ? an_count(c, dom->count) : "?", what);
+		 dom ? an_count(c, dom->count) : "?", what,
+		 burst ? bd_arena_printf(c->arena, "; %s of them were just woken at their receive "
+					 "loop by one message each: a burst, not an overload",
+					 an_count(c, woken)) : "");
 	an_advice(c, f, "More CPU work than schedulers: bound concurrency (a worker pool), move "
 		  "long computations off the hot path, or check for busy loops in %s",
 		  ex && ex->pc_mfa ? ex->pc_mfa : "the dominant processes");

@@ -9,7 +9,8 @@
 
 #include "an_int.h"
 
-enum { CHAIN_MAX = 16, MB_BUSY = 1000, MAX_BLOCK_FINDINGS = 4, NAMED_WAITERS = 4 };
+enum { CHAIN_MAX = 16, MB_BUSY = 1000, MAX_BLOCK_FINDINGS = 4, NAMED_WAITERS = 4, STUCK_CRIT = 50,
+       MAX_EXAMINED = 64 };
 
 /* Program counters of a process blocked in a synchronous call. */
 static const char *const wait_mfas[] = {
@@ -85,7 +86,19 @@ typedef struct wnode {
 	long entry;      /* first cycle member the chain reaches, -1 none */
 } wnode;
 
-/* Request of a gen_server:call frame (y1), as text, or NULL. */
+/* Frames of the call functions whose y1 holds the request. */
+static int call_frame(const char *mfa)
+{
+	static const char *const pres[] = {"gen_server:call/", "gen_statem:call_dirty/",
+					   "gen_statem:call_clean/", "gen_statem:call/",
+					   "'Elixir.GenServer':call/", "gen_event:call/"};
+	for (size_t i = 0; mfa && i < sizeof pres / sizeof *pres; i++)
+		if (!strncmp(mfa, pres[i], strlen(pres[i])))
+			return 1;
+	return 0;
+}
+
+/* Request of a gen_server / gen_statem / GenServer call frame (y1), as text, or NULL. */
 static const char *call_request(an_ctx *c, const bd_proc *p)
 {
 	bd_heap *h = an_heap(c, p);
@@ -95,7 +108,7 @@ static const char *call_request(an_ctx *c, const bd_proc *p)
 	if (!h || bd_heap_stack(h, &fr, &nf, &err))
 		return NULL;
 	for (size_t i = 0; i < nf; i++) {
-		if (!fr[i].mfa || strncmp(fr[i].mfa, "gen_server:call/", 16) != 0)
+		if (!call_frame(fr[i].mfa))
 			continue;
 		for (uint32_t j = 0; j < fr[i].nslots; j++)
 			if (fr[i].slots[j].y == 1 && fr[i].slots[j].term) {
@@ -209,6 +222,29 @@ static uint64_t stuck_behind(an_ctx *c, an_finding *f, const wnode *w, long star
 	return n;
 }
 
+/* " (gen_statem in state locked, in door:locked/3)" or " (in srv:handle_call/3)"
+ * for a cycle member; counts the gen_statem members and collects their states. */
+static const char *member_role(an_ctx *c, const bd_proc *p, int *statem, char *states,
+			       size_t cap, size_t *slen)
+{
+	an_activity a;
+	an_activity_of(c, p, 1, &a);
+	char st[96] = "";
+	if (a.behaviour && !strcmp(a.behaviour, "gen_statem")) {
+		(*statem)++;
+		if (a.state_name) {
+			bd_term_fmt(a.state_name, st, sizeof st, 2, 4);
+			cat(states, cap, slen, "%s%s: %s", *slen ? ", " : "", short_name(c, p), st);
+		}
+		return bd_arena_printf(c->arena, " (gen_statem%s%s%s%s)", st[0] ? " in state " : "", st,
+				       a.callback ? ", in " : "", a.callback ? a.callback : "");
+	}
+	if (a.callback)
+		return bd_arena_printf(c->arena, " (%s, in %s)", a.behaviour ? a.behaviour : "?",
+				       a.callback);
+	return "";
+}
+
 static void deadlock(an_ctx *c, wnode *w, long start)
 {
 	an_finding *f = an_new(c, BD_F_DEADLOCK, BD_SEV_CRITICAL, 84);
@@ -216,14 +252,16 @@ static void deadlock(an_ctx *c, wnode *w, long start)
 		return;
 	const bd_proc *first = &c->procs[start];
 	an_subject_proc(c, f, first);
-	char chain[512], names[512];
-	size_t members = 0;
+	char chain[512], names[512], states[256] = "";
+	size_t members = 0, slen = 0;
+	int statem = 0;
 	long k = start;
 	do {
 		const bd_proc *p = &c->procs[k];
 		const char *req = call_request(c, p);
+		const char *role = member_role(c, p, &statem, states, sizeof states, &slen);
 		an_related(c, f, p, "cycle");
-		an_detail(c, f, "%s calls %s%s%s", an_proc_label(c, p),
+		an_detail(c, f, "%s%s calls %s%s%s", an_proc_label(c, p), role,
 			  an_proc_label(c, &c->procs[w[k].next]), req ? " with " : "", req ? req : "");
 		members++;
 		k = w[k].next;
@@ -239,9 +277,30 @@ static void deadlock(an_ctx *c, wnode *w, long start)
 	const char *req = call_request(c, first);
 	if (req)
 		an_ev_str(c, f, "request", "%s", req);
-	an_title(c, f, "Deadlock: %s (each waits in a synchronous call on the next)", chain);
-	an_advice(c, f, "Break the cycle: never call a process that may call you back; use "
-		  "gen_server:cast or reply later with gen_server:reply/2");
+	if (statem)
+		an_ev_count(c, f, "gen_statem_members", (uint64_t)statem);
+	if (states[0])
+		an_ev_str(c, f, "states", "%s", states);
+	if (statem && (size_t)statem == members) {
+		an_title(c, f, "Deadlock: %s (gen_statem: each waits in gen_statem:call on the next, "
+			 "from inside a state callback%s%s)", chain, states[0] ? "; states " : "",
+			 states);
+		an_advice(c, f, "Break the cycle: a state callback must not call a process that may "
+			  "call it back; send an event (gen_statem:cast) instead, or reply later: keep "
+			  "From, return {keep_state, Data} and answer with gen_statem:reply/2 when the "
+			  "other side has answered");
+	} else if (statem) {
+		an_title(c, f, "Deadlock: %s (each waits in a synchronous call on the next; %d "
+			 "gen_statem%s)", chain, statem, states[0] ? bd_arena_printf(c->arena,
+			 ", states %s", states) : "");
+		an_advice(c, f, "Break the cycle: never call a process that may call you back; use "
+			  "cast (gen_server:cast, gen_statem:cast) or reply later (gen_server:reply/2, "
+			  "gen_statem:reply/2)");
+	} else {
+		an_title(c, f, "Deadlock: %s (each waits in a synchronous call on the next)", chain);
+		an_advice(c, f, "Break the cycle: never call a process that may call you back; use "
+			  "gen_server:cast or reply later with gen_server:reply/2");
+	}
 }
 
 /* Callers whose chains reach the cycle at entry: they hang for as long as the
@@ -291,21 +350,133 @@ static void into_cycle(an_ctx *c, const wnode *w, long entry, const long *member
 		  "finding); a finite time-out would let the callers fail instead of hang");
 }
 
-static const char *why_stuck(an_ctx *c, const bd_proc *t, bd_pid target)
+/* How the process at the end of a chain of calls is doing. */
+typedef enum {
+	END_DEAD,       /* not in the dump, or exiting */
+	END_STUCK,      /* blocked inside a callback: sleeping, receiving, port I/O, suspended */
+	END_OVERLOADED, /* working through a queue of >= MB_BUSY messages */
+	END_BUSY,       /* working, idle (the call is in transit) or itself calling: normal */
+} end_kind;
+
+/* A long queue is the story unless the process waits for something the queue
+ * does not hold (a selective receive) or runs a caller's function (an Agent). */
+static end_kind classify_end(const bd_proc *t, const an_activity *a)
 {
-	if (!t)
-		return bd_arena_printf(c->arena, "%s is not in the dump (dead)",
-				       an_pid_str(c, target));
-	if (t->state == BD_PS_EXITING || t->state == BD_PS_NONEXISTING)
-		return "is exiting";
-	if (an_val(t->msgq_len) >= MB_BUSY)
+	if (!t || t->state == BD_PS_EXITING || t->state == BD_PS_NONEXISTING)
+		return END_DEAD;
+	if (a->agent_fun)
+		return END_STUCK;
+	int blocked = an_activity_blocked(a) && a->kind != AN_ACT_CALLING;
+	if (an_val(t->msgq_len) >= MB_BUSY && !(blocked && a->kind == AN_ACT_RECEIVING))
+		return END_OVERLOADED;
+	return blocked ? END_STUCK : END_BUSY;
+}
+
+/* "sleeps in timer:sleep/1", "waits on a port in prim_inet:recv0/3"... */
+static const char *stuck_how(an_ctx *c, const an_activity *a)
+{
+	const char *w = a->where ? a->where : "?";
+	switch (a->kind) {
+	case AN_ACT_SLEEPING:
+		return bd_arena_printf(c->arena, "sleeps in %s", w);
+	case AN_ACT_IO:
+		return bd_arena_printf(c->arena, "waits on a port or file in %s", w);
+	case AN_ACT_SUSPENDED:
+		return bd_arena_printf(c->arena, "is suspended in %s", w);
+	case AN_ACT_WORKING:
+		return bd_arena_printf(c->arena, "is working in %s", w);
+	default:
+		return bd_arena_printf(c->arena, "waits in a receive in %s", w);
+	}
+}
+
+static const char *why_stuck(an_ctx *c, const bd_proc *t, bd_pid target, end_kind k,
+			     const an_activity *a)
+{
+	if (k == END_DEAD)
+		return t ? "is exiting"
+			 : bd_arena_printf(c->arena, "%s is not in the dump (dead)",
+					   an_pid_str(c, target));
+	const char *queued = an_val(t->msgq_len) >= MB_BUSY
+		? bd_arena_printf(c->arena, "; %s messages queued", an_count(c, t->msgq_len)) : "";
+	if (k == END_STUCK && a->agent_fun)
+		return bd_arena_printf(c->arena, "is an Agent running %s inside itself (it %s%s%s)%s",
+				       a->agent_fun, stuck_how(c, a),
+				       a->user_frame ? ", called from " : "",
+				       a->user_frame ? a->user_frame : "", queued);
+	if (k == END_STUCK)
+		return bd_arena_printf(c->arena, "%s%s%s%s", stuck_how(c, a),
+				       a->callback ? " inside " : "", a->callback ? a->callback : "",
+				       queued);
+	if (k == END_OVERLOADED)
 		return bd_arena_printf(c->arena, "is overloaded (%s messages queued)",
 				       an_count(c, t->msgq_len));
 	return bd_arena_printf(c->arena, "is busy in %s", t->pc_mfa ? t->pc_mfa : "?");
 }
 
-/* One finding per process that others are stuck behind. */
-static void blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
+static const char *stuck_advice(const an_activity *a)
+{
+	if (a->agent_fun)
+		return "The function given to Agent.update/get_and_update runs inside the Agent "
+		       "process, so every Agent call waits for it: do the slow work in the caller or "
+		       "a Task and give the Agent only the result, or use a GenServer that hands the "
+		       "work to a worker and replies with GenServer.reply/2";
+	int statem = a->behaviour && !strcmp(a->behaviour, "gen_statem");
+	switch (a->kind) {
+	case AN_ACT_SLEEPING:
+		return statem ? "Sleeping inside a state callback blocks every caller: use a "
+				"state_timeout or {timeout, T, Msg} action instead"
+			      : "Sleeping inside a callback blocks every caller: schedule the work "
+				"with erlang:send_after/3 and handle it in handle_info instead";
+	case AN_ACT_IO:
+		return statem ? "A blocking call inside a state callback holds every caller: give "
+				"it a time-out, or run it in a worker and answer later with "
+				"gen_statem:reply/2"
+			      : "A blocking call inside a callback holds every caller: give it a "
+				"time-out (gen_tcp:recv/3, call time-outs), or hand it to a worker and "
+				"answer later with gen_server:reply/2; callers should use finite "
+				"time-outs";
+	case AN_ACT_SUSPENDED:
+		return "It is suspended (by a busy port, or erlang:suspend_process/1): its callers "
+		       "hang until it resumes; see busy_port";
+	default:
+		return statem ? "A receive inside a state callback blocks every caller: return, "
+				"handle the awaited message as an event, and reply with "
+				"gen_statem:reply/2; or monitor the other side and add an after "
+				"time-out"
+			      : "A receive inside a callback blocks every caller: return {noreply, "
+				"State}, handle the awaited message in handle_info and answer with "
+				"gen_server:reply/2; or monitor the other side and add an after "
+				"time-out";
+	}
+}
+
+static void stuck_evidence(an_ctx *c, an_finding *f, const an_activity *a)
+{
+	an_ev_str(c, f, "blocker_activity", "%s", an_act_name(a->kind));
+	if (a->behaviour)
+		an_ev_str(c, f, "blocker_behaviour", "%s", a->behaviour);
+	if (a->callback)
+		an_ev_str(c, f, "callback", "%s", a->callback);
+	if (a->agent_fun)
+		an_ev_str(c, f, "agent_function", "%s", a->agent_fun);
+	if (a->user_frame)
+		an_ev_str(c, f, "user_function", "%s", a->user_frame);
+	if (a->stack)
+		an_ev_str(c, f, "stack", "%s", a->stack);
+	const bd_proc *s = bd_pid_valid(a->serving) ? bd_proc_by_pid(c->m, a->serving) : NULL;
+	if (s) {
+		an_ev_str(c, f, "serving", "%s", an_proc_label(c, s));
+		const char *req = call_request(c, s);
+		if (req)
+			an_ev_str(c, f, "serving_request", "%s", req);
+	}
+}
+
+/* One finding per process that others are stuck behind. Callers queued behind a
+ * process that is working, idle or itself waiting on a reply are how a busy node
+ * looks; only a blocked, dead or overloaded end is reported. */
+static int blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 {
 	long longest = members[0];
 	for (size_t i = 1; i < nm; i++)
@@ -317,25 +488,37 @@ static void blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 	while (w[last].next >= 0 && w[w[last].next].waiting)
 		last = w[last].next;
 	bd_pid tpid = t ? t->pid : w[last].target;
-	int dead = !t || t->state == BD_PS_EXITING;
-	int busy = t && an_val(t->msgq_len) >= MB_BUSY;
-	if (!dead && !busy && w[longest].depth < 2 && nm < 5)
-		return; /* one call in progress: normal */
-	bd_severity sev = nm >= 50 || dead ? BD_SEV_CRITICAL : BD_SEV_WARNING;
-	an_finding *f = an_new(c, BD_F_BLOCKED_CALL, sev, sev == BD_SEV_CRITICAL ? 72 : 50 + (double)nm / 10);
+	an_activity a;
+	memset(&a, 0, sizeof a);
+	if (t)
+		an_activity_of(c, t, 0, &a);
+	int maybe = !t || an_val(t->msgq_len) >= MB_BUSY ||
+		    (an_activity_blocked(&a) && a.kind != AN_ACT_CALLING) || nm >= 2;
+	if (!maybe)
+		return 0; /* one call in progress */
+	if (t)
+		an_activity_of(c, t, 1, &a); /* callback, Agent function, stack */
+	end_kind k = classify_end(t, &a);
+	if ((k == END_STUCK && nm < 2 && an_val(t->msgq_len) < MB_BUSY) ||
+	    (k == END_BUSY && nm < STUCK_CRIT))
+		return 0; /* one call in progress, or a busy server: normal */
+	bd_severity sev = k == END_BUSY ? BD_SEV_INFO
+		: nm >= STUCK_CRIT || k == END_DEAD ? BD_SEV_CRITICAL : BD_SEV_WARNING;
+	double score = sev == BD_SEV_CRITICAL ? 72 : sev == BD_SEV_WARNING ? 50 + (double)nm / 10 : 4;
+	an_finding *f = an_new(c, BD_F_BLOCKED_CALL, sev, score);
 	if (!f)
-		return;
+		return 0;
 	if (t)
 		an_subject_proc(c, f, t);
 	else
 		an_subject_named(c, f, "process", an_pid_str(c, tpid));
 	char chain[512];
 	size_t len = 0;
-	for (long k = longest; k >= 0 && len < sizeof chain; k = w[k].next) {
-		const bd_proc *p = &c->procs[k];
+	for (long j = longest; j >= 0 && len < sizeof chain; j = w[j].next) {
+		const bd_proc *p = &c->procs[j];
 		len += (size_t)snprintf(chain + len, sizeof chain - len, "%s%s", len ? " -> " : "",
 					p->name ? p->name : an_pid_str(c, p->pid));
-		if (!w[k].waiting)
+		if (!w[j].waiting)
 			break;
 	}
 	if (!t && len < sizeof chain)
@@ -343,7 +526,7 @@ static void blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 	for (size_t i = 0; i < nm; i++)
 		an_related(c, f, &c->procs[members[i]], "waiting");
 	const bd_proc *head = &c->procs[longest];
-	const char *why = why_stuck(c, t, tpid);
+	const char *why = why_stuck(c, t, tpid, k, &a);
 	an_title(c, f, "%s process%s blocked in calls on %s, which %s; chain: %s", an_count(c, nm),
 		 nm == 1 ? "" : "es", t ? an_proc_label(c, t) : an_pid_str(c, tpid), why, chain);
 	an_ev_count(c, f, "waiters", nm);
@@ -355,16 +538,19 @@ static void blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 		an_ev_count(c, f, "blocker_message_queue_len", t->msgq_len);
 		if (t->pc_mfa)
 			an_ev_str(c, f, "blocker_function", "%s", t->pc_mfa);
+		stuck_evidence(c, f, &a);
 	}
 	const char *req = call_request(c, head);
 	if (req)
 		an_ev_str(c, f, "request", "%s", req);
-	an_advice(c, f, "%s", busy ? "Callers wait on an overloaded server: relieve it (see "
-		  "mailbox_overload) and give the calls finite time-outs"
-		  : dead ? "The callee is gone: the callers will hang until their time-out; link or "
-		    "monitor and fail fast"
-		  : "A long chain of synchronous calls: make the last process answer quickly (do the "
-		    "slow work outside handle_call), or use finite time-outs");
+	an_advice(c, f, "%s", k == END_STUCK ? stuck_advice(&a)
+		  : k == END_OVERLOADED ? "Callers wait on an overloaded server: relieve it (see "
+		    "mailbox_overload) and give the calls finite time-outs"
+		  : k == END_DEAD ? "The callee is gone: the callers will hang until their time-out; "
+		    "link or monitor and fail fast"
+		  : "Many callers queue on one busy process: a serialisation point; spread the "
+		    "work or answer from several processes if latency matters");
+	return 1;
 }
 
 /* Chains grouped by where they end: a non-waiting process (or one dead pid), or the
@@ -381,14 +567,17 @@ static void report_chains(an_ctx *c, wnode *w)
 {
 	long *members = malloc(c->nprocs * sizeof *members);
 	int *done = calloc(c->nprocs + 2, sizeof *done);
-	size_t reported = 0, reported_cycle = 0;
+	size_t reported = 0, reported_cycle = 0, examined = 0;
 	if (!members || !done)
 		goto out;
 	for (size_t i = 0; i < c->nprocs; i++) {
 		if (!w[i].waiting || w[i].in_cycle || done[i])
 			continue;
 		int cyc = w[i].terminal < -1;
-		if (cyc ? reported_cycle >= MAX_BLOCK_FINDINGS : reported >= MAX_BLOCK_FINDINGS)
+		/* Most chains on a busy node end at a working server and report nothing:
+		 * count findings, but bound the groups examined (each is a pass). */
+		if (cyc ? reported_cycle >= MAX_BLOCK_FINDINGS
+			: reported >= MAX_BLOCK_FINDINGS || examined >= MAX_EXAMINED)
 			continue;
 		size_t nm = 0;
 		/* Everyone stuck behind the same end. */
@@ -401,8 +590,8 @@ static void report_chains(an_ctx *c, wnode *w)
 			into_cycle(c, w, w[i].entry, members, nm);
 			reported_cycle++;
 		} else {
-			blocked(c, w, w[i].terminal, members, nm);
-			reported++;
+			reported += (size_t)blocked(c, w, w[i].terminal, members, nm);
+			examined++;
 		}
 	}
 out:

@@ -3,14 +3,18 @@
 %% Usage (run.sh does this; +P is needed for the big size):
 %%   erlc -o OUT bench/mkbig.erl
 %%   ERL_CRASH_DUMP=OUT/big.dump erl +P 1000000 -noshell -pa OUT -run mkbig main big
-%% Sizes: big (>= 1 GB, 300k processes), mid (~150 MB, 60k processes),
-%% tiny (a few MB, for trying things out).  Optional overrides after the size:
-%%   procs=N msgs=N payload=BYTES state=WORDS
+%% Sizes: big (1.36 GB, 400k processes), mid (~165 MB, 60k processes),
+%% tiny (a few MB, for trying things out), and the scale series (bench/scale.sh):
+%% x1 (~1.1 GB), x4 (~2.9 GB: 1.2 M processes, 5 M queued messages, ~1 GB of refc
+%% binaries) and x16 (~10 GB, 5 M processes; run the VM with +hms 12 so that it fits
+%% in ~12 GB of RAM).  Optional overrides after the size:
+%%   procs=N msgs=N payload=BYTES state=WORDS bins=N binsize=BYTES
 %% What the dump holds:
 %%   - Procs idle worker processes, each holding a small state term on its heap;
 %%   - one registered process `big_mbox` with Msgs messages {job, N, Bin}, where
 %%     Bin is a Payload-byte heap binary (<= 64 bytes stays on the heap);
-%%   - one registered process `big_bins` holding 200 x 100 kB refc binaries;
+%%   - one registered process `big_bins` holding Bins refc binaries of BinSize bytes
+%%     (200 x 100 kB unless overridden);
 %%   - a named ETS table `big_ets` with 200 000 rows;
 %% then erlang:halt("bench: big dump") writes the dump.
 -module(mkbig).
@@ -25,11 +29,12 @@ main(Args) ->
 
 run([SizeStr | Overrides]) ->
     Cfg = lists:foldl(fun override/2, defaults(list_to_atom(SizeStr)), Overrides),
-    #{procs := Procs, msgs := Msgs, payload := Payload, state := StateWords} = Cfg,
+    #{procs := Procs, msgs := Msgs, payload := Payload, state := StateWords,
+      bins := Bins, binsize := BinSize} = Cfg,
     T0 = erlang:monotonic_time(millisecond),
     ok = spawn_workers(Procs, StateWords),
     ok = fill_mailbox(Msgs, Payload),
-    ok = hold_refc_binaries(200, 100000),
+    ok = hold_refc_binaries(Bins, BinSize),
     ok = fill_ets(200000),
     T1 = erlang:monotonic_time(millisecond),
     io:format(standard_error,
@@ -38,9 +43,17 @@ run([SizeStr | Overrides]) ->
               [Cfg, erlang:system_info(process_count), Msgs, Payload, T1 - T0]),
     erlang:halt("bench: big dump").
 
-defaults(big)  -> #{procs => 400000, msgs => 1000000, payload => 64, state => 64};
-defaults(mid)  -> #{procs => 60000,  msgs => 300000,  payload => 64, state => 24};
-defaults(tiny) -> #{procs => 2000,   msgs => 10000,   payload => 64, state => 16}.
+defaults(big)  -> bins(#{procs => 400000, msgs => 1000000, payload => 64, state => 64});
+defaults(mid)  -> bins(#{procs => 60000,  msgs => 300000,  payload => 64, state => 24});
+defaults(tiny) -> bins(#{procs => 2000,   msgs => 10000,   payload => 64, state => 16});
+defaults(x1)   -> #{procs => 450000,  msgs => 1900000,  payload => 64, state => 2,
+                    bins => 3800, binsize => 100000};
+defaults(x4)   -> #{procs => 1200000, msgs => 5000000,  payload => 64, state => 2,
+                    bins => 9000, binsize => 100000};
+defaults(x16)  -> #{procs => 5000000, msgs => 12000000, payload => 64, state => 2,
+                    bins => 20000, binsize => 100000}.
+
+bins(Cfg) -> Cfg#{bins => 200, binsize => 100000}.
 
 override(Arg, Cfg) ->
     [K, V] = string:split(Arg, "="),

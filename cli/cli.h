@@ -51,6 +51,9 @@ typedef struct cli_opt {
 	{"color", 0, CLI_OPTIONAL, "WHEN", "auto (default: on a terminal, unless NO_COLOR or "   \
 					   "TERM=dumb), always or never"},                     \
 	{"no-color", 0, CLI_FLAG, NULL, "same as --color=never"}
+#define CLI_OPT_CACHE                                                                          \
+	{"no-cache", 0, CLI_FLAG, NULL, "read the dump itself: no model cache of an earlier "     \
+					"run (also BEAMDUMP_NO_CACHE=1)"}
 #define CLI_OPT_STYLE                                                                          \
 	{"style", 0, CLI_VALUE, "STYLE", "terms as erlang or elixir (default auto: elixir for a " \
 					 "dump of an Elixir node)"}
@@ -204,6 +207,8 @@ int partial_notice(const bd_model *m);
 /* What partial_notice says (lines joined by \n, no "beamdump: "); 1 when the input
  * was partial, else 0 and buf = "". */
 int partial_reason(const bd_model *m, char *buf, size_t cap);
+/* The model cache is used unless --no-cache or BEAMDUMP_NO_CACHE (not "0"). */
+int cli_use_cache(const opts *o);
 /* Set the term style for this run (bd_term_set_style): --style, else Elixir for the
  * dump of an Elixir node; JSON output always Erlang. open_input calls it. */
 void cli_style(const opts *o, const bd_model *m);

@@ -129,22 +129,23 @@ typedef struct field_row {
 
 static void proc_fields(const bd_model *m, const bd_proc *p, field_row *rows, size_t *n)
 {
+	bd_proc_ext x;
+	bd_proc_ext_get(m, p, &x);
 	size_t k = 0;
 	rows[k++] = (field_row){"message_queue_len", p->msgq_len, 0};
 	rows[k++] = (field_row){"reductions", p->reductions, 0};
 	rows[k++] = (field_row){"memory", p->memory, 1};
 	rows[k++] = (field_row){"stack_heap_words", p->stack_heap, 2};
 	rows[k++] = (field_row){"old_heap_words", p->old_heap, 2};
-	rows[k++] = (field_row){"heap_unused_words", p->heap_unused, 2};
-	rows[k++] = (field_row){"old_heap_unused_words", p->old_heap_unused, 2};
+	rows[k++] = (field_row){"heap_unused_words", x.heap_unused, 2};
+	rows[k++] = (field_row){"old_heap_unused_words", x.old_heap_unused, 2};
 	rows[k++] = (field_row){"bin_vheap_words", p->bin_vheap, 2};
 	rows[k++] = (field_row){"old_bin_vheap_words", p->old_bin_vheap, 2};
-	rows[k++] = (field_row){"bin_vheap_unused_words", p->bin_vheap_unused, 2};
-	rows[k++] = (field_row){"old_bin_vheap_unused_words", p->old_bin_vheap_unused, 2};
-	rows[k++] = (field_row){"heap_fragments", p->heap_frags, 0};
+	rows[k++] = (field_row){"bin_vheap_unused_words", x.bin_vheap_unused, 2};
+	rows[k++] = (field_row){"old_bin_vheap_unused_words", x.old_bin_vheap_unused, 2};
+	rows[k++] = (field_row){"heap_fragments", x.heap_frags, 0};
 	rows[k++] = (field_row){"heap_fragment_words", p->heap_frag_data, 2};
-	rows[k++] = (field_row){"arity", p->arity, 0};
-	(void)m;
+	rows[k++] = (field_row){"arity", x.arity, 0};
 	*n = k;
 }
 
@@ -159,9 +160,11 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, const op
 	printf("Current:        %s\n", p->pc ? out_txt(style_label(p->pc, sl, sizeof sl)) : "?");
 	if (p->current_call)
 		printf("Current call:   %s\n", out_txt(style_label(p->current_call, sl, sizeof sl)));
-	if (p->last_calls != UINT32_MAX)
-		printf("Last calls:     %s\n", out_txt(bd_model_string(m, p->last_calls)));
-	printf("Internal state: %s\n", p->internal_state ? out_txt(p->internal_state) : "?");
+	bd_proc_ext x;
+	bd_proc_ext_get(m, p, &x);
+	if (x.last_calls)
+		printf("Last calls:     %s\n", out_txt(x.last_calls));
+	printf("Internal state: %s\n", x.internal_state ? out_txt(x.internal_state) : "?");
 	field_row rows[20];
 	size_t nr;
 	proc_fields(m, p, rows, &nr);
@@ -286,8 +289,10 @@ static void print_json(const bd_model *m, const bd_proc *p, bd_heap *h, const op
 	jw_kstr(&w, "program_counter", p->pc);
 	jw_kstr(&w, "current_function", p->pc_mfa);
 	jw_kstr(&w, "current_call", p->current_call);
-	jw_kstr(&w, "internal_state", p->internal_state);
-	jw_kstr(&w, "last_calls", p->last_calls != UINT32_MAX ? bd_model_string(m, p->last_calls) : NULL);
+	bd_proc_ext x;
+	bd_proc_ext_get(m, p, &x);
+	jw_kstr(&w, "internal_state", x.internal_state);
+	jw_kstr(&w, "last_calls", x.last_calls);
 	field_row rows[20];
 	size_t nr;
 	proc_fields(m, p, rows, &nr);

@@ -18,6 +18,7 @@
 enum { DEFAULT_ROWS = 20000, DEFAULT_DETAILS = 40, MIN_ROWS = 100 };
 
 typedef struct report_args {
+	const opts *o;
 	const char *input, *baseline, *out, *config;
 	const char *sets[32];
 	int nsets;
@@ -341,10 +342,9 @@ static int single(const report_args *a, double t0)
 {
 	bd_model *m;
 	bd_error err = {0};
-	if (bd_model_open(&m, a->input, &err)) {
-		fprintf(stderr, "beamdump: %s\n", err.msg);
-		return EXIT_UNREADABLE;
-	}
+	int orc = open_input(a->o, &m); /* the model cache, the term style, the errors */
+	if (orc)
+		return orc;
 	report r;
 	memset(&r, 0, sizeof r);
 	r.m = m;
@@ -504,7 +504,7 @@ static const cli_opt report_opts[] = {
 	{"set", 0, CLI_VALUE, "KEY=VALUE", "one CI rule setting, after --config (repeatable)"},
 	CLI_OPT_ROWS("process rows the page carries (default 20000, at least 100)"),
 	{"details", 0, CLI_NUM, "N", "processes with a detail section (default 40)"},
-	CLI_END};
+	CLI_OPT_STYLE, CLI_OPT_CACHE, CLI_END};
 
 const cli_cmd report_cmd = {
 	"report", cmd_report, "<dump>", 1, 1, report_opts,
@@ -519,6 +519,7 @@ const cli_cmd report_cmd = {
 static int parse(const opts *o, report_args *a)
 {
 	memset(a, 0, sizeof *a);
+	a->o = o;
 	a->input = o->args[o->nargs - 1];
 	a->out = o->out ? o->out : "report.html";
 	a->baseline = opt_str(o, "baseline");

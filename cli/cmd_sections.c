@@ -565,8 +565,8 @@ int cmd_nodes(const opts *o) { return with_model(o, print_nodes); }
 
 #define DUMP_NOTE "<dump>: an erl_crash.dump (also .gz, .zst), a .bdump snapshot, or - for stdin\n"
 static const cli_opt rows_opts[] = {CLI_OPT_ROWS("rows to show"), CLI_OPT_JSON, CLI_OPT_STYLE,
-				    CLI_OPT_COLOR, CLI_END};
-static const cli_opt plain_opts[] = {CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+				    CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
+static const cli_opt plain_opts[] = {CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 const cli_cmd timers_cmd = {"timers", cmd_timers, "<dump>", 1, 1, rows_opts,
 			    "BIF timers: owner, message, time left.", DUMP_NOTE, NULL};
 const cli_cmd modules_cmd = {"modules", cmd_modules, "<dump>", 1, 1, rows_opts,

@@ -189,12 +189,13 @@ static void fields(report *r, const bd_proc *p)
 	row_bytes(w, "memory", r_proc_memory(r, p));
 	row_bytes(w, "stack + heap", r_words(r, p->stack_heap));
 	row_bytes(w, "old heap", r_words(r, p->old_heap));
-	row_bytes(w, "heap unused", r_words(r, p->heap_unused));
+	bd_proc_ext x;
+	bd_proc_ext_get(r->m, p, &x); /* all unknown when it fails */
+	row_bytes(w, "heap unused", r_words(r, x.heap_unused));
 	row_bytes(w, "binaries referenced (BinVHeap + old)", r_proc_binary(r, p));
-	row_count(w, "heap fragments", p->heap_frags);
-	row_text(w, "internal state", p->internal_state);
-	if (p->last_calls != UINT32_MAX)
-		row_text(w, "last calls", bd_model_string(r->m, p->last_calls));
+	row_count(w, "heap fragments", x.heap_frags);
+	row_text(w, "internal state", x.internal_state);
+	row_text(w, "last calls", x.last_calls);
 	hw_raw(w, "</div>\n");
 }
 

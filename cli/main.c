@@ -17,48 +17,48 @@
 #define DUMP_NOTE "<dump>: an erl_crash.dump (also .gz, .zst), a .bdump snapshot, or - for stdin\n"
 #define EXITS_PROC "0 ok, 2 usage or no such process, 3 unreadable input, 4 partial input read"
 
-static const cli_opt info_opts[] = {CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+static const cli_opt info_opts[] = {CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd info_cmd = {"info", cmd_info, DUMP_ARG, 1, 1, info_opts,
 				 "The node, why it crashed (slogan), counts, whether the dump is cut.", DUMP_NOTE, NULL};
 
 static const cli_opt top_opts[] = {
 	CLI_OPT_BY("rank by memory, mq, reductions, binary or heap (default memory)"),
-	CLI_OPT_ROWS("processes to show (default 20)"), CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+	CLI_OPT_ROWS("processes to show (default 20)"), CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd top_cmd = {"top", cmd_top, DUMP_ARG, 1, 1, top_opts,
 				"Processes ranked by memory, queue, reductions, binary or heap.", DUMP_NOTE, NULL};
 
 static const cli_opt proc_opts[] = {
 	{"messages", 0, CLI_NUM, "N", "messages of the queue to print (default 10; all: a big N)"},
 	{"from", 0, CLI_NUM, "I", "first message to print, counted from 0 (default 0)"},
-	CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+	CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd proc_cmd = {"proc", cmd_proc, "<pid|name> " DUMP_ARG, 2, 2, proc_opts,
 				 "One process in full: state, queue, links, stack, dictionary.",
 				 "<pid|name>: <0.123.0>, 0.123.0 or a registered name\n" DUMP_NOTE,
 				 EXITS_PROC};
 
 static const cli_opt ets_opts[] = {CLI_OPT_ROWS("tables to show (default 30)"), CLI_OPT_JSON,
-				   CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+				   CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd ets_cmd = {"ets", cmd_ets, DUMP_ARG, 1, 1, ets_opts,
 				"ETS tables by memory, with owner and type.", DUMP_NOTE, NULL};
 
 static const cli_opt atoms_opts[] = {CLI_OPT_ROWS("newest atoms to show"),
-				     CLI_OPT_ALL("every atom, oldest first"), CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+				     CLI_OPT_ALL("every atom, oldest first"), CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd atoms_cmd = {"atoms", cmd_atoms, DUMP_ARG, 1, 1, atoms_opts,
 				  "Atom count, limit and the newest atoms.", DUMP_NOTE, NULL};
 
-static const cli_opt plain_opts[] = {CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+static const cli_opt plain_opts[] = {CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd memory_cmd = {"memory", cmd_memory, DUMP_ARG, 1, 1, plain_opts,
 				   "erlang:memory() and the allocators.", DUMP_NOTE, NULL};
 static const cli_cmd schedulers_cmd = {"schedulers", cmd_schedulers, DUMP_ARG, 1, 1, plain_opts,
 				       "Run queues and what each scheduler was running.", DUMP_NOTE,
 				       NULL};
 
-static const cli_opt ports_opts[] = {CLI_OPT_ROWS("ports to show"), CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+static const cli_opt ports_opts[] = {CLI_OPT_ROWS("ports to show"), CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd ports_cmd = {"ports", cmd_ports, DUMP_ARG, 1, 1, ports_opts,
 				  "Ports by queue and I/O.", DUMP_NOTE, NULL};
 
 static const cli_opt binaries_opts[] = {CLI_OPT_ROWS("binaries to show (default 20)"),
-					CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+					CLI_OPT_JSON, CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd binaries_cmd = {"binaries", cmd_binaries, DUMP_ARG, 1, 1, binaries_opts,
 				     "Refc binaries by size, with the processes that hold them.",
 				     DUMP_NOTE, NULL};
@@ -67,7 +67,7 @@ static const cli_opt convert_opts[] = {
 	CLI_OPT_OUTPUT("FILE", "the snapshot to write (required), e.g. node.bdump"),
 	{"redact", 0, CLI_FLAG, NULL, "safe to share: no cookie, binaries and strings blanked "
 				      "(sizes kept), see docs/FORMAT.md"},
-	CLI_END};
+	CLI_OPT_CACHE, CLI_END};
 static const cli_cmd convert_cmd = {
 	"convert", cmd_convert, DUMP_ARG " -o FILE", 1, 1, convert_opts,
 	"Write a compact, indexed .bdump snapshot that every command reads.", DUMP_NOTE,
@@ -78,7 +78,7 @@ static const cli_opt diff_opts[] = {
 	CLI_OPT_ROWS("rows per table (default 15; 100 with --json)"),
 	CLI_OPT_ALL("every changed row"),
 	CLI_OPT_BY("rank process groups by memory, mq, reductions, binary or count"), CLI_OPT_JSON,
-	CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+	CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd diff_cmd = {"diff", cmd_diff, "<A> <B>", 2, 2, diff_opts,
 				 "What changed from A to B: processes, ETS, atoms, ports, memory.",
 				 NULL, "0 ok, 2 usage, 3 unreadable input, 4 an input was partial"};
@@ -87,7 +87,7 @@ static const cli_opt analyze_opts[] = {
 	CLI_OPT_VERBOSE("every finding with all its evidence (info ones too)"), CLI_OPT_JSON,
 	{"fail-on", 0, CLI_VALUE, "SEVERITY", "exit 1 when a finding is critical, warning or "
 					      "more, or info or more (for scripts)"},
-	CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+	CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd analyze_cmd = {
 	"analyze", cmd_analyze, DUMP_ARG, 1, 1, analyze_opts,
 	"What went wrong and who did it: findings, evidence, advice.", DUMP_NOTE,
@@ -96,7 +96,7 @@ static const cli_cmd analyze_cmd = {
 	"            4 partial input (cut dump) read: findings from what was read"};
 
 static const cli_opt state_opts[] = {CLI_OPT_ALL("the whole state, however big"), CLI_OPT_JSON,
-				     CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_END};
+				     CLI_OPT_STYLE, CLI_OPT_COLOR, CLI_OPT_CACHE, CLI_END};
 static const cli_cmd state_cmd = {"state", cmd_state, "<pid|name> " DUMP_ARG, 2, 2, state_opts,
 				  "The state of a gen_server, gen_statem or gen_event (:sys.get_state).",
 				  "<pid|name>: <0.123.0>, 0.123.0 or a registered name\n" DUMP_NOTE,

@@ -269,6 +269,12 @@ int partial_notice(const bd_model *m)
 	return EXIT_PARTIAL;
 }
 
+int cli_use_cache(const opts *o)
+{
+	const char *e = getenv("BEAMDUMP_NO_CACHE");
+	return !opt_count(o, "no-cache") && !(e && *e && strcmp(e, "0"));
+}
+
 /* An Elixir node: the elixir application's modules are loaded, or its processes run
  * Elixir code (a live capture reads no module list). */
 static int elixir_node(const bd_model *m)
@@ -325,7 +331,9 @@ int open_input(const opts *o, bd_model **m)
 		return EXIT_USAGE;
 	}
 	const char *path = o->args[o->nargs - 1];
-	if (bd_model_open(m, path, &err)) {
+	bd_open_opts oo = BD_OPEN_OPTS_INIT;
+	oo.cache = cli_use_cache(o);
+	if (bd_model_open_ex(m, path, &oo, &err)) {
 		fprintf(stderr, "beamdump: %s\n", out_txt(err.msg));
 		return EXIT_UNREADABLE;
 	}

@@ -69,6 +69,9 @@ typedef struct cd_reader {
 	uint64_t counts[CD_ABORT + 1]; /* sections per known tag */
 	bd_vec proc_secs;      /* queued =proc sections (parsed in parallel) */
 	size_t proc_hint;      /* index of the last proc that received a data section */
+	uint64_t released;     /* pages before this offset were dropped from memory */
+	int ext;               /* parse only the bd_proc_ext fields of =proc sections */
+	int late;              /* the model is open: intern with bd_model_intern_late */
 } cd_reader;
 
 void cd_header_version(cd_reader *r, const char *p, const char *eol);
@@ -79,5 +82,19 @@ void cd_section_parse(cd_reader *r, const cd_section *s);
 void cd_finish_truncation(cd_reader *r);
 /* Parse the queued =proc sections. */
 void cd_flush_procs(cd_reader *r);
+/* Section-start candidates found ahead by a second thread (cd_scan.c): start returns
+ * NULL for small inputs (scan in place then); next returns the first "\n=" whose '\n'
+ * is in [from, lim) (calls must not go backwards), or NULL. */
+typedef struct cd_cands cd_cands;
+cd_cands *cd_cands_start(const char *base, uint64_t size);
+const char *cd_cands_next(cd_cands *c, const char *from, const char *lim);
+void cd_cands_stop(cd_cands *c);
+/* Block size and the smallest input scanned ahead (defaults 4 MB and 64 MB; tests). */
+extern uint64_t cd_scan_block, cd_scan_min;
+/* Where a non-term section whose body starts at body ends: the '=' of the next line
+ * the scanner takes for a tag, or end. */
+const char *cd_section_end(const char *body, const char *end);
+/* The model's proc_ext hook for text dumps: p's =proc section read again. */
+int cd_proc_ext(const bd_model *m, const bd_proc *p, bd_proc_ext *out);
 
 #endif

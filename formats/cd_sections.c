@@ -62,6 +62,8 @@ static const char *S(cd_reader *r, const char *p, const char *e)
 		p++;
 	while (e > p && e[-1] == ' ')
 		e--;
+	if (r->late)
+		return bd_model_intern_late(r->m, p, (size_t)(e - p));
 	return bd_model_intern(r->m, p, (size_t)(e - p));
 }
 
@@ -94,11 +96,12 @@ static void skipped(cd_reader *r, const cd_section *s, const char *why)
 }
 
 /* ---- field tables ---- */
-typedef enum { F_U64, F_STR, F_PID, F_FN } ftype;
+/* F_EXT marks a bd_proc_ext field: read only when one process's rest is asked for. */
+typedef enum { F_U64, F_STR, F_PID, F_FN, F_EXT = 8 } ftype;
 typedef struct field {
 	const char *key;
 	size_t klen;
-	ftype type;
+	int type; /* ftype, maybe | F_EXT */
 	size_t off;
 	void (*fn)(cd_reader *r, void *row, const line *l, const char **cur, const char *end);
 } field;
@@ -116,8 +119,12 @@ static int apply_fields(cd_reader *r, const field *f, size_t nf, void *row, cons
 		if (f[i].klen != kl || f[i].key[0] != first || f[i].key[kl - 1] != last ||
 		    memcmp(f[i].key, l->key, kl) != 0)
 			continue;
+		/* Ext functions also run for the row: they may own continuation lines. */
+		if (r->ext ? !(f[i].type & F_EXT) : f[i].type == (F_EXT | F_U64) ||
+							 f[i].type == (F_EXT | F_STR))
+			return 1;
 		char *dst = (char *)row + f[i].off;
-		switch (f[i].type) {
+		switch (f[i].type & ~F_EXT) {
 		case F_U64:
 			*(uint64_t *)(void *)dst = U(l->val, l->val_end);
 			break;
@@ -616,22 +623,28 @@ static bd_proc_state parse_state(const char *p, const char *e)
 	return BD_PS_UNKNOWN;
 }
 
+/* A =proc section fills a table row and, on request, the rest (bd_proc_ext). */
+typedef struct cd_procrow {
+	bd_proc p;
+	bd_proc_ext x;
+} cd_procrow;
+
 static void proc_state(cd_reader *r, void *row, const line *l, const char **c, const char *e)
 {
 	(void)r, (void)c, (void)e;
-	((bd_proc *)row)->state = parse_state(l->val, l->val_end);
+	((cd_procrow *)row)->p.state = parse_state(l->val, l->val_end);
 }
 
 static void proc_links(cd_reader *r, void *row, const line *l, const char **c, const char *e)
 {
-	bd_proc *p = row;
+	bd_proc *p = &((cd_procrow *)row)->p;
 	(void)c, (void)e;
 	parse_link_list(r, &p->link_first, &p->link_count, l->val, l->val_end);
 }
 
 static void proc_pc(cd_reader *r, void *row, const line *l, const char **c, const char *e)
 {
-	bd_proc *p = row;
+	bd_proc *p = &((cd_procrow *)row)->p;
 	(void)c, (void)e;
 	const char *a = memchr(l->val, '(', (size_t)(l->val_end - l->val));
 	const char *b = l->val_end;
@@ -650,11 +663,11 @@ static void proc_last_calls(cd_reader *r, void *row, const line *l, const char *
 			    const char *end)
 {
 	/* "Last calls: m:f/a" then one item per line, ending with an empty line. */
-	bd_proc *p = row;
 	char buf[1024];
 	size_t n = 0;
 	line t;
 	n += (size_t)snprintf(buf, sizeof buf, "%.*s", (int)(l->val_end - l->val), l->val);
+	int keep = r->ext;
 	while (*cur < end) {
 		const char *save = *cur;
 		next_line(cur, end, &t);
@@ -667,16 +680,13 @@ static void proc_last_calls(cd_reader *r, void *row, const line *l, const char *
 		const char *s = t.p;
 		while (s < t.end && *s == ' ')
 			s++;
-		if (n < sizeof buf - 2)
+		if (keep && n < sizeof buf - 2)
 			n += (size_t)snprintf(buf + n, sizeof buf - n, ", %.*s", (int)(t.end - s), s);
 	}
 	if (n >= sizeof buf)
 		n = sizeof buf - 1;
-	const char **slot = bd_vec_push(&r->m->strings);
-	if (slot) {
-		*slot = bd_model_intern(r->m, buf, n);
-		p->last_calls = (uint32_t)(r->m->strings.len - 1);
-	}
+	if (keep)
+		((cd_procrow *)row)->x.last_calls = bd_model_intern_late(r->m, buf, n);
 }
 
 static void proc_old_bin_unused(cd_reader *r, void *row, const line *l, const char **c,
@@ -684,59 +694,97 @@ static void proc_old_bin_unused(cd_reader *r, void *row, const line *l, const ch
 {
 	(void)r, (void)c, (void)e;
 	/* "overflow" when negative: unknown. */
-	((bd_proc *)row)->old_bin_vheap_unused = U(l->val, l->val_end);
+	((cd_procrow *)row)->x.old_bin_vheap_unused = U(l->val, l->val_end);
 }
 
+#define PF(f) offsetof(cd_procrow, p.f)
+#define XF(f) offsetof(cd_procrow, x.f)
 static const field proc_fields[] = {
 	{K("State"), F_FN, 0, proc_state},
-	{K("Name"), F_STR, offsetof(bd_proc, name), NULL},
-	{K("Spawned as"), F_STR, offsetof(bd_proc, spawned_as), NULL},
-	{K("Current call"), F_STR, offsetof(bd_proc, current_call), NULL},
-	{K("Last scheduled in for"), F_STR, offsetof(bd_proc, current_call), NULL},
-	{K("Spawned by"), F_PID, offsetof(bd_proc, spawned_by), NULL},
-	{K("Message queue length"), F_U64, offsetof(bd_proc, msgq_len), NULL},
-	{K("Number of heap fragments"), F_U64, offsetof(bd_proc, heap_frags), NULL},
-	{K("Heap fragment data"), F_U64, offsetof(bd_proc, heap_frag_data), NULL},
-	{K("Last calls"), F_FN, 0, proc_last_calls},
+	{K("Name"), F_STR, PF(name), NULL},
+	{K("Spawned as"), F_STR, PF(spawned_as), NULL},
+	{K("Current call"), F_STR, PF(current_call), NULL},
+	{K("Last scheduled in for"), F_STR, PF(current_call), NULL},
+	{K("Spawned by"), F_PID, PF(spawned_by), NULL},
+	{K("Message queue length"), F_U64, PF(msgq_len), NULL},
+	{K("Number of heap fragments"), F_U64 | F_EXT, XF(heap_frags), NULL},
+	{K("Heap fragment data"), F_U64, PF(heap_frag_data), NULL},
+	{K("Last calls"), F_FN | F_EXT, 0, proc_last_calls},
 	{K("Link list"), F_FN, 0, proc_links},
-	{K("Reductions"), F_U64, offsetof(bd_proc, reductions), NULL},
-	{K("Stack+heap"), F_U64, offsetof(bd_proc, stack_heap), NULL},
-	{K("OldHeap"), F_U64, offsetof(bd_proc, old_heap), NULL},
-	{K("Heap unused"), F_U64, offsetof(bd_proc, heap_unused), NULL},
-	{K("OldHeap unused"), F_U64, offsetof(bd_proc, old_heap_unused), NULL},
-	{K("BinVHeap"), F_U64, offsetof(bd_proc, bin_vheap), NULL},
-	{K("OldBinVHeap"), F_U64, offsetof(bd_proc, old_bin_vheap), NULL},
-	{K("BinVHeap unused"), F_U64, offsetof(bd_proc, bin_vheap_unused), NULL},
-	{K("OldBinVHeap unused"), F_FN, 0, proc_old_bin_unused},
-	{K("Memory"), F_U64, offsetof(bd_proc, memory), NULL},
+	{K("Reductions"), F_U64, PF(reductions), NULL},
+	{K("Stack+heap"), F_U64, PF(stack_heap), NULL},
+	{K("OldHeap"), F_U64, PF(old_heap), NULL},
+	{K("Heap unused"), F_U64 | F_EXT, XF(heap_unused), NULL},
+	{K("OldHeap unused"), F_U64 | F_EXT, XF(old_heap_unused), NULL},
+	{K("BinVHeap"), F_U64, PF(bin_vheap), NULL},
+	{K("OldBinVHeap"), F_U64, PF(old_bin_vheap), NULL},
+	{K("BinVHeap unused"), F_U64 | F_EXT, XF(bin_vheap_unused), NULL},
+	{K("OldBinVHeap unused"), F_FN | F_EXT, 0, proc_old_bin_unused},
+	{K("Memory"), F_U64, PF(memory), NULL},
 	{K("Program counter"), F_FN, 0, proc_pc},
-	{K("Internal State"), F_STR, offsetof(bd_proc, internal_state), NULL},
+	{K("Internal State"), F_STR | F_EXT, XF(internal_state), NULL},
 };
 
-static void proc_init(bd_proc *p)
+static void proc_init(cd_procrow *row)
 {
+	bd_proc *p = &row->p;
 	p->spawned_by = BD_PID_NONE;
-	p->msgq_len = p->reductions = p->stack_heap = p->old_heap = p->heap_unused =
-		p->old_heap_unused = p->bin_vheap = p->old_bin_vheap = p->bin_vheap_unused =
-			p->old_bin_vheap_unused = p->memory = p->heap_frags = p->heap_frag_data =
-				p->arity = BD_UNKNOWN;
-	p->last_calls = UINT32_MAX;
+	p->msgq_len = p->reductions = p->stack_heap = p->old_heap = p->bin_vheap =
+		p->old_bin_vheap = p->memory = p->heap_frag_data = BD_UNKNOWN;
+	bd_proc_ext *x = &row->x;
+	x->heap_unused = x->old_heap_unused = x->bin_vheap_unused = x->old_bin_vheap_unused =
+		x->heap_frags = x->arity = BD_UNKNOWN;
 }
 
-static void parse_proc_into(cd_reader *r, const cd_section *s, bd_proc *p)
+/* The table row (r->ext == 0) or the rest (r->ext == 1) of one =proc section. */
+static void parse_proc_fields(cd_reader *r, const cd_section *s, cd_procrow *row)
 {
-	proc_init(p);
-	p->pid = PID(s->id, s->id_end);
-	p->src_off = s->hdr_off;
+	proc_init(row);
+	row->p.pid = PID(s->id, s->id_end);
+	row->p.src_off = s->hdr_off;
 	const char *cur = s->body;
 	line l;
 	while (next_line(&cur, s->end, &l)) {
 		if (l.val) {
-			apply_fields(r, proc_fields, NF(proc_fields), p, &l, &cur, s->end);
-		} else if (l.end - l.p > 8 && memcmp(l.p, "arity = ", 8) == 0) {
-			p->arity = U(l.p + 8, l.end);
+			apply_fields(r, proc_fields, NF(proc_fields), row, &l, &cur, s->end);
+		} else if (r->ext && l.end - l.p > 8 && memcmp(l.p, "arity = ", 8) == 0) {
+			row->x.arity = U(l.p + 8, l.end);
 		}
 	}
+}
+
+static void parse_proc_into(cd_reader *r, const cd_section *s, bd_proc *p)
+{
+	cd_procrow row = {0};
+	parse_proc_fields(r, s, &row);
+	*p = row.p;
+}
+
+int cd_proc_ext(const bd_model *m, const bd_proc *p, bd_proc_ext *out)
+{
+	const char *base;
+	size_t size;
+	uint64_t off = p->src_off;
+	/* Through the model: a model from the cache opens its dump on first use. */
+	if (bd_model_span_text(m, (bd_span){0, m->node.input_size}, &base, &size) ||
+	    off == BD_UNKNOWN || off >= size || size - off < 7 || memcmp(base + off, "=proc:", 6))
+		return 0;
+	const char *hdr = base + off, *end = base + size;
+	const char *eol = memchr(hdr, '\n', (size_t)(end - hdr));
+	if (!eol)
+		return 0;
+	cd_reader r = {0};
+	r.m = (bd_model *)m; /* only interned into, under the model's late lock */
+	r.base = base;
+	r.size = size;
+	r.ext = 1;
+	r.late = 1;
+	const char *id = hdr + 6, *id_end = eol > id && eol[-1] == '\r' ? eol - 1 : eol;
+	cd_section s = {CD_PROC, id, id_end, eol + 1, cd_section_end(eol + 1, end), off};
+	cd_procrow row = {0};
+	parse_proc_fields(&r, &s, &row);
+	*out = row.x;
+	return 0;
 }
 
 /* =proc sections are most of the eager work on a big dump. They are queued while
@@ -765,7 +813,7 @@ static const char *reintern(bd_model *m, const char *s)
 
 static void merge_private(bd_model *m, bd_model *pm, bd_proc *rows, size_t n)
 {
-	size_t nl, base_links = m->links.len, base_strings = m->strings.len;
+	size_t nl, base_links = m->links.len;
 	const bd_link *pl = bd_model_links(pm, &nl);
 	for (size_t i = 0; i < nl; i++) {
 		bd_link *l = bd_vec_push(&m->links);
@@ -776,11 +824,6 @@ static void merge_private(bd_model *m, bd_model *pm, bd_proc *rows, size_t n)
 		l->node = reintern(m, l->node);
 		l->ref = reintern(m, l->ref);
 	}
-	for (size_t i = 0; i < pm->strings.len; i++) {
-		const char **sp = bd_vec_push(&m->strings);
-		if (sp)
-			*sp = reintern(m, BD_VEC_AT(&pm->strings, const char *, i));
-	}
 	for (size_t i = 0; i < n; i++) {
 		bd_proc *p = &rows[i];
 		p->name = reintern(m, p->name);
@@ -788,11 +831,8 @@ static void merge_private(bd_model *m, bd_model *pm, bd_proc *rows, size_t n)
 		p->current_call = reintern(m, p->current_call);
 		p->pc = reintern(m, p->pc);
 		p->pc_mfa = reintern(m, p->pc_mfa);
-		p->internal_state = reintern(m, p->internal_state);
 		if (p->link_count)
 			p->link_first += (uint32_t)base_links;
-		if (p->last_calls != UINT32_MAX)
-			p->last_calls += (uint32_t)base_strings;
 	}
 	m->node.skipped += pm->node.skipped;
 	if (!m->node.skipped_first && pm->node.skipped_first)
@@ -829,8 +869,8 @@ void cd_flush_procs(cd_reader *r)
 		merge_private(m, pm, rows + half, n - half);
 	}
 	bd_model_free(pm);
-	for (size_t i = 0; i < n; i++)
-		bd_u64map_put(&m->pid_index, bd_pid_pack(rows[i].pid), base + i);
+	if (bd_model_index_procs(m, base))
+		skipped(r, &secs[0], "no memory for the process index");
 	r->proc_secs.len = 0;
 }
 
@@ -842,7 +882,9 @@ static void queue_proc(cd_reader *r, const cd_section *s)
 		cd_flush_procs(r); /* the pages behind can go */
 		return skipped(r, s, "more processes than a dump of this size holds");
 	}
-	if (r->proc_secs.len >= (1u << 20))
+	/* 64 k sections (about 30 MB of text): the pages behind a batch go once it is
+	 * parsed, so the resident set does not grow with the process table's text. */
+	if (r->proc_secs.len >= (1u << 16))
 		cd_flush_procs(r);
 	cd_section *q = bd_vec_push(&r->proc_secs);
 	if (!q)
@@ -853,7 +895,6 @@ static void queue_proc(cd_reader *r, const cd_section *s)
 static void attach_proc_data(cd_reader *r, const cd_section *s)
 {
 	bd_pid pid = PID(s->id, s->id_end);
-	uint64_t idx;
 	bd_proc *p = NULL;
 	/* Data sections follow the process table order: try the current and the next
 	 * process before the hash lookup. */
@@ -861,8 +902,9 @@ static void attach_proc_data(cd_reader *r, const cd_section *s)
 	for (size_t k = r->proc_hint; k < r->proc_hint + 2 && k < np && !p; k++)
 		if (bd_pid_eq(BD_VEC_AT(&r->m->procs, bd_proc, k).pid, pid))
 			p = &BD_VEC_AT(&r->m->procs, bd_proc, k);
-	if (!p && bd_u64map_get(&r->m->pid_index, bd_pid_pack(pid), &idx))
-		p = &BD_VEC_AT(&r->m->procs, bd_proc, idx);
+	int64_t row;
+	if (!p && (row = bd_model_pid_row(r->m, pid)) >= 0)
+		p = &BD_VEC_AT(&r->m->procs, bd_proc, row);
 	if (!p)
 		return skipped(r, s, "data section for an unknown process");
 	r->proc_hint = (size_t)(p - &BD_VEC_AT(&r->m->procs, bd_proc, 0));

@@ -5,6 +5,7 @@
  * sections are only located here and decoded lazily (heap.c). */
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -12,6 +13,10 @@
 
 #include "beamdump/progress.h"
 #include "cd_int.h"
+#include "readers.h"
+
+#define SCAN_WINDOW ((uint64_t)16 << 20) /* bytes searched between two releases */
+#define RELEASE_STEP ((uint64_t)32 << 20)
 
 #define T(s) s, sizeof(s) - 1
 static const struct tag_def {
@@ -204,6 +209,40 @@ static int term_boundary_ok(bd_ts_kind kind, const char *body, const char *cand,
 	return p == cand;
 }
 
+const char *cd_section_end(const char *body, const char *end)
+{
+	const char *p = body - 1; /* the '\n' that ends the tag line */
+	for (;;) {
+		const char *nl = next_candidate(p, end);
+		if (!nl)
+			return end;
+		const char *cand = nl + 1;
+		const char *eol = memchr(cand, '\n', (size_t)(end - cand));
+		cd_tag tag;
+		const char *id, *id_end;
+		if (parse_tag(cand, eol ? eol : end, &tag, &id, &id_end))
+			return cand;
+		p = cand;
+	}
+}
+
+/* Drop the pages before pos that nothing will read again: not those of =proc sections
+ * still queued for parsing, nor the current section's when it is parsed at its end
+ * (term sections and binaries are only located). They stay in the page cache. */
+static void release_behind(cd_reader *r, const char *pos)
+{
+	uint64_t keep = (uint64_t)(pos - r->base);
+	if (r->proc_secs.len)
+		keep = BD_VEC_AT(&r->proc_secs, cd_section, 0).hdr_off;
+	else if (!is_term_tag(r->cur_tag) && r->cur_tag != CD_BINARY)
+		keep = (uint64_t)(r->cur_hdr - r->base);
+	if (keep > r->released + RELEASE_STEP) {
+		uint64_t upto = keep & ~(uint64_t)((1u << 20) - 1);
+		bd_source_release_range(r->m->src, r->released, upto - r->released);
+		r->released = upto;
+	}
+}
+
 static void count_tag(bd_model *m, const char *cand, const char *eol)
 {
 	const char *t = cand + 1, *q = t;
@@ -327,6 +366,11 @@ int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *er
 			    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)", name);
 }
 
+void bd_crashdump_hooks(bd_model *m)
+{
+	m->proc_ext = cd_proc_ext;
+}
+
 int bd_crashdump_read(bd_model *m, bd_error *err)
 {
 	cd_reader r = {0};
@@ -336,6 +380,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.err = err;
 	r.cur_tag = CD_NONE;
 	r.proc_secs = BD_VEC_INIT(cd_section, 1u << 27);
+	m->proc_ext = cd_proc_ext;
 	const char *end = r.base + r.size;
 
 	const char *p = parse_header(&r);
@@ -343,11 +388,23 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.cur_hdr = r.base;
 	r.cur_id = r.cur_id_end = r.base;
 	r.cur_body = p;
-	uint64_t released = 0, reported = 0;
+	cd_cands *cands = cd_cands_start(r.base, r.size);
+	uint64_t reported = 0;
 	const char *walk = NULL; /* exact walk position in the current term section */
 
 	for (;;) {
-		const char *nl = next_candidate(p > r.base ? p - 1 : p, end);
+		/* The next "\n=", a window at a time, so that pages behind a long section
+		 * (a mailbox's heap, a big binary) go before it ends. */
+		const char *from = p > r.base ? p - 1 : p, *nl = NULL;
+		while (from < end) {
+			const char *lim = (uint64_t)(end - from) > SCAN_WINDOW ? from + SCAN_WINDOW : end;
+			nl = cands ? cd_cands_next(cands, from, lim)
+				   : next_candidate(from, lim < end ? lim + 1 : end);
+			if (nl || lim == end)
+				break;
+			from = lim;
+			release_behind(&r, from);
+		}
 		if (!nl)
 			break;
 		const char *cand = nl + 1;
@@ -385,19 +442,13 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 			count_tag(m, cand, eol);
 		else
 			r.counts[tag]++;
-		/* Keep the resident set small on huge inputs: pages behind us go. */
-		uint64_t done = r.proc_secs.len
-					? BD_VEC_AT(&r.proc_secs, cd_section, 0).hdr_off /* still to parse */
-					: (uint64_t)(cand - r.base);
-		if (done > released + (32u << 20)) {
-			released = done & ~(uint64_t)((1u << 20) - 1);
-			bd_source_release(m->src, released);
-		}
+		release_behind(&r, cand);
 		if ((uint64_t)(cand - r.base) > reported + (8u << 20)) {
 			reported = (uint64_t)(cand - r.base);
 			bd_progress("reading the dump", reported, r.size, BD_PROGRESS_BYTES);
 		}
 	}
+	cd_cands_stop(cands);
 	bd_progress_end();
 	if (r.cur_tag == CD_END)
 		r.seen_end = 1;

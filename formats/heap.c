@@ -1300,6 +1300,73 @@ static int cmp_caller(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* A long queue's summary is kept with the model cache (bd_model_memo_*): the next
+ * run on the same dump reads it instead of walking the queue again. */
+enum { MEMO_MIN_MESSAGES = 10000 };
+#define MEMO_MAILBOX ((uint64_t)0x4d42 << 48)
+
+typedef struct memo_mb {
+	bd_pid pid;
+	uint32_t version;
+	uint64_t messages, other, nshapes, ncallers;
+} memo_mb;
+
+static uint64_t memo_key(const bd_proc *p)
+{
+	return MEMO_MAILBOX ^ bd_pid_pack(p->pid);
+}
+
+static void stats_to_memo(const bd_heap *h, const bd_mailbox_stats *st)
+{
+	memo_mb hd = {h->p->pid, 1, st->messages, st->other, st->nshapes, st->ncallers};
+	size_t ns = st->nshapes * sizeof(bd_shape), nc = st->ncallers * sizeof *st->callers;
+	uint8_t *b = malloc(sizeof hd + ns + nc);
+	if (!b)
+		return;
+	memcpy(b, &hd, sizeof hd);
+	if (ns)
+		memcpy(b + sizeof hd, st->shapes, ns);
+	if (nc)
+		memcpy(b + sizeof hd + ns, st->callers, nc);
+	bd_model_memo_put(h->m, memo_key(h->p), b, sizeof hd + ns + nc);
+	free(b);
+}
+
+/* The kept summary, checked like any input: 1 when out holds it. */
+static int stats_from_memo(bd_heap *h, bd_mailbox_stats *out)
+{
+	void *d;
+	size_t len;
+	memo_mb hd;
+	if (!bd_model_memo_get(h->m, memo_key(h->p), &d, &len))
+		return 0;
+	int ok = len >= sizeof hd;
+	if (ok)
+		memcpy(&hd, d, sizeof hd);
+	ok = ok && bd_pid_eq(hd.pid, h->p->pid) && hd.version == 1 && hd.nshapes <= 8192 &&
+	     hd.ncallers <= 256 &&
+	     len == sizeof hd + hd.nshapes * sizeof(bd_shape) + hd.ncallers * sizeof *out->callers;
+	if (!ok) {
+		free(d);
+		return 0;
+	}
+	/* The same layout as a walk leaves: shapes, then callers. */
+	size_t ns = (size_t)hd.nshapes * sizeof(bd_shape);
+	free(h->stats_mem);
+	h->stats_mem = d;
+	memmove(d, (uint8_t *)d + sizeof hd, len - sizeof hd);
+	bd_shape *shapes = d;
+	for (size_t i = 0; i < hd.nshapes; i++)
+		shapes[i].key[sizeof shapes[i].key - 1] = 0;
+	out->messages = hd.messages;
+	out->other = hd.other;
+	out->shapes = hd.nshapes ? shapes : NULL;
+	out->nshapes = (size_t)hd.nshapes;
+	out->callers = hd.ncallers ? (void *)((uint8_t *)d + ns) : NULL;
+	out->ncallers = (size_t)hd.ncallers;
+	return 1;
+}
+
 int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 {
 	const char *t;
@@ -1307,6 +1374,9 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	memset(out, 0, sizeof *out);
 	if (msg_text(h, &t, &len))
 		return bd_error_set(err, BD_ENOTFOUND, 0, "no messages in the dump");
+	int memo = h->p->msgq_len != BD_UNKNOWN && h->p->msgq_len >= MEMO_MIN_MESSAGES;
+	if (memo && stats_from_memo(h, out))
+		return 0;
 	shape_tab st = {0};
 	/* Room for four times the messages (shapes are fewer), at most 8192 slots: a short
 	 * queue does not pay for a 1 MB table. */
@@ -1374,6 +1444,8 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	out->other = st.other;
 	out->callers = (void *)ct.slots;
 	out->ncallers = ct.count;
+	if (memo)
+		stats_to_memo(h, out);
 	return 0;
 }
 

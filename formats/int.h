@@ -4,6 +4,7 @@
 #ifndef BD_FORMATS_INT_H
 #define BD_FORMATS_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,13 @@ enum { BD_TAG_MAXCOUNT = 48 };
 
 typedef struct bd_source bd_source;
 
+/* pid -> row of the process table: open addressing over row numbers (4 bytes a slot;
+ * the pids themselves are in the rows). A pid seen twice maps to its last row. */
+typedef struct bd_pidx {
+	uint32_t *slots;           /* row + 1; 0 = empty */
+	size_t cap, count;
+} bd_pidx;
+
 struct bd_model {
 	bd_node_info node;
 	bd_memory mem;
@@ -45,8 +53,13 @@ struct bd_model {
 	bd_source *src;
 	const char *base;          /* source bytes (text dumps) */
 	uint64_t size;
+	/* bd_proc_ext rows parallel to procs (snapshots), or the reader's hook that
+	 * reads one again from the source (text dumps); neither: all unknown. */
+	bd_vec proc_exts;
+	int (*proc_ext)(const bd_model *m, const bd_proc *p, bd_proc_ext *out);
+	pthread_mutex_t late_lock; /* interning after open (bd_model_intern_late) */
 	/* lookups built after reading */
-	bd_u64map pid_index;       /* packed pid -> proc index */
+	bd_pidx pid_index;         /* pid -> proc row */
 	bd_u64map bin_index;       /* binary addr -> index */
 	/* literal-area index, built on first use (mutable cache) */
 	bd_u64map *lit_index;
@@ -62,13 +75,50 @@ struct bd_model {
 	const bd_proc *(*proc_lookup)(const bd_model *m, const char *s, bd_pid pid);
 	/* formats/secret.c: the cookies of this model were looked for (set once) */
 	_Atomic int secrets_learned;
+	/* A model read from the cache: its strings (cache.c) */
+	char *cache_blob;
+	int from_cache;
+	/* Work still running on the model (the cache being written): joined by free. */
+	void *job;
+	void (*job_join)(void *job);
+	/* Results derived from the source that are dear to compute (a mailbox summary),
+	 * by key (bd_model_memo_*); under late_lock. memo_load fills them once from the
+	 * model cache, memo_save keeps new ones there when the model is freed. */
+	struct bd_memo *memo;
+	size_t nmemo, memo_cap;
+	int memo_loaded, memo_dirty;
+	void *memo_ctx;
+	void (*memo_load)(bd_model *m);
+	void (*memo_save)(const bd_model *m);
+	void (*memo_free)(void *ctx);
 };
 
 const char *bd_model_intern(bd_model *m, const char *s, size_t len);
+/* Interning from a getter of an open model, which other threads may read. */
+const char *bd_model_intern_late(const bd_model *m, const char *s, size_t len);
 bd_model *bd_model_new(void);
 void bd_model_count_tag(bd_model *m, const char *tag, size_t len, uint64_t count);
 /* Build lookup maps once all tables are filled. */
 int bd_model_finish(bd_model *m, bd_error *err);
+/* ---- memo: results derived from the source, kept with the model cache ---- */
+typedef struct bd_memo {
+	uint64_t key;
+	void *data;
+	size_t len;
+} bd_memo;
+/* A copy of the bytes stored under key into *data (malloc'ed, the caller frees), or
+ * 0 when there are none. Thread-safe. */
+int bd_model_memo_get(const bd_model *m, uint64_t key, void **data, size_t *len);
+/* Keep len bytes under key (replacing what was there). Thread-safe; no error: a
+ * memo that cannot be kept is computed again next time. */
+void bd_model_memo_put(const bd_model *m, uint64_t key, const void *data, size_t len);
+/* Add a loaded entry (memo_load), taking data. */
+void bd_model_memo_adopt(bd_model *m, uint64_t key, void *data, size_t len);
+
+/* Add rows [from, procs.len) to the pid index (from = 0 rebuilds it). 0 or BD_ENOMEM. */
+int bd_model_index_procs(bd_model *m, size_t from);
+/* Row of pid in the pid index, or -1. */
+int64_t bd_model_pid_row(const bd_model *m, bd_pid pid);
 uint64_t bd_pid_pack(bd_pid p);
 
 /* ---- input source: mmap'ed file or decompressed temporary ---- */
@@ -88,13 +138,6 @@ void bd_source_free(bd_source *s);
 /* Drop pages of [0, upto) from the resident set (they stay in the page cache). */
 void bd_source_release(bd_source *s, uint64_t upto);
 void bd_source_release_range(bd_source *s, uint64_t off, uint64_t len);
-
-/* ---- readers ---- */
-int bd_crashdump_read(bd_model *m, bd_error *err);
-/* 0 when the text d is a crash dump we read (also one cut inside its first line),
- * else BD_EUNSUPPORTED with the reason (pre-R10B layout, encrypted, not a dump). */
-int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *err);
-int bd_snapshot_is(const char *data, uint64_t size);
 
 /* ---- term lines (termline.c) ---- */
 /* Skip one element starting at p; returns pointer past it or NULL. */

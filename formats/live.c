@@ -223,13 +223,10 @@ bd_proc *bd_live_proc_add(bd_live *lv, bd_pid pid)
 	p->state = BD_PS_UNKNOWN;
 	p->spawned_by = BD_PID_NONE;
 	p->msgq_len = p->reductions = BD_UNKNOWN;
-	p->stack_heap = p->old_heap = p->heap_unused = p->old_heap_unused = BD_UNKNOWN;
-	p->bin_vheap = p->old_bin_vheap = p->bin_vheap_unused = p->old_bin_vheap_unused =
-		BD_UNKNOWN;
-	p->memory = p->heap_frags = p->heap_frag_data = p->arity = BD_UNKNOWN;
+	p->stack_heap = p->old_heap = p->bin_vheap = p->old_bin_vheap = BD_UNKNOWN;
+	p->memory = p->heap_frag_data = BD_UNKNOWN;
 	p->link_first = (uint32_t)lv->m->links.len;
-	p->last_calls = UINT32_MAX;
-	p->src_off = BD_UNKNOWN;
+	p->src_off = BD_UNKNOWN; /* the rest (bd_proc_ext) is unknown live */
 	lv->last = LAST_PROC;
 	return p;
 }

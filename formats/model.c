@@ -1,4 +1,4 @@
-/* The model: construction, format detection on open, getters and lookups. */
+/* The model: construction, getters and lookups. Opening an input is open.c. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +6,6 @@
 
 #include "beamdump/secret.h"
 #include "int.h"
-#include "snapshot_int.h"
 
 #define MAXROWS (1u << 27)
 
@@ -30,6 +29,8 @@ bd_model *bd_model_new(void)
 	m->alloc_stats = BD_VEC_INIT(bd_alloc_stat, 1u << 22);
 	m->areas = BD_VEC_INIT(bd_area, 1u << 16);
 	m->strings = BD_VEC_INIT(const char *, MAXROWS);
+	m->proc_exts = BD_VEC_INIT(bd_proc_ext, MAXROWS);
+	pthread_mutex_init(&m->late_lock, NULL);
 	bd_memory *mm = &m->mem;
 	mm->total = mm->processes = mm->processes_used = mm->system = mm->atom = mm->atom_used =
 		mm->binary = mm->code = mm->ets = mm->maximum = BD_UNKNOWN;
@@ -74,6 +75,15 @@ const char *bd_model_intern(bd_model *m, const char *s, size_t len)
 	return r;
 }
 
+const char *bd_model_intern_late(const bd_model *cm, const char *s, size_t len)
+{
+	bd_model *m = (bd_model *)cm; /* interning adds, never changes what is there */
+	pthread_mutex_lock(&m->late_lock);
+	const char *r = bd_intern_str(&m->intern, s, len);
+	pthread_mutex_unlock(&m->late_lock);
+	return r;
+}
+
 void bd_model_count_tag(bd_model *m, const char *tag, size_t len, uint64_t count)
 {
 	/* Sections come in runs of one tag: try the last one first. */
@@ -108,17 +118,76 @@ uint64_t bd_pid_pack(bd_pid p)
 	return ((uint64_t)(p.node & 0xffff) << 48) | ((uint64_t)p.num << 16) | (p.serial & 0xffff);
 }
 
-int bd_model_finish(bd_model *m, bd_error *err)
+/* ---- pid index ---- */
+static size_t pid_hash(bd_pid p)
 {
-	(void)err;
+	uint64_t h = ((uint64_t)p.num << 32 | p.serial) ^ ((uint64_t)p.node * 0x9e3779b97f4a7c15ull);
+	h *= 0xff51afd7ed558ccdull;
+	return (size_t)(h ^ (h >> 32));
+}
+
+static void pidx_put(bd_pidx *x, const bd_proc *procs, uint32_t row)
+{
+	size_t j = pid_hash(procs[row].pid) & (x->cap - 1);
+	for (; x->slots[j]; j = (j + 1) & (x->cap - 1)) {
+		if (bd_pid_eq(procs[x->slots[j] - 1].pid, procs[row].pid)) {
+			x->slots[j] = row + 1; /* the last row of a pid wins */
+			return;
+		}
+	}
+	x->slots[j] = row + 1;
+	x->count++;
+}
+
+int bd_model_index_procs(bd_model *m, size_t from)
+{
+	bd_pidx *x = &m->pid_index;
 	size_t n = m->procs.len;
 	const bd_proc *procs = m->procs.data;
-	/* A snapshot loads its process table lazily and indexes it when it does. */
-	if (!m->procs_load && m->pid_index.count != n) {
-		bd_u64map_free(&m->pid_index);
-		for (size_t i = 0; i < n; i++)
-			bd_u64map_put(&m->pid_index, bd_pid_pack(procs[i].pid), i);
+	if (!from)
+		x->count = 0;
+	if (n >= UINT32_MAX)
+		n = UINT32_MAX - 1;
+	/* At most 3/4 full; growing re-adds every row. */
+	if (n * 4 >= x->cap * 3 || !from) {
+		size_t cap = 64;
+		while (n * 4 >= cap * 3)
+			cap *= 2;
+		if (cap != x->cap || !from) {
+			uint32_t *s = calloc(cap, sizeof *s);
+			if (!s)
+				return BD_ENOMEM;
+			free(x->slots);
+			x->slots = s;
+			x->cap = cap;
+			x->count = 0;
+			from = 0;
+		}
 	}
+	for (size_t i = from; i < n; i++)
+		pidx_put(x, procs, (uint32_t)i);
+	return 0;
+}
+
+int64_t bd_model_pid_row(const bd_model *m, bd_pid pid)
+{
+	const bd_pidx *x = &m->pid_index;
+	const bd_proc *procs = m->procs.data;
+	if (!x->cap)
+		return -1;
+	for (size_t j = pid_hash(pid) & (x->cap - 1); x->slots[j]; j = (j + 1) & (x->cap - 1))
+		if (bd_pid_eq(procs[x->slots[j] - 1].pid, pid))
+			return (int64_t)x->slots[j] - 1;
+	return -1;
+}
+
+int bd_model_finish(bd_model *m, bd_error *err)
+{
+	size_t n = m->procs.len;
+	/* A snapshot loads its process table lazily and indexes it when it does; the
+	 * crash-dump reader and the cache bring theirs. */
+	if (!m->procs_load && !m->pid_index.cap && n && bd_model_index_procs(m, 0))
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory indexing %zu processes", n);
 	const bd_binary *bins = bd_model_binaries(m, &n);
 	for (size_t i = 0; i < n; i++)
 		bd_u64map_put(&m->bin_index, bins[i].addr, i);
@@ -147,93 +216,97 @@ int bd_model_finish(bd_model *m, bd_error *err)
 	return 0;
 }
 
-static int open_text(bd_model *m, bd_error *err)
+/* ---- memo ---- */
+static bd_memo *memo_find(const bd_model *m, uint64_t key)
 {
-	const char *d = m->base;
-	uint64_t n = m->size;
-	int rc = bd_crashdump_check(d, n, m->src->name, err);
-	if (rc)
-		return rc;
-	m->node.source = "erl_crash.dump";
-	/* A process of a real dump takes a =proc section of 350 bytes or more, and most
-	 * have stack and heap sections too; a forged dump of bare "=proc:" lines gets no
-	 * more rows than its size allows, so the model stays smaller than its input. */
-	uint64_t procs_cap = n / 384 > (1u << 16) ? n / 384 : (1u << 16);
-	if (procs_cap < m->procs.max)
-		m->procs.max = (size_t)procs_cap;
-	rc = bd_crashdump_read(m, err);
-	if (rc)
-		return rc;
-	if (m->src->cut_reason[0] && m->node.truncated && !m->node.abort_reason)
-		m->node.abort_reason = bd_model_intern(m, m->src->cut_reason,
-						       strlen(m->src->cut_reason));
-	m->node.crlf = m->src->crlf;
-	return 0;
+	for (size_t i = 0; i < m->nmemo; i++)
+		if (m->memo[i].key == key)
+			return &m->memo[i];
+	return NULL;
 }
 
-/* Read m->src into m by its content; frees m on failure. */
-static int model_read(bd_model **out, bd_model *m, bd_error *err)
+static void memo_set(bd_model *m, uint64_t key, void *data, size_t len)
 {
-	int rc;
-	m->base = m->src->data;
-	m->size = m->src->size;
-	m->node.input_size = m->size;
-	if (bd_snapshot_is(m->base, m->size))
-		rc = bd_snapshot_read(m, err);
-	else
-		rc = open_text(m, err);
-	if (!rc)
-		rc = bd_model_finish(m, err);
-	if (rc) {
-		bd_model_free(m);
-		return rc;
+	bd_memo *e = memo_find(m, key);
+	if (!e && m->nmemo == m->memo_cap) {
+		size_t nc = m->memo_cap ? m->memo_cap * 2 : 8;
+		bd_memo *v = realloc(m->memo, nc * sizeof *v);
+		if (!v) {
+			free(data);
+			return;
+		}
+		m->memo = v;
+		m->memo_cap = nc;
 	}
-	*out = m;
-	return 0;
+	if (!e) {
+		e = &m->memo[m->nmemo++];
+		e->key = key;
+	} else {
+		free(e->data);
+	}
+	e->data = data;
+	e->len = len;
 }
 
-int bd_model_open(bd_model **out, const char *path, bd_error *err)
+void bd_model_memo_adopt(bd_model *m, uint64_t key, void *data, size_t len)
 {
-	*out = NULL;
-	bd_model *m = bd_model_new();
-	if (!m)
-		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-	int rc = bd_source_open(&m->src, path, err);
-	if (rc) {
-		bd_model_free(m);
-		return rc;
-	}
-	return model_read(out, m, err);
+	memo_set(m, key, data, len);
 }
 
-int bd_model_open_mem(bd_model **out, const void *data, size_t size, const char *name,
-		      bd_error *err)
+int bd_model_memo_get(const bd_model *cm, uint64_t key, void **data, size_t *len)
 {
-	*out = NULL;
-	bd_model *m = bd_model_new();
-	bd_source *s = m ? calloc(1, sizeof *s) : NULL;
-	if (!s) {
-		bd_model_free(m);
-		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	bd_model *m = (bd_model *)cm; /* the memo is a cache of the model */
+	int found = 0;
+	pthread_mutex_lock(&m->late_lock);
+	if (!m->memo_loaded) {
+		m->memo_loaded = 1;
+		if (m->memo_load)
+			m->memo_load(m);
 	}
-	s->fd = -1;
-	s->data = size ? data : "";
-	s->size = size;
-	snprintf(s->name, sizeof s->name, "%s", name ? name : "<memory>");
-	m->src = s;
-	return model_read(out, m, err);
+	const bd_memo *e = memo_find(m, key);
+	if (e && (*data = malloc(e->len ? e->len : 1))) {
+		memcpy(*data, e->data, e->len);
+		*len = e->len;
+		found = 1;
+	}
+	pthread_mutex_unlock(&m->late_lock);
+	return found;
+}
+
+void bd_model_memo_put(const bd_model *cm, uint64_t key, const void *data, size_t len)
+{
+	bd_model *m = (bd_model *)cm;
+	void *copy = malloc(len ? len : 1);
+	if (!copy)
+		return;
+	memcpy(copy, data, len);
+	pthread_mutex_lock(&m->late_lock);
+	memo_set(m, key, copy, len);
+	m->memo_dirty = 1;
+	pthread_mutex_unlock(&m->late_lock);
 }
 
 void bd_model_free(bd_model *m)
 {
 	if (!m)
 		return;
+	if (m->job_join)
+		m->job_join(m->job);
+	if (m->memo_dirty && m->memo_save)
+		m->memo_save(m);
+	for (size_t i = 0; i < m->nmemo; i++)
+		free(m->memo[i].data);
+	free(m->memo);
+	if (m->memo_free)
+		m->memo_free(m->memo_ctx);
 	bd_vec *vs[] = {&m->table_stats, &m->scheds, &m->procs,   &m->links,   &m->ports,
 			&m->ets,         &m->timers, &m->dists,   &m->modules, &m->funs,
 			&m->binaries,    &m->alloc_stats, &m->areas, &m->strings};
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		bd_vec_free(vs[i]);
-	bd_u64map_free(&m->pid_index);
+	free(m->pid_index.slots);
+	bd_vec_free(&m->proc_exts);
+	pthread_mutex_destroy(&m->late_lock);
 	bd_u64map_free(&m->bin_index);
 	bd_u64map_free(m->lit_index);
 	free(m->lit_index);
@@ -241,6 +314,7 @@ void bd_model_free(bd_model *m)
 		m->free_ctx(m->span_ctx);
 	bd_intern_free(&m->intern);
 	bd_arena_free(&m->arena);
+	free(m->cache_blob);
 	bd_source_free(m->src);
 	free(m);
 }
@@ -356,11 +430,23 @@ const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 {
 	if (m->proc_lookup)
 		return m->proc_lookup(m, NULL, pid);
-	uint64_t idx;
-	if (!bd_u64map_get(&m->pid_index, bd_pid_pack(pid), &idx))
-		return NULL;
-	const bd_proc *p = &BD_VEC_AT(&m->procs, bd_proc, idx);
-	return bd_pid_eq(p->pid, pid) ? p : NULL;
+	int64_t row = bd_model_pid_row(m, pid);
+	return row < 0 ? NULL : &BD_VEC_AT(&m->procs, bd_proc, row);
+}
+
+int bd_proc_ext_get(const bd_model *m, const bd_proc *p, bd_proc_ext *out)
+{
+	*out = (bd_proc_ext){NULL, NULL, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN,
+			     BD_UNKNOWN, BD_UNKNOWN};
+	const bd_proc *rows = m->procs.data;
+	if (!p || !rows || p < rows || p >= rows + m->procs.len)
+		return BD_ENOTFOUND;
+	size_t row = (size_t)(p - rows);
+	if (m->proc_ext)
+		return m->proc_ext(m, p, out);
+	if (row < m->proc_exts.len)
+		*out = BD_VEC_AT(&m->proc_exts, bd_proc_ext, row);
+	return 0;
 }
 
 static const bd_proc *proc_find1(const bd_model *m, const char *s)

@@ -172,7 +172,8 @@ static int span_blob(void *ctx, bd_span s, const char **out, size_t *len)
 	return bd_model_span_text(w->m, s, out, len);
 }
 
-static void write_table(wr *w, unsigned id, const void *rows, size_t n)
+/* Rows [0, n) of table id, the first being row `first` of the table. */
+static void write_table_at(wr *w, unsigned id, const void *rows, size_t n, size_t first)
 {
 	const snap_table *t = snap_table_get(id);
 	size_t i = 0;
@@ -205,11 +206,36 @@ static void write_table(wr *w, unsigned id, const void *rows, size_t n)
 		}
 		flush_strings(w);
 		/* pid index chunks are keyed by their first pid, all others by first row */
-		uint64_t key = id == ST_PIDIDX ? ((const snap_pidrow *)rows)[i].pid : i;
+		uint64_t key = id == ST_PIDIDX ? ((const snap_pidrow *)rows)[i].pid : first + i;
 		sink_rec(w, BD_REC_TABLE, id, w->table_seq[id]++, key, (uint32_t)k, enc.p, enc.len);
 		sb_free(&enc);
 		i += k;
 	} while (i < n && !w->rc);
+}
+
+static void write_table(wr *w, unsigned id, const void *rows, size_t n)
+{
+	write_table_at(w, id, rows, n, 0);
+}
+
+/* Process rows with the rest of each (bd_proc_ext, of the model's row src[i]), a
+ * chunk at a time. */
+static void write_procs(wr *w, const bd_proc *procs, const bd_proc *src, size_t n)
+{
+	size_t chunk = w->o.table_rows ? w->o.table_rows : 1;
+	snap_procrow *buf = malloc((n < chunk ? n : chunk) * sizeof *buf);
+	if (!buf)
+		return (void)oom(w);
+	for (size_t i = 0; i < n && !w->rc; i += chunk) {
+		size_t k = n - i < chunk ? n - i : chunk;
+		for (size_t j = 0; j < k; j++) {
+			buf[j].p = procs[i + j];
+			bd_proc_ext_get(w->m, &src[i + j], &buf[j].x);
+			buf[j].last_calls_idx = BD_UNKNOWN;
+		}
+		write_table_at(w, ST_PROCS, buf, k, i);
+	}
+	free(buf);
 }
 
 static int cmp_pidrow(const void *a, const void *b)
@@ -387,7 +413,7 @@ static void write_redacted_spans(wr *w)
 		pc[i].sec_heap.len = redacted_len(w, SK_HEAP, procs[i].sec_heap);
 	}
 	if (n && !w->rc) {
-		write_table(w, ST_PROCS, pc, n);
+		write_procs(w, pc, procs, n);
 		write_proc_index(w, pc, n);
 	}
 	free(pc);
@@ -444,7 +470,7 @@ static void write_tables(wr *w)
 		return write_redacted_spans(w);
 	const bd_proc *procs = bd_model_procs(m, &n);
 	if (n) {
-		write_table(w, ST_PROCS, procs, n);
+		write_procs(w, procs, procs, n);
 		write_proc_index(w, procs, n);
 	}
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "readers.h"
 #include "snapshot_int.h"
 
 #define MAX_RAW ((uint64_t)1 << 31)  /* largest payload we decompress */
@@ -1321,28 +1322,33 @@ static int range_map(const rowgaps *g, uint32_t *first, uint32_t *count)
 	return 0;
 }
 
-static const char *check_procs(snap *s, bd_proc *p, size_t n)
+static const char *check_procs(snap *s, snap_procrow *w, size_t n)
 {
 	const bd_model *m = s->m;
 	for (size_t i = 0; i < n; i++) {
-		uint32_t one = 1;
-		range_map(&s->link_gaps, &p[i].link_first, &p[i].link_count);
-		if (p[i].last_calls != UINT32_MAX && range_map(&s->loose_gaps, &p[i].last_calls, &one))
-			p[i].last_calls = UINT32_MAX;
+		bd_proc *p = &w[i].p;
+		uint32_t one = 1, lc = w[i].last_calls_idx < UINT32_MAX ? (uint32_t)w[i].last_calls_idx
+									   : UINT32_MAX;
+		range_map(&s->link_gaps, &p->link_first, &p->link_count);
+		if (lc != UINT32_MAX && range_map(&s->loose_gaps, &lc, &one))
+			lc = UINT32_MAX;
 		const char *why = NULL;
-		if ((uint64_t)p[i].link_first + p[i].link_count > m->links.len)
+		if ((uint64_t)p->link_first + p->link_count > m->links.len)
 			why = "process links out of range";
-		else if (p[i].last_calls != UINT32_MAX && p[i].last_calls >= m->strings.len)
+		else if (lc != UINT32_MAX && lc >= m->strings.len)
 			why = "process last calls out of range";
-		else if ((unsigned)p[i].state >= BD_PS__COUNT)
+		else if ((unsigned)p->state >= BD_PS__COUNT)
 			why = "process state out of range";
 		if (why && !s->scanned && !s->nbad)
 			return why;
 		if (why) {
-			p[i].link_first = p[i].link_count = 0;
-			p[i].last_calls = UINT32_MAX;
-			p[i].state = BD_PS_UNKNOWN;
+			p->link_first = p->link_count = 0;
+			lc = UINT32_MAX;
+			p->state = BD_PS_UNKNOWN;
 		}
+		/* Files before column 32 keep the last calls as a loose string. */
+		if (!w[i].x.last_calls && lc != UINT32_MAX)
+			w[i].x.last_calls = BD_VEC_AT(&m->strings, const char *, lc);
 	}
 	return NULL;
 }
@@ -1387,14 +1393,28 @@ static int check_refs(snap *s, bd_error *err)
 }
 
 /* ---- the process table, loaded a chunk at a time ---- */
-/* Decode ST_PROCS chunk record ri into rows: 0, BD_ENOMEM or BD_ECORRUPT with *why. */
-static int decode_procs(snap *s, size_t ri, bd_proc *rows, const char **why)
+/* Decode ST_PROCS chunk record ri into rows and exts (n rows each): 0, BD_ENOMEM or
+ * BD_ECORRUPT with *why. */
+static int decode_procs(snap *s, size_t ri, bd_proc *rows, bd_proc_ext *exts, const char **why)
 {
-	int rc = decode_chunk(s, ri, rows, why);
-	if (!rc && (*why = check_procs(s, rows, s->recs[ri].items)) != NULL) {
-		snap_table_defaults(snap_table_get(ST_PROCS), rows, s->recs[ri].items);
+	size_t n = s->recs[ri].items;
+	snap_procrow *w = malloc((n ? n : 1) * sizeof *w);
+	if (!w)
+		return BD_ENOMEM;
+	int rc = decode_chunk(s, ri, w, why);
+	if (!rc && (*why = check_procs(s, w, n)) != NULL) {
+		snap_table_defaults(snap_table_get(ST_PROCS), w, n);
 		rc = BD_ECORRUPT;
 	}
+	if (rc == BD_ENOMEM) {
+		free(w);
+		return rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		rows[i] = w[i].p;
+		exts[i] = w[i].x;
+	}
+	free(w);
 	return rc;
 }
 
@@ -1406,7 +1426,10 @@ static int load_proc_chunk(snap *s, size_t k, bd_error *err)
 	s->proc_loaded[k] = 1;
 	size_t ri = s->proc_chunks[k];
 	const char *why;
-	int rc = decode_procs(s, ri, (bd_proc *)s->m->procs.data + s->recs[ri].key, &why);
+	bd_model *m = s->m;
+	uint64_t key = s->recs[ri].key;
+	int rc = decode_procs(s, ri, (bd_proc *)m->procs.data + key,
+			      (bd_proc_ext *)m->proc_exts.data + key, &why);
 	if (rc == BD_ENOMEM)
 		return bd_error_set(err, rc, 0, "out of memory");
 	return rc ? rec_error(s, err, rc, ri, why) : 0;
@@ -1437,10 +1460,12 @@ static int procs_load_all(bd_model *m)
 			rc = err.code;
 		}
 	}
-	const bd_proc *p = m->procs.data;
-	bd_u64map_free(&m->pid_index);
-	for (size_t i = 0; i < m->procs.len; i++)
-		bd_u64map_put(&m->pid_index, bd_pid_pack(p[i].pid), i);
+	if (bd_model_index_procs(m, 0)) {
+		bd_error err = {0};
+		bd_error_set(&err, BD_ENOMEM, 0, "out of memory indexing processes");
+		note_load_error(s, &err);
+		rc = BD_ENOMEM;
+	}
 	m->proc_lookup = NULL;
 	m->procs_load = NULL;
 	pthread_mutex_unlock(&s->lock);
@@ -1564,7 +1589,8 @@ static int load_procs_now(snap *s, bd_error *err)
 			rows += s->recs[ri].items;
 	}
 	bd_proc *p = rows ? bd_vec_extend(&m->procs, (size_t)rows) : NULL;
-	if (rows && !p)
+	bd_proc_ext *x = rows ? bd_vec_extend(&m->proc_exts, (size_t)rows) : NULL;
+	if (rows && (!p || !x))
 		return bd_error_set(err, BD_ENOMEM, 0, "%s: no memory for %llu processes", s->name,
 				    (unsigned long long)rows);
 	size_t at = 0;
@@ -1573,7 +1599,7 @@ static int load_procs_now(snap *s, bd_error *err)
 		const char *why;
 		if (s->recs[ri].bad)
 			continue;
-		int rc = decode_procs(s, ri, p + at, &why);
+		int rc = decode_procs(s, ri, p + at, x + at, &why);
 		if (rc == BD_ENOMEM)
 			return bd_error_set(err, rc, 0, "out of memory");
 		if (rc)
@@ -1581,7 +1607,7 @@ static int load_procs_now(snap *s, bd_error *err)
 		else
 			at += s->recs[ri].items;
 	}
-	m->procs.len = at;
+	m->procs.len = m->proc_exts.len = at;
 	return 0;
 }
 
@@ -1641,7 +1667,8 @@ static int prepare_procs(snap *s, bd_error *err)
 			s->names = nv.data;
 			s->nnames = nv.len;
 			s->proc_loaded = calloc(s->nproc_chunks, 1);
-			if (!s->proc_loaded || !bd_vec_extend(&m->procs, (size_t)next))
+			if (!s->proc_loaded || !bd_vec_extend(&m->procs, (size_t)next) ||
+			    !bd_vec_extend(&m->proc_exts, (size_t)next))
 				return bd_error_set(err, BD_ENOMEM, 0, "%s: no memory for %llu processes",
 						    s->name, (unsigned long long)next);
 			m->procs_load = procs_load_all;

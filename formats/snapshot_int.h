@@ -7,11 +7,6 @@
 #include "beamdump/container.h"
 #include "int.h"
 
-/* Does the input start with the snapshot magic? */
-int bd_snapshot_is(const char *data, uint64_t size);
-/* Fill m from the snapshot in m->base/m->size. */
-int bd_snapshot_read(bd_model *m, bd_error *err);
-
 /* ---- growable byte buffer (hard cap; sets oom instead of failing each call) ---- */
 typedef struct sbuf {
 	uint8_t *p;
@@ -143,6 +138,14 @@ typedef struct snap_tagrow {
 	const char *tag;
 	uint64_t count;
 } snap_tagrow;
+/* A row of ST_PROCS: the table row and the rest. Files before column 32 hold the
+ * last calls as a loose string (column 26, last_calls_idx; BD_UNKNOWN = none). */
+typedef struct snap_procrow {
+	bd_proc p;
+	bd_proc_ext x;
+	uint64_t last_calls_idx;
+} snap_procrow;
+
 /* Binary -> referrers (snapshot only): one row per (binary, process) pair. */
 typedef struct snap_binref {
 	uint64_t bin;  /* index into binaries */

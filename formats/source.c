@@ -18,7 +18,7 @@
 #include <zstd.h>
 
 #include "beamdump/progress.h"
-#include "int.h"
+#include "readers.h"
 
 enum {
 	HEAD_CAP = 64,                      /* bytes sniffed before anything is spooled */

@@ -38,6 +38,7 @@ int bd_error_set(bd_error *err, int code, int sys_errno, const char *fmt, ...)
 struct bd_arena_chunk {
 	bd_arena_chunk *next;
 	size_t cap;
+	size_t used; /* bytes handed out, once a newer chunk took over (else arena.used) */
 	max_align_t data[];
 };
 
@@ -55,8 +56,11 @@ void *bd_arena_alloc(bd_arena *a, size_t size)
 			a->failed = 1;
 			return NULL;
 		}
+		if (a->head)
+			a->head->used = a->used;
 		c->next = a->head;
 		c->cap = cap;
+		c->used = 0;
 		a->head = c;
 		a->used = 0;
 		a->cap = cap;
@@ -98,6 +102,12 @@ char *bd_arena_printf(bd_arena *a, const char *fmt, ...)
 	char *s = bd_arena_vprintf(a, fmt, ap);
 	va_end(ap);
 	return s;
+}
+
+void bd_arena_each(const bd_arena *a, void (*fn)(void *ud, const char *p, size_t n), void *ud)
+{
+	for (const bd_arena_chunk *c = a->head; c; c = c->next)
+		fn(ud, (const char *)c->data, c == a->head ? a->used : c->used);
 }
 
 void bd_arena_free(bd_arena *a)

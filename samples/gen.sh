@@ -27,7 +27,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$HERE/src
-ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit"
+ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit proc_leak ets_leak timer_leak memory_hog busy_port stuck_call selective_recv statem_deadlock bin_gc elixir_agent healthy_busy elixir_healthy"
 JOBS=${BEAMDUMP_GEN_JOBS:-3}
 FORCE=0
 DRY=0
@@ -95,9 +95,13 @@ scenario() {
         large)      local ls=${BEAMDUMP_LARGE_SESSIONS:-100000}
                     RUN="$erl +P $((ls + 162144)) -bd_sessions $ls -s bd_large start"; TMO=120 ;;
         port_limit) RUN="$erl +Q 1024 -s bd_port_limit start" ;;
+        proc_leak|ets_leak|timer_leak|memory_hog|busy_port|stuck_call|selective_recv|statem_deadlock|bin_gc|healthy_busy)
+                    RUN="$erl -s bd_$n start"; DEPS="$DEPS $SRC/bd_sup.erl" ;;
         elixir_proc_limit)
                     RUN="elixir --erl \"$VMFLAGS +P 1024\" -pa $BUILD $SRC/elixir_proc_limit.exs"
                     DEPS="$DEPS $SRC/elixir_proc_limit.exs" ;;
+        elixir_*)   RUN="elixir --erl \"$VMFLAGS\" -pa $BUILD $SRC/$n.exs"
+                    DEPS="$DEPS $SRC/$n.exs" ;;
     esac
     [ -f "$SRC/bd_$n.erl" ] && DEPS="$DEPS $SRC/bd_$n.erl"
     return 0
@@ -184,7 +188,7 @@ for n in $NAMES; do
         echo "skip  $n (up to date)"
         continue
     fi
-    if [ "$n" = elixir_proc_limit ] && ! command -v elixir >/dev/null 2>&1; then
+    if [ "${n#elixir_}" != "$n" ] && ! command -v elixir >/dev/null 2>&1; then
         echo "gen.sh: $n: 'elixir' not found (run scripts/deps.sh)" >&2
         echo fail > "$LOGS/$n.status"; continue
     fi

@@ -173,6 +173,31 @@ static int table_eq(unsigned id, const bd_model *a, const void *ra, size_t na, c
 	return 1;
 }
 
+/* Process rows with the rest of each (bd_proc_ext), as the snapshot stores them. */
+static int procs_eq(const bd_model *a, const bd_model *b, char *why, size_t cap)
+{
+	size_t na, nb;
+	const bd_proc *pa = bd_model_procs(a, &na), *pb = bd_model_procs(b, &nb);
+	const snap_table *t = snap_table_get(ST_PROCS);
+	if (na != nb) {
+		snprintf(why, cap, "%s: %zu rows vs %zu", t->name, na, nb);
+		return 0;
+	}
+	for (size_t i = 0; i < na; i++) {
+		snap_procrow wa, wb;
+		memset(&wa, 0, sizeof wa);
+		memset(&wb, 0, sizeof wb);
+		wa.p = pa[i];
+		wb.p = pb[i];
+		bd_proc_ext_get(a, &pa[i], &wa.x);
+		bd_proc_ext_get(b, &pb[i], &wb.x);
+		wa.last_calls_idx = wb.last_calls_idx = BD_UNKNOWN;
+		if (!rows_eq(t, a, (const uint8_t *)&wa, b, (const uint8_t *)&wb, why, cap, i))
+			return 0;
+	}
+	return 1;
+}
+
 int su_models_equal(const bd_model *a, const bd_model *b, char *why, size_t cap)
 {
 	size_t na, nb;
@@ -188,7 +213,8 @@ int su_models_equal(const bd_model *a, const bd_model *b, char *why, size_t cap)
 		return -1;
 	TBL(ST_TABLE_STATS, bd_model_table_stats);
 	TBL(ST_SCHEDS, bd_model_scheds);
-	TBL(ST_PROCS, bd_model_procs);
+	if (!procs_eq(a, b, why, cap))
+		return -1;
 	TBL(ST_LINKS, bd_model_links);
 	TBL(ST_PORTS, bd_model_ports);
 	TBL(ST_ETS, bd_model_ets);

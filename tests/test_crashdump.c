@@ -131,13 +131,25 @@ static void test_proc(void **state)
 	assert_int_equal(p[0].spawned_by.num, 10);
 	assert_int_equal(p[0].msgq_len, 12);
 	assert_int_equal(p[0].bin_vheap, 50);
-	assert_int_equal(p[0].old_bin_vheap_unused, BD_UNKNOWN);
 	assert_int_equal(p[0].memory, 3992);
-	assert_int_equal(p[0].arity, 0);
 	assert_string_equal(p[0].pc, "dumpgen:holder/0 + 172");
 	assert_string_equal(p[0].pc_mfa, "dumpgen:holder/0");
-	assert_string_equal(bd_model_string(m, p[0].last_calls),
-			    "timer:sleep/1, erlang:function_exported/3, 'receive'");
+	/* The rest of the header is read again on request. */
+	bd_proc_ext x;
+	assert_int_equal(bd_proc_ext_get(m, &p[0], &x), 0);
+	assert_int_equal(x.old_bin_vheap_unused, BD_UNKNOWN);
+	assert_int_equal(x.bin_vheap_unused, 46372);
+	assert_int_equal(x.heap_unused, 29);
+	assert_int_equal(x.heap_frags, 0);
+	assert_int_equal(x.arity, 0);
+	assert_string_equal(x.internal_state, "ACT_PRIO_NORMAL | USR_PRIO_NORMAL");
+	assert_string_equal(x.last_calls, "timer:sleep/1, erlang:function_exported/3, 'receive'");
+	assert_int_equal(bd_proc_ext_get(m, &p[1], &x), 0);
+	assert_null(x.last_calls);
+	assert_int_equal(x.arity, BD_UNKNOWN);
+	assert_null(x.internal_state);
+	bd_proc other = p[0];
+	assert_int_equal(bd_proc_ext_get(m, &other, &x), BD_ENOTFOUND);
 	assert_int_equal(p[0].reductions, 21);
 	const bd_link *l = bd_model_links(m, &n);
 	assert_int_equal(p[0].link_count, 7);

@@ -104,7 +104,13 @@ const char *bd_slogan_class_name(bd_slogan_class c);
 	X(BD_F_MEMORY_FRAGMENTATION, "memory_fragmentation") \
 	X(BD_F_MANUAL_DUMP, "manual_dump")                 \
 	X(BD_F_TRUNCATED_DUMP, "truncated_dump")           \
-	X(BD_F_VM_ERROR, "vm_error") /* VM-level exit that fits no other kind */
+	X(BD_F_VM_ERROR, "vm_error") /* VM-level exit that fits no other kind */ \
+	X(BD_F_PROCESS_LEAK, "process_leak")               \
+	X(BD_F_MEMORY_HOG, "memory_hog")                   \
+	X(BD_F_TIMER_LEAK, "timer_leak")                   \
+	X(BD_F_ETS_LEAK, "ets_leak")                       \
+	X(BD_F_BUSY_PORT, "busy_port")                     \
+	X(BD_F_MEMORY_ALARM, "memory_alarm")
 
 typedef enum {
 #define BD_X(e, s) e,

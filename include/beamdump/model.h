@@ -154,27 +154,36 @@ typedef struct bd_link {
 	const char *ref;     /* #Ref<...> text or NULL */
 } bd_link;
 
+/* One row of the process table: what the overview commands and the analyses read
+ * for every process. Kept small (a node may have millions of processes); what only
+ * a one-process view needs is in bd_proc_ext. */
 typedef struct bd_proc {
 	bd_pid pid;
 	bd_proc_state state;
+	bd_pid spawned_by;
+	uint32_t link_count;       /* links and monitors: link_first.. in bd_model_links() */
 	const char *name;          /* registered name or NULL */
 	const char *spawned_as;    /* "M:F/A" */
-	bd_pid spawned_by;
 	const char *current_call;  /* "Current call" or "Last scheduled in for" */
 	const char *pc;            /* Program counter location: "M:F/A + off" or "<...>" */
 	const char *pc_mfa;        /* the "M:F/A" part of pc, or NULL */
-	const char *internal_state;
 	uint64_t msgq_len, reductions;
-	uint64_t stack_heap, old_heap, heap_unused, old_heap_unused; /* words */
-	uint64_t bin_vheap, old_bin_vheap, bin_vheap_unused, old_bin_vheap_unused; /* words */
 	uint64_t memory;           /* bytes */
-	uint64_t heap_frags, heap_frag_data;
-	uint64_t arity;
-	uint32_t link_first, link_count; /* into bd_model_links() */
-	uint32_t last_calls;       /* index into strings, UINT32_MAX if none */
+	uint64_t stack_heap, old_heap, heap_frag_data; /* words */
+	uint64_t bin_vheap, old_bin_vheap;              /* words */
+	uint32_t link_first;
 	bd_span sec_messages, sec_dictionary, sec_stack, sec_heap; /* len 0 = none */
 	uint64_t src_off;          /* where the =proc section starts (for messages) */
 } bd_proc;
+
+/* The rest of a process's header, for one-process views (proc --json and text). */
+typedef struct bd_proc_ext {
+	const char *internal_state;
+	const char *last_calls;    /* "m:f/a, m:f/a, ..." or NULL */
+	uint64_t heap_unused, old_heap_unused;           /* words */
+	uint64_t bin_vheap_unused, old_bin_vheap_unused; /* words */
+	uint64_t heap_frags, arity;
+} bd_proc_ext;
 
 /* ---- ports ---- */
 typedef struct bd_port {
@@ -258,6 +267,31 @@ typedef struct bd_area {
  * with info->truncated set. Errors: BD_EIO (cannot read), BD_EUNSUPPORTED (not a dump,
  * pre-R10B dump, encrypted dump), BD_ECORRUPT, BD_ENOMEM. May allocate; may block. */
 int bd_model_open(bd_model **out, const char *path, bd_error *err);
+
+/* How to open an input (bd_model_open_ex). Start from BD_OPEN_OPTS_INIT.
+ *
+ * The model cache: reading a text dump (also .zst, .gz) leaves its tables in a cache
+ * directory, keyed by the file's real path, device, inode, size and mtime; the next
+ * open of the same unchanged file reads them back (milliseconds, whatever the dump's
+ * size) and maps the dump only for what it decodes lazily. A cache that is stale,
+ * damaged or from another build is not used (and is written again). The directory is
+ * cache_dir, else $XDG_CACHE_HOME/beamdump, else ~/.cache/beamdump; it holds at most
+ * cache_max bytes (else $BEAMDUMP_CACHE_MAX, e.g. "500M", else 2 GiB), oldest first
+ * out. The cache is written on a second thread while the caller works on the model;
+ * bd_model_free waits for it. Standard input and snapshots are never cached. */
+typedef struct bd_open_opts {
+	unsigned version;      /* BD_OPEN_OPTS_VERSION */
+	int cache;             /* 1: use and fill the model cache */
+	const char *cache_dir; /* NULL: the default */
+	uint64_t cache_max;    /* 0: the default */
+} bd_open_opts;
+#define BD_OPEN_OPTS_VERSION 1
+#define BD_OPEN_OPTS_INIT {BD_OPEN_OPTS_VERSION, 0, NULL, 0}
+/* bd_model_open with options; o may be NULL (the defaults: no cache). Also BD_EUSAGE
+ * (bad options version). */
+int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd_error *err);
+/* 1 when m was read from the model cache. */
+int bd_model_cached(const bd_model *m);
 /* Open an input held in memory: the same formats as bd_model_open except zstd (the
  * bytes are read in place, never past size). data is borrowed and must outlive the
  * model; name is used in messages (NULL: "<memory>"). Same errors. */
@@ -286,6 +320,12 @@ const bd_area *bd_model_areas(const bd_model *m, size_t *n);
 const char *bd_model_string(const bd_model *m, uint32_t idx);
 /* Count of sections per tag seen in the source, e.g. "proc" -> 41. 0 if none. */
 uint64_t bd_model_section_count(const bd_model *m, const char *tag);
+
+/* The bd_proc_ext of p (a row of m). A text dump's is read again from the dump on
+ * each call (a few hundred bytes), so call it for the processes you show, not for
+ * every process. Unknown values are BD_UNKNOWN / NULL. Returns 0, or BD_ENOTFOUND when
+ * p is not a row of m (out is then all unknown). Thread-safe on one model. */
+int bd_proc_ext_get(const bd_model *m, const bd_proc *p, bd_proc_ext *out);
 
 /* ---- lookups ---- */
 /* Find a process by "<0.85.0>", "0.85.0", "#PID<0.85.0>" or registered name, quoted

@@ -34,6 +34,8 @@ char *bd_arena_printf(bd_arena *a, const char *fmt, ...) __attribute__((format(p
 char *bd_arena_vprintf(bd_arena *a, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 void bd_arena_free(bd_arena *a);
+/* The bytes handed out so far, chunk by chunk, newest chunk first: fn(ud, p, n). */
+void bd_arena_each(const bd_arena *a, void (*fn)(void *ud, const char *p, size_t n), void *ud);
 
 /* ---- growable array with a hard maximum ---- */
 typedef struct bd_vec {

@@ -156,9 +156,9 @@ static void process(const bd_model *m, const bd_proc *p)
 {
 	char buf[256], pid[48];
 	str(p->name), str(p->spawned_as), str(p->current_call), str(p->pc), str(p->pc_mfa);
-	str(p->internal_state);
-	if (p->last_calls != UINT32_MAX)
-		str(bd_model_string(m, p->last_calls));
+	bd_proc_ext x;
+	bd_proc_ext_get(m, p, &x);
+	str(x.internal_state), str(x.last_calls);
 	size_t nl;
 	const bd_link *l = bd_model_links(m, &nl);
 	for (uint32_t i = 0; i < p->link_count && p->link_first + i < nl; i++)
