@@ -342,9 +342,12 @@ static int single(const report_args *a, double t0)
 {
 	bd_model *m;
 	bd_error err = {0};
-	int orc = open_input(a->o, &m); /* the model cache, the term style, the errors */
+	int orc = open_input(a->o, &m); /* the model cache and the errors */
 	if (orc)
 		return orc;
+	/* The page speaks the dump's own (Erlang) syntax throughout: names, MFAs and
+	 * terms alike, for Elixir nodes too. */
+	bd_term_set_style(BD_STYLE_ERLANG);
 	report r;
 	memset(&r, 0, sizeof r);
 	r.m = m;
@@ -504,7 +507,7 @@ static const cli_opt report_opts[] = {
 	{"set", 0, CLI_VALUE, "KEY=VALUE", "one CI rule setting, after --config (repeatable)"},
 	CLI_OPT_ROWS("process rows the page carries (default 20000, at least 100)"),
 	{"details", 0, CLI_NUM, "N", "processes with a detail section (default 40)"},
-	CLI_OPT_STYLE, CLI_OPT_CACHE, CLI_END};
+	CLI_OPT_CACHE, CLI_END};
 
 const cli_cmd report_cmd = {
 	"report", cmd_report, "<dump>", 1, 1, report_opts,
