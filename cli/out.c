@@ -333,6 +333,8 @@ int open_input(const opts *o, bd_model **m)
 	const char *path = o->args[o->nargs - 1];
 	bd_open_opts oo = BD_OPEN_OPTS_INIT;
 	oo.cache = cli_use_cache(o);
+	/* Commands that run every analysis want the long mailboxes summarised early. */
+	oo.mailboxes = o->cmd && (!strcmp(o->cmd->name, "analyze") || !strcmp(o->cmd->name, "report"));
 	if (bd_model_open_ex(m, path, &oo, &err)) {
 		fprintf(stderr, "beamdump: %s\n", out_txt(err.msg));
 		return EXIT_UNREADABLE;

@@ -70,6 +70,8 @@ typedef struct cd_reader {
 	bd_vec proc_secs;      /* queued =proc sections (parsed in parallel) */
 	size_t proc_hint;      /* index of the last proc that received a data section */
 	uint64_t released;     /* pages before this offset were dropped from memory */
+	bd_prefetch *prefetch; /* long mailboxes summarised while reading, or NULL */
+	bd_proc *attached;     /* the process that received the last data section */
 	int ext;               /* parse only the bd_proc_ext fields of =proc sections */
 	int late;              /* the model is open: intern with bd_model_intern_late */
 } cd_reader;

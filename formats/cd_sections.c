@@ -844,6 +844,12 @@ void cd_flush_procs(cd_reader *r)
 	size_t n = r->proc_secs.len;
 	if (!n)
 		return;
+	if (r->attached) {
+		/* More rows after the data sections: summaries under way end first. */
+		bd_prefetch_free(r->prefetch);
+		r->prefetch = NULL;
+		r->attached = NULL;
+	}
 	const cd_section *secs = r->proc_secs.data;
 	bd_model *m = r->m;
 	size_t base = m->procs.len;
@@ -908,6 +914,11 @@ static void attach_proc_data(cd_reader *r, const cd_section *s)
 	if (!p)
 		return skipped(r, s, "data section for an unknown process");
 	r->proc_hint = (size_t)(p - &BD_VEC_AT(&r->m->procs, bd_proc, 0));
+	if (r->prefetch && r->attached != p) {
+		bd_prefetch_choose(r->prefetch);
+		bd_prefetch_proc(r->prefetch, r->attached); /* its sections are all read */
+		r->attached = p;
+	}
 	bd_span sp = {(uint64_t)(s->body - r->base), (uint64_t)(s->end - s->body)};
 	switch (s->tag) {
 	case CD_PROC_MESSAGES:
@@ -1208,6 +1219,10 @@ void cd_section_parse(cd_reader *r, const cd_section *s)
 	bd_model *m = r->m;
 	if (s->tag != CD_PROC)
 		cd_flush_procs(r);
+	if (r->attached && (s->tag < CD_PROC_MESSAGES || s->tag > CD_PROC_HEAP)) {
+		bd_prefetch_proc(r->prefetch, r->attached); /* the last process with data */
+		r->attached = NULL;
+	}
 	switch (s->tag) {
 	case CD_HEADER:
 		return parse_header(r, s);

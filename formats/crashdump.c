@@ -389,6 +389,8 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.cur_id = r.cur_id_end = r.base;
 	r.cur_body = p;
 	cd_cands *cands = cd_cands_start(r.base, r.size);
+	if (m->summarize_mailboxes)
+		r.prefetch = bd_prefetch_new(m);
 	uint64_t reported = 0;
 	const char *walk = NULL; /* exact walk position in the current term section */
 
@@ -454,6 +456,9 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 		r.seen_end = 1;
 	close_section(&r, end);
 	cd_flush_procs(&r);
+	if (r.attached)
+		bd_prefetch_proc(r.prefetch, r.attached);
+	bd_prefetch_free(r.prefetch);
 	bd_vec_free(&r.proc_secs);
 	for (size_t i = 0; i < sizeof tag_defs / sizeof tag_defs[0]; i++) {
 		const struct tag_def *d = &tag_defs[i];

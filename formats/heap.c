@@ -29,6 +29,11 @@ struct bd_heap {
 	 * message in queue order, then the dictionary, each object before its children,
 	 * so a mailbox scan or a stack decode finds each object a few lines on. */
 	bool indexed;
+	/* Opened while the dump is still being read (a mailbox summarised early): the
+	 * literals are not known yet, so a lookup that misses gives up instead of
+	 * indexing the heap, and counts; a summary with misses is not kept. */
+	bool early;
+	size_t misses;
 	const char *cursor;
 	size_t scan_limit;          /* lines walked from the cursor before giving up */
 	bd_mailbox_stats stats;
@@ -236,6 +241,10 @@ static int find_object(const bd_heap *ch, uint64_t addr, const char **p, const c
 			*end = h->heap + h->heap_len;
 			return 1;
 		}
+		if (h->early) {
+			h->misses++;
+			return 0;
+		}
 		ensure_index(h);
 	}
 	if (bd_u64map_get(&h->index, addr, &off)) {
@@ -243,7 +252,13 @@ static int find_object(const bd_heap *ch, uint64_t addr, const char **p, const c
 		*end = h->heap + h->heap_len;
 		return 1;
 	}
+	h->misses++;
 	return 0;
+}
+
+void bd_heap_set_early(bd_heap *h)
+{
+	h->early = true;
 }
 
 /* ---- term construction ---- */
@@ -1399,7 +1414,7 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	int big = !h->m->span_text && h->heap_len > (64u << 20);
 	h->scan_limit = SIZE_MAX; /* messages lie in queue order: one walk finds them all */
 	bd_arena scratch = {0};
-	while (p < end) {
+	while (p < end && !(h->early && h->misses)) {
 		/* Message objects lie in queue order through a big heap: drop what is
 		 * behind now and then so the resident set stays small. */
 		if (big && idx % 65536 == 65535) {
@@ -1444,6 +1459,8 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	out->other = st.other;
 	out->callers = (void *)ct.slots;
 	out->ncallers = ct.count;
+	if (h->early && h->misses)
+		return bd_error_set(err, BD_ENOTFOUND, 0, "mailbox summary needs the literals");
 	if (memo)
 		stats_to_memo(h, out);
 	return 0;

@@ -84,6 +84,7 @@ struct bd_model {
 	/* Results derived from the source that are dear to compute (a mailbox summary),
 	 * by key (bd_model_memo_*); under late_lock. memo_load fills them once from the
 	 * model cache, memo_save keeps new ones there when the model is freed. */
+	int summarize_mailboxes;   /* bd_open_opts.mailboxes: prefetch.c while reading */
 	struct bd_memo *memo;
 	size_t nmemo, memo_cap;
 	int memo_loaded, memo_dirty;
@@ -149,6 +150,21 @@ const char *bd_tl_skip_object(const char *p, const char *end);
  * '\n' (or end), or NULL when the line does not parse. */
 typedef enum { BD_TS_HEAP, BD_TS_STACK, BD_TS_MESSAGES, BD_TS_DICT, BD_TS_PTERMS } bd_ts_kind;
 const char *bd_tl_line_end(bd_ts_kind kind, const char *p, const char *end);
+
+/* ---- long mailboxes summarised while reading (prefetch.c) ---- */
+typedef struct bd_prefetch bd_prefetch;
+bd_prefetch *bd_prefetch_new(const bd_model *m);
+/* The =proc table is complete: choose the longest queues. */
+void bd_prefetch_choose(bd_prefetch *f);
+/* Row p (in the model's table) has all its data sections: summarise it if chosen. */
+void bd_prefetch_proc(bd_prefetch *f, const bd_proc *p);
+/* Wait for the summaries under way, and free. */
+void bd_prefetch_free(bd_prefetch *f);
+
+/* ---- heaps (heap.c) ---- */
+/* h is opened while the dump is still being read: lookups that miss do not index the
+ * heap, and bd_heap_mailbox_stats fails (keeping nothing) when one missed. */
+void bd_heap_set_early(bd_heap *h);
 
 /* ---- external term format (etf.c) ---- */
 bd_term *bd_etf_decode(bd_arena *a, const uint8_t *p, size_t n, uint32_t budget);

@@ -223,6 +223,7 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
 	}
 	int text = 0;
+	m->summarize_mailboxes = o && o->mailboxes;
 	int rc = bd_source_open(&m->src, path, err);
 	if (!rc)
 		rc = read_source(m, &text, err);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "beamdump/term.h"
 #include "cd_int.h"
 #include "snaputil.h"
 #include "testutil.h"
@@ -101,12 +102,65 @@ static void test_wild(void **state)
 	assert_true(n > 0);
 }
 
+/* Long mailboxes summarised while reading (formats/prefetch.c) give the summaries of a
+ * walk after the read, shape by shape and caller by caller. */
+static void same_summaries(const char *path)
+{
+	bd_open_opts o = BD_OPEN_OPTS_INIT;
+	o.mailboxes = 1;
+	bd_model *a = NULL, *b = NULL;
+	bd_error err = {0};
+	if (bd_model_open(&a, path, &err))
+		return;
+	assert_int_equal(bd_model_open_ex(&b, path, &o, &err), 0);
+	size_t n;
+	const bd_proc *p = bd_model_procs(a, &n);
+	for (size_t i = 0; i < n; i++) {
+		if (p[i].msgq_len == BD_UNKNOWN || p[i].msgq_len < 10000)
+			continue;
+		bd_heap *ha, *hb;
+		bd_mailbox_stats sa, sb;
+		assert_int_equal(bd_heap_open(&ha, a, &p[i], &err), 0);
+		assert_int_equal(bd_heap_open(&hb, b, bd_proc_by_pid(b, p[i].pid), &err), 0);
+		int ra = bd_heap_mailbox_stats(ha, &sa, &err), rb = bd_heap_mailbox_stats(hb, &sb, &err);
+		assert_int_equal(ra, rb);
+		if (!ra) {
+			assert_int_equal(sa.messages, sb.messages);
+			assert_int_equal(sa.other, sb.other);
+			assert_int_equal(sa.nshapes, sb.nshapes);
+			assert_int_equal(sa.ncallers, sb.ncallers);
+			if (sa.nshapes)
+				assert_memory_equal(sa.shapes, sb.shapes, sa.nshapes * sizeof *sa.shapes);
+			if (sa.ncallers)
+				assert_memory_equal(sa.callers, sb.callers, sa.ncallers * sizeof *sa.callers);
+		}
+		bd_heap_free(ha);
+		bd_heap_free(hb);
+	}
+	bd_model_free(a);
+	bd_model_free(b);
+}
+
+static void test_early_mailboxes(void **state)
+{
+	(void)state;
+	same_summaries(tu_fixture("samples/dumps/mailbox.dump.zst"));
+	same_summaries(tu_fixture("tests/fixtures/terms_otp27.dump.zst"));
+	static const char *names[] = {"mailbox", "deadlock", "heap_oom", "healthy"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		const char *s = tu_sample(names[i]);
+		if (s)
+			same_summaries(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_forged_tags),
 		cmocka_unit_test(test_wild),
+		cmocka_unit_test(test_early_mailboxes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -284,9 +284,11 @@ typedef struct bd_open_opts {
 	int cache;             /* 1: use and fill the model cache */
 	const char *cache_dir; /* NULL: the default */
 	uint64_t cache_max;    /* 0: the default */
+	int mailboxes;         /* 1: summarise the longest mailboxes of a text dump while it
+				* is read, on another thread (for bd_analyze, which needs them) */
 } bd_open_opts;
 #define BD_OPEN_OPTS_VERSION 1
-#define BD_OPEN_OPTS_INIT {BD_OPEN_OPTS_VERSION, 0, NULL, 0}
+#define BD_OPEN_OPTS_INIT {BD_OPEN_OPTS_VERSION, 0, NULL, 0, 0}
 /* bd_model_open with options; o may be NULL (the defaults: no cache). Also BD_EUSAGE
  * (bad options version). */
 int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd_error *err);
