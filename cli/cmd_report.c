@@ -361,7 +361,6 @@ static int single(const report_args *a, double t0)
 	int rc = EXIT_OK;
 	r.flags = calloc(r.nprocs + 1, 1);
 	r.tb = malloc(TERM_CAP);
-	html_prefetch_start(&r);
 	/* BEAMDUMP_TIMING=1: what each step costs, on stderr (for bench/). */
 	int timing = getenv("BEAMDUMP_TIMING") != NULL;
 	double t1 = now(), t2 = t1, t3 = t1;
@@ -402,7 +401,6 @@ static int single(const report_args *a, double t0)
 				bd_bytes_fmt(bytes, b, sizeof b), now() - t0);
 		}
 	}
-	html_prefetch_free(&r);
 	bd_findings_free(fs);
 	bd_proc_tree_free(r.tree);
 	bd_bin_refs_free(r.refs);

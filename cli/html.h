@@ -105,7 +105,6 @@ typedef struct report {
 	size_t row_cap;       /* process rows embedded in the page */
 	int word_size;
 	char *tb;             /* term text buffer (TERM_CAP) */
-	struct mb_prefetch *prefetch; /* big mailboxes walked on a second thread */
 	uint8_t *port_listed;  /* per port: in the ports table (html_port_listed) */
 	const char **labels;   /* per process: bd_proc_name's label, computed on first use
 				* (only for processes the page shows) */
@@ -159,11 +158,6 @@ void html_binaries(report *r);
 void html_footer(report *r, double seconds);
 /* Whether the ports table lists this port (so a link to #port-N leads somewhere). */
 int html_port_listed(report *r, bd_pid id);
-/* Walk the largest mailboxes on a second thread while the analyses run (the walk
- * of a million messages is the page's largest single cost); the detail sections use
- * the result. start never fails (without a thread the walk happens later). */
-void html_prefetch_start(report *r);
-void html_prefetch_free(report *r);
 /* The rankings (report.rank); then pick the processes that get a detail section
  * (findings, top of each ranking). */
 int html_rank(report *r);

@@ -3,7 +3,6 @@
  * histogram and first messages, the dictionary, links and monitors), one section
  * per process the findings name or that tops a ranking. Terms are cut to a size a
  * page can carry; the cut is marked. */
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,104 +16,6 @@
 enum { SLOT_TEXT = 600, STATE_TEXT = 6000, MSG_TEXT = 1200, DICT_TEXT = 800,
        MAX_FRAMES = 60, MAX_SLOTS = 40, MAX_MSGS = 10, MAX_SHAPES = 12, MAX_DICT = 60,
        MAX_LINKS = 100 };
-
-/* ---- big mailboxes, walked early on a second thread ---- */
-enum { PREFETCH = 4, PREFETCH_MIN = 10000 };
-
-typedef struct mb_job {
-	const bd_proc *p;
-	bd_heap *h;
-	bd_mailbox_stats st;
-	int ok;
-} mb_job;
-
-struct mb_prefetch {
-	const bd_model *m;
-	mb_job jobs[PREFETCH];
-	size_t n;
-	pthread_t tid;
-	int started, joined;
-};
-
-static void *prefetch_run(void *arg)
-{
-	struct mb_prefetch *pf = arg;
-	for (size_t i = 0; i < pf->n; i++) {
-		mb_job *j = &pf->jobs[i];
-		bd_error err = {0};
-		if (j->h)
-			j->ok = bd_heap_mailbox_stats(j->h, &j->st, &err) == 0;
-	}
-	return NULL;
-}
-
-void html_prefetch_start(report *r)
-{
-	struct mb_prefetch *pf = calloc(1, sizeof *pf);
-	if (!pf)
-		return;
-	pf->m = r->m;
-	/* the PREFETCH longest queues of at least PREFETCH_MIN messages */
-	for (size_t i = 0; i < r->nprocs; i++) {
-		const bd_proc *p = &r->procs[i];
-		if (p->msgq_len == BD_UNKNOWN || p->msgq_len < PREFETCH_MIN || !p->sec_messages.len)
-			continue;
-		size_t j = pf->n < PREFETCH ? pf->n++ : PREFETCH;
-		if (j == PREFETCH && pf->jobs[PREFETCH - 1].p->msgq_len >= p->msgq_len)
-			continue;
-		if (j == PREFETCH)
-			j = PREFETCH - 1;
-		while (j > 0 && pf->jobs[j - 1].p->msgq_len < p->msgq_len) {
-			pf->jobs[j] = pf->jobs[j - 1];
-			j--;
-		}
-		pf->jobs[j] = (mb_job){p, NULL, {0}, 0};
-	}
-	r->prefetch = pf;
-	/* Opened here, on the calling thread (opening fills the model's literal cache);
-	 * only the walk runs on the other thread, as analyze's own mailbox walk does. */
-	for (size_t i = 0; i < pf->n; i++) {
-		bd_error err = {0};
-		if (bd_heap_open(&pf->jobs[i].h, r->m, pf->jobs[i].p, &err))
-			pf->jobs[i].h = NULL;
-	}
-	if (pf->n && pthread_create(&pf->tid, NULL, prefetch_run, pf) == 0)
-		pf->started = 1;
-}
-
-static void prefetch_join(report *r)
-{
-	struct mb_prefetch *pf = r->prefetch;
-	if (!pf || pf->joined)
-		return;
-	pf->joined = 1;
-	if (pf->started)
-		pthread_join(pf->tid, NULL);
-	else
-		prefetch_run(pf);
-}
-
-/* The prefetched heap and mailbox of p, or NULL. */
-static mb_job *prefetched(report *r, const bd_proc *p)
-{
-	struct mb_prefetch *pf = r->prefetch;
-	for (size_t i = 0; pf && i < pf->n; i++)
-		if (pf->jobs[i].p == p && pf->jobs[i].h)
-			return &pf->jobs[i];
-	return NULL;
-}
-
-void html_prefetch_free(report *r)
-{
-	struct mb_prefetch *pf = r->prefetch;
-	if (!pf)
-		return;
-	prefetch_join(r);
-	for (size_t i = 0; i < pf->n; i++)
-		bd_heap_free(pf->jobs[i].h);
-	free(pf);
-	r->prefetch = NULL;
-}
 
 static void term(report *r, const bd_term *t, int depth, int items, size_t max)
 {
@@ -278,11 +179,8 @@ static void mailbox(report *r, bd_heap *h, const bd_proc *p, int open)
 		return;
 	hw_fmt(w, "<details%s><summary>Message queue (%s)</summary>\n", open ? " open" : "",
 	       bd_count_fmt(p->msgq_len, a, sizeof a));
-	mb_job *pj = prefetched(r, p);
-	int walked = pj ? pj->ok : bd_heap_mailbox_stats(h, &st, &err) == 0;
-	if (pj)
-		st = pj->st;
-	if (walked && st.nshapes) {
+	/* A long queue analyze walked is memoized by the model: no second walk. */
+	if (bd_heap_mailbox_stats(h, &st, &err) == 0 && st.nshapes) {
 		chart_item items[MAX_SHAPES];
 		size_t n = 0;
 		for (size_t i = 0; i < st.nshapes && n < MAX_SHAPES; i++, n++)
@@ -419,14 +317,9 @@ static int detail(report *r, size_t i)
 			  "size budget.</p></div>\n");
 		return 1;
 	}
-	bd_heap *h = NULL, *own = NULL;
+	bd_heap *h = NULL;
 	bd_error err = {0};
-	mb_job *pj = prefetched(r, p);
-	if (pj)
-		h = pj->h;
-	else if (bd_heap_open(&own, r->m, p, &err) == 0)
-		h = own;
-	if (!h) {
+	if (bd_heap_open(&h, r->m, p, &err)) {
 		hw_raw(w, "<p class=\"note\">No stack, heap or messages in the dump for this process: it was "
 			  "exiting, is sensitive, or the dump was cut before them.</p>\n");
 	} else {
@@ -436,7 +329,7 @@ static int detail(report *r, size_t i)
 		dictionary(r, h, start);
 	}
 	links(r, p);
-	bd_heap_free(own);
+	bd_heap_free(h);
 	hw_raw(w, "</div>\n");
 	return 0;
 }
@@ -444,7 +337,6 @@ static int detail(report *r, size_t i)
 void html_details(report *r)
 {
 	hw *w = r->w;
-	prefetch_join(r);
 	if (!r->ndetails) {
 		hw_raw(w, "<section id=\"details\">\n<h2>Process details</h2>\n<p>No process is named by a "
 			  "finding or stands out in a ranking.</p>\n</section>\n");
