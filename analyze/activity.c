@@ -15,7 +15,8 @@ enum { STACK_TEXT_FRAMES = 5 };
 
 static int has_prefix(const char *s, const char *pre)
 {
-	return s && !strncmp(s, pre, strlen(pre));
+	/* The first byte first: this runs for every process of the node. */
+	return s && *s == *pre && !strncmp(s, pre, strlen(pre));
 }
 
 static int any_prefix(const char *s, const char *const *pres, size_t n)

@@ -91,13 +91,17 @@ bd_heap *an_heap(an_ctx *c, const bd_proc *p);
 /* Hand a heap opened elsewhere to the run (freed with the others). */
 void an_heap_adopt(an_ctx *c, const bd_proc *p, bd_heap *h);
 uint64_t an_words(const an_ctx *c, uint64_t words); /* words -> bytes, unknown -> 0 */
+/* Byte counts at or above this are sizes the VM computed negative and printed
+ * unsigned ("18446744 TB"): unknown. an_bytes says so and an_ev_bytes drops them. */
+#define AN_WRAPPED ((uint64_t)1 << 60)
 uint64_t an_val(uint64_t v);                        /* BD_UNKNOWN -> 0 */
 /* "name <0.1.0>" or "<0.1.0>" or "M:F/A <0.1.0>", with the best name (bd_proc_name) */
 const char *an_proc_label(an_ctx *c, const bd_proc *p);
 /* bd_proc_name through the run's heaps, as an arena string; src may be NULL. */
 const char *an_proc_name(an_ctx *c, const bd_proc *p, bd_pname_source *src);
 const char *an_pid_str(an_ctx *c, bd_pid pid);
-/* Human numbers for titles: "51,134", "12.8 MB". Return arena strings. */
+/* Human numbers for titles: "51,134", "12.8 MB" ("an unknown size" when wrapped).
+ * Return arena strings. */
 const char *an_count(an_ctx *c, uint64_t v);
 const char *an_bytes(an_ctx *c, uint64_t v);
 /* First stack frame whose module is not OTP plumbing ("bd_mailbox:handle_cast/2"), or
@@ -169,6 +173,17 @@ void an_ets(an_ctx *c);
 void an_waits(an_ctx *c);
 void an_scheds(an_ctx *c);
 void an_fragmentation(an_ctx *c);
+/* The cause of a failed boot read from the processes that took part in it (init,
+ * application_controller, the loggers, the boot process): reason text and the
+ * application it names (may be ""), and the process it was read from. Returns 0
+ * when none was found, else a kind (higher = more specific: a supervisor's
+ * start_error report beats an application's exit reason, which beats an exit). */
+int an_boot_cause(an_ctx *c, char *reason, size_t cap, char *app, size_t appcap,
+		  const bd_proc **from);
+enum { AN_CAUSE_EXIT = 1, AN_CAUSE_EMULATOR, AN_CAUSE_APP_EXIT, AN_CAUSE_CHILD };
+/* init's status from its #state on the stack: "starting (applications_loaded)",
+ * "started (started)", "stopping (started)". 1 when found. */
+int an_init_status(an_ctx *c, char *buf, size_t cap);
 void an_ports(an_ctx *c);   /* busy_port */
 void an_leaks(an_ctx *c);   /* process_leak, timer_leak, ets_leak */
 void an_memhog(an_ctx *c);  /* memory_hog */

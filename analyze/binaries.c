@@ -1,12 +1,17 @@
 /* binary_leak and binary_pinning: refc (off-heap) binaries held by processes.
  *
- * Cheap pass: BinVHeap + OldBinVHeap per process (words of refc binaries referenced
- * from its heap, garbage included). Deep pass, on the largest holders (every
- * process when the dump is small): the Yc / Ys lines of =proc_heap give each
- * reference's binary, offset and size; =binary gives the binary's full size. A
- * small slice of a big binary pins all of it. Exact where the binary is dumped;
- * where it is not (OTP <= 26 writes a Ys slice's Binary* without dumping it) the
- * pinned size is estimated from BinVHeap minus the dumped binaries.
+ * Cheap pass: BinVHeap + OldBinVHeap per process. The VM adds the whole binary's
+ * size for every reference (ProcBin) a process gets, garbage included: 300,000
+ * messages cut from one 4 MB receive buffer count that buffer 300,000 times. So it
+ * only ranks candidates, and no figure built on it may exceed erlang:memory(binary).
+ *
+ * Deep pass, on the largest holders (every process when the dump is small): the Yc /
+ * Ys lines of =proc_heap give each reference's binary, offset and size; =binary gives
+ * the binary's full size. What a holder keeps alive is its distinct binaries (exact).
+ * A binary is pinned by its slices when what the slices of every scanned holder
+ * cover together leaves much of it unused: pinned = size - union of the slices.
+ * Where the binary is not dumped (OTP <= 26 writes a Ys slice's Binary* without
+ * dumping it) its size is estimated from BinVHeap (one reference per slice).
  *
  * The same scan answers "who holds this binary" for `beamdump binaries`
  * (bd_bin_refs_build). */
@@ -16,30 +21,33 @@
 
 #include "an_int.h"
 
-enum { PIN_RATIO = 8, MIN_PIN_BIN = 32 * 1024 };
+enum { PIN_RATIO = 8, MIN_PIN_BIN = 32 * 1024, MIN_PIN_WASTE = 16 * 1024 };
 #define LEAK_MIN ((uint64_t)8 << 20)
 #define PIN_MIN ((uint64_t)1 << 20)
 
 typedef struct bref {
 	uint64_t bin;       /* Binary* (0 = unknown) */
+	uint64_t off;       /* offset of the referenced bytes in the binary */
 	uint64_t size;      /* bytes referenced */
 	uint64_t orig;      /* size of the whole binary; BD_UNKNOWN if not dumped */
 } bref;
 
 typedef struct holder {
 	const bd_proc *p;
-	uint64_t vheap;     /* (BinVHeap + OldBinVHeap) bytes */
+	uint64_t vheap;     /* (BinVHeap + OldBinVHeap) bytes: every reference counted */
 	bref *refs;
 	size_t nrefs;
 	uint64_t reachable; /* distinct dumped binaries' sizes */
+	uint64_t per_ref;   /* the same counted once per reference, as BinVHeap counts */
 	uint64_t nbins;     /* distinct binaries */
 	uint64_t largest;
 	uint64_t largest_addr;
 	/* pinning */
-	uint64_t pin_slices, pin_slice_bytes, pin_bytes;
-	uint64_t pin_bin_max;
+	uint64_t pin_bins, pin_slices, pin_slice_bytes, pin_bytes, pin_orig, pin_covered;
+	uint64_t pin_bin_max, pin_shared;
 	int pin_estimated;
-	uint64_t unresolved; /* distinct binaries referenced but not dumped */
+	uint64_t unresolved;      /* distinct binaries referenced but not dumped */
+	uint64_t unresolved_est;  /* their estimated total size */
 } holder;
 
 /* One process referencing one binary: sorted by binary, the pairs are the
@@ -49,6 +57,11 @@ typedef struct bpair {
 	size_t holder;      /* index into bin_scan.hs */
 } bpair;
 
+/* Bytes of one dumped binary that some scanned slice references. */
+typedef struct bcover {
+	uint64_t bin, covered;
+} bcover;
+
 /* The heaps read: holders largest BinVHeap first, and who references what. */
 typedef struct bin_scan {
 	const bd_model *m;
@@ -56,6 +69,9 @@ typedef struct bin_scan {
 	size_t n;
 	bpair *pairs;
 	size_t npairs;
+	bcover *cov;
+	size_t ncov;
+	uint64_t binmem;    /* erlang:memory(binary), 0 if unknown */
 	int all;            /* every process was scanned */
 } bin_scan;
 
@@ -91,6 +107,30 @@ static uint64_t refcount(const bin_scan *s, uint64_t bin)
 	return bin ? pairs_of(s, bin, &first) : 0;
 }
 
+static uint64_t covered_of(const bin_scan *s, uint64_t bin)
+{
+	size_t lo = 0, hi = s->ncov;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->cov[mid].bin < bin)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->ncov && s->cov[lo].bin == bin ? s->cov[lo].covered : 0;
+}
+
+/* No byte figure may exceed what the node had: clamp to erlang:memory(binary). */
+static uint64_t cap_binmem(const bin_scan *s, uint64_t v, int *clamped)
+{
+	if (s->binmem && v > s->binmem) {
+		if (clamped)
+			*clamped = 1;
+		return s->binmem;
+	}
+	return v;
+}
+
 /* ---- reading Yc / Ys lines ---- */
 static const char *hex(const char *p, const char *e, uint64_t *v)
 {
@@ -108,7 +148,7 @@ static const char *hex(const char *p, const char *e, uint64_t *v)
 }
 
 typedef struct heapline {
-	uint64_t addr, bin;
+	uint64_t addr, bin, off;
 } heapline;
 
 static int cmp_hl(const void *a, const void *b)
@@ -157,7 +197,7 @@ static void scan_heap(const bd_model *m, holder *h)
 			}
 			if (kind == 's')
 				target &= ~(uint64_t)3; /* OTP 27 ORs tag bits into the BinRef */
-			h->refs[n++] = (bref){kind == 'c' ? target : target | 1, size, BD_UNKNOWN};
+			h->refs[n++] = (bref){kind == 'c' ? target : target | 1, off, size, BD_UNKNOWN};
 			if (kind == 'c') {
 				if (nl == capl) {
 					capl = capl ? 2 * capl : 64;
@@ -166,20 +206,23 @@ static void scan_heap(const bd_model *m, holder *h)
 						break;
 					lines = g;
 				}
-				lines[nl++] = (heapline){addr, target};
+				lines[nl++] = (heapline){addr, target, off};
 			}
 		}
 		p = e + 1;
 	}
 	if (nl)
 		qsort(lines, nl, sizeof *lines, cmp_hl);
-	/* Pass 2: resolve Ys targets (low bit marks them) through the Yc lines. */
+	/* Pass 2: resolve Ys targets (low bit marks them) through the Yc lines: a slice of
+	 * a ProcBin starts at the ProcBin's own offset. */
 	for (size_t i = 0; i < n; i++) {
 		bref *r = &h->refs[i];
 		if (r->bin & 1) {
-			heapline key = {r->bin & ~(uint64_t)1, 0};
+			heapline key = {r->bin & ~(uint64_t)1, 0, 0};
 			heapline *hl = nl ? bsearch(&key, lines, nl, sizeof *lines, cmp_hl) : NULL;
 			r->bin = hl ? hl->bin : key.addr;
+			if (hl && hl->off < ((uint64_t)1 << 40))
+				r->off += hl->off;
 		}
 		const bd_binary *b = bd_binary_find(m, r->bin);
 		r->orig = b ? b->size : BD_UNKNOWN;
@@ -193,53 +236,183 @@ static int cmp_bref(const void *a, const void *b)
 	const bref *x = a, *y = b;
 	if (x->bin != y->bin)
 		return x->bin < y->bin ? -1 : 1;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
 	return x->size < y->size ? -1 : x->size > y->size;
 }
 
-/* Sums over distinct binaries and the pinning arithmetic. A binary referenced twice
- * counts once, with its smallest slice. */
-static void summarize(holder *h)
+/* ---- coverage: the union of every scanned slice of each dumped binary ---- */
+typedef struct span {
+	uint64_t bin, start, end;
+} span;
+
+static int cmp_span(const void *a, const void *b)
 {
-	uint64_t unresolved = 0, unresolved_slice = 0;
-	if (h->nrefs)
-		qsort(h->refs, h->nrefs, sizeof *h->refs, cmp_bref);
-	for (size_t i = 0; i < h->nrefs; i++) {
-		bref *r = &h->refs[i];
-		if (i && h->refs[i - 1].bin == r->bin)
-			continue;
+	const span *x = a, *y = b;
+	if (x->bin != y->bin)
+		return x->bin < y->bin ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* A slice as a range inside its binary; 0 when it is not one (an OTP 27 bare BinRef
+ * whose middle field is an address, not an offset). A binary the dump lacks still
+ * has its slices' ranges (a Ys names the Binary* and the offset in it). */
+static int ref_span(const bref *r, span *out)
+{
+	if (!r->bin || r->size > ((uint64_t)1 << 48))
+		return 0;
+	if (r->orig == BD_UNKNOWN) {
+		if (r->off > ((uint64_t)1 << 40))
+			return 0;
+		*out = (span){r->bin, r->off, r->off + r->size};
+		return 1;
+	}
+	if (r->off >= r->orig)
+		return 0;
+	uint64_t end = r->size > r->orig - r->off ? r->orig : r->off + r->size;
+	*out = (span){r->bin, r->off, end};
+	return 1;
+}
+
+static int build_coverage(bin_scan *s)
+{
+	size_t n = 0, k = 0;
+	for (size_t i = 0; i < s->n; i++)
+		n += s->hs[i].nrefs;
+	span *sp = malloc((n + 1) * sizeof *sp);
+	s->cov = malloc((n + 1) * sizeof *s->cov);
+	if (!sp || !s->cov) {
+		free(sp);
+		return -1;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		for (size_t j = 0; j < s->hs[i].nrefs; j++)
+			k += (size_t)ref_span(&s->hs[i].refs[j], &sp[k]);
+	if (k)
+		qsort(sp, k, sizeof *sp, cmp_span);
+	for (size_t i = 0; i < k;) {
+		uint64_t bin = sp[i].bin, covered = 0, lo = sp[i].start, hi = sp[i].end;
+		for (; i < k && sp[i].bin == bin; i++) {
+			if (sp[i].start > hi) {
+				covered += hi - lo;
+				lo = sp[i].start;
+				hi = sp[i].end;
+			} else if (sp[i].end > hi) {
+				hi = sp[i].end;
+			}
+		}
+		covered += hi - lo;
+		s->cov[s->ncov++] = (bcover){bin, covered};
+	}
+	free(sp);
+	return 0;
+}
+
+/* ---- per holder ---- */
+
+/* Pinning sums for one binary of size orig (dumped, or estimated) that h references
+ * through r[0..n). */
+static void pin_binary(const bin_scan *s, holder *h, const bref *r, size_t n, uint64_t orig)
+{
+	uint64_t slice_bytes = 0, slices = 0;
+	for (size_t k = 0; k < n; k++)
+		if (r[k].size < orig) {
+			slices++;
+			slice_bytes += r[k].size;
+		}
+	uint64_t covered = covered_of(s, r->bin);
+	if (covered > orig)
+		covered = orig;
+	uint64_t waste = orig - covered;
+	if (!slices || orig < MIN_PIN_BIN || waste < MIN_PIN_WASTE)
+		return;
+	h->pin_bins++;
+	h->pin_slices += slices;
+	h->pin_slice_bytes += slice_bytes;
+	h->pin_bytes += waste;
+	h->pin_orig += orig;
+	h->pin_covered += covered;
+	if (orig > h->pin_bin_max)
+		h->pin_bin_max = orig;
+	if (refcount(s, r->bin) > 1)
+		h->pin_shared++;
+}
+
+/* Refs of one binary: r[0..*n) (sorted by binary). */
+static size_t same_bin(const holder *h, size_t i)
+{
+	size_t j = i;
+	while (j < h->nrefs && h->refs[j].bin == h->refs[i].bin)
+		j++;
+	return j - i;
+}
+
+static uint64_t max_end(const bref *r, size_t n)
+{
+	uint64_t e = 0;
+	for (size_t k = 0; k < n; k++)
+		if (r[k].off + r[k].size > e && r[k].off < ((uint64_t)1 << 40))
+			e = r[k].off + r[k].size;
+	return e;
+}
+
+/* Dumped binaries first (exact), then those the dump lacks (OTP <= 26 Ys targets):
+ * BinVHeap counts one reference per slice there (each came in its own message), so
+ * what it says beyond the dumped binaries, shared by those slices, sizes one binary;
+ * never less than the slices themselves reach. */
+static void summarize(const bin_scan *s, holder *h)
+{
+	uint64_t unres_slices = 0;
+	for (size_t i = 0, n; i < h->nrefs; i += n) {
+		const bref *r = &h->refs[i];
+		n = same_bin(h, i);
 		h->nbins++;
 		if (r->orig == BD_UNKNOWN) {
-			unresolved++;
-			unresolved_slice += r->size;
+			h->unresolved++;
+			unres_slices += n;
 			continue;
 		}
 		h->reachable += r->orig;
+		h->per_ref += r->orig * n;
 		if (r->orig > h->largest) {
 			h->largest = r->orig;
 			h->largest_addr = r->bin;
 		}
-		if (r->orig >= MIN_PIN_BIN && r->size * PIN_RATIO <= r->orig) {
-			h->pin_slices++;
-			h->pin_slice_bytes += r->size;
-			h->pin_bytes += r->orig - r->size;
-			if (r->orig > h->pin_bin_max)
-				h->pin_bin_max = r->orig;
-		}
+		pin_binary(s, h, r, n, r->orig);
 	}
-	h->unresolved = unresolved;
-	/* Binaries the dump does not contain: share out what BinVHeap says is left. */
-	if (unresolved && h->vheap > h->reachable) {
-		uint64_t each = (h->vheap - h->reachable) / unresolved;
-		uint64_t slice = unresolved_slice / unresolved;
-		if (each >= MIN_PIN_BIN && slice * PIN_RATIO <= each) {
-			h->pin_slices += unresolved;
-			h->pin_slice_bytes += unresolved_slice;
-			h->pin_bytes += each * unresolved - unresolved_slice;
-			if (each > h->pin_bin_max)
-				h->pin_bin_max = each;
+	if (!h->unresolved)
+		return;
+	uint64_t rest = h->vheap > h->per_ref ? h->vheap - h->per_ref : 0;
+	uint64_t each = rest / unres_slices;
+	for (size_t i = 0, n; i < h->nrefs; i += n) {
+		const bref *r = &h->refs[i];
+		n = same_bin(h, i);
+		if (r->orig != BD_UNKNOWN)
+			continue;
+		uint64_t size = max_end(r, n);
+		if (size < each)
+			size = each;
+		h->unresolved_est += size;
+		uint64_t before = h->pin_bins;
+		pin_binary(s, h, r, n, size);
+		if (h->pin_bins != before)
 			h->pin_estimated = 1;
-		}
 	}
+}
+
+/* What a holder keeps alive: its distinct binaries, the estimate for those not
+ * dumped, and what BinVHeap counts beyond all its references (ProcBins the heap no
+ * longer reaches: garbage whose binaries may still be allocated). */
+static uint64_t held_bytes(const holder *h, int *estimated)
+{
+	if (!h->nrefs) {
+		*estimated = 1;
+		return h->vheap;
+	}
+	uint64_t refs = h->per_ref + h->unresolved_est;
+	uint64_t garbage = h->vheap > refs ? h->vheap - refs : 0;
+	*estimated = h->unresolved || garbage;
+	return h->reachable + h->unresolved_est + garbage;
 }
 
 static double size_score(uint64_t bytes, double base)
@@ -248,34 +421,67 @@ static double size_score(uint64_t bytes, double base)
 	return s > 85 ? 85 : s;
 }
 
-static void pinning(an_ctx *c, holder *h)
+/* BinVHeap as evidence: a byte figure only while it is a possible one; beyond the
+ * node's binary memory, how many times over it counts (every reference). */
+static void ev_vheap(an_ctx *c, an_finding *f, const bin_scan *s, const holder *h)
 {
-	uint64_t binmem = an_val(bd_model_memory(c->m)->binary);
-	int big = binmem && h->pin_bytes * 4 >= binmem;
+	if (!s->binmem || h->vheap <= s->binmem)
+		an_ev_bytes(c, f, "refc_bytes_vheap", h->vheap);
+	else
+		an_ev_num(c, f, "vheap_times_binary_memory",
+			  round((double)h->vheap / (double)s->binmem * 10) / 10);
+}
+
+static void pinning(an_ctx *c, holder *h, const bin_scan *s)
+{
+	int clamped = 0;
+	uint64_t pinned = cap_binmem(s, h->pin_bytes, &clamped);
+	int est = h->pin_estimated || clamped;
+	int big = s->binmem && pinned * 4 >= s->binmem;
+	double cover = h->pin_orig ? 100.0 * (double)h->pin_covered / (double)h->pin_orig : 0;
+	/* Slices that use most of their binaries pin little and are cheap to explain
+	 * (messages cut from one receive buffer): rank them below real pinning. */
+	double base = big ? 60 : cover >= 50 ? 30 : 45;
 	an_finding *f = an_new(c, BD_F_BINARY_PINNING, big ? BD_SEV_CRITICAL : BD_SEV_WARNING,
-			       size_score(h->pin_bytes, big ? 60 : 45));
+			       size_score(pinned, base));
 	if (!f)
 		return;
 	an_subject_proc(c, f, h->p);
 	uint64_t slice = h->pin_slice_bytes / (h->pin_slices ? h->pin_slices : 1);
-	an_title(c, f, "%s: %s slices of ~%s keep %s binaries of %s%s alive (%s%s)",
-		 an_proc_label(c, h->p), an_count(c, h->pin_slices), an_bytes(c, slice),
-		 an_count(c, h->pin_slices), h->pin_estimated ? "~" : "", an_bytes(c, h->pin_bin_max),
-		 h->pin_estimated ? "~" : "", an_bytes(c, h->pin_bytes));
+	uint64_t bin = h->pin_orig / (h->pin_bins ? h->pin_bins : 1);
+	const char *t = est ? "~" : "";
+	if (cover >= 1)
+		an_title(c, f, "%s: %s slices cover %.1f %% of %s binaries of %s%s; %s%s of them "
+			 "is kept alive unused", an_proc_label(c, h->p), an_count(c, h->pin_slices),
+			 cover, an_count(c, h->pin_bins), t, an_bytes(c, bin), t, an_bytes(c, pinned));
+	else
+		an_title(c, f, "%s: %s slices of ~%s keep %s binaries of %s%s alive (%s%s pinned)",
+			 an_proc_label(c, h->p), an_count(c, h->pin_slices), an_bytes(c, slice),
+			 an_count(c, h->pin_bins), t, an_bytes(c, bin), t, an_bytes(c, pinned));
 	an_ev_count(c, f, "slices", h->pin_slices);
 	an_ev_bytes(c, f, "slice_bytes", slice);
-	an_ev_bytes(c, f, "binary_bytes", h->pin_bin_max);
-	an_ev_bytes(c, f, "pinned_bytes", h->pin_bytes);
-	an_ev_bytes(c, f, "refc_bytes_vheap", h->vheap);
-	if (binmem)
-		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)h->pin_bytes / (double)binmem);
-	an_ev_str(c, f, "basis", "%s", h->pin_estimated
-		  ? "estimate: BinVHeap minus dumped binaries (the dump omits the pinned binaries)"
-		  : "exact: heap slices and =binary sizes");
-	an_advice(c, f, "A %s slice keeps a %s binary alive: copy it with binary:copy/1 before "
-		  "storing it", an_bytes(c, slice), an_bytes(c, h->pin_bin_max));
+	an_ev_count(c, f, "binaries", h->pin_bins);
+	an_ev_bytes(c, f, "binary_bytes", cap_binmem(s, bin, NULL));
+	an_ev_pct(c, f, "covered_share", cover);
+	an_ev_bytes(c, f, "pinned_bytes", pinned);
+	if (h->pin_shared)
+		an_ev_count(c, f, "binaries_shared_with_other_holders", h->pin_shared);
+	ev_vheap(c, f, s, h);
+	if (s->binmem)
+		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)pinned / (double)s->binmem);
+	an_ev_str(c, f, "basis", "%s%s%s",
+		  h->pin_estimated ? "estimate: binaries not in the dump sized from BinVHeap"
+				   : "exact: binary size minus the union of every scanned slice",
+		  clamped ? "; clamped to erlang:memory(binary)" : "",
+		  s->all ? "" : "; only the largest holders were scanned");
+	if (cover >= 50)
+		an_advice(c, f, "The slices use most of these binaries (messages cut from one buffer): "
+			  "copying them saves only the unused %s; bound what the process keeps instead",
+			  an_bytes(c, pinned));
+	else
+		an_advice(c, f, "A %s slice keeps a %s binary alive: copy it with binary:copy/1 before "
+			  "storing it", an_bytes(c, slice), an_bytes(c, bin));
 }
-
 /* The largest distinct binaries a holder references, with reconstructed refcounts
  * (processes among those scanned that reference each). */
 static void top_binaries(an_ctx *c, an_finding *f, const holder *h, const bin_scan *s)
@@ -301,33 +507,46 @@ static void top_binaries(an_ctx *c, an_finding *f, const holder *h, const bin_sc
 
 static void leak(an_ctx *c, holder *h, const bin_scan *s)
 {
-	uint64_t binmem = an_val(bd_model_memory(c->m)->binary);
-	uint64_t held = h->vheap > h->reachable ? h->vheap : h->reachable;
-	int big = binmem && held * 2 >= binmem;
+	int est = 0, clamped = 0;
+	uint64_t held = cap_binmem(s, held_bytes(h, &est), &clamped);
+	const char *t = est || clamped ? "~" : "";
+	int big = s->binmem && held * 2 >= s->binmem;
 	an_finding *f = an_new(c, BD_F_BINARY_LEAK, big ? BD_SEV_CRITICAL : BD_SEV_WARNING,
 			       size_score(held, big ? 55 : 40));
 	if (!f)
 		return;
 	an_subject_proc(c, f, h->p);
-	an_ev_bytes(c, f, "refc_bytes_vheap", h->vheap);
+	an_ev_bytes(c, f, "refc_bytes_held", held);
+	ev_vheap(c, f, s, h);
 	if (h->nrefs) {
-		an_ev_bytes(c, f, "refc_bytes_reachable", h->reachable);
+		an_ev_bytes(c, f, "refc_bytes_reachable", cap_binmem(s, h->reachable, NULL));
 		an_ev_count(c, f, "binaries", h->nbins);
+		an_ev_count(c, f, "references", h->nrefs);
 		an_ev_bytes(c, f, "largest_binary_bytes", h->largest);
 		uint64_t refc = refcount(s, h->largest_addr);
 		if (refc)
 			an_ev_count(c, f, "largest_binary_holders", refc);
 	}
-	if (binmem)
-		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)held / (double)binmem);
+	if (s->binmem)
+		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)held / (double)s->binmem);
+	int hib = !h->nrefs && h->p->pc_mfa && !strcmp(h->p->pc_mfa, "erlang:hibernate/3");
+	an_ev_str(c, f, "basis", "%s%s",
+		  hib ? "estimate: BinVHeap; the process hibernated, and its state lives in "
+			"registers a dump does not write"
+		  : !h->nrefs ? "estimate: BinVHeap (every reference counts the whole binary)"
+		  : est     ? "distinct binaries referenced from the heap, plus an estimate from BinVHeap "
+			      "for binaries not in the dump or only referenced by garbage"
+			    : "exact: distinct binaries referenced from the heap",
+		  clamped ? "; clamped to erlang:memory(binary)" : "");
 	top_binaries(c, f, h, s);
 	if (h->nbins)
-		an_title(c, f, "%s holds %s in %s refc binaries (~%s each)", an_proc_label(c, h->p),
-			 an_bytes(c, held), an_count(c, h->nbins), an_bytes(c, held / h->nbins));
+		an_title(c, f, "%s holds %s%s in %s refc binaries (~%s each)", an_proc_label(c, h->p),
+			 t, an_bytes(c, held), an_count(c, h->nbins), an_bytes(c, held / h->nbins));
 	else
-		an_title(c, f, "%s holds %s of refc binaries (BinVHeap)", an_proc_label(c, h->p),
+		an_title(c, f, "%s holds %s%s of refc binaries (BinVHeap)", an_proc_label(c, h->p), t,
 			 an_bytes(c, held));
-	if (h->nrefs && h->reachable * 2 < h->vheap)
+	uint64_t refs = h->per_ref + h->unresolved_est;
+	if (h->nrefs && h->vheap > refs && (h->vheap - refs) > h->reachable)
 		an_advice(c, f, "Most of it is garbage its GC has not collected yet: hibernate the "
 			  "process or garbage_collect it periodically, or stop passing binaries through it");
 	else
@@ -366,7 +585,7 @@ static void top_k(cand *cs, size_t n, size_t k)
 	}
 }
 
-/* Pairs from every holder's distinct references (summarize sorted them). */
+/* Pairs from every holder's distinct references (sorted by binary). */
 static int build_pairs(bin_scan *s)
 {
 	size_t n = 0;
@@ -392,6 +611,7 @@ static void bin_scan_free(bin_scan *s)
 		free(s->hs[i].refs);
 	free(s->hs);
 	free(s->pairs);
+	free(s->cov);
 	memset(s, 0, sizeof *s);
 }
 
@@ -404,6 +624,7 @@ static int bin_scan_run(bin_scan *s, const bd_model *m, const bd_analyze_opts *o
 	uint64_t ws = bd_model_node(m)->word_size ? (uint64_t)bd_model_node(m)->word_size : 8;
 	memset(s, 0, sizeof *s);
 	s->m = m;
+	s->binmem = an_val(bd_model_memory(m)->binary);
 	s->all = bd_model_node(m)->input_size < o->exhaustive_size;
 	size_t deep = s->all ? nprocs : o->deep_procs;
 	if (deep > nprocs)
@@ -427,13 +648,16 @@ static int bin_scan_run(bin_scan *s, const bd_model *m, const bd_analyze_opts *o
 		h->p = &procs[cs[s->n].idx];
 		h->vheap = cs[s->n].vheap;
 		scan_heap(m, h);
-		summarize(h);
+		if (h->nrefs)
+			qsort(h->refs, h->nrefs, sizeof *h->refs, cmp_bref);
 	}
 	free(cs);
-	if (build_pairs(s)) {
+	if (build_pairs(s) || build_coverage(s)) {
 		bin_scan_free(s);
 		return -1;
 	}
+	for (size_t i = 0; i < s->n; i++)
+		summarize(s, &s->hs[i]);
 	return 0;
 }
 
@@ -444,10 +668,14 @@ void an_binaries(an_ctx *c)
 		return;
 	for (size_t i = 0; i < s.n; i++) {
 		holder *h = &s.hs[i];
-		uint64_t held = h->vheap > h->reachable ? h->vheap : h->reachable;
-		if (h->pin_bytes >= PIN_MIN)
-			pinning(c, h);
-		else if (held >= LEAK_MIN)
+		int est;
+		uint64_t held = cap_binmem(&s, held_bytes(h, &est), NULL);
+		uint64_t pinned = cap_binmem(&s, h->pin_bytes, NULL);
+		if (pinned >= PIN_MIN)
+			pinning(c, h, &s);
+		/* Beyond what its slices pin, a holder may keep much more in use (a backlog
+		 * of messages cut from receive buffers): that is its own finding. */
+		if (held >= LEAK_MIN && held - (pinned < held ? pinned : held) >= LEAK_MIN)
 			leak(c, h, &s);
 	}
 	bin_scan_free(&s);
@@ -481,12 +709,13 @@ static int count_missing(bd_bin_refs *r)
 		const holder *h = &s->hs[i];
 		if (!h->unresolved)
 			continue;
-		uint64_t est = h->vheap > h->reachable ? h->vheap - h->reachable : 0;
+		uint64_t est = cap_binmem(s, h->unresolved_est, NULL);
 		ms[n++] = (bd_bin_missing){h->p, h->unresolved, est};
 		r->missing_bytes += est;
 	}
 	if (n)
 		qsort(ms, n, sizeof *ms, cmp_missing);
+	r->missing_bytes = cap_binmem(s, r->missing_bytes, NULL);
 	r->priv->missing = ms;
 	r->missing_holders = ms;
 	r->nmissing_holders = n;
@@ -548,4 +777,21 @@ void bd_bin_refs_free(bd_bin_refs *r)
 		free(r->priv);
 	}
 	free(r);
+}
+
+uint64_t bd_proc_binary_bytes(const bd_model *m, const bd_proc *p, int *clamped)
+{
+	int ws = bd_model_node(m)->word_size ? bd_model_node(m)->word_size : 8;
+	uint64_t binmem = bd_model_memory(m)->binary;
+	if (clamped)
+		*clamped = 0;
+	if (p->bin_vheap == BD_UNKNOWN && p->old_bin_vheap == BD_UNKNOWN)
+		return BD_UNKNOWN;
+	uint64_t v = (an_val(p->bin_vheap) + an_val(p->old_bin_vheap)) * (uint64_t)ws;
+	if (binmem != BD_UNKNOWN && binmem && v > binmem) {
+		if (clamped)
+			*clamped = 1;
+		v = binmem;
+	}
+	return v;
 }

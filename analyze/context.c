@@ -6,7 +6,9 @@
  * #appl_data{name = App}} in its stack; StartItPid runs application_master:loop_it/4
  * and is the parent of the application's top supervisor, so it is the last entry
  * of $ancestors of every process of that application. A process without
- * $ancestors (plain spawn) is followed up its Spawned by chain. */
+ * $ancestors (plain spawn) is followed up its Spawned by chain. A live capture knows
+ * each process's application exactly (its group leader is the application master):
+ * bd_proc_ext.application. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +80,17 @@ void an_apps_build(an_ctx *c)
 	}
 }
 
+/* The application the source knew exactly (a live capture's group leader), or NULL.
+ * A text dump has no group leaders: its rows are not read again for nothing. */
+static const char *known_app(an_ctx *c, const bd_proc *p)
+{
+	const char *src = bd_model_node(c->m)->source;
+	bd_proc_ext x;
+	if (!src || !strcmp(src, "erl_crash.dump") || bd_proc_ext_get(c->m, p, &x))
+		return NULL;
+	return x.application;
+}
+
 static const char *app_of_pid(an_ctx *c, bd_pid pid)
 {
 	for (size_t i = 0; i < c->napps; i++)
@@ -124,7 +137,7 @@ static const char *read_ancestors(an_ctx *c, const bd_proc *p, bd_subject *s)
 		if (labels)
 			labels[i] = l;
 		if (q && !app)
-			app = app_of_pid(c, q->pid);
+			app = known_app(c, q) ? known_app(c, q) : app_of_pid(c, q->pid);
 	}
 	if (s && labels) {
 		s->ancestors = labels;
@@ -135,7 +148,11 @@ static const char *read_ancestors(an_ctx *c, const bd_proc *p, bd_subject *s)
 
 static const char *app_of_proc(an_ctx *c, const bd_proc *p, bd_subject *s)
 {
-	const char *app = app_of_pid(c, p->pid);
+	/* Exact when the source knew the group leader (a live capture). */
+	const char *known = known_app(c, p);
+	const char *app = known ? known : app_of_pid(c, p->pid);
+	if (known)
+		read_ancestors(c, p, s);
 	if (!app)
 		app = read_ancestors(c, p, s);
 	/* Plain spawns: ask the spawner, then its spawner. */
@@ -143,7 +160,7 @@ static const char *app_of_proc(an_ctx *c, const bd_proc *p, bd_subject *s)
 	for (int hop = 0; !app && hop < MAX_SPAWN_HOPS; hop++) {
 		if (!bd_pid_valid(q->spawned_by) || !(q = bd_proc_by_pid(c->m, q->spawned_by)))
 			break;
-		app = app_of_pid(c, q->pid);
+		app = known_app(c, q) ? known_app(c, q) : app_of_pid(c, q->pid);
 		if (!app)
 			app = read_ancestors(c, q, NULL);
 	}

@@ -222,7 +222,7 @@ static void add_proc(const side *s, bd_diff_procs *t, const bd_proc *p)
 	t->memory += proc_memory(s, p);
 	t->msgq += z(p->msgq_len);
 	t->reductions += z(p->reductions);
-	t->binary += words(s, p->bin_vheap) + words(s, p->old_bin_vheap);
+	t->binary += z(bd_proc_binary_bytes(s->m, p, NULL));
 	t->heap += words(s, p->stack_heap) + words(s, p->old_heap);
 }
 
@@ -401,8 +401,14 @@ static int diff_procs(run *r, side *a, side *b)
 		if (!pg->current_function || !same)
 			pg->current_function = current_mfa(p);
 	}
+	/* A group's binaries are bounded by the node's too (each member is). */
+	uint64_t bma = bd_model_memory(a->m)->binary, bmb = bd_model_memory(b->m)->binary;
 	for (size_t g = 0; g < r->npg; g++) {
 		bd_diff_pgroup *pg = &r->pg[g];
+		if (bma != BD_UNKNOWN && bma && pg->a.binary > bma)
+			pg->a.binary = bma;
+		if (bmb != BD_UNKNOWN && bmb && pg->b.binary > bmb)
+			pg->b.binary = bmb;
 		uint64_t kept = pg->b.count - pg->added;
 		pg->removed = pg->a.count > kept ? pg->a.count - kept : 0;
 	}

@@ -121,7 +121,8 @@ void an_ev_count(an_ctx *c, an_finding *f, const char *key, uint64_t v)
 void an_ev_bytes(an_ctx *c, an_finding *f, const char *key, uint64_t v)
 {
 	(void)c;
-	bd_evidence *e = v == BD_UNKNOWN ? NULL : ev_slot(f, key, BD_EV_BYTES);
+	/* A wrapped size (a negative number printed unsigned) is unknown, not a number. */
+	bd_evidence *e = v >= AN_WRAPPED ? NULL : ev_slot(f, key, BD_EV_BYTES);
 	if (e)
 		e->v.u = v;
 }
@@ -299,6 +300,8 @@ const char *an_count(an_ctx *c, uint64_t v)
 const char *an_bytes(an_ctx *c, uint64_t v)
 {
 	char b[32];
+	if (v >= AN_WRAPPED && v != BD_UNKNOWN)
+		return "an unknown size";
 	return bd_arena_strdup(c->arena, bd_bytes_fmt(v, b, sizeof b));
 }
 
@@ -361,7 +364,7 @@ const char *an_initial_call(an_ctx *c, const bd_proc *p)
 
 int an_is_system_proc(const bd_proc *p)
 {
-	return p->spawned_as && !strncmp(p->spawned_as, "erts_", 5);
+	return p->spawned_as && p->spawned_as[0] == 'e' && !strncmp(p->spawned_as, "erts_", 5);
 }
 
 const bd_proc *an_running_proc(an_ctx *c)

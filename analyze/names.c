@@ -13,7 +13,7 @@
 
 #include "an_int.h"
 
-enum { NAME_DEPTH = 4, NAME_ITEMS = 6, MAX_TOP_SLOTS = 16 };
+enum { NAME_DEPTH = 4, NAME_ITEMS = 12, MAX_TOP_SLOTS = 16 };
 
 static bd_pname_source put(char *buf, size_t cap, bd_pname_source src, const char *s)
 {
@@ -50,9 +50,13 @@ static int resource_text(const bd_term *t, char *buf, size_t cap)
 	return 1;
 }
 
+/* A term printed with a binary the dump does not contain ("<<...>>(52 bytes, not in
+ * dump)", the OTP <= 26 slice gap) names nothing readable. */
+static int unreadable(const char *text) { return strstr(text, "not in dump") != NULL; }
+
 /* process_name = {Type, Id}: "Type: Id", with a #resource{} Id as RabbitMQ prints
- * it; any other term as printed. */
-static void process_name_text(const bd_term *t, char *buf, size_t cap)
+ * it; any other term as printed; just "Type" when the Id is not in the dump. */
+static int process_name_text(const bd_term *t, char *buf, size_t cap)
 {
 	const bd_term *type = bd_term_elem(t, 0);
 	if (t->kind == BD_T_TUPLE && t->n == 2 && type && type->kind == BD_T_ATOM) {
@@ -60,10 +64,14 @@ static void process_name_text(const bd_term *t, char *buf, size_t cap)
 		bd_term_fmt(type, ty, sizeof ty, 0, 0);
 		if (!resource_text(bd_term_elem(t, 1), id, sizeof id))
 			bd_term_fmt(bd_term_elem(t, 1), id, sizeof id, NAME_DEPTH, NAME_ITEMS);
-		snprintf(buf, cap, "%s: %s", ty, id);
-		return;
+		if (unreadable(id))
+			snprintf(buf, cap, "%s", ty);
+		else
+			snprintf(buf, cap, "%s: %s", ty, id);
+		return 1;
 	}
 	bd_term_fmt(t, buf, cap, NAME_DEPTH, NAME_ITEMS);
+	return !unreadable(buf);
 }
 
 /* A label worth showing: not undefined (what proc_lib:get_label/1 returns for none). */
@@ -180,13 +188,12 @@ static bd_pname_source from_heap(const bd_model *m, const bd_proc *p, bd_heap *h
 	const bd_term *t = bd_heap_dict_get(h, "$process_label");
 	if (is_label(t)) {
 		bd_term_fmt(t, buf, cap, NAME_DEPTH, NAME_ITEMS);
-		return BD_PNAME_LABEL;
+		if (!unreadable(buf))
+			return BD_PNAME_LABEL;
 	}
 	t = bd_heap_dict_get(h, "process_name");
-	if (is_label(t)) {
-		process_name_text(t, buf, cap);
+	if (is_label(t) && process_name_text(t, buf, cap))
 		return BD_PNAME_PROCESS_NAME;
-	}
 	const bd_term *ic = bd_heap_dict_get(h, "$initial_call");
 	const bd_term *mod = bd_term_elem(ic, 0);
 	if (is_gen_loop(p->pc_mfa)) {

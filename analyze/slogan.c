@@ -291,40 +291,108 @@ static uint64_t heap_bytes(an_ctx *c, const bd_proc *p)
 	return an_words(c, p->stack_heap) + an_words(c, p->old_heap) + an_words(c, p->heap_frag_data);
 }
 
-/* The process an eheap OOM belongs to: the one being garbage collected, else the
- * largest heap. */
-static const bd_proc *heap_culprit(an_ctx *c)
+/* The process an eheap OOM belongs to: the one being garbage collected when memory
+ * ran out. Its =proc section may be missing from a cut dump, but the scheduler
+ * sections, written first, name it: the current process of a (dirty) scheduler in
+ * state Garbing. Only a complete dump may fall back to the largest heap: in a cut
+ * one the culprit may simply not have been read. */
+typedef struct heap_who {
+	const bd_proc *p;    /* its row, when the dump has it */
+	const bd_sched *s;   /* the scheduler that was garbing it, or NULL */
+	bd_pid pid;          /* BD_PID_NONE when unknown */
+	int guessed;         /* the largest heap of a complete dump, not a Garbing one */
+} heap_who;
+
+static const char *sched_kind(const bd_sched *s)
 {
-	const bd_proc *best = NULL;
+	return s->type == BD_SCHED_DIRTY_CPU ? "dirty CPU scheduler"
+	       : s->type == BD_SCHED_DIRTY_IO ? "dirty I/O scheduler" : "scheduler";
+}
+
+static heap_who heap_culprit(an_ctx *c)
+{
+	heap_who w = {NULL, NULL, BD_PID_NONE, 0};
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (c->procs[i].state == BD_PS_GARBING)
-			if (!best || heap_bytes(c, &c->procs[i]) > heap_bytes(c, best))
-				best = &c->procs[i];
-	if (best)
-		return best;
+			if (!w.p || heap_bytes(c, &c->procs[i]) > heap_bytes(c, w.p))
+				w.p = &c->procs[i];
+	size_t ns;
+	const bd_sched *sc = bd_model_scheds(c->m, &ns);
+	for (size_t i = 0; i < ns; i++) {
+		if (!bd_pid_valid(sc[i].current) || !sc[i].current_state ||
+		    strcmp(sc[i].current_state, "Garbing") != 0)
+			continue;
+		const bd_proc *p = bd_proc_by_pid(c->m, sc[i].current);
+		if (w.p && p != w.p)
+			continue;
+		w.s = &sc[i];
+		w.pid = sc[i].current;
+		w.p = p;
+		break;
+	}
+	if (w.p)
+		w.pid = w.p->pid;
+	if (bd_pid_valid(w.pid) || bd_model_node(c->m)->truncated)
+		return w;
 	for (size_t i = 0; i < c->nprocs; i++)
-		if (!best || heap_bytes(c, &c->procs[i]) > heap_bytes(c, best))
-			best = &c->procs[i];
-	return best;
+		if (!w.p || heap_bytes(c, &c->procs[i]) > heap_bytes(c, w.p))
+			w.p = &c->procs[i];
+	w.guessed = w.p != NULL;
+	if (w.p)
+		w.pid = w.p->pid;
+	return w;
+}
+
+/* A culprit known only from its scheduler: pid, function, what the dump lacks. */
+static void subject_from_sched(an_ctx *c, an_finding *f, const heap_who *w)
+{
+	char buf[200];
+	bd_subject *s = &f->pub.subject;
+	memset(s, 0, sizeof *s);
+	s->type = "process";
+	s->pid = w->pid;
+	/* "0x00007f... (bd_heap_oom:build_report/2 + 48)": the MFA in the parentheses */
+	const char *pc = w->s ? w->s->current_pc : NULL;
+	const char *open = pc ? strchr(pc, '(') : NULL;
+	if (open && open[1] != '<')
+		s->current_function = bd_arena_strdup(c->arena, an_mfa_of(open + 1, buf, sizeof buf));
 }
 
 static void heap_oom(an_ctx *c)
 {
 	const bd_slogan *s = &c->slogan;
-	const bd_proc *p = heap_culprit(c);
+	heap_who w = heap_culprit(c);
+	const bd_proc *p = w.p;
 	an_finding *f = an_new(c, BD_F_HEAP_OOM, BD_SEV_CRITICAL, 95);
 	if (!f)
 		return;
-	an_subject_proc(c, f, p);
-	const char *who = p ? an_proc_label(c, p) : "a process";
+	if (p)
+		an_subject_proc(c, f, p);
+	else if (bd_pid_valid(w.pid))
+		subject_from_sched(c, f, &w);
+	else
+		an_subject_named(c, f, "node", bd_model_node(c->m)->node_name);
+	const char *who = p ? an_proc_label(c, p)
+		 : bd_pid_valid(w.pid) ? an_pid_str(c, w.pid)
+				       : "A process the cut dump does not show";
+	const char *req = s->bytes >= AN_WRAPPED ? "a size that wrapped around (unknown)"
+						 : an_bytes(c, s->bytes);
 	if (s->cls == BD_SL_HEAP_LIMIT)
 		an_title(c, f, "%s outgrew the largest heap the VM supports", who);
 	else
-		an_title(c, f, "%s ran the node out of memory: %s of %s requested", who,
-			 an_bytes(c, s->bytes), s->block_type[0] ? s->block_type : "heap");
+		an_title(c, f, "%s ran the node out of memory: %s of %s requested%s", who, req,
+			 s->block_type[0] ? s->block_type : "heap",
+			 !p && bd_pid_valid(w.pid) ? " (its =proc section is beyond the cut)" : "");
 	an_ev_bytes(c, f, "requested_bytes", s->bytes);
+	if (s->bytes >= AN_WRAPPED && s->bytes != BD_UNKNOWN)
+		an_ev_str(c, f, "requested_bytes_raw", "%llu (wrapped: unknown)",
+			  (unsigned long long)s->bytes);
 	if (s->block_type[0])
 		an_ev_str(c, f, "block_type", "%s", s->block_type);
+	if (w.s)
+		an_ev_str(c, f, "garbing_on", "%s %u", sched_kind(w.s), w.s->id);
+	if (w.guessed)
+		an_ev_str(c, f, "basis", "no process was garbing: the largest heap");
 	if (p) {
 		an_ev_bytes(c, f, "heap_bytes", heap_bytes(c, p));
 		an_ev_bytes(c, f, "memory_bytes", p->memory);
@@ -334,6 +402,14 @@ static void heap_oom(an_ctx *c)
 		const char *uf = an_user_frame(c, p);
 		if (uf)
 			an_ev_str(c, f, "user_function", "%s", uf);
+	} else if (bd_pid_valid(w.pid)) {
+		an_ev_str(c, f, "state", "Garbing");
+		if (f->pub.subject.current_function && !strchr(f->pub.subject.current_function, '<'))
+			an_ev_str(c, f, "user_function", "%s", f->pub.subject.current_function);
+		an_ev_str(c, f, "process_section", "missing: the dump was cut before it");
+	} else {
+		an_ev_str(c, f, "process_section", "unknown: no scheduler was garbing a process and "
+			  "the dump was cut, so the culprit may not have been read");
 	}
 	an_ev_bytes(c, f, "node_memory_bytes", bd_model_memory(c->m)->total);
 	an_advice(c, f, "Bound what %s keeps on its heap (stream or paginate the data), and set "
@@ -374,6 +450,77 @@ static void alloc_oom(an_ctx *c)
 		  s->allocator[0] ? s->allocator : "memory");
 }
 
+/* The slogan's reason says too little: nothing, a bare word ("terminating"), cut by
+ * init's printer ({_}, [_]), or an application start failure that only says a
+ * supervisor gave up ({shutdown,{kernel,start,[normal,[]]}}): which child failed and
+ * why is in the reports the boot processes hold. */
+static int has(const char *r, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	for (size_t i = 0; i + k <= n; i++)
+		if (!memcmp(r + i, needle, k))
+			return 1;
+	return 0;
+}
+
+static int reason_lacking(const bd_slogan *s)
+{
+	const char *r = s->reason ? s->reason : "";
+	size_t n = s->reason_len;
+	if (!n)
+		return 1;
+	if (!memchr(r, '{', n) && !memchr(r, '[', n) && !memchr(r, '"', n))
+		return 1;
+	if (has(r, n, "{_}") || has(r, n, "[_]"))
+		return 1;
+	return !strcmp(s->reason_tag, "application_start_failure") && n < 400 &&
+	       !has(r, n, "failed_to_start_child") && has(r, n, "shutdown");
+}
+
+/* The innermost {failed_to_start_child, Id, Error} of a reason text: the child that
+ * failed first and its error ("net_kernel: {'EXIT',nodistribution}"), or NULL. */
+static const char *innermost_child(an_ctx *c, const char *r, size_t n)
+{
+	static const char tag[] = "{failed_to_start_child,";
+	const char *last = NULL;
+	for (size_t i = 0; i + sizeof tag - 1 <= n; i++)
+		if (!memcmp(r + i, tag, sizeof tag - 1))
+			last = r + i;
+	if (!last)
+		return NULL;
+	const char *id = last + sizeof tag - 1, *e = r + n, *q = id;
+	while (q < e && *q != ',')
+		q++;
+	const char *err = q + 1;
+	int depth = 0;
+	const char *t = err;
+	for (; t < e; t++) {
+		if (*t == '{' || *t == '[')
+			depth++;
+		else if ((*t == '}' || *t == ']') && depth-- == 0)
+			break;
+	}
+	if (q >= e || t <= err)
+		return NULL;
+	return bd_arena_printf(c->arena, "child %.*s failed to start: %.*s", (int)(q - id), id,
+			       (int)(t - err > 200 ? 200 : t - err), err);
+}
+
+/* The cause from the boot processes' heaps as evidence; its text, or NULL. */
+static const char *boot_cause(an_ctx *c, an_finding *f, char *app, size_t appcap)
+{
+	char why[600];
+	const bd_proc *from = NULL;
+	app[0] = 0;
+	if (!reason_lacking(&c->slogan) ||
+	    !an_boot_cause(c, why, sizeof why, app, appcap, &from))
+		return NULL;
+	an_ev_str(c, f, "cause", "%s", why);
+	if (from)
+		an_ev_str(c, f, "cause_read_from", "%s", an_proc_label(c, from));
+	return bd_arena_strdup(c->arena, why);
+}
+
 static void kernel_pid(an_ctx *c)
 {
 	const bd_slogan *s = &c->slogan;
@@ -391,9 +538,19 @@ static void kernel_pid(an_ctx *c)
 	}
 	if (s->cls == BD_SL_KERNEL_START)
 		an_title(c, f, "Kernel process %s could not start: boot failed", s->kernel_pid);
-	else if (start_fail)
-		an_title(c, f, "Application %s failed to start, so the node stopped",
-			 s->application[0] ? s->application : "?");
+	else if (start_fail) {
+		char app[128];
+		const char *why = boot_cause(c, f, app, sizeof app);
+		if (!why)
+			why = innermost_child(c, s->reason ? s->reason : "", s->reason_len);
+		if (why)
+			an_title(c, f, "Application %s failed to start, so the node stopped: %.160s%s",
+				 s->application[0] ? s->application : app[0] ? app : "?", why,
+				 strlen(why) > 160 ? "..." : "");
+		else
+			an_title(c, f, "Application %s failed to start, so the node stopped",
+				 s->application[0] ? s->application : "?");
+	}
 	else if (s->application[0])
 		an_title(c, f, "Application %s stopped (%s) and took the node down", s->application,
 			 s->reason_tag[0] ? s->reason_tag : "terminated");
@@ -416,12 +573,32 @@ static void boot(an_ctx *c)
 	if (!f)
 		return;
 	an_subject_named(c, f, "node", bd_model_node(c->m)->node_name);
-	an_title(c, f, "The boot failed: %.120s%s", reason_text(c), c->slogan.reason_len > 120 ? "..." : "");
+	char app[128];
+	const char *why = boot_cause(c, f, app, sizeof app);
+	/* The child that failed first says more than the application's whole reason. */
+	const char *child = why ? innermost_child(c, why, strlen(why)) : NULL;
+	if (why && app[0]) {
+		an_subject_named(c, f, "application", app);
+		f->pub.subject.application = f->pub.subject.name;
+		an_title(c, f, "The boot failed: application %s did not start: %.160s%s", app,
+			 child ? child : why, strlen(child ? child : why) > 160 ? "..." : "");
+	} else if (why) {
+		an_title(c, f, "The boot failed: %.160s%s", child ? child : why,
+			 strlen(child ? child : why) > 160 ? "..." : "");
+	} else {
+		an_title(c, f, "The boot failed: %.120s%s", c->slogan.reason_len ? reason_text(c)
+			 : "(the slogan gives no reason, and the dump holds none)",
+			 c->slogan.reason_len > 120 ? "..." : "");
+	}
 	an_ev_str(c, f, "reason", "%s", reason_text(c));
 	if (c->slogan.reason_tag[0])
 		an_ev_str(c, f, "reason_tag", "%s", c->slogan.reason_tag);
-	an_advice(c, f, "Run the same -s/-eval/boot script by hand in a shell: the reason names "
-		  "the missing module or failing call");
+	if (child || (why && app[0]))
+		an_advice(c, f, "An application did not start: the failing child and its error are in "
+			  "the cause (bad config, missing dependency, port in use); fix that and boot again");
+	else
+		an_advice(c, f, "Run the same -s/-eval/boot script by hand in a shell: the reason names "
+			  "the missing module or failing call");
 }
 
 static void manual(an_ctx *c)
@@ -472,14 +649,24 @@ static void vm_error(an_ctx *c)
 	if (!f)
 		return;
 	an_subject_named(c, f, "node", bd_model_node(c->m)->node_name);
-	an_title(c, f, "The VM stopped itself: %.200s", s->text);
+	/* Was the node booting, running or stopping? init's state says. */
+	char st[96];
+	int known = an_init_status(c, st, sizeof st);
+	const char *when = !known ? "" : !strncmp(st, "starting", 8) ? " while the node was booting"
+				  : !strncmp(st, "stopping", 8) ? " while the node was stopping" : "";
+	an_title(c, f, "The VM stopped itself%s: %.200s", when, s->text);
 	an_ev_str(c, f, "slogan_class", "%s", bd_slogan_class_name(s->cls));
+	if (known)
+		an_ev_str(c, f, "init_status", "%s", st);
 	an_ev_str(c, f, "slogan", "%.300s", s->text);
 	const char *adv = "An internal VM error: check NIFs and drivers for memory corruption, "
 			  "then report it with this dump";
-	if (s->cls == BD_SL_CHILD_SETUP)
-		adv = "erl_child_setup died: usually the OS OOM killer or a container limit; check "
-		      "dmesg and the container's memory limit";
+	if (s->cls == BD_SL_CHILD_SETUP && known && !strncmp(st, "stopping", 8))
+		adv = "erl_child_setup died while the node was already shutting down (init:stop, "
+		      "SIGTERM, the terminal closed): find what stopped the node, not this helper";
+	else if (s->cls == BD_SL_CHILD_SETUP)
+		adv = "erl_child_setup died: usually the OS OOM killer or a container limit, or the "
+		      "terminal the node ran in closed; check dmesg and the container's memory limit";
 	else if (s->cls == BD_SL_THREAD)
 		adv = "The OS refused a thread or its memory: check ulimit -u, the container's "
 		      "pids limit and memory";

@@ -33,10 +33,11 @@ cache="$out/cache"
 export XDG_CACHE_HOME="$cache"
 erlc -o "$out" "$here/mkbig.erl"
 
-# run CMD...: wall seconds and peak RSS (kB) of one run, as "SECS KB", output dropped.
+# run CMD...: wall seconds and peak RSS (kB) of one run, as "SECS KB". The output goes
+# to a file, not /dev/null: GNU grep stops at the first match when it writes there.
 run() {
 	local tf="$out/.time"
-	/usr/bin/time -o "$tf" -f '%e %M' "$@" >/dev/null 2>&1 || true
+	/usr/bin/time -o "$tf" -f '%e %M' "$@" >"$out/.stdout" 2>&1 || true
 	tail -n 1 "$tf"
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

@@ -27,9 +27,10 @@ static uint64_t k_memory(const bd_model *m, const bd_proc *p)
 }
 static uint64_t k_mq(const bd_model *m, const bd_proc *p) { (void)m; return p->msgq_len; }
 static uint64_t k_reds(const bd_model *m, const bd_proc *p) { (void)m; return p->reductions; }
+/* BinVHeap counts each reference to a binary: capped at erlang:memory(binary). */
 static uint64_t k_binary(const bd_model *m, const bd_proc *p)
 {
-	return words_to_bytes(m, add(p->bin_vheap, p->old_bin_vheap));
+	return bd_proc_binary_bytes(m, p, NULL);
 }
 static uint64_t k_heap(const bd_model *m, const bd_proc *p)
 {
@@ -96,7 +97,10 @@ static void print_table(const bd_model *m, const bd_proc *procs, const size_t *i
 		fmt_count(p->msgq_len, c[3], W);
 		fmt_bytes(k_memory(m, p), c[4], W);
 		fmt_count(p->reductions, c[5], W);
-		fmt_bytes(k_binary(m, p), c[6], W);
+		int clamped; /* "~": cut to erlang:memory(binary) (BinVHeap counts references) */
+		char bb[32];
+		uint64_t bin = bd_proc_binary_bytes(m, p, &clamped);
+		snprintf(c[6], W, "%s%s", clamped ? "~" : "", fmt_bytes(bin, bb, sizeof bb));
 		fmt_bytes(k_heap(m, p), c[7], W);
 		snprintf(c[8], W, "%s",
 			 out_txt(style_label(p->pc_mfa ? p->pc_mfa : p->pc ? p->pc : "?", c[8], W)));
@@ -174,7 +178,10 @@ int cmd_top(const opts *o)
 			jw_ku64(&w, "message_queue_len", p->msgq_len);
 			jw_ku64(&w, "memory", k_memory(m, p));
 			jw_ku64(&w, "reductions", p->reductions);
-			jw_ku64(&w, "binary_bytes", k_binary(m, p));
+			int clamped;
+			jw_ku64(&w, "binary_bytes", bd_proc_binary_bytes(m, p, &clamped));
+			jw_key(&w, "binary_bytes_clamped");
+			jw_bool(&w, clamped);
 			jw_ku64(&w, "heap_bytes", k_heap(m, p));
 			jw_obj_end(&w);
 		}

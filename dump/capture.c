@@ -22,7 +22,7 @@
 #include "beamdump/capture.h"
 #include "beamdump/progress.h"
 
-enum { MAX_REMOTE = 32, MAX_BINS_PER_PROC = 4096, ETF_MSG_MAX = 1u << 20 };
+enum { MAX_REMOTE = 32, MAX_BINS_PER_PROC = 1 << 17, ETF_MSG_MAX = 1u << 20 };
 
 struct bd_capture {
 	ei_cnode ec;
@@ -304,6 +304,8 @@ typedef struct call {
 	int otp;
 	int stopped;        /* stop flag seen */
 	int lost;           /* connection lost or call timed out */
+	bd_pid *gl;         /* group leader per process row (applications) */
+	size_t ngl;
 } call;
 
 static int stop_requested(const call *k) { return k->o->stop && *k->o->stop; }
@@ -936,7 +938,19 @@ static void it_monitors(call *k, size_t row, const char *b, int *i)
 	list_tail(b, i, n);
 }
 
-/* [{Addr, Size, Refc}]: each refc binary referenced (garbage included). */
+/* [{Addr, Size, Refc}]: one entry per reference (ProcBin), each with the whole
+ * binary's size, garbage included: 300,000 messages cut from one buffer list that
+ * buffer 300,000 times. A binary counts once per process (by its address). */
+typedef struct bin_ent {
+	uint64_t addr, size;
+} bin_ent;
+
+static int cmp_bin_ent(const void *a, const void *b)
+{
+	uint64_t x = ((const bin_ent *)a)->addr, y = ((const bin_ent *)b)->addr;
+	return x < y ? -1 : x > y;
+}
+
 static void it_binary(call *k, size_t row, const char *b, int *i)
 {
 	int n, j = *i;
@@ -945,6 +959,8 @@ static void it_binary(call *k, size_t row, const char *b, int *i)
 		skip(b, i);
 		return;
 	}
+	bin_ent *es = n > 0 ? malloc((size_t)n * sizeof *es) : NULL;
+	size_t ne = 0;
 	for (int e = 0; e < n; e++) {
 		int ar, start = j;
 		uint64_t addr, size, refc;
@@ -956,23 +972,34 @@ static void it_binary(call *k, size_t row, const char *b, int *i)
 		dec_u64(b, &j, &addr);
 		dec_u64(b, &j, &size);
 		dec_u64(b, &j, &refc);
-		if (size != BD_UNKNOWN)
-			sum += size;
-		if (e < MAX_BINS_PER_PROC && addr != BD_UNKNOWN && size != BD_UNKNOWN)
-			bd_live_proc_binary(k->lv, row, addr, size);
+		if (es && addr != BD_UNKNOWN && size != BD_UNKNOWN)
+			es[ne++] = (bin_ent){addr, size};
 	}
 	*i = j;
 	list_tail(b, i, n);
+	if (ne)
+		qsort(es, ne, sizeof *es, cmp_bin_ent);
+	size_t kept = 0;
+	for (size_t e = 0; e < ne; e++) {
+		if (e && es[e].addr == es[e - 1].addr)
+			continue;
+		sum += es[e].size;
+		if (kept++ < MAX_BINS_PER_PROC)
+			bd_live_proc_binary(k->lv, row, es[e].addr, es[e].size);
+	}
+	free(es);
 	bd_proc *p = row_of(k, row);
-	/* BinVHeap is in words, like the dump's. */
+	/* BinVHeap is in words, like the dump's; here each binary once. */
 	p->bin_vheap = (sum + (uint64_t)k->word_size - 1) / (uint64_t)k->word_size;
 	p->old_bin_vheap = 0;
 }
 
-/* Only the keys the analyses read: supervision ancestry and the real initial call. */
+/* Only the keys the analyses read: supervision ancestry, the real initial call, and
+ * the names a process is known by (bd_proc_name). */
 static void it_dictionary(call *k, size_t row, const char *b, int *i)
 {
-	static const char *const keep[] = {"$ancestors", "$initial_call", "$process_label"};
+	static const char *const keep[] = {"$ancestors", "$initial_call", "$process_label",
+					   "process_name"};
 	int n, j = *i;
 	if (ei_decode_list_header(b, &j, &n)) {
 		skip(b, i);
@@ -997,6 +1024,31 @@ static void it_dictionary(call *k, size_t row, const char *b, int *i)
 	list_tail(b, i, n);
 }
 
+/* The group leader: an application's processes have its master as group leader
+ * (what application:get_application/1 reads); resolved after the table is read. */
+static void it_group_leader(call *k, size_t row, const char *b, int *i)
+{
+	if (!is_pid_type(type_of(b, *i, NULL))) {
+		skip(b, i);
+		return;
+	}
+	if (row >= k->ngl) {
+		size_t cap = k->ngl ? 2 * k->ngl : 1024;
+		while (cap <= row)
+			cap *= 2;
+		bd_pid *g = realloc(k->gl, cap * sizeof *g);
+		if (!g) {
+			skip(b, i);
+			return;
+		}
+		for (size_t q = k->ngl; q < cap; q++)
+			g[q] = BD_PID_NONE;
+		k->gl = g;
+		k->ngl = cap;
+	}
+	dec_pid(k->c, b, i, &k->gl[row]);
+}
+
 static const struct item {
 	const char *name;
 	item_fn fn;
@@ -1016,8 +1068,57 @@ static const struct item {
 	{"monitors", it_monitors, 0},
 	{"monitored_by", it_monitored_by, 0},
 	{"dictionary", it_dictionary, 0},
+	{"group_leader", it_group_leader, 0},
 	{"parent", it_parent, 25},
 };
+
+/* Applications: ets:match(ac_tab, {{application_master, '$1'}, '$2'}) lists each
+ * running application with its master (application_controller's own table, read
+ * the way application:get_application/1 reads it); a process belongs to the
+ * application whose master is its group leader, or is that master. */
+static int collect_apps(call *k)
+{
+	k->step = "ets:match(ac_tab, application masters)";
+	ei_x_buff a, x;
+	int idx, n;
+	ei_x_new(&a);
+	ei_x_new(&x);
+	ei_x_encode_list_header(&a, 2);
+	ei_x_encode_atom(&a, "ac_tab");
+	ei_x_encode_tuple_header(&a, 2);
+	ei_x_encode_tuple_header(&a, 2);
+	ei_x_encode_atom(&a, "application_master");
+	ei_x_encode_atom(&a, "$1");
+	ei_x_encode_atom(&a, "$2");
+	ei_x_encode_empty_list(&a);
+	int rc = rpc(k, "ets", "match", &a, &x, &idx);
+	ei_x_free(&a);
+	if (rc == BD_EUNSUPPORTED)
+		rc = 0; /* no application controller: no applications */
+	if (!rc && !ei_decode_list_header(x.buff, &idx, &n)) {
+		for (int e = 0; e < n; e++) {
+			int m, start = idx;
+			char app[MAXATOMLEN_UTF8];
+			bd_pid master;
+			if (ei_decode_list_header(x.buff, &idx, &m) || m != 2 || dec_atom(x.buff, &idx, app) ||
+			    !is_pid_type(type_of(x.buff, idx, NULL)) || dec_pid(k->c, x.buff, &idx, &master)) {
+				idx = start;
+				skip(x.buff, &idx);
+				continue;
+			}
+			list_tail(x.buff, &idx, m);
+			const char *name = bd_live_atom(k->lv, app, strlen(app));
+			size_t nrows = bd_live_proc_count(k->lv);
+			for (size_t r = 0; r < nrows; r++) {
+				bd_proc *p = bd_live_proc_at(k->lv, r);
+				if (bd_pid_eq(p->pid, master) || (r < k->ngl && bd_pid_eq(k->gl[r], master)))
+					bd_live_proc_set_application(k->lv, r, name);
+			}
+		}
+	}
+	ei_x_free(&x);
+	return rc;
+}
 
 static int collect_pids(call *k, ptab *t)
 {
@@ -1750,7 +1851,7 @@ int bd_capture_run(bd_capture *c, const bd_capture_opts *opts, bd_live **out,
 	int rc = bd_live_new(&lv, err);
 	if (rc)
 		return rc;
-	call k = {c, &o, lv, err, "connect", 8, 0, 0, 0};
+	call k = {c, &o, lv, err, "connect", 8, 0, 0, 0, NULL, 0};
 	node_facts(&k);
 	swt *w0 = calloc(2, sizeof *w0);
 	ptab t = {0};
@@ -1763,7 +1864,7 @@ int bd_capture_run(bd_capture *c, const bd_capture_opts *opts, bd_live **out,
 	}
 	if ((rc = collect_sysinfo(&k, &schedulers)) || (rc = collect_memory(&k)) ||
 	    (rc = sample_wall_time(&k, &w0[0])) || (rc = collect_pids(&k, &t)) ||
-	    (rc = collect_procs(&k, &t)))
+	    (rc = collect_procs(&k, &t)) || (rc = collect_apps(&k)))
 		goto done;
 	size_t nrows = bd_live_proc_count(lv);
 	order = malloc((nrows + 1) * sizeof *order);
@@ -1793,6 +1894,7 @@ done:
 	free(order);
 	free(inv);
 	free(t.p);
+	free(k.gl);
 	ei_x_free(&t.pids);
 	free(w0);
 	if (rc && (k.stopped || k.lost)) {

@@ -24,7 +24,7 @@
 #include "cache.h"
 
 #define MAGIC "BDCACHE"
-#define VERSION 1
+#define VERSION 2
 #define MAXSEC 32
 #define DEFAULT_MAX ((uint64_t)2 << 30) /* bytes in the cache directory */
 
@@ -807,7 +807,7 @@ static int fix_model(reader *r, bd_model *m, const model_row *mr, tag_row *tags,
 	if (mr->pidx_count > np || (np && np * 4 >= cap * 3))
 		return 0;
 	for (size_t i = 0; i < cap; i++)
-		if (m->pid_index.slots[i] > np)
+		if ((m->pid_index.slots[i] & ((1u << 28) - 1)) > np)
 			return 0;
 	m->pid_index.count = (size_t)mr->pidx_count;
 	m->literals = mr->literals;

@@ -655,7 +655,12 @@ static void proc_pc(cd_reader *r, void *row, const line *l, const char **c, cons
 	p->pc = S(r, a + 1, b - 1);
 	const char *plus = p->pc;
 	const char *sp = strstr(plus, " + ");
-	if (*plus != '<')
+	/* A hibernated process has no code address: the VM prints "unknown function" and
+	 * says erlang:hibernate/3 in the Current call line before it, which is also what
+	 * process_info(P, current_function) answers. */
+	if (p->pc && !strcmp(p->pc, "unknown function"))
+		p->pc_mfa = p->current_call;
+	else if (*plus != '<')
 		p->pc_mfa = sp ? bd_model_intern(r->m, plus, (size_t)(sp - plus)) : p->pc;
 }
 

@@ -34,7 +34,7 @@ typedef struct bd_source bd_source;
 /* pid -> row of the process table: open addressing over row numbers (4 bytes a slot;
  * the pids themselves are in the rows). A pid seen twice maps to its last row. */
 typedef struct bd_pidx {
-	uint32_t *slots;           /* row + 1; 0 = empty */
+	uint32_t *slots;           /* row + 1 (low 28 bits) and a hash tag; 0 = empty */
 	size_t cap, count;
 } bd_pidx;
 
@@ -60,6 +60,10 @@ struct bd_model {
 	pthread_mutex_t late_lock; /* interning after open (bd_model_intern_late) */
 	/* lookups built after reading */
 	bd_pidx pid_index;         /* pid -> proc row */
+	/* registered name -> first row, built on first use (under late_lock): as printed,
+	 * and the text inside the quotes of a quoted one */
+	bd_strmap names_exact, names_inner;
+	int names_built;
 	bd_u64map bin_index;       /* binary addr -> index */
 	/* literal-area index, built on first use (mutable cache) */
 	bd_u64map *lit_index;

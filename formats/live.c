@@ -233,6 +233,23 @@ bd_proc *bd_live_proc_add(bd_live *lv, bd_pid pid)
 
 size_t bd_live_proc_count(const bd_live *lv) { return lv->m->procs.len; }
 
+int bd_live_proc_set_application(bd_live *lv, size_t i, const char *app)
+{
+	bd_model *m = lv->m;
+	if (i >= m->procs.len)
+		return BD_EUSAGE;
+	while (m->proc_exts.len <= i) { /* rows before: the rest unknown */
+		bd_proc_ext *x = bd_vec_push(&m->proc_exts);
+		if (!x)
+			return BD_ENOMEM;
+		*x = (bd_proc_ext){NULL, NULL, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN,
+				   BD_UNKNOWN, BD_UNKNOWN, NULL};
+	}
+	BD_VEC_AT(&m->proc_exts, bd_proc_ext, i).application =
+		app ? bd_model_intern(m, app, strlen(app)) : NULL;
+	return 0;
+}
+
 bd_proc *bd_live_proc_at(bd_live *lv, size_t i)
 {
 	return i < lv->m->procs.len ? &BD_VEC_AT(&lv->m->procs, bd_proc, i) : NULL;

@@ -126,28 +126,44 @@ static size_t pid_hash(bd_pid p)
 	return (size_t)(h ^ (h >> 32));
 }
 
+/* A slot holds row + 1 in its low bits and 4 bits of the pid's hash above them, so
+ * that a probe reads a row (a cache miss among millions) only when the tag matches. */
+#define PIDX_ROW ((1u << 28) - 1)
+static uint32_t pid_tag(size_t h)
+{
+	return (uint32_t)(h >> 60) << 28;
+}
+
 static void pidx_put(bd_pidx *x, const bd_proc *procs, uint32_t row)
 {
-	size_t j = pid_hash(procs[row].pid) & (x->cap - 1);
+	size_t h = pid_hash(procs[row].pid);
+	uint32_t tag = pid_tag(h);
+	size_t j = h & (x->cap - 1);
 	for (; x->slots[j]; j = (j + 1) & (x->cap - 1)) {
-		if (bd_pid_eq(procs[x->slots[j] - 1].pid, procs[row].pid)) {
-			x->slots[j] = row + 1; /* the last row of a pid wins */
+		uint32_t s = x->slots[j];
+		if ((s & ~PIDX_ROW) == tag && bd_pid_eq(procs[(s & PIDX_ROW) - 1].pid, procs[row].pid)) {
+			x->slots[j] = tag | (row + 1); /* the last row of a pid wins */
 			return;
 		}
 	}
-	x->slots[j] = row + 1;
+	x->slots[j] = tag | (row + 1);
 	x->count++;
 }
 
 int bd_model_index_procs(bd_model *m, size_t from)
 {
+	if (m->names_built) { /* rows added: the name maps are built again when asked */
+		bd_strmap_free(&m->names_exact);
+		bd_strmap_free(&m->names_inner);
+		m->names_built = 0;
+	}
 	bd_pidx *x = &m->pid_index;
 	size_t n = m->procs.len;
 	const bd_proc *procs = m->procs.data;
 	if (!from)
 		x->count = 0;
-	if (n >= UINT32_MAX)
-		n = UINT32_MAX - 1;
+	if (n >= PIDX_ROW)
+		n = PIDX_ROW - 1;
 	/* At most 3/4 full; growing re-adds every row. */
 	if (n * 4 >= x->cap * 3 || !from) {
 		size_t cap = 64;
@@ -175,9 +191,13 @@ int64_t bd_model_pid_row(const bd_model *m, bd_pid pid)
 	const bd_proc *procs = m->procs.data;
 	if (!x->cap)
 		return -1;
-	for (size_t j = pid_hash(pid) & (x->cap - 1); x->slots[j]; j = (j + 1) & (x->cap - 1))
-		if (bd_pid_eq(procs[x->slots[j] - 1].pid, pid))
-			return (int64_t)x->slots[j] - 1;
+	size_t h = pid_hash(pid);
+	uint32_t tag = pid_tag(h);
+	for (size_t j = h & (x->cap - 1); x->slots[j]; j = (j + 1) & (x->cap - 1)) {
+		uint32_t s = x->slots[j];
+		if ((s & ~PIDX_ROW) == tag && bd_pid_eq(procs[(s & PIDX_ROW) - 1].pid, pid))
+			return (int64_t)(s & PIDX_ROW) - 1;
+	}
 	return -1;
 }
 
@@ -305,6 +325,8 @@ void bd_model_free(bd_model *m)
 	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
 		bd_vec_free(vs[i]);
 	free(m->pid_index.slots);
+	bd_strmap_free(&m->names_exact);
+	bd_strmap_free(&m->names_inner);
 	bd_vec_free(&m->proc_exts);
 	pthread_mutex_destroy(&m->late_lock);
 	bd_u64map_free(&m->bin_index);
@@ -437,7 +459,7 @@ const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 int bd_proc_ext_get(const bd_model *m, const bd_proc *p, bd_proc_ext *out)
 {
 	*out = (bd_proc_ext){NULL, NULL, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN,
-			     BD_UNKNOWN, BD_UNKNOWN};
+			     BD_UNKNOWN, BD_UNKNOWN, NULL};
 	const bd_proc *rows = m->procs.data;
 	if (!p || !rows || p < rows || p >= rows + m->procs.len)
 		return BD_ENOTFOUND;
@@ -449,28 +471,44 @@ int bd_proc_ext_get(const bd_model *m, const bd_proc *p, bd_proc_ext *out)
 	return 0;
 }
 
-static const bd_proc *proc_find1(const bd_model *m, const char *s)
+/* The name maps, once: a name lookup is then a hash probe, not a walk over millions
+ * of rows. The first row of a name wins, as in a walk. */
+static void build_names(bd_model *m)
 {
-	if (m->proc_lookup)
-		return m->proc_lookup(m, s, BD_PID_NONE);
-	bd_pid pid;
-	if (bd_pid_parse(s, strlen(s), &pid) == 0)
-		return bd_proc_by_pid(m, pid);
-	size_t n;
-	const bd_proc *procs = bd_model_procs(m, &n);
-	/* Names in the model are printed atoms: 'quoted' when needed. */
-	for (size_t i = 0; i < n; i++) {
+	size_t n = m->procs.len;
+	const bd_proc *procs = m->procs.data;
+	for (size_t i = 0; i < n && i < UINT32_MAX; i++) {
 		const char *nm = procs[i].name;
 		if (!nm)
 			continue;
-		if (strcmp(nm, s) == 0)
-			return &procs[i];
 		size_t l = strlen(nm);
-		if (l >= 2 && nm[0] == '\'' && nm[l - 1] == '\'' && strlen(s) == l - 2 &&
-		    memcmp(nm + 1, s, l - 2) == 0)
-			return &procs[i];
+		bd_strmap_put(&m->names_exact, nm, l, (uint32_t)i);
+		if (l >= 2 && nm[0] == '\'' && nm[l - 1] == '\'')
+			bd_strmap_put(&m->names_inner, nm + 1, l - 2, (uint32_t)i);
 	}
-	return NULL;
+}
+
+static const bd_proc *proc_find1(const bd_model *cm, const char *s)
+{
+	if (cm->proc_lookup)
+		return cm->proc_lookup(cm, s, BD_PID_NONE);
+	bd_pid pid;
+	if (bd_pid_parse(s, strlen(s), &pid) == 0)
+		return bd_proc_by_pid(cm, pid);
+	bd_model *m = (bd_model *)cm; /* the maps are a cache of the model */
+	size_t n;
+	const bd_proc *procs = bd_model_procs(m, &n);
+	/* Names in the model are printed atoms: 'quoted' when needed. */
+	pthread_mutex_lock(&m->late_lock);
+	if (!m->names_built) {
+		m->names_built = 1;
+		build_names(m);
+	}
+	size_t l = strlen(s);
+	int64_t a = bd_strmap_get(&m->names_exact, s, l), b = bd_strmap_get(&m->names_inner, s, l);
+	pthread_mutex_unlock(&m->late_lock);
+	int64_t row = a < 0 ? b : b < 0 ? a : a < b ? a : b;
+	return row >= 0 && (size_t)row < n ? &procs[row] : NULL;
 }
 
 /* What an operator types: <0.85.0>, 0.85.0, #PID<0.85.0> (Elixir), kv_store,

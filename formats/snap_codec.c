@@ -166,6 +166,7 @@ static const snap_col proc_cols[] = {
 	SPAN(30, snap_procrow, p.sec_heap, SK_HEAP),
 	COL(31, SC_UINTD, snap_procrow, p.src_off),
 	COL(32, SC_STR, snap_procrow, x.last_calls), /* replaces 26 (a loose string) */
+	COL(33, SC_STR, snap_procrow, x.application), /* live captures */
 };
 
 static const snap_col link_cols[] = {

@@ -27,7 +27,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$HERE/src
-ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit proc_leak ets_leak timer_leak memory_hog busy_port stuck_call selective_recv statem_deadlock bin_gc elixir_agent healthy_busy elixir_healthy"
+ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit proc_leak ets_leak timer_leak memory_hog busy_port stuck_call selective_recv statem_deadlock bin_gc elixir_agent healthy_busy elixir_healthy backlog boot oom_cut"
 JOBS=${BEAMDUMP_GEN_JOBS:-3}
 FORCE=0
 DRY=0
@@ -95,6 +95,11 @@ scenario() {
         large)      local ls=${BEAMDUMP_LARGE_SESSIONS:-100000}
                     RUN="$erl +P $((ls + 162144)) -bd_sessions $ls -s bd_large start"; TMO=120 ;;
         port_limit) RUN="$erl +Q 1024 -s bd_port_limit start" ;;
+        backlog)    RUN="$erl -s bd_backlog start" ;;
+        boot)       RUN="$erl -s bd_boot start" ;;
+        oom_cut)    RUN="$erl $(cap 96) -s bd_heap_oom start oom_cut"
+                    ENVX="ERL_CRASH_DUMP_BYTES=108000"; ENDM="=abort:"
+                    DEPS="$DEPS $SRC/bd_heap_oom.erl" ;;
         proc_leak|ets_leak|timer_leak|memory_hog|busy_port|stuck_call|selective_recv|statem_deadlock|bin_gc|healthy_busy)
                     RUN="$erl -s bd_$n start"; DEPS="$DEPS $SRC/bd_sup.erl" ;;
         elixir_proc_limit)

@@ -254,6 +254,27 @@ static void check_truncated(const char *n, const char *json, const char *first)
 	assert_true(isalpha((unsigned char)str(first, "cut_in_section", buf, sizeof buf)[0]));
 }
 
+/* The queue with the backlog holds its buffers; its slices pin only what they leave
+ * unused (test_names checks the numbers). */
+static void check_backlog(const char *n, const char *json, const char *first)
+{
+	(void)n;
+	char buf[64];
+	assert_string_equal(str(first, "severity", buf, sizeof buf), "critical");
+	char *pin = finding(json, 0, "binary_pinning");
+	assert_non_null(pin);
+	assert_string_equal(str(pin, "severity", buf, sizeof buf), "warning");
+	free(pin);
+}
+
+/* The slogan lost the child and its error ({bd_shop,{_}}); the logger's report has
+ * them (test_boot checks the rest). */
+static void check_boot(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	assert_contains(first, tu_truth(n, "child_error"));
+}
+
 /* ---- failure classes without a crash: leaks, hogs, stuck servers ---- */
 
 /* An MFA from a truth file (unquoted atoms) against one the VM printed (quoted
@@ -424,6 +445,8 @@ static const scenario scenarios[] = {
 	{"healthy", {NULL, NULL}, check_calm},
 	{"large", {NULL, NULL}, check_calm},
 	{"truncated", {NULL, NULL}, check_truncated},
+	{"backlog", {"culprit_pid", "culprit_label"}, check_backlog},
+	{"boot", {"app_name", "child_id"}, check_boot},
 	{"proc_leak", {"culprit_name", "culprit_pid"}, check_proc_leak},
 	{"ets_leak", {"culprit_name", "culprit_pid"}, check_ets_leak},
 	{"timer_leak", {"culprit_name", "culprit_pid"}, check_timer_leak},

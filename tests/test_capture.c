@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "beamdump/analyze.h"
 #include "beamdump/model.h"
+#include "jsonlite.h"
 #include "testutil.h"
 
 static char g_dir[256];       /* temp dir: compiled helper, cookies, outputs */
@@ -311,6 +313,86 @@ static void test_capture_culprits(void **state)
 	assert_absent(snap, g_cookie);
 }
 
+/* Context a live capture keeps: the application (group leader -> master, exact),
+ * a hibernated process's function, a process_name; binaries counted once per
+ * process (process_info(P, binary) lists one 4 MiB binary 3,000 times). */
+static void test_capture_context(void **state)
+{
+	(void)state;
+	shared_node();
+	char snap[300];
+	path_of(snap, sizeof snap, "context.bdump");
+	char *out, *err;
+	int rc = run_bd(&out, &err, 60,
+			(char *[]){"capture", "--node", g_node, "--cookie-file", g_cookie_file,
+				   "-o", snap, NULL});
+	if (rc != 0)
+		fail_msg("capture exit %d: %s", rc, err);
+	free(out);
+	free(err);
+	bd_model *m;
+	bd_error e = {0};
+	assert_int_equal(bd_model_open(&m, snap, &e), 0);
+	uint64_t binmem = bd_model_memory(m)->binary;
+	const bd_proc *d = bd_proc_find(m, "bd_dupholder");
+	assert_non_null(d);
+	bd_proc_ext x;
+	assert_int_equal(bd_proc_ext_get(m, d, &x), 0);
+	assert_string_equal(x.application, "bd_capture_app");
+	assert_int_equal(bd_proc_ext_get(m, bd_proc_find(m, "bd_overloaded"), &x), 0);
+	assert_string_equal(x.application, "bd_capture_app");
+	assert_int_equal(bd_proc_ext_get(m, bd_proc_find(m, "bd_binholder"), &x), 0);
+	assert_null(x.application); /* started by -run */
+	int clamped = 1;
+	uint64_t held = bd_proc_binary_bytes(m, d, &clamped);
+	assert_false(clamped);
+	assert_true(held >= 4u << 20 && held <= binmem);
+	assert_true(held < (5u << 20)); /* once, not 3,000 times */
+	const bd_proc *h = bd_proc_find(m, "bd_hibernated");
+	assert_non_null(h);
+	assert_string_equal(h->pc_mfa, "erlang:hibernate/3");
+	size_t n;
+	const bd_proc *ps = bd_model_procs(m, &n);
+	int named = 0;
+	for (size_t i = 0; i < n; i++) {
+		char name[160];
+		if (bd_proc_name(m, &ps[i], NULL, name, sizeof name) == BD_PNAME_PROCESS_NAME &&
+		    !strcmp(name, "rabbit_amqqueue_process: queue 'bd_q' in vhost '/'"))
+			named++;
+	}
+	assert_int_equal(named, 1);
+	bd_model_free(m);
+
+	/* analyze: the overloaded process is placed in its application */
+	rc = run_bd(&out, &err, 60, (char *[]){"analyze", "--json", snap, NULL});
+	assert_int_equal(rc, 0);
+	char jerr[256];
+	jv *a = jv_parse(out, jerr, sizeof jerr);
+	assert_non_null(a);
+	const jv *fs = jv_get(a, "findings");
+	int seen = 0;
+	for (size_t i = 0; i < fs->n; i++) {
+		const jv *s = jv_get(fs->items[i], "subject");
+		const jv *nm = jv_get(s, "name"), *app = jv_get(s, "application");
+		if (nm && nm->kind == JV_STR && !strcmp(nm->str, "bd_overloaded")) {
+			assert_true(app && app->kind == JV_STR && !strcmp(app->str, "bd_capture_app"));
+			seen++;
+		}
+	}
+	assert_true(seen >= 1);
+	jv_free(a);
+	free(out);
+	free(err);
+	/* top --by binary: the same bounded figure, with the application's process first */
+	rc = run_bd(&out, &err, 60, (char *[]){"top", "--by", "binary", "-n", "3", snap, NULL});
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(out, "bd_binholder"));
+	assert_non_null(strstr(out, "bd_dupholder"));
+	assert_null(strstr(out, " GB "));
+	free(out);
+	free(err);
+}
+
 /* Wrong cookie, unreachable node, no cookie: clear errors, documented codes. */
 static void test_capture_errors(void **state)
 {
@@ -532,6 +614,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capture_culprits),
+		cmocka_unit_test(test_capture_context),
 		cmocka_unit_test(test_capture_errors),
 		cmocka_unit_test(test_capture_series),
 		cmocka_unit_test(test_capture_node_killed),

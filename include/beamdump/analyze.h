@@ -212,6 +212,14 @@ void bd_findings_free(bd_findings *f);
 
 /* ---- refc binaries and the processes that hold them ---- */
 
+/* Refc binary bytes of p as (BinVHeap + OldBinVHeap) x word size say, never more than
+ * erlang:memory(binary): the VM adds the whole binary's size for every reference
+ * (ProcBin) a process holds, garbage included, so 300,000 messages cut from one buffer
+ * count it 300,000 times. *clamped (may be NULL) is set when the value was cut to the
+ * node's binary memory (then it is an upper bound, not a measurement). BD_UNKNOWN
+ * when both are unknown. What top --by binary and diff show. */
+uint64_t bd_proc_binary_bytes(const bd_model *m, const bd_proc *p, int *clamped);
+
 /* A process that references binaries the dump does not contain: on OTP <= 26 a Ys
  * slice whose binary the writer had not visited yet names a Binary* without a
  * =binary section. */

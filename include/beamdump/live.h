@@ -68,6 +68,9 @@ int bd_live_proc_frame(bd_live *lv, size_t i, const char *mfa);
 /* A dictionary entry: key is an atom, value an ETF term. */
 int bd_live_proc_dict(bd_live *lv, size_t i, const char *key_atom, const void *etf,
 		      size_t len);
+/* The application process i belongs to (its group leader is that application's
+ * master): kept in the process's bd_proc_ext. app is interned. */
+int bd_live_proc_set_application(bd_live *lv, size_t i, const char *app);
 /* A refc binary the process references (process_info(P, binary)): Binary address and
  * its full size in bytes. Adds the binary to the binaries table once. */
 int bd_live_proc_binary(bd_live *lv, size_t i, uint64_t addr, uint64_t size);

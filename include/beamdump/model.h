@@ -183,6 +183,9 @@ typedef struct bd_proc_ext {
 	uint64_t heap_unused, old_heap_unused;           /* words */
 	uint64_t bin_vheap_unused, old_bin_vheap_unused; /* words */
 	uint64_t heap_frags, arity;
+	const char *application;   /* owning application when the source says it exactly
+				    * (a live capture: the group leader is the application
+				    * master), else NULL; text dumps have no group leaders */
 } bd_proc_ext;
 
 /* ---- ports ---- */

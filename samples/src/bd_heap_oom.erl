@@ -13,12 +13,24 @@
 %% heap of a garbing process, so the dump stays under 1 MB.
 %% A separate sampler rewrites the truth every 20 ms with hog's last known
 %% heap size (a lower bound for what the dump shows).
+%%
+%% start([oom_cut]): the same failure, run by gen.sh with ERL_CRASH_DUMP_BYTES so
+%% small that the VM cuts the dump among the =proc sections, before hog's: only the
+%% scheduler sections, written first, still say which process was garbing.
 -module(bd_heap_oom).
--export([start/0]).
+-export([start/0, start/1]).
 
-start() ->
+start() -> start([heap_oom]).
+
+start([Mode]) ->
     Hog = spawn(fun() -> register(hog, self()), build_report([], 0) end),
-    Base = bd_truth:base(heap_oom, heap_oom) ++
+    Extra = case Mode of
+                oom_cut -> [{secondary_kinds, "truncated_dump"},
+                            {dump_bytes_limit, os:getenv("ERL_CRASH_DUMP_BYTES", "unset")},
+                            {end_marker, "=abort:CRASH DUMP SIZE LIMIT REACHED"}];
+                heap_oom -> []
+            end,
+    Base = bd_truth:base(Mode, heap_oom) ++ Extra ++
         [{failure, memory_cap},
          {cap_mb, cap_mb()},
          {slogan_prefix, "eheap_alloc: Cannot allocate"},

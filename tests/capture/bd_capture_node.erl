@@ -8,14 +8,19 @@
 %%                  {job, N, <<...>>} messages  -> mailbox_overload (the first queued
 %%                  message holds the node's cookie: captures must redact it)
 %%   bd_binholder   a registered process holding 24 refc binaries of 1 MiB -> binary_leak
-%% plus Procs idle processes (default 0). Modes:
+%%   bd_dupholder   3,000 messages, each a 1 kB slice of one 4 MiB binary: process_info(P,
+%%                  binary) lists that binary 3,000 times (a capture must count it once)
+%%   bd_hibernated  a registered process in erlang:hibernate/3
+%%   a proc_lib process named by a RabbitMQ-style process_name entry
+%% bd_overloaded and bd_dupholder run in the application bd_capture_app (their group
+%% leader is its master); plus Procs idle processes (default 0). Modes:
 %%   idle   wait forever (capture tests kill the node)
 %%   crash  then halt with a slogan: the VM writes its crash dump (sink test)
 %%   load   like idle, plus a request/reply load loop that records latencies; the
 %%          bench asks it for percentiles with rpc (bench/capture_bench.sh)
 -module(bd_capture_node).
 -export([main/1, overloaded/0, binholder/1, idle/0, server/0, latency_report/0,
-         latency_reset/0]).
+         latency_reset/0, start/2, stop/1, dupholder/1, named/0]).
 
 -define(MESSAGES, 20000).
 -define(BINARIES, 24).
@@ -37,8 +42,12 @@ main([Mode, Ready | Rest]) ->
     end.
 
 setup(Procs) ->
-    O = spawn(?MODULE, overloaded, []),
-    register(bd_overloaded, O),
+    ok = application:load({application, bd_capture_app,
+                           [{description, "capture test application"}, {vsn, "1"},
+                            {modules, []}, {registered, []},
+                            {applications, [kernel, stdlib]}, {mod, {?MODULE, []}}]}),
+    ok = application:start(bd_capture_app),
+    O = whereis(bd_overloaded),
     %% The node's cookie in the first queued message: the capture must not store it.
     O ! {cookie_leak, atom_to_binary(erlang:get_cookie(), latin1)},
     [O ! {job, I, <<I:32, "payload">>} || I <- lists:seq(1, ?MESSAGES)],
@@ -47,8 +56,33 @@ setup(Procs) ->
     wait_len(O, ?MESSAGES + 1),
     H ! {self(), ready},
     receive {H, held} -> ok end,
+    register(bd_hibernated, spawn(fun() -> erlang:hibernate(?MODULE, idle, []) end)),
+    proc_lib:spawn(?MODULE, named, []),
+    D = whereis(bd_dupholder),
+    Big = binary:copy(<<7>>, 4 * 1024 * 1024),
+    [D ! {msg, binary:part(Big, I * 1024, 1024)} || I <- lists:seq(0, 2999)],
+    D ! {self(), count},
+    receive {D, 3000} -> ok end,
     [spawn(?MODULE, idle, []) || _ <- lists:seq(1, Procs)],
     ok.
+
+%% The application callback: its processes get the master as group leader.
+start(_Type, _Args) ->
+    register(bd_overloaded, spawn(?MODULE, overloaded, [])),
+    register(bd_dupholder, spawn(?MODULE, dupholder, [[]])),
+    {ok, spawn_link(?MODULE, idle, [])}.
+
+stop(_) -> ok.
+
+dupholder(L) ->
+    receive
+        {msg, B} -> dupholder([B | L]);
+        {From, count} -> From ! {self(), length(L)}, dupholder(L)
+    end.
+
+named() ->
+    put(process_name, {rabbit_amqqueue_process, {resource, <<"/">>, queue, <<"bd_q">>}}),
+    idle().
 
 wait_len(P, N) ->
     case erlang:process_info(P, message_queue_len) of
