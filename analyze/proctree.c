@@ -283,6 +283,34 @@ static int cut_cycles(build *b)
 
 /* Applications of the masters and their start_it helpers, by name (one entry per
  * name), then every process inherits the application of its nearest ancestor. */
+/* Index of the application called name, added when new; -1 when there is no room
+ * (a hostile capture may name a million applications: the rest go without). */
+enum { MAX_APPS = 4096 };
+static int64_t app_index(build *b, bd_vec *apps, bd_strmap *names, const char *name,
+			 uint32_t master)
+{
+	int64_t a = bd_strmap_get(names, name, strlen(name));
+	if (a >= 0) {
+		bd_app *x = &BD_VEC_AT(apps, bd_app, a);
+		if (x->master == BD_NO_PROC)
+			x->master = master;
+		return a;
+	}
+	const char *copy = bd_arena_strdup(&b->t->priv->arena, name);
+	bd_app *x = copy ? bd_vec_push(apps) : NULL;
+	if (!x)
+		return -1;
+	x->name = copy;
+	x->master = master;
+	if (bd_strmap_put(names, copy, strlen(copy), (uint32_t)(apps->len - 1)) < 0) {
+		apps->len--;
+		return -1;
+	}
+	return (int64_t)(apps->len - 1);
+}
+
+/* Applications from their masters' stacks (dumps); a live capture knows each
+ * process's application exactly (its group leader, bd_proc_ext.application). */
 static int attribute_apps(build *b)
 {
 	an_ctx c;
@@ -294,31 +322,35 @@ static int attribute_apps(build *b)
 	c.nprocs = b->n;
 	c.links = bd_model_links(b->m, &c.nlinks);
 	an_apps_build(&c);
-	int rc = 0;
-	bd_app *apps = calloc(c.napps ? c.napps : 1, sizeof *apps);
-	if (!apps)
-		rc = BD_ENOMEM;
-	for (size_t i = 0; !rc && i < c.napps; i++) {
+	bd_vec apps = BD_VEC_INIT(bd_app, MAX_APPS);
+	bd_strmap names = {0};
+	for (size_t i = 0; i < c.napps; i++) {
 		uint32_t k = index_of(b, bd_proc_by_pid(b->m, c.apps[i].pid));
-		if (k == BD_NO_PROC)
-			continue;
-		size_t a = 0;
-		while (a < b->t->napps && strcmp(apps[a].name, c.apps[i].name))
-			a++;
-		if (a == b->t->napps) {
-			apps[a].name = c.apps[i].name;
-			apps[a].master = k;
-			b->t->napps++;
-		}
-		b->place[k].app = (uint32_t)a;
+		int64_t a = k == BD_NO_PROC ? -1 : app_index(b, &apps, &names, c.apps[i].name, k);
+		if (a >= 0)
+			b->place[k].app = (uint32_t)a;
 	}
+	/* A text dump has no group leaders: its rows are not read again for nothing. */
+	const char *src = bd_model_node(b->m)->source;
+	for (size_t i = 0; src && strcmp(src, "erl_crash.dump") && i < b->n; i++) {
+		bd_proc_ext x;
+		if (bd_proc_ext_get(b->m, &b->procs[i], &x) || !x.application)
+			continue;
+		const char *ic = b->place[i].initial_call;
+		int master = ic && !strcmp(ic, "application_master:init/4");
+		int64_t a = app_index(b, &apps, &names, x.application, master ? (uint32_t)i : BD_NO_PROC);
+		if (a >= 0)
+			b->place[i].app = (uint32_t)a;
+	}
+	bd_strmap_free(&names);
 	for (size_t i = 0; i < c.nheaps; i++)
 		bd_heap_free(c.heaps[i].h);
 	free(c.heaps);
 	free(c.apps);
-	b->t->priv->apps = apps;
-	b->t->apps = apps;
-	return rc;
+	b->t->priv->apps = apps.data;
+	b->t->apps = apps.data;
+	b->t->napps = apps.len;
+	return b->t->priv->arena.failed ? BD_ENOMEM : 0;
 }
 
 /* The application of i: its own, else its parent's (memoized along the walk). */

@@ -406,6 +406,8 @@ static int single(const report_args *a, double t0)
 	bd_bin_refs_free(r.refs);
 	free(r.flags);
 	free(r.port_listed);
+	free(r.app_roots);
+	free(r.app_root_off);
 	free(r.labels);
 	bd_intern_free(&r.label_text);
 	bd_arena_free(&r.label_arena);

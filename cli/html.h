@@ -108,6 +108,8 @@ typedef struct report {
 	uint8_t *port_listed;  /* per port: in the ports table (html_port_listed) */
 	const char **labels;   /* per process: bd_proc_name's label, computed on first use
 				* (only for processes the page shows) */
+	uint32_t *app_roots;   /* html_app_roots: the tops of each application's trees */
+	size_t *app_root_off;  /* napps + 2 offsets; the last group is "no application" */
 	bd_intern label_text;
 	bd_arena label_arena;
 	bd_u64map port_index;  /* port id -> index (html_port_listed) */
@@ -156,6 +158,9 @@ void html_atoms(report *r);
 void html_schedulers(report *r);
 void html_binaries(report *r);
 void html_footer(report *r, double seconds);
+/* The tops of application a's trees (a = napps: of no application), largest subtree
+ * first: its processes whose parent is not its own (a dump: the master). */
+const uint32_t *html_app_roots(report *r, size_t a, size_t *n);
 /* Whether the ports table lists this port (so a link to #port-N leads somewhere). */
 int html_port_listed(report *r, bd_pid id);
 /* The rankings (report.rank); then pick the processes that get a detail section

@@ -187,7 +187,9 @@ static void treemap(report *r)
 		size_t me = n++;
 		snprintf(hrefs[me], sizeof hrefs[me], "#app-%zu", a);
 		items[me] = chart_it(app->name, hrefs[me], app->memory, BD_UNKNOWN, 1, 0);
-		uint32_t top = app_top(t, app->master);
+		size_t nroots;
+		const uint32_t *rt = html_app_roots(r, a, &nroots);
+		uint32_t top = app_top(t, app->master != BD_NO_PROC ? app->master : nroots ? rt[0] : BD_NO_PROC);
 		uint64_t sum = 0;
 		for (uint32_t c = top == BD_NO_PROC ? BD_NO_PROC : t->place[top].first_child;
 		     c != BD_NO_PROC && n - me <= TM_KIDS; c = t->place[c].next_sibling) {

@@ -43,14 +43,8 @@ static void node_line(tree_walk *tw, uint32_t k)
 	hw_raw(w, "</span>");
 }
 
-static void subtree(tree_walk *tw, uint32_t k, int depth, int stop_at_apps);
+static void subtree(tree_walk *tw, uint32_t k, int depth, uint32_t app);
 
-static const bd_proc_place *g_place;
-static int cmp_subtree_mem(const void *x, const void *y)
-{
-	uint64_t a = g_place[*(const uint32_t *)x].subtree_memory, b = g_place[*(const uint32_t *)y].subtree_memory;
-	return a < b ? 1 : a > b ? -1 : 0;
-}
 
 /* Siblings of one initial call, counted: five or more workers of a pool show as
  * one line ("400,000 x mkbig:worker/1"), not one line each. */
@@ -98,7 +92,7 @@ static void kin_line(report *r, const char *prefix, const kin *g)
 /* The children of k: pools as one line per initial call, the others by subtree
  * memory up to TREE_KIDS while the budget lasts, anything on a culprit's path
  * always; what is left summed in one line. */
-static void children(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
+static void children(tree_walk *tw, uint32_t k, int depth, uint32_t app)
 {
 	report *r = tw->r;
 	const bd_proc_tree *t = r->tree;
@@ -114,7 +108,7 @@ static void children(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
 		const bd_proc_place *pl = &t->place[c];
 		kin *g = tw->on_path[c] ? NULL : kin_of(kins, &nk, kin_key(r, c));
 		if (tw->on_path[c] || ((!g || g->n < KIN_GROUP) && shown < TREE_KIDS && tw->budget)) {
-			subtree(tw, c, depth + 1, stop_at_apps);
+			subtree(tw, c, depth + 1, app);
 			shown += !tw->on_path[c];
 			continue;
 		}
@@ -136,7 +130,7 @@ static void children(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
 	hw_raw(r->w, "</ul>\n");
 }
 
-static void subtree(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
+static void subtree(tree_walk *tw, uint32_t k, int depth, uint32_t app)
 {
 	report *r = tw->r;
 	hw *w = r->w;
@@ -144,8 +138,8 @@ static void subtree(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
 	if (tw->budget)
 		tw->budget--;
 	hw_raw(w, "<li>");
-	/* In the "no application" tree an application's master leads to its own tree. */
-	if (stop_at_apps && pl->app != BD_NO_PROC) {
+	/* A process of another application leads to that application's tree. */
+	if (pl->app != app && pl->app != BD_NO_PROC) {
 		node_line(tw, k);
 		hw_fmt(w, " <a href=\"#app-%u\">application ", pl->app);
 		hw_text(w, r->tree->apps[pl->app].name);
@@ -163,7 +157,7 @@ static void subtree(tree_walk *tw, uint32_t k, int depth, int stop_at_apps)
 	hw_fmt(w, "<details%s><summary>", open ? " open" : "");
 	node_line(tw, k);
 	hw_raw(w, "</summary>\n");
-	children(tw, k, depth, stop_at_apps);
+	children(tw, k, depth, app);
 	hw_raw(w, "</details></li>\n");
 }
 
@@ -187,7 +181,8 @@ static void apps_table(report *r)
 		hw_fmt(w, "<td class=\"num\" data-v=\"%.4f\">%.1f %%</td><td class=\"mono\">",
 		       total ? (double)app->memory / (double)total : 0,
 		       total ? 100.0 * (double)app->memory / (double)total : 0);
-		r_pid(r, r->procs[app->master].pid, 0);
+		if (app->master != BD_NO_PROC)
+			r_pid(r, r->procs[app->master].pid, 0);
 		hw_raw(w, "</td></tr>\n");
 	}
 	hw_raw(w, "</tbody><tfoot><tr><td><a href=\"#apps-other\">(no application)</a></td>");
@@ -208,6 +203,80 @@ static void mark_paths(tree_walk *tw)
 		     k = r->tree->place[k].parent)
 			tw->on_path[k] = 1;
 	}
+}
+
+typedef struct root_key {
+	uint32_t group; /* app, or napps for none */
+	uint64_t mem;
+	uint32_t i;
+} root_key;
+
+static int cmp_root(const void *x, const void *y)
+{
+	const root_key *a = x, *b = y;
+	if (a->group != b->group)
+		return a->group < b->group ? -1 : 1;
+	if (a->mem != b->mem)
+		return a->mem < b->mem ? 1 : -1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
+const uint32_t *html_app_roots(report *r, size_t a, size_t *n)
+{
+	const bd_proc_tree *t = r->tree;
+	*n = 0;
+	if (!t)
+		return NULL;
+	if (!r->app_roots) {
+		root_key *k = malloc((r->nprocs + 1) * sizeof *k);
+		r->app_roots = malloc((r->nprocs + 1) * sizeof *r->app_roots);
+		r->app_root_off = calloc(t->napps + 2, sizeof *r->app_root_off);
+		size_t m = 0;
+		for (size_t i = 0; k && i < r->nprocs; i++) {
+			uint32_t app = t->place[i].app, up = t->place[i].parent;
+			if (up == BD_NO_PROC || t->place[up].app != app)
+				k[m++] = (root_key){app == BD_NO_PROC ? (uint32_t)t->napps : app,
+						    t->place[i].subtree_memory, (uint32_t)i};
+		}
+		if (!k || !r->app_roots || !r->app_root_off) {
+			free(k);
+			free(r->app_roots);
+			free(r->app_root_off);
+			r->app_roots = NULL;
+			r->app_root_off = NULL;
+			return NULL;
+		}
+		qsort(k, m, sizeof *k, cmp_root);
+		for (size_t j = 0; j < m; j++) {
+			r->app_roots[j] = k[j].i;
+			r->app_root_off[k[j].group + 1] = j + 1;
+		}
+		for (size_t g = 1; g < t->napps + 2; g++) /* groups without roots */
+			if (r->app_root_off[g] < r->app_root_off[g - 1])
+				r->app_root_off[g] = r->app_root_off[g - 1];
+		free(k);
+	}
+	*n = r->app_root_off[a + 1] - r->app_root_off[a];
+	return r->app_roots + r->app_root_off[a];
+}
+
+/* The trees of one application (BD_NO_PROC: of none). */
+static void roots(tree_walk *tw, uint32_t app)
+{
+	report *r = tw->r;
+	size_t n, shown = 0;
+	char a[32];
+	const uint32_t *order = html_app_roots(r, app == BD_NO_PROC ? r->tree->napps : app, &n);
+	hw_raw(r->w, "<ul class=\"tree root\">\n");
+	for (size_t j = 0; order && j < n; j++)
+		if (shown < TREE_KIDS * 4 || tw->on_path[order[j]]) {
+			subtree(tw, order[j], 0, app);
+			shown++;
+		}
+	if (n > shown)
+		hw_fmt(r->w, "<li class=\"muted\">\xe2\x80\xa6 %s more not shown</li>\n",
+		       bd_count_fmt(n - shown, a, sizeof a));
+	hw_raw(r->w, "</ul>\n");
 }
 
 void html_apps(report *r)
@@ -235,34 +304,13 @@ void html_apps(report *r)
 		hw_text(w, app->name);
 		hw_fmt(w, " <span class=\"muted\">\xe2\x80\x94 %s processes, %s</span></h3>\n",
 		       bd_count_fmt(app->procs, a, sizeof a), bd_bytes_fmt(app->memory, b, sizeof b));
-		hw_raw(w, "<ul class=\"tree root\">\n");
-		subtree(&tw, app->master, 0, 0);
-		hw_raw(w, "</ul>\n");
+		roots(&tw, (uint32_t)i);
 	}
 	/* Roots of no application: init, the system processes, plain spawns. */
 	hw_fmt(w, "<h3 id=\"apps-other\">Processes of no application <span class=\"muted\">\xe2\x80\x94 %s "
-		  "processes, %s</span></h3>\n<ul class=\"tree root\">\n",
+		  "processes, %s</span></h3>\n",
 	       bd_count_fmt(t->other_procs, a, sizeof a), bd_bytes_fmt(t->other_memory, b, sizeof b));
-	size_t roots = 0, shown = 0;
-	uint32_t *order = malloc((r->nprocs + 1) * sizeof *order);
-	for (size_t i = 0; order && i < r->nprocs; i++)
-		if (t->place[i].parent == BD_NO_PROC && t->place[i].app == BD_NO_PROC)
-			order[roots++] = (uint32_t)i;
-	g_place = t->place;
-	if (order)
-		qsort(order, roots, sizeof *order, cmp_subtree_mem);
-	for (size_t j = 0; order && j < roots; j++) {
-		uint32_t i = order[j];
-		if (shown < TREE_KIDS * 4 || tw.on_path[i]) {
-			subtree(&tw, i, 0, 1);
-			shown++;
-		}
-	}
-	free(order);
-	if (roots > shown)
-		hw_fmt(w, "<li class=\"muted\">\xe2\x80\xa6 %s more roots not shown</li>\n",
-		       bd_count_fmt(roots - shown, a, sizeof a));
-	hw_raw(w, "</ul>\n");
+	roots(&tw, BD_NO_PROC);
 	if (!tw.budget)
 		r_note(r, "the supervision tree is cut at %d nodes (culprits and their supervisors are always shown)",
 		       TREE_BUDGET);

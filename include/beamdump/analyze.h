@@ -365,7 +365,8 @@ typedef struct bd_proc_place {
 
 typedef struct bd_app {
 	const char *name;         /* as the VM prints the atom */
-	uint32_t master;          /* its application_master process */
+	uint32_t master;          /* its application_master process, or BD_NO_PROC (a live
+				   * capture that names the application but not its master) */
 	uint64_t procs, memory;   /* processes attributed to it, their memory (bytes) */
 } bd_app;
 
