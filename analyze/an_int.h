@@ -194,6 +194,9 @@ void an_leaks(an_ctx *c);   /* process_leak, timer_leak, ets_leak */
 void an_memhog(an_ctx *c);  /* memory_hog */
 void an_alarms(an_ctx *c);  /* memory_alarm */
 void an_refine(an_ctx *c);  /* advice that fits, across kinds (after all analyses) */
+/* Application masters and their start_it helpers -> application name, into
+ * c->apps (once per run). */
+void an_apps_build(an_ctx *c);
 /* Supervision context (ancestors, application) for every subject. */
 void an_context(an_ctx *c, size_t n); /* the first n findings */
 /* Cross-finding ranking: boost what explains the slogan. */

@@ -235,11 +235,12 @@ int cmd_diff(const opts *o);
 int cmd_ci(const opts *o);
 int cmd_analyze(const opts *o);
 int cmd_state(const opts *o);
+int cmd_report(const opts *o); /* cli/cmd_report.c: the HTML page */
 /* capture and sink (cli/cmd_capture.c, cli/cmd_sink.c) */
 int cmd_capture(const opts *o);
 int cmd_sink(const opts *o);
 /* Commands described next to their code. */
-extern const cli_cmd ci_cmd, capture_cmd, sink_cmd;
+extern const cli_cmd ci_cmd, capture_cmd, sink_cmd, report_cmd;
 /* the section tables of cli/cmd_sections.c */
 extern const cli_cmd timers_cmd, modules_cmd, module_cmd, funs_cmd, pterms_cmd, areas_cmd,
 	tables_cmd, nodes_cmd;
