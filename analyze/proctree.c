@@ -458,7 +458,9 @@ static int app_totals(build *b)
 			apps[a].memory += b->place[i].memory;
 		}
 	}
-	size_t na = t->napps ? t->napps : 1;
+	if (!t->napps)
+		return 0;
+	size_t na = t->napps;
 	bd_app *sorted = malloc(na * sizeof *sorted);
 	uint32_t *remap = malloc(na * sizeof *remap);
 	if (!sorted || !remap) {
