@@ -159,6 +159,30 @@ void r_note(report *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "No X": in the dump, in the part of a cut dump that was written, or not read at
+ * all (what a live capture does not take). A note, not an error: the page goes on. */
+void r_none(report *r, const char *what, int live_unknown, const char *after)
+{
+	const bd_node_info *n = bd_model_node(r->m);
+	char c[32];
+	hw *w = r->w;
+	if (live_unknown && is_live(r->m)) {
+		hw_raw(w, "<p>Unknown: a live capture does not read ");
+		hw_raw(w, what);
+		hw_raw(w, ".</p>\n");
+		return;
+	}
+	hw_raw(w, "<p>No ");
+	hw_raw(w, what);
+	if (n->truncated)
+		hw_fmt(w, " in the part of the dump that was written (it stops at byte %s)",
+		       bd_count_fmt(n->truncated_at, c, sizeof c));
+	else
+		hw_raw(w, is_live(r->m) ? " in the capture" : " in the dump");
+	hw_raw(w, after ? after : "");
+	hw_raw(w, ".</p>\n");
+}
+
 void html_footer(report *r, double seconds)
 {
 	hw *w = r->w;

@@ -140,6 +140,9 @@ const char *r_proc_app(const report *r, const bd_proc *p);
 void r_pid(report *r, bd_pid pid, int with_name);
 void r_pid_href(const report *r, bd_pid pid, char *buf, size_t cap);
 void r_note(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "No <what> in the dump." (what is markup), said right for cut dumps and, with
+ * live_unknown, for what a live capture does not read; after: more markup. */
+void r_none(report *r, const char *what, int live_unknown, const char *after);
 
 /* Sections (html_*.c). */
 void html_verdict(report *r);

@@ -489,7 +489,8 @@ void html_processes(report *r)
 	size_t nrows = r->nrows;
 	hw_fmt(w, "<section id=\"processes\">\n<h2>Processes (%s)</h2>\n", bd_count_fmt(r->nprocs, a, sizeof a));
 	if (!r->nprocs) {
-		hw_raw(w, "<p>The dump has no processes.</p>\n</section>\n");
+		r_none(r, "processes", 0, NULL);
+		hw_raw(w, "</section>\n");
 	} else {
 		top_charts(r, rankings);
 		table(r, nrows);

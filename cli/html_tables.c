@@ -64,7 +64,7 @@ static void erlang_memory(report *r)
 		{"other system", "#allocators", sub(m->system, known), BD_UNKNOWN, 1, 0, 0},
 	};
 	if (m->total == BD_UNKNOWN) {
-		hw_raw(w, "<p class=\"note\">The dump has no =memory section.</p>\n");
+		r_none(r, "<code>=memory</code> section (<code>erlang:memory()</code>)", 0, NULL);
 		return;
 	}
 	svg_stack(w, "erlang:memory() by category", it, sizeof it / sizeof it[0], m->total);
@@ -95,7 +95,9 @@ static void allocators(report *r)
 	size_t n = 0;
 	if (bd_alloc_summarize(r->m, 0, &rows, &n) || !n) {
 		free(rows);
-		hw_raw(w, "<p class=\"note\" id=\"allocators\">No allocator statistics in the dump.</p>\n");
+		hw_raw(w, "<div id=\"allocators\">");
+		r_none(r, "allocator statistics (<code>=allocator</code> sections)", 0, NULL);
+		hw_raw(w, "</div>\n");
 		return;
 	}
 	chart_item items[16];
@@ -300,7 +302,8 @@ void html_ets(report *r)
 	}
 	size_t *idx = keys ? order(keys, n) : NULL;
 	if (!n || !idx) {
-		hw_raw(w, "<p>No ETS tables in the dump.</p>\n</section>\n");
+		r_none(r, "ETS tables", 0, NULL);
+		hw_raw(w, "</section>\n");
 		free(keys);
 		free(idx);
 		return;
@@ -373,7 +376,8 @@ void html_ports(report *r)
 		keys[i] = p[i].queue;
 	size_t *idx = keys ? order(keys, n) : NULL;
 	if (!n || !idx) {
-		hw_raw(w, "<p>No ports in the dump.</p>\n</section>\n");
+		r_none(r, "ports", 0, NULL);
+		hw_raw(w, "</section>\n");
 		free(keys);
 		free(idx);
 		return;
@@ -476,8 +480,8 @@ void html_timers(report *r)
 	char a[32];
 	hw_fmt(w, "<section id=\"timers\">\n<h2>Timers (%s)</h2>\n", bd_count_fmt(n, a, sizeof a));
 	if (!n) {
-		hw_raw(w, "<p>No timers in the dump (erlang:send_after/start_timer; OTP writes them as "
-			  "=timer sections).</p>\n</section>\n");
+		r_none(r, "timers (<code>erlang:send_after</code>, <code>start_timer</code>: <code>=timer</code> sections)", 1, NULL);
+		hw_raw(w, "</section>\n");
 		return;
 	}
 	filter_box(w, "timer-table", "timers: owner, message");
@@ -594,7 +598,8 @@ void html_schedulers(report *r)
 	const bd_sched *s = bd_model_scheds(r->m, &n);
 	hw_fmt(w, "<section id=\"schedulers\">\n<h2>Schedulers (%zu)</h2>\n", n);
 	if (!n) {
-		hw_raw(w, "<p>No scheduler sections in the dump.</p>\n</section>\n");
+		r_none(r, "scheduler sections", 0, NULL);
+		hw_raw(w, "</section>\n");
 		return;
 	}
 	chart_item items[64];
@@ -713,7 +718,7 @@ void html_binaries(report *r)
 		if (n > MAX_BINS)
 			hw_fmt(w, "<p class=\"note\">%s smaller binaries not listed.</p>\n", bd_count_fmt(n - MAX_BINS, a, sizeof a));
 	} else if (!n) {
-		hw_raw(w, "<p>No =binary sections in the dump.</p>\n");
+		r_none(r, "<code>=binary</code> sections", 0, NULL);
 	}
 	if (r->refs && r->refs->missing) {
 		hw_fmt(w, "<p class=\"note\">Not in the dump: %s binaries referenced from heaps, ~%s by the "

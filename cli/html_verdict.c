@@ -303,11 +303,22 @@ void html_verdict(report *r)
 	else
 		hw_raw(w, live ? "(no slogan: captured from the running node)" : "(no slogan)");
 	hw_raw(w, "</div>\n");
-	facts(r);
-	completeness(r);
-	hw_raw(w, "<p class=\"verdict\">");
+	/* The answer right under the question: what the findings say, coloured by the
+	 * worst of them; then whether the input is whole, then the facts. */
+	const char *cls = "ok";
+	for (size_t i = 0; i < r->fs->n; i++) {
+		if (r->fs->items[i].severity == BD_SEV_CRITICAL) {
+			cls = "critical";
+			break;
+		}
+		if (r->fs->items[i].severity == BD_SEV_WARNING)
+			cls = "warning";
+	}
+	hw_fmt(w, "<p class=\"verdict %s\">", cls);
 	hw_text(w, r->fs->verdict);
 	hw_raw(w, "</p>\n");
+	completeness(r);
+	facts(r);
 	if (!r->fs->n) {
 		hw_raw(w, "<p>No findings: nothing in this dump looks wrong to beamdump.</p>\n");
 	} else {
