@@ -140,7 +140,7 @@ void r_pid(report *r, bd_pid pid, int with_name)
 	const char *node = bd_pid_node(r->m, pid);
 	if (p) {
 		hw_raw(r->w, " ");
-		hw_text(r->w, r_proc_label(r, p));
+		hw_textcut(r->w, r_proc_label(r, p), 120);
 	} else if (node) {
 		hw_raw(r->w, " on ");
 		hw_text(r->w, node);

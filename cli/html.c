@@ -79,7 +79,9 @@ static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 static int is_bidi(uint32_t cp)
 {
 	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0x200e || cp == 0x200f || cp == 0x061c || (cp >= 0x80 && cp <= 0x9f);
+	       cp == 0x200e || cp == 0x200f || cp == 0x061c || (cp >= 0x80 && cp <= 0x9f) ||
+	       /* invisible too: line and paragraph separators, zero-width space and joiners */
+	       cp == 0x2028 || cp == 0x2029 || cp == 0x200b || cp == 0x2060 || cp == 0xfeff;
 }
 
 /* The model stores a NUL byte of the input as C0 80 (modified UTF-8). */
@@ -174,10 +176,8 @@ void hw_jsonn(hw *w, const char *s, size_t n)
 			fputs("\\\\x00", f);
 			i += 2;
 		} else if ((l = utf8_len(p + i, n - i, &cp)) != 0) {
-			if (is_bidi(cp))
+			if (is_bidi(cp)) /* also U+2028/9: never raw in the script block */
 				fprintf(f, "\\\\u{%04X}", cp);
-			else if (cp == 0x2028 || cp == 0x2029)
-				fprintf(f, "\\u%04x", cp);
 			else
 				fwrite(p + i, 1, l, f);
 			i += l;
