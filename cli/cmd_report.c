@@ -91,6 +91,36 @@ const char *r_proc_name(const report *r, const bd_proc *p)
 	return rw->labels[i] == NO_LABEL ? NULL : rw->labels[i];
 }
 
+/* What a process is, to count it with its like: its initial call; for a spawned
+ * fun (erlang:apply/2, which says nothing) also where it runs now, so that 400,000
+ * workers of one fun make one group "erlang:apply/2 in mod:worker/1". */
+const char *r_proc_group(const report *r, const bd_proc *p)
+{
+	const char *ic = r_proc_initial(r, p);
+	const char *cur = p->pc_mfa ? p->pc_mfa : p->current_call;
+	if (ic && strcmp(ic, "erlang:apply/2"))
+		return ic;
+	if (!cur)
+		return ic ? ic : "(unknown)";
+	report *rw = (report *)r; /* the interned keys are not part of what the page says */
+	/* model strings are interned: a pair of pointers names the key */
+	size_t slot = (((uintptr_t)ic >> 4) ^ ((uintptr_t)cur >> 3)) & 255;
+	if (rw->group_memo[slot].key && rw->group_memo[slot].ic == ic && rw->group_memo[slot].cur == cur)
+		return rw->group_memo[slot].key;
+	char buf[400];
+	int len = snprintf(buf, sizeof buf, "%s in %s", ic ? ic : "?", cur);
+	if (len < 0 || (size_t)len >= sizeof buf)
+		len = (int)sizeof buf - 1;
+	rw->label_text.arena = &rw->label_arena;
+	const char *k = bd_intern_str(&rw->label_text, buf, (size_t)len);
+	if (!k)
+		return ic ? ic : "(unknown)";
+	rw->group_memo[slot].ic = ic;
+	rw->group_memo[slot].cur = cur;
+	rw->group_memo[slot].key = k;
+	return k;
+}
+
 const char *r_proc_label(const report *r, const bd_proc *p)
 {
 	const char *nm = r_proc_name(r, p);
