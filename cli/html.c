@@ -349,6 +349,7 @@ static const char CSS[] =
 	".slogan{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:16px;background:#fff6f5;"
 	"border-left:4px solid var(--crit);padding:8px 12px;margin:8px 0;white-space:pre-wrap;word-break:break-word;"
 	"max-height:7.6em;overflow:auto}\n"
+	".slogan.none{background:var(--panel);border-left-color:var(--line);color:var(--muted)}\n"
 	".verdict{font-size:17px;font-weight:600;margin:10px 0;padding:8px 12px;border-radius:6px;"
 	"background:#eef2f8;border:1px solid var(--line);word-break:break-word}\n"
 	".verdict.critical{background:#fef3f2;border-color:#fda29b}\n"

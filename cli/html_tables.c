@@ -275,8 +275,10 @@ static size_t no_app_items(report *r, chart_item *items, char (*labels)[160], ch
 					    (r->flags[c] & RF_CULPRIT) != 0);
 		} else {
 			char cnt[32];
-			snprintf(labels[n], sizeof labels[n], "%s \xc3\x97 %s", bd_count_fmt(g[gi].count, cnt, sizeof cnt),
-				 g[gi].key);
+			const char *key = g[gi].key; /* a small box shows the start of its label */
+			const char *fun = !strncmp(key, "erlang:apply/2 in ", 18) ? key + 18 : NULL;
+			snprintf(labels[n], sizeof labels[n], "%s \xc3\x97 %s%s", bd_count_fmt(g[gi].count, cnt, sizeof cnt),
+				 fun ? "fun in " : "", fun ? fun : key);
 			snprintf(hrefs[n], sizeof hrefs[n], "#proc-groups");
 			items[n] = chart_it(labels[n], hrefs[n], v, me, 1, 0);
 		}

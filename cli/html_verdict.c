@@ -152,6 +152,10 @@ static void evidence(hw *w, const bd_finding *f)
 			hw_fmt(w, "%.4g", e->v.d);
 			break;
 		default:
+			if (!e->v.s || !e->v.s[0]) {
+				hw_raw(w, "<span class=\"muted\">(none)</span>");
+				break;
+			}
 			hw_raw(w, "<code>");
 			hw_textcut(w, e->v.s, 1000);
 			hw_raw(w, "</code>");
@@ -297,7 +301,8 @@ void html_verdict(report *r)
 		  : live ? "Live capture of "
 		  : n->source && !strcmp(n->source, "snapshot") ? "Snapshot of " : "Crash dump of ");
 	hw_text(w, n->node_name ? n->node_name : "an unnamed node");
-	hw_raw(w, "</h1>\n<div class=\"slogan\" title=\"Slogan: the reason the dump was written\">");
+	hw_fmt(w, "</h1>\n<div class=\"slogan%s\" title=\"Slogan: the reason the dump was written\">",
+	       n->slogan && n->slogan[0] ? "" : " none");
 	if (n->slogan && n->slogan[0])
 		hw_textcut(w, n->slogan, 4000);
 	else
