@@ -24,6 +24,7 @@
 enum { PIN_RATIO = 8, MIN_PIN_BIN = 32 * 1024, MIN_PIN_WASTE = 16 * 1024 };
 #define LEAK_MIN ((uint64_t)8 << 20)
 #define PIN_MIN ((uint64_t)1 << 20)
+#define PIN_CRIT_MIN ((uint64_t)64 << 20)
 
 typedef struct bref {
 	uint64_t bin;       /* Binary* (0 = unknown) */
@@ -437,13 +438,22 @@ static void pinning(an_ctx *c, holder *h, const bin_scan *s)
 	int clamped = 0;
 	uint64_t pinned = cap_binmem(s, h->pin_bytes, &clamped);
 	int est = h->pin_estimated || clamped;
-	int big = s->binmem && pinned * 4 >= s->binmem;
+	uint64_t total = an_val(bd_model_memory(c->m)->total);
+	/* Critical: a quarter of the binary memory and a real part of the node (a few
+	 * MB of a small node's binaries are not a crisis). Warning: 8 MB, or a tenth of
+	 * the binary memory that is also a twentieth of the node's. Below, a reader's receive buffer with the frame it is
+	 * parsing, a queue's last messages: normal on a busy node, info. */
+	int big = s->binmem && pinned * 4 >= s->binmem &&
+		  (pinned >= PIN_CRIT_MIN || (total && pinned * 20 >= total));
+	int warn = big || pinned >= LEAK_MIN ||
+		   (s->binmem && pinned * 10 >= s->binmem && total && pinned * 20 >= total);
 	double cover = h->pin_orig ? 100.0 * (double)h->pin_covered / (double)h->pin_orig : 0;
 	/* Slices that use most of their binaries pin little and are cheap to explain
 	 * (messages cut from one receive buffer): rank them below real pinning. */
 	double base = big ? 60 : cover >= 50 ? 30 : 45;
-	an_finding *f = an_new(c, BD_F_BINARY_PINNING, big ? BD_SEV_CRITICAL : BD_SEV_WARNING,
-			       size_score(pinned, base));
+	bd_severity sev = big ? BD_SEV_CRITICAL : warn ? BD_SEV_WARNING : BD_SEV_INFO;
+	an_finding *f = an_new(c, BD_F_BINARY_PINNING, sev,
+			       sev == BD_SEV_INFO ? 4 : size_score(pinned, base));
 	if (!f)
 		return;
 	an_subject_proc(c, f, h->p);
@@ -455,9 +465,11 @@ static void pinning(an_ctx *c, holder *h, const bin_scan *s)
 			 "is kept alive unused", an_proc_label(c, h->p), an_count(c, h->pin_slices),
 			 cover, an_count(c, h->pin_bins), t, an_bytes(c, bin), t, an_bytes(c, pinned));
 	else
-		an_title(c, f, "%s: %s slices of ~%s keep %s binaries of %s%s alive (%s%s pinned)",
-			 an_proc_label(c, h->p), an_count(c, h->pin_slices), an_bytes(c, slice),
-			 an_count(c, h->pin_bins), t, an_bytes(c, bin), t, an_bytes(c, pinned));
+		an_title(c, f, "%s: %s slice%s of ~%s keep%s %s binar%s of %s%s alive (%s%s pinned)",
+			 an_proc_label(c, h->p), an_count(c, h->pin_slices),
+			 h->pin_slices == 1 ? "" : "s", an_bytes(c, slice),
+			 h->pin_slices == 1 ? "s" : "", an_count(c, h->pin_bins),
+			 h->pin_bins == 1 ? "y" : "ies", t, an_bytes(c, bin), t, an_bytes(c, pinned));
 	an_ev_count(c, f, "slices", h->pin_slices);
 	an_ev_bytes(c, f, "slice_bytes", slice);
 	an_ev_count(c, f, "binaries", h->pin_bins);
