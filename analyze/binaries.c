@@ -517,6 +517,15 @@ static void top_binaries(an_ctx *c, an_finding *f, const holder *h, const bin_sc
 			  an_count(c, refcount(s, top[k]->bin)));
 }
 
+/* A RabbitMQ classic queue: its process_name label, or how it was started. */
+static int is_rabbit_queue(an_ctx *c, const bd_proc *p)
+{
+	const char *l = an_proc_label(c, p), *sp = p->spawned_as;
+	return (l && !strncmp(l, "rabbit_amqqueue_process", 23)) ||
+	       (sp && (!strcmp(sp, "rabbit_prequeue:init/1") ||
+		       !strcmp(sp, "rabbit_amqqueue_process:init/1")));
+}
+
 static void leak(an_ctx *c, holder *h, const bin_scan *s)
 {
 	int est = 0, clamped = 0;
@@ -558,7 +567,13 @@ static void leak(an_ctx *c, holder *h, const bin_scan *s)
 		an_title(c, f, "%s holds %s%s of refc binaries (BinVHeap)", an_proc_label(c, h->p), t,
 			 an_bytes(c, held));
 	uint64_t refs = h->per_ref + h->unresolved_est;
-	if (h->nrefs && h->vheap > refs && (h->vheap - refs) > h->reachable)
+	if (is_rabbit_queue(c, h->p))
+		an_advice(c, f, "These are the bodies of the messages waiting in this RabbitMQ queue "
+			  "(a classic queue keeps them in its process): they arrive faster than they "
+			  "are consumed, or nothing consumes them. Add or fix consumers, bound the queue "
+			  "(a max-length or message-TTL policy), or let it page bodies to disk (lazy "
+			  "mode, a quorum queue or a stream)");
+	else if (h->nrefs && h->vheap > refs && (h->vheap - refs) > h->reachable)
 		an_advice(c, f, "Most of it is garbage its GC has not collected yet: hibernate the "
 			  "process or garbage_collect it periodically, or stop passing binaries through it");
 	else
