@@ -406,7 +406,9 @@ def any_input(b, path, html):
     if f0 and f0["subject"]["type"] == "process" and f0["subject"].get("name") and not native:
         text = b.eval("document.querySelector('ol.findings > li').textContent")
         check(shown(f0["subject"]["name"]) in text, "the culprit %s is not named" % f0["subject"]["name"])
-    if f0 and f0["subject"]["type"] == "process" and f0["subject"].get("pid") and not native:
+    absent = f0 and "(not in the dump)" in b.eval("document.querySelector('ol.findings > li.critical, "
+                                                  "ol.findings > li.warning').textContent")
+    if f0 and f0["subject"]["type"] == "process" and f0["subject"].get("pid") and not native and not absent:
         pid = f0["subject"]["pid"]
         set_filter(b, pid)
         rows = proc_rows(b)
