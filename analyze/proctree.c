@@ -43,6 +43,7 @@ typedef struct build {
 	bd_proc_place *place;
 	bd_strmap names;       /* registered name -> process index */
 	int word_size;
+	uint8_t *read;         /* per process: its dictionary was read */
 } build;
 
 static uint32_t index_of(const build *b, const bd_proc *p)
@@ -103,6 +104,7 @@ static void read_dictionary(dict_job *j, size_t i)
 	j->heap_bytes += p->sec_heap.len;
 	if (bd_heap_open(&h, b->m, p, NULL))
 		return;
+	b->read[i] = 1; /* each thread writes its own processes' bytes */
 	char ic[256];
 	bd_term_mfa(bd_heap_dict_get(h, "$initial_call"), ic, sizeof ic);
 	if (ic[0])
@@ -222,6 +224,55 @@ static int read_dictionaries(build *b)
 		if (jobs[k].arena.failed)
 			return BD_ENOMEM;
 	}
+	return 0;
+}
+
+/* A proc_lib process whose dictionary was not read (time budget) is known by
+ * proc_lib:init_p/5, which says nothing. Its siblings (same spawner: a supervisor's
+ * children) that were read tell what it most likely runs: when at least 3 were read
+ * and all say the same $initial_call, the unread ones take it (counted apart). */
+static int infer_initial_calls(build *b)
+{
+	static const char PL[] = "proc_lib:init_p/5";
+	typedef struct sib {
+		const char *call;
+		uint32_t n;
+		uint8_t conflict;
+	} sib;
+	if (!b->t->degraded)
+		return 0;
+	sib *s = calloc(b->n + 1, sizeof *s);
+	uint32_t *spawner = malloc((b->n + 1) * sizeof *spawner);
+	if (!s || !spawner) {
+		free(s);
+		free(spawner);
+		return BD_ENOMEM;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const bd_proc *p = &b->procs[i];
+		spawner[i] = BD_NO_PROC;
+		if (!p->spawned_as || strcmp(p->spawned_as, PL) || !bd_pid_valid(p->spawned_by))
+			continue;
+		uint32_t q = index_of(b, bd_proc_by_pid(b->m, p->spawned_by));
+		spawner[i] = q;
+		const char *ic = b->place[i].initial_call;
+		if (q == BD_NO_PROC || !b->read[i] || !ic || ic == p->spawned_as)
+			continue;
+		if (!s[q].call)
+			s[q].call = ic;
+		else if (strcmp(s[q].call, ic))
+			s[q].conflict = 1;
+		s[q].n++;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		uint32_t q = spawner[i];
+		if (q == BD_NO_PROC || b->read[i] || s[q].conflict || s[q].n < 3)
+			continue;
+		b->place[i].initial_call = s[q].call;
+		b->t->inferred++;
+	}
+	free(s);
+	free(spawner);
 	return 0;
 }
 
@@ -526,8 +577,13 @@ int bd_proc_tree_build(bd_proc_tree **out, const bd_model *m, const bd_proc_tree
 	t->nprocs = b.n;
 	uint32_t *scratch = malloc((b.n ? b.n : 1) * sizeof *scratch);
 	int rc = !b.place || !scratch || !priv->jobs ? BD_ENOMEM : build_names(&b);
+	b.read = calloc(b.n + 1, 1);
+	if (!rc && !b.read)
+		rc = BD_ENOMEM;
 	if (!rc)
 		rc = read_dictionaries(&b);
+	if (!rc)
+		rc = infer_initial_calls(&b);
 	for (size_t i = 0; !rc && i < b.n; i++)
 		place_one(&b, i);
 	if (!rc)
@@ -543,6 +599,7 @@ int bd_proc_tree_build(bd_proc_tree **out, const bd_model *m, const bd_proc_tree
 	if (!rc && priv->arena.failed)
 		rc = BD_ENOMEM;
 	free(scratch);
+	free(b.read);
 	bd_strmap_free(&b.names);
 	if (rc) {
 		bd_proc_tree_free(t);

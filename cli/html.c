@@ -412,7 +412,7 @@ static const char CSS[] =
 	"footer{border-top:1px solid var(--line);margin-top:30px;padding-top:8px;color:var(--muted);font-size:12px}\n"
 	".js .nojs{display:none}\n"
 	"button.fold{display:none;font-size:12px}.js button.fold{display:inline-block}\n"
-	"@media print{header.top{position:static}.tools,.pager,button.fold{display:none!important}"
+	"@media print{header.top{position:static}header.top nav{display:none}.tools,.pager,button.fold{display:none!important}"
 	"pre,.slogan{max-height:none}body{font-size:11px}section{break-inside:auto}a{color:inherit;text-decoration:none}"
 	/* folded parts print too, even without the script's beforeprint */
 	"details::details-content{content-visibility:visible;display:block}}\n";

@@ -15,7 +15,7 @@
 #define PAGE_BUDGET ((uint64_t)8 << 20)
 enum { SLOT_TEXT = 600, STATE_TEXT = 6000, MSG_TEXT = 1200, DICT_TEXT = 800,
        MAX_FRAMES = 60, MAX_SLOTS = 40, MAX_MSGS = 10, MAX_SHAPES = 12, MAX_DICT = 60,
-       MAX_LINKS = 100 };
+       MAX_LINKS = 100, DETAIL_NODES = 30000 };
 
 static void term(report *r, const bd_term *t, int depth, int items, size_t max)
 {
@@ -323,6 +323,10 @@ static int detail(report *r, size_t i)
 		hw_raw(w, "<p class=\"note\">No stack, heap or messages in the dump for this process: it was "
 			  "exiting, is sensitive, or the dump was cut before them.</p>\n");
 	} else {
+		/* The page shows a few kB of each term: a supervisor's state with 200,000
+		 * children need not be built whole to show its start. */
+		bd_decode_opts dop = {DETAIL_NODES, 0};
+		bd_heap_set_opts(h, &dop);
 		gen_state(r, h, p);
 		stack(r, h, hot, start);
 		mailbox(r, h, p, hot);

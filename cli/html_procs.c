@@ -260,12 +260,17 @@ static int64_t str_id(strtab *t, const char *s)
 	return (int64_t)t->n++;
 }
 
-static void row_json(report *r, strtab *st, const bd_proc *p, size_t i)
+/* A name other than the registered one costs a heap read: the largest rows and the
+ * processes the page names get theirs; past LABEL_ROWS the rest show registered
+ * names only. */
+enum { LABEL_ROWS = 2000 };
+
+static void row_json(report *r, strtab *st, const bd_proc *p, size_t i, int label)
 {
 	hw *w = r->w;
 	char pid[48];
 	hw_fmt(w, "[\"%s\",", bd_pid_fmt(p->pid, pid, sizeof pid));
-	hw_json(w, r_proc_name(r, p));
+	hw_json(w, label || (r->flags[i] & (RF_DETAIL | RF_NAMED)) ? r_proc_name(r, p) : p->name);
 	const char *ic = r_proc_initial(r, p);
 	const char *cur = p->pc_mfa ? p->pc_mfa : p->current_call;
 	hw_fmt(w, ",%lld,%lld,%lld,", (long long)str_id(st, ic), (long long)str_id(st, cur),
@@ -366,7 +371,7 @@ static void table(report *r, size_t nrows)
 			break;
 		if (i)
 			hw_raw(w, ",\n");
-		row_json(r, &st, &r->procs[rows[i]], rows[i]);
+		row_json(r, &st, &r->procs[rows[i]], rows[i], i < LABEL_ROWS);
 	}
 	hw_raw(w, "],\n\"s\":[");
 	for (size_t i = 0; i < st.n; i++) {

@@ -314,11 +314,17 @@ void html_apps(report *r)
 	if (!tw.budget)
 		r_note(r, "the supervision tree is cut at %d nodes (culprits and their supervisors are always shown)",
 		       TREE_BUDGET);
-	if (t->degraded)
-		hw_fmt(w, "<p class=\"note\">%s processes were placed by Spawned by, and are known by "
-			  "Spawned as: their dictionaries were not read (the report's time budget; the "
-			  "processes whose spawner is gone and the largest were read first).</p>\n",
-		       bd_count_fmt(t->degraded, a, sizeof a));
+	if (t->degraded) {
+		char c[32];
+		hw_fmt(w, "<p class=\"note\">%s processes were placed by Spawned by: their dictionaries "
+			  "were not read (the report's time budget; the processes whose spawner is gone and "
+			  "the largest were read first). ", bd_count_fmt(t->degraded, a, sizeof a));
+		if (t->inferred)
+			hw_fmt(w, "%s of them, spawned as proc_lib:init_p/5, are known by the initial call "
+				  "that each of their read siblings (same spawner, at least 3 read) has; ",
+			       bd_count_fmt(t->inferred, c, sizeof c));
+		hw_raw(w, t->inferred ? "the others by Spawned as.</p>\n" : "They are known by Spawned as.</p>\n");
+	}
 	hw_raw(w, "</section>\n");
 	free(tw.on_path);
 }

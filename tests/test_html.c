@@ -133,12 +133,50 @@ static void test_treemap_bounds(void **state)
 	free(s);
 }
 
+/* The tree's time budget leaves most dictionaries unread on a big node: the unread
+ * children of one supervisor take the initial call their read siblings agree on
+ * (a real Elixir node with 971 proc_lib children of one supervisor). */
+static void test_tree_infers_initial_calls(void **state)
+{
+	(void)state;
+	char path[1024];
+	snprintf(path, sizeof path, "%s/samples/dumps/elixir_proc_limit.dump.zst",
+		 getenv("BD_SOURCE") ? getenv("BD_SOURCE") : "..");
+	bd_model *m = NULL;
+	bd_error err = {0};
+	assert_int_equal(bd_model_open(&m, path, &err), 0);
+	bd_proc_tree *all = NULL, *few = NULL;
+	bd_proc_tree_opts o = BD_PROC_TREE_OPTS_INIT;
+	assert_int_equal(bd_proc_tree_build(&all, m, &o, &err), 0);
+	o.max_decodes = 60; /* most dictionaries left unread */
+	assert_int_equal(bd_proc_tree_build(&few, m, &o, &err), 0);
+	assert_int_equal(all->degraded, 0);
+	assert_true(few->degraded > 900);
+	assert_true(few->inferred > 900 && few->inferred <= few->degraded);
+	size_t n, same = 0, differ = 0;
+	bd_model_procs(m, &n);
+	for (size_t i = 0; i < n; i++) {
+		const char *a = all->place[i].initial_call, *b = few->place[i].initial_call;
+		if (a && b && !strcmp(a, b))
+			same++;
+		else
+			differ++;
+	}
+	/* inferred = what the dictionary says, except for the unread non-siblings */
+	assert_true(same >= n - (few->degraded - few->inferred));
+	assert_true(differ <= few->degraded - few->inferred);
+	bd_proc_tree_free(all);
+	bd_proc_tree_free(few);
+	bd_model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_escapes_markup),   cmocka_unit_test(test_text_controls_and_utf8),
 		cmocka_unit_test(test_json_is_safe_in_script), cmocka_unit_test(test_cut_keeps_utf8_whole),
 		cmocka_unit_test(test_sha256),                 cmocka_unit_test(test_treemap_bounds),
+		cmocka_unit_test(test_tree_infers_initial_calls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

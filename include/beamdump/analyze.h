@@ -382,6 +382,9 @@ typedef struct bd_proc_tree {
 	uint64_t degraded;          /* dictionaries not read (budget, time): placed by
 				     * Spawned by, known by Spawned as */
 	struct bd_proc_tree_priv *priv;
+	uint64_t inferred;          /* of the degraded, proc_lib processes given the
+				     * $initial_call that every read sibling (same spawner,
+				     * at least 3 read) has */
 } bd_proc_tree;
 
 /* Options, versioned: start from BD_PROC_TREE_OPTS_INIT. Zero fields take defaults. */
