@@ -79,8 +79,10 @@ struct bd_model {
 	const bd_proc *(*proc_lookup)(const bd_model *m, const char *s, bd_pid pid);
 	/* formats/secret.c: the cookies of this model were looked for (set once) */
 	_Atomic int secrets_learned;
-	/* A model read from the cache: its strings (cache.c) */
-	char *cache_blob;
+	/* A model read from the cache: the file, mapped; its tables, strings and pid index
+	 * lie in it (cache.c) */
+	void *cache_map;
+	size_t cache_map_len;
 	int from_cache;
 	/* Work still running on the model (the cache being written): joined by free. */
 	void *job;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "beamdump/secret.h"
 #include "int.h"
@@ -322,8 +323,15 @@ void bd_model_free(bd_model *m)
 	bd_vec *vs[] = {&m->table_stats, &m->scheds, &m->procs,   &m->links,   &m->ports,
 			&m->ets,         &m->timers, &m->dists,   &m->modules, &m->funs,
 			&m->binaries,    &m->alloc_stats, &m->areas, &m->strings};
-	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
+	const char *map = m->cache_map, *map_end = map ? map + m->cache_map_len : NULL;
+	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+		const char *d = vs[i]->data;
+		if (map && d >= map && d < map_end)
+			vs[i]->data = NULL; /* rows in the mapped cache file */
 		bd_vec_free(vs[i]);
+	}
+	if (map && (const char *)m->pid_index.slots >= map && (const char *)m->pid_index.slots < map_end)
+		m->pid_index.slots = NULL;
 	free(m->pid_index.slots);
 	bd_strmap_free(&m->names_exact);
 	bd_strmap_free(&m->names_inner);
@@ -336,7 +344,8 @@ void bd_model_free(bd_model *m)
 		m->free_ctx(m->span_ctx);
 	bd_intern_free(&m->intern);
 	bd_arena_free(&m->arena);
-	free(m->cache_blob);
+	if (m->cache_map)
+		munmap(m->cache_map, m->cache_map_len);
 	bd_source_free(m->src);
 	free(m);
 }
