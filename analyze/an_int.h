@@ -82,6 +82,10 @@ bd_subject *an_related(an_ctx *c, an_finding *f, const bd_proc *p, const char *r
 void an_cat(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* A share as titles print it (one decimal): never "100.0 %" for part of the whole,
+ * nor "0.0 %" for some of it. */
+double an_shown_pct(uint64_t part, uint64_t whole);
+
 /* Zero fields of o take their defaults (bd_analyze_opts). */
 void an_opts_defaults(bd_analyze_opts *o);
 
@@ -173,6 +177,7 @@ void an_ets(an_ctx *c);
 void an_waits(an_ctx *c);
 void an_scheds(an_ctx *c);
 void an_fragmentation(an_ctx *c);
+void an_native(an_ctx *c); /* native_crash (analyze/native.c) */
 /* The cause of a failed boot read from the processes that took part in it (init,
  * application_controller, the loggers, the boot process): reason text and the
  * application it names (may be ""), and the process it was read from. Returns 0
@@ -189,6 +194,9 @@ void an_leaks(an_ctx *c);   /* process_leak, timer_leak, ets_leak */
 void an_memhog(an_ctx *c);  /* memory_hog */
 void an_alarms(an_ctx *c);  /* memory_alarm */
 void an_refine(an_ctx *c);  /* advice that fits, across kinds (after all analyses) */
+/* Application masters and their start_it helpers -> application name, into
+ * c->apps (once per run). */
+void an_apps_build(an_ctx *c);
 /* Supervision context (ancestors, application) for every subject. */
 void an_context(an_ctx *c, size_t n); /* the first n findings */
 /* Cross-finding ranking: boost what explains the slogan. */

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "an_int.h"
+#include "beamdump/native.h"
 
 struct bd_an_priv {
 	bd_arena arena;
@@ -17,7 +18,8 @@ static const struct {
 	const char *name;
 	an_fn run;
 } analyses[] = {
-	{"slogan", an_slogan},         {"truncation", an_truncation}, {"atoms", an_atoms},
+	{"slogan", an_slogan},         {"native", an_native},         {"truncation", an_truncation},
+	{"atoms", an_atoms},
 	{"binaries", an_binaries},     {"limits", an_limits},         {"ets", an_ets},
 	{"waits", an_waits},           {"schedulers", an_scheds},     {"fragmentation", an_fragmentation},
 	{"ports", an_ports},           {"leaks", an_leaks},           {"memory_hog", an_memhog},
@@ -56,6 +58,8 @@ static void ctx_init(an_ctx *c, const bd_model *m, const bd_analyze_opts *o, bd_
 	c->procs = bd_model_procs(m, &c->nprocs);
 	c->links = bd_model_links(m, &c->nlinks);
 	bd_slogan_parse(bd_model_node(m)->slogan, &c->slogan);
+	if (bd_model_native(m))
+		c->slogan.cls = BD_SL_NATIVE; /* the text is beamdump's, not the VM's */
 }
 
 static void ctx_free(an_ctx *c)

@@ -74,6 +74,23 @@ static int cmp_cluster(const void *a, const void *b)
 	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
 }
 
+/* Every atom of m clustered, generated patterns first, largest first. */
+static int collect(const bd_model *m, cl_tab *t)
+{
+	t->slots = calloc(CL_CAP, sizeof *t->slots);
+	if (!t->slots)
+		return BD_ENOMEM;
+	bd_model_atoms_each(m, each_atom, t);
+	size_t k = 0;
+	for (size_t i = 0; i < CL_CAP; i++)
+		if (t->slots[i].count)
+			t->slots[k++] = t->slots[i];
+	t->count = k;
+	if (k)
+		qsort(t->slots, k, sizeof *t->slots, cmp_cluster);
+	return 0;
+}
+
 static void report(an_ctx *c, uint64_t atoms, uint64_t limit, cl_tab *t)
 {
 	int full = c->slogan.cls == BD_SL_INDEX_TABLE && !strcmp(c->slogan.table, "atom_tab");
@@ -148,20 +165,56 @@ void an_atoms(an_ctx *c)
 	if (!full && (double)atoms < 0.5 * (double)limit)
 		return;
 	cl_tab t = {0};
-	t.slots = calloc(CL_CAP, sizeof *t.slots);
-	if (!t.slots)
+	if (collect(c->m, &t))
 		return;
-	bd_model_atoms_each(c->m, each_atom, &t);
-	size_t k = 0;
-	for (size_t i = 0; i < CL_CAP; i++)
-		if (t.slots[i].count)
-			t.slots[k++] = t.slots[i];
-	t.count = k;
-	if (k)
-		qsort(t.slots, k, sizeof *t.slots, cmp_cluster);
+	size_t k = t.count;
 	/* Below 75 % only a dominant generated cluster makes it worth saying. */
 	double use = limit && limit != BD_UNKNOWN ? (double)atoms / (double)limit : 1;
 	if (full || use >= 0.75 || (k && t.slots[0].generated && t.slots[0].count * 4 >= t.atoms))
 		report(c, atoms == BD_UNKNOWN ? t.atoms : atoms, limit == BD_UNKNOWN ? 0 : limit, &t);
 	free(t.slots);
+}
+
+int bd_atom_stats_build(bd_atom_stats **out, const bd_model *m, bd_error *err)
+{
+	cl_tab t = {0};
+	*out = NULL;
+	bd_atom_stats *st = calloc(1, sizeof *st);
+	if (!st || collect(m, &t)) {
+		free(st);
+		free(t.slots);
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory while clustering atoms");
+	}
+	size_t k = 0;
+	while (k < t.count && t.slots[k].generated)
+		k++;
+	st->clusters = calloc(k ? k : 1, sizeof *st->clusters);
+	if (!st->clusters) {
+		free(st);
+		free(t.slots);
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory while clustering atoms");
+	}
+	for (size_t i = 0; i < k; i++) {
+		bd_atom_cluster *c = &st->clusters[i];
+		snprintf(c->pattern, sizeof c->pattern, "%s", t.slots[i].key);
+		snprintf(c->first, sizeof c->first, "%s", t.slots[i].first);
+		snprintf(c->last, sizeof c->last, "%s", t.slots[i].last);
+		c->count = t.slots[i].count;
+		c->first_pos = t.slots[i].first_pos;
+	}
+	st->n = k;
+	st->atoms = t.atoms;
+	st->plain = t.plain;
+	st->unclustered = t.other;
+	free(t.slots);
+	*out = st;
+	return 0;
+}
+
+void bd_atom_stats_free(bd_atom_stats *s)
+{
+	if (!s)
+		return;
+	free(s->clusters);
+	free(s);
 }

@@ -68,7 +68,7 @@ static void read_master(an_ctx *c, const bd_proc *p)
 	}
 }
 
-static void build_apps(an_ctx *c)
+void an_apps_build(an_ctx *c)
 {
 	if (c->apps_built)
 		return;
@@ -214,7 +214,7 @@ static void fill(an_ctx *c, bd_subject *s, const bd_proc *p)
 
 void an_context(an_ctx *c, size_t n)
 {
-	build_apps(c);
+	an_apps_build(c);
 	for (size_t i = 0; i < n && i < c->nf; i++) {
 		an_finding *f = c->f[i];
 		fill(c, &f->pub.subject, f->subj_proc);

@@ -211,6 +211,16 @@ void an_cat(char *buf, size_t cap, size_t *len, const char *fmt, ...)
 		*len += (size_t)n;
 }
 
+double an_shown_pct(uint64_t part, uint64_t whole)
+{
+	double v = whole ? 100.0 * (double)part / (double)whole : 0;
+	if (part < whole && v > 99.9)
+		return 99.9;
+	if (part && v < 0.1)
+		return 0.1;
+	return v;
+}
+
 /* ---- helpers ---- */
 static int heaps_grow(an_ctx *c)
 {

@@ -184,7 +184,7 @@ static void process_leak(an_ctx *c, const grp *g, uint64_t limit, const char *ba
 	an_title(c, f, "%s %s processes,%s spawned by %s%s, %s (%.1f %% of the processes%s)",
 		 an_count(c, g->count), ic ? ic : "?", idle_in, sp_label,
 		 spawners > 1 ? bd_arena_printf(c->arena, " and %s others", an_count(c, spawners - 1)) : "",
-		 nobody, pct(g->count, nprocs),
+		 nobody, an_shown_pct(g->count, nprocs),
 		 limit ? bd_arena_printf(c->arena, ", %.1f %% of the limit of %s", share_limit,
 					 an_count(c, limit)) : "");
 	an_advice(c, f, "Nothing supervises these processes and they wait for ever: start them under "
@@ -289,6 +289,33 @@ static void msg_shape(const char *m, char *out, size_t cap)
 		snprintf(out + n, cap - n, "}");
 }
 
+/* erlang:start_timer/3 wraps the message: {timeout, TRef, Msg}. The shape then
+ * shows Msg's: "{timeout,_,{job,_}}". */
+static void timer_shape(const char *m, char *out, size_t cap)
+{
+	msg_shape(m, out, cap);
+	if (strcmp(out, "{timeout,_,_}") != 0)
+		return;
+	int depth = 0, commas = 0;
+	const char *p = m;
+	for (; *p; p++) {
+		if (*p == '{' || *p == '[' || *p == '<')
+			depth++;
+		else if (*p == '}' || *p == ']' || *p == '>')
+			depth--;
+		else if (*p == ',' && depth == 1 && ++commas == 2)
+			break;
+	}
+	if (!*p)
+		return;
+	char inner[80];
+	msg_shape(p + 1, inner, sizeof inner);
+	size_t n = strlen(inner);
+	if (n && inner[n - 1] == '}' && inner[0] != '{')
+		n--; /* an atom or number took the closing brace with it */
+	snprintf(out, cap, "{timeout,_,%.*s}", (int)n, inner);
+}
+
 static const void *timer_owner_key(const bd_timer *t)
 {
 	return bd_pid_valid(t->owner_pid) ? pid_ptr(t->owner_pid) : (const void *)t->owner;
@@ -308,12 +335,12 @@ static void timer_leak(an_ctx *c, const grp *g, const bd_timer *ts, size_t nt)
 		an_subject_named(c, f, "process", ex->owner ? ex->owner : "?");
 	/* Shape of the timers' messages, and how far ahead they fire. */
 	char shape[96], sh[96];
-	msg_shape(ex->message, shape, sizeof shape);
+	timer_shape(ex->message, shape, sizeof shape);
 	uint64_t same = 0, tmin = UINT64_MAX, tmax = 0;
 	for (size_t i = 0; i < nt; i++) {
 		if (timer_owner_key(&ts[i]) != g->k1)
 			continue;
-		msg_shape(ts[i].message, sh, sizeof sh);
+		timer_shape(ts[i].message, sh, sizeof sh);
 		same += !strcmp(sh, shape);
 		uint64_t left = ts[i].time_left_ms;
 		if (left != BD_UNKNOWN) {
@@ -338,8 +365,8 @@ static void timer_leak(an_ctx *c, const grp *g, const bd_timer *ts, size_t nt)
 		an_ev_count(c, f, "receiver_message_queue_len", p->msgq_len);
 	an_title(c, f, "%s pending timers for %s (%.1f %% of all timers, %s per process on the "
 		 "node): %.1f %% are %s, firing in %s to %s s", an_count(c, g->count), who,
-		 pct(g->count, nt), an_count(c, c->nprocs ? g->count / c->nprocs : 0),
-		 pct(same, g->count), shape, an_count(c, tmax ? tmin / 1000 : 0),
+		 an_shown_pct(g->count, nt), an_count(c, c->nprocs ? g->count / c->nprocs : 0),
+		 an_shown_pct(same, g->count), shape, an_count(c, tmax ? tmin / 1000 : 0),
 		 an_count(c, tmax / 1000));
 	an_advice(c, f, "Timers are started and never cancelled: keep the reference that "
 		  "erlang:send_after/start_timer returns and erlang:cancel_timer/1 it when the event it "
@@ -431,7 +458,7 @@ static void ets_leak(an_ctx *c, const grp *g, const bd_ets *ts, size_t nt)
 	}
 	an_title(c, f, "%s owns %s ETS tables (%.1f %% of all tables; %s unnamed, %s called %s), "
 		 "%s in %s objects", owner ? an_proc_label(c, owner) : an_pid_str(c, ex->owner),
-		 an_count(c, g->count), pct(g->count, nt), an_count(c, unnamed),
+		 an_count(c, g->count), an_shown_pct(g->count, nt), an_count(c, unnamed),
 		 an_count(c, dom ? dom->count : 0), dname, an_bytes(c, bytes), an_count(c, objects));
 	an_advice(c, f, "Tables are created and never deleted, and nothing will stop this (modern "
 		  "OTP has no hard table limit; ets_limit is only a sizing hint): ets:delete/1 each "

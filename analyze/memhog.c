@@ -10,7 +10,7 @@
 
 #include "an_int.h"
 
-#define HOG_MIN ((uint64_t)32 << 20) /* below this, no single process is a hog */
+#define HOG_MIN ((uint64_t)16 << 20) /* below this, no single process is a hog */
 enum { HOG_SHARE_PCT = 40, HOG_CRIT_PCT = 75, HOG_FREE_PCT = 75, MB_QUEUE = 1000 };
 
 /* Elements of a collection term: map pairs, tuple arity, list length (bounded). */
@@ -91,9 +91,15 @@ static void largest_part(an_ctx *c, an_finding *f, const bd_proc *p, const bd_te
 	}
 	uint64_t whole = elements(st, &w);
 	if (!best || most < whole) {
+		/* The state itself is the collection (an Agent's map, a list). */
+		if (st && st->kind == BD_T_MAP && st->n > 32) {
+			uint64_t head = largest_hashmap(c, p);
+			whole = head > whole ? head : whole;
+		}
 		if (whole >= 1000)
-			an_ev_str(c, f, "largest_part", "the state itself: %s %s %s", w,
-				  an_count(c, whole), st->kind == BD_T_BINARY ? "bytes" : "elements");
+			an_ev_str(c, f, "largest_part", "(the whole state): %s %s %s", w,
+				  an_count(c, whole), st->kind == BD_T_MAP ? "entries"
+				  : st->kind == BD_T_BINARY ? "bytes" : "elements");
 		return;
 	}
 	if (best->kind == BD_T_MAP && big_maps == 1) {
@@ -179,9 +185,12 @@ static void hog(an_ctx *c, const bd_proc *p, uint64_t total)
 		return;
 	}
 	bd_evidence *part = an_ev_find(f, "largest_part");
-	an_title(c, f, "%s holds %s, %.0f %% of the node's memory (%s), in its heap%s%s",
-		 an_proc_label(c, p), an_bytes(c, mem), share, an_bytes(c, total),
-		 part ? "; state " : "", part ? part->v.s : "");
+	const char *part_text = !part ? ""
+		: !strncmp(part->v.s, "(the whole state): ", 19)
+		? bd_arena_printf(c->arena, "; its state is %s", part->v.s + 19)
+		: bd_arena_printf(c->arena, "; in its state, %s", part->v.s);
+	an_title(c, f, "%s holds %s, %.0f %% of the node's memory (%s), in its heap%s",
+		 an_proc_label(c, p), an_bytes(c, mem), share, an_bytes(c, total), part_text);
 	an_advice(c, f, "One process keeps a data set that only grows: bound it (evict, expire) or "
 		  "move it to ETS, where it is shared, not copied by every garbage collection of this "
 		  "process; a bigger heap also makes each GC of it slower");

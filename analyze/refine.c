@@ -59,8 +59,9 @@ static void gc_advice(an_ctx *c, an_finding *f, const bd_proc *p)
 		? bd_arena_printf(c->arena, "its %s heap is %.0f %% empty (a large min_heap_size), so "
 				  "no collection is due", an_bytes(c, heap * ws),
 				  100.0 - 100.0 * (double)live / (double)heap)
-		: "it has not been garbage collected since (it is idle, or fullsweep_after keeps them "
-		  "in the old heap)";
+		: an_val(p->old_bin_vheap) > an_val(p->bin_vheap)
+		? "they sit in its old heap, which only a full sweep frees (fullsweep_after)"
+		: "it has not been garbage collected since (it is idle)";
 	an_title(c, f, "%s keeps %s of refc binaries that are garbage: its heap references %s of "
 		 "them, and %s", an_proc_label(c, p), an_bytes(c, held), an_bytes(c, reachable), why);
 	an_ev_str(c, f, "cause", "%s", tuned_vheap || empty_heap ? "gc_options" : "no_gc_yet");

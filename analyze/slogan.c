@@ -681,6 +681,8 @@ static void vm_error(an_ctx *c)
 
 void an_slogan(an_ctx *c)
 {
+	if (c->slogan.cls == BD_SL_NATIVE)
+		return; /* an_native (native.c) says it all */
 	const bd_slogan *s = &c->slogan;
 	switch (s->cls) {
 	case BD_SL_ALLOC_OOM:

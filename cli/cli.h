@@ -131,7 +131,7 @@ typedef struct tcol {
 	int right;     /* right-aligned (numbers) */
 	size_t min;    /* > 0: may shrink to this many columns, cut with a mark */
 	int drop;      /* > 0: may be left out on a narrow terminal, highest first */
-	size_t gap;    /* spaces before the column */
+	size_t gap;    /* spaces before the column (the first column's indents the table) */
 } tcol;
 void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows);
 /* Progress bars on stderr for long steps (include/beamdump/progress.h): progress_init
@@ -235,14 +235,18 @@ int cmd_diff(const opts *o);
 int cmd_ci(const opts *o);
 int cmd_analyze(const opts *o);
 int cmd_state(const opts *o);
+int cmd_report(const opts *o); /* cli/cmd_report.c: the HTML page */
 /* capture and sink (cli/cmd_capture.c, cli/cmd_sink.c) */
 int cmd_capture(const opts *o);
 int cmd_sink(const opts *o);
 /* Commands described next to their code. */
-extern const cli_cmd ci_cmd, capture_cmd, sink_cmd;
+extern const cli_cmd ci_cmd, capture_cmd, sink_cmd, report_cmd;
 /* the section tables of cli/cmd_sections.c */
 extern const cli_cmd timers_cmd, modules_cmd, module_cmd, funs_cmd, pterms_cmd, areas_cmd,
 	tables_cmd, nodes_cmd;
+/* native crashes (cli/cmd_core.c) */
+int cmd_core(const opts *o);
+extern const cli_cmd core_cmd;
 /* SIGINT/SIGTERM set a stop flag (no SA_RESTART); SIGPIPE ignored. */
 void capture_signals(void);
 volatile sig_atomic_t *capture_stop_flag(void);

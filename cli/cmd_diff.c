@@ -163,77 +163,151 @@ static void print_header(const bd_diff *d, const char *pa, const char *pb)
 		       fmt_delta(delta(d->counts[i].a, d->counts[i].b), c, sizeof c));
 }
 
+/* Cells of a table of at most rows lines (cli/out.c table_print): one allocation. */
+typedef struct grid {
+	char (*cell)[192];
+	const char **cells;
+	size_t ncols, nrows;
+} grid;
+
+static int grid_init(grid *g, size_t rows, size_t ncols)
+{
+	g->ncols = ncols;
+	g->nrows = 0;
+	g->cell = rows ? malloc(rows * ncols * sizeof *g->cell) : NULL;
+	g->cells = rows ? malloc(rows * ncols * sizeof *g->cells) : NULL;
+	return rows && (!g->cell || !g->cells) ? -1 : 0;
+}
+
+/* The next row's cells, to fill with snprintf & co. */
+static char (*grid_row(grid *g))[192]
+{
+	char(*r)[192] = &g->cell[g->nrows * g->ncols];
+	for (size_t j = 0; j < g->ncols; j++) {
+		r[j][0] = 0;
+		g->cells[g->nrows * g->ncols + j] = r[j];
+	}
+	g->nrows++;
+	return r;
+}
+
+static void grid_print(grid *g, const tcol *cols)
+{
+	if (g->nrows)
+		table_print(cols, g->ncols, g->cells, g->nrows);
+	free(g->cell);
+	free(g->cells);
+}
+
+/* A group key in the current style, escaped: names come from the dumps. */
+static void key_cell(char *cell, size_t cap, const char *key)
+{
+	char sk[512];
+	snprintf(cell, cap, "%s", out_txt(style_label(key, sk, sizeof sk)));
+}
+
 static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *by)
 {
-	char a[40], b[40], c[40], e[40], f[40], pid[48];
+	static const tcol new_cols[] = {
+		{"GROUP", 0, 16, 0, 2},   {"A", 1, 0, 0, 1},        {"B", 1, 0, 0, 1},
+		{"NEW", 1, 0, 0, 1},      {"MEMORY B", 1, 0, 2, 1}, {"EXAMPLE", 0, 0, 3, 2},
+		{"CURRENT FUNCTION", 0, 12, 1, 1}};
+	static const tcol gone_cols[] = {{"GROUP", 0, 16, 0, 2}, {"A", 1, 0, 0, 1},
+					 {"B", 1, 0, 0, 1},      {"GONE", 1, 0, 0, 1},
+					 {"MEMORY A", 1, 0, 1, 1}};
+	static const tcol kept_cols[] = {{"GROUP", 0, 16, 0, 2},    {"N", 1, 0, 0, 1},
+					 {"MEMORY B", 1, 0, 3, 1}, {"MEMORY", 1, 0, 0, 1},
+					 {"MSGQ", 1, 0, 0, 1},     {"REDUCTIONS", 1, 0, 2, 1},
+					 {"BINARY", 1, 0, 1, 1}};
+	char pid[48];
 	size_t n;
+	grid g;
 	const bd_diff_pgroup **v = select_groups(d, f_new, by_count, &n);
 	printf("\nNew processes (%zu group(s) with more members in B)\n", n);
-	if (n)
-		printf("  %-48s %7s %7s %7s %10s  %-14s %s\n", "GROUP", "A", "B", "NEW", "MEMORY B",
-		       "EXAMPLE", "CURRENT FUNCTION");
-	for (size_t i = 0; v && i < n && i < rows; i++)
-		printf("  %-48.48s %7s %7s %7s %10s  %-14s %s\n", out_txt(v[i]->key),
-		       fmt_count(v[i]->a.count, a, sizeof a), fmt_count(v[i]->b.count, b, sizeof b),
-		       fmt_delta(by_count(v[i]), c, sizeof c), fmt_bytes(v[i]->b.memory, e, sizeof e),
-		       bd_pid_fmt(v[i]->example_b, pid, sizeof pid),
-		       v[i]->current_function ? out_txt(v[i]->current_function) : "?");
+	if (!grid_init(&g, n < rows ? n : rows, 7)) {
+		for (size_t i = 0; v && i < n && i < rows; i++) {
+			char(*c)[192] = grid_row(&g);
+			key_cell(c[0], sizeof c[0], v[i]->key);
+			fmt_count(v[i]->a.count, c[1], sizeof c[1]);
+			fmt_count(v[i]->b.count, c[2], sizeof c[2]);
+			fmt_delta(by_count(v[i]), c[3], sizeof c[3]);
+			fmt_bytes(v[i]->b.memory, c[4], sizeof c[4]);
+			snprintf(c[5], sizeof c[5], "%s", bd_pid_fmt(v[i]->example_b, pid, sizeof pid));
+			key_cell(c[6], sizeof c[6], v[i]->current_function ? v[i]->current_function : "?");
+		}
+		grid_print(&g, new_cols);
+	}
 	free(v);
 	v = select_groups(d, f_gone, by_loss, &n);
 	printf("\nGone processes (%zu group(s) with fewer members in B)\n", n);
-	if (n)
-		printf("  %-48s %7s %7s %7s %10s\n", "GROUP", "A", "B", "GONE", "MEMORY A");
-	for (size_t i = 0; v && i < n && i < rows; i++)
-		printf("  %-48.48s %7s %7s %7s %10s\n", out_txt(v[i]->key),
-		       fmt_count(v[i]->a.count, a, sizeof a),
-		       fmt_count(v[i]->b.count, b, sizeof b), fmt_delta(by_count(v[i]), c, sizeof c),
-		       fmt_bytes(v[i]->a.memory, e, sizeof e));
+	if (!grid_init(&g, n < rows ? n : rows, 5)) {
+		for (size_t i = 0; v && i < n && i < rows; i++) {
+			char(*c)[192] = grid_row(&g);
+			key_cell(c[0], sizeof c[0], v[i]->key);
+			fmt_count(v[i]->a.count, c[1], sizeof c[1]);
+			fmt_count(v[i]->b.count, c[2], sizeof c[2]);
+			fmt_delta(by_count(v[i]), c[3], sizeof c[3]);
+			fmt_bytes(v[i]->a.memory, c[4], sizeof c[4]);
+		}
+		grid_print(&g, gone_cols);
+	}
 	free(v);
 	v = select_groups(d, f_kept, sort, &n);
 	printf("\nProcesses on both sides, by %s change%s\n", by, d->dt > 0 ? " (per second)" : "");
 	if (!v || !n || sort(v[0]) <= 0)
 		printf("  (no group grew in %s)\n", by);
-	else
-		printf("  %-40s %5s %10s %10s %10s %12s %10s\n", "GROUP", "N", "MEMORY B", "MEMORY",
-		       "MSGQ", d->dt > 0 ? "REDS/S" : "REDUCTIONS", "BINARY");
-	for (size_t i = 0; v && i < n && i < rows; i++) {
-		const bd_diff_pgroup *g = v[i];
-		if (sort(g) <= 0)
-			break;
-		int64_t reds = by_reds(g);
-		char r[40];
-		if (d->dt > 0)
-			snprintf(r, sizeof r, "%.0f", (double)reds / (double)d->dt);
-		else
-			fmt_delta(reds, r, sizeof r);
-		printf("  %-40.40s %5s %10s %10s %10s %12s %10s\n", out_txt(g->key),
-		       fmt_count(g->b.count, a, sizeof a), fmt_bytes(g->b.memory, b, sizeof b),
-		       fmt_dbytes(by_memory(g), c, sizeof c), fmt_delta(by_mq(g), e, sizeof e), r,
-		       fmt_dbytes(by_binary(g), f, sizeof f));
+	tcol kc[7];
+	memcpy(kc, kept_cols, sizeof kc);
+	if (d->dt > 0)
+		kc[5].head = "REDS/S";
+	if (!grid_init(&g, n < rows ? n : rows, 7)) {
+		for (size_t i = 0; v && i < n && i < rows; i++) {
+			const bd_diff_pgroup *gr = v[i];
+			if (sort(gr) <= 0)
+				break;
+			int64_t reds = by_reds(gr);
+			char(*c)[192] = grid_row(&g);
+			key_cell(c[0], sizeof c[0], gr->key);
+			fmt_count(gr->b.count, c[1], sizeof c[1]);
+			fmt_bytes(gr->b.memory, c[2], sizeof c[2]);
+			fmt_dbytes(by_memory(gr), c[3], sizeof c[3]);
+			fmt_delta(by_mq(gr), c[4], sizeof c[4]);
+			if (d->dt > 0)
+				snprintf(c[5], sizeof c[5], "%.0f", (double)reds / (double)d->dt);
+			else
+				fmt_delta(reds, c[5], sizeof c[5]);
+			fmt_dbytes(by_binary(gr), c[6], sizeof c[6]);
+		}
+		grid_print(&g, kc);
 	}
 	free(v);
 }
 
 static void print_ets(const bd_diff *d, size_t rows)
 {
-	char a[40], b[40], c[40], e[40];
-	size_t shown = 0, n = 0;
+	static const tcol cols[] = {{"NAME", 0, 12, 0, 2}, {"OWNER", 0, 12, 0, 1},
+				    {"A", 1, 0, 0, 1},     {"B", 1, 0, 0, 1},
+				    {"OBJECTS", 1, 0, 1, 1}, {"MEMORY", 1, 0, 0, 1}};
+	size_t n = 0;
+	grid g;
 	for (size_t i = 0; i < d->nets; i++)
 		n += d->ets[i].count_a != d->ets[i].count_b || d->ets[i].bytes_a != d->ets[i].bytes_b;
 	printf("\nETS tables, changed (%zu of %zu name/owner groups)\n", n, d->nets);
-	if (n)
-		printf("  %-24s %-28s %7s %7s %10s %10s\n", "NAME", "OWNER", "A", "B", "OBJECTS", "MEMORY");
-	for (size_t i = 0; i < d->nets && shown < rows; i++) {
+	if (grid_init(&g, n < rows ? n : rows, 6))
+		return;
+	for (size_t i = 0; i < d->nets && g.nrows < rows; i++) {
 		const bd_diff_etsgroup *t = &d->ets[i];
 		if (t->count_a == t->count_b && t->bytes_a == t->bytes_b)
 			continue;
-		shown++;
-		printf("  %-24.24s %-28.28s %7s %7s %10s %10s\n", out_txt(t->name),
-		       t->owner ? out_txt(t->owner) : "?",
-		       fmt_count(t->count_a, a, sizeof a), fmt_count(t->count_b, b, sizeof b),
-		       fmt_delta(delta(t->objects_a, t->objects_b), c, sizeof c),
-		       fmt_dbytes(delta(t->bytes_a, t->bytes_b), e, sizeof e));
+		char(*c)[192] = grid_row(&g);
+		key_cell(c[0], sizeof c[0], t->name);
+		key_cell(c[1], sizeof c[1], t->owner ? t->owner : "?");
+		fmt_count(t->count_a, c[2], sizeof c[2]);
+		fmt_count(t->count_b, c[3], sizeof c[3]);
+		fmt_delta(delta(t->objects_a, t->objects_b), c[4], sizeof c[4]);
+		fmt_dbytes(delta(t->bytes_a, t->bytes_b), c[5], sizeof c[5]);
 	}
+	grid_print(&g, cols);
 }
 
 static void print_atoms(const bd_diff *d, size_t rows)

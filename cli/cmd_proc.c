@@ -11,14 +11,16 @@
 /* The messages asked for (--messages N from --from I) and what the dump can give. */
 typedef struct msg_page {
 	size_t from, count; /* asked */
+	int asked;          /* --messages or --from given (not the default first 10) */
 	uint64_t held;      /* messages the dump holds for the process (BD_UNKNOWN: unread) */
 	size_t shown;
 } msg_page;
 
 static msg_page page_of(const opts *o, const bd_mailbox_stats *st)
 {
-	msg_page pg = {0, 10, BD_UNKNOWN, 0};
+	msg_page pg = {0, 10, 0, BD_UNKNOWN, 0};
 	const char *from = opt_str(o, "from");
+	pg.asked = from || o->messages >= 0;
 	if (from)
 		pg.from = (size_t)strtoull(from, NULL, 10);
 	if (o->messages >= 0)
@@ -61,7 +63,7 @@ static const char *page_note(const bd_proc *p, const msg_page *pg, char *buf, si
 	else if (pg->shown < pg->count && pg->from >= (pg->held != BD_UNKNOWN ? pg->held : queue))
 		snprintf(buf, cap, "--from %zu is past the end: the queue has %s message%s",
 			 pg->from, pg->held != BD_UNKNOWN ? h : q, pg->held == 1 ? "" : "s");
-	else if (pg->shown < pg->count && pg->shown)
+	else if (pg->shown < pg->count && pg->shown && pg->asked)
 		snprintf(buf, cap, "the end of the queue: %s message%s", pg->held != BD_UNKNOWN ? h : q,
 			 (pg->held != BD_UNKNOWN ? pg->held : queue) == 1 ? "" : "s");
 	else if (pg->shown == pg->count && pg->held != BD_UNKNOWN && pg->from + pg->shown < pg->held)

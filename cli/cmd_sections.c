@@ -94,18 +94,35 @@ static int print_timers(const opts *o, const bd_model *m)
 		jw_end(&w);
 		return EXIT_OK;
 	}
-	printf("%-34s %14s  %s\n", "OWNER", "TIME LEFT (ms)", "MESSAGE");
-	for (size_t i = 0; i < shown; i++) {
-		char ow[128];
+	static const tcol cols[] = {{"OWNER", 0, 16, 0, 0},
+				    {"TIME LEFT (ms)", 1, 0, 0, 1},
+				    {"MESSAGE", 0, 12, 0, 2}};
+	enum { NC = 3 };
+	char(*cell)[NC][256] = shown ? malloc(shown * sizeof *cell) : NULL;
+	const char **cells = shown ? malloc(shown * NC * sizeof *cells) : NULL;
+	for (size_t i = 0; cell && cells && i < shown; i++) {
+		char sn[256];
 		const char *nm = bd_pid_valid(t[i].owner_pid) ? bd_pid_name(m, t[i].owner_pid) : NULL;
 		if (nm)
-			snprintf(ow, sizeof ow, "%s %s", bd_pid_fmt(t[i].owner_pid, pid, sizeof pid),
-				 out_txt(nm));
+			snprintf(cell[i][0], sizeof cell[i][0], "%s %s",
+				 bd_pid_fmt(t[i].owner_pid, pid, sizeof pid),
+				 out_txt(style_label(nm, sn, sizeof sn)));
 		else
-			snprintf(ow, sizeof ow, "%s", t[i].owner ? out_txt(t[i].owner) : "?");
-		printf("%-34.34s %14s  %s\n", ow, fmt_count(t[i].time_left_ms, a, sizeof a),
-		       t[i].message ? out_txt(t[i].message) : "?");
+			snprintf(cell[i][0], sizeof cell[i][0], "%s",
+				 t[i].owner ? out_txt(t[i].owner) : "?");
+		fmt_count(t[i].time_left_ms, cell[i][1], sizeof cell[i][1]);
+		snprintf(cell[i][2], sizeof cell[i][2], "%s",
+			 t[i].message ? out_txt(style_label(t[i].message, sn, sizeof sn)) : "?");
+		for (size_t j = 0; j < NC; j++)
+			cells[i * NC + j] = cell[i][j];
 	}
+	if (shown && cell && cells)
+		table_print(cols, NC, cells, shown);
+	else if (!shown)
+		table_print(cols, NC, NULL, 0);
+	free(cell);
+	free(cells);
+	(void)a;
 	footer(shown, n, "timers", "in dump order");
 	return EXIT_OK;
 }
@@ -165,13 +182,29 @@ static int print_modules(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		printf("%-44s %14s %14s\n", "MODULE", "CURRENT SIZE", "OLD SIZE");
-		for (size_t i = 0; i < shown; i++) {
+		static const tcol cols[] = {{"MODULE", 0, 16, 0, 0},
+					    {"CURRENT SIZE", 1, 0, 0, 1},
+					    {"OLD SIZE", 1, 0, 1, 1}};
+		enum { NC = 3 };
+		char(*cell)[NC][256] = shown ? malloc(shown * sizeof *cell) : NULL;
+		const char **cells = shown ? malloc(shown * NC * sizeof *cells) : NULL;
+		for (size_t i = 0; cell && cells && i < shown; i++) {
 			const bd_module *x = &md[idx[i]];
-			printf("%-44.44s %14s %14s\n", x->name ? out_txt(x->name) : "?",
-			       fmt_bytes(x->current_size, a, sizeof a),
-			       x->old_size == BD_UNKNOWN ? "-" : fmt_bytes(x->old_size, b, sizeof b));
+			char sn[256];
+			snprintf(cell[i][0], sizeof cell[i][0], "%s",
+				 x->name ? out_txt(style_label(x->name, sn, sizeof sn)) : "?");
+			fmt_bytes(x->current_size, cell[i][1], sizeof cell[i][1]);
+			if (x->old_size == BD_UNKNOWN)
+				snprintf(cell[i][2], sizeof cell[i][2], "-");
+			else
+				fmt_bytes(x->old_size, cell[i][2], sizeof cell[i][2]);
+			for (size_t j = 0; j < NC; j++)
+				cells[i * NC + j] = cell[i][j];
 		}
+		if (!shown || (cell && cells))
+			table_print(cols, NC, cells, shown);
+		free(cell);
+		free(cells);
 		printf("current code %s; old code %s in %s modules\n", fmt_bytes(cur, a, sizeof a),
 		       fmt_bytes(old, b, sizeof b), fmt_count(with_old, c, sizeof c));
 		footer(shown, n, "modules", "by current size");

@@ -617,20 +617,33 @@ static void binaries_text(const bd_model *m, const bd_binary *bins, size_t n, ui
 	if (binmem != BD_UNKNOWN)
 		printf("; binary memory %s", fmt_bytes(binmem, b, sizeof b));
 	printf("\n");
-	if (n)
-		printf("  %14s %10s %5s  %-36s %s\n", "ADDRESS", "SIZE", "REFS", "HOLDERS", "HEAD");
-	for (size_t i = 0; i < n && i < lim; i++) {
+	static const tcol cols[] = {{"ADDRESS", 1, 0, 0, 2}, {"SIZE", 1, 0, 0, 1},
+				    {"REFS", 1, 0, 0, 1},    {"HOLDERS", 0, 16, 0, 2},
+				    {"HEAD", 0, 6, 1, 1}};
+	enum { NC = 5 };
+	size_t rows = n < lim ? n : lim;
+	char(*cell)[NC][160] = rows ? malloc(rows * sizeof *cell) : NULL;
+	const char **cells = rows ? malloc(rows * NC * sizeof *cells) : NULL;
+	for (size_t i = 0; cell && cells && i < rows; i++) {
 		const bd_binary *bn = &bins[idx[i]];
 		uint8_t head[16];
 		int64_t got = bd_binary_read(m, bn, 0, head, sizeof head);
-		printf("  %14llX %10s %5llu  %-36.36s ", (unsigned long long)bn->addr,
-		       fmt_bytes(bn->size, b, sizeof b),
-		       (unsigned long long)bd_bin_refs_holders(r, bn->addr, NULL, 0),
-		       holders_text(r, bn->addr, hl, sizeof hl));
-		for (int64_t j = 0; j < got; j++)
-			putchar(head[j] >= 32 && head[j] < 127 ? head[j] : '.');
-		putchar('\n');
+		snprintf(cell[i][0], sizeof cell[i][0], "%llX", (unsigned long long)bn->addr);
+		fmt_bytes(bn->size, cell[i][1], sizeof cell[i][1]);
+		snprintf(cell[i][2], sizeof cell[i][2], "%llu",
+			 (unsigned long long)bd_bin_refs_holders(r, bn->addr, NULL, 0));
+		snprintf(cell[i][3], sizeof cell[i][3], "%s", holders_text(r, bn->addr, hl, sizeof hl));
+		int64_t k = 0;
+		for (; k < got && k < 16; k++)
+			cell[i][4][k] = head[k] >= 32 && head[k] < 127 ? (char)head[k] : '.';
+		cell[i][4][k] = 0;
+		for (size_t j = 0; j < NC; j++)
+			cells[i * NC + j] = cell[i][j];
 	}
+	if (rows && cell && cells)
+		table_print(cols, NC, cells, rows);
+	free(cell);
+	free(cells);
 	if (n)
 		printf("(%s of %s binaries, by size; REFS: processes whose heap references it, "
 		       "%s)\n", fmt_count(n < lim ? n : lim, a, sizeof a), fmt_count(n, b, sizeof b),

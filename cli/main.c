@@ -108,7 +108,7 @@ static const cli_cmd *const commands[] = {
 	&info_cmd, &analyze_cmd, &top_cmd, &proc_cmd, &state_cmd, &ets_cmd, &atoms_cmd,
 	&memory_cmd, &schedulers_cmd, &ports_cmd, &binaries_cmd, &timers_cmd, &modules_cmd,
 	&module_cmd, &funs_cmd, &pterms_cmd, &areas_cmd, &tables_cmd, &nodes_cmd, &diff_cmd, &ci_cmd,
-	&convert_cmd, &capture_cmd, &sink_cmd, NULL};
+	&convert_cmd, &capture_cmd, &sink_cmd, &core_cmd, &report_cmd, NULL};
 
 static void usage(FILE *f)
 {

@@ -14,6 +14,7 @@
 #include "beamdump/progress.h"
 #include "beamdump/util.h"
 #include "beamdump/analyze.h"
+#include "beamdump/native.h"
 #include "cli.h"
 
 void jw_init(jw *w, FILE *f)
@@ -248,10 +249,15 @@ int partial_reason(const bd_model *m, char *buf, size_t cap)
 				     (unsigned long long)n->truncated_at,
 				     n->truncated_in ? out_txt(n->truncated_in) : "?");
 	if (n->skipped && k < cap)
-		snprintf(buf + k, cap - k, "%sskipped %llu section(s): first: %s", k ? "\n" : "",
-			 (unsigned long long)n->skipped,
-			 n->skipped_first ? out_txt(n->skipped_first) : "?");
-	return n->truncated || n->skipped;
+		k += (size_t)snprintf(buf + k, cap - k, "%sskipped %llu section(s): first: %s", k ? "\n" : "",
+				      (unsigned long long)n->skipped,
+				      n->skipped_first ? out_txt(n->skipped_first) : "?");
+	/* A native crash read without all its objects, or from a cut core. */
+	const bd_native *nv = bd_model_native(m);
+	if (nv && nv->partial && k < cap)
+		snprintf(buf + k, cap - k, "%spartial native crash: %s", k ? "\n" : "",
+			 nv->partial_reason ? out_txt(nv->partial_reason) : "see beamdump core");
+	return n->truncated || n->skipped || (nv && nv->partial);
 }
 
 int partial_notice(const bd_model *m)
@@ -448,7 +454,7 @@ void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_
 			memcpy(w, nat, sizeof w);
 			used = 0;
 			for (size_t c = 0; c < ncols; c++)
-				used += on[c] ? w[c] + (used ? cols[c].gap : 0) : 0;
+				used += on[c] ? w[c] + cols[c].gap : 0;
 			for (size_t c = ncols; used > width && c-- > 0;) { /* the last cut first */
 				size_t floor = pass ? cols[c].min : cols[c].min > 20 ? cols[c].min : 20;
 				if (!on[c] || !cols[c].min || w[c] <= floor)
@@ -481,7 +487,7 @@ void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_
 				continue;
 			const char *s = r == 0 ? cols[c].head : cells[(r - 1) * ncols + c];
 			out_fit(s ? s : "", w[c], buf, sizeof buf);
-			printf("%*s", col ? (int)cols[c].gap : 0, "");
+			printf("%*s", (int)cols[c].gap, ""); /* the first one indents the table */
 			if (c == last && !cols[c].right)
 				fputs(buf, stdout);
 			else

@@ -36,6 +36,7 @@ struct bd_heap {
 	size_t misses;
 	const char *cursor;
 	size_t scan_limit;          /* lines walked from the cursor before giving up */
+	unsigned restarts;          /* lookups that went back to the heap's start */
 	bd_mailbox_stats stats;
 	void *stats_mem;
 	/* where the last bd_heap_messages call stopped, so paging is linear */
@@ -215,12 +216,24 @@ static int scan_lines(const bd_heap *h, const char **from, size_t limit, uint64_
  * printed earlier, a dictionary entry far behind) makes the caller index the heap
  * once, so a process costs at most two passes over its heap however its terms are
  * shaped. */
+enum { RESTARTS_MAX = 16 };
 static int scan_object(bd_heap *h, uint64_t addr, const char **p)
 {
 	const char *from = h->cursor;
 	if (scan_lines(h, &from, h->scan_limit ? h->scan_limit : SCAN_WINDOW, addr, p)) {
 		h->cursor = from;
 		return 1;
+	}
+	/* A few times, a new walk from the start (the first messages after a mailbox
+	 * walk left the cursor at the end) before a huge heap is indexed; bounded, so a
+	 * process never costs more than a pass plus RESTARTS_MAX windows. */
+	if (h->restarts < RESTARTS_MAX && h->cursor != h->heap) {
+		h->restarts++;
+		from = h->heap;
+		if (scan_lines(h, &from, SCAN_WINDOW, addr, p)) {
+			h->cursor = from;
+			return 1;
+		}
 	}
 	return 0;
 }

@@ -77,6 +77,10 @@ struct bd_model {
 	 * when s is NULL) loading only its chunk. NULL for text dumps. */
 	int (*procs_load)(bd_model *m);
 	const bd_proc *(*proc_lookup)(const bd_model *m, const char *s, bd_pid pid);
+	/* Native crash (ELF core, crash guard): the bd_native table (native.c), and the
+	 * options for resolving it while the model is read. */
+	struct bd_native_store *native;
+	const struct bd_core_opts *native_opts;
 	/* formats/secret.c: the cookies of this model were looked for (set once) */
 	_Atomic int secrets_learned;
 	/* A model read from the cache: the file, mapped; its tables, strings and pid index
@@ -145,6 +149,9 @@ void bd_source_free(bd_source *s);
 /* Drop pages of [0, upto) from the resident set (they stay in the page cache). */
 void bd_source_release(bd_source *s, uint64_t upto);
 void bd_source_release_range(bd_source *s, uint64_t off, uint64_t len);
+
+/* The native-crash table's owner (native.c), freed with the model. */
+void bd_native_store_free(struct bd_native_store *s);
 
 /* ---- term lines (termline.c) ---- */
 /* Skip one element starting at p; returns pointer past it or NULL. */

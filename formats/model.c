@@ -340,6 +340,7 @@ void bd_model_free(bd_model *m)
 	bd_u64map_free(&m->bin_index);
 	bd_u64map_free(m->lit_index);
 	free(m->lit_index);
+	bd_native_store_free(m->native);
 	if (m->free_ctx)
 		m->free_ctx(m->span_ctx);
 	bd_intern_free(&m->intern);

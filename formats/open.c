@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "beamdump/native.h"
 #include "readers.h"
 
 /* Where the cache of one input is, when it may have one. */
@@ -48,8 +49,9 @@ static int read_source(bd_model *m, int *text, bd_error *err)
 	m->base = m->src->data;
 	m->size = m->src->size;
 	m->node.input_size = m->size;
-	*text = !bd_snapshot_is(m->base, m->size);
-	int rc = *text ? read_text(m, err) : bd_snapshot_read(m, err);
+	int elf = m->size >= 4 && !memcmp(m->base, "\177ELF", 4);
+	*text = !elf && !bd_snapshot_is(m->base, m->size);
+	int rc = *text ? read_text(m, err) : elf ? bd_native_read_core(m, err) : bd_snapshot_read(m, err);
 	return rc ? rc : bd_model_finish(m, err);
 }
 
@@ -245,6 +247,28 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 int bd_model_open(bd_model **out, const char *path, bd_error *err)
 {
 	return bd_model_open_ex(out, path, NULL, err);
+}
+
+/* A native crash with options (beamdump/native.h): never cached (a core is not a text
+ * dump; a guard snapshot is resolved with the objects of this machine). */
+int bd_model_open_native(bd_model **out, const char *path, const bd_core_opts *o, bd_error *err)
+{
+	*out = NULL;
+	bd_model *m = bd_model_new();
+	if (!m)
+		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
+	int text = 0;
+	m->native_opts = o;
+	int rc = bd_source_open(&m->src, path, err);
+	if (!rc)
+		rc = read_source(m, &text, err);
+	if (rc) {
+		bd_model_free(m);
+		return rc;
+	}
+	m->native_opts = NULL;
+	*out = m;
+	return 0;
 }
 
 int bd_model_open_mem(bd_model **out, const void *data, size_t size, const char *name,

@@ -23,4 +23,9 @@ void bd_crashdump_hooks(bd_model *m);
 int bd_snapshot_is(const char *data, uint64_t size);
 int bd_snapshot_read(bd_model *m, bd_error *err);
 
+/* ELF core files (elfcore.c, native.c): the native-crash table of a core, resolved
+ * with m->native_opts (NULL: defaults). Any ELF input goes here: one that is not a
+ * core gets BD_EUNSUPPORTED with what it is. */
+int bd_native_read_core(bd_model *m, bd_error *err);
+
 #endif

@@ -9,6 +9,7 @@
 #include "beamdump/progress.h"
 #include "beamdump/secret.h"
 #include "beamdump/snapshot.h"
+#include "native_int.h"
 #include "redact.h"
 #include "snapshot_int.h"
 
@@ -729,6 +730,20 @@ static void write_bindata(wr *w)
 	stream_flush(w, 0);
 }
 
+/* A native crash (core, guard) as one NATIVE record (native_codec.c). */
+static void write_native(wr *w)
+{
+	uint8_t *p;
+	size_t n;
+	if (bd_native_encode(w->m, w->o.redact, &p, &n)) {
+		oom(w);
+		return;
+	}
+	if (p)
+		sink_rec(w, BD_REC_NATIVE, NAT_REC_TABLE, 0, 0, bd_model_native(w->m)->nthreads, p, n);
+	free(p);
+}
+
 static int cmp_ref(const void *a, const void *b)
 {
 	const snap_binref *x = a, *y = b;
@@ -778,6 +793,8 @@ int bd_snapshot_write(const bd_model *m, bd_snapshot_sink sink, void *ctx,
 		qsort(w->refs.data, w->refs.len, sizeof(snap_binref), cmp_ref);
 		write_table(w, ST_BINREFS, w->refs.data, w->refs.len);
 	}
+	if (!w->rc)
+		write_native(w);
 	if (!w->rc && (w->dict.oom || w->rec.oom || w->tmp.oom))
 		oom(w);
 	int rc = w->rc;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <zstd.h>
 
+#include "native_int.h"
 #include "readers.h"
 #include "snapshot_int.h"
 
@@ -171,6 +172,7 @@ static const char *type_name(unsigned type)
 	case BD_REC_PROCDATA: return "process data";
 	case BD_REC_TERMTEXT: return "literals/persistent terms/atoms";
 	case BD_REC_BINDATA: return "binary data";
+	case BD_REC_NATIVE: return "native crash";
 	}
 	return "unknown type";
 }
@@ -228,6 +230,7 @@ static void loss_text(const srec *r, char *buf, size_t cap)
 	case BD_REC_PROCDATA: what = "heap, stack and messages of some processes unknown"; break;
 	case BD_REC_TERMTEXT: what = "literals, persistent terms and atoms unknown"; break;
 	case BD_REC_BINDATA: what = "contents of some binaries unknown"; break;
+	case BD_REC_NATIVE: what = "the native crash (signal, threads, frames) unknown"; break;
 	case BD_REC_TABLE: table_loss(r, buf, cap); return;
 	}
 	snprintf(buf, cap, "%s", what);
@@ -1784,6 +1787,39 @@ static void note_state(snap *s)
 }
 
 /* Is anything left besides the framing? */
+/* NATIVE records (native_codec.c): the guard's raw facts are resolved now, with the
+ * objects on this machine; a resolved table is read as it is. One that does not
+ * decode is skipped like any damaged record. */
+static int load_native(snap *s, bd_error *err)
+{
+	for (size_t i = 0; i < s->nrecs; i++) {
+		srec *r = &s->recs[i];
+		if (r->bad || r->type != BD_REC_NATIVE || r->version != 1)
+			continue;
+		uint8_t *p;
+		size_t len;
+		const char *why;
+		int rc = unpack(s, i, &p, &len, &why);
+		if (rc == BD_ENOMEM)
+			return bd_error_set(err, rc, 0, "out of memory (native crash record)");
+		if (rc) {
+			skip_rec(s, i, why);
+			continue;
+		}
+		bd_error e = {0};
+		if (r->instance == NAT_REC_RAW)
+			rc = bd_native_raw_record(s->m, p, len, &e);
+		else if (r->instance == NAT_REC_TABLE)
+			rc = bd_native_decode(s->m, p, len, &e);
+		free(p);
+		if (rc == BD_ENOMEM)
+			return bd_error_set(err, rc, 0, "out of memory (native crash record)");
+		if (rc)
+			skip_rec(s, i, "does not decode");
+	}
+	return 0;
+}
+
 static int any_data(const snap *s)
 {
 	for (size_t i = 0; i < s->nrecs; i++)
@@ -1852,6 +1888,8 @@ int bd_snapshot_read(bd_model *m, bd_error *err)
 		rc = build_stream(s, &s->bindata, BD_REC_BINDATA, err);
 	if (!rc)
 		rc = build_stream(s, &s->termtext, BD_REC_TERMTEXT, err);
+	if (!rc)
+		rc = load_native(s, err);
 	if (rc)
 		return rc;
 	if (s->nbad && !any_data(s))

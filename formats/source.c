@@ -117,6 +117,8 @@ static int head_known(const unsigned char *h, size_t n)
 		return 1;
 	if (n >= 4 && memcmp(h, "ENC0", 4) == 0)
 		return 1;
+	if (n >= 4 && memcmp(h, "\177ELF", 4) == 0)
+		return 1; /* a core file (systemd-coredump keeps them zstd-compressed) */
 	if (memcmp(h, old, n < sizeof old - 1 ? n : sizeof old - 1) == 0)
 		return 1;
 	size_t k = 0;
@@ -239,7 +241,8 @@ static int sniff(sink *k, bd_error *err)
 		return bd_error_set(err, BD_EUNSUPPORTED, 0,
 				    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)",
 				    k->name);
-	k->crlf = head_crlf(t, tn);
+	/* a core file is binary: its bytes are never line endings */
+	k->crlf = !(tn >= 4 && !memcmp(t, "\177ELF", 4)) && head_crlf(t, tn);
 	return put_raw(k, h, n) < 0 ? bd_error_set(err, BD_EIO, errno,
 						   "cannot write temporary file: %s",
 						   strerror(errno))

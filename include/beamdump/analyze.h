@@ -46,7 +46,8 @@ int bd_alloc_summarize(const bd_model *m, int per_instance, bd_alloc_sum **out, 
 	X(BD_SL_THREAD, "thread_failure")                                            \
 	X(BD_SL_DIST_BUFFER, "dist_buffer")                                          \
 	X(BD_SL_INTERNAL, "internal_error")      /* VM bug or memory corruption */   \
-	X(BD_SL_HALT, "halt")                    /* erlang:halt/1 with any text */
+	X(BD_SL_HALT, "halt")                    /* erlang:halt/1 with any text */  \
+	X(BD_SL_NATIVE, "native_crash")          /* no dump: a core or guard snapshot */
 
 typedef enum {
 #define BD_X(e, s) e,
@@ -105,6 +106,7 @@ const char *bd_slogan_class_name(bd_slogan_class c);
 	X(BD_F_MANUAL_DUMP, "manual_dump")                 \
 	X(BD_F_TRUNCATED_DUMP, "truncated_dump")           \
 	X(BD_F_VM_ERROR, "vm_error") /* VM-level exit that fits no other kind */ \
+	X(BD_F_NATIVE_CRASH, "native_crash") /* killed by a signal: core / crash guard */ \
 	X(BD_F_PROCESS_LEAK, "process_leak")               \
 	X(BD_F_MEMORY_HOG, "memory_hog")                   \
 	X(BD_F_TIMER_LEAK, "timer_leak")                   \
@@ -311,6 +313,98 @@ typedef struct bd_gen_state {
  * live in h. Errors: BD_ENOTFOUND (no stack, or not a known behaviour loop). */
 int bd_gen_state_read(bd_heap *h, const bd_model *m, const bd_proc *p, bd_gen_state *out,
 		      bd_error *err);
+
+/* ---- atoms by name pattern (the clustering of atom_exhaustion) ---- */
+
+typedef struct bd_atom_cluster {
+	char pattern[64];         /* "user_<N>", "<uuid>", "0x<hex>" */
+	char first[48], last[48]; /* examples: the oldest and the newest member */
+	uint64_t count;
+	uint64_t first_pos;       /* creation index of the oldest member */
+} bd_atom_cluster;
+
+typedef struct bd_atom_stats {
+	uint64_t atoms;           /* atoms in the dump */
+	uint64_t plain;           /* words with no generated part (ok, gen_server) */
+	uint64_t unclustered;     /* generated names beyond the cluster table's cap */
+	bd_atom_cluster *clusters;/* generated patterns, largest first */
+	size_t n;
+} bd_atom_stats;
+
+/* Cluster the atoms of m by pattern (bd_atom_pattern). *out is the caller's
+ * (bd_atom_stats_free). Errors: BD_ENOMEM. Walks every atom; allocates. */
+int bd_atom_stats_build(bd_atom_stats **out, const bd_model *m, bd_error *err);
+void bd_atom_stats_free(bd_atom_stats *s);
+
+/* ---- supervision tree and applications (observer's Applications tab) ---- */
+
+#define BD_NO_PROC UINT32_MAX
+
+/* How a process found its parent. */
+typedef enum {
+	BD_VIA_NONE,           /* a root: no ancestors, spawner not in the dump */
+	BD_VIA_ANCESTORS,      /* first resolvable entry of $ancestors */
+	BD_VIA_SPAWNER,        /* Spawned by */
+	BD_VIA_ANCESTORS_GONE, /* $ancestors names processes the dump does not have */
+	BD_VIA_CYCLE,          /* its parent edge closed a cycle (damaged dump) and was cut */
+	BD_VIA_APP_CONTROLLER, /* an application master: under application_controller */
+} bd_parent_via;
+
+/* One process in the tree; indices are into bd_model_procs(). */
+typedef struct bd_proc_place {
+	uint32_t parent;          /* supervisor / starter, or BD_NO_PROC for a root */
+	uint32_t first_child;     /* children by subtree memory, largest first */
+	uint32_t next_sibling;
+	uint32_t app;             /* index into bd_proc_tree.apps, or BD_NO_PROC */
+	const char *initial_call; /* $initial_call "M:F/A" of proc_lib processes, else
+				   * Spawned as; NULL if unknown */
+	uint8_t via;              /* bd_parent_via */
+	uint8_t supervisor;       /* its $initial_call is supervisor:Mod/1 */
+	uint64_t memory;          /* bytes (Memory, else heap words x word size) */
+	uint64_t subtree_procs;   /* this process and everything below it */
+	uint64_t subtree_memory;  /* bytes */
+} bd_proc_place;
+
+typedef struct bd_app {
+	const char *name;         /* as the VM prints the atom */
+	uint32_t master;          /* its application_master process, or BD_NO_PROC (a live
+				   * capture that names the application but not its master) */
+	uint64_t procs, memory;   /* processes attributed to it, their memory (bytes) */
+} bd_app;
+
+typedef struct bd_proc_tree {
+	const bd_proc_place *place; /* one per process, in bd_model_procs() order */
+	size_t nprocs;
+	const bd_app *apps;         /* by memory, largest first */
+	size_t napps;
+	uint64_t other_procs, other_memory; /* processes of no application */
+	uint64_t decoded;           /* dictionaries read */
+	uint64_t degraded;          /* dictionaries not read (budget, time): placed by
+				     * Spawned by, known by Spawned as */
+	struct bd_proc_tree_priv *priv;
+} bd_proc_tree;
+
+/* Options, versioned: start from BD_PROC_TREE_OPTS_INIT. Zero fields take defaults. */
+typedef struct bd_proc_tree_opts {
+	unsigned version;
+	uint32_t max_decodes;     /* dictionaries read (1,000,000) */
+	uint64_t max_heap_bytes;  /* heap bytes opened for them in all (1 GiB) */
+	uint64_t max_heap_one;    /* no dictionary read from a bigger heap (64 MiB) */
+	double max_seconds;       /* stop reading dictionaries after this long (0: no
+				   * limit); the most useful are read first: processes
+				   * whose spawner is gone, then the largest */
+} bd_proc_tree_opts;
+#define BD_PROC_TREE_OPTS_VERSION 1
+#define BD_PROC_TREE_OPTS_INIT {BD_PROC_TREE_OPTS_VERSION, 0, 0, 0, 0}
+
+/* Place every process of m under its parent and attribute it to an application
+ * (see analyze/proctree.c for the rules). *out is owned by the caller
+ * (bd_proc_tree_free) and points into m, so m must outlive it. o may be NULL.
+ * Errors: BD_ENOMEM, BD_EUSAGE (bad opts version). Reads the dictionaries of the
+ * processes that have one (bounded by o); allocates. */
+int bd_proc_tree_build(bd_proc_tree **out, const bd_model *m, const bd_proc_tree_opts *o,
+		       bd_error *err);
+void bd_proc_tree_free(bd_proc_tree *t);
 
 #ifdef __cplusplus
 }

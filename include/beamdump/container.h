@@ -32,6 +32,25 @@ enum {
 	BD_REC_TERMTEXT = 0x0021,  /* literals (instance 1), persistent terms (2) */
 	BD_REC_BINDATA = 0x0022,   /* off-heap binary contents of binaries key.. */
 	BD_REC_TEXT = 0x0023,      /* verbatim text blob; instance 1 = =atoms */
+	BD_REC_NATIVE = 0x0030,    /* native crash: instance 1 crash guard facts, 2 resolved table */
+};
+
+/* Entries of a NATIVE record of instance 1 (the crash guard's raw facts; docs/FORMAT.md
+ * §3.4): u16 tag, u32 length, that many bytes, little endian. */
+enum {
+	BD_NAT_INFO = 1,      /* u32 pid, u32 tid, i32 signo, i32 si_code, u32 si_pid, u32 0,
+			       * u64 si_addr, i64 unix time, u64 fs_base */
+	BD_NAT_REGS = 2,      /* 17 x u64 (x86-64 DWARF order, rip last), u32 valid mask */
+	BD_NAT_MEM = 3,       /* u64 address, then the bytes there */
+	BD_NAT_MAPS = 4,      /* the text of /proc/self/maps */
+	BD_NAT_THREAD = 5,    /* u32 tid, u8 state, thread name */
+	BD_NAT_BUILDID = 6,   /* u64 mapping start, build-id in hex */
+	BD_NAT_AUXV = 7,      /* /proc/self/auxv */
+	BD_NAT_CMDLINE = 8,   /* /proc/self/cmdline */
+	BD_NAT_EXE = 9,       /* path of the executable */
+	BD_NAT_FPWALK = 10,   /* u64 return addresses of a frame-pointer walk */
+	BD_NAT_JIT = 11,      /* one symfile of the VM's JIT debug table */
+	BD_NAT_PCSP = 12,     /* u32 tid, u64 sp, u64 pc of a thread in a system call */
 };
 
 /* What the producer says about one record (docs/FORMAT.md, "record header"). */

@@ -60,7 +60,8 @@ CONF
         RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="+S 2:2 -kernel inet_dist_use_interface {127,0,0,1}" \
         ERL_CRASH_DUMP="$OUT/rmq-$s.dump" ERL_CRASH_DUMP_SECONDS=60
     rm -f "$OUT/rmq-$s.dump"
-    "$SBIN/rabbitmq-server" > "$base/server.out" 2>&1 < /dev/null &
+    # From its own directory: a broker that dies writes MnesiaCore.* files into its cwd.
+    (cd "$base" && exec "$SBIN/rabbitmq-server" > "$base/server.out" 2>&1 < /dev/null) &
     local up=0
     for _ in $(seq 1 90); do   # the node answers only once its distribution is up
         if "$SBIN/rabbitmqctl" -n "$NODE" await_startup --timeout 5 >/dev/null 2>&1; then

@@ -1,0 +1,103 @@
+/* Objects on disk for the native-crash reader: an ELF executable or shared object
+ * (or an image from the core's memory, such as the vDSO), with its build-id,
+ * symbols, call frame information (libdwarf: .eh_frame and .debug_frame), DWARF
+ * line tables (from the object or its separate debug file) and, for NIF libraries,
+ * the ErlNifFunc table that names each NIF. Addresses here are link-time addresses:
+ * the caller subtracts the load bias. */
+#ifndef BD_ELFOBJ_H
+#define BD_ELFOBJ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "beamdump/util.h"
+
+typedef struct nat_obj nat_obj;
+
+/* One register rule of a CFI row (DWARF numbering; see nat_cfi). */
+typedef enum {
+	NCR_UNDEF,      /* no value in the caller */
+	NCR_SAME,       /* unchanged */
+	NCR_OFFSET,     /* saved at CFA + off */
+	NCR_VAL_OFFSET, /* the value is CFA + off */
+	NCR_REG,        /* the value of register reg */
+	NCR_EXPR,       /* saved at the address the expression computes */
+	NCR_VAL_EXPR,   /* the value the expression computes */
+} nat_cfi_kind;
+
+typedef struct nat_cfi_rule {
+	uint8_t kind;
+	uint16_t reg;
+	int64_t off;
+	const uint8_t *expr;
+	size_t expr_len;
+} nat_cfi_rule;
+
+typedef struct nat_cfi {
+	nat_cfi_rule cfa;     /* NCR_REG (reg + off) or NCR_VAL_EXPR */
+	nat_cfi_rule regs[17];
+	int ra_undefined;     /* the outermost frame (clone, _start) */
+} nat_cfi;
+
+typedef struct nat_nif_fn {
+	uint64_t fptr;        /* link-time address of the C function */
+	const char *mfa;      /* "module:name/arity" */
+	unsigned flags;       /* ERL_NIF_DIRTY_JOB_* */
+} nat_nif_fn;
+
+/* Open path (libelf, read-only mmap). display is the runtime path kept for messages.
+ * Returns NULL (and a reason in why) when it is not a readable ELF object. Strings
+ * live in a. */
+nat_obj *nat_obj_open(const char *path, bd_arena *a, const char **why);
+/* An ELF image held in memory (copied to a memfd for libdwarf). */
+nat_obj *nat_obj_open_image(const uint8_t *img, size_t len, const char *name, bd_arena *a,
+			    const char **why);
+void nat_obj_close(nat_obj *o);
+
+/* Build-id as hex ("" when none). */
+const char *nat_obj_build_id(const nat_obj *o);
+/* The link-time address mapped at file offset 0 (for the load bias). */
+uint64_t nat_obj_link_base(const nat_obj *o);
+/* .gnu_debuglink name or NULL. */
+const char *nat_obj_debuglink(const nat_obj *o);
+int nat_obj_has_dwarf(const nat_obj *o);
+/* Attach a separate debug file (its .symtab, .debug_frame and line tables are used). */
+int nat_obj_attach_debug(nat_obj *o, nat_obj *dbg);
+
+/* 0 none, 1 .dynsym only, 2 .symtab. */
+int nat_obj_symbol_kind(nat_obj *o);
+/* The function holding addr: name (demangled, arguments cut) and its start. NULL
+ * when no sized symbol covers addr (a stripped static function is not named after
+ * its neighbour). */
+const char *nat_obj_symbol(nat_obj *o, uint64_t addr, uint64_t *start);
+/* Address of a defined symbol by exact name (and its size), 0 when absent. */
+uint64_t nat_obj_lookup(nat_obj *o, const char *name, uint64_t *size);
+
+/* CFI row for pc: 0, or -1 when no FDE covers pc. */
+int nat_obj_cfi(nat_obj *o, uint64_t pc, nat_cfi *out);
+
+/* file:line of pc from DWARF line tables; 0 or -1 when unknown. */
+int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line);
+
+/* Functions inlined at pc, innermost first (DWARF DW_TAG_inlined_subroutine), each
+ * with the place it was inlined at (the call site, in the function around it).
+ * Returns how many (0 when none or no debug information). Strings live in the arena. */
+typedef struct nat_inline {
+	const char *name;
+	const char *call_file;
+	uint32_t call_line;
+} nat_inline;
+int nat_obj_inlines(nat_obj *o, uint64_t pc, nat_inline *out, int cap);
+
+/* NIF library: the functions of its ErlNifEntry (nif_init), from the file with its
+ * relocations applied. NULL/0 when not a NIF library or unreadable. */
+const nat_nif_fn *nat_obj_nifs(nat_obj *o, size_t *n, const char **module);
+int nat_obj_is_nif(nat_obj *o);
+
+/* Read n bytes at a link-time address from the file's loadable segments. */
+size_t nat_obj_read(nat_obj *o, uint64_t addr, void *buf, size_t n);
+
+/* Demangle a C++ symbol and cut its argument list; s itself when not mangled. */
+const char *nat_demangle(bd_arena *a, const char *s);
+
+#endif

@@ -1,0 +1,119 @@
+%% bd_crash_nif: drives a real node into a real native crash (samples/nif/gen.sh).
+%%
+%%   erl -noshell +S 2 -pa DIR -run bd_crash_nif main KIND
+%%
+%% KIND: null_deref | abort | assert | double_free | stack_overflow | dirty | thread |
+%% corrupt | driver | async. The NIF library is $BD_CRASH_NIF (a path without .so), the driver
+%% is bd_crash_drv in $BD_CRASH_DRV_DIR. Before it crashes, the process writes the
+%% facts a report must show to $BEAMDUMP_TRUTH (key=value lines).
+-module(bd_crash_nif).
+-export([main/1]).
+-export([null_deref/1, abort_now/0, assert_fail/1, stack_overflow/0, dirty_crash/0,
+         thread_crash/0, corrupt_term/0, double_free/0]).
+-on_load(init/0).
+
+init() ->
+    erlang:load_nif(os:getenv("BD_CRASH_NIF", "bd_crash_nif"), 0).
+
+null_deref(_) -> erlang:nif_error(not_loaded).
+abort_now() -> erlang:nif_error(not_loaded).
+assert_fail(_) -> erlang:nif_error(not_loaded).
+stack_overflow() -> erlang:nif_error(not_loaded).
+dirty_crash() -> erlang:nif_error(not_loaded).
+thread_crash() -> erlang:nif_error(not_loaded).
+corrupt_term() -> erlang:nif_error(not_loaded).
+double_free() -> erlang:nif_error(not_loaded).
+
+main([Kind]) ->
+    Self = self(),
+    Pid = spawn(fun() -> crasher(list_to_atom(Kind), Self) end),
+    receive {Pid, go} -> ok end,
+    Pid ! go,
+    timer:sleep(10000),
+    io:format("bd_crash_nif: ~s did not crash the node~n", [Kind]),
+    erlang:halt(3).
+
+crasher(Kind, Parent) ->
+    register(bd_crasher, self()),
+    truth(Kind),
+    Parent ! {self(), go},
+    receive go -> ok end,
+    run(Kind).
+
+%% Each kind is called from a function of its own, so the Erlang caller of the NIF is
+%% a known function.
+run(null_deref) -> process_batch(3);
+run(abort) -> give_up();
+run(assert) -> check_size(-1);
+run(double_free) -> release_twice();
+run(stack_overflow) -> descend();
+run(dirty) -> crunch();
+run(thread) -> start_worker(), timer:sleep(5000);
+run(corrupt) -> use_corrupt_term();
+run(driver) -> port_write(<<"segv">>);
+run(async) -> port_write(<<"async">>), timer:sleep(5000).
+
+process_batch(N) -> {ok, null_deref(N)}.
+give_up() -> {ok, abort_now()}.
+check_size(N) -> {ok, assert_fail(N)}.
+release_twice() -> {ok, double_free()}.
+descend() -> {ok, stack_overflow()}.
+crunch() -> {ok, dirty_crash()}.
+start_worker() -> {ok, thread_crash()}.
+
+use_corrupt_term() ->
+    T = corrupt_term(),
+    {ok, erlang:phash2(T)}.
+
+port_write(Cmd) ->
+    Dir = os:getenv("BD_CRASH_DRV_DIR", "."),
+    ok = erl_ddll:load_driver(Dir, "bd_crash_drv"),
+    Port = open_port({spawn, "bd_crash_drv"}, [binary]),
+    true = port_command(Port, Cmd),
+    timer:sleep(5000).
+
+%% What the report must say, for the tests. thread kinds as beamdump names them.
+expect(null_deref) ->
+    [{signal, "SIGSEGV"}, {c_function, "bd_bump"}, {nif, "bd_crash_nif:null_deref/1"},
+     {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:process_batch/1"},
+     {source_line, "bd_crash_nif.c:26"}];
+expect(abort) ->
+    [{signal, "SIGABRT"}, {c_function, "bd_give_up"}, {nif, "bd_crash_nif:abort_now/0"},
+     {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:give_up/0"}];
+expect(assert) ->
+    [{signal, "SIGABRT"}, {c_function, "bd_check_size"}, {nif, "bd_crash_nif:assert_fail/1"},
+     {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:check_size/1"},
+     {abort_message, "size must be positive"}];
+expect(double_free) ->
+    [{signal, "SIGABRT"}, {c_function, "bd_release"}, {nif, "bd_crash_nif:double_free/0"},
+     {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:release_twice/0"},
+     {abort_message, "double free"}];
+expect(stack_overflow) ->
+    [{signal, "SIGSEGV"}, {c_function, "bd_descend"}, {nif, "bd_crash_nif:stack_overflow/0"},
+     {thread_kind, "scheduler"}, {stack_overflow, "true"}];
+expect(dirty) ->
+    [{signal, "SIGSEGV"}, {c_function, "bd_heavy_sum"}, {nif, "bd_crash_nif:dirty_crash/0"},
+     {thread_kind, "dirty_cpu_scheduler"}];
+expect(thread) ->
+    [{signal, "SIGSEGV"}, {c_function, "bd_worker_step"}, {library, "bd_crash_nif"},
+     {thread_kind, "other"}];
+expect(corrupt) ->
+    [{signal, "SIGSEGV"}, {in_vm, "true"}, {thread_kind, "scheduler"},
+     {erlang_function, "bd_crash_nif:use_corrupt_term/0"}];
+expect(driver) ->
+    [{signal, "SIGSEGV"}, {c_function, "bd_drv_store"}, {library, "bd_crash_drv"},
+     {thread_kind, "scheduler"}];
+expect(async) ->
+    [{signal, "SIGSEGV"}, {c_function, "bd_drv_store"}, {library, "bd_crash_drv"},
+     {thread_kind, "async"}].
+
+truth(Kind) ->
+    case os:getenv("BEAMDUMP_TRUTH") of
+        false -> ok;
+        File ->
+            Lines = [{kind, atom_to_list(Kind)}, {os_pid, os:getpid()},
+                     {erlang_process, pid_to_list(self())}
+                     | expect(Kind)],
+            Text = [[atom_to_list(K), $=, V, $\n] || {K, V} <- Lines],
+            ok = file:write_file(File, Text)
+    end.
