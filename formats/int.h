@@ -16,7 +16,27 @@
 /* ---- number parsing on (p, end) ranges; return pointer past the digits or NULL ---- */
 const char *bd_parse_u64(const char *p, const char *end, uint64_t *out);
 const char *bd_parse_i64(const char *p, const char *end, int64_t *out);
-const char *bd_parse_hex(const char *p, const char *end, uint64_t *out);
+/* Hex digit values, 0xff for other bytes: heap addresses mix digits and letters, and a
+ * table has no branch to mispredict per digit. */
+extern const uint8_t bd_hex_tab[256];
+/* A hex number of 1 to 16 digits at p: the end of it, or NULL. Inline: the heap walks
+ * parse one or more per line. */
+static inline const char *bd_parse_hex(const char *p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = p;
+	/* 16 digits at most; a 17th means too long */
+	const char *stop = p < end ? (end - p > 17 ? p + 17 : end) : p;
+	unsigned d;
+	while (p < stop && (d = bd_hex_tab[(unsigned char)*p]) != 0xff) {
+		v = (v << 4) | d;
+		p++;
+	}
+	if (p == s || p - s > 16)
+		return NULL;
+	*out = v;
+	return p;
+}
 
 /* ---- base64 / hex ---- */
 /* Decode base64 (or hex pairs when hex != 0) text to bytes; returns bytes written
