@@ -697,6 +697,16 @@ static void sum_upto(reader *r, uint64_t upto)
 	}
 }
 
+/* Checked bytes [from, to) leave the resident set (the page cache keeps them): the
+ * check reads the whole file, a command then reads what it needs. Not when the rows
+ * were moved (those pages are the only copy). */
+static void release(const reader *r, uint64_t from, uint64_t to)
+{
+	uint64_t a = (from + 4095) & ~(uint64_t)4095, b = (to > r->len ? r->len : to) & ~(uint64_t)4095;
+	if (!r->delta && b > a)
+		madvise((void *)(uintptr_t)(r->map + a), (size_t)(b - a), MADV_DONTNEED);
+}
+
 static int read_all(int fd, void *buf, uint64_t n)
 {
 	uint8_t *p = buf;
@@ -817,6 +827,7 @@ static int map_rows(reader *r, bd_model *m, const table_def *d, const sec *s)
 		sum_upto(r, s->off + (i + k) * d->elem);
 		if (!fix_rows(r, p, k, d) || !check_rows(r, m, d, p, k))
 			return 0;
+		release(r, s->off + i * d->elem, r->summed);
 	}
 	if (s->count) {
 		v->data = rows;
@@ -847,6 +858,7 @@ static int read_sec(reader *r, bd_model *m, const sec *s, model_row *mr, tag_row
 			return 0;
 		r->blob_lo = r->h->map_base + s->off;
 		r->blob_hi = r->blob_lo + s->count;
+		release(r, s->off, r->summed);
 		return 1;
 	case S_NODE:
 		/* After the strings; the size of the text bounds every span after it. */
@@ -879,6 +891,7 @@ static int read_sec(reader *r, bd_model *m, const sec *s, model_row *mr, tag_row
 			return 0;
 		m->pid_index.slots = s->count ? (uint32_t *)(void *)(r->map + s->off) : NULL;
 		m->pid_index.cap = (size_t)s->count;
+		release(r, s->off, r->summed);
 		return 1;
 	default:
 		return d && s->elem == d->elem && map_rows(r, m, d, s);
@@ -953,6 +966,7 @@ static int read_body(reader *r, bd_model *m, const bd_cache_key *key)
 	if (pos > r->len || r->len - pos >= 8)
 		return 0;
 	sum_upto(r, r->len);
+	release(r, 0, r->len);
 	/* Every section there, the sum right. */
 	if (seen != ((1u << S__COUNT) - 2) || r->sum != r->h->crc)
 		return 0;
@@ -983,7 +997,7 @@ int bd_cache_load(bd_model *m, const char *dir, const bd_cache_key *key, const c
 	void *map = MAP_FAILED;
 	if (ok) {
 		map = mmap((void *)(uintptr_t)h.map_base, (size_t)h.file_len, PROT_READ,
-			   MAP_PRIVATE | MAP_FIXED_NOREPLACE | MAP_POPULATE, fd, 0);
+			   MAP_PRIVATE | MAP_FIXED_NOREPLACE, fd, 0);
 		if (map != MAP_FAILED && map != (void *)(uintptr_t)h.map_base) {
 			munmap(map, (size_t)h.file_len); /* an old kernel: the hint was not kept */
 			map = MAP_FAILED;

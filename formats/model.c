@@ -588,6 +588,8 @@ int bd_model_span_text(const bd_model *m, bd_span s, const char **out, size_t *l
 	return 0;
 }
 
+enum { BIN_RELEASE_MIN = 64 << 10, BIN_AROUND = 128 << 10 };
+
 int64_t bd_binary_read(const bd_model *m, const bd_binary *b, uint64_t offset, void *buf,
 		       size_t cap)
 {
@@ -600,7 +602,17 @@ int64_t bd_binary_read(const bd_model *m, const bd_binary *b, uint64_t offset, v
 		return 0;
 	if (cap > b->size - offset)
 		cap = (size_t)(b->size - offset);
-	return (int64_t)bd_decode_window(t, len, m->hex_data, offset, buf, cap);
+	int64_t got = (int64_t)bd_decode_window(t, len, m->hex_data, offset, buf, cap);
+	/* A big binary is read at one place, and the kernel maps a block of pages around
+	 * each page read: give them back, or a process holding thousands of big binaries
+	 * puts a good part of the dump in the resident set (one page per read stays). */
+	if (len >= BIN_RELEASE_MIN && (!m->span_text || m->from_cache) && m->src &&
+	    t >= m->base && t < m->base + m->size) {
+		uint64_t at = (uint64_t)(t - m->base) + (m->hex_data ? offset * 2 : offset / 3 * 4);
+		uint64_t lo = at > BIN_AROUND ? at - BIN_AROUND : 0;
+		bd_source_release_range(m->src, lo, at - lo + 2 * (uint64_t)cap + BIN_AROUND);
+	}
+	return got;
 }
 
 uint64_t bd_model_atoms_each(const bd_model *m,
