@@ -458,7 +458,9 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	cd_flush_procs(&r);
 	if (r.attached)
 		bd_prefetch_proc(r.prefetch, r.attached);
-	bd_prefetch_free(r.prefetch);
+	/* A summary under way goes on beside what comes next (the analyses). */
+	bd_prefetch_close(r.prefetch);
+	m->prefetch = r.prefetch;
 	bd_vec_free(&r.proc_secs);
 	for (size_t i = 0; i < sizeof tag_defs / sizeof tag_defs[0]; i++) {
 		const struct tag_def *d = &tag_defs[i];

@@ -1434,6 +1434,9 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	if (msg_text(h, &t, &len))
 		return bd_error_set(err, BD_ENOTFOUND, 0, "no messages in the dump");
 	int memo = h->p->msgq_len != BD_UNKNOWN && h->p->msgq_len >= MEMO_MIN_MESSAGES;
+	/* The queue may be being summarised already, since the read (prefetch.c). */
+	if (memo && !h->early)
+		bd_prefetch_wait(h->m->prefetch, h->p->pid);
 	if (memo && stats_from_memo(h, out))
 		return 0;
 	shape_tab st = {0};

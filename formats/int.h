@@ -108,6 +108,9 @@ struct bd_model {
 	void *cache_map;
 	size_t cache_map_len;
 	int from_cache;
+	/* A long mailbox still being summarised when the read ended (prefetch.c): waited
+	 * for by bd_heap_mailbox_stats on that process, joined by free. */
+	struct bd_prefetch *prefetch;
 	/* Work still running on the model (the cache being written): joined by free. */
 	void *job;
 	void (*job_join)(void *job);
@@ -193,6 +196,10 @@ void bd_prefetch_choose(bd_prefetch *f);
 void bd_prefetch_proc(bd_prefetch *f, const bd_proc *p);
 /* Wait for the summaries under way, and free. */
 void bd_prefetch_free(bd_prefetch *f);
+/* The read is over: no new summary starts; the one under way goes on. */
+void bd_prefetch_close(bd_prefetch *f);
+/* Until the summary of pid's queue, if under way, is done (in the memo). */
+void bd_prefetch_wait(bd_prefetch *f, bd_pid pid);
 
 /* ---- heaps (heap.c) ---- */
 /* h is opened while the dump is still being read: lookups that miss do not index the

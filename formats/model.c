@@ -311,6 +311,7 @@ void bd_model_free(bd_model *m)
 {
 	if (!m)
 		return;
+	bd_prefetch_free(m->prefetch); /* its summary goes into the memo saved below */
 	if (m->job_join)
 		m->job_join(m->job);
 	if (m->memo_dirty && m->memo_save)
