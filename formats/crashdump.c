@@ -15,8 +15,8 @@
 #include "cd_int.h"
 #include "readers.h"
 
-#define SCAN_WINDOW ((uint64_t)16 << 20) /* bytes searched between two releases */
-#define RELEASE_STEP ((uint64_t)32 << 20)
+#define SCAN_WINDOW ((uint64_t)8 << 20) /* bytes searched between two releases */
+#define RELEASE_STEP ((uint64_t)8 << 20)
 
 #define T(s) s, sizeof(s) - 1
 static const struct tag_def {
