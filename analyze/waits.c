@@ -74,16 +74,17 @@ static long callee(an_ctx *c, const bd_proc *p, bd_pid *target)
 	return q ? (long)(q - c->procs) : -1;
 }
 
+/* One per process (millions on a big node): 32-bit rows and flags, 36 bytes. */
 typedef struct wnode {
-	long next;       /* callee index, -1 none */
-	bd_pid target;   /* callee pid even when it is not in the dump */
-	int waiting;
-	int mark;        /* 0 new, 1 on the current walk, 2 done */
-	long terminal;   /* end of the chain (non-waiting process), -1 dead/unknown */
-	int depth;       /* edges to the terminal */
-	int in_cycle;
-	long cycle_id;
-	long entry;      /* first cycle member the chain reaches, -1 none */
+	int32_t next;     /* callee index, -1 none */
+	int32_t terminal; /* end of the chain (non-waiting process), -1 dead/unknown */
+	int32_t depth;    /* edges to the terminal */
+	int32_t cycle_id;
+	int32_t entry;    /* first cycle member the chain reaches, -1 none */
+	uint8_t waiting;
+	uint8_t mark;     /* 0 new, 1 on the current walk, 2 done */
+	uint8_t in_cycle;
+	bd_pid target;    /* callee pid even when it is not in the dump */
 } wnode;
 
 /* Frames of the call functions whose y1 holds the request. */
