@@ -132,12 +132,12 @@ static void mark_cycle(wnode *w, long start, long id)
 }
 
 /* Walk from i to the end of its chain; detects cycles through the on-walk mark. */
-static void walk(wnode *w, long i, long *stack)
+static void walk(wnode *w, long i, int32_t *stack)
 {
 	long n = 0, k = i;
 	while (k >= 0 && w[k].waiting && w[k].mark == 0) {
 		w[k].mark = 1;
-		stack[n++] = k;
+		stack[n++] = (int32_t)k;
 		k = w[k].next;
 	}
 	if (k >= 0 && w[k].mark == 1)
@@ -572,7 +572,7 @@ static int same_end(const wnode *w, size_t i, size_t j)
 static void report_chains(an_ctx *c, wnode *w)
 {
 	long *members = malloc(c->nprocs * sizeof *members);
-	int *done = calloc(c->nprocs + 2, sizeof *done);
+	uint8_t *done = calloc(c->nprocs + 2, sizeof *done);
 	size_t reported = 0, reported_cycle = 0, examined = 0;
 	if (!members || !done)
 		goto out;
@@ -608,7 +608,7 @@ out:
 void an_waits(an_ctx *c)
 {
 	wnode *w = calloc(c->nprocs + 1, sizeof *w);
-	long *stack = malloc((c->nprocs + 1) * sizeof *stack);
+	int32_t *stack = malloc((c->nprocs + 1) * sizeof *stack);
 	if (!w || !stack)
 		goto out;
 	size_t nwait = 0;
