@@ -421,6 +421,19 @@ const char *nat_demangle(bd_arena *a, const char *s)
 	return r ? r : s;
 }
 
+const char *nat_demangle_type(bd_arena *a, const char *s)
+{
+	int st = 0;
+	char *d = s ? __cxa_demangle(s, NULL, NULL, &st) : NULL;
+	if (!d || st) {
+		free(d);
+		return NULL;
+	}
+	const char *r = bd_arena_strdup(a, d);
+	free(d);
+	return r;
+}
+
 const char *nat_obj_symbol(nat_obj *o, uint64_t addr, uint64_t *start)
 {
 	load_syms(o);
@@ -611,6 +624,33 @@ int nat_obj_cfi(nat_obj *o, uint64_t pc, nat_cfi *out)
 		}
 	}
 	return cfi_row(&o->df, pc, out);
+}
+
+static int fde_start(cfi_src *c, uint64_t pc, uint64_t *start)
+{
+	if (c->loaded != 1 || !c->nfdes)
+		return -1;
+	Dwarf_Error e = 0;
+	Dwarf_Fde fde;
+	Dwarf_Addr lo, hi;
+	int rc = dwarf_get_fde_at_pc(c->fdes, pc, &fde, &lo, &hi, &e);
+	if (rc != DW_DLV_OK) {
+		if (rc == DW_DLV_ERROR)
+			dw_drop(c->dbg, e);
+		return -1;
+	}
+	*start = lo;
+	return 0;
+}
+
+int nat_obj_fde_start(nat_obj *o, uint64_t pc, uint64_t *start)
+{
+	nat_cfi row;
+	if (nat_obj_cfi(o, pc, &row)) /* loads the tables */
+		return -1;
+	if (!fde_start(&o->eh, pc, start))
+		return 0;
+	return fde_start(&o->df, pc, start);
 }
 
 /* ---- line tables ---- */
@@ -1197,7 +1237,7 @@ static void load_nifs(nat_obj *o)
 		o->nif_module = read_cstr(o, read_ptr(o, &rel, entry + 8), 256);
 		uint64_t funcs = read_ptr(o, &rel, entry + 24);
 		if (major == 2 && nfuncs > 0 && nfuncs <= MAX_NIFS && funcs && o->nif_module) {
-			o->nifs = calloc((size_t)nfuncs, sizeof(nat_nif_fn));
+			o->nifs = calloc((size_t)nfuncs + 4, sizeof(nat_nif_fn));
 			for (int32_t i = 0; o->nifs && i < nfuncs; i++) {
 				uint64_t f = funcs + 32 * (uint64_t)i;
 				uint8_t fa[32];
@@ -1214,6 +1254,16 @@ static void load_nifs(nat_obj *o)
 				x->fptr = fp;
 				x->flags = flags;
 				x->mfa = bd_arena_printf(o->arena, "%s:%s/%u", o->nif_module, nm, arity);
+			}
+			/* then load, reload, upgrade, unload (ErlNifEntry offsets 32..56) */
+			for (int k = 0; o->nifs && k < 4; k++) {
+				uint64_t fp = read_ptr(o, &rel, entry + 32 + 8 * (uint64_t)k);
+				if (!fp)
+					continue;
+				nat_nif_fn *x = &o->nifs[o->nnifs++];
+				x->fptr = fp;
+				x->callback = (uint8_t)(NAT_CB_LOAD + k);
+				x->mfa = o->nif_module;
 			}
 		}
 	}
