@@ -292,7 +292,8 @@ static int elixir_node(const bd_model *m)
 			if (nat->objects[i].nif_module && !strncmp(nat->objects[i].nif_module, "Elixir.", 7))
 				return 1;
 		const bd_native_thread *t = nat->crashed >= 0 ? &nat->threads[nat->crashed] : NULL;
-		if (t && t->erlang_function && !strncmp(t->erlang_function, "Elixir.", 7))
+		if (t && t->erlang_function && (!strncmp(t->erlang_function, "Elixir.", 7) ||
+						 !strncmp(t->erlang_function, "'Elixir.", 8)))
 			return 1;
 		return nat->cmdline && (strstr(nat->cmdline, "-s elixir start_cli") ||
 					strstr(nat->cmdline, "/elixir/ebin"));

@@ -337,10 +337,15 @@ static void load_symtab(nat_obj *o, Elf *elf, Elf32_Word type, bd_vec *out)
 			if (!gelf_getsym(d, (int)i, &s))
 				break;
 			int t = GELF_ST_TYPE(s.st_info);
-			if ((t != STT_FUNC && t != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF || !s.st_value)
+			if ((t != STT_FUNC && t != STT_GNU_IFUNC && t != STT_OBJECT) || s.st_shndx == SHN_UNDEF ||
+			    !s.st_value)
 				continue;
 			const char *nm = elf_strptr(elf, sh.sh_link, s.st_name);
 			if (!nm || !*nm)
+				continue;
+			/* Of the data, only C++ type_info objects ("typeinfo for T"): they name
+			 * an uncaught exception's type. */
+			if (t == STT_OBJECT && strncmp(nm, "_ZTI", 4))
 				continue;
 			nsym *y = bd_vec_push(out);
 			if (!y)
@@ -1236,6 +1241,14 @@ static void load_nifs(nat_obj *o)
 		memcpy(&nfuncs, hdr + 16, 4);
 		o->nif_module = read_cstr(o, read_ptr(o, &rel, entry + 8), 256);
 		uint64_t funcs = read_ptr(o, &rel, entry + 24);
+		/* as the VM prints it: 'Elixir.Foo':bar/1 */
+		const char *qmod = o->nif_module;
+		int plain = qmod && *qmod >= 'a' && *qmod <= 'z';
+		for (const char *q = qmod; plain && *q; q++)
+			plain = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+				*q == '_' || *q == '@';
+		if (qmod && !plain)
+			qmod = bd_arena_printf(o->arena, "'%s'", qmod);
 		if (major == 2 && nfuncs > 0 && nfuncs <= MAX_NIFS && funcs && o->nif_module) {
 			o->nifs = calloc((size_t)nfuncs + 4, sizeof(nat_nif_fn));
 			for (int32_t i = 0; o->nifs && i < nfuncs; i++) {
@@ -1253,7 +1266,7 @@ static void load_nifs(nat_obj *o)
 				nat_nif_fn *x = &o->nifs[o->nnifs++];
 				x->fptr = fp;
 				x->flags = flags;
-				x->mfa = bd_arena_printf(o->arena, "%s:%s/%u", o->nif_module, nm, arity);
+				x->mfa = bd_arena_printf(o->arena, "%s:%s/%u", qmod, nm, arity);
 			}
 			/* then load, reload, upgrade, unload (ErlNifEntry offsets 32..56) */
 			for (int k = 0; o->nifs && k < 4; k++) {

@@ -1626,14 +1626,23 @@ static void cxx_exception(bctx *b, const bd_native_thread *t)
 			vtab[k] = a ? a + b->objs[i].bias + 16 : 0; /* past offset-to-top and RTTI */
 		}
 	}
-	if (!vtab[0] && !vtab[1] && !vtab[2])
-		return;
 	/* From the fault up to the frames above __cxa_throw (the exception's type is its
-	 * second argument; compilers keep it in callee-saved slots on the way). */
+	 * second argument; compilers keep it in callee-saved slots on the way). A word
+	 * that points at a "typeinfo for T" symbol (the guard has no copy of the
+	 * type_info itself), else at a type_info by its vtable (a core). */
 	uint64_t lo = t->sp, top = hi + 4096;
 	for (uint64_t a = lo; a < top; a += 8) {
 		uint64_t w, v, name;
-		if (rd64(b, a, &w) || rd64(b, w, &v))
+		if (rd64(b, a, &w))
+			continue;
+		nobj *o = obj_at(b, w);
+		uint64_t start;
+		const char *sym = o && o->obj ? nat_obj_symbol(o->obj, w - o->bias, &start) : NULL;
+		if (sym && start == w - o->bias && !strncmp(sym, "typeinfo for ", 13) && sym[13]) {
+			b->st->pub.cxx_exception = sym + 13;
+			break;
+		}
+		if ((!vtab[0] && !vtab[1] && !vtab[2]) || rd64(b, w, &v))
 			continue;
 		if (v != vtab[0] && v != vtab[1] && v != vtab[2])
 			continue;
@@ -1649,10 +1658,11 @@ static void cxx_exception(bctx *b, const bd_native_thread *t)
 		if (!d)
 			continue;
 		b->st->pub.cxx_exception = d;
-		b->st->pub.fault_detail = bd_arena_printf(b->a, "an uncaught C++ exception (%s): "
-						"std::terminate() aborted the process", d);
-		return;
+		break;
 	}
+	if (b->st->pub.cxx_exception)
+		b->st->pub.fault_detail = bd_arena_printf(b->a, "an uncaught C++ exception (%s): "
+						"std::terminate() aborted the process", b->st->pub.cxx_exception);
 }
 
 /* The fault in more words, from the mapping that holds the fault address and the

@@ -112,6 +112,46 @@ static const bd_native_frame *frame_of(const bd_native *n, const bd_native_threa
 	return NULL;
 }
 
+/* Built without debug information (gen.sh variants): no file:line to expect. */
+static int no_debug_info(const ncase *c)
+{
+	return strstr(c->name, "release") || strstr(c->name, "omitfp") || strstr(c->name, "stripped");
+}
+
+/* The facts gen.sh's newer kinds add to the truth: how the fault is described, what
+ * holds the fault address, the top frame's object, how the library was entered. */
+static void check_fault(const ncase *c, const bd_native *n, const bd_native_thread *t)
+{
+	const char *code = truth(c, "signal_code");
+	if (code && (!n->code_name || strcmp(n->code_name, code)))
+		fail_msg("%s: signal code %s, expected %s", c->name, n->code_name ? n->code_name : "?", code);
+	const char *fa = truth(c, "fault_address");
+	if (fa && strtoull(fa, NULL, 16) != n->fault_addr)
+		fail_msg("%s: fault address 0x%llx, expected %s", c->name, (unsigned long long)n->fault_addr, fa);
+	const char *fo = truth(c, "fault_object");
+	if (fo && (!n->fault_mapping || !strstr(n->fault_mapping, fo)))
+		fail_msg("%s: fault address in %s, expected %s", c->name,
+			 n->fault_mapping ? n->fault_mapping : "(unknown)", fo);
+	const char *to = truth(c, "top_object");
+	if (to) {
+		const bd_native_frame *f0 = t->frame_count ? &n->frames[t->frame_first] : NULL;
+		if (!f0 || f0->object < 0 || !strstr(n->objects[f0->object].path, to))
+			fail_msg("%s: top frame not in %s", c->name, to);
+	}
+	const char *cb = truth(c, "callback");
+	if ((cb || n->callback) && (!cb || !n->callback || strcmp(cb, n->callback)))
+		fail_msg("%s: callback %s, expected %s", c->name, n->callback ? n->callback : "(none)",
+			 cb ? cb : "(none)");
+	const char *cx = truth(c, "cxx_exception");
+	if (cx && (!n->cxx_exception || strcmp(n->cxx_exception, cx)))
+		fail_msg("%s: C++ exception %s, expected %s", c->name,
+			 n->cxx_exception ? n->cxx_exception : "(none)", cx);
+	/* Every fault has words of its own beyond the signal's name. */
+	const char *what = bd_native_fault(n);
+	if (!strcmp(what, "fatal signal") || !strcmp(what, "invalid memory access"))
+		fail_msg("%s: fault described only as '%s'", c->name, what);
+}
+
 /* What a user checks in the report of one crash. */
 static void check_case(const ncase *c, int guard)
 {
@@ -132,6 +172,8 @@ static void check_case(const ncase *c, int guard)
 	if (kind && strcmp(bd_thread_kind_name(t->kind), kind))
 		fail_msg("%s: thread kind %s, expected %s", c->name, bd_thread_kind_name(t->kind), kind);
 	const char *fn = truth(c, "c_function");
+	if (fn && strstr(c->name, "stripped"))
+		fn = NULL; /* no symbols: the NIF is named from its ErlNifFunc table only */
 	if (fn && !has_frame(n, t, fn))
 		fail_msg("%s: no frame of %s on the crashing thread", c->name, fn);
 	const char *nif = truth(c, "nif");
@@ -142,7 +184,7 @@ static void check_case(const ncase *c, int guard)
 		fail_msg("%s: library %s, expected %s", c->name, t->nif_library ? t->nif_library : "(none)", lib);
 	/* file:line where the library was built with -g */
 	const char *line = truth(c, "source_line");
-	if (line && !strstr(c->name, "release")) {
+	if (line && !no_debug_info(c)) {
 		const bd_native_frame *f = frame_of(n, t, fn);
 		char got[256] = "";
 		if (f && f->file)
@@ -151,9 +193,13 @@ static void check_case(const ncase *c, int guard)
 		if (strcmp(got, line))
 			fail_msg("%s: %s at %s, expected %s", c->name, fn, got, line);
 	}
-	if (strstr(c->name, "release")) {
-		const bd_native_frame *f = fn ? frame_of(n, t, fn) : NULL;
-		assert_true(!f || !f->file); /* no debug information: no file:line made up */
+	if (no_debug_info(c)) {
+		/* no debug information in the NIF library: no file:line made up */
+		for (uint32_t i = 0; i < t->frame_count; i++) {
+			const bd_native_frame *f = &n->frames[t->frame_first + i];
+			if (f->file && f->object >= 0 && strstr(n->objects[f->object].path, "bd_crash_nif.so"))
+				fail_msg("%s: file:line %s:%u without debug information", c->name, f->file, f->line);
+		}
 	}
 	if (strstr(c->name, "split")) {
 		/* stripped, with its debug information in lib/split/.debug/ (.gnu_debuglink) */
@@ -162,6 +208,16 @@ static void check_case(const ncase *c, int guard)
 		assert_true(f->object >= 0);
 		assert_non_null(n->objects[f->object].debug_file);
 		assert_non_null(strstr(n->objects[f->object].debug_file, "/.debug/"));
+	}
+	check_fault(c, n, t);
+	/* An Elixir application's NIF: the text names it the Elixir way. */
+	const char *ex = truth(c, "nif_elixir");
+	if (ex) {
+		char *txt = NULL;
+		int rc = tu_run(&txt, "core '%s'", c->input);
+		if (rc != 0 || !strstr(txt, ex) || (!guard && !strstr(txt, "BdCrash.Worker.process_batch/1")))
+			fail_msg("%s: text without %s (exit %d):\n%s", c->name, ex, rc, txt ? txt : "");
+		free(txt);
 	}
 	const char *am = truth(c, "abort_message");
 	if (am && (!n->abort_message || !strstr(n->abort_message, am)))
@@ -185,8 +241,10 @@ static void check_case(const ncase *c, int guard)
 		assert_string_equal(t->erlang_function, ef);
 	if (!guard && ef && t->kind == BD_TK_SCHEDULER)
 		assert_non_null(t->erlang_function); /* a core has the whole JIT table */
-	if (!guard && t->kind == BD_TK_SCHEDULER)
-		assert_non_null(t->erlang_process);
+	/* (a resource destructor runs for no process: none is named) */
+	if (!guard && t->kind == BD_TK_SCHEDULER && !(n->callback && !strcmp(n->callback, "resource")) &&
+	    !t->erlang_process)
+		fail_msg("%s: no Erlang process on the scheduler", c->name);
 	/* The pid the kernel or the guard recorded is the node's. */
 	const char *os = truth(c, "os_pid");
 	assert_non_null(os);

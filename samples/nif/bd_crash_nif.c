@@ -330,7 +330,8 @@ struct bd_config {
 
 NOINLINE static int bd_read_config(const struct bd_config *cfg)
 {
-	return cfg->workers; /* cfg is NULL */
+	const struct bd_config *volatile at = cfg; /* the read stays here, at any -O */
+	return at->workers; /* cfg is NULL */
 }
 
 static int bd_load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info)

@@ -117,7 +117,7 @@ port_write(Cmd) ->
 expect(null_deref) ->
     [{signal, "SIGSEGV"}, {c_function, "bd_bump"}, {nif, "bd_crash_nif:null_deref/1"},
      {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:process_batch/1"},
-     {source_line, "bd_crash_nif.c:26"}];
+     {source_line, "bd_crash_nif.c:37"}];
 expect(abort) ->
     [{signal, "SIGABRT"}, {c_function, "bd_give_up"}, {nif, "bd_crash_nif:abort_now/0"},
      {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:give_up/0"}];
@@ -176,14 +176,14 @@ expect(helper_fault) ->
      {top_object, "libbd_crash_helper.so"}];
 expect(resource_dtor) ->
     [{signal, "SIGSEGV"}, {c_function, "bd_conn_flush"}, {library, "bd_crash_nif"},
-     {thread_kind, "scheduler"}, {callback, "resource destructor"}];
+     {thread_kind, "scheduler"}, {callback, "resource"}];
 expect(load) ->
     [{signal, "SIGSEGV"}, {c_function, "bd_read_config"}, {library, "bd_crash_nif"},
      {callback, "load"}];
 expect(cpp_throw) ->
     [{signal, "SIGABRT"}, {c_function, "bdcrash::Ledger::post"}, {nif, "bd_crash_cpp:post/1"},
      {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:post_amount/1"},
-     {cpp_exception, "true"}];
+     {cxx_exception, "std::invalid_argument"}];
 expect(cpp_segv) ->
     [{signal, "SIGSEGV"}, {c_function, "bdcrash::Ledger::post"}, {nif, "bd_crash_cpp:post/1"},
      {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:post_amount/1"}].
