@@ -36,7 +36,7 @@ static const char *kind_source(const bd_native_thread *t)
 	case BD_TKS_VM_TABLE: return "the VM's scheduler table";
 	case BD_TKS_FRAMES: return "its frames, best-effort";
 	case BD_TKS_ORDER: return "thread creation order, best-effort";
-	default: return "unknown";
+	default: return NULL;
 	}
 }
 
@@ -235,8 +235,9 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 	} else {
 		const bd_native_thread *t = &n->threads[n->crashed];
 		char lab[64];
-		printf("Thread:  %s, tid %u%s%s (kind from %s)\n", thread_label(t, lab, sizeof lab), t->tid,
-		       t->name ? ", name " : "", t->name ? out_txt(t->name) : "", kind_source(t));
+		printf("Thread:  %s, tid %u%s%s (kind %s%s)\n", thread_label(t, lab, sizeof lab), t->tid,
+		       t->name ? ", name " : "", t->name ? out_txt(t->name) : "",
+		       kind_source(t) ? "from " : "unknown", kind_source(t) ? kind_source(t) : "");
 		char sty[512];
 		if (t->nif_frame >= 0 && n->callback && strcmp(n->callback, "resource"))
 			printf("Callback: %s, the %s callback of %s%s%s, run by erlang:load_nif/2 as the module "

@@ -550,8 +550,12 @@ static void open_object(bctx *b, nobj *o, bd_native_object *pub)
 	if (!obj) {
 		pub->build_id_status = BD_BID_MISSING;
 		if (!o->is_vdso)
-			note(b, 1, "%s: cannot read %s (%s): its frames have no names", o->path, file,
-			     why ? why : "?");
+			note(b, 1, "%s: cannot read %s (%s): its frames have no names%s", o->path, file,
+			     why ? why : "?",
+			     o->is_exe ? " (the executable moved? name it with --exe PATH, or give the "
+					 "original machine's files with --sysroot DIR)"
+				       : " (copy it back, or give the original machine's files with "
+					 "--sysroot DIR)");
 		return;
 	}
 	const char *fbid = nat_obj_build_id(obj);
@@ -1105,8 +1109,14 @@ static void classify_rest(bctx *b, uint32_t first_sched, uint32_t last_sched)
 					set_kind(x, BD_TK_AUX, 1, BD_TKS_FRAMES); /* the fallback poll set */
 				else if (has_frame(b, x, "erts_poll_wait") || has_frame(b, x, "erts_check_io"))
 					set_kind(x, BD_TK_POLL, 0, BD_TKS_FRAMES);
-				else if (has_frame(b, x, "erts_dirty_process_main"))
+				else if (has_frame(b, x, "erts_dirty_process_main") ||
+					 has_frame(b, x, "erts_call_dirty_nif"))
 					set_kind(x, BD_TK_DIRTY_CPU, -1, BD_TKS_FRAMES);
+				else if (!first_sched && (has_frame(b, x, "process_main") ||
+							  has_frame(b, x, "beam_jit_call_nif")))
+					/* no scheduler table (a cut core): Erlang code runs on
+					 * normal schedulers only */
+					set_kind(x, BD_TK_SCHEDULER, -1, BD_TKS_FRAMES);
 				continue;
 			}
 			if (!first_sched) {
@@ -1502,9 +1512,25 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 		if (push_frames(b, t, &b->uf[i], (uint32_t)i))
 			break;
 	}
+	uint8_t probe[8];
+	if (stop && mem_read(b, t->sp, probe, 8) != 8)
+		stop = !strcmp(b->r->source, "core") ? "the thread's stack is not in the core (the core is cut)"
+						      : "the thread's stack was not recorded";
 	t->stop_reason = stop;
 	t->frames_cut = stop != NULL;
 	find_nif(b, t);
+	if (t->nif_frame < 0 && t->frames_cut && t->frame_count && b->beam) {
+		/* the unwind stopped inside a NIF library: name it at least */
+		bd_native_frame *f0 = (bd_native_frame *)b->st->frames.data + t->frame_first;
+		const bd_native_object *objs = b->st->objects.data;
+		for (uint32_t i = 0; i < t->frame_count; i++)
+			if (f0[i].object >= 0 && objs[f0[i].object].is_nif) {
+				t->nif_frame = (int32_t)i;
+				t->nif = f0[i].function;
+				t->nif_library = objs[f0[i].object].path;
+				break;
+			}
+	}
 	erlang_side(b, t, b->uf, n);
 	if (crashed && t->nif_frame < 0)
 		recent_nif(b, t, env.stack_lo);
@@ -1779,7 +1805,7 @@ static const char *cmdline_text(bctx *b)
  * files, with the sysroot; used only when its ERTS version is the executable's). */
 static void otp_release(bctx *b, bd_node_info *ni)
 {
-	if (!b->exe || !ni->erts_version)
+	if (!b->exe || !ni->erts_version || ni->otp_release)
 		return;
 	const char *e = strstr(b->exe->path, "/erts-");
 	if (!e)
@@ -1801,7 +1827,26 @@ static void fill_node(bctx *b)
 	bd_node_info *ni = &b->m->node;
 	const bd_native *p = &b->st->pub;
 	ni->source = p->source;
-	if (b->exe) {
+	/* The executable's own etp_erts_version / etp_otp_release strings (exported for
+	 * the etp debugger macros), else the erts-VSN directory it lives in. */
+	if (b->exe && b->exe->obj) {
+		static const char *const sym[2] = {"etp_erts_version", "etp_otp_release"};
+		for (int k = 0; k < 2; k++) {
+			uint64_t at = nat_obj_lookup(b->exe->obj, sym[k], NULL);
+			char v[24];
+			size_t got = at ? nat_obj_read(b->exe->obj, at, v, sizeof v - 1) : 0;
+			v[got] = 0;
+			size_t l = strnlen(v, got);
+			int ok = l > 0 && l < got;
+			for (size_t i = 0; ok && i < l; i++)
+				ok = (v[i] >= '0' && v[i] <= '9') || v[i] == '.';
+			if (ok && !k)
+				ni->erts_version = bd_arena_strndup(b->a, v, l);
+			else if (ok)
+				ni->otp_release = bd_arena_strndup(b->a, v, l);
+		}
+	}
+	if (b->exe && !ni->erts_version) {
 		const char *e = strstr(b->exe->path, "/erts-");
 		if (e) {
 			const char *v = e + 6, *end = strchr(v, '/');

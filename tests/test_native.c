@@ -41,8 +41,10 @@ static int list_cases(const char *sub, int guard, ncase *out, int cap)
 	int n = 0;
 	struct dirent *e;
 	while (dir && (e = readdir(dir)) && n < cap) {
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, "lib") || !strcmp(e->d_name, "ebin"))
-			continue;
+		size_t nl = strlen(e->d_name);
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "lib") || !strcmp(e->d_name, "ebin") ||
+		    !strcmp(e->d_name, "exbin") || (nl > 4 && !strcmp(e->d_name + nl - 4, "-cut")))
+			continue; /* -cut: test_rlimit_core */
 		ncase *c = &out[n];
 		snprintf(c->dir, sizeof c->dir, "%.700s/%.200s", d, e->d_name);
 		snprintf(c->name, sizeof c->name, "%.120s", e->d_name);
@@ -334,6 +336,49 @@ static void test_cores(void **state)
 	if (cores_skipped())
 		skip();
 	run_cases("nif", 0);
+}
+
+/* A core the kernel cut at the core size limit (gen.sh --core-limit): a partial
+ * answer that says why, with what is left (signal, fault address, the library), read
+ * as core.PID by a relative path as a user finds it in the node's directory. */
+static void test_rlimit_core(void **state)
+{
+	(void)state;
+	if (cores_skipped())
+		skip();
+	char dir[1024], cwd[1024];
+	snprintf(dir, sizeof dir, "%s/nif/null_deref-cut", getenv("BD_SAMPLES") ? getenv("BD_SAMPLES") : ".");
+	ncase c;
+	snprintf(c.dir, sizeof c.dir, "%s", dir);
+	snprintf(c.name, sizeof c.name, "null_deref-cut");
+	snprintf(c.input, sizeof c.input, "%s/core", dir);
+	if (access(c.input, R_OK)) {
+		if (getenv("BD_REQUIRE_SAMPLES"))
+			fail_msg("no %s (samples/nif/gen.sh --core-limit)", c.input);
+		skip();
+	}
+	const char *os = truth(&c, "os_pid");
+	assert_non_null(os);
+	char named[1100];
+	snprintf(named, sizeof named, "%s/core.%s", dir, os);
+	unlink(named);
+	assert_int_equal(symlink("core", named), 0);
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(dir), 0);
+	char *out = NULL, *js = NULL;
+	int rc = tu_run(&out, "core core.%s 2>&1", os);
+	int rj = tu_run(&js, "core --json ./core.%s 2>/dev/null", os);
+	assert_int_equal(chdir(cwd), 0);
+	unlink(named);
+	if (rc != 4 || rj != 4)
+		fail_msg("cut core: exit %d/%d, expected 4 (partial)\n%s", rc, rj, out);
+	assert_non_null(strstr(out, "core size limit"));
+	assert_non_null(strstr(out, "SIGSEGV"));
+	assert_non_null(strstr(out, "bd_crash_nif.so"));
+	assert_non_null(strstr(js, "\"fault_address\":\"0x0\""));
+	assert_non_null(strstr(js, "\"partial\":true"));
+	free(out);
+	free(js);
 }
 
 static void test_guard_snapshots(void **state)
@@ -848,6 +893,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cores),
+		cmocka_unit_test(test_rlimit_core),
 		cmocka_unit_test(test_guard_snapshots),
 		cmocka_unit_test(test_guard_segv),
 		cmocka_unit_test(test_guard_abort),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gen.sh: real native crashes of a real BEAM for beamdump (docs/native.md).
 #
-#   samples/nif/gen.sh [--guard LIB] [--force] OUTDIR [CASE...]
+#   samples/nif/gen.sh [--guard LIB | --core-limit KB] [--force] OUTDIR [CASE...]
 #   samples/nif/gen.sh --list
 #
 # Builds the crashing NIF library (bd_crash_nif.c, linked to libbd_crash_helper.so) in
@@ -19,6 +19,9 @@
 #   beam-*.bdump    with --guard LIB: the crash guard's snapshot (cores off)
 #   truth           key=value facts the node wrote before it crashed
 #   log             the node's output
+# With --core-limit KB the node runs with ulimit -c KB: the kernel cuts its core there,
+# as a small RLIMIT_CORE (or systemd's LimitCORE=) does; the case's directory is
+# OUTDIR/CASE-cut.
 # With --guard the node runs with LD_PRELOAD=LIB and BEAMDUMP_GUARD_DIR=OUTDIR/CASE
 # and ulimit -c 0; without it, cores must land in the working directory
 # (kernel.core_pattern "core" or "core.%p"): otherwise the script says so, leaves
@@ -39,11 +42,13 @@ GUARD_DEFAULT="null_deref null_deref:release null_deref:split abort assert doubl
                $MORE"
 GUARD=""
 FORCE=0
-usage() { echo "usage: $0 [--guard LIB] [--force] OUTDIR [CASE...]   (kinds: $KINDS)" >&2; exit 2; }
+CORE_LIMIT=unlimited
+usage() { echo "usage: $0 [--guard LIB | --core-limit KB] [--force] OUTDIR [CASE...]   (kinds: $KINDS)" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
         --list) echo "$DEFAULT" | tr ' ' '\n'; exit 0 ;;
         --guard) [ $# -ge 2 ] || usage; GUARD=$2; shift 2 ;;
+        --core-limit) [ $# -ge 2 ] || usage; CORE_LIMIT=$2; shift 2 ;;
         --force) FORCE=1; shift ;;
         -h|--help) usage ;;
         -*) echo "gen.sh: unknown option $1" >&2; usage ;;
@@ -136,6 +141,7 @@ for c in $CASES; do
         fi
     fi
     dir=$OUT/${c//:/-}
+    [ "$CORE_LIMIT" != unlimited ] && dir=$dir-cut
     mkdir -p "$dir"
     if [ -n "$GUARD" ]; then want="$dir/beam-*.bdump"; else want="$dir/core"; fi
     # shellcheck disable=SC2086
@@ -155,7 +161,7 @@ for c in $CASES; do
             ulimit -c 0
             export LD_PRELOAD=$GUARD BEAMDUMP_GUARD_DIR=$dir
         else
-            ulimit -c unlimited
+            ulimit -c "$CORE_LIMIT"
         fi
         if [ "$kind" = elixir ]; then
             exec timeout -k 5 30 elixir --erl "+S 2 +SDio 1" -pa "$OUT/exbin" -e 'BdCrash.main("null_deref")' </dev/null
