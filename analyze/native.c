@@ -188,6 +188,15 @@ static void advise(an_ctx *c, an_finding *f, const bd_native *n, const bd_native
 			  "node's stderr (console or release log); return {error, Reason} from the "
 			  "NIF instead of aborting the whole VM",
 			  fn);
+	} else if (t && t->nif_frame > 0 && n->in_vm) {
+		const bd_native_frame *caller = &n->frames[t->frame_first + 1];
+		an_advice(c, f, "The NIF %s called the VM's %s with a bad argument%s%s: check what it "
+			  "passes (a NULL or dangling pointer, a term or env that is not valid in that "
+			  "call, a resource of another type)%s",
+			  t->nif_mfa ? t->nif_mfa : t->nif ? t->nif : "code", fn,
+			  caller->function ? bd_arena_printf(c->arena, " from %s", caller->function) : "",
+			  caller->file ? bd_arena_printf(c->arena, " at %s:%u", base_name(caller->file), caller->line) : "",
+			  caller->file ? "" : " (build it with -g for file:line)");
 	} else if (t && t->nif_frame >= 0) {
 		an_advice(c, f, "Fix %s in %s%s%s: check every pointer it gets (enif_get_*, "
 			  "resources, driver data) before use; reproduce it in a test under valgrind "

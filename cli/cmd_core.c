@@ -56,7 +56,10 @@ static void frame_text(const bd_native *n, const bd_native_frame *f, char *buf, 
 {
 	const char *obj = f->object >= 0 ? base_name(n->objects[f->object].path) : NULL;
 	int k;
-	if (f->kind == BD_FK_JIT)
+	char sty[256];
+	if (f->kind == BD_FK_JIT && f->erlang && !strstr(f->erlang, "::"))
+		k = snprintf(buf, cap, "%s", style_label(f->erlang, sty, sizeof sty));
+	else if (f->kind == BD_FK_JIT)
 		k = snprintf(buf, cap, "%s", f->erlang ? f->erlang : "JIT code (Erlang)");
 	else if (f->function && f->offset != BD_UNKNOWN)
 		k = snprintf(buf, cap, "%s+0x%" PRIx64, f->function, f->offset);
@@ -73,7 +76,7 @@ static void frame_text(const bd_native *n, const bd_native_frame *f, char *buf, 
 	if (f->file)
 		k += snprintf(buf + k, cap - (size_t)k, " (%s:%u)", base_name(f->file), f->line);
 	if ((size_t)k < cap && f->kind == BD_FK_NIF && f->erlang)
-		snprintf(buf + k, cap - (size_t)k, " [NIF %s]", f->erlang);
+		snprintf(buf + k, cap - (size_t)k, " [NIF %s]", style_label(f->erlang, sty, sizeof sty));
 }
 
 static void print_frames(const bd_native *n, const bd_native_thread *t)
@@ -262,8 +265,15 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 			       t->erlang_process ? "process " : "", t->erlang_process ? out_txt(t->erlang_process) : "",
 			       t->erlang_function ? (t->erlang_process ? ", in " : "in ") : "",
 			       t->erlang_function ? out_txt(style_label(t->erlang_function, sty, sizeof sty)) : "");
-		printf("Fault in: %s\n", n->in_vm ? "the emulator (beam.smp) or JIT code" :
-			   t->frame_count ? "native code outside the emulator" : "?");
+		const char *api = t->frame_count && n->in_vm && t->nif_frame > 0 ? n->frames[t->frame_first].function : NULL;
+		if (api && !strncmp(api, "enif_", 5))
+			printf("Fault in: the VM's NIF API, %s, called by the NIF: a bad argument (a NULL or "
+			       "dangling pointer, a term or env that is not valid there)\n", out_txt(api));
+		else if (api)
+			printf("Fault in: the emulator (%s), called by the NIF\n", out_txt(api));
+		else
+			printf("Fault in: %s\n", n->in_vm ? "the emulator (beam.smp) or JIT code" :
+				   t->frame_count ? "native code outside the emulator" : "?");
 		printf("\nCrashing thread %u (%s):\n", t->tid, thread_label(t, lab, sizeof lab));
 		print_frames(n, t);
 	}

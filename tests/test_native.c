@@ -232,8 +232,13 @@ static void check_case(const ncase *c, int guard)
 		assert_false(n->stack_overflow);
 	const char *invm = truth(c, "in_vm");
 	assert_int_equal(n->in_vm, invm && !strcmp(invm, "true"));
-	if (invm && !strcmp(invm, "true"))
-		assert_true(t->nif_frame < 0); /* the NIF had returned */
+	/* the NIF had returned, or it called the VM's API (vm_api) with a bad argument */
+	const char *api = truth(c, "vm_api");
+	if (invm && !strcmp(invm, "true") && !api)
+		assert_true(t->nif_frame < 0);
+	if (api && (!t->frame_count || !n->frames[t->frame_first].function ||
+		    strcmp(n->frames[t->frame_first].function, api) || t->nif_frame <= 0))
+		fail_msg("%s: the fault frame is not %s under the NIF", c->name, api);
 	/* The Erlang side, where it was found: never a wrong one. */
 	const char *ep = truth(c, "erlang_process");
 	if (t->erlang_process && ep)

@@ -11,7 +11,7 @@ defmodule BdCrash.Native do
   for {name, arity} <- [null_deref: 1, abort_now: 0, assert_fail: 1, stack_overflow: 0,
                         dirty_crash: 0, thread_crash: 0, corrupt_term: 0, double_free: 0,
                         div_zero: 1, trap: 0, bus_error: 0, write_rodata: 0, null_call: 0,
-                        libc_fault: 0, helper_fault: 0, make_conn: 0] do
+                        libc_fault: 0, helper_fault: 0, make_conn: 0, bad_api: 1] do
     args = Macro.generate_arguments(arity, __MODULE__)
     def unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded)
   end

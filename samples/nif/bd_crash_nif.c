@@ -345,6 +345,23 @@ static int bd_load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info)
 	return 0;
 }
 
+/* ---- a bad argument to the VM's NIF API: the fault is in beam.smp, under the NIF ---- */
+static ErlNifBinary *volatile bd_no_bin;
+
+NOINLINE static size_t bd_payload_size(ErlNifEnv *env, ERL_NIF_TERM t)
+{
+	ErlNifBinary *bin = bd_no_bin; /* should point at a local ErlNifBinary */
+	if (!enif_inspect_binary(env, t, bin))
+		return 0;
+	return bin->size;
+}
+
+static ERL_NIF_TERM bad_api(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[])
+{
+	(void)argc;
+	return enif_make_ulong(env, bd_payload_size(env, argv[0]));
+}
+
 static ErlNifFunc funcs[] = {
 	{"null_deref", 1, null_deref, 0},
 	{"abort_now", 0, abort_now, 0},
@@ -362,6 +379,7 @@ static ErlNifFunc funcs[] = {
 	{"libc_fault", 0, libc_fault, 0},
 	{"helper_fault", 0, helper_fault, 0},
 	{"make_conn", 0, make_conn, 0},
+	{"bad_api", 1, bad_api, 0},
 };
 
 /* one more level of macro: the module's name is expanded before ERL_NIF_INIT

@@ -4,7 +4,7 @@
 %%
 %% KIND: null_deref | abort | assert | double_free | stack_overflow | dirty | thread |
 %% corrupt | driver | async | div_zero | trap | bus_error | rodata | null_call | libc_fault |
-%% helper_fault | resource_dtor | load | cpp_throw | cpp_segv. The NIF library is
+%% helper_fault | resource_dtor | load | bad_api | cpp_throw | cpp_segv. The NIF library is
 %% $BD_CRASH_NIF (a path without .so), the C++ one $BD_CRASH_CPP, the driver is
 %% bd_crash_drv in $BD_CRASH_DRV_DIR. With $BD_CRASH_ON_LOAD set the library's load
 %% callback faults (kind load: when the module is loaded). Before it crashes, the process writes the
@@ -13,7 +13,7 @@
 -export([main/1]).
 -export([null_deref/1, abort_now/0, assert_fail/1, stack_overflow/0, dirty_crash/0,
          thread_crash/0, corrupt_term/0, double_free/0, div_zero/1, trap/0, bus_error/0,
-         write_rodata/0, null_call/0, libc_fault/0, helper_fault/0, make_conn/0]).
+         write_rodata/0, null_call/0, libc_fault/0, helper_fault/0, make_conn/0, bad_api/1]).
 -on_load(init/0).
 
 init() ->
@@ -39,6 +39,7 @@ null_call() -> erlang:nif_error(not_loaded).
 libc_fault() -> erlang:nif_error(not_loaded).
 helper_fault() -> erlang:nif_error(not_loaded).
 make_conn() -> erlang:nif_error(not_loaded).
+bad_api(_) -> erlang:nif_error(not_loaded).
 
 main([Kind]) ->
     Self = self(),
@@ -76,6 +77,7 @@ run(null_call) -> dispatch();
 run(libc_fault) -> name_length();
 run(helper_fault) -> parse_config();
 run(resource_dtor) -> drop_conn(), erlang:garbage_collect(), timer:sleep(5000);
+run(bad_api) -> payload_size(<<"payload">>);
 run(cpp_throw) -> post_amount(-5);
 run(cpp_segv) -> post_amount(10).
 
@@ -94,6 +96,7 @@ dispatch() -> {ok, null_call()}.
 name_length() -> {ok, libc_fault()}.
 parse_config() -> {ok, helper_fault()}.
 post_amount(N) -> {ok, bd_crash_cpp:post(N)}.
+payload_size(B) -> {ok, bad_api(B)}.
 
 %% The resource's last reference goes with this call's frame: the next garbage
 %% collection frees it and runs its destructor.
@@ -180,6 +183,10 @@ expect(resource_dtor) ->
 expect(load) ->
     [{signal, "SIGSEGV"}, {c_function, "bd_read_config"}, {library, "bd_crash_nif"},
      {callback, "load"}];
+expect(bad_api) ->
+    [{signal, "SIGSEGV"}, {c_function, "enif_inspect_binary"}, {nif, "bd_crash_nif:bad_api/1"},
+     {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:payload_size/1"},
+     {in_vm, "true"}, {vm_api, "enif_inspect_binary"}];
 expect(cpp_throw) ->
     [{signal, "SIGABRT"}, {c_function, "bdcrash::Ledger::post"}, {nif, "bd_crash_cpp:post/1"},
      {thread_kind, "scheduler"}, {erlang_function, "bd_crash_nif:post_amount/1"},

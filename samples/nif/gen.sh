@@ -32,9 +32,9 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 KINDS="null_deref abort assert double_free stack_overflow dirty thread corrupt driver async
        div_zero trap bus_error rodata null_call libc_fault helper_fault resource_dtor load
-       cpp_throw cpp_segv elixir"
+       bad_api cpp_throw cpp_segv elixir"
 # Every signal and way in (cores), and the guard on the kinds that differ for it.
-MORE="div_zero trap bus_error rodata null_call helper_fault resource_dtor load cpp_throw elixir
+MORE="div_zero trap bus_error rodata null_call helper_fault resource_dtor load bad_api cpp_throw elixir
       null_deref:clang div_zero:o3 helper_fault:omitfp null_deref:stripped"
 DEFAULT="null_deref null_deref:release null_deref:split abort assert double_free stack_overflow dirty dirty:release thread corrupt driver async
          $MORE libc_fault cpp_segv"
