@@ -3,6 +3,7 @@
  * finding names links to its place in the page. */
 #include <string.h>
 
+#include "beamdump/native.h"
 #include "beamdump/util.h"
 #include "html.h"
 
@@ -91,8 +92,17 @@ static void completeness(report *r)
 	hw *w = r->w;
 	const bd_node_info *n = bd_model_node(r->m);
 	char c[32];
-	if (html_has_native(r) && !n->truncated && !n->skipped)
-		return; /* the native section says what could not be known */
+	const bd_native *nv = bd_model_native(r->m);
+	if (html_has_native(r) && !n->truncated && !n->skipped) {
+		/* a cut core or missing objects: said up here too, the details below */
+		if (nv && nv->partial) {
+			hw_raw(w, "<div class=\"cut\"><b>Partial input.</b> ");
+			hw_textcut(w, nv->partial_reason ? nv->partial_reason : "the crash could not be read whole",
+				   600);
+			hw_raw(w, " The native crash section says what could not be known.</div>\n");
+		}
+		return;
+	}
 	if (!n->truncated && !n->skipped) {
 		hw_raw(w, n->source && !strcmp(n->source, "live")
 				  ? "<p class=\"note\">The capture is complete.</p>\n"
