@@ -568,10 +568,15 @@ int bd_cache_store(const bd_model *m, const char *dir, const bd_cache_key *key,
 	struct statvfs vfs;
 	if (need > max || make_dir(dir) < 0)
 		return -1;
-	/* Leave the disk at least a tenth free. */
-	if (statvfs(dir, &vfs) == 0 &&
-	    (uint64_t)vfs.f_bavail * vfs.f_frsize < need + (uint64_t)vfs.f_blocks * vfs.f_frsize / 10)
-		return -1;
+	/* Leave the disk a tenth free, but never ask more than 4 GiB of spare room: on a
+	 * large disk 9 % free is still plenty for a cache. */
+	if (statvfs(dir, &vfs) == 0) {
+		uint64_t spare = (uint64_t)vfs.f_blocks * vfs.f_frsize / 10;
+		if (spare > (4ull << 30))
+			spare = 4ull << 30;
+		if ((uint64_t)vfs.f_bavail * vfs.f_frsize < need + spare)
+			return -1;
+	}
 	char final[PATH_MAX], tmp[PATH_MAX + 32];
 	bd_cache_file(final, sizeof final, dir, path);
 	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", final, (long)getpid());
