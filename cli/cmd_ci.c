@@ -621,7 +621,8 @@ static int write_out(int fmt, const char *path, const bd_ci_result *res, const c
 	else
 		bad |= fflush(f) != 0;
 	if (bad)
-		fprintf(stderr, "beamdump ci: cannot write %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "beamdump ci: cannot write %s: %s\n", f == stdout ? "the output" : path,
+			strerror(errno));
 	return bad ? -1 : 0;
 }
 

@@ -306,8 +306,10 @@ static int out_close(outfile *o, int ok)
 		return rc;
 	}
 	if (!o->tmp) {
-		if (fclose(o->f) != 0 && ok)
+		if (fclose(o->f) != 0 && ok) {
 			fprintf(stderr, "beamdump: cannot write %s: %s\n", o->path, strerror(errno));
+			ok = 0;
+		}
 		return ok ? 0 : -1;
 	}
 	if (fclose(o->f) != 0 && ok) {
@@ -443,7 +445,8 @@ static int single(const report_args *a, double t0)
 		bad |= hw_close(&w);
 		bytes = w.bytes;
 		if (bad)
-			fprintf(stderr, "beamdump: cannot write %s: %s\n", a->out, strerror(errno));
+			fprintf(stderr, "beamdump: cannot write %s: %s\n",
+				strcmp(a->out, "-") ? a->out : "the output", strerror(errno));
 		if (timing)
 			fprintf(stderr, "report: page %.0f ms\n", (now() - t4) * 1e3);
 		if (out_close(&o, !bad) || bad)
@@ -532,7 +535,8 @@ static int diffed(const report_args *a, double t0)
 		bad |= hw_close(&w);
 		bytes = w.bytes;
 		if (bad)
-			fprintf(stderr, "beamdump: cannot write %s: %s\n", a->out, strerror(errno));
+			fprintf(stderr, "beamdump: cannot write %s: %s\n",
+				strcmp(a->out, "-") ? a->out : "the output", strerror(errno));
 		if (out_close(&o, !bad) || bad)
 			rc = EXIT_UNREADABLE;
 		else if (o.f != stdout) {

@@ -227,7 +227,7 @@ static int flushed(const char *what, int rc)
 	errno = 0;
 	if (fflush(stdout) == 0 && !ferror(stdout))
 		return rc;
-	if (errno != EPIPE)
+	if (errno != EPIPE && rc != EXIT_UNREADABLE) /* 3: the command said why already */
 		fprintf(stderr, "beamdump%s%s: cannot write the output: %s\n", what ? " " : "",
 			what ? what : "", strerror(errno ? errno : EIO));
 	return rc == EXIT_OK ? EXIT_UNREADABLE : rc;

@@ -260,6 +260,15 @@ static void test_error_reasons(void **state)
 	assert_int_equal(run2(NULL, &err, "$BD report %s -o /dev/full", d), 3);
 	assert_non_null(strstr(err, "No space left on device"));
 	free(err);
+	/* a directory as CI rules */
+	assert_int_equal(run2(NULL, &err, "$BD ci --baseline %s --current %s --config %s", d, d, g_tmp), 2);
+	assert_non_null(strstr(err, ": Is a directory"));
+	free(err);
+	/* the page to stdout, stdout full: said once */
+	assert_int_equal(run2(NULL, &err, "{ $BD report -o - %s >/dev/full; }", d), 3);
+	assert_non_null(strstr(err, "cannot write the output: No space left on device"));
+	assert_null(strstr(strstr(err, "cannot write") + 1, "cannot write"));
+	free(err);
 	/* help and the man page into a full disk: exit 3 and why, as any output */
 	const char *helps[] = {"--help", "core --help", "report --help", "__man", "--version"};
 	for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
