@@ -308,6 +308,8 @@ static void parse_header(cd_reader *r, const cd_section *s)
 			n->atoms = U(l.val, l.val_end);
 		else if (key_is(&l, "Calling Thread"))
 			n->calling_thread = S(r, l.val, l.val_end);
+		else if (key_is(&l, "Compiled"))
+			n->compiled = S(r, l.val, l.val_end);
 		else if (key_is(&l, "Slogan") && !n->slogan)
 			n->slogan = S(r, l.val, l.val_end);
 	}
@@ -423,6 +425,7 @@ static const field table_fields[] = {
 	{K("depth"), F_U64, offsetof(bd_table_stat, depth), NULL},
 	{K("limit"), F_U64, offsetof(bd_table_stat, limit), NULL},
 	{K("entries"), F_U64, offsetof(bd_table_stat, entries), NULL},
+	{K("rate"), F_U64, offsetof(bd_table_stat, rate), NULL},
 };
 
 static void parse_table(cd_reader *r, const cd_section *s, int index)
@@ -430,7 +433,7 @@ static void parse_table(cd_reader *r, const cd_section *s, int index)
 	bd_table_stat *t = bd_vec_push(&r->m->table_stats);
 	if (!t)
 		return skipped(r, s, "table stats full");
-	t->size = t->used = t->objs = t->depth = t->limit = t->entries = BD_UNKNOWN;
+	t->size = t->used = t->objs = t->depth = t->limit = t->entries = t->rate = BD_UNKNOWN;
 	t->index = index;
 	t->name = S(r, s->id, s->id_end);
 	parse_kv_section(r, s, table_fields, NF(table_fields), t);
@@ -728,6 +731,9 @@ static const field proc_fields[] = {
 	{K("Memory"), F_U64, PF(memory), NULL},
 	{K("Program counter"), F_FN, 0, proc_pc},
 	{K("Internal State"), F_STR | F_EXT, XF(internal_state), NULL},
+	{K("Started"), F_STR | F_EXT, XF(started), NULL},
+	{K("CP"), F_STR | F_EXT, XF(cp), NULL},
+	{K("Run queue"), F_STR | F_EXT, XF(run_queue), NULL},
 };
 
 static void proc_init(cd_procrow *row)
@@ -1170,6 +1176,10 @@ static void parse_mod(cd_reader *r, const cd_section *s)
 			md->attributes = sp;
 		else if (key_is(&l, "Current compilation info"))
 			md->compile_info = sp;
+		else if (key_is(&l, "Old attributes"))
+			md->old_attributes = sp;
+		else if (key_is(&l, "Old compilation info"))
+			md->old_compile_info = sp;
 	}
 }
 

@@ -74,6 +74,7 @@ static const snap_col node_cols[] = {
 	COL(21, SC_STR, bd_node_info, abort_reason),
 	COL(22, SC_UINT, bd_node_info, skipped),
 	COL(23, SC_STR, bd_node_info, skipped_first),
+	COL(24, SC_STR, bd_node_info, compiled),
 };
 
 static const snap_col memory_cols[] = {
@@ -109,6 +110,7 @@ static const snap_col table_stat_cols[] = {
 	COL(3, SC_UINT, bd_table_stat, size), COL(4, SC_UINT, bd_table_stat, used),
 	COL(5, SC_UINT, bd_table_stat, objs), COL(6, SC_UINT, bd_table_stat, depth),
 	COL(7, SC_UINT, bd_table_stat, limit), COL(8, SC_UINT, bd_table_stat, entries),
+	COL(9, SC_UINT, bd_table_stat, rate),
 };
 
 static const snap_col sched_cols[] = {
@@ -167,6 +169,9 @@ static const snap_col proc_cols[] = {
 	COL(31, SC_UINTD, snap_procrow, p.src_off),
 	COL(32, SC_STR, snap_procrow, x.last_calls), /* replaces 26 (a loose string) */
 	COL(33, SC_STR, snap_procrow, x.application), /* live captures */
+	COL(34, SC_STR, snap_procrow, x.started),
+	COL(35, SC_STR, snap_procrow, x.cp),
+	COL(36, SC_STR, snap_procrow, x.run_queue),
 };
 
 static const snap_col link_cols[] = {
@@ -224,7 +229,8 @@ static const snap_col dist_cols[] = {
 static const snap_col module_cols[] = {
 	REQ(1, bd_module, name),         COL(2, SC_UINT, bd_module, current_size),
 	COL(3, SC_UINT, bd_module, old_size), BLOB(4, bd_module, attributes),
-	BLOB(5, bd_module, compile_info),
+	BLOB(5, bd_module, compile_info), BLOB(6, bd_module, old_attributes),
+	BLOB(7, bd_module, old_compile_info),
 };
 
 static const snap_col fun_cols[] = {
