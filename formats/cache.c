@@ -70,7 +70,7 @@ static const uint16_t node_ptrs[] = {
 	O(bd_node_info, calling_thread), O(bd_node_info, node_name),
 	O(bd_node_info, truncated_in),  O(bd_node_info, abort_reason),
 	O(bd_node_info, skipped_first), O(bd_node_info, format_note),
-	O(bd_node_info, compiled)};
+	O(bd_node_info, compiled), O(bd_node_info, unknown_sections)};
 static const uint16_t stat_ptrs[] = {O(bd_table_stat, name)};
 static const uint16_t sched_ptrs[] = {
 	O(bd_sched, sleep_flags),   O(bd_sched, aux_work),         O(bd_sched, current_port),

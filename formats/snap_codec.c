@@ -75,6 +75,7 @@ static const snap_col node_cols[] = {
 	COL(22, SC_UINT, bd_node_info, skipped),
 	COL(23, SC_STR, bd_node_info, skipped_first),
 	COL(24, SC_STR, bd_node_info, compiled),
+	COL(25, SC_STR, bd_node_info, unknown_sections),
 };
 
 static const snap_col memory_cols[] = {
