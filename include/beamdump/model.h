@@ -72,7 +72,7 @@ typedef struct bd_node_info {
 	const char *skipped_first;
 	int crlf;                   /* the source had Windows line endings (read as "\n") */
 	const char *format_note;    /* e.g. a dump format newer than known: read best-effort */
-	const char *compiled;       /* "Compiled:" of old dumps (R-releases to OTP 17) */
+	const char *compiled;       /* "Compiled:" (when the emulator was built; older dumps, seen up to OTP 24) */
 	const char *unknown_sections; /* tags this reader does not know, read past:
 				       * "proc_signals (2), foo (1)", or NULL */
 } bd_node_info;
