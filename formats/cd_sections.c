@@ -249,6 +249,24 @@ static size_t version_len(const char *p, int rel)
 	return k;
 }
 
+/* An R-release name: R, its number, A/B/C, the service release and a patch ("R13B",
+ * "R15B02", "R16B03-1"). What follows is a builder's own suffix ("R15B02Emilio"). */
+static size_t r_release_len(const char *p)
+{
+	size_t k = 1;
+	while (k < 3 && p[k] >= '0' && p[k] <= '9')
+		k++;
+	if (k == 1 || !(p[k] >= 'A' && p[k] <= 'C'))
+		return version_len(p, 1);
+	k++;
+	while (p[k] >= '0' && p[k] <= '9')
+		k++;
+	if (p[k] == '-' && p[k + 1] >= '0' && p[k + 1] <= '9')
+		for (k++; p[k] >= '0' && p[k] <= '9'; k++)
+			;
+	return k;
+}
+
 /* Every era's spelling: "Erlang/OTP 25 [erts-13.2.2.5] ...", "Erlang R16B03 (erts-5.10.4)
  * ...", "Erlang R13B04 (erts-5.7.5)", "Erlang (BEAM) emulator version 5.6.5 ...". */
 void cd_parse_version_text(cd_reader *r, const char *sv)
@@ -261,7 +279,7 @@ void cd_parse_version_text(cd_reader *r, const char *sv)
 		n->otp_release = bd_model_intern(r->m, o, version_len(o, 0));
 	} else if (rr && rr[8] >= '0' && rr[8] <= '9') {
 		rr += 7;
-		n->otp_release = bd_model_intern(r->m, rr, version_len(rr, 1));
+		n->otp_release = bd_model_intern(r->m, rr, r_release_len(rr));
 	}
 	const char *ev = strstr(sv, "erts-");
 	const char *em = strstr(sv, "emulator version ");

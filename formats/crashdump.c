@@ -362,6 +362,9 @@ int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *er
 	if (k && memcmp(d, magic, k) == 0 && n - k >= sizeof abort_tag - 1 &&
 	    memcmp(d + k, abort_tag, sizeof abort_tag - 1) == 0)
 		return 0;
+	/* Nothing but the start of the magic: a dump cut inside its first line. */
+	if (k == n && k >= 5 && memcmp(d, magic, k) == 0)
+		return 0;
 	return bd_error_set(err, BD_EUNSUPPORTED, 0,
 			    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)", name);
 }

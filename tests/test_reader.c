@@ -379,6 +379,10 @@ static void test_cut_first_line(void **state)
 		free(out);
 	}
 	char *out;
+	/* Cut before the first line even ended (and before any =abort could be written). */
+	assert_int_equal(run_text(&out, "=erl_crash", 10, "info"), 4);
+	assert_contains(out, "partial dump");
+	free(out);
 	const char *junk = "=erl_crash_dumb:0.5\n=end\n";
 	assert_int_equal(run_text(&out, junk, strlen(junk), "info"), 3);
 	assert_contains(out, "not an Erlang crash dump");
@@ -433,6 +437,10 @@ static void test_versions(void **state)
 		{"Erlang (BEAM) emulator version 5.4.13 [source]", "R10B", "5.4.13"},
 		{"Erlang/OTP 17 [erts-6.0] [source] [64-bit]", "17", "6.0"},
 		{"Erlang/OTP 29 [RELEASE CANDIDATE 1] [erts-17.0-rc1] [64-bit]", "29", "17.0"},
+		/* a builder's own name after the release (francesquini/erlang-scheduling) */
+		{"Erlang R15B02Emilio (erts-5.9.2) [source] [64-bit] [systemtap]", "R15B02", "5.9.2"},
+		{"Erlang R16B03-1 (erts-5.10.4.1) [source] [64-bit]", "R16B03-1", "5.10.4.1"},
+		{"Erlang R14A (erts-5.8) [source]", "R14A", "5.8"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char text[512], *out;
