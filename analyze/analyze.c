@@ -23,7 +23,7 @@ static const struct {
 	{"binaries", an_binaries},     {"limits", an_limits},         {"ets", an_ets},
 	{"waits", an_waits},           {"schedulers", an_scheds},     {"fragmentation", an_fragmentation},
 	{"ports", an_ports},           {"leaks", an_leaks},           {"memory_hog", an_memhog},
-	{"alarms", an_alarms},
+	{"alarms", an_alarms},         {"distribution", an_dist},
 	{"mailbox", an_mailbox}, /* last: its big walk runs meanwhile on a second thread */
 };
 

@@ -432,6 +432,44 @@ static void check_agent(const char *n, const char *json, const char *first)
 	free(m);
 }
 
+static void check_cpu_overload(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	long long workers = atoll(tu_truth(n, "workers"));
+	/* the workers fill the run queues; most of them are still runnable */
+	assert_true(num(first, "dominant_count") >= workers / 2);
+	assert_true(num(first, "run_queue_total") >= workers / 2);
+	assert_contains(str(first, "dominant", buf, sizeof buf), tu_truth(n, "worker_initial_call"));
+	assert_contains(str(first, "spawner", buf, sizeof buf), tu_truth(n, "culprit_name"));
+	assert_contains(str(first, "advice", buf, sizeof buf), "cap the concurrency");
+}
+
+static void check_dist_busy(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_string_equal(str(first, "remote_node", buf, sizeof buf), tu_truth(n, "remote_node"));
+	assert_string_equal(str(first, "port", buf, sizeof buf), tu_truth(n, "dist_port"));
+	assert_contains(str(first, "task_flags", buf, sizeof buf), "BUSY_PORT");
+	/* every replicator the live node saw suspended, each naming the node on its stack */
+	assert_true(num(first, "senders_naming_node") >= atoll(tu_truth(n, "suspended_senders")));
+	assert_contains(str(first, "senders", buf, sizeof buf), tu_truth(n, "sender_name"));
+	assert_string_equal(str(first, "sender_function", buf, sizeof buf), "bd_dist_busy:replicator/4");
+	assert_int_equal(num(first, "callers_waiting"), 1);
+	assert_contains(first, tu_truth(n, "caller_name"));
+	assert_contains(str(first, "advice", buf, sizeof buf), "nosuspend");
+}
+
+/* An orderly erlang:halt/1 with a message: the slogan is the operator's text. */
+static void check_halt(const char *n, const char *json, const char *first)
+{
+	check_calm(n, json, first);
+	char buf[256];
+	assert_contains(str(first, "title", buf, sizeof buf), "erlang:halt/1");
+	assert_contains(first, tu_truth(n, "slogan_prefix"));
+}
+
 static const scenario scenarios[] = {
 	{"mailbox", {"culprit_name", "culprit_pid"}, check_mailbox},
 	{"binleak", {"pin_holder_name", "pin_holder_pid"}, check_binleak},
@@ -459,6 +497,9 @@ static const scenario scenarios[] = {
 	{"elixir_agent", {"culprit_name", "culprit_pid"}, check_agent},
 	{"healthy_busy", {NULL, NULL}, check_calm},
 	{"elixir_healthy", {NULL, NULL}, check_calm},
+	{"cpu_overload", {"culprit_name", "culprit_pid"}, check_cpu_overload},
+	{"halt", {NULL, NULL}, check_halt},
+	{"dist_busy", {"culprit_name", NULL}, check_dist_busy},
 };
 
 static void run_scenario(const scenario *s)
@@ -769,7 +810,7 @@ static void test_wild_quiet(void **state)
 {
 	(void)state;
 	static const char *const kinds[] = {"process_leak", "memory_hog", "timer_leak", "ets_leak",
-					    "busy_port", "memory_alarm", "blocked_call"};
+					    "busy_port", "memory_alarm", "blocked_call", "busy_dist_port"};
 	char path[512], line[1024];
 	snprintf(path, sizeof path, "%s/tests/fixtures/wild/MANIFEST.tsv", getenv("BD_SOURCE"));
 	FILE *mf = fopen(path, "r");
