@@ -24,7 +24,8 @@ static const struct {
 	{"waits", an_waits},           {"schedulers", an_scheds},     {"fragmentation", an_fragmentation},
 	{"ports", an_ports},           {"leaks", an_leaks},           {"memory_hog", an_memhog},
 	{"alarms", an_alarms},         {"distribution", an_dist},
-	{"mailbox", an_mailbox}, /* last: its big walk runs meanwhile on a second thread */
+	{"mailbox", an_mailbox}, /* late: its big walk runs meanwhile on a second thread */
+	{"logger", an_logger},   /* after mailbox: takes over the handler's mailbox finding */
 };
 
 static int cmp_finding(const void *a, const void *b)

@@ -461,6 +461,26 @@ static void check_dist_busy(const char *n, const char *json, const char *first)
 	assert_contains(str(first, "advice", buf, sizeof buf), "nosuspend");
 }
 
+static void check_log_flood(const char *n, const char *json, const char *first)
+{
+	char buf[1024];
+	assert_string_equal(str(first, "handler", buf, sizeof buf), "default");
+	assert_contains(str(first, "handler_process", buf, sizeof buf), tu_truth(n, "handler_name"));
+	/* the handler keeps taking events until the dump stops it */
+	assert_true(num(first, "handler_queue") >= atoll(tu_truth(n, "handler_queue_seen")) / 2);
+	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) * 9 / 10);
+	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")));
+	assert_string_equal(str(first, "dominant_logger", buf, sizeof buf), tu_truth(n, "worker_initial_call"));
+	assert_contains(str(first, "spawner", buf, sizeof buf), tu_truth(n, "culprit_name"));
+	assert_contains(str(first, "advice", buf, sizeof buf), "Lower the level");
+	/* the handler's own queue is context, not a receive to fix */
+	char *m = finding(json, 0, "mailbox_overload");
+	if (m) {
+		assert_contains(m, "\"severity\":\"info\"");
+		free(m);
+	}
+}
+
 /* An orderly erlang:halt/1 with a message: the slogan is the operator's text. */
 static void check_halt(const char *n, const char *json, const char *first)
 {
@@ -500,6 +520,7 @@ static const scenario scenarios[] = {
 	{"cpu_overload", {"culprit_name", "culprit_pid"}, check_cpu_overload},
 	{"halt", {NULL, NULL}, check_halt},
 	{"dist_busy", {"culprit_name", NULL}, check_dist_busy},
+	{"log_flood", {"culprit_name", "culprit_pid"}, check_log_flood},
 };
 
 static void run_scenario(const scenario *s)
@@ -810,7 +831,8 @@ static void test_wild_quiet(void **state)
 {
 	(void)state;
 	static const char *const kinds[] = {"process_leak", "memory_hog", "timer_leak", "ets_leak",
-					    "busy_port", "memory_alarm", "blocked_call", "busy_dist_port"};
+					    "busy_port", "memory_alarm", "blocked_call", "busy_dist_port",
+					    "logger_overload"};
 	char path[512], line[1024];
 	snprintf(path, sizeof path, "%s/tests/fixtures/wild/MANIFEST.tsv", getenv("BD_SOURCE"));
 	FILE *mf = fopen(path, "r");
