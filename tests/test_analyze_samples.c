@@ -481,6 +481,59 @@ static void check_log_flood(const char *n, const char *json, const char *first)
 	}
 }
 
+static void check_fd_files(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_int_equal(num(first, "open_files"), atoll(tu_truth(n, "opened")));
+	assert_int_equal(num(first, "file_io_servers"), atoll(tu_truth(n, "opened")));
+	assert_int_equal(num(first, "ports"), 0);
+	assert_true(num(first, "share") >= 90);
+	assert_contains(str(first, "title", buf, sizeof buf), "open files");
+	assert_contains(str(first, "advice", buf, sizeof buf), "file:close/1");
+	assert_contains(first, "\"role\":\"file_io_server\"");
+}
+
+static void check_fd_sockets(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[256];
+	assert_string_equal(str(first, "dominant", buf, sizeof buf), "tcp_inet ports");
+	assert_true(num(first, "ports") >= atoll(tu_truth(n, "opened")) * 2);
+	/* the client that never closes is the subject, though it owns half the sockets */
+	assert_contains(first, "\"type\":\"process\"");
+	assert_int_equal(num(first, "owner_count"), atoll(tu_truth(n, "opened")));
+	assert_contains(str(first, "title", buf, sizeof buf), tu_truth(n, "culprit_name"));
+}
+
+static void check_call_timeout(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	long long calls = num(first, "queued_calls");
+	/* the queue as the live node saw it, give or take what arrived or was served
+	 * before the dump */
+	assert_true(calls >= atoll(tu_truth(n, "queue_seen")) / 2);
+	assert_true(num(first, "abandoned_calls") * 4 >= calls);
+	assert_int_equal(num(first, "abandoned_calls") + num(first, "callers_waiting"), calls);
+	assert_string_equal(str(first, "callback", buf, sizeof buf), "bd_call_timeout:handle_call/3");
+	assert_string_equal(str(first, "caller_initial_call", buf, sizeof buf),
+			    tu_truth(n, "caller_initial_call"));
+	assert_contains(str(first, "abandoned_request", buf, sizeof buf), "reserve");
+	assert_contains(str(first, "advice", buf, sizeof buf), "does not withdraw the request");
+}
+
+static void check_pdict(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_int_equal(num(first, "dictionary_entries"), atoll(tu_truth(n, "dictionary_entries")));
+	assert_int_equal(num(first, "memory_bytes"), atoll(tu_truth(n, "culprit_memory")));
+	assert_contains(str(first, "dictionary_example_key", buf, sizeof buf), "{session,");
+	assert_contains(str(first, "title", buf, sizeof buf), "process dictionary");
+	assert_contains(str(first, "advice", buf, sizeof buf), "erase/1");
+}
+
 /* An orderly erlang:halt/1 with a message: the slogan is the operator's text. */
 static void check_halt(const char *n, const char *json, const char *first)
 {
@@ -521,6 +574,10 @@ static const scenario scenarios[] = {
 	{"halt", {NULL, NULL}, check_halt},
 	{"dist_busy", {"culprit_name", NULL}, check_dist_busy},
 	{"log_flood", {"culprit_name", "culprit_pid"}, check_log_flood},
+	{"fd_leak_files", {"culprit_name", "culprit_pid"}, check_fd_files},
+	{"fd_leak_sockets", {"culprit_name", "culprit_pid"}, check_fd_sockets},
+	{"call_timeout", {"culprit_name", "culprit_pid"}, check_call_timeout},
+	{"pdict_leak", {"culprit_name", "culprit_pid"}, check_pdict},
 };
 
 static void run_scenario(const scenario *s)
@@ -832,7 +889,7 @@ static void test_wild_quiet(void **state)
 	(void)state;
 	static const char *const kinds[] = {"process_leak", "memory_hog", "timer_leak", "ets_leak",
 					    "busy_port", "memory_alarm", "blocked_call", "busy_dist_port",
-					    "logger_overload"};
+					    "logger_overload", "fd_leak", "call_timeout"};
 	char path[512], line[1024];
 	snprintf(path, sizeof path, "%s/tests/fixtures/wild/MANIFEST.tsv", getenv("BD_SOURCE"));
 	FILE *mf = fopen(path, "r");
