@@ -223,7 +223,8 @@ static void report(an_ctx *c, const handler *h, int nh, const unsigned char *mar
 	}
 	if (nh > 1)
 		an_detail(c, f, "%d logger handler processes on the node", nh);
-	const char *writing = hp->pc_mfa && (strstr(hp->pc_mfa, "file_ctrl") || strstr(hp->pc_mfa, "disk_log"))
+	const char *writing = hp->pc_mfa && (strstr(hp->pc_mfa, "file_ctrl") || strstr(hp->pc_mfa, "disk_log") ||
+					     strstr(hp->pc_mfa, "await_io") || strstr(hp->pc_mfa, "io_request"))
 		? " while it waits for its device" : "";
 	const char *who = "";
 	if (dom && dom->n * 2 >= nlog)
@@ -239,9 +240,13 @@ static void report(an_ctx *c, const handler *h, int nh, const unsigned char *mar
 		  "them: each event is formatted in the process that logs it, and past the handler's "
 		  "limits callers wait (sync mode) or events are dropped. Lower the level or remove the "
 		  "log call in %s (a log per message or per loop turn), log a summary or a sampled event "
-		  "instead, and keep overload protection on (sync_mode_qlen, drop_mode_qlen, "
-		  "burst_limit_max_count in the handler's config)",
-		  h->id, dom && dom->ic ? dom->ic : "the dominant processes");
+		  "instead, and keep overload protection on (%s)",
+		  h->id, dom && dom->ic ? dom->ic : "the dominant processes",
+		  !strcmp(h->kind, "Elixir Logger")
+			  ? "sync_threshold, discard_threshold in config :logger"
+			  : !strcmp(h->kind, "error_logger")
+			  ? "error_logger has none: move its handlers to logger, which does"
+			  : "sync_mode_qlen, drop_mode_qlen, burst_limit_max_count in the handler's config");
 	fold_mailbox(c, hp);
 }
 

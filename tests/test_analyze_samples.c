@@ -534,6 +534,30 @@ static void check_pdict(const char *n, const char *json, const char *first)
 	assert_contains(str(first, "advice", buf, sizeof buf), "erase/1");
 }
 
+static void check_elixir_log_flood(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_string_equal(str(first, "handler_module", buf, sizeof buf), "Elixir Logger");
+	assert_contains(str(first, "handler_process", buf, sizeof buf), tu_truth(n, "handler_pid"));
+	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) * 9 / 10);
+	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")));
+	assert_same_mfa(str(first, "dominant_logger", buf, sizeof buf), tu_truth(n, "worker_initial_call"));
+	assert_contains(str(first, "spawner", buf, sizeof buf), "Ingest.Dispatcher");
+	assert_contains(str(first, "advice", buf, sizeof buf), "config :logger");
+}
+
+static void check_monitor_leak(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_int_equal(num(first, "monitors"), atoll(tu_truth(n, "monitors")));
+	assert_int_equal(num(first, "monitored_processes"), atoll(tu_truth(n, "clients")));
+	assert_int_equal(num(first, "most_monitored_count"),
+			 atoll(tu_truth(n, "monitors")) / atoll(tu_truth(n, "clients")));
+	assert_contains(str(first, "advice", buf, sizeof buf), "erlang:demonitor");
+}
+
 /* An orderly erlang:halt/1 with a message: the slogan is the operator's text. */
 static void check_halt(const char *n, const char *json, const char *first)
 {
@@ -578,6 +602,8 @@ static const scenario scenarios[] = {
 	{"fd_leak_sockets", {"culprit_name", "culprit_pid"}, check_fd_sockets},
 	{"call_timeout", {"culprit_name", "culprit_pid"}, check_call_timeout},
 	{"pdict_leak", {"culprit_name", "culprit_pid"}, check_pdict},
+	{"elixir_log_flood", {"culprit_pid", NULL}, check_elixir_log_flood},
+	{"monitor_leak", {"culprit_name", "culprit_pid"}, check_monitor_leak},
 };
 
 static void run_scenario(const scenario *s)
@@ -889,7 +915,7 @@ static void test_wild_quiet(void **state)
 	(void)state;
 	static const char *const kinds[] = {"process_leak", "memory_hog", "timer_leak", "ets_leak",
 					    "busy_port", "memory_alarm", "blocked_call", "busy_dist_port",
-					    "logger_overload", "fd_leak", "call_timeout"};
+					    "logger_overload", "fd_leak", "call_timeout", "monitor_leak"};
 	char path[512], line[1024];
 	snprintf(path, sizeof path, "%s/tests/fixtures/wild/MANIFEST.tsv", getenv("BD_SOURCE"));
 	FILE *mf = fopen(path, "r");
