@@ -143,7 +143,16 @@ void an_scheds(an_ctx *c)
 	const bd_proc *sp = dom && !burst ? spawner_of(c, dom, &nspawned) : NULL;
 	if (sp && dom->count * 2 < load)
 		sp = NULL;
-	if (sp)
+	/* Elixir's Task.async_stream spawns its tasks from a monitor process; the
+	 * process that called async_stream is the one to change. */
+	const bd_proc *streamer = sp && sp->pc_mfa && strstr(sp->pc_mfa, "stream_monitor") &&
+		bd_pid_valid(sp->spawned_by) ? bd_proc_by_pid(c->m, sp->spawned_by) : NULL;
+	/* Elixir's Task.async_stream spawns its tasks from a monitor process; the
+	 * process that called async_stream is the one to change. */
+	
+	if (streamer)
+		an_subject_proc(c, f, streamer);
+	else if (sp)
 		an_subject_proc(c, f, sp);
 	else if (ex)
 		an_subject_proc(c, f, ex);
@@ -164,6 +173,8 @@ void an_scheds(an_ctx *c)
 		an_ev_count(c, f, "dominant_count", dom->count);
 		an_ev_pct(c, f, "dominant_share", runnable ? 100.0 * (double)dom->count / (double)runnable : 0);
 	}
+	if (streamer)
+		an_ev_str(c, f, "async_stream_caller", "%s", an_proc_label(c, streamer));
 	if (sp) {
 		an_related(c, f, ex, "example");
 		an_ev_str(c, f, "spawner", "%s", an_proc_label(c, sp));
@@ -173,11 +184,19 @@ void an_scheds(an_ctx *c)
 	an_title(c, f, "%s runnable processes for %s schedulers (%.0f each); %s are %s%s%s",
 		 an_count(c, load), an_count(c, nsched), (double)load / (double)nsched,
 		 dom ? an_count(c, dom->count) : "?", what,
-		 sp ? bd_arena_printf(c->arena, ", spawned by %s", an_proc_label(c, sp)) : "",
+		 streamer ? bd_arena_printf(c->arena, ", tasks of a Task.async_stream in %s",
+					    an_proc_label(c, streamer))
+		 : sp ? bd_arena_printf(c->arena, ", spawned by %s", an_proc_label(c, sp)) : "",
 		 burst ? bd_arena_printf(c->arena, "; %s of them were just woken at their receive "
 					 "loop by one message each: a burst, not an overload",
 					 an_count(c, woken)) : "");
-	if (sp)
+	if (streamer)
+		an_advice(c, f, "More CPU work than schedulers: the Task.async_stream in %s runs too "
+			  "many tasks at once; keep max_concurrency at System.schedulers_online() (its "
+			  "default) for CPU-bound work, a higher value only fills the run queues, and check "
+			  "%s for work that could be cheaper",
+			  an_proc_label(c, streamer), ex && ex->pc_mfa ? ex->pc_mfa : "the tasks");
+	else if (sp)
 		an_advice(c, f, "More CPU work than schedulers: %s starts a process per request with no "
 			  "bound; cap the concurrency (a fixed worker pool, a job queue, or refuse work when "
 			  "too many run), and check %s for work that could be cheaper or done once",

@@ -558,6 +558,16 @@ static void check_monitor_leak(const char *n, const char *json, const char *firs
 	assert_contains(str(first, "advice", buf, sizeof buf), "erlang:demonitor");
 }
 
+static void check_async_stream(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_true(num(first, "runnable") >= 40);
+	assert_contains(str(first, "async_stream_caller", buf, sizeof buf), tu_truth(n, "culprit_pid"));
+	assert_contains(str(first, "title", buf, sizeof buf), "Task.async_stream");
+	assert_contains(str(first, "advice", buf, sizeof buf), "max_concurrency");
+}
+
 /* An orderly erlang:halt/1 with a message: the slogan is the operator's text. */
 static void check_halt(const char *n, const char *json, const char *first)
 {
@@ -604,6 +614,7 @@ static const scenario scenarios[] = {
 	{"pdict_leak", {"culprit_name", "culprit_pid"}, check_pdict},
 	{"elixir_log_flood", {"culprit_pid", NULL}, check_elixir_log_flood},
 	{"monitor_leak", {"culprit_name", "culprit_pid"}, check_monitor_leak},
+	{"elixir_async_stream", {"culprit_pid", NULL}, check_async_stream},
 };
 
 static void run_scenario(const scenario *s)
