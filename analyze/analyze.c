@@ -26,7 +26,7 @@ static const struct {
 	{"alarms", an_alarms},         {"distribution", an_dist},
 	{"mailbox", an_mailbox}, /* late: its big walk runs meanwhile on a second thread */
 	{"logger", an_logger},   /* after mailbox: takes over the handler's mailbox finding */
-	{"calls", an_calls},           {"monitors", an_monitors},
+	{"calls", an_calls},           {"monitors", an_monitors},     {"statem", an_statem},
 };
 
 static int cmp_finding(const void *a, const void *b)

@@ -568,6 +568,18 @@ static void check_async_stream(const char *n, const char *json, const char *firs
 	assert_contains(str(first, "advice", buf, sizeof buf), "max_concurrency");
 }
 
+static void check_postponed(const char *n, const char *json, const char *first)
+{
+	(void)json;
+	char buf[1024];
+	assert_int_equal(num(first, "postponed"), atoll(tu_truth(n, "postponed")));
+	assert_null(strstr(first, "\"postponed_count\""));  /* exact, not "at least" */
+	assert_string_equal(str(first, "state", buf, sizeof buf), tu_truth(n, "state"));
+	assert_contains(str(first, "latest_event", buf, sizeof buf), "{cast,{send,");
+	assert_true(num(first, "message_queue_len") < 10);
+	assert_contains(str(first, "advice", buf, sizeof buf), "state_timeout");
+}
+
 /* An orderly erlang:halt/1 with a message: the slogan is the operator's text. */
 static void check_halt(const char *n, const char *json, const char *first)
 {
@@ -615,6 +627,7 @@ static const scenario scenarios[] = {
 	{"elixir_log_flood", {"culprit_pid", NULL}, check_elixir_log_flood},
 	{"monitor_leak", {"culprit_name", "culprit_pid"}, check_monitor_leak},
 	{"elixir_async_stream", {"culprit_pid", NULL}, check_async_stream},
+	{"postponed", {"culprit_name", "culprit_pid"}, check_postponed},
 };
 
 static void run_scenario(const scenario *s)
@@ -926,7 +939,8 @@ static void test_wild_quiet(void **state)
 	(void)state;
 	static const char *const kinds[] = {"process_leak", "memory_hog", "timer_leak", "ets_leak",
 					    "busy_port", "memory_alarm", "blocked_call", "busy_dist_port",
-					    "logger_overload", "fd_leak", "call_timeout", "monitor_leak"};
+					    "logger_overload", "fd_leak", "call_timeout", "monitor_leak",
+					    "postponed_events"};
 	char path[512], line[1024];
 	snprintf(path, sizeof path, "%s/tests/fixtures/wild/MANIFEST.tsv", getenv("BD_SOURCE"));
 	FILE *mf = fopen(path, "r");
