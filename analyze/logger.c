@@ -26,6 +26,8 @@ enum {
 	LOGGERS_WARN = 20,      /* processes busy logging */
 	MAX_STACKS = 512,       /* stacks decoded to confirm a formatting frame */
 	MAX_HANDLERS = 8,
+	STRAIN_QUEUE = 50,      /* a handler queue worth a look at who logs */
+	STRAIN_CALLERS = 5,
 	GROUPS = 128,
 };
 
@@ -265,6 +267,18 @@ void an_logger(an_ctx *c)
 	}
 	uint64_t nlog = 0, ncalling = 0, active = 0;
 	size_t ng = 0, decoded = 0;
+	/* Stacks are read only when the logger shows strain: a queue on a handler or
+	 * processes waiting for one. */
+	uint64_t hq = 0, waiting = 0;
+	for (int k = 0; k < nh; k++)
+		hq = an_val(hs[k].p->msgq_len) > hq ? an_val(hs[k].p->msgq_len) : hq;
+	for (size_t i = 0; i < c->nprocs && hq < STRAIN_QUEUE; i++)
+		waiting += calls_handler(c, &c->procs[i], hs, nh);
+	if (hq < STRAIN_QUEUE && waiting < STRAIN_CALLERS) {
+		free(mark);
+		free(g);
+		return;
+	}
 	for (size_t i = 0; i < c->nprocs; i++) {
 		const bd_proc *p = &c->procs[i];
 		int is_handler = 0;

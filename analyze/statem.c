@@ -19,6 +19,7 @@
 enum {
 	MIN_MEMORY = 1 << 20,   /* candidates: processes of at least 1 MB */
 	MIN_POSTPONED = 1000,
+	MAX_CANDIDATES = 8,
 };
 
 static int has_prefix(const char *s, const char *p)
@@ -122,10 +123,22 @@ static const bd_term *statem_record(an_ctx *c, const bd_proc *p)
 
 void an_statem(an_ctx *c)
 {
+	/* the largest gen_statems only: each costs decoding its stack */
+	const bd_proc *top[MAX_CANDIDATES] = {0};
 	for (size_t i = 0; i < c->nprocs; i++) {
 		const bd_proc *p = &c->procs[i];
-		if (!has_prefix(p->pc_mfa, "gen_statem:") || an_val(p->memory) < MIN_MEMORY)
+		uint64_t m = an_val(p->memory);
+		if (m < MIN_MEMORY || !has_prefix(p->pc_mfa, "gen_statem:"))
 			continue;
+		for (size_t k = 0; k < MAX_CANDIDATES; k++)
+			if (!top[k] || m > an_val(top[k]->memory)) {
+				memmove(&top[k + 1], &top[k], (MAX_CANDIDATES - k - 1) * sizeof *top);
+				top[k] = p;
+				break;
+			}
+	}
+	for (size_t i = 0; i < MAX_CANDIDATES && top[i]; i++) {
+		const bd_proc *p = top[i];
 		const bd_term *rec = statem_record(c, p);
 		int cut;
 		uint64_t n = rec ? list_len(bd_term_elem(rec, 2), &cut) : 0;
