@@ -167,6 +167,22 @@ static uint64_t dictionary(an_ctx *c, an_finding *f, const bd_proc *p)
 	return lines;
 }
 
+/* ETS tables p owns: their memory is the same process's doing (a cache split
+ * between the state and a table). */
+static uint64_t owned_ets(an_ctx *c, const bd_proc *p, uint64_t *tables)
+{
+	size_t n;
+	const bd_ets *e = bd_model_ets(c->m, &n);
+	uint64_t words = 0;
+	*tables = 0;
+	for (size_t i = 0; i < n; i++)
+		if (bd_pid_eq(e[i].owner, p->pid)) {
+			words += an_val(e[i].words);
+			(*tables)++;
+		}
+	return an_words(c, words);
+}
+
 static int blamed_elsewhere(an_ctx *c, const bd_proc *p)
 {
 	for (size_t i = 0; i < c->nf; i++)
@@ -220,6 +236,14 @@ static void hog(an_ctx *c, const bd_proc *p, uint64_t total)
 			  "bursts, or do the bulk work in a short-lived process");
 		return;
 	}
+	uint64_t ntab, ets = owned_ets(c, p, &ntab);
+	const char *ets_text = "";
+	if (ets && ets * 10 >= total) {
+		an_ev_bytes(c, f, "owned_ets_bytes", ets);
+		an_ev_count(c, f, "owned_ets_tables", ntab);
+		ets_text = bd_arena_printf(c->arena, "; it also owns %s of ETS (%.0f %% of the node's memory)",
+					   an_bytes(c, ets), 100.0 * (double)ets / (double)total);
+	}
 	bd_evidence *part = an_ev_find(f, "largest_part");
 	bd_evidence *dkey = an_ev_find(f, "dictionary_example_key");
 	if (dict && !part) {
@@ -237,8 +261,8 @@ static void hog(an_ctx *c, const bd_proc *p, uint64_t total)
 		: !strncmp(part->v.s, "(the whole state): ", 19)
 		? bd_arena_printf(c->arena, "; its state is %s", part->v.s + 19)
 		: bd_arena_printf(c->arena, "; in its state, %s", part->v.s);
-	an_title(c, f, "%s holds %s, %.0f %% of the node's memory (%s), in its heap%s",
-		 an_proc_label(c, p), an_bytes(c, mem), share, an_bytes(c, total), part_text);
+	an_title(c, f, "%s holds %s, %.0f %% of the node's memory (%s), in its heap%s%s",
+		 an_proc_label(c, p), an_bytes(c, mem), share, an_bytes(c, total), part_text, ets_text);
 	an_advice(c, f, "One process keeps a data set that only grows: bound it (evict, expire) or "
 		  "move it to ETS, where it is shared, not copied by every garbage collection of this "
 		  "process; a bigger heap also makes each GC of it slower");
