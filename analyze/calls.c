@@ -88,7 +88,7 @@ static void read_calls(an_ctx *c, const bd_proc *server, tally *t)
 			}
 			t->stale++;
 			t->gone += caller == NULL;
-			if (!t->shape[0])
+			if (!t->shape[0] && m->u.elems[2])
 				bd_term_fmt(m->u.elems[2], t->shape, sizeof t->shape, 3, 4);
 		}
 		first += n;

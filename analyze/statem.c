@@ -20,6 +20,7 @@ enum {
 	MIN_MEMORY = 1 << 20,   /* candidates: processes of at least 1 MB */
 	MIN_POSTPONED = 1000,
 	MAX_CANDIDATES = 8,
+	MAX_LIST = 1 << 26,
 };
 
 static int has_prefix(const char *s, const char *p)
@@ -32,7 +33,8 @@ static uint64_t list_len(const bd_term *l, int *cut)
 {
 	uint64_t n = 0;
 	*cut = 0;
-	while (l && l->kind == BD_T_CONS) {
+	/* decoded terms may share nodes: a forged heap can make a list its own tail */
+	while (l && l->kind == BD_T_CONS && n < MAX_LIST) {
 		n++;
 		l = l->u.elems[1];
 	}
