@@ -54,7 +54,7 @@ static int logger_module(const char *mfa)
 static int format_module(const char *mfa)
 {
 	static const char *const pres[] = {"io_lib", "string:", "unicode", "lists:", "erlang:",
-					   "calendar:", "maps:", "'Elixir.Inspect", "'Elixir.String"};
+					   "calendar:", "maps:", "epp:", "'Elixir.Inspect", "'Elixir.String"};
 	for (size_t i = 0; mfa && i < sizeof pres / sizeof *pres; i++)
 		if (has_prefix(mfa, pres[i]))
 			return 1;
