@@ -86,6 +86,10 @@ static const wild wilds[] = {
 	 "dist_port_already_used"},
 	/* OTP 18: the slogan has it; the title names the child that failed first */
 	{"053_18_kernelac_icym", {"net_kernel", "nodistribution"}, NULL},
+	/* OTP 23 Elixir: the slogan is a badarg in io:put_chars (standard_error was gone);
+	 * the error is the text it was printing, read from the boot process's heap */
+	{"../analyze/boot_elixir_print", {"** (EXIT from #PID<0.95.0>) an exception was raised",
+					  "ArgumentError"}, "(printing it failed: badarg)"},
 };
 
 static void test_boot_wild(void **state)
