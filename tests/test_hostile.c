@@ -581,6 +581,34 @@ static void test_snapshot_rows_budget(void **state)
 	unlink(path);
 }
 
+/* Ids of lost STRINGS/TERMDICT records are kept as ranges: a damaged count of 2^32
+ * ids costs one range, not 2^32 slots filled (that took seconds and 200 MB per
+ * input), and the ids after a range still map to their strings. */
+static void test_lost_id_ranges(void **state)
+{
+	(void)state;
+	snap_holes h = {0};
+	assert_int_equal(snap_holes_map(&h, 7), 7);
+	assert_int_equal(snap_holes_add(&h, 5, 10), 0);           /* ids 5..9 lost */
+	assert_int_equal(snap_holes_add(&h, 10, 12), 0);          /* extends: 5..11 */
+	assert_int_equal(snap_holes_add(&h, 20, (uint64_t)1 << 40), 0);
+	assert_int_equal(snap_holes_add(&h, ((uint64_t)1 << 40) + 3, ((uint64_t)1 << 40) + 4), 0);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(snap_holes_map(&h, 4), 4);
+	assert_true(snap_holes_map(&h, 5) == UINT64_MAX);
+	assert_true(snap_holes_map(&h, 11) == UINT64_MAX);
+	assert_int_equal(snap_holes_map(&h, 12), 5);              /* 7 lost before it */
+	assert_int_equal(snap_holes_map(&h, 19), 12);
+	assert_true(snap_holes_map(&h, 20) == UINT64_MAX);
+	assert_true(snap_holes_map(&h, ((uint64_t)1 << 40) - 1) == UINT64_MAX);
+	uint64_t lost = 7 + ((uint64_t)1 << 40) - 20;
+	assert_int_equal(snap_holes_map(&h, (uint64_t)1 << 40), ((uint64_t)1 << 40) - lost);
+	assert_true(snap_holes_map(&h, ((uint64_t)1 << 40) + 3) == UINT64_MAX);
+	assert_int_equal(snap_holes_map(&h, ((uint64_t)1 << 40) + 4), ((uint64_t)1 << 40) + 3 - lost);
+	assert_int_equal(snap_holes_lost(&h), lost + 1);
+	free(h.v);
+}
+
 /* ---- output escaping ---- */
 /* Dump strings with line breaks, tabs, ESC, DEL, C1 and NUL reach every text command
  * escaped: no raw control byte, and no line of output starts with what followed a
@@ -685,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_etf_counts),
 		cmocka_unit_test(test_snapshot_required_strings),
 		cmocka_unit_test(test_snapshot_rows_budget),
+		cmocka_unit_test(test_lost_id_ranges),
 		cmocka_unit_test(test_escaped_fields),
 		cmocka_unit_test(test_nul_shown),
 	};
