@@ -5,6 +5,7 @@
  * functions, a perf map), tells the BEAM's threads apart and names the NIF below
  * the VM. What it cannot know becomes a note; nothing here trusts the input. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,25 @@ static const nat_map *find_in(const bd_vec *v, uint64_t addr)
 }
 
 const nat_map *nat_raw_map(const nat_raw *r, uint64_t addr) { return find_in(&r->maps, addr); }
+
+/* fopen(path, "r") of a regular file only: a path named by a core (or derived from
+ * one) may be a FIFO, whose open waits for a writer forever, or a device such as
+ * /dev/zero, whose lines never end. */
+static FILE *fopen_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f)
+		close(fd);
+	return f;
+}
 
 /* ---- the build ---- */
 typedef struct nobj {
@@ -821,7 +841,7 @@ static void load_perf_map(bctx *b)
 	}
 	if (!path)
 		return;
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen_regular(path);
 	if (!f) {
 		if (b->o->perf_map)
 			note(b, 0, "perf map %s: cannot read it", path);
@@ -1571,7 +1591,7 @@ static void otp_release(bctx *b, bd_node_info *ni)
 	const char *path = bd_arena_printf(b->a, "%s%.*s/releases/start_erl.data",
 					   b->o->sysroot ? b->o->sysroot : "", (int)(e - b->exe->path),
 					   b->exe->path);
-	FILE *f = path ? fopen(path, "r") : NULL;
+	FILE *f = path ? fopen_regular(path) : NULL;
 	char erts[64], rel[64];
 	if (f && fscanf(f, "%63s %63s", erts, rel) == 2 && !strcmp(erts, ni->erts_version))
 		ni->otp_release = bd_arena_strdup(b->a, rel);

@@ -609,6 +609,46 @@ static void test_lost_id_ranges(void **state)
 	free(h.v);
 }
 
+/* A core names the files it had mapped; a hostile one may name a FIFO (whose open
+ * waits for a writer forever) where its executable was. A real core (the fuzz seed of
+ * sleep killed by SIGSEGV) with its executable's path pointed at a FIFO still opens at
+ * once, that object missing. */
+static void test_core_names_fifo(void **state)
+{
+	(void)state;
+	const char *root = getenv("BD_SOURCE");
+	assert_non_null(root);
+	char src[1024], fifo[32], core[128];
+	snprintf(src, sizeof src, "%s/tests/fuzz/corpus/core/sleep.core", root);
+	size_t n;
+	char *d = tu_read_file(src, &n);
+	assert_non_null(d);
+	static const char exe[] = "/usr/bin/sleep";
+	snprintf(fifo, sizeof fifo, "/tmp/bdf%06u", (unsigned)getpid() % 1000000u);
+	assert_int_equal(strlen(fifo), strlen(exe));
+	size_t hits = 0;
+	for (size_t i = 0; i + strlen(exe) <= n; i++)
+		if (!memcmp(d + i, exe, strlen(exe))) {
+			memcpy(d + i, fifo, strlen(exe));
+			hits++;
+		}
+	assert_true(hits > 0);
+	snprintf(core, sizeof core, "%s/fifo.core", tmpdir);
+	FILE *f = fopen(core, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(d, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	free(d);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	result r;
+	expect_bounded(core, "core", &r);
+	assert_true(r.seconds < 30);
+	free_result(&r);
+	unlink(fifo);
+	unlink(core);
+}
+
 /* ---- output escaping ---- */
 /* Dump strings with line breaks, tabs, ESC, DEL, C1 and NUL reach every text command
  * escaped: no raw control byte, and no line of output starts with what followed a
@@ -714,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_required_strings),
 		cmocka_unit_test(test_snapshot_rows_budget),
 		cmocka_unit_test(test_lost_id_ranges),
+		cmocka_unit_test(test_core_names_fifo),
 		cmocka_unit_test(test_escaped_fields),
 		cmocka_unit_test(test_nul_shown),
 	};
