@@ -280,6 +280,16 @@ static const char *conn_name(an_ctx *c, const bd_proc *p, const bd_term *v1)
 	return bd_arena_printf(c->arena, "%s %s", buf, an_pid_str(c, p->pid));
 }
 
+/* The monitor measures the OS process (RSS by default): when that is far from
+ * erlang:memory(total), say both, so the figures do not look contradictory. */
+static const char *monitor_vs_vm(an_ctx *c, uint64_t used)
+{
+	uint64_t vm = an_val(bd_model_memory(c->m)->total);
+	if (!vm || (used <= vm + vm / 5 && used + used / 5 >= vm))
+		return "";
+	return bd_arena_printf(c->arena, " (erlang:memory(total) is %s)", an_bytes(c, vm));
+}
+
 static void report(an_ctx *c, const alarm_scan *s, const monitor *mo)
 {
 	/* Readers told to conserve resources: which are blocked now. */
@@ -349,9 +359,10 @@ static void report(an_ctx *c, const alarm_scan *s, const monitor *mo)
 	for (size_t i = 0; i < nreaders; i++)
 		an_related(c, f, reader_procs[i], "blocked");
 	const char *usage = mo->used != BD_UNKNOWN && mo->limit && mo->limit != BD_UNKNOWN
-		? bd_arena_printf(c->arena, ": the node uses %s, over its high watermark of %s%s%s",
-				  an_bytes(c, mo->used), an_bytes(c, mo->limit),
-				  mo->config[0] ? " " : "", mo->config)
+		? bd_arena_printf(c->arena, ": its memory monitor counts %s, over its high watermark "
+				  "of %s%s%s%s", an_bytes(c, mo->used), an_bytes(c, mo->limit),
+				  mo->config[0] ? " " : "", mo->config,
+				  monitor_vs_vm(c, mo->used))
 		: "";
 	const char *who = blocked + blocking
 		? bd_arena_printf(c->arena, "; %s publishing connection%s blocked%s%s",

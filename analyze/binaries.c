@@ -24,6 +24,7 @@
 enum { PIN_RATIO = 8, MIN_PIN_BIN = 32 * 1024, MIN_PIN_WASTE = 16 * 1024 };
 #define LEAK_MIN ((uint64_t)8 << 20)
 #define PIN_MIN ((uint64_t)1 << 20)
+#define PIN_CRIT_MIN ((uint64_t)64 << 20)
 
 typedef struct bref {
 	uint64_t bin;       /* Binary* (0 = unknown) */
@@ -437,13 +438,22 @@ static void pinning(an_ctx *c, holder *h, const bin_scan *s)
 	int clamped = 0;
 	uint64_t pinned = cap_binmem(s, h->pin_bytes, &clamped);
 	int est = h->pin_estimated || clamped;
-	int big = s->binmem && pinned * 4 >= s->binmem;
+	uint64_t total = an_val(bd_model_memory(c->m)->total);
+	/* Critical: a quarter of the binary memory and a real part of the node (a few
+	 * MB of a small node's binaries are not a crisis). Warning: 8 MB, or a tenth of
+	 * the binary memory that is also a twentieth of the node's. Below, a reader's receive buffer with the frame it is
+	 * parsing, a queue's last messages: normal on a busy node, info. */
+	int big = s->binmem && pinned * 4 >= s->binmem &&
+		  (pinned >= PIN_CRIT_MIN || (total && pinned * 20 >= total));
+	int warn = big || pinned >= LEAK_MIN ||
+		   (s->binmem && pinned * 10 >= s->binmem && total && pinned * 20 >= total);
 	double cover = h->pin_orig ? 100.0 * (double)h->pin_covered / (double)h->pin_orig : 0;
 	/* Slices that use most of their binaries pin little and are cheap to explain
 	 * (messages cut from one receive buffer): rank them below real pinning. */
 	double base = big ? 60 : cover >= 50 ? 30 : 45;
-	an_finding *f = an_new(c, BD_F_BINARY_PINNING, big ? BD_SEV_CRITICAL : BD_SEV_WARNING,
-			       size_score(pinned, base));
+	bd_severity sev = big ? BD_SEV_CRITICAL : warn ? BD_SEV_WARNING : BD_SEV_INFO;
+	an_finding *f = an_new(c, BD_F_BINARY_PINNING, sev,
+			       sev == BD_SEV_INFO ? 4 : size_score(pinned, base));
 	if (!f)
 		return;
 	an_subject_proc(c, f, h->p);
@@ -455,9 +465,11 @@ static void pinning(an_ctx *c, holder *h, const bin_scan *s)
 			 "is kept alive unused", an_proc_label(c, h->p), an_count(c, h->pin_slices),
 			 cover, an_count(c, h->pin_bins), t, an_bytes(c, bin), t, an_bytes(c, pinned));
 	else
-		an_title(c, f, "%s: %s slices of ~%s keep %s binaries of %s%s alive (%s%s pinned)",
-			 an_proc_label(c, h->p), an_count(c, h->pin_slices), an_bytes(c, slice),
-			 an_count(c, h->pin_bins), t, an_bytes(c, bin), t, an_bytes(c, pinned));
+		an_title(c, f, "%s: %s slice%s of ~%s keep%s %s binar%s of %s%s alive (%s%s pinned)",
+			 an_proc_label(c, h->p), an_count(c, h->pin_slices),
+			 h->pin_slices == 1 ? "" : "s", an_bytes(c, slice),
+			 h->pin_slices == 1 ? "s" : "", an_count(c, h->pin_bins),
+			 h->pin_bins == 1 ? "y" : "ies", t, an_bytes(c, bin), t, an_bytes(c, pinned));
 	an_ev_count(c, f, "slices", h->pin_slices);
 	an_ev_bytes(c, f, "slice_bytes", slice);
 	an_ev_count(c, f, "binaries", h->pin_bins);
@@ -505,6 +517,15 @@ static void top_binaries(an_ctx *c, an_finding *f, const holder *h, const bin_sc
 			  an_count(c, refcount(s, top[k]->bin)));
 }
 
+/* A RabbitMQ classic queue: its process_name label, or how it was started. */
+static int is_rabbit_queue(an_ctx *c, const bd_proc *p)
+{
+	const char *l = an_proc_label(c, p), *sp = p->spawned_as;
+	return (l && !strncmp(l, "rabbit_amqqueue_process", 23)) ||
+	       (sp && (!strcmp(sp, "rabbit_prequeue:init/1") ||
+		       !strcmp(sp, "rabbit_amqqueue_process:init/1")));
+}
+
 static void leak(an_ctx *c, holder *h, const bin_scan *s)
 {
 	int est = 0, clamped = 0;
@@ -546,7 +567,13 @@ static void leak(an_ctx *c, holder *h, const bin_scan *s)
 		an_title(c, f, "%s holds %s%s of refc binaries (BinVHeap)", an_proc_label(c, h->p), t,
 			 an_bytes(c, held));
 	uint64_t refs = h->per_ref + h->unresolved_est;
-	if (h->nrefs && h->vheap > refs && (h->vheap - refs) > h->reachable)
+	if (is_rabbit_queue(c, h->p))
+		an_advice(c, f, "These are the bodies of the messages waiting in this RabbitMQ queue "
+			  "(a classic queue keeps them in its process): they arrive faster than they "
+			  "are consumed, or nothing consumes them. Add or fix consumers, bound the queue "
+			  "(a max-length or message-TTL policy), or let it page bodies to disk (lazy "
+			  "mode, a quorum queue or a stream)");
+	else if (h->nrefs && h->vheap > refs && (h->vheap - refs) > h->reachable)
 		an_advice(c, f, "Most of it is garbage its GC has not collected yet: hibernate the "
 			  "process or garbage_collect it periodically, or stop passing binaries through it");
 	else

@@ -189,16 +189,45 @@ static void held_values(an_ctx *c, an_finding *f, const bd_proc *p)
 		an_ev_str(c, f, "receive_frame_values", "%s", buf);
 }
 
-/* A few thousand messages that a working process is taking out of its queue, no
- * more than the node has processes (one report from each worker of a busy node,
- * say), is a burst being absorbed, not an overload. */
+/* The process p waits on in a call (its monitor on a live process), or NULL. */
+static const bd_proc *call_target(an_ctx *c, const bd_proc *p)
+{
+	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
+		const bd_link *l = &c->links[p->link_first + i];
+		if (l->kind == BD_MON_TO && l->target_kind == BD_TGT_PID) {
+			const bd_proc *t = bd_proc_by_pid(c->m, l->id);
+			if (t && t != p)
+				return t;
+		}
+	}
+	return NULL;
+}
+
+/* A few thousand messages (under MB_CRIT and no more than twice the node's
+ * processes: one or two reports from each worker of a busy node, say) that the
+ * process is taking out of its queue is a burst being absorbed, not an overload.
+ * It is taking them out when it runs, or when it waits on a call to a live
+ * process that itself makes progress (runs, waits in its loop, or is itself
+ * calling on): a collector that asks a supervisor for its children while the
+ * reports come in. A callee that is gone, suspended or stuck in a receive of its
+ * own leaves the queue to grow: that stays a warning. */
 static int absorbing_burst(an_ctx *c, const bd_proc *p, uint64_t q)
 {
-	an_activity a;
-	if (q >= MB_CRIT || q > c->nprocs)
+	an_activity a, t;
+	if (q >= MB_CRIT || q > 2 * (uint64_t)c->nprocs)
 		return 0;
 	an_activity_of(c, p, 0, &a);
-	return a.kind == AN_ACT_WORKING;
+	if (a.kind == AN_ACT_WORKING)
+		return 1;
+	if (a.kind != AN_ACT_CALLING)
+		return 0;
+	const bd_proc *callee = call_target(c, p);
+	if (!callee || an_val(callee->msgq_len) >= MB_WARN)
+		return 0;
+	an_activity_of(c, callee, 0, &t);
+	if (t.kind == AN_ACT_CALLING) /* calling back: a deadlock, not progress */
+		return call_target(c, callee) != p;
+	return t.kind == AN_ACT_WORKING || t.kind == AN_ACT_IDLE;
 }
 
 static void one(an_ctx *c, const bd_proc *p)
@@ -212,9 +241,9 @@ static void one(an_ctx *c, const bd_proc *p)
 		return;
 	an_subject_proc(c, f, p);
 	if (burst)
-		an_ev_str(c, f, "note", "a burst being worked through: %s messages, no more than the "
-			  "node's %s processes, while the process runs", an_count(c, q),
-			  an_count(c, c->nprocs));
+		an_ev_str(c, f, "note", "a burst being worked through: %s messages, no more than "
+			  "twice the node's %s processes, while the process runs or waits on a live "
+			  "process that makes progress", an_count(c, q), an_count(c, c->nprocs));
 	an_ev_count(c, f, "message_queue_len", q);
 	an_ev_bytes(c, f, "memory_bytes", p->memory);
 	bd_heap *h = NULL;

@@ -141,8 +141,13 @@ static void report(an_ctx *c, port_case *pc, const bd_proc *const *susp, size_t 
 	if (pt->port_data)
 		an_ev_str(c, f, "port_data", "%.80s", pt->port_data);
 	uint64_t total = an_val(bd_model_memory(c->m)->total);
-	if (total && q)
+	/* Each send of a binary queues a reference to it, not a copy: a queue that sent
+	 * the same binaries many times counts more bytes than the node has. */
+	if (total && q && q <= total)
 		an_ev_pct(c, f, "share_of_memory", 100.0 * (double)q / (double)total);
+	else if (total && q)
+		an_ev_str(c, f, "note", "the queue counts %s, more than the node's %s: it refers "
+			  "to the same binaries more than once", an_bytes(c, q), an_bytes(c, total));
 	if (owner)
 		an_ev_str(c, f, "connected", "%s", an_proc_label(c, owner));
 	/* The writers and who waits on them. */

@@ -46,13 +46,13 @@ static void gc_advice(an_ctx *c, an_finding *f, const bd_proc *p)
 	if (old_vsz)
 		an_ev_bytes(c, f, "old_bin_vheap_size_bytes", old_vsz * ws);
 	const char *why = tuned_vheap && empty_heap
-		? bd_arena_printf(c->arena, "its virtual binary heap is %s (min_bin_vheap_size "
+		? bd_arena_printf(c->arena, "its virtual binary heap limit is %s (min_bin_vheap_size "
 				  "raised: the default is %s) and its %s heap is %.0f %% empty "
 				  "(min_heap_size), so no collection is due",
 				  an_bytes(c, vsz * ws), an_bytes(c, (uint64_t)DEFAULT_BIN_VHEAP * ws),
 				  an_bytes(c, heap * ws), 100.0 - 100.0 * (double)live / (double)heap)
 		: tuned_vheap
-		? bd_arena_printf(c->arena, "its virtual binary heap is %s (min_bin_vheap_size "
+		? bd_arena_printf(c->arena, "its virtual binary heap limit is %s (min_bin_vheap_size "
 				  "raised: the default is %s), so binaries do not trigger a collection",
 				  an_bytes(c, vsz * ws), an_bytes(c, (uint64_t)DEFAULT_BIN_VHEAP * ws))
 		: empty_heap

@@ -499,8 +499,13 @@ static int blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 	if (t)
 		an_activity_of(c, t, 1, &a); /* callback, Agent function, stack */
 	end_kind k = classify_end(t, &a);
+	/* An Agent running a function for a caller is doing its work (a busy server) as
+	 * long as it runs; sleeping or waiting inside that function, or a crowd of
+	 * callers behind it, is the story. */
+	int agent_runs = a.agent_fun && a.kind == AN_ACT_WORKING && nm < STUCK_CRIT &&
+			 an_val(t->msgq_len) < MB_BUSY;
 	if ((k == END_STUCK && nm < 2 && an_val(t->msgq_len) < MB_BUSY) ||
-	    (k == END_BUSY && nm < STUCK_CRIT))
+	    (k == END_BUSY && nm < STUCK_CRIT) || agent_runs)
 		return 0; /* one call in progress, or a busy server: normal */
 	bd_severity sev = k == END_BUSY ? BD_SEV_INFO
 		: nm >= STUCK_CRIT || k == END_DEAD ? BD_SEV_CRITICAL : BD_SEV_WARNING;

@@ -7,9 +7,10 @@
 %%            -> catalog (owns the named ETS table catalog, 20 000 rows)
 %%            -> stats (a 50 ms tick) and session_registry
 %% Every session keeps an idle timer that it cancels and restarts on each
-%% request (3 200 timers, one per session), and owns nothing else. Every 200 ms
-%% stats asks all sessions for a report at once, so its queue jumps to a few
-%% thousand messages and drains again (a burst, not an overload). Eight load
+%% request (3 200 timers, one per session), and owns nothing else. 200 ms after
+%% the last round's reports are in, stats asks all sessions for a report at once,
+%% so its queue jumps to a few thousand messages and drains again (a burst, not an
+%% overload; rounds never overlap, so a slow machine does not pile them up). Eight load
 %% drivers call random sessions without pause; each session call reads the
 %% catalog and asks the db pool, whose workers call db_proxy: at any moment
 %% calls are in flight two or three deep, a few messages are queued here and
@@ -77,7 +78,7 @@ init(catalog) ->
 init(stats) ->
     erlang:send_after(50, self(), tick),
     erlang:send_after(200, self(), collect),
-    {ok, #{ticks => 0, calls => 0, reports => 0}};
+    {ok, #{ticks => 0, calls => 0, reports => 0, pending => 0}};
 init(registry) ->
     {ok, #{}};
 init(db_proxy) ->
@@ -112,7 +113,9 @@ handle_call({query, Key}, _From, S = #{queries := Q}) ->
 
 handle_cast({hello, Id, Pid}, Reg) -> {noreply, Reg#{Id => Pid}};
 handle_cast(hit, S = #{calls := C}) -> {noreply, S#{calls := C + 1}};
-handle_cast({report, _Id, _Hits}, S = #{reports := R}) -> {noreply, S#{reports := R + 1}};
+handle_cast({report, _Id, _Hits}, S = #{reports := R, pending := P}) ->
+    P =:= 1 andalso erlang:send_after(200, self(), collect),
+    {noreply, S#{reports := R + 1, pending := max(P - 1, 0)}};
 handle_cast(report_now, S = #{id := Id, hits := H}) ->
     gen_server:cast(stats, {report, Id, H}),
     {noreply, S}.
@@ -120,13 +123,15 @@ handle_cast(report_now, S = #{id := Id, hits := H}) ->
 handle_info(tick, S = #{ticks := N}) ->
     erlang:send_after(50, self(), tick),
     {noreply, S#{ticks := N + 1}};
+handle_info(collect, S = #{pending := Pending}) when Pending > 0 ->
+    {noreply, S};                      % a round is in flight; its end starts the next
 handle_info(collect, S) ->
     %% Ask every session for a report: thousands of casts arrive at once.
-    erlang:send_after(200, self(), collect),
-    [gen_server:cast(P, report_now)
-     || Shard <- [shard_name(I) || I <- lists:seq(1, ?SHARDS)],
-        {_, P, _, _} <- supervisor:which_children(Shard)],
-    {noreply, S};
+    Sessions = [P || Shard <- [shard_name(I) || I <- lists:seq(1, ?SHARDS)],
+                     {_, P, _, _} <- supervisor:which_children(Shard)],
+    [gen_server:cast(P, report_now) || P <- Sessions],
+    Sessions =:= [] andalso erlang:send_after(200, self(), collect),
+    {noreply, S#{pending := length(Sessions)}};
 handle_info({timeout, _, idle}, S) ->
     {noreply, S#{timer := idle_timer()}}.
 
