@@ -22,6 +22,10 @@
 
 enum {
 	MAX_FRAMES = 1 << 16, /* per thread (recursion is folded: see repeat) */
+	/* Frames unwound in all threads: a forged core of thousands of threads sharing
+	 * one deep stack took minutes (each frame a CFI lookup); a real BEAM has tens
+	 * to hundreds of threads of at most a few hundred frames each. */
+	MAX_TOTAL_FRAMES = 1 << 18,
 	MAX_OBJECTS = 4096,
 	MAX_JIT_ENTRIES = 1 << 20,
 	MAX_JIT_RANGES = 1 << 22,
@@ -254,6 +258,8 @@ typedef struct bctx {
 	size_t nperf;
 	nat_uframe *uf;   /* scratch for one thread */
 	uint32_t *uf_of;  /* model frame (of the thread) -> its first uf */
+	size_t frames_left; /* of MAX_TOTAL_FRAMES */
+	int budget_noted;
 } bctx;
 
 static void note(bctx *b, int partial, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -1420,13 +1426,23 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 	nat_unwind_env env = {mem_read, mem_exec, mem_object, b, 0, 0};
 	stack_bounds(b, t->sp, &env.stack_lo, &env.stack_hi);
 	const char *stop = NULL;
-	size_t n = nat_unwind(&env, &rt->regs, b->uf, MAX_FRAMES, &stop);
+	size_t cap = b->frames_left < MAX_FRAMES ? b->frames_left : MAX_FRAMES;
+	if (!cap)
+		cap = 1; /* the thread's pc */
+	size_t n = nat_unwind(&env, &rt->regs, b->uf, cap, &stop);
+	if (n >= cap && cap < MAX_FRAMES && stop) {
+		if (!b->budget_noted++)
+			note(b, 0, "%d frames unwound in all threads: the threads after it show "
+				   "their first frame only", MAX_TOTAL_FRAMES);
+		stop = "the core's budget of unwound frames is spent";
+	}
+	b->frames_left -= n < b->frames_left ? n : b->frames_left;
 	if (!crashed && !strcmp(b->r->source, "guard") && stop)
 		stop = "in a system call: the guard records only the crashing thread's stack";
 	/* The guard's frame-pointer walk, when the offline unwind found less. */
 	if (crashed && b->r->nfp_walk > n && n <= 1) {
 		n = 0;
-		for (uint32_t i = 0; i < b->r->nfp_walk && n < MAX_FRAMES; i++, n++) {
+		for (uint32_t i = 0; i < b->r->nfp_walk && n < cap; i++, n++) {
 			memset(&b->uf[n], 0, sizeof b->uf[n]);
 			b->uf[n].pc = b->r->fp_walk[i];
 			b->uf[n].how = i ? BD_UNW_FP : BD_UNW_REGS;
@@ -1722,7 +1738,7 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 	struct bd_native_store *st = bd_native_store_new();
 	if (!st)
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-	bctx b = {.m = m, .r = r, .o = o, .a = &m->arena, .st = st};
+	bctx b = {.m = m, .r = r, .o = o, .a = &m->arena, .st = st, .frames_left = MAX_TOTAL_FRAMES};
 	b.uf = malloc(MAX_FRAMES * sizeof(nat_uframe));
 	b.uf_of = malloc(MAX_FRAMES * sizeof(uint32_t));
 	if (!b.uf || !b.uf_of) {

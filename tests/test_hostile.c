@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "beamdump/term.h"
+#include "elfobj.h"
 #include "int.h"
 #include "snapshot_int.h"
 #include "snaputil.h"
@@ -649,6 +650,107 @@ static void test_core_names_fifo(void **state)
 	unlink(core);
 }
 
+/* A link-time pc of obj's main where the frame is the classic rbp frame (CFA = rbp +
+ * 16, return address at CFA - 8, caller's rbp at CFA - 16), at pc and pc - 1 (the
+ * unwinder looks a return address up at pc - 1): 0 when there is none. */
+static uint64_t rbp_frame_pc(nat_obj *o)
+{
+	enum { NR_RBP = 6, NR_RIP = 16 }; /* DWARF numbers: rbp, the return address */
+	uint64_t size = 0, start = nat_obj_lookup(o, "main", &size);
+	for (uint64_t pc = start + 8; start && pc < start + size; pc++) {
+		nat_cfi c[2];
+		int ok = 1;
+		for (int k = 0; k < 2 && ok; k++)
+			ok = !nat_obj_cfi(o, pc - (uint64_t)k, &c[k]) && c[k].cfa.kind == NCR_REG &&
+			     c[k].cfa.reg == NR_RBP && c[k].cfa.off == 16 &&
+			     c[k].regs[NR_RIP].kind == NCR_OFFSET && c[k].regs[NR_RIP].off == -8 &&
+			     c[k].regs[NR_RBP].kind == NCR_OFFSET && c[k].regs[NR_RBP].off == -16;
+		if (ok)
+			return pc;
+	}
+	return 0;
+}
+
+static void put_note(FILE *f, uint32_t type, const void *desc, uint32_t n)
+{
+	uint32_t h[3] = {5, n, type};
+	static const uint8_t pad[4];
+	fwrite(h, 4, 3, f);
+	fwrite("CORE\0\0\0", 1, 8, f);
+	fwrite(desc, 1, n, f);
+	fwrite(pad, 1, (4 - n % 4) % 4, f);
+}
+
+/* A forged core: 4096 threads whose registers all point into one stack of 65,536
+ * rbp frames of a function of the beamdump executable itself (its CFI is on disk
+ * wherever the test runs). Each thread cost a full unwind: 4096 x 65,536 frames,
+ * minutes of CPU and gigabytes of frames; the core now has a budget of frames. */
+static void test_core_frame_budget(void **state)
+{
+	(void)state;
+	enum { THREADS = 4096, DEPTH = 65536, PRSTATUS = 336, REGS = 112 };
+	const char *bin = getenv("BD_BIN");
+	assert_non_null(bin);
+	bd_arena a = {0};
+	const char *why = NULL;
+	nat_obj *o = nat_obj_open(bin, &a, &why);
+	assert_non_null(o);
+	uint64_t pc = rbp_frame_pc(o), link = nat_obj_link_base(o);
+	nat_obj_close(o);
+	bd_arena_free(&a);
+	if (!pc) {
+		print_message("skipped: %s has no rbp frame in main (built without frame pointers)\n", bin);
+		return;
+	}
+	const uint64_t base = 0x555555554000ull, stack = 0x7ffd00000000ull;
+	uint64_t rpc = base + (pc - link), ssize = 16ull * (DEPTH + 2);
+	char core[128];
+	snprintf(core, sizeof core, "%s/deep.core", tmpdir);
+	FILE *f = fopen(core, "wb");
+	assert_non_null(f);
+	/* notes: the threads, then NT_FILE mapping the executable at base */
+	size_t nl = strlen(bin) + 1, file_desc = 16 + 24 + nl;
+	size_t notes = THREADS * (20 + PRSTATUS) + 20 + ((file_desc + 3) & ~(size_t)3);
+	uint8_t eh[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+	uint64_t phoff = 64, data = 64 + 2 * 56;
+	eh[16] = 4 /* ET_CORE */, eh[18] = 62 /* EM_X86_64 */, eh[20] = 1;
+	memcpy(eh + 32, &phoff, 8);
+	eh[52] = 64, eh[54] = 56, eh[56] = 2;
+	fwrite(eh, 1, 64, f);
+	uint64_t ph[2][7] = {{4 /* PT_NOTE */, data, 0, 0, notes, 0, 4},
+			     {1 /* PT_LOAD, RW */ | (6ull << 32), data + notes, stack, 0, ssize, ssize, 4096}};
+	for (int i = 0; i < 2; i++)
+		fwrite(ph[i], 8, 7, f);
+	uint8_t pr[PRSTATUS] = {0};
+	uint64_t regs[27] = {0};
+	regs[4] = stack, regs[16] = rpc, regs[19] = stack; /* rbp, rip, rsp */
+	memcpy(pr + REGS, regs, sizeof regs);
+	pr[12] = 11; /* cursig */
+	for (uint32_t t = 0; t < THREADS; t++) {
+		uint32_t tid = 1000 + t;
+		memcpy(pr + 32, &tid, 4);
+		put_note(f, 1 /* NT_PRSTATUS */, pr, PRSTATUS);
+	}
+	uint8_t *fd = calloc(1, file_desc);
+	uint64_t fe[5] = {1, 4096, base, base + (64u << 20), 0};
+	memcpy(fd, fe, sizeof fe);
+	memcpy(fd + 40, bin, nl);
+	put_note(f, 0x46494c45 /* NT_FILE */, fd, (uint32_t)file_desc);
+	free(fd);
+	for (uint64_t k = 0; k < DEPTH + 2; k++) { /* rbp chain: next frame, return address */
+		uint64_t fr[2] = {stack + 16 * (k + 1), rpc};
+		fwrite(fr, 8, 2, f);
+	}
+	assert_int_equal(fclose(f), 0);
+	result r;
+	expect_bounded(core, "core", &r);
+	assert_true(r.seconds < (ASAN ? 45 : 15));
+	if (!strstr(r.out, "frames unwound in all threads"))
+		fail_msg("no frame budget note in: %.1500s", r.out);
+	free_result(&r);
+	unlink(core);
+}
+
 /* ---- output escaping ---- */
 /* Dump strings with line breaks, tabs, ESC, DEL, C1 and NUL reach every text command
  * escaped: no raw control byte, and no line of output starts with what followed a
@@ -755,6 +857,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_rows_budget),
 		cmocka_unit_test(test_lost_id_ranges),
 		cmocka_unit_test(test_core_names_fifo),
+		cmocka_unit_test(test_core_frame_budget),
 		cmocka_unit_test(test_escaped_fields),
 		cmocka_unit_test(test_nul_shown),
 	};
