@@ -91,6 +91,36 @@ const char *r_proc_name(const report *r, const bd_proc *p)
 	return rw->labels[i] == NO_LABEL ? NULL : rw->labels[i];
 }
 
+/* What a process is, to count it with its like: its initial call; for a spawned
+ * fun (erlang:apply/2, which says nothing) also where it runs now, so that 400,000
+ * workers of one fun make one group "erlang:apply/2 in mod:worker/1". */
+const char *r_proc_group(const report *r, const bd_proc *p)
+{
+	const char *ic = r_proc_initial(r, p);
+	const char *cur = p->pc_mfa ? p->pc_mfa : p->current_call;
+	if (ic && strcmp(ic, "erlang:apply/2"))
+		return ic;
+	if (!cur)
+		return ic ? ic : "(unknown)";
+	report *rw = (report *)r; /* the interned keys are not part of what the page says */
+	/* model strings are interned: a pair of pointers names the key */
+	size_t slot = (((uintptr_t)ic >> 4) ^ ((uintptr_t)cur >> 3)) & 255;
+	if (rw->group_memo[slot].key && rw->group_memo[slot].ic == ic && rw->group_memo[slot].cur == cur)
+		return rw->group_memo[slot].key;
+	char buf[400];
+	int len = snprintf(buf, sizeof buf, "%s in %s", ic ? ic : "?", cur);
+	if (len < 0 || (size_t)len >= sizeof buf)
+		len = (int)sizeof buf - 1;
+	rw->label_text.arena = &rw->label_arena;
+	const char *k = bd_intern_str(&rw->label_text, buf, (size_t)len);
+	if (!k)
+		return ic ? ic : "(unknown)";
+	rw->group_memo[slot].ic = ic;
+	rw->group_memo[slot].cur = cur;
+	rw->group_memo[slot].key = k;
+	return k;
+}
+
 const char *r_proc_label(const report *r, const bd_proc *p)
 {
 	const char *nm = r_proc_name(r, p);
@@ -140,7 +170,7 @@ void r_pid(report *r, bd_pid pid, int with_name)
 	const char *node = bd_pid_node(r->m, pid);
 	if (p) {
 		hw_raw(r->w, " ");
-		hw_text(r->w, r_proc_label(r, p));
+		hw_textcut(r->w, r_proc_label(r, p), 120);
 	} else if (node) {
 		hw_raw(r->w, " on ");
 		hw_text(r->w, node);
@@ -157,6 +187,30 @@ void r_note(report *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->notes[r->nnotes++], sizeof r->notes[0], fmt, ap);
 	va_end(ap);
+}
+
+/* "No X": in the dump, in the part of a cut dump that was written, or not read at
+ * all (what a live capture does not take). A note, not an error: the page goes on. */
+void r_none(report *r, const char *what, int live_unknown, const char *after)
+{
+	const bd_node_info *n = bd_model_node(r->m);
+	char c[32];
+	hw *w = r->w;
+	if (live_unknown && is_live(r->m)) {
+		hw_raw(w, "<p>Unknown: a live capture does not read ");
+		hw_raw(w, what);
+		hw_raw(w, ".</p>\n");
+		return;
+	}
+	hw_raw(w, "<p>No ");
+	hw_raw(w, what);
+	if (n->truncated)
+		hw_fmt(w, " in the part of the dump that was written (it stops at byte %s)",
+		       bd_count_fmt(n->truncated_at, c, sizeof c));
+	else
+		hw_raw(w, is_live(r->m) ? " in the capture" : " in the dump");
+	hw_raw(w, after ? after : "");
+	hw_raw(w, ".</p>\n");
 }
 
 void html_footer(report *r, double seconds)

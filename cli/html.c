@@ -79,7 +79,9 @@ static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 static int is_bidi(uint32_t cp)
 {
 	return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
-	       cp == 0x200e || cp == 0x200f || cp == 0x061c || (cp >= 0x80 && cp <= 0x9f);
+	       cp == 0x200e || cp == 0x200f || cp == 0x061c || (cp >= 0x80 && cp <= 0x9f) ||
+	       /* invisible too: line and paragraph separators, zero-width space and joiners */
+	       cp == 0x2028 || cp == 0x2029 || cp == 0x200b || cp == 0x2060 || cp == 0xfeff;
 }
 
 /* The model stores a NUL byte of the input as C0 80 (modified UTF-8). */
@@ -174,10 +176,8 @@ void hw_jsonn(hw *w, const char *s, size_t n)
 			fputs("\\\\x00", f);
 			i += 2;
 		} else if ((l = utf8_len(p + i, n - i, &cp)) != 0) {
-			if (is_bidi(cp))
+			if (is_bidi(cp)) /* also U+2028/9: never raw in the script block */
 				fprintf(f, "\\\\u{%04X}", cp);
-			else if (cp == 0x2028 || cp == 0x2029)
-				fprintf(f, "\\u%04x", cp);
 			else
 				fwrite(p + i, 1, l, f);
 			i += l;
@@ -347,11 +347,17 @@ static const char CSS[] =
 	".facts>div{word-break:break-word}\n"
 	".facts div span{display:block;color:var(--muted);font-size:11.5px;text-transform:uppercase;letter-spacing:.03em}\n"
 	".slogan{font-family:'DejaVu Sans Mono',Menlo,Consolas,monospace;font-size:16px;background:#fff6f5;"
-	"border-left:4px solid var(--crit);padding:8px 12px;margin:8px 0;white-space:pre-wrap;word-break:break-word}\n"
-	".verdict{font-size:16px;font-weight:600;margin:12px 0}\n"
+	"border-left:4px solid var(--crit);padding:8px 12px;margin:8px 0;white-space:pre-wrap;word-break:break-word;"
+	"max-height:7.6em;overflow:auto}\n"
+	".slogan.none{background:var(--panel);border-left-color:var(--line);color:var(--muted)}\n"
+	".verdict{font-size:17px;font-weight:600;margin:10px 0;padding:8px 12px;border-radius:6px;"
+	"background:#eef2f8;border:1px solid var(--line);word-break:break-word}\n"
+	".verdict.critical{background:#fef3f2;border-color:#fda29b}\n"
+	".verdict.warning{background:#fffaeb;border-color:#fedf89}\n"
+	".verdict.ok{background:#ecfdf3;border-color:#abefc6}\n"
 	".cut{background:#fffaeb;border:1px solid #fedf89;border-radius:6px;padding:8px 12px;margin:8px 0}\n"
 	"ol.findings{padding-left:0;list-style:none;counter-reset:f}\n"
-	"ol.findings>li{border:1px solid var(--line);border-left:5px solid var(--info);border-radius:6px;"
+	"ol.findings>li{overflow-wrap:anywhere;border:1px solid var(--line);border-left:5px solid var(--info);border-radius:6px;"
 	"padding:8px 12px;margin:8px 0;counter-increment:f;break-inside:avoid}\n"
 	"ol.findings>li.critical{border-left-color:var(--crit)}\n"
 	"ol.findings>li.warning{border-left-color:var(--warn)}\n"
@@ -407,7 +413,7 @@ static const char CSS[] =
 	".js .nojs{display:none}\n"
 	"button.fold{display:none;font-size:12px}.js button.fold{display:inline-block}\n"
 	"@media print{header.top{position:static}.tools,.pager,button.fold{display:none!important}"
-	"pre{max-height:none}body{font-size:11px}section{break-inside:auto}a{color:inherit;text-decoration:none}"
+	"pre,.slogan{max-height:none}body{font-size:11px}section{break-inside:auto}a{color:inherit;text-decoration:none}"
 	/* folded parts print too, even without the script's beforeprint */
 	"details::details-content{content-visibility:visible;display:block}}\n";
 

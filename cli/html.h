@@ -110,6 +110,7 @@ typedef struct report {
 				* (only for processes the page shows) */
 	uint32_t *app_roots;   /* html_app_roots: the tops of each application's trees */
 	size_t *app_root_off;  /* napps + 2 offsets; the last group is "no application" */
+	struct { const char *ic, *cur, *key; } group_memo[256]; /* r_proc_group's recent keys */
 	bd_intern label_text;
 	bd_arena label_arena;
 	bd_u64map port_index;  /* port id -> index (html_port_listed) */
@@ -133,6 +134,9 @@ uint64_t r_words(const report *r, uint64_t words);
  * or via name), else NULL. */
 const char *r_proc_name(const report *r, const bd_proc *p);
 /* Label of a process for people: r_proc_name, else initial call, else "-". */
+/* Its group: the initial call, for a spawned fun also where it runs ("erlang:apply/2
+ * in mod:loop/1"); a stable string. */
+const char *r_proc_group(const report *r, const bd_proc *p);
 const char *r_proc_label(const report *r, const bd_proc *p);
 const char *r_proc_initial(const report *r, const bd_proc *p);
 const char *r_proc_app(const report *r, const bd_proc *p);
@@ -140,6 +144,9 @@ const char *r_proc_app(const report *r, const bd_proc *p);
 void r_pid(report *r, bd_pid pid, int with_name);
 void r_pid_href(const report *r, bd_pid pid, char *buf, size_t cap);
 void r_note(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "No <what> in the dump." (what is markup), said right for cut dumps and, with
+ * live_unknown, for what a live capture does not read; after: more markup. */
+void r_none(report *r, const char *what, int live_unknown, const char *after);
 
 /* Sections (html_*.c). */
 void html_verdict(report *r);

@@ -192,7 +192,8 @@ static void ci_rules(diff_report *r)
 		return;
 	hw_fmt(w, "<section id=\"ci\">\n<h2>CI rules: %s</h2>\n",
 	       ci->failed ? "FAILED" : "passed");
-	hw_fmt(w, "<p class=\"verdict\">%d of %d rules failed.</p>\n", ci->failed, (int)BD_CI__COUNT);
+	hw_fmt(w, "<p class=\"verdict %s\">%d of %d rules failed.</p>\n", ci->failed ? "critical" : "ok",
+	       ci->failed, (int)BD_CI__COUNT);
 	hw_raw(w, "<table class=\"sortable\"><thead><tr><th>Rule</th><th>Result</th><th>Threshold</th>"
 		  "<th>Summary</th></tr></thead><tbody>\n");
 	for (int i = 0; i < BD_CI__COUNT; i++) {
@@ -536,8 +537,8 @@ void html_diff(diff_report *r)
 	side(w, "Input", r->b, r->path_b);
 	hw_raw(w, "</div>\n");
 	if (r->ci)
-		hw_fmt(w, "<p class=\"verdict\">CI rules: %s (<a href=\"#ci\">%d failed</a>)</p>\n",
-		       r->ci->failed ? "FAILED" : "passed", r->ci->failed);
+		hw_fmt(w, "<p class=\"verdict %s\">CI rules: %s (<a href=\"#ci\">%d failed</a>)</p>\n",
+		       r->ci->failed ? "critical" : "ok", r->ci->failed ? "FAILED" : "passed", r->ci->failed);
 	summary(r);
 	hw_raw(w, "</section>\n");
 	ci_rules(r);

@@ -405,9 +405,7 @@ static void groups(report *r)
 	size_t n = 0, cap = 0;
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const bd_proc *p = &r->procs[i];
-		const char *key = r_proc_initial(r, p);
-		if (!key)
-			key = "(unknown)";
+		const char *key = r_proc_group(r, p);
 		int64_t id = bd_strmap_get(&map, key, strlen(key));
 		if (id < 0) {
 			if (n == cap) {
@@ -436,7 +434,8 @@ static void groups(report *r)
 	if (n)
 		qsort(g, n, sizeof *g, cmp_group);
 	char a[32];
-	hw_fmt(w, "<h3>Processes by initial call (%s groups, every process)</h3>\n",
+	hw_fmt(w, "<h3>Processes by initial call (%s groups, every process; a spawned fun also by "
+		  "where it runs)</h3>\n",
 	       bd_count_fmt(n, a, sizeof a));
 	hw_raw(w, "<div class=\"tools\"><input type=\"search\" class=\"filter\" data-table=\"proc-groups\" "
 		  "placeholder=\"filter groups\"><span class=\"count muted\"></span></div>\n");
@@ -489,7 +488,8 @@ void html_processes(report *r)
 	size_t nrows = r->nrows;
 	hw_fmt(w, "<section id=\"processes\">\n<h2>Processes (%s)</h2>\n", bd_count_fmt(r->nprocs, a, sizeof a));
 	if (!r->nprocs) {
-		hw_raw(w, "<p>The dump has no processes.</p>\n</section>\n");
+		r_none(r, "processes", 0, NULL);
+		hw_raw(w, "</section>\n");
 	} else {
 		top_charts(r, rankings);
 		table(r, nrows);

@@ -64,7 +64,7 @@ static void erlang_memory(report *r)
 		{"other system", "#allocators", sub(m->system, known), BD_UNKNOWN, 1, 0, 0},
 	};
 	if (m->total == BD_UNKNOWN) {
-		hw_raw(w, "<p class=\"note\">The dump has no =memory section.</p>\n");
+		r_none(r, "<code>=memory</code> section (<code>erlang:memory()</code>)", 0, NULL);
 		return;
 	}
 	svg_stack(w, "erlang:memory() by category", it, sizeof it / sizeof it[0], m->total);
@@ -95,7 +95,9 @@ static void allocators(report *r)
 	size_t n = 0;
 	if (bd_alloc_summarize(r->m, 0, &rows, &n) || !n) {
 		free(rows);
-		hw_raw(w, "<p class=\"note\" id=\"allocators\">No allocator statistics in the dump.</p>\n");
+		hw_raw(w, "<div id=\"allocators\">");
+		r_none(r, "allocator statistics (<code>=allocator</code> sections)", 0, NULL);
+		hw_raw(w, "</div>\n");
 		return;
 	}
 	chart_item items[16];
@@ -172,6 +174,124 @@ static uint32_t app_top(const bd_proc_tree *t, uint32_t k)
 
 enum { TM_APPS = 14, TM_KIDS = 8 };
 
+/* A group of the processes of no application with one initial call. */
+typedef struct tm_group {
+	const char *key;
+	uint64_t count, memory;
+	uint32_t last; /* a member: the one shown when the group is one process */
+} tm_group;
+
+static int cmp_tm_group(const void *x, const void *y)
+{
+	const tm_group *a = x, *b = y;
+	return a->memory < b->memory ? 1 : a->memory > b->memory ? -1 : 0;
+}
+
+/* "(no application)" and what fills it: its largest processes when each holds a
+ * good share (a hog, a mailbox), and the rest grouped by initial call, so that
+ * 400,000 small workers read as one box "400,000 x mod:fun/1", not as blank
+ * space. Returns the new number of items. */
+static size_t no_app_items(report *r, chart_item *items, char (*labels)[160], char (*hrefs)[64], size_t n)
+{
+	const bd_proc_tree *t = r->tree;
+	size_t me = n++;
+	snprintf(hrefs[me], sizeof hrefs[me], "#apps-other");
+	items[me] = chart_it("(no application)", hrefs[me], t->other_memory, BD_UNKNOWN, 1, 0);
+	items[me].muted = 1;
+	/* the largest processes by their own memory */
+	uint32_t top[TM_KIDS];
+	size_t k = 0;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		if (t->place[i].app != BD_NO_PROC || !t->place[i].memory)
+			continue;
+		size_t j = k < TM_KIDS ? k++ : TM_KIDS;
+		if (j == TM_KIDS && t->place[top[TM_KIDS - 1]].memory >= t->place[i].memory)
+			continue;
+		if (j == TM_KIDS)
+			j = TM_KIDS - 1;
+		while (j > 0 && t->place[top[j - 1]].memory < t->place[i].memory) {
+			top[j] = top[j - 1];
+			j--;
+		}
+		top[j] = (uint32_t)i;
+	}
+	/* shown alone: a culprit, or one holding a twentieth of the whole */
+	uint8_t alone[TM_KIDS] = {0};
+	for (size_t j = 0; j < k; j++)
+		alone[j] = (r->flags[top[j]] & RF_CULPRIT) || t->place[top[j]].memory >= t->other_memory / 20;
+	/* the others by initial call */
+	bd_strmap map = {0};
+	tm_group *g = NULL;
+	size_t ng = 0, cap = 0;
+	for (size_t i = 0; i < r->nprocs; i++) {
+		if (t->place[i].app != BD_NO_PROC || !t->place[i].memory)
+			continue;
+		int skip = 0;
+		for (size_t j = 0; j < k; j++)
+			skip |= alone[j] && top[j] == i;
+		if (skip)
+			continue;
+		const char *key = r_proc_group(r, &r->procs[i]);
+		int64_t id = bd_strmap_get(&map, key, strlen(key));
+		if (id < 0) {
+			if (ng == cap) {
+				size_t nc = cap ? cap * 2 : 64;
+				tm_group *x = realloc(g, nc * sizeof *x);
+				if (!x)
+					break;
+				g = x;
+				cap = nc;
+			}
+			if (bd_strmap_put(&map, key, strlen(key), (uint32_t)ng) < 0)
+				break;
+			g[ng] = (tm_group){key, 0, 0, (uint32_t)i};
+			id = (int64_t)ng++;
+		}
+		g[id].count++;
+		g[id].memory += t->place[i].memory;
+		g[id].last = (uint32_t)i;
+	}
+	bd_strmap_free(&map);
+	if (ng)
+		qsort(g, ng, sizeof *g, cmp_tm_group);
+	/* the children, largest first: the processes alone, then the groups */
+	size_t gi = 0, ai = 0;
+	uint64_t sum = 0;
+	while (n - me <= TM_KIDS) {
+		while (ai < k && !alone[ai])
+			ai++;
+		int take_proc = ai < k && (gi >= ng || t->place[top[ai]].memory >= g[gi].memory);
+		if (!take_proc && gi >= ng)
+			break;
+		uint32_t c = take_proc ? top[ai] : g[gi].count == 1 ? g[gi].last : BD_NO_PROC;
+		uint64_t v = take_proc ? t->place[top[ai]].memory : g[gi].memory;
+		if (!v || sum + v > items[me].value)
+			break;
+		sum += v;
+		if (c != BD_NO_PROC) {
+			snprintf(labels[n], sizeof labels[n], "%s", r_proc_label(r, &r->procs[c]));
+			r_pid_href(r, r->procs[c].pid, hrefs[n], sizeof hrefs[n]);
+			items[n] = chart_it(labels[n], hrefs[n][0] ? hrefs[n] : hrefs[me], v, me, 1,
+					    (r->flags[c] & RF_CULPRIT) != 0);
+		} else {
+			char cnt[32];
+			const char *key = g[gi].key; /* a small box shows the start of its label */
+			const char *fun = !strncmp(key, "erlang:apply/2 in ", 18) ? key + 18 : NULL;
+			snprintf(labels[n], sizeof labels[n], "%s \xc3\x97 %s%s", bd_count_fmt(g[gi].count, cnt, sizeof cnt),
+				 fun ? "fun in " : "", fun ? fun : key);
+			snprintf(hrefs[n], sizeof hrefs[n], "#proc-groups");
+			items[n] = chart_it(labels[n], hrefs[n], v, me, 1, 0);
+		}
+		n++;
+		if (take_proc)
+			ai++;
+		else
+			gi++;
+	}
+	free(g);
+	return n;
+}
+
 static void treemap(report *r)
 {
 	const bd_proc_tree *t = r->tree;
@@ -204,38 +324,8 @@ static void treemap(report *r)
 			n++;
 		}
 	}
-	if (items && t->other_memory) {
-		size_t me = n++;
-		snprintf(hrefs[me], sizeof hrefs[me], "#apps-other");
-		items[me] = chart_it("(no application)", hrefs[me], t->other_memory, BD_UNKNOWN, 1, 0);
-		items[me].muted = 1;
-		/* Its largest processes by their own memory (their subtrees may hold
-		 * applications). */
-		uint32_t top[TM_KIDS];
-		size_t k = 0;
-		for (size_t i = 0; i < r->nprocs; i++) {
-			if (t->place[i].app != BD_NO_PROC || !t->place[i].memory)
-				continue;
-			size_t j = k < TM_KIDS ? k++ : TM_KIDS;
-			if (j == TM_KIDS && t->place[top[TM_KIDS - 1]].memory >= t->place[i].memory)
-				continue;
-			if (j == TM_KIDS)
-				j = TM_KIDS - 1;
-			while (j > 0 && t->place[top[j - 1]].memory < t->place[i].memory) {
-				top[j] = top[j - 1];
-				j--;
-			}
-			top[j] = (uint32_t)i;
-		}
-		for (size_t j = 0; j < k; j++) {
-			uint32_t c = top[j];
-			snprintf(labels[n], sizeof labels[n], "%s", r_proc_label(r, &r->procs[c]));
-			r_pid_href(r, r->procs[c].pid, hrefs[n], sizeof hrefs[n]);
-			items[n] = chart_it(labels[n], hrefs[n][0] ? hrefs[n] : hrefs[me],
-						t->place[c].memory, me, 1, (r->flags[c] & RF_CULPRIT) != 0);
-			n++;
-		}
-	}
+	if (items && t->other_memory)
+		n = no_app_items(r, items, labels, hrefs, n);
 	if (items)
 		svg_treemap(r->w, "Process memory by application and supervisor", items, n, 760, 380);
 	free(items);
@@ -300,7 +390,8 @@ void html_ets(report *r)
 	}
 	size_t *idx = keys ? order(keys, n) : NULL;
 	if (!n || !idx) {
-		hw_raw(w, "<p>No ETS tables in the dump.</p>\n</section>\n");
+		r_none(r, "ETS tables", 0, NULL);
+		hw_raw(w, "</section>\n");
 		free(keys);
 		free(idx);
 		return;
@@ -373,7 +464,8 @@ void html_ports(report *r)
 		keys[i] = p[i].queue;
 	size_t *idx = keys ? order(keys, n) : NULL;
 	if (!n || !idx) {
-		hw_raw(w, "<p>No ports in the dump.</p>\n</section>\n");
+		r_none(r, "ports", 0, NULL);
+		hw_raw(w, "</section>\n");
 		free(keys);
 		free(idx);
 		return;
@@ -476,8 +568,8 @@ void html_timers(report *r)
 	char a[32];
 	hw_fmt(w, "<section id=\"timers\">\n<h2>Timers (%s)</h2>\n", bd_count_fmt(n, a, sizeof a));
 	if (!n) {
-		hw_raw(w, "<p>No timers in the dump (erlang:send_after/start_timer; OTP writes them as "
-			  "=timer sections).</p>\n</section>\n");
+		r_none(r, "timers (<code>erlang:send_after</code>, <code>start_timer</code>: <code>=timer</code> sections)", 1, NULL);
+		hw_raw(w, "</section>\n");
 		return;
 	}
 	filter_box(w, "timer-table", "timers: owner, message");
@@ -594,7 +686,8 @@ void html_schedulers(report *r)
 	const bd_sched *s = bd_model_scheds(r->m, &n);
 	hw_fmt(w, "<section id=\"schedulers\">\n<h2>Schedulers (%zu)</h2>\n", n);
 	if (!n) {
-		hw_raw(w, "<p>No scheduler sections in the dump.</p>\n</section>\n");
+		r_none(r, "scheduler sections", 0, NULL);
+		hw_raw(w, "</section>\n");
 		return;
 	}
 	chart_item items[64];
@@ -713,7 +806,7 @@ void html_binaries(report *r)
 		if (n > MAX_BINS)
 			hw_fmt(w, "<p class=\"note\">%s smaller binaries not listed.</p>\n", bd_count_fmt(n - MAX_BINS, a, sizeof a));
 	} else if (!n) {
-		hw_raw(w, "<p>No =binary sections in the dump.</p>\n");
+		r_none(r, "<code>=binary</code> sections", 0, NULL);
 	}
 	if (r->refs && r->refs->missing) {
 		hw_fmt(w, "<p class=\"note\">Not in the dump: %s binaries referenced from heaps, ~%s by the "

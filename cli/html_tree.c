@@ -27,7 +27,7 @@ static void node_line(tree_walk *tw, uint32_t k)
 	hw_fmt(w, "<span class=\"tn%s\">", (r->flags[k] & RF_CULPRIT) ? " hot" : "");
 	r_pid(r, p->pid, 0);
 	hw_raw(w, " ");
-	hw_text(w, r_proc_label(r, p));
+	hw_textcut(w, r_proc_label(r, p), 100); /* one line: a long atom is cut */
 	if (pl->supervisor)
 		hw_raw(w, " <span class=\"badge\">supervisor</span>");
 	if (r->flags[k] & RF_CULPRIT)
@@ -142,7 +142,7 @@ static void subtree(tree_walk *tw, uint32_t k, int depth, uint32_t app)
 	if (pl->app != app && pl->app != BD_NO_PROC) {
 		node_line(tw, k);
 		hw_fmt(w, " <a href=\"#app-%u\">application ", pl->app);
-		hw_text(w, r->tree->apps[pl->app].name);
+		hw_textcut(w, r->tree->apps[pl->app].name, 100);
 		hw_raw(w, "</a></li>\n");
 		return;
 	}

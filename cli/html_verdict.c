@@ -152,6 +152,10 @@ static void evidence(hw *w, const bd_finding *f)
 			hw_fmt(w, "%.4g", e->v.d);
 			break;
 		default:
+			if (!e->v.s || !e->v.s[0]) {
+				hw_raw(w, "<span class=\"muted\">(none)</span>");
+				break;
+			}
 			hw_raw(w, "<code>");
 			hw_textcut(w, e->v.s, 1000);
 			hw_raw(w, "</code>");
@@ -297,17 +301,29 @@ void html_verdict(report *r)
 		  : live ? "Live capture of "
 		  : n->source && !strcmp(n->source, "snapshot") ? "Snapshot of " : "Crash dump of ");
 	hw_text(w, n->node_name ? n->node_name : "an unnamed node");
-	hw_raw(w, "</h1>\n<div class=\"slogan\" title=\"Slogan: the reason the dump was written\">");
+	hw_fmt(w, "</h1>\n<div class=\"slogan%s\" title=\"Slogan: the reason the dump was written\">",
+	       n->slogan && n->slogan[0] ? "" : " none");
 	if (n->slogan && n->slogan[0])
 		hw_textcut(w, n->slogan, 4000);
 	else
 		hw_raw(w, live ? "(no slogan: captured from the running node)" : "(no slogan)");
 	hw_raw(w, "</div>\n");
-	facts(r);
-	completeness(r);
-	hw_raw(w, "<p class=\"verdict\">");
+	/* The answer right under the question: what the findings say, coloured by the
+	 * worst of them; then whether the input is whole, then the facts. */
+	const char *cls = "ok";
+	for (size_t i = 0; i < r->fs->n; i++) {
+		if (r->fs->items[i].severity == BD_SEV_CRITICAL) {
+			cls = "critical";
+			break;
+		}
+		if (r->fs->items[i].severity == BD_SEV_WARNING)
+			cls = "warning";
+	}
+	hw_fmt(w, "<p class=\"verdict %s\">", cls);
 	hw_text(w, r->fs->verdict);
 	hw_raw(w, "</p>\n");
+	completeness(r);
+	facts(r);
 	if (!r->fs->n) {
 		hw_raw(w, "<p>No findings: nothing in this dump looks wrong to beamdump.</p>\n");
 	} else {

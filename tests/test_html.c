@@ -48,6 +48,10 @@ static void test_text_controls_and_utf8(void **state)
 	s = render(do_text, "a\xc2\x85" "b\xc0\x80" "c");
 	assert_string_equal(s, "a\\u{0085}b\\x00c");
 	free(s);
+	/* invisible separators: a name cannot hide a line break or a zero-width space */
+	s = render(do_text, "a\xe2\x80\xa8" "b\xe2\x80\x8b" "c\xef\xbb\xbf");
+	assert_string_equal(s, "a\\u{2028}b\\u{200B}c\\u{FEFF}");
+	free(s);
 	s = render(do_json, "\xc0\x80");
 	assert_string_equal(s, "\"\\\\x00\"");
 	free(s);
@@ -64,7 +68,7 @@ static void test_json_is_safe_in_script(void **state)
 	assert_null(strstr(s, "</"));
 	assert_null(strstr(s, "<!--"));
 	assert_null(strstr(s, "\xe2\x80\xa8"));
-	assert_string_equal(s, "\"\\u003c/script\\u003e\\u003c!--\\u2028\\\"\\\\\\\\x0a\"");
+	assert_string_equal(s, "\"\\u003c/script\\u003e\\u003c!--\\\\u{2028}\\\"\\\\\\\\x0a\"");
 	free(s);
 	s = render(do_json, NULL);
 	assert_string_equal(s, "null");

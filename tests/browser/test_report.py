@@ -34,6 +34,8 @@ SAMPLES = os.environ.get("BD_SAMPLES", "")
 WORK = os.environ.get("BD_BROWSER_WORK") or tempfile.mkdtemp(prefix="bd-browser-")
 HOSTILE = os.path.join(SRC, "tests", "browser", "fixtures", "hostile_names.dump.zst")
 MARK = "<script>window.__pwned=1</script>"
+APP = "'</style><script>window.__pwned=5</script>]]><!--\\u{2028}app'"  # as the page shows it
+SUP = "']]></svg><script>window.__pwned=6</script>\"sup\\''"
 SHOTS = "sample_mailbox"  # the pages photographed (a screenshot costs ~0.4 s)
 
 
@@ -256,8 +258,25 @@ def hostile(b, html):
     common(b, url, html)
     text = b.eval("document.body.textContent")
     for needle in (MARK, '<img src=x onerror="window.__pwned=2">', "<svg onload=window.__pwned=3>",
-                   "</script><b>heap binary</b>", "<i>msg</i>", "\\u{202E}evil_name"):
+                   "</script><b>heap binary</b>", "<i>msg</i>", "\\u{202E}evil_name",
+                   APP, SUP, "</div></title></style>]]><!--", "\\x01\\x1b\\x08\\x7f\\u{009B}\\u{2028}xxx",
+                   "nul</title>\\r\\n\\u{2028}\\u{2029}"):
         check(needle in text, "%r is not shown as text" % needle)
+    check("\u2028" not in text and "\u2029" not in text, "an invisible line separator is shown raw")
+    check("</title></style>]]><!--<script>" in b.eval("document.title"), "the slogan is not in the title as text")
+    # the application and its supervisor (atoms with markup) in the treemap, the
+    # applications table, the tree and the process table's data block
+    for sel in ("#memory", "#apps table", "#apps h3"):
+        check(APP in (b.eval("document.querySelector(%s).textContent" % json.dumps(sel)) or ""),
+              "the hostile application is not in %s" % sel)
+    check(SUP in b.eval("document.getElementById('apps').textContent"), "the hostile supervisor is not in the tree")
+    set_filter(b, "pwned=6")
+    rows = proc_rows(b)
+    check(len(rows) == 1 and SUP in rows[0]["cells"][1] and rows[0]["cells"][9] == APP, "data row: %r" % rows)
+    set_filter(b, "")
+    # nothing from the dump overflows the page sideways
+    width = b.eval("document.documentElement.scrollWidth")
+    check(width <= 1400, "the page is %d px wide" % width)
     # the ETS table named like a script tag, in the ETS table
     ets = b.eval("document.getElementById('ets-table').textContent")
     check(MARK in ets, "the hostile ETS name is not in the ETS table")
@@ -345,7 +364,145 @@ def live_capture(b):
     check("report_live_tab" in b.eval("document.getElementById('ets-table').textContent"), "the ETS table")
 
 
+def shown(s):
+    """A dump's string as the page shows it (cli/html.c hw_text): C0 controls as
+    \\xNN, C1 and bidirectional controls as \\u{NNNN}."""
+    def one(m):
+        c = ord(m.group())
+        return "\\x%02x" % c if c < 0x80 else "\\u{%04X}" % c
+    return re.sub("[\x00-\x08\x0b-\x1f\x7f\x80-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u2028\u2029\u200b\u2060\ufeff]", one, s)
+
+
+def any_input(b, path, html):
+    """Any input at all (a dump of any era, cut or odd, a snapshot, a core): the page
+    renders without errors, says the verdict analyze gives and says it first, names
+    the culprit, sorts and filters, and reads and prints without JavaScript."""
+    p = subprocess.run([BIN, "analyze", "--json", path], capture_output=True, text=True, timeout=300)
+    if p.returncode == 3:  # unreadable: report refuses it the same way, with a reason
+        r = subprocess.run([BIN, "report", "-o", html, path], capture_output=True, text=True, timeout=300)
+        check(r.returncode == 3 and r.stderr.strip() and not os.path.exists(html),
+              "unreadable input: report exit %d %r" % (r.returncode, r.stderr))
+        return "unreadable: " + r.stderr.strip()[:100]
+    check(p.returncode in (0, 4), "analyze exit %d: %s" % (p.returncode, p.stderr[:200]))
+    a = json.loads(p.stdout)
+    r = subprocess.run([BIN, "report", "-o", html, path], capture_output=True, text=True, timeout=300)
+    check(r.returncode == p.returncode, "report exit %d, analyze %d: %s" % (r.returncode, p.returncode, r.stderr[:200]))
+    url = "file://" + os.path.abspath(html)
+    common(b, url, html)
+    native = (b.eval("document.querySelector('h1').textContent") or "").startswith("Native crash of")
+    verdict = b.eval("document.querySelector('#verdict .verdict').textContent")
+    check(verdict == shown(a["verdict"]), "verdict %r, analyze says %r" % (verdict, a["verdict"]))
+    top = b.eval("document.querySelector('#verdict .verdict').getBoundingClientRect().top")
+    check(top < 700, "the verdict is %d px down the page" % top)
+    nfind = b.eval("document.querySelectorAll('ol.findings > li').length")
+    check(nfind == len(a["findings"]), "%d findings shown, analyze has %d" % (nfind, len(a["findings"])))
+    if p.returncode == 4:
+        check(b.eval("!!document.querySelector('#verdict .cut')"), "a partial input without the note saying so")
+    nprocs = a["node"].get("processes") or 0
+    nrows = len(proc_rows(b)) if not native else 0
+    if nprocs and not native:
+        check(nrows > 0, "empty process table")
+    f0 = next((f for f in a["findings"] if f["severity"] != "info"), None)
+    if f0 and f0["subject"]["type"] == "process" and f0["subject"].get("name") and not native:
+        text = b.eval("document.querySelector('ol.findings > li').textContent")
+        check(shown(f0["subject"]["name"]) in text, "the culprit %s is not named" % f0["subject"]["name"])
+    if f0 and f0["subject"]["type"] == "process" and f0["subject"].get("pid") and not native:
+        pid = f0["subject"]["pid"]
+        set_filter(b, pid)
+        rows = proc_rows(b)
+        check(len(rows) >= 1 and rows[0]["cells"][0] == pid, "culprit %s not found by the filter: %r" % (pid, rows[:2]))
+        check("culprit" in rows[0]["cls"], "culprit row not marked")
+        check(b.eval("!!document.getElementById(%s)" % json.dumps("p-" + pid[1:-1])), "no detail for the culprit")
+        set_filter(b, "")
+    if nrows > 1:
+        click_header(b, "proc-table", "MsgQ")
+        col = [num(r["cells"][7]) for r in proc_rows(b)]
+        check(col == sorted(col, reverse=True), "MsgQ not sorted descending: %r" % col[:5])
+        click_header(b, "proc-table", "Memory")
+        col = [num(r["cells"][6]) for r in proc_rows(b)]
+        check(col == sorted(col, reverse=True), "Memory not sorted descending: %r" % col[:5])
+        first = proc_rows(b)[0]["cells"][0]
+        set_filter(b, first)
+        check(any(r["cells"][0] == first for r in proc_rows(b)), "filter by pid lost the row")
+        set_filter(b, "")
+    b.open(url, javascript=False)
+    text = b.eval("document.body.innerText")
+    check(shown(a["verdict"]) in text, "verdict not readable without JavaScript")
+    if nrows:
+        check(len(proc_rows(b)) > 0, "no process rows without JavaScript")
+    b.call("Emulation.setEmulatedMedia", {"media": "print"})
+    try:
+        check(b.eval("document.querySelector('#verdict .verdict').checkVisibility()"), "the verdict does not print")
+    finally:
+        b.call("Emulation.setEmulatedMedia", {"media": ""})
+    return "%s, %d findings, %d processes, %d kB" % (a["verdict"][:60], nfind, nprocs, os.path.getsize(html) >> 10)
+
+
+def odd_inputs(work):
+    """Dumps a reader meets in the field, made from a real one: CRLF line ends, cut
+    inside a =proc section, cut in the header, no =memory, no processes."""
+    src = subprocess.run(["zstd", "-dc", os.path.join(SRC, "samples", "dumps", "healthy.dump.zst")],
+                         capture_output=True, check=True).stdout
+    starts = [(m.start(), m.group(1)) for m in re.finditer(rb"^=([a-z_]+)", src, re.M)]
+
+    def without(drop):
+        out = [src[:starts[0][0]]]
+        for i, (at, name) in enumerate(starts):
+            end = starts[i + 1][0] if i + 1 < len(starts) else len(src)
+            if not drop(name):
+                out.append(src[at:end])
+        return b"".join(out)
+    procs = [at for at, name in starts if name == b"proc"]
+    made = {"crlf": src.replace(b"\n", b"\r\n"),
+            "cut_in_proc": src[:procs[len(procs) // 2] + 120],
+            "cut_in_header": src[:starts[1][0] - 40],
+            "no_memory": without(lambda n: n in (b"memory", b"allocator", b"allocated_areas")),
+            "no_procs": without(lambda n: n.startswith(b"proc"))}
+    paths = []
+    for name, data in made.items():
+        path = os.path.join(work, "odd_%s.dump" % name)
+        with open(path, "wb") as f:
+            f.write(data)
+        paths.append(path)
+    return paths
+
+
+# Real dumps of other people's nodes, one per era and kind (the full set:
+# `test_report.py --sweep tests/fixtures/wild`), and hostile inputs of other kinds.
+WILD = ("005_r11b-0_doboot_fuzed-old", "032_r15b01_heart_smithsonian", "068_20_eheap-ex_numex",
+        "071_20_childsetup_raspberrypi-live", "119_28_kernelac-rabbit_celery-rabbitmq")
+HOSTILE_OTHERS = ("stack_value_at_eof_oob_read.dump", "terminal_escapes.dump", "nul_bytes.dump",
+                  "memory_segv_snapshot_null_alloc_name.bdump")
+
+
+def sweep(paths):
+    """By hand: every input under the paths given (files or directories)."""
+    files = []
+    for p in paths:
+        if os.path.isdir(p):
+            files += sorted(f for f in glob.glob(os.path.join(p, "*"))
+                            if re.search(r"\.(dump|bdump)(\.(zst|gz))?$|(^|/)core[^/]*$", f))
+        else:
+            files.append(p)
+    os.makedirs(WORK, exist_ok=True)
+    failed = 0
+    with Browser(width=1400, height=1000) as b:
+        for f in files:
+            html = os.path.join(WORK, re.sub(r"[^A-Za-z0-9_.-]", "_", f.strip("/")) + ".html")
+            t = time.monotonic()
+            try:
+                what = any_input(b, f, html)
+                print("[       OK ] %s (%.1f s): %s" % (f, time.monotonic() - t, what), flush=True)
+            except Exception as e:
+                failed += 1
+                print("[  FAILED  ] %s: %s" % (f, e), flush=True)
+    print("%d of %d inputs failed; pages in %s" % (failed, len(files), WORK))
+    return 1 if failed else 0
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--sweep":
+        return sweep(sys.argv[2:])
     if not find_chromium():
         print("[  FAILED  ] chromium is not installed (scripts/deps.sh installs it)")
         return 1
@@ -419,6 +576,13 @@ def main():
             found = sorted(glob.glob(os.path.join(SAMPLES, pattern))) if SAMPLES else []
             if found:
                 one(label, lambda p=found[0], n=label: native_crash(b, p, n))
+
+        inputs = [("wild_" + w[:3], os.path.join(SRC, "tests", "fixtures", "wild", w + ".dump.zst")) for w in WILD]
+        inputs += [("hostile_" + h.split(".")[0], os.path.join(SRC, "tests", "fixtures", "hostile", h))
+                   for h in HOSTILE_OTHERS]
+        inputs += [(os.path.basename(p)[:-5], p) for p in odd_inputs(WORK)]
+        for name, path in inputs:
+            one(name, lambda p=path, n=name: any_input(b, p, os.path.join(WORK, n + ".html")))
 
         if shutil.which("erl"):
             one("live_capture", lambda: live_capture(b))
