@@ -2,26 +2,29 @@
 # The scale curve: beamdump against `grep -c '^='` (the I/O floor) on dumps of growing
 # size made by bench/mkbig.erl, with peak memory, the model cache and compressed input.
 #
-# Usage: bench/scale.sh [-n RUNS] [--sizes "mid x1 x4"] [--compressed] [--keep]
+# Usage: bench/scale.sh [-n RUNS] [--sizes "mid x1 x4"] [--compressed] [--zsizes "mid x1"] [--keep]
 #   Each size's dump is built once into bench/out/SIZE.dump (under nice; x4 needs ~6 GB
-#   of RAM for the VM and ~3 GB of disk, x16 ~20 GB and ~10 GB) and deleted at the end
-#   unless --keep. Runs alternate (grep, beamdump, grep, ...) so the two see the same
-#   machine; the table shows medians and the median of the per-pair ratios.
-#   --compressed also times .zst and .gz inputs against zstd -dc / gzip -dc alone.
+#   of RAM for the VM and ~3 GB of disk, x16 ~20 GB and ~10 GB); a dump built by this
+#   run is deleted at the end unless --keep (one that was there is kept). Runs
+#   alternate (grep, beamdump, grep, ...) so the two see the same machine; the table
+#   shows medians and the median of the per-pair ratios.
+#   --compressed also times .zst and .gz inputs against zstd -dc / gzip -dc alone, for
+#   the sizes in --zsizes (default "mid x1": gzip -1 of x16 alone takes minutes).
 #   BEAMDUMP=path overrides build/beamdump. Prints Markdown (also bench/out/scale.md).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 out="$here/out"
-runs=5 sizes="mid x1 x4" compressed=0 keep=0
+runs=5 sizes="mid x1 x4" zsizes="mid x1" compressed=0 keep=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	-n) runs=$2; shift 2 ;;
 	--sizes) sizes=$2; shift 2 ;;
 	--compressed) compressed=1; shift ;;
+	--zsizes) zsizes=$2; shift 2 ;;
 	--keep) keep=1; shift ;;
-	*) echo "usage: $0 [-n RUNS] [--sizes \"mid x1 x4 x16\"] [--compressed] [--keep]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-n RUNS] [--sizes \"mid x1 x4 x16\"] [--compressed] [--zsizes \"mid x1\"] [--keep]" >&2; exit 2 ;;
 	esac
 done
 mkdir -p "$out"
@@ -98,7 +101,9 @@ once() {
 
 for size in $sizes; do
 	dump="$out/$size.dump"
+	made=0
 	if [ ! -s "$dump" ]; then
+		made=1
 		echo "scale.sh: generating $dump ($(df -h --output=avail "$out" | tail -n 1) free)" >&2
 		hms=""
 		[ "$size" = x16 ] && hms="+hms 12" # 5 M processes: small heaps, or 25 GB of RAM
@@ -124,7 +129,7 @@ for size in $sizes; do
 		# shellcheck disable=SC2086
 		once "$c (cache)" "$bd" $c "$dump"
 	done
-	if [ $compressed = 1 ]; then
+	if [ $compressed = 1 ] && [[ " $zsizes " == *" $size "* ]]; then
 		nice -n 19 zstd -q -f -1 -T1 "$dump" -o "$dump.zst"
 		nice -n 19 gzip -1 -c "$dump" >"$dump.gz"
 		pair "info .zst (first read) vs zstd -dc" sh -c 'zstd -dc "$1" >/dev/null' sh "$dump.zst" -- \
@@ -144,7 +149,7 @@ for size in $sizes; do
 		done
 		echo
 	} >>"$out/scale.md"
-	[ $keep = 1 ] || rm -f "$dump"
+	[ $keep = 1 ] || [ $made = 0 ] || rm -f "$dump"
 done
 rm -rf "$cache" "$bd"
 cat "$out/scale.md"

@@ -52,6 +52,8 @@ void bd_cache_file(char *buf, size_t cap, const char *dir, const char *path);
 /* Where section id's rows are in a cache file: 0, or -1. */
 int bd_cache_section(const char *file, unsigned id, uint64_t *off, uint64_t *count,
 		     uint32_t *elem);
+/* The address the cache of the dump at (real) path is mapped at when it is free. */
+uint64_t bd_cache_map_base(const char *path);
 /* Recompute a cache file's checksums after its bytes were changed (a crafted file). */
 int bd_cache_reseal(const char *file);
 

@@ -14,10 +14,10 @@
 
 #include "cd_int.h"
 
-#define NBLOCK 8 /* blocks in flight: the producer's lead */
+#define NBLOCK 4 /* blocks in flight: the producer's lead (its pages are resident) */
 
 /* Bytes per block, and the smallest input worth a thread (tests make both small). */
-uint64_t cd_scan_block = (uint64_t)4 << 20;
+uint64_t cd_scan_block = (uint64_t)2 << 20;
 uint64_t cd_scan_min = (uint64_t)64 << 20;
 #define BLOCK (c->block)
 

@@ -893,9 +893,9 @@ static void queue_proc(cd_reader *r, const cd_section *s)
 		cd_flush_procs(r); /* the pages behind can go */
 		return skipped(r, s, "more processes than a dump of this size holds");
 	}
-	/* 64 k sections (about 30 MB of text): the pages behind a batch go once it is
+	/* 32 k sections (about 15 MB of text): the pages behind a batch go once it is
 	 * parsed, so the resident set does not grow with the process table's text. */
-	if (r->proc_secs.len >= (1u << 16))
+	if (r->proc_secs.len >= (1u << 15))
 		cd_flush_procs(r);
 	cd_section *q = bd_vec_push(&r->proc_secs);
 	if (!q)

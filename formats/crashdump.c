@@ -15,8 +15,8 @@
 #include "cd_int.h"
 #include "readers.h"
 
-#define SCAN_WINDOW ((uint64_t)16 << 20) /* bytes searched between two releases */
-#define RELEASE_STEP ((uint64_t)32 << 20)
+#define SCAN_WINDOW ((uint64_t)8 << 20) /* bytes searched between two releases */
+#define RELEASE_STEP ((uint64_t)8 << 20)
 
 #define T(s) s, sizeof(s) - 1
 static const struct tag_def {
@@ -458,7 +458,9 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	cd_flush_procs(&r);
 	if (r.attached)
 		bd_prefetch_proc(r.prefetch, r.attached);
-	bd_prefetch_free(r.prefetch);
+	/* A summary under way goes on beside what comes next (the analyses). */
+	bd_prefetch_close(r.prefetch);
+	m->prefetch = r.prefetch;
 	bd_vec_free(&r.proc_secs);
 	for (size_t i = 0; i < sizeof tag_defs / sizeof tag_defs[0]; i++) {
 		const struct tag_def *d = &tag_defs[i];

@@ -1072,13 +1072,36 @@ size_t bd_heap_messages(bd_heap *h, size_t first, size_t count, bd_term **out)
 	return got;
 }
 
+/* snprintf(buf + k, cap - k, "%.*s", n, s) for shape keys, without the formatting
+ * machinery (one call per queued message): the length it wanted, as snprintf. */
+static size_t sh_lit(char *buf, size_t cap, size_t k, const char *s, size_t n)
+{
+	if (k < cap) {
+		size_t c = n < cap - 1 - k ? n : cap - 1 - k;
+		memcpy(buf + k, s, c);
+		buf[k + c] = 0;
+	}
+	return k + n;
+}
+static size_t sh_put(char *buf, size_t cap, size_t k, const char *s, size_t n)
+{
+	n = strnlen(s, n);
+	if (k < cap) {
+		size_t c = n < cap - 1 - k ? n : cap - 1 - k;
+		memcpy(buf + k, s, c);
+		buf[k + c] = 0;
+	}
+	return k + n;
+}
+#define SH_LIT(buf, cap, k, lit) sh_lit(buf, cap, k, lit, sizeof lit - 1)
+
 /* Shape of an element without building terms: "{job,_,_}", "ok", "binary"... */
 static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf, size_t cap,
 		     int unwrap, bd_pid *caller)
 {
 	uint64_t a, n;
 	const char *op, *oe;
-	snprintf(buf, cap, "?");
+	SH_LIT(buf, cap, 0, "?");
 	if (p >= end)
 		return;
 	switch (*p) {
@@ -1086,21 +1109,22 @@ static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf
 		if (bd_parse_hex(p + 1, end, &n)) {
 			const char *c = memchr(p, ':', (size_t)(end - p));
 			if (c && n <= (uint64_t)(end - c - 1))
-				snprintf(buf, cap, "%.*s", (int)(n > 60 ? 60 : n),
-					 bd_secret_is(c + 1, n) ? "'" BD_SECRET_SHOWN "'" : c + 1);
+				sh_put(buf, cap, 0,
+				       bd_secret_is(c + 1, n) ? "'" BD_SECRET_SHOWN "'" : c + 1,
+				       n > 60 ? 60 : (size_t)n);
 		}
 		return;
 	case 'I':
-		snprintf(buf, cap, "integer");
+		SH_LIT(buf, cap, 0, "integer");
 		return;
 	case 'N':
-		snprintf(buf, cap, "[]");
+		SH_LIT(buf, cap, 0, "[]");
 		return;
 	case 'P':
-		snprintf(buf, cap, "pid");
+		SH_LIT(buf, cap, 0, "pid");
 		return;
 	case 'p':
-		snprintf(buf, cap, "port");
+		SH_LIT(buf, cap, 0, "port");
 		return;
 	case 'H':
 		break;
@@ -1116,11 +1140,15 @@ static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf
 			return;
 		q++;
 		if (n == 0) {
-			snprintf(buf, cap, "{}");
+			SH_LIT(buf, cap, 0, "{}");
 			return;
 		}
 		if (q >= oe || *q != 'A') {
-			snprintf(buf, cap, "{%u-tuple}", (unsigned)(n > 9999 ? 9999 : n));
+			char num[8];
+			int d = snprintf(num, sizeof num, "%u", (unsigned)(n > 9999 ? 9999 : n));
+			size_t k = SH_LIT(buf, cap, 0, "{");
+			k = sh_put(buf, cap, k, num, (size_t)d);
+			SH_LIT(buf, cap, k, "-tuple}");
 			return;
 		}
 		uint64_t al;
@@ -1159,38 +1187,41 @@ static void shape_of(const bd_heap *h, const char *p, const char *end, char *buf
 			}
 			char inner[64];
 			shape_of(h, q2, oe, inner, sizeof inner, 0, NULL);
-			snprintf(buf, cap, "%.*s %s", alen, atom, inner);
+			size_t k = sh_put(buf, cap, 0, atom, (size_t)alen);
+			k = SH_LIT(buf, cap, k, " ");
+			sh_put(buf, cap, k, inner, sizeof inner);
 			return;
 		}
-		size_t k = (size_t)snprintf(buf, cap, "{%.*s", alen, atom);
+		size_t k = SH_LIT(buf, cap, 0, "{");
+		k = sh_put(buf, cap, k, atom, (size_t)alen);
 		for (uint64_t i = 1; i < n && i < 12 && k + 3 < cap; i++)
-			k += (size_t)snprintf(buf + k, cap - k, ",_");
+			k = SH_LIT(buf, cap, k, ",_");
 		if (n >= 12 && k + 5 < cap)
-			k += (size_t)snprintf(buf + k, cap - k, ",...");
+			k = SH_LIT(buf, cap, k, ",...");
 		if (k + 2 < cap)
-			snprintf(buf + k, cap - k, "}");
+			SH_LIT(buf, cap, k, "}");
 		return;
 	}
 	case 'l':
-		snprintf(buf, cap, "list");
+		SH_LIT(buf, cap, 0, "list");
 		return;
 	case 'Y':
-		snprintf(buf, cap, "binary");
+		SH_LIT(buf, cap, 0, "binary");
 		return;
 	case 'M':
-		snprintf(buf, cap, "map");
+		SH_LIT(buf, cap, 0, "map");
 		return;
 	case 'F':
-		snprintf(buf, cap, "float");
+		SH_LIT(buf, cap, 0, "float");
 		return;
 	case 'B':
-		snprintf(buf, cap, "integer");
+		SH_LIT(buf, cap, 0, "integer");
 		return;
 	case 'E':
-		snprintf(buf, cap, "ref/fun");
+		SH_LIT(buf, cap, 0, "ref/fun");
 		return;
 	case 'P':
-		snprintf(buf, cap, "pid");
+		SH_LIT(buf, cap, 0, "pid");
 		return;
 	}
 }
@@ -1403,6 +1434,9 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	if (msg_text(h, &t, &len))
 		return bd_error_set(err, BD_ENOTFOUND, 0, "no messages in the dump");
 	int memo = h->p->msgq_len != BD_UNKNOWN && h->p->msgq_len >= MEMO_MIN_MESSAGES;
+	/* The queue may be being summarised already, since the read (prefetch.c). */
+	if (memo && !h->early)
+		bd_prefetch_wait(h->m->prefetch, h->p->pid);
 	if (memo && stats_from_memo(h, out))
 		return 0;
 	shape_tab st = {0};
@@ -1424,7 +1458,8 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	const char *p = t, *end = t + len;
 	uint64_t idx = 0;
 	char key[96];
-	int big = !h->m->span_text && h->heap_len > (64u << 20);
+	/* (a model from the cache reads the dump itself, mapped, as a fresh read does) */
+	int big = (!h->m->span_text || h->m->from_cache) && h->heap_len > (64u << 20);
 	h->scan_limit = SIZE_MAX; /* messages lie in queue order: one walk finds them all */
 	bd_arena scratch = {0};
 	while (p < end && !(h->early && h->misses)) {

@@ -16,7 +16,27 @@
 /* ---- number parsing on (p, end) ranges; return pointer past the digits or NULL ---- */
 const char *bd_parse_u64(const char *p, const char *end, uint64_t *out);
 const char *bd_parse_i64(const char *p, const char *end, int64_t *out);
-const char *bd_parse_hex(const char *p, const char *end, uint64_t *out);
+/* Hex digit values, 0xff for other bytes: heap addresses mix digits and letters, and a
+ * table has no branch to mispredict per digit. */
+extern const uint8_t bd_hex_tab[256];
+/* A hex number of 1 to 16 digits at p: the end of it, or NULL. Inline: the heap walks
+ * parse one or more per line. */
+static inline const char *bd_parse_hex(const char *p, const char *end, uint64_t *out)
+{
+	uint64_t v = 0;
+	const char *s = p;
+	/* 16 digits at most; a 17th means too long */
+	const char *stop = p < end ? (end - p > 17 ? p + 17 : end) : p;
+	unsigned d;
+	while (p < stop && (d = bd_hex_tab[(unsigned char)*p]) != 0xff) {
+		v = (v << 4) | d;
+		p++;
+	}
+	if (p == s || p - s > 16)
+		return NULL;
+	*out = v;
+	return p;
+}
 
 /* ---- base64 / hex ---- */
 /* Decode base64 (or hex pairs when hex != 0) text to bytes; returns bytes written
@@ -83,9 +103,14 @@ struct bd_model {
 	const struct bd_core_opts *native_opts;
 	/* formats/secret.c: the cookies of this model were looked for (set once) */
 	_Atomic int secrets_learned;
-	/* A model read from the cache: its strings (cache.c) */
-	char *cache_blob;
+	/* A model read from the cache: the file, mapped; its tables, strings and pid index
+	 * lie in it (cache.c) */
+	void *cache_map;
+	size_t cache_map_len;
 	int from_cache;
+	/* A long mailbox still being summarised when the read ended (prefetch.c): waited
+	 * for by bd_heap_mailbox_stats on that process, joined by free. */
+	struct bd_prefetch *prefetch;
 	/* Work still running on the model (the cache being written): joined by free. */
 	void *job;
 	void (*job_join)(void *job);
@@ -171,6 +196,10 @@ void bd_prefetch_choose(bd_prefetch *f);
 void bd_prefetch_proc(bd_prefetch *f, const bd_proc *p);
 /* Wait for the summaries under way, and free. */
 void bd_prefetch_free(bd_prefetch *f);
+/* The read is over: no new summary starts; the one under way goes on. */
+void bd_prefetch_close(bd_prefetch *f);
+/* Until the summary of pid's queue, if under way, is done (in the memo). */
+void bd_prefetch_wait(bd_prefetch *f, bd_pid pid);
 
 /* ---- heaps (heap.c) ---- */
 /* h is opened while the dump is still being read: lookups that miss do not index the

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "beamdump/secret.h"
 #include "int.h"
@@ -310,6 +311,7 @@ void bd_model_free(bd_model *m)
 {
 	if (!m)
 		return;
+	bd_prefetch_free(m->prefetch); /* its summary goes into the memo saved below */
 	if (m->job_join)
 		m->job_join(m->job);
 	if (m->memo_dirty && m->memo_save)
@@ -322,8 +324,15 @@ void bd_model_free(bd_model *m)
 	bd_vec *vs[] = {&m->table_stats, &m->scheds, &m->procs,   &m->links,   &m->ports,
 			&m->ets,         &m->timers, &m->dists,   &m->modules, &m->funs,
 			&m->binaries,    &m->alloc_stats, &m->areas, &m->strings};
-	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++)
+	const char *map = m->cache_map, *map_end = map ? map + m->cache_map_len : NULL;
+	for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+		const char *d = vs[i]->data;
+		if (map && d >= map && d < map_end)
+			vs[i]->data = NULL; /* rows in the mapped cache file */
 		bd_vec_free(vs[i]);
+	}
+	if (map && (const char *)m->pid_index.slots >= map && (const char *)m->pid_index.slots < map_end)
+		m->pid_index.slots = NULL;
 	free(m->pid_index.slots);
 	bd_strmap_free(&m->names_exact);
 	bd_strmap_free(&m->names_inner);
@@ -337,7 +346,8 @@ void bd_model_free(bd_model *m)
 		m->free_ctx(m->span_ctx);
 	bd_intern_free(&m->intern);
 	bd_arena_free(&m->arena);
-	free(m->cache_blob);
+	if (m->cache_map)
+		munmap(m->cache_map, m->cache_map_len);
 	bd_source_free(m->src);
 	free(m);
 }
@@ -579,6 +589,8 @@ int bd_model_span_text(const bd_model *m, bd_span s, const char **out, size_t *l
 	return 0;
 }
 
+enum { BIN_RELEASE_MIN = 64 << 10, BIN_AROUND = 128 << 10 };
+
 int64_t bd_binary_read(const bd_model *m, const bd_binary *b, uint64_t offset, void *buf,
 		       size_t cap)
 {
@@ -591,7 +603,17 @@ int64_t bd_binary_read(const bd_model *m, const bd_binary *b, uint64_t offset, v
 		return 0;
 	if (cap > b->size - offset)
 		cap = (size_t)(b->size - offset);
-	return (int64_t)bd_decode_window(t, len, m->hex_data, offset, buf, cap);
+	int64_t got = (int64_t)bd_decode_window(t, len, m->hex_data, offset, buf, cap);
+	/* A big binary is read at one place, and the kernel maps a block of pages around
+	 * each page read: give them back, or a process holding thousands of big binaries
+	 * puts a good part of the dump in the resident set (one page per read stays). */
+	if (len >= BIN_RELEASE_MIN && (!m->span_text || m->from_cache) && m->src &&
+	    t >= m->base && t < m->base + m->size) {
+		uint64_t at = (uint64_t)(t - m->base) + (m->hex_data ? offset * 2 : offset / 3 * 4);
+		uint64_t lo = at > BIN_AROUND ? at - BIN_AROUND : 0;
+		bd_source_release_range(m->src, lo, at - lo + 2 * (uint64_t)cap + BIN_AROUND);
+	}
+	return got;
 }
 
 uint64_t bd_model_atoms_each(const bd_model *m,

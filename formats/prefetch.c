@@ -18,8 +18,9 @@ typedef struct bd_prefetch {
 	bd_proc queue[TOP];     /* rows whose data sections are complete, to summarise */
 	size_t head, tail;
 	int done, started, running;
+	bd_pid current;         /* the queue being summarised now, or BD_PID_NONE */
 	pthread_mutex_t lock;
-	pthread_cond_t more;
+	pthread_cond_t more, finished;
 	pthread_t th;
 } bd_prefetch;
 
@@ -40,13 +41,18 @@ static void *worker(void *arg)
 	bd_prefetch *f = arg;
 	for (;;) {
 		pthread_mutex_lock(&f->lock);
+		f->current = BD_PID_NONE;
+		pthread_cond_broadcast(&f->finished);
 		while (f->head == f->tail && !f->done)
 			pthread_cond_wait(&f->more, &f->lock);
-		if (f->head == f->tail) {
+		/* Once the read is over the model is in other hands (heaps opened by the
+		 * analyses fill its literal index): what is not started is left to them. */
+		if (f->head == f->tail || f->done) {
 			pthread_mutex_unlock(&f->lock);
 			return NULL;
 		}
 		bd_proc row = f->queue[f->head++ % TOP];
+		f->current = row.pid;
 		pthread_mutex_unlock(&f->lock);
 		summarise(f->m, &row);
 	}
@@ -58,8 +64,10 @@ bd_prefetch *bd_prefetch_new(const bd_model *m)
 	if (!f)
 		return NULL;
 	f->m = m;
+	f->current = BD_PID_NONE;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->more, NULL);
+	pthread_cond_init(&f->finished, NULL);
 	return f;
 }
 
@@ -124,8 +132,9 @@ void bd_prefetch_proc(bd_prefetch *f, const bd_proc *p)
 	pthread_mutex_unlock(&f->lock);
 }
 
-/* Wait for the summaries under way. Before the model changes again (rows added). */
-void bd_prefetch_free(bd_prefetch *f)
+/* The read is over: the summary under way goes on (the analyses that follow do not
+ * wait for it unless they need that queue: bd_prefetch_wait); none is started. */
+void bd_prefetch_close(bd_prefetch *f)
 {
 	if (!f)
 		return;
@@ -133,9 +142,29 @@ void bd_prefetch_free(bd_prefetch *f)
 	f->done = 1;
 	pthread_cond_signal(&f->more);
 	pthread_mutex_unlock(&f->lock);
+}
+
+/* Until the summary of pid's queue, if under way, is in the memo. */
+void bd_prefetch_wait(bd_prefetch *f, bd_pid pid)
+{
+	if (!f)
+		return;
+	pthread_mutex_lock(&f->lock);
+	while (f->running && bd_pid_eq(f->current, pid))
+		pthread_cond_wait(&f->finished, &f->lock);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Wait for the summary under way, and free f. */
+void bd_prefetch_free(bd_prefetch *f)
+{
+	if (!f)
+		return;
+	bd_prefetch_close(f);
 	if (f->running)
 		pthread_join(f->th, NULL);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->more);
+	pthread_cond_destroy(&f->finished);
 	free(f);
 }

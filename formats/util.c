@@ -430,22 +430,27 @@ static int hexval(int c)
 	return -1;
 }
 
-const char *bd_parse_hex(const char *p, const char *end, uint64_t *out)
-{
-	uint64_t v = 0;
-	const char *s = p;
-	int d;
-	while (p < end && (d = hexval((unsigned char)*p)) >= 0) {
-		if (p - s >= 16)
-			return NULL;
-		v = (v << 4) | (uint64_t)d;
-		p++;
-	}
-	if (p == s)
-		return NULL;
-	*out = v;
-	return p;
-}
+/* Hex digit values, X for other bytes (bd_parse_hex, int.h). */
+#define X 0xff
+const uint8_t bd_hex_tab[256] = {
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	0, 1, 2, 3, 4, 5, 6, 7, 8, 9, X, X, X, X, X, X,
+	X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, 10, 11, 12, 13, 14, 15, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+	X, X, X, X, X, X, X, X, X, X, X, X, X, X, X, X,
+};
+#undef X
 
 /* ---- base64 / hex ---- */
 static int b64val(int c)

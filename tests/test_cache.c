@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,6 +62,7 @@ static const char *copy_of(const char *src, const char *dir)
 }
 
 static void write_bytes(const char *file, uint64_t off, const void *p, size_t n);
+static void same_three_ways_at(const char *dump, int displaced);
 
 static const char *tmp_dir(const char *what)
 {
@@ -101,15 +103,34 @@ static size_t files_in(const char *dir)
 	return n;
 }
 
-/* Fresh read, first cached open (writes), second (reads): all the same model. */
+/* Fresh read, first cached open (writes), second (reads): all the same model. The
+ * cache is also read where it cannot be mapped at its own address. */
 static void same_three_ways(const char *dump)
 {
+	same_three_ways_at(dump, 0);
+	same_three_ways_at(dump, 1);
+}
+
+static void same_three_ways_at(const char *dump, int displaced)
+{
+	char real[PATH_MAX], file[PATH_MAX];
+	if (realpath(dump, real)) {
+		bd_cache_file(file, sizeof file, cache_dir, real);
+		unlink(file);
+	}
 	bd_model *fresh = open_plain(dump);
 	bd_model *first = open_with(dump, cache_dir, 0);
 	assert_false(bd_model_cached(first));
 	bd_model_free(first); /* waits for the cache to be written */
+	void *taken = MAP_FAILED;
+	if (displaced)
+		taken = mmap((void *)(uintptr_t)bd_cache_map_base(real), 1 << 20, PROT_READ,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	bd_model *cached = open_with(dump, cache_dir, 0);
-	assert_true(bd_model_cached(cached));
+	if (taken != MAP_FAILED)
+		munmap(taken, 1 << 20);
+	if (!bd_model_cached(cached))
+		fail_msg("%s: not read from the cache (%s)", dump, displaced ? "displaced" : "at its address");
 	char why[300];
 	if (su_models_equal(fresh, cached, why, sizeof why))
 		fail_msg("%s: cached model differs: %s", dump, why);
