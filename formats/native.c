@@ -262,6 +262,13 @@ typedef struct bctx {
 	int budget_noted;
 } bctx;
 
+/* A thread's frames, NULL when it has none (a thread without registers; frames.data
+ * itself is NULL while no thread has any, and NULL + 0 is undefined). */
+static bd_native_frame *thread_frames(struct bd_native_store *st, const bd_native_thread *t)
+{
+	return t->frame_count ? (bd_native_frame *)st->frames.data + t->frame_first : NULL;
+}
+
 static void note(bctx *b, int partial, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void note(bctx *b, int partial, const char *fmt, ...)
 {
@@ -1098,7 +1105,7 @@ static int sched_table(bctx *b, const char *arr_sym, const char *count_sym, uint
 
 static int has_frame(bctx *b, const bd_native_thread *t, const char *fn)
 {
-	const bd_native_frame *f = (const bd_native_frame *)b->st->frames.data + t->frame_first;
+	const bd_native_frame *f = thread_frames(b->st, t);
 	for (uint32_t i = 0; i < t->frame_count; i++)
 		if (f[i].function && !strcmp(f[i].function, fn))
 			return 1;
@@ -1238,7 +1245,7 @@ static const char *nif_mfa(bctx *b, const bd_native_frame *f, uint64_t *fstart)
  * VM: a NIF entry (or a driver callback, an async job, a NIF thread). */
 static void find_nif(bctx *b, bd_native_thread *t)
 {
-	bd_native_frame *f = (bd_native_frame *)b->st->frames.data + t->frame_first;
+	bd_native_frame *f = thread_frames(b->st, t);
 	const bd_native_object *objs = b->st->objects.data;
 	t->nif_frame = -1;
 	if (!b->beam)
@@ -1321,7 +1328,7 @@ static void erlang_side(bctx *b, bd_native_thread *t, const nat_uframe *uf, size
 {
 	static const int jit_regs[] = {NR_R13};
 	static const int c_regs[] = {NR_RBX, NR_R12, NR_R13, NR_R14, NR_R15, NR_RBP};
-	const bd_native_frame *f = (const bd_native_frame *)b->st->frames.data + t->frame_first;
+	const bd_native_frame *f = thread_frames(b->st, t);
 	for (size_t i = 0; i < t->frame_count; i++) {
 		if (b->uf_of[i] >= n)
 			continue;
@@ -1775,8 +1782,7 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 		if (!t[i].crashed)
 			continue;
 		st->pub.crashed = (int32_t)i;
-		const bd_native_frame *f = (const bd_native_frame *)st->frames.data + t[i].frame_first;
-		st->pub.in_vm = t[i].frame_count && frame_in_vm(&f[0]);
+		st->pub.in_vm = t[i].frame_count && frame_in_vm(thread_frames(st, &t[i]));
 		uint64_t lo, hi;
 		stack_bounds(&b, t[i].sp, &lo, &hi);
 		uint64_t fa = st->pub.fault_addr;
