@@ -53,6 +53,7 @@ check: deps
 	@./samples/ci/gen.sh $(CHECK_BUILD)/samples/ci
 	@./samples/nif/gen.sh $(CHECK_BUILD)/samples/nif
 	@./samples/nif/gen.sh --guard $(CHECK_BUILD)/libbeamdump_guard.so $(CHECK_BUILD)/samples/nif-guard
+	@./samples/nif/gen.sh --core-limit 4096 $(CHECK_BUILD)/samples/nif null_deref
 	@cd $(CHECK_BUILD) && BD_REQUIRE_SAMPLES=1 ASAN_OPTIONS=detect_leaks=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest -V -j$(JOBS) --timeout 900 2>&1 \
 	  | tee ctest.log | grep -E '^[0-9]+: \[  (PASSED|FAILED|ERROR|SKIPPED)|^[0-9]+: \[   LINE|tests passed|tests failed|^\s+[0-9]+ - ' ; \

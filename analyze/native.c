@@ -82,6 +82,12 @@ static void add_evidence(an_ctx *c, an_finding *f, const bd_native *n, const bd_
 	an_ev_str(c, f, "fault", "%s", fault_text(n));
 	if (n->abort_message)
 		an_ev_str(c, f, "abort_message", "%s", n->abort_message);
+	if (n->fault_mapping)
+		an_ev_str(c, f, "fault_mapping", "%s", n->fault_mapping);
+	if (n->cxx_exception)
+		an_ev_str(c, f, "cxx_exception", "%s", n->cxx_exception);
+	if (n->callback)
+		an_ev_str(c, f, "callback", "%s", n->callback);
 	if (ff && ff->object >= 0)
 		an_ev_str(c, f, "object", "%s", n->objects[ff->object].path);
 	if (ff && ff->function)
@@ -134,7 +140,38 @@ static void advise(an_ctx *c, an_finding *f, const bd_native *n, const bd_native
 {
 	const char *fn = ff && ff->function ? ff->function : "the faulting function";
 	const char *lib = t && t->nif_library ? base_name(t->nif_library) : NULL;
-	if (n->stack_overflow) {
+	if (n->callback && !strcmp(n->callback, "resource")) {
+		an_advice(c, f, "%s in %s ran with no NIF call on the stack: the VM called it, most "
+			  "likely as a resource destructor when the resource's last reference was "
+			  "garbage collected (or a stop/down callback). A destructor must cope with a "
+			  "half-built or already-closed resource: check its fields before use",
+			  fn, lib ? lib : "the library");
+	} else if (n->callback) {
+		an_advice(c, f, "The %s callback of %s crashed while erlang:load_nif/2 loaded the "
+			  "module (its on_load): every node that loads it will crash the same way; "
+			  "fix %s, and return a non-zero value from the callback to make load_nif "
+			  "fail with an error instead",
+			  n->callback, lib ? lib : "the NIF library", fn);
+	} else if (n->cxx_exception || (n->signal == 6 && strstr(fault_text(n), "C++"))) {
+		an_advice(c, f, "A C++ exception%s%s left %s: nothing caught it, so std::terminate() "
+			  "aborted the VM. Catch every exception at the NIF's boundary (try/catch "
+			  "around its body) and return an error term or raise with enif_raise_exception",
+			  n->cxx_exception ? " of type " : "", n->cxx_exception ? n->cxx_exception : "",
+			  t && t->nif_mfa ? t->nif_mfa : t && t->nif ? t->nif : "the native code");
+	} else if (n->signal == 8) {
+		an_advice(c, f, "%s divided an integer by zero (or INT_MIN by -1): check the divisor "
+			  "(it often comes from the Erlang side: validate the NIF's arguments)", fn);
+	} else if (n->signal == 4) {
+		an_advice(c, f, "%s executed %s: an assertion compiled to a trap, or the compiler "
+			  "proved the path impossible (undefined behaviour: a missing return, an "
+			  "overflow); build with -fsanitize=undefined to find it. If it is not a trap, "
+			  "check the library was built for this CPU (-march)",
+			  fn, strstr(fault_text(n), "ud2") ? "a trap instruction (ud2)" : "an illegal instruction");
+	} else if (n->signal == 7) {
+		an_advice(c, f, "%s touched a mapped file past its end (the file shrank after mmap, "
+			  "or a misaligned access on a strict path): keep the file's size fixed while "
+			  "it is mapped, or check its length before each access", fn);
+	} else if (n->stack_overflow) {
 		an_advice(c, f, "%s recursed until the %s's stack ran out: make the recursion "
 			  "iterative or bounded (a scheduler stack is small: +sss/+sssdcpu raise it, "
 			  "but do not hide unbounded recursion)",
@@ -153,6 +190,15 @@ static void advise(an_ctx *c, an_finding *f, const bd_native *n, const bd_native
 			  "node's stderr (console or release log); return {error, Reason} from the "
 			  "NIF instead of aborting the whole VM",
 			  fn);
+	} else if (t && t->nif_frame > 0 && n->in_vm) {
+		const bd_native_frame *caller = &n->frames[t->frame_first + 1];
+		an_advice(c, f, "The NIF %s called the VM's %s with a bad argument%s%s: check what it "
+			  "passes (a NULL or dangling pointer, a term or env that is not valid in that "
+			  "call, a resource of another type)%s",
+			  t->nif_mfa ? t->nif_mfa : t->nif ? t->nif : "code", fn,
+			  caller->function ? bd_arena_printf(c->arena, " from %s", caller->function) : "",
+			  caller->file ? bd_arena_printf(c->arena, " at %s:%u", base_name(caller->file), caller->line) : "",
+			  caller->file ? "" : " (build it with -g for file:line)");
 	} else if (t && t->nif_frame >= 0) {
 		an_advice(c, f, "Fix %s in %s%s%s: check every pointer it gets (enif_get_*, "
 			  "resources, driver data) before use; reproduce it in a test under valgrind "
@@ -221,7 +267,13 @@ void an_native(an_ctx *c)
 	if (t)
 		f->pub.subject.current_function = t->erlang_function;
 	const char *who = "";
-	if (t && t->nif_frame >= 0)
+	if (t && t->nif_frame >= 0 && n->callback && !strcmp(n->callback, "resource"))
+		who = bd_arena_printf(c->arena, " in %s of %s, called by the VM (a resource destructor?), "
+				      "no NIF call", t->nif ? t->nif : "a function", base_name(t->nif_library));
+	else if (t && t->nif_frame >= 0 && n->callback)
+		who = bd_arena_printf(c->arena, " in the %s callback of %s (erlang:load_nif/2)", n->callback,
+				      base_name(t->nif_library));
+	else if (t && t->nif_frame >= 0)
 		who = bd_arena_printf(c->arena, " in %s %s", kind,
 				      t->nif_mfa ? t->nif_mfa : t->nif ? t->nif : base_name(t->nif_library));
 	else if (n->in_vm)

@@ -74,16 +74,17 @@ static long callee(an_ctx *c, const bd_proc *p, bd_pid *target)
 	return q ? (long)(q - c->procs) : -1;
 }
 
+/* One per process (millions on a big node): 32-bit rows and flags, 36 bytes. */
 typedef struct wnode {
-	long next;       /* callee index, -1 none */
-	bd_pid target;   /* callee pid even when it is not in the dump */
-	int waiting;
-	int mark;        /* 0 new, 1 on the current walk, 2 done */
-	long terminal;   /* end of the chain (non-waiting process), -1 dead/unknown */
-	int depth;       /* edges to the terminal */
-	int in_cycle;
-	long cycle_id;
-	long entry;      /* first cycle member the chain reaches, -1 none */
+	int32_t next;     /* callee index, -1 none */
+	int32_t terminal; /* end of the chain (non-waiting process), -1 dead/unknown */
+	int32_t depth;    /* edges to the terminal */
+	int32_t cycle_id;
+	int32_t entry;    /* first cycle member the chain reaches, -1 none */
+	uint8_t waiting;
+	uint8_t mark;     /* 0 new, 1 on the current walk, 2 done */
+	uint8_t in_cycle;
+	bd_pid target;    /* callee pid even when it is not in the dump */
 } wnode;
 
 /* Frames of the call functions whose y1 holds the request. */
@@ -131,12 +132,12 @@ static void mark_cycle(wnode *w, long start, long id)
 }
 
 /* Walk from i to the end of its chain; detects cycles through the on-walk mark. */
-static void walk(wnode *w, long i, long *stack)
+static void walk(wnode *w, long i, int32_t *stack)
 {
 	long n = 0, k = i;
 	while (k >= 0 && w[k].waiting && w[k].mark == 0) {
 		w[k].mark = 1;
-		stack[n++] = k;
+		stack[n++] = (int32_t)k;
 		k = w[k].next;
 	}
 	if (k >= 0 && w[k].mark == 1)
@@ -571,7 +572,7 @@ static int same_end(const wnode *w, size_t i, size_t j)
 static void report_chains(an_ctx *c, wnode *w)
 {
 	long *members = malloc(c->nprocs * sizeof *members);
-	int *done = calloc(c->nprocs + 2, sizeof *done);
+	uint8_t *done = calloc(c->nprocs + 2, sizeof *done);
 	size_t reported = 0, reported_cycle = 0, examined = 0;
 	if (!members || !done)
 		goto out;
@@ -607,7 +608,7 @@ out:
 void an_waits(an_ctx *c)
 {
 	wnode *w = calloc(c->nprocs + 1, sizeof *w);
-	long *stack = malloc((c->nprocs + 1) * sizeof *stack);
+	int32_t *stack = malloc((c->nprocs + 1) * sizeof *stack);
 	if (!w || !stack)
 		goto out;
 	size_t nwait = 0;

@@ -36,18 +36,30 @@ static const char *kind_source(const bd_native_thread *t)
 	case BD_TKS_VM_TABLE: return "the VM's scheduler table";
 	case BD_TKS_FRAMES: return "its frames, best-effort";
 	case BD_TKS_ORDER: return "thread creation order, best-effort";
-	default: return "unknown";
+	default: return NULL;
 	}
 }
 
 static const char *what_fault(const bd_native *n) { return bd_native_fault(n); }
+
+/* The Erlang module of the crashing thread's NIF library, NULL unknown. */
+static const char *nif_module(const bd_native *n, const bd_native_thread *t)
+{
+	if (t->nif_frame < 0)
+		return NULL;
+	int32_t o = n->frames[t->frame_first + (uint32_t)t->nif_frame].object;
+	return o >= 0 && (uint32_t)o < n->nobjects ? n->objects[o].nif_module : NULL;
+}
 
 /* "fn+0x12 (file.c:42)" or "object+0x1234" or "JIT m:f/1" */
 static void frame_text(const bd_native *n, const bd_native_frame *f, char *buf, size_t cap)
 {
 	const char *obj = f->object >= 0 ? base_name(n->objects[f->object].path) : NULL;
 	int k;
-	if (f->kind == BD_FK_JIT)
+	char sty[256];
+	if (f->kind == BD_FK_JIT && f->erlang && !strstr(f->erlang, "::"))
+		k = snprintf(buf, cap, "%s", style_label(f->erlang, sty, sizeof sty));
+	else if (f->kind == BD_FK_JIT)
 		k = snprintf(buf, cap, "%s", f->erlang ? f->erlang : "JIT code (Erlang)");
 	else if (f->function && f->offset != BD_UNKNOWN)
 		k = snprintf(buf, cap, "%s+0x%" PRIx64, f->function, f->offset);
@@ -64,7 +76,7 @@ static void frame_text(const bd_native *n, const bd_native_frame *f, char *buf, 
 	if (f->file)
 		k += snprintf(buf + k, cap - (size_t)k, " (%s:%u)", base_name(f->file), f->line);
 	if ((size_t)k < cap && f->kind == BD_FK_NIF && f->erlang)
-		snprintf(buf + k, cap - (size_t)k, " [NIF %s]", f->erlang);
+		snprintf(buf + k, cap - (size_t)k, " [NIF %s]", style_label(f->erlang, sty, sizeof sty));
 }
 
 static void print_frames(const bd_native *n, const bd_native_thread *t)
@@ -211,6 +223,11 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 	printf("\n");
 	if (n->abort_message)
 		printf("Message: %s\n", out_txt(n->abort_message));
+	if (n->fault_mapping && n->fault_addr != BD_UNKNOWN && n->fault_addr >= 4096 &&
+	    (n->signal == 11 || n->signal == 7) && n->crashed >= 0 && n->threads[n->crashed].pc != n->fault_addr)
+		printf("Address: 0x%" PRIx64 " is in %s\n", n->fault_addr, out_txt(n->fault_mapping));
+	if (n->cxx_exception)
+		printf("Exception: %s (uncaught: std::terminate)\n", out_txt(n->cxx_exception));
 	printf("Process: %s pid %u, node %s, erts %s, %s %s\n", out_txt(base_name(n->exe)), n->pid,
 	       ni->node_name ? out_txt(ni->node_name) : "?", ni->erts_version ? out_txt(ni->erts_version) : "?",
 	       !strcmp(n->source ? n->source : "", "guard") ? "guard snapshot" : "core", when);
@@ -221,11 +238,24 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 	} else {
 		const bd_native_thread *t = &n->threads[n->crashed];
 		char lab[64];
-		printf("Thread:  %s, tid %u%s%s (kind from %s)\n", thread_label(t, lab, sizeof lab), t->tid,
-		       t->name ? ", name " : "", t->name ? out_txt(t->name) : "", kind_source(t));
-		if (t->nif_frame >= 0)
-			printf("NIF:     %s%s%s in %s\n", t->nif_mfa ? out_txt(t->nif_mfa) : "",
-			       t->nif_mfa ? " -> C function " : "", t->nif ? out_txt(t->nif) : "?",
+		printf("Thread:  %s, tid %u%s%s (kind %s%s)\n", thread_label(t, lab, sizeof lab), t->tid,
+		       t->name ? ", name " : "", t->name ? out_txt(t->name) : "",
+		       kind_source(t) ? "from " : "unknown", kind_source(t) ? kind_source(t) : "");
+		char sty[512];
+		if (t->nif_frame >= 0 && n->callback && strcmp(n->callback, "resource"))
+			printf("Callback: %s, the %s callback of %s%s%s, run by erlang:load_nif/2 as the module "
+			       "loads (no NIF call)\n", t->nif ? out_txt(t->nif) : "(no symbol)", n->callback,
+			       out_txt(t->nif_library), nif_module(n, t) ? ", module " : "",
+			       nif_module(n, t) ? out_txt(style_label(nif_module(n, t), sty, sizeof sty)) : "");
+		else if (t->nif_frame >= 0 && n->callback)
+			printf("Callback: %s in %s, called by the VM with no NIF on the stack: most likely a "
+			       "resource destructor (run when the last reference is garbage collected) or a "
+			       "resource stop/down callback (best-effort)\n",
+			       t->nif ? out_txt(t->nif) : "(no symbol)", out_txt(t->nif_library));
+		else if (t->nif_frame >= 0)
+			printf("NIF:     %s%s%s in %s\n", t->nif_mfa ? out_txt(style_label(t->nif_mfa, sty, sizeof sty)) : "",
+			       t->nif_mfa ? " -> C function " : "",
+			       t->nif ? out_txt(t->nif) : t->nif_mfa ? "(no symbol: stripped)" : "?",
 			       out_txt(t->nif_library));
 		else if (t->recent_nif)
 			printf("NIF:     none on the stack; last NIF run on this thread (stale frame, "
@@ -234,9 +264,16 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 			printf("Erlang:  %s%s%s%s (best-effort)\n",
 			       t->erlang_process ? "process " : "", t->erlang_process ? out_txt(t->erlang_process) : "",
 			       t->erlang_function ? (t->erlang_process ? ", in " : "in ") : "",
-			       t->erlang_function ? out_txt(t->erlang_function) : "");
-		printf("Fault in: %s\n", n->in_vm ? "the emulator (beam.smp) or JIT code" :
-			   t->frame_count ? "native code outside the emulator" : "?");
+			       t->erlang_function ? out_txt(style_label(t->erlang_function, sty, sizeof sty)) : "");
+		const char *api = t->frame_count && n->in_vm && t->nif_frame > 0 ? n->frames[t->frame_first].function : NULL;
+		if (api && !strncmp(api, "enif_", 5))
+			printf("Fault in: the VM's NIF API, %s, called by the NIF: a bad argument (a NULL or "
+			       "dangling pointer, a term or env that is not valid there)\n", out_txt(api));
+		else if (api)
+			printf("Fault in: the emulator (%s), called by the NIF\n", out_txt(api));
+		else
+			printf("Fault in: %s\n", n->in_vm ? "the emulator (beam.smp) or JIT code" :
+				   t->frame_count ? "native code outside the emulator" : "?");
 		printf("\nCrashing thread %u (%s):\n", t->tid, thread_label(t, lab, sizeof lab));
 		print_frames(n, t);
 	}
@@ -367,7 +404,10 @@ static void print_json(const bd_model *m, const bd_native *n)
 		jw_null(&w);
 	jw_kstr(&w, "what", what_fault(n));
 	jw_kstr(&w, "abort_message", n->abort_message);
+	jw_kstr(&w, "fault_mapping", n->fault_mapping);
+	jw_kstr(&w, "cxx_exception", n->cxx_exception);
 	jw_obj_end(&w);
+	jw_kstr(&w, "callback", n->callback);
 	jw_key(&w, "stack_overflow");
 	jw_bool(&w, n->stack_overflow);
 	jw_key(&w, "in_vm");
@@ -427,6 +467,7 @@ static const cli_opt core_opts[] = {
 	{"debug-dir", 0, CLI_VALUE, "DIR", "separate debug files besides /usr/lib/debug"},
 	CLI_OPT_VERBOSE("every frame of every thread, and every mapped object"),
 	CLI_OPT_JSON,
+	CLI_OPT_STYLE,
 	CLI_END};
 
 const cli_cmd core_cmd = {
@@ -459,6 +500,7 @@ int cmd_core(const opts *o)
 		bd_model_free(m);
 		return EXIT_UNREADABLE;
 	}
+	cli_style(o, m);
 	if (json)
 		print_json(m, n);
 	else

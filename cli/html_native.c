@@ -109,6 +109,13 @@ static void crashed(report *r, const bd_native *n, const bd_native_thread *t)
 		hw_raw(w, "</code></div>");
 	}
 	fact(w, "NIF library", t->nif_library);
+	fact(w, "Entered by", !n->callback ? NULL
+			      : !strcmp(n->callback, "resource")
+				      ? "the VM, no NIF on the stack: most likely a resource destructor (best-effort)"
+			      : !strcmp(n->callback, "load") ? "the library's load callback (erlang:load_nif/2)"
+			      : !strcmp(n->callback, "upgrade") ? "the library's upgrade callback (erlang:load_nif/2)"
+			      : !strcmp(n->callback, "reload") ? "the library's reload callback"
+							       : "the library's unload callback");
 	fact(w, "Erlang process (best-effort)", t->erlang_process);
 	fact(w, "Erlang function", t->erlang_function);
 	fact(w, "Last NIF it ran (best-effort)", t->recent_nif);
@@ -192,6 +199,9 @@ int html_native(report *r)
 		snprintf(t, sizeof t, "pid %u", n->sender_pid);
 		fact(w, "Sent by", t);
 	}
+	fact(w, "Fault", bd_native_fault(n));
+	fact(w, "Address is in", n->fault_mapping);
+	fact(w, "C++ exception", n->cxx_exception);
 	fact(w, "Where", n->stack_overflow ? "stack overflow (the fault is at the end of the thread's stack)"
 			 : n->in_vm ? "inside the emulator (beam.smp)" : "native code outside the emulator");
 	snprintf(t, sizeof t, "%u", n->pid);

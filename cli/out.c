@@ -286,6 +286,18 @@ int cli_use_cache(const opts *o)
 static int elixir_node(const bd_model *m)
 {
 	size_t n;
+	const bd_native *nat = bd_model_native(m);
+	if (nat) { /* a native crash: an Elixir NIF module or an Elixir command line */
+		for (uint32_t i = 0; i < nat->nobjects; i++)
+			if (nat->objects[i].nif_module && !strncmp(nat->objects[i].nif_module, "Elixir.", 7))
+				return 1;
+		const bd_native_thread *t = nat->crashed >= 0 ? &nat->threads[nat->crashed] : NULL;
+		if (t && t->erlang_function && (!strncmp(t->erlang_function, "Elixir.", 7) ||
+						 !strncmp(t->erlang_function, "'Elixir.", 8)))
+			return 1;
+		return nat->cmdline && (strstr(nat->cmdline, "-s elixir start_cli") ||
+					strstr(nat->cmdline, "/elixir/ebin"));
+	}
 	const bd_module *mods = bd_model_modules(m, &n);
 	for (size_t i = 0; i < n; i++)
 		if (mods[i].name && (!strcmp(mods[i].name, "elixir") ||

@@ -270,12 +270,14 @@ int bd_elfcore_parse(nat_raw *r, const char *data, uint64_t size, const char *na
 	r->source = "core";
 	core_mem *cm = bd_arena_alloc(r->arena, sizeof *cm);
 	bd_vec segs = BD_VEC_INIT(core_seg, 1u << 22);
-	uint64_t cut_at = 0;
+	uint64_t cut_at = 0, need = size;
 	int notes = 0;
 	for (size_t i = 0; i < nph; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(e, (int)i, &ph))
 			break;
+		if (ph.p_offset + ph.p_filesz > need && ph.p_offset + ph.p_filesz >= ph.p_offset)
+			need = ph.p_offset + ph.p_filesz; /* what the whole core would be */
 		if (ph.p_type == PT_NOTE) {
 			notes++;
 			if (ph.p_offset >= size)
@@ -333,8 +335,10 @@ int bd_elfcore_parse(nat_raw *r, const char *data, uint64_t size, const char *na
 				    name);
 	}
 	if (cut_at)
-		nat_raw_note(r, 1, "core: the file is cut at %llu bytes (the process had more): memory "
-				   "after that is unknown", (unsigned long long)cut_at);
+		nat_raw_note(r, 1, "core: the file is cut at %llu of %llu bytes: memory after that is "
+				   "unknown (the core size limit, ulimit -c / systemd LimitCORE=, or a full "
+				   "disk stopped the kernel; raise it: ulimit -c unlimited)",
+			     (unsigned long long)cut_at, (unsigned long long)need);
 	if (r->regions.len)
 		qsort(r->regions.data, r->regions.len, sizeof(nat_map), map_cmp);
 	if (r->maps.len)

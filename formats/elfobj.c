@@ -339,10 +339,15 @@ static void load_symtab(nat_obj *o, Elf *elf, Elf32_Word type, bd_vec *out)
 			if (!gelf_getsym(d, (int)i, &s))
 				break;
 			int t = GELF_ST_TYPE(s.st_info);
-			if ((t != STT_FUNC && t != STT_GNU_IFUNC) || s.st_shndx == SHN_UNDEF || !s.st_value)
+			if ((t != STT_FUNC && t != STT_GNU_IFUNC && t != STT_OBJECT) || s.st_shndx == SHN_UNDEF ||
+			    !s.st_value)
 				continue;
 			const char *nm = elf_strptr(elf, sh.sh_link, s.st_name);
 			if (!nm || !*nm)
+				continue;
+			/* Of the data, only C++ type_info objects ("typeinfo for T"): they name
+			 * an uncaught exception's type. */
+			if (t == STT_OBJECT && strncmp(nm, "_ZTI", 4))
 				continue;
 			nsym *y = bd_vec_push(out);
 			if (!y)
@@ -421,6 +426,19 @@ const char *nat_demangle(bd_arena *a, const char *s)
 	const char *r = bd_arena_strndup(a, d, cut ? (size_t)(cut - d) : strlen(d));
 	free(d);
 	return r ? r : s;
+}
+
+const char *nat_demangle_type(bd_arena *a, const char *s)
+{
+	int st = 0;
+	char *d = s ? __cxa_demangle(s, NULL, NULL, &st) : NULL;
+	if (!d || st) {
+		free(d);
+		return NULL;
+	}
+	const char *r = bd_arena_strdup(a, d);
+	free(d);
+	return r;
 }
 
 const char *nat_obj_symbol(nat_obj *o, uint64_t addr, uint64_t *start)
@@ -613,6 +631,33 @@ int nat_obj_cfi(nat_obj *o, uint64_t pc, nat_cfi *out)
 		}
 	}
 	return cfi_row(&o->df, pc, out);
+}
+
+static int fde_start(cfi_src *c, uint64_t pc, uint64_t *start)
+{
+	if (c->loaded != 1 || !c->nfdes)
+		return -1;
+	Dwarf_Error e = 0;
+	Dwarf_Fde fde;
+	Dwarf_Addr lo, hi;
+	int rc = dwarf_get_fde_at_pc(c->fdes, pc, &fde, &lo, &hi, &e);
+	if (rc != DW_DLV_OK) {
+		if (rc == DW_DLV_ERROR)
+			dw_drop(c->dbg, e);
+		return -1;
+	}
+	*start = lo;
+	return 0;
+}
+
+int nat_obj_fde_start(nat_obj *o, uint64_t pc, uint64_t *start)
+{
+	nat_cfi row;
+	if (nat_obj_cfi(o, pc, &row)) /* loads the tables */
+		return -1;
+	if (!fde_start(&o->eh, pc, start))
+		return 0;
+	return fde_start(&o->df, pc, start);
 }
 
 /* ---- line tables ---- */
@@ -1198,8 +1243,16 @@ static void load_nifs(nat_obj *o)
 		memcpy(&nfuncs, hdr + 16, 4);
 		o->nif_module = read_cstr(o, read_ptr(o, &rel, entry + 8), 256);
 		uint64_t funcs = read_ptr(o, &rel, entry + 24);
+		/* as the VM prints it: 'Elixir.Foo':bar/1 */
+		const char *qmod = o->nif_module;
+		int plain = qmod && *qmod >= 'a' && *qmod <= 'z';
+		for (const char *q = qmod; plain && *q; q++)
+			plain = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+				*q == '_' || *q == '@';
+		if (qmod && !plain)
+			qmod = bd_arena_printf(o->arena, "'%s'", qmod);
 		if (major == 2 && nfuncs > 0 && nfuncs <= MAX_NIFS && funcs && o->nif_module) {
-			o->nifs = calloc((size_t)nfuncs, sizeof(nat_nif_fn));
+			o->nifs = calloc((size_t)nfuncs + 4, sizeof(nat_nif_fn));
 			for (int32_t i = 0; o->nifs && i < nfuncs; i++) {
 				uint64_t f = funcs + 32 * (uint64_t)i;
 				uint8_t fa[32];
@@ -1215,7 +1268,17 @@ static void load_nifs(nat_obj *o)
 				nat_nif_fn *x = &o->nifs[o->nnifs++];
 				x->fptr = fp;
 				x->flags = flags;
-				x->mfa = bd_arena_printf(o->arena, "%s:%s/%u", o->nif_module, nm, arity);
+				x->mfa = bd_arena_printf(o->arena, "%s:%s/%u", qmod, nm, arity);
+			}
+			/* then load, reload, upgrade, unload (ErlNifEntry offsets 32..56) */
+			for (int k = 0; o->nifs && k < 4; k++) {
+				uint64_t fp = read_ptr(o, &rel, entry + 32 + 8 * (uint64_t)k);
+				if (!fp)
+					continue;
+				nat_nif_fn *x = &o->nifs[o->nnifs++];
+				x->fptr = fp;
+				x->callback = (uint8_t)(NAT_CB_LOAD + k);
+				x->mfa = o->nif_module;
 			}
 		}
 	}

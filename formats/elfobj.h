@@ -43,7 +43,9 @@ typedef struct nat_nif_fn {
 	uint64_t fptr;        /* link-time address of the C function */
 	const char *mfa;      /* "module:name/arity" */
 	unsigned flags;       /* ERL_NIF_DIRTY_JOB_* */
+	uint8_t callback;     /* 0: a NIF; else the entry's NAT_CB_* callback (mfa: the module) */
 } nat_nif_fn;
+enum { NAT_CB_NONE, NAT_CB_LOAD, NAT_CB_RELOAD, NAT_CB_UPGRADE, NAT_CB_UNLOAD };
 
 /* Open path (libelf, read-only mmap). display is the runtime path kept for messages.
  * Returns NULL (and a reason in why) when it is not a readable ELF object. Strings
@@ -76,6 +78,9 @@ uint64_t nat_obj_lookup(nat_obj *o, const char *name, uint64_t *size);
 /* CFI row for pc: 0, or -1 when no FDE covers pc. */
 int nat_obj_cfi(nat_obj *o, uint64_t pc, nat_cfi *out);
 
+/* Start of the function holding pc by its call frame information (an FDE of
+ * .eh_frame or .debug_frame): 0, or -1 when none covers pc. For stripped objects. */
+int nat_obj_fde_start(nat_obj *o, uint64_t pc, uint64_t *start);
 /* file:line of pc from DWARF line tables; 0 or -1 when unknown. */
 int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line);
 
@@ -89,7 +94,8 @@ typedef struct nat_inline {
 } nat_inline;
 int nat_obj_inlines(nat_obj *o, uint64_t pc, nat_inline *out, int cap);
 
-/* NIF library: the functions of its ErlNifEntry (nif_init), from the file with its
+/* NIF library: the functions of its ErlNifEntry (nif_init), then its load,
+ * reload, upgrade and unload callbacks (callback != 0), from the file with its
  * relocations applied. NULL/0 when not a NIF library or unreadable. */
 const nat_nif_fn *nat_obj_nifs(nat_obj *o, size_t *n, const char **module);
 int nat_obj_is_nif(nat_obj *o);
@@ -99,5 +105,8 @@ size_t nat_obj_read(nat_obj *o, uint64_t addr, void *buf, size_t n);
 
 /* Demangle a C++ symbol and cut its argument list; s itself when not mangled. */
 const char *nat_demangle(bd_arena *a, const char *s);
+/* Demangle a C++ type name as std::type_info::name() has it ("St16invalid_argument"),
+ * NULL when it is not one. */
+const char *nat_demangle_type(bd_arena *a, const char *s);
 
 #endif

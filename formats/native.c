@@ -80,6 +80,8 @@ const char *bd_native_fault(const bd_native *n)
 {
 	if (n->stack_overflow)
 		return "stack overflow";
+	if (n->fault_detail)
+		return n->fault_detail;
 	if (n->signal == 6) {
 		if (crashed_has(n, "malloc_printerr"))
 			return "heap corruption detected by the C library: a double free, or a write "
@@ -581,8 +583,12 @@ static void open_object(bctx *b, nobj *o, bd_native_object *pub)
 	if (!obj) {
 		pub->build_id_status = BD_BID_MISSING;
 		if (!o->is_vdso)
-			note(b, 1, "%s: cannot read %s (%s): its frames have no names", o->path, file,
-			     why ? why : "?");
+			note(b, 1, "%s: cannot read %s (%s): its frames have no names%s", o->path, file,
+			     why ? why : "?",
+			     o->is_exe ? " (the executable moved? name it with --exe PATH, or give the "
+					 "original machine's files with --sysroot DIR)"
+				       : " (copy it back, or give the original machine's files with "
+					 "--sysroot DIR)");
 		return;
 	}
 	const char *fbid = nat_obj_build_id(obj);
@@ -1136,8 +1142,14 @@ static void classify_rest(bctx *b, uint32_t first_sched, uint32_t last_sched)
 					set_kind(x, BD_TK_AUX, 1, BD_TKS_FRAMES); /* the fallback poll set */
 				else if (has_frame(b, x, "erts_poll_wait") || has_frame(b, x, "erts_check_io"))
 					set_kind(x, BD_TK_POLL, 0, BD_TKS_FRAMES);
-				else if (has_frame(b, x, "erts_dirty_process_main"))
+				else if (has_frame(b, x, "erts_dirty_process_main") ||
+					 has_frame(b, x, "erts_call_dirty_nif"))
 					set_kind(x, BD_TK_DIRTY_CPU, -1, BD_TKS_FRAMES);
+				else if (!first_sched && (has_frame(b, x, "process_main") ||
+							  has_frame(b, x, "beam_jit_call_nif")))
+					/* no scheduler table (a cut core): Erlang code runs on
+					 * normal schedulers only */
+					set_kind(x, BD_TK_SCHEDULER, -1, BD_TKS_FRAMES);
 				continue;
 			}
 			if (!first_sched) {
@@ -1221,9 +1233,14 @@ static void classify(bctx *b)
 /* ---- the NIF below the VM, the Erlang side ---- */
 static int frame_in_vm(const bd_native_frame *f) { return f->kind == BD_FK_VM || f->kind == BD_FK_JIT; }
 
-static const char *nif_mfa(bctx *b, const bd_native_frame *f, uint64_t *fstart)
+/* The Erlang name of the NIF whose C function holds frame f (its ErlNifFunc entry),
+ * or, with *cb set, the module whose load/reload/upgrade/unload callback it is.
+ * The function's start comes from its symbol, else (a stripped library) from its
+ * call frame information. */
+static const char *nif_mfa(bctx *b, const bd_native_frame *f, int *cb)
 {
-	if (f->object < 0 || f->offset == BD_UNKNOWN)
+	*cb = NAT_CB_NONE;
+	if (f->object < 0)
 		return NULL;
 	nobj *o = NULL;
 	for (size_t i = 0; i < b->nobjs; i++)
@@ -1233,12 +1250,32 @@ static const char *nif_mfa(bctx *b, const bd_native_frame *f, uint64_t *fstart)
 		return NULL;
 	size_t n;
 	const nat_nif_fn *fns = nat_obj_nifs(o->obj, &n, NULL);
-	uint64_t start = f->pc - f->offset - o->bias;
-	*fstart = start;
+	uint64_t start;
+	if (f->offset != BD_UNKNOWN)
+		start = f->pc - f->offset - o->bias;
+	else if (nat_obj_fde_start(o->obj, f->pc - o->bias - (f->how != BD_UNW_REGS), &start))
+		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (fns[i].fptr == start)
+		if (fns[i].fptr == start) {
+			*cb = fns[i].callback;
 			return fns[i].mfa;
+		}
 	return NULL;
+}
+
+/* Frames of the VM that call a NIF: a library frame called from anything else was
+ * not entered by a NIF call (a resource destructor, a load callback...). */
+static int nif_caller(const bd_native_frame *f)
+{
+	static const char *const calls[] = {"beam_jit_call_nif", "erts_call_dirty_nif",
+					    "process_main", "call_nif", "erts_call_nif",
+					    "beam_jit_call_bif", NULL};
+	if (f->kind == BD_FK_JIT)
+		return 1;
+	for (int i = 0; f->function && calls[i]; i++)
+		if (!strcmp(f->function, calls[i]))
+			return 1;
+	return 0;
 }
 
 /* The innermost frame of a loaded library (not the VM, not libc) whose caller is the
@@ -1266,12 +1303,39 @@ static void find_nif(bctx *b, bd_native_thread *t)
 		t->nif_frame = (int32_t)i;
 		t->nif = f[i].function;
 		t->nif_library = o->path;
-		uint64_t start = 0;
-		t->nif_mfa = nif_mfa(b, &f[i], &start);
-		if (t->nif_mfa)
-			f[i].erlang = t->nif_mfa;
+		int cb;
+		const char *mfa = nif_mfa(b, &f[i], &cb);
+		if (mfa && cb == NAT_CB_NONE) {
+			t->nif_mfa = mfa;
+			f[i].erlang = mfa;
+		}
 		return;
 	}
+}
+
+/* How the crashing thread entered the library when not by a NIF call: a callback of
+ * its ErlNifEntry (exact), else, on a scheduler, whatever the VM calls directly
+ * (resource destructors and stop/down callbacks; best-effort). */
+static void entry_callback(bctx *b, const bd_native_thread *t)
+{
+	static const char *const cbn[] = {NULL, "load", "reload", "upgrade", "unload"};
+	const bd_native_frame *f = thread_frames(b->st, t);
+	const bd_native_object *objs = b->st->objects.data;
+	if (t->nif_frame < 0 || t->nif_mfa)
+		return;
+	uint32_t i = (uint32_t)t->nif_frame;
+	int cb;
+	/* Any frame of the library between the fault and the VM may be the callback
+	 * (the one the VM called may have tail-called the rest). */
+	for (uint32_t j = 0; j <= i; j++)
+		if (f[j].object == f[i].object && nif_mfa(b, &f[j], &cb) && cb != NAT_CB_NONE) {
+			b->st->pub.callback = cbn[cb];
+			return;
+		}
+	if (f[i].object >= 0 && objs[f[i].object].is_nif && i + 1 < t->frame_count &&
+	    !nif_caller(&f[i + 1]) &&
+	    (t->kind == BD_TK_SCHEDULER || t->kind == BD_TK_DIRTY_CPU || t->kind == BD_TK_DIRTY_IO))
+		b->st->pub.callback = "resource";
 }
 
 /* "m:f/1" (an Erlang function), not "global::x" or "m::codeHeader". */
@@ -1324,6 +1388,26 @@ static const char *proc_from_regs(bctx *b, const nat_regs *rg, const int *regs, 
 	return NULL;
 }
 
+/* The Erlang stack pointer the VM saved in the Process (its stop field) when it
+ * left Erlang code for C: the Process starts with its htop and stop words, then its
+ * heap and hend a few words later, with heap <= htop <= stop <= hend (every OTP
+ * from 20 to 27). 0 when no such words are found. */
+static uint64_t proc_stop(bctx *b, uint64_t proc)
+{
+	uint64_t p[32];
+	if (!proc || (proc & 7) || mem_read(b, proc, p, sizeof p) != sizeof p)
+		return 0;
+	for (int k = 4; k + 1 < 32; k++) {
+		uint64_t heap = p[k], hend = p[k + 1];
+		if (!heap || (heap & 7) || (hend & 7) || hend <= heap || hend - heap > (1ull << 36))
+			continue;
+		for (int i = 2; i + 1 < k; i++)
+			if (heap <= p[i] && p[i] <= p[i + 1] && p[i + 1] <= hend && !(p[i + 1] & 7))
+				return p[i + 1];
+	}
+	return 0;
+}
+
 static void erlang_side(bctx *b, bd_native_thread *t, const nat_uframe *uf, size_t n)
 {
 	static const int jit_regs[] = {NR_R13};
@@ -1343,8 +1427,11 @@ static void erlang_side(bctx *b, bd_native_thread *t, const nat_uframe *uf, size
 			t->erlang_function = f[i].erlang;
 		if (!t->erlang_process)
 			t->erlang_process = proc_from_regs(b, rg, jit_regs, 1);
-		if (!t->erlang_function && (rg->valid & (1u << NR_RBP)) && (b->njit || b->nperf)) {
-			uint64_t e = rg->r[NR_RBP], w;
+		/* The Erlang stack: the process's saved stop, else rbp (which may lag
+		 * behind it: stale words of returned calls lie below stop). */
+		uint64_t stop = t->erlang_process && (rg->valid & (1u << NR_R13)) ? proc_stop(b, rg->r[NR_R13]) : 0;
+		if (!t->erlang_function && (stop || (rg->valid & (1u << NR_RBP))) && (b->njit || b->nperf)) {
+			uint64_t e = stop ? stop : rg->r[NR_RBP], w;
 			for (int k = 0; k < ERL_STACK_SCAN; k++) {
 				if (rd64(b, e + 8 * (uint64_t)k, &w))
 					break;
@@ -1468,9 +1555,25 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 		if (push_frames(b, t, &b->uf[i], (uint32_t)i))
 			break;
 	}
+	uint8_t probe[8];
+	if (stop && mem_read(b, t->sp, probe, 8) != 8)
+		stop = !strcmp(b->r->source, "core") ? "the thread's stack is not in the core (the core is cut)"
+						      : "the thread's stack was not recorded";
 	t->stop_reason = stop;
 	t->frames_cut = stop != NULL;
 	find_nif(b, t);
+	if (t->nif_frame < 0 && t->frames_cut && t->frame_count && b->beam) {
+		/* the unwind stopped inside a NIF library: name it at least */
+		bd_native_frame *f0 = thread_frames(b->st, t);
+		const bd_native_object *objs = b->st->objects.data;
+		for (uint32_t i = 0; i < t->frame_count; i++)
+			if (f0[i].object >= 0 && objs[f0[i].object].is_nif) {
+				t->nif_frame = (int32_t)i;
+				t->nif = f0[i].function;
+				t->nif_library = objs[f0[i].object].path;
+				break;
+			}
+	}
 	erlang_side(b, t, b->uf, n);
 	if (crashed && t->nif_frame < 0)
 		recent_nif(b, t, env.stack_lo);
@@ -1537,6 +1640,145 @@ static void fill_signal(bctx *b)
 			p->sender_pid = r->sig_sender;
 	}
 	p->signal_name = sig_name(p->signal);
+}
+
+/* What holds addr: a mapped file, the stack or heap, anonymous memory. */
+static const char *mapping_name(bctx *b, uint64_t addr, uint32_t *prot, int *found)
+{
+	const nat_map *rg = find_in(&b->r->regions, addr);
+	const nat_map *fm = find_in(&b->r->maps, addr);
+	*prot = rg ? rg->prot : fm ? fm->prot : 0;
+	*found = rg || fm;
+	if (fm && fm->path)
+		return fm->path;
+	if (rg && rg->path)
+		return rg->path;
+	for (size_t i = 0; i < b->st->threads.len; i++) {
+		const bd_native_thread *t = (const bd_native_thread *)b->st->threads.data + i;
+		uint64_t lo, hi;
+		if (t->sp == BD_UNKNOWN)
+			continue;
+		stack_bounds(b, t->sp, &lo, &hi);
+		if (lo && addr >= lo && addr < hi)
+			return "[stack]";
+	}
+	return *found ? "anonymous memory" : NULL;
+}
+
+/* The type of an uncaught C++ exception: std::terminate was called from
+ * __cxa_throw (or a noexcept function); the exception's std::type_info is still
+ * referenced from the crashing thread's stack. A type_info starts with a vtable
+ * pointer of one of the C++ runtime's __*class_type_info classes (exported by
+ * libstdc++), then the mangled type name. */
+static void cxx_exception(bctx *b, const bd_native_thread *t)
+{
+	static const char *const vt[] = {"_ZTVN10__cxxabiv117__class_type_infoE",
+					 "_ZTVN10__cxxabiv120__si_class_type_infoE",
+					 "_ZTVN10__cxxabiv121__vmi_class_type_infoE"};
+	const bd_native_frame *f = thread_frames(b->st, t);
+	uint64_t hi = 0;
+	for (uint32_t i = 0; i < t->frame_count; i++)
+		if (f[i].function && (!strcmp(f[i].function, "std::terminate") ||
+				      !strncmp(f[i].function, "__cxxabiv1::__terminate", 23)))
+			hi = f[i].sp;
+	if (!hi)
+		return;
+	b->st->pub.fault_detail = "an uncaught C++ exception: std::terminate() aborted the process";
+	uint64_t vtab[3] = {0};
+	for (size_t i = 0; i < b->nobjs; i++) {
+		const char *base = strrchr(b->objs[i].path, '/');
+		base = base ? base + 1 : b->objs[i].path;
+		if (!b->objs[i].obj || strncmp(base, "libstdc++", 9))
+			continue;
+		for (int k = 0; k < 3; k++) {
+			uint64_t a = nat_obj_lookup(b->objs[i].obj, vt[k], NULL);
+			vtab[k] = a ? a + b->objs[i].bias + 16 : 0; /* past offset-to-top and RTTI */
+		}
+	}
+	/* From the fault up to the frames above __cxa_throw (the exception's type is its
+	 * second argument; compilers keep it in callee-saved slots on the way). A word
+	 * that points at a "typeinfo for T" symbol (the guard has no copy of the
+	 * type_info itself), else at a type_info by its vtable (a core). */
+	uint64_t lo = t->sp, top = hi + 4096;
+	for (uint64_t a = lo; a < top; a += 8) {
+		uint64_t w, v, name;
+		if (rd64(b, a, &w))
+			continue;
+		nobj *o = obj_at(b, w);
+		uint64_t start;
+		const char *sym = o && o->obj ? nat_obj_symbol(o->obj, w - o->bias, &start) : NULL;
+		if (sym && start == w - o->bias && !strncmp(sym, "typeinfo for ", 13) && sym[13]) {
+			b->st->pub.cxx_exception = sym + 13;
+			break;
+		}
+		if ((!vtab[0] && !vtab[1] && !vtab[2]) || rd64(b, w, &v))
+			continue;
+		if (v != vtab[0] && v != vtab[1] && v != vtab[2])
+			continue;
+		char buf[256];
+		if (rd64(b, w + 8, &name) || !name)
+			continue;
+		size_t nb = mem_read(b, name, buf, sizeof buf - 1);
+		buf[nb] = 0;
+		const char *nm = buf[0] == '*' ? buf + 1 : buf; /* '*': a local type (GCC) */
+		if (!nm[0] || strnlen(nm, sizeof buf) >= sizeof buf - 2)
+			continue;
+		const char *d = nat_demangle_type(b->a, nm);
+		if (!d)
+			continue;
+		b->st->pub.cxx_exception = d;
+		break;
+	}
+	if (b->st->pub.cxx_exception)
+		b->st->pub.fault_detail = bd_arena_printf(b->a, "an uncaught C++ exception (%s): "
+						"std::terminate() aborted the process", b->st->pub.cxx_exception);
+}
+
+/* The fault in more words, from the mapping that holds the fault address and the
+ * instruction at the pc. */
+static void fault_detail(bctx *b, const bd_native_thread *t)
+{
+	bd_native *p = &b->st->pub;
+	uint64_t fa = p->fault_addr, pc = t->pc;
+	uint32_t prot = 0;
+	int found = 0;
+	const char *where = fa != BD_UNKNOWN ? mapping_name(b, fa, &prot, &found) : NULL;
+	p->fault_mapping = where;
+	const char *base = where ? strrchr(where, '/') : NULL;
+	base = base ? base + 1 : where;
+	if (p->signal == 11 && fa != BD_UNKNOWN && pc == fa) {
+		p->fault_detail = fa < 4096 ? "a call through a NULL function pointer"
+					    : found ? "a jump to memory that is not code: a corrupted or freed function pointer"
+						    : "a jump to a bad address: a corrupted or freed function pointer";
+	} else if (p->signal == 11 && p->si_code == 2 && found && !(prot & NM_W) && (prot & NM_R)) {
+		/* SEGV_ACCERR on readable memory: a write */
+		p->fault_detail = bd_arena_printf(b->a, "a write to read-only memory (%s%s)",
+						  (prot & NM_X) ? "the code of " : base && where[0] == '/' ? "the read-only data of " : "",
+						  base ? base : "?");
+	} else if (p->signal == 11 && p->si_code == 2 && found && !(prot & (NM_R | NM_W | NM_X)) && prot) {
+		p->fault_detail = "an access to a protected page (a guard page: a stack or buffer overrun)";
+	} else if (p->signal == 11 && fa != BD_UNKNOWN && fa >= 4096 && !found) {
+		p->fault_detail = "an access to unmapped memory: a wild, freed or corrupted pointer";
+	} else if (p->signal == 7 && p->si_code == 2 && where && where[0] == '/') {
+		p->fault_detail = bd_arena_printf(b->a, "a read or write of the mapped file %s beyond its end: "
+						  "the file was truncated after it was mapped", where);
+	} else if (p->signal == 7 && p->si_code == 1) {
+		p->fault_detail = "a misaligned memory access";
+	} else if (p->signal == 4) {
+		uint8_t ins[2] = {0, 0};
+		if (mem_read(b, pc, ins, 2) == 2 && ins[0] == 0x0f && ins[1] == 0x0b)
+			p->fault_detail = "a trap instruction (ud2): __builtin_trap(), or a trap the "
+					  "compiler put on a path it proved impossible (undefined behaviour)";
+		else
+			p->fault_detail = "an illegal instruction: code built for another CPU (-march), "
+					  "or a jump into data";
+	} else if (p->signal == 8) {
+		p->fault_detail = p->si_code == 1 ? "an integer division by zero (or INT_MIN / -1)"
+				  : p->si_code == 2 ? "an integer overflow trap"
+						    : "a floating-point exception (traps enabled)";
+	} else if (p->signal == 6) {
+		cxx_exception(b, t);
+	}
 }
 
 /* glibc keeps the message of a failed assertion or a heap check it aborts on in
@@ -1606,7 +1848,7 @@ static const char *cmdline_text(bctx *b)
  * files, with the sysroot; used only when its ERTS version is the executable's). */
 static void otp_release(bctx *b, bd_node_info *ni)
 {
-	if (!b->exe || !ni->erts_version)
+	if (!b->exe || !ni->erts_version || ni->otp_release)
 		return;
 	const char *e = strstr(b->exe->path, "/erts-");
 	if (!e)
@@ -1628,7 +1870,26 @@ static void fill_node(bctx *b)
 	bd_node_info *ni = &b->m->node;
 	const bd_native *p = &b->st->pub;
 	ni->source = p->source;
-	if (b->exe) {
+	/* The executable's own etp_erts_version / etp_otp_release strings (exported for
+	 * the etp debugger macros), else the erts-VSN directory it lives in. */
+	if (b->exe && b->exe->obj) {
+		static const char *const sym[2] = {"etp_erts_version", "etp_otp_release"};
+		for (int k = 0; k < 2; k++) {
+			uint64_t at = nat_obj_lookup(b->exe->obj, sym[k], NULL);
+			char v[24];
+			size_t got = at ? nat_obj_read(b->exe->obj, at, v, sizeof v - 1) : 0;
+			v[got] = 0;
+			size_t l = strnlen(v, got);
+			int ok = l > 0 && l < got;
+			for (size_t i = 0; ok && i < l; i++)
+				ok = (v[i] >= '0' && v[i] <= '9') || v[i] == '.';
+			if (ok && !k)
+				ni->erts_version = bd_arena_strndup(b->a, v, l);
+			else if (ok)
+				ni->otp_release = bd_arena_strndup(b->a, v, l);
+		}
+	}
+	if (b->exe && !ni->erts_version) {
 		const char *e = strstr(b->exe->path, "/erts-");
 		if (e) {
 			const char *v = e + 6, *end = strchr(v, '/');
@@ -1782,6 +2043,12 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 		if (!t[i].crashed)
 			continue;
 		st->pub.crashed = (int32_t)i;
+		entry_callback(&b, &t[i]);
+		if (st->pub.callback && !strcmp(st->pub.callback, "resource")) {
+			/* the process the scheduler was switching from did not call it */
+			t[i].erlang_process = NULL;
+			t[i].erlang_function = NULL;
+		}
 		st->pub.in_vm = t[i].frame_count && frame_in_vm(thread_frames(st, &t[i]));
 		uint64_t lo, hi;
 		stack_bounds(&b, t[i].sp, &lo, &hi);
@@ -1789,6 +2056,7 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 		if (st->pub.signal == 11 && fa != BD_UNKNOWN && lo && fa < lo && lo - fa <= (1u << 20) &&
 		    (t[i].sp <= lo + 4096 || t[i].sp - fa < 65536))
 			st->pub.stack_overflow = 1;
+		fault_detail(&b, &t[i]);
 	}
 	if (st->pub.crashed < 0)
 		note(&b, 0, "the crashing thread is unknown");

@@ -60,6 +60,10 @@ int bd_native_encode(const bd_model *m, int redact, uint8_t **out, size_t *len)
 	sb_var(&b, (uint64_t)n->stack_overflow | (uint64_t)n->in_vm << 1 | (uint64_t)n->partial << 2);
 	put_str(&b, n->partial_reason);
 	put_str(&b, n->abort_message);
+	put_str(&b, n->fault_detail);
+	put_str(&b, n->fault_mapping);
+	put_str(&b, n->callback);
+	put_str(&b, n->cxx_exception);
 	section(&o, SEC_SUMMARY, &b);
 	b.len = 0;
 	sb_var(&b, n->nobjects);
@@ -188,8 +192,15 @@ static void dec_summary(dec *d, bd_native *n)
 	n->in_vm = (fl >> 1) & 1;
 	n->partial = (fl >> 2) & 1;
 	n->partial_reason = get_str(d);
-	if (d->c.p < d->c.end) /* added later: absent in older records */
+	/* added later: absent in older records */
+	if (d->c.p < d->c.end)
 		n->abort_message = get_str(d);
+	if (d->c.p < d->c.end) {
+		n->fault_detail = get_str(d);
+		n->fault_mapping = get_str(d);
+		n->callback = get_str(d);
+		n->cxx_exception = get_str(d);
+	}
 }
 
 static void dec_objects(dec *d, bd_vec *v)

@@ -7,7 +7,8 @@ set -e
 # files), cmocka (tests), erlang-base + erlang-dev (ei for capture; the real VM makes
 # the sample dumps), elixir (Elixir samples and tests), python3-jsonschema (JSON
 # schema checks), clang-14 + libclang-rt-14-dev (the libFuzzer harnesses: make fuzz
-# and the short run in make check), chromium (the report's tests run the page in a
+# and the short run in make check; clang also builds a crashing NIF of samples/nif),
+# chromium (the report's tests run the page in a
 # real browser, headless). `deps.sh bench` adds what make bench compares
 # against: crashdump_viewer (erlang-observer, which pulls in wx).
 pkgs="build-essential cmake pkg-config libzstd-dev zstd zlib1g-dev gzip libelf-dev libdwarf-dev

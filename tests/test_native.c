@@ -41,8 +41,10 @@ static int list_cases(const char *sub, int guard, ncase *out, int cap)
 	int n = 0;
 	struct dirent *e;
 	while (dir && (e = readdir(dir)) && n < cap) {
-		if (e->d_name[0] == '.' || !strcmp(e->d_name, "lib") || !strcmp(e->d_name, "ebin"))
-			continue;
+		size_t nl = strlen(e->d_name);
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "lib") || !strcmp(e->d_name, "ebin") ||
+		    !strcmp(e->d_name, "exbin") || (nl > 4 && !strcmp(e->d_name + nl - 4, "-cut")))
+			continue; /* -cut: test_rlimit_core */
 		ncase *c = &out[n];
 		snprintf(c->dir, sizeof c->dir, "%.700s/%.200s", d, e->d_name);
 		snprintf(c->name, sizeof c->name, "%.120s", e->d_name);
@@ -112,6 +114,46 @@ static const bd_native_frame *frame_of(const bd_native *n, const bd_native_threa
 	return NULL;
 }
 
+/* Built without debug information (gen.sh variants): no file:line to expect. */
+static int no_debug_info(const ncase *c)
+{
+	return strstr(c->name, "release") || strstr(c->name, "omitfp") || strstr(c->name, "stripped");
+}
+
+/* The facts gen.sh's newer kinds add to the truth: how the fault is described, what
+ * holds the fault address, the top frame's object, how the library was entered. */
+static void check_fault(const ncase *c, const bd_native *n, const bd_native_thread *t)
+{
+	const char *code = truth(c, "signal_code");
+	if (code && (!n->code_name || strcmp(n->code_name, code)))
+		fail_msg("%s: signal code %s, expected %s", c->name, n->code_name ? n->code_name : "?", code);
+	const char *fa = truth(c, "fault_address");
+	if (fa && strtoull(fa, NULL, 16) != n->fault_addr)
+		fail_msg("%s: fault address 0x%llx, expected %s", c->name, (unsigned long long)n->fault_addr, fa);
+	const char *fo = truth(c, "fault_object");
+	if (fo && (!n->fault_mapping || !strstr(n->fault_mapping, fo)))
+		fail_msg("%s: fault address in %s, expected %s", c->name,
+			 n->fault_mapping ? n->fault_mapping : "(unknown)", fo);
+	const char *to = truth(c, "top_object");
+	if (to) {
+		const bd_native_frame *f0 = t->frame_count ? &n->frames[t->frame_first] : NULL;
+		if (!f0 || f0->object < 0 || !strstr(n->objects[f0->object].path, to))
+			fail_msg("%s: top frame not in %s", c->name, to);
+	}
+	const char *cb = truth(c, "callback");
+	if ((cb || n->callback) && (!cb || !n->callback || strcmp(cb, n->callback)))
+		fail_msg("%s: callback %s, expected %s", c->name, n->callback ? n->callback : "(none)",
+			 cb ? cb : "(none)");
+	const char *cx = truth(c, "cxx_exception");
+	if (cx && (!n->cxx_exception || strcmp(n->cxx_exception, cx)))
+		fail_msg("%s: C++ exception %s, expected %s", c->name,
+			 n->cxx_exception ? n->cxx_exception : "(none)", cx);
+	/* Every fault has words of its own beyond the signal's name. */
+	const char *what = bd_native_fault(n);
+	if (!strcmp(what, "fatal signal") || !strcmp(what, "invalid memory access"))
+		fail_msg("%s: fault described only as '%s'", c->name, what);
+}
+
 /* What a user checks in the report of one crash. */
 static void check_case(const ncase *c, int guard)
 {
@@ -132,6 +174,8 @@ static void check_case(const ncase *c, int guard)
 	if (kind && strcmp(bd_thread_kind_name(t->kind), kind))
 		fail_msg("%s: thread kind %s, expected %s", c->name, bd_thread_kind_name(t->kind), kind);
 	const char *fn = truth(c, "c_function");
+	if (fn && strstr(c->name, "stripped"))
+		fn = NULL; /* no symbols: the NIF is named from its ErlNifFunc table only */
 	if (fn && !has_frame(n, t, fn))
 		fail_msg("%s: no frame of %s on the crashing thread", c->name, fn);
 	const char *nif = truth(c, "nif");
@@ -142,7 +186,7 @@ static void check_case(const ncase *c, int guard)
 		fail_msg("%s: library %s, expected %s", c->name, t->nif_library ? t->nif_library : "(none)", lib);
 	/* file:line where the library was built with -g */
 	const char *line = truth(c, "source_line");
-	if (line && !strstr(c->name, "release")) {
+	if (line && !no_debug_info(c)) {
 		const bd_native_frame *f = frame_of(n, t, fn);
 		char got[256] = "";
 		if (f && f->file)
@@ -151,9 +195,13 @@ static void check_case(const ncase *c, int guard)
 		if (strcmp(got, line))
 			fail_msg("%s: %s at %s, expected %s", c->name, fn, got, line);
 	}
-	if (strstr(c->name, "release")) {
-		const bd_native_frame *f = fn ? frame_of(n, t, fn) : NULL;
-		assert_true(!f || !f->file); /* no debug information: no file:line made up */
+	if (no_debug_info(c)) {
+		/* no debug information in the NIF library: no file:line made up */
+		for (uint32_t i = 0; i < t->frame_count; i++) {
+			const bd_native_frame *f = &n->frames[t->frame_first + i];
+			if (f->file && f->object >= 0 && strstr(n->objects[f->object].path, "bd_crash_nif.so"))
+				fail_msg("%s: file:line %s:%u without debug information", c->name, f->file, f->line);
+		}
 	}
 	if (strstr(c->name, "split")) {
 		/* stripped, with its debug information in lib/split/.debug/ (.gnu_debuglink) */
@@ -162,6 +210,16 @@ static void check_case(const ncase *c, int guard)
 		assert_true(f->object >= 0);
 		assert_non_null(n->objects[f->object].debug_file);
 		assert_non_null(strstr(n->objects[f->object].debug_file, "/.debug/"));
+	}
+	check_fault(c, n, t);
+	/* An Elixir application's NIF: the text names it the Elixir way. */
+	const char *ex = truth(c, "nif_elixir");
+	if (ex) {
+		char *txt = NULL;
+		int rc = tu_run(&txt, "core '%s'", c->input);
+		if (rc != 0 || !strstr(txt, ex) || (!guard && !strstr(txt, "BdCrash.Worker.process_batch/1")))
+			fail_msg("%s: text without %s (exit %d):\n%s", c->name, ex, rc, txt ? txt : "");
+		free(txt);
 	}
 	const char *am = truth(c, "abort_message");
 	if (am && (!n->abort_message || !strstr(n->abort_message, am)))
@@ -174,8 +232,13 @@ static void check_case(const ncase *c, int guard)
 		assert_false(n->stack_overflow);
 	const char *invm = truth(c, "in_vm");
 	assert_int_equal(n->in_vm, invm && !strcmp(invm, "true"));
-	if (invm && !strcmp(invm, "true"))
-		assert_true(t->nif_frame < 0); /* the NIF had returned */
+	/* the NIF had returned, or it called the VM's API (vm_api) with a bad argument */
+	const char *api = truth(c, "vm_api");
+	if (invm && !strcmp(invm, "true") && !api)
+		assert_true(t->nif_frame < 0);
+	if (api && (!t->frame_count || !n->frames[t->frame_first].function ||
+		    strcmp(n->frames[t->frame_first].function, api) || t->nif_frame <= 0))
+		fail_msg("%s: the fault frame is not %s under the NIF", c->name, api);
 	/* The Erlang side, where it was found: never a wrong one. */
 	const char *ep = truth(c, "erlang_process");
 	if (t->erlang_process && ep)
@@ -185,8 +248,10 @@ static void check_case(const ncase *c, int guard)
 		assert_string_equal(t->erlang_function, ef);
 	if (!guard && ef && t->kind == BD_TK_SCHEDULER)
 		assert_non_null(t->erlang_function); /* a core has the whole JIT table */
-	if (!guard && t->kind == BD_TK_SCHEDULER)
-		assert_non_null(t->erlang_process);
+	/* (a resource destructor runs for no process: none is named) */
+	if (!guard && t->kind == BD_TK_SCHEDULER && !(n->callback && !strcmp(n->callback, "resource")) &&
+	    !t->erlang_process)
+		fail_msg("%s: no Erlang process on the scheduler", c->name);
 	/* The pid the kernel or the guard recorded is the node's. */
 	const char *os = truth(c, "os_pid");
 	assert_non_null(os);
@@ -276,6 +341,49 @@ static void test_cores(void **state)
 	if (cores_skipped())
 		skip();
 	run_cases("nif", 0);
+}
+
+/* A core the kernel cut at the core size limit (gen.sh --core-limit): a partial
+ * answer that says why, with what is left (signal, fault address, the library), read
+ * as core.PID by a relative path as a user finds it in the node's directory. */
+static void test_rlimit_core(void **state)
+{
+	(void)state;
+	if (cores_skipped())
+		skip();
+	char dir[1024], cwd[1024];
+	snprintf(dir, sizeof dir, "%s/nif/null_deref-cut", getenv("BD_SAMPLES") ? getenv("BD_SAMPLES") : ".");
+	ncase c;
+	snprintf(c.dir, sizeof c.dir, "%s", dir);
+	snprintf(c.name, sizeof c.name, "null_deref-cut");
+	snprintf(c.input, sizeof c.input, "%s/core", dir);
+	if (access(c.input, R_OK)) {
+		if (getenv("BD_REQUIRE_SAMPLES"))
+			fail_msg("no %s (samples/nif/gen.sh --core-limit)", c.input);
+		skip();
+	}
+	const char *os = truth(&c, "os_pid");
+	assert_non_null(os);
+	char named[1100];
+	snprintf(named, sizeof named, "%s/core.%s", dir, os);
+	unlink(named);
+	assert_int_equal(symlink("core", named), 0);
+	assert_non_null(getcwd(cwd, sizeof cwd));
+	assert_int_equal(chdir(dir), 0);
+	char *out = NULL, *js = NULL;
+	int rc = tu_run(&out, "core core.%s 2>&1", os);
+	int rj = tu_run(&js, "core --json ./core.%s 2>/dev/null", os);
+	assert_int_equal(chdir(cwd), 0);
+	unlink(named);
+	if (rc != 4 || rj != 4)
+		fail_msg("cut core: exit %d/%d, expected 4 (partial)\n%s", rc, rj, out);
+	assert_non_null(strstr(out, "core size limit"));
+	assert_non_null(strstr(out, "SIGSEGV"));
+	assert_non_null(strstr(out, "bd_crash_nif.so"));
+	assert_non_null(strstr(js, "\"fault_address\":\"0x0\""));
+	assert_non_null(strstr(js, "\"partial\":true"));
+	free(out);
+	free(js);
 }
 
 static void test_guard_snapshots(void **state)
@@ -790,6 +898,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cores),
+		cmocka_unit_test(test_rlimit_core),
 		cmocka_unit_test(test_guard_snapshots),
 		cmocka_unit_test(test_guard_segv),
 		cmocka_unit_test(test_guard_abort),

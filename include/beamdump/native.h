@@ -133,6 +133,21 @@ typedef struct bd_native {
 	const char *perf_map;   /* perf map file used for JIT names, NULL none */
 	const char *abort_message; /* what the C library said before aborting (a failed
 				    * assertion, "free(): double free detected"...), NULL none */
+	/* The fault in more words than the signal, from the fault address's mapping and
+	 * the instruction ("a write to read-only memory (the read-only data of x.so)",
+	 * "a trap instruction (ud2)", "an uncaught C++ exception"...), NULL when no
+	 * more is known. bd_native_fault() prefers it. */
+	const char *fault_detail;
+	const char *fault_mapping; /* what holds the fault address: a file's path,
+				    * "[stack]", "[heap]", "anonymous memory"; NULL unknown */
+	/* How the crashing thread entered the library when it was not a NIF call: "load"
+	 * (the library's load callback, erlang:load_nif/2), "upgrade", "reload",
+	 * "unload", "resource" (called by the VM with no NIF on the stack: a resource
+	 * destructor at garbage collection, or a stop/down callback; best-effort).
+	 * NULL for a NIF call, a driver or a thread of the library's own. */
+	const char *callback;
+	const char *cxx_exception; /* type of an uncaught C++ exception ("std::invalid_argument"),
+				    * NULL none or unknown */
 	int32_t crashed;        /* index into threads of the crashing thread, -1 unknown */
 	uint8_t stack_overflow; /* the fault is at the end of the thread's stack */
 	uint8_t in_vm;          /* the faulting frame is in the emulator (beam.smp) */
