@@ -21,6 +21,8 @@ DESTDIR     ?=
 BINDIR      ?= $(PREFIX)/bin
 MANDIR      ?= $(PREFIX)/share/man/man1
 COMPDIR     ?= $(PREFIX)/share/bash-completion/completions
+# the crash guard (libbeamdump_guard.so) and its Erlang loader (ebin/, src/)
+LIBDIR      ?= $(PREFIX)/lib/beamdump
 
 .PHONY: all deps build check samples demo bench fuzz clean install uninstall
 
@@ -68,17 +70,25 @@ bench: build
 	@./bench/run.sh
 
 # The man page is written by the program from its own command tables (beamdump __man),
-# so it lists exactly the commands and options of the binary installed.
+# so it lists exactly the commands and options of the binary installed, and where the
+# crash guard goes (LIBDIR).
 install: build
-	@$(BUILD)/beamdump __man > $(BUILD)/beamdump.1
-	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(COMPDIR)"
+	@$(BUILD)/beamdump __man "$(LIBDIR)" > $(BUILD)/beamdump.1
+	@mkdir -p $(BUILD)/ebin && erlc -o $(BUILD)/ebin dump/beamdump_guard.erl
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(MANDIR)" "$(DESTDIR)$(COMPDIR)" \
+	  "$(DESTDIR)$(LIBDIR)/ebin" "$(DESTDIR)$(LIBDIR)/src"
 	install -m 755 $(BUILD)/beamdump "$(DESTDIR)$(BINDIR)/beamdump"
 	install -m 644 $(BUILD)/beamdump.1 "$(DESTDIR)$(MANDIR)/beamdump.1"
 	install -m 644 scripts/beamdump-completion.bash "$(DESTDIR)$(COMPDIR)/beamdump"
+	install -m 755 $(BUILD)/libbeamdump_guard.so "$(DESTDIR)$(LIBDIR)/libbeamdump_guard.so"
+	install -m 644 $(BUILD)/ebin/beamdump_guard.beam "$(DESTDIR)$(LIBDIR)/ebin/beamdump_guard.beam"
+	install -m 644 dump/beamdump_guard.erl "$(DESTDIR)$(LIBDIR)/src/beamdump_guard.erl"
 
 uninstall:
 	rm -f "$(DESTDIR)$(BINDIR)/beamdump" "$(DESTDIR)$(MANDIR)/beamdump.1" \
-	  "$(DESTDIR)$(COMPDIR)/beamdump"
+	  "$(DESTDIR)$(COMPDIR)/beamdump" "$(DESTDIR)$(LIBDIR)/libbeamdump_guard.so" \
+	  "$(DESTDIR)$(LIBDIR)/ebin/beamdump_guard.beam" "$(DESTDIR)$(LIBDIR)/src/beamdump_guard.erl"
+	-rmdir "$(DESTDIR)$(LIBDIR)/ebin" "$(DESTDIR)$(LIBDIR)/src" "$(DESTDIR)$(LIBDIR)" 2>/dev/null
 
 clean:
 	rm -rf $(BUILD) $(CHECK_BUILD) $(FUZZ_BUILD)

@@ -181,6 +181,8 @@ int bd_ci_rules_load(bd_ci_rules *r, const char *path, bd_error *err)
 		if (bd_ci_rules_set(r, trim(s), trim(eq + 1), &e2))
 			rc = bd_error_set(err, BD_EUSAGE, 0, "%s:%d: %s", path, lineno, e2.msg);
 	}
+	if (!rc && ferror(f)) /* a directory opens, then reading it fails (EISDIR) */
+		rc = bd_error_set(err, BD_EIO, errno, "%s: %s", path, strerror(errno));
 	fclose(f);
 	return rc;
 }

@@ -105,7 +105,8 @@ struct opts {
 int cli_parse(const cli_cmd *cmd, const cli_cmd *const *all, int argc, char **argv, opts *o);
 void cli_help(FILE *f, const cli_cmd *cmd);
 /* The man page beamdump(1) from the command tables (cli/man.c). */
-void cli_man(FILE *f, const cli_cmd *const *cmds, const char *version);
+/* beamdump(1); libdir: where make install put the crash guard (PREFIX/lib/beamdump). */
+void cli_man(FILE *f, const cli_cmd *const *cmds, const char *version, const char *libdir);
 /* "top [--by KEY] [-n N] [--json] <dump>" (static buffer). */
 const char *cli_synopsis(const cli_cmd *cmd);
 const char *cli_missing_arg(const char *args, int nth);

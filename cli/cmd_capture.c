@@ -83,14 +83,16 @@ int capture_write(const bd_model *m, const char *path, const char *producer, uin
 		bd_error werr = {0};
 		if (bd_writer_error(w, &werr))
 			*err = werr;
-		bd_writer_abandon(w);
+		bd_writer_discard(w); /* no half file left on a full disk */
 		free(arena);
 		return rc;
 	}
 	int cut = rc == BD_EBUDGET;
 	rc = bd_writer_finish(w);
-	if (rc)
+	if (rc) {
 		bd_writer_error(w, err);
+		bd_writer_discard(w);
+	}
 	if (bytes)
 		*bytes = bd_writer_bytes(w);
 	free(arena);

@@ -202,7 +202,7 @@ static void why_error(const ci_args *a, char *buf, size_t cap)
 		if (a->problem[i][0])
 			n += (size_t)snprintf(buf + n, cap - n, "%s%s %s", n ? ", " : "", point_names[i],
 					      a->bad[i] == PROBLEM_CUT ? "is cut" : "cannot be read");
-	if (n < cap)
+	if (n && n < cap) /* nothing when every input is whole */
 		snprintf(buf + n, cap - n, "%s", a->unreadable ? ": the rules were not run"
 								: ": the gate fails whatever the rules say");
 }
@@ -621,7 +621,8 @@ static int write_out(int fmt, const char *path, const bd_ci_result *res, const c
 	else
 		bad |= fflush(f) != 0;
 	if (bad)
-		fprintf(stderr, "beamdump ci: cannot write %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "beamdump ci: cannot write %s: %s\n", f == stdout ? "the output" : path,
+			strerror(errno));
 	return bad ? -1 : 0;
 }
 

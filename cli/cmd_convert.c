@@ -71,7 +71,7 @@ int cmd_convert(const opts *o)
 		bd_error werr = {0};
 		if (bd_writer_error(w, &werr))
 			err = werr;
-		bd_writer_abandon(w);
+		bd_writer_discard(w); /* no half file left on a full disk */
 		if (err.sys_errno)
 			fprintf(stderr, "beamdump convert: cannot write %s: %s\n", o->out,
 				strerror(err.sys_errno));
@@ -84,6 +84,7 @@ int cmd_convert(const opts *o)
 	rc = bd_writer_finish(w);
 	if (rc) {
 		bd_writer_error(w, &err);
+		bd_writer_discard(w);
 		fprintf(stderr, "beamdump convert: cannot write %s: %s\n", o->out, err_reason(&err));
 		free(arena);
 		bd_model_free(m);

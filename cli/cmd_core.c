@@ -79,15 +79,39 @@ static void frame_text(const bd_native *n, const bd_native_frame *f, char *buf, 
 		snprintf(buf + k, cap - (size_t)k, " [NIF %s]", style_label(f->erlang, sty, sizeof sty));
 }
 
+static const char *frame_object(const bd_native *n, const bd_native_frame *f)
+{
+	return f->object >= 0 ? base_name(n->objects[f->object].path)
+			      : f->kind == BD_FK_JIT ? "[JIT]" : "?";
+}
+
 static void print_frames(const bd_native *n, const bd_native_thread *t)
 {
-	char txt[512];
+	char txt[512], cut[512], ocut[128];
+	/* On a terminal ($COLUMNS) the frame and object names are cut to fit, with a
+	 * mark; into a pipe or a file every line is whole. "  #NN 0x<16 digits> " is 25. */
+	size_t tw = 60, ow = 0;
+	int cols = out_columns();
+	if (cols > 0) {
+		for (uint32_t i = 0; i < t->frame_count; i++) {
+			size_t l = out_width(frame_object(n, &n->frames[t->frame_first + i]));
+			ow = l > ow ? l : ow;
+		}
+		ow = ow > 24 ? 24 : ow;
+		long room = (long)cols - 25 - 1 - (long)ow;
+		tw = room < 16 ? 16 : room > 60 ? 60 : (size_t)room;
+	}
 	for (uint32_t i = 0; i < t->frame_count; i++) {
 		const bd_native_frame *f = &n->frames[t->frame_first + i];
 		frame_text(n, f, txt, sizeof txt);
-		const char *obj = f->object >= 0 ? base_name(n->objects[f->object].path)
-						 : f->kind == BD_FK_JIT ? "[JIT]" : "?";
-		printf("  #%-2u 0x%016" PRIx64 " %-60s %s", i, f->pc, out_txt(txt), out_txt(obj));
+		const char *obj = frame_object(n, f);
+		if (cols > 0) {
+			printf("  #%-2u 0x%016" PRIx64 " ", i, f->pc);
+			out_pad(out_fit(out_txt(txt), tw, cut, sizeof cut), tw, 0);
+			printf(" %s", out_fit(out_txt(obj), ow, ocut, sizeof ocut));
+		} else {
+			printf("  #%-2u 0x%016" PRIx64 " %-60s %s", i, f->pc, out_txt(txt), out_txt(obj));
+		}
 		if (f->how != BD_UNW_REGS && f->how != BD_UNW_CFI)
 			printf("  (%s)", bd_unwind_how_name(f->how));
 		if (f->inlined)
@@ -164,10 +188,16 @@ static void print_others(const bd_native *n, int verbose)
 				snprintf(lab, sizeof lab, "%s (%u)", bd_thread_kind_name(t->kind), same);
 			else
 				thread_label(t, lab, sizeof lab);
+			/* on a terminal, the stack signature cut to what is left of the line */
+			int cols = out_columns();
+			size_t used = same > 1 ? 31 : 43;
+			size_t w = cols > 0 ? ((size_t)cols > used + 12 ? (size_t)cols - used : 12) : OTHER_WIDTH;
+			char cut[512];
+			out_fit(out_txt(top), w < OTHER_WIDTH ? w : OTHER_WIDTH, cut, sizeof cut);
 			if (same > 1)
-				printf("  %-28s %.*s\n", lab, OTHER_WIDTH, out_txt(top));
+				printf("  %-28s %s\n", lab, cut);
 			else
-				printf("  %-28s tid %-7u %.*s\n", lab, t->tid, OTHER_WIDTH, out_txt(top));
+				printf("  %-28s tid %-7u %s\n", lab, t->tid, cut);
 			if (verbose) {
 				print_frames(n, t);
 			}
@@ -231,8 +261,12 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 	printf("Process: %s pid %u, node %s, erts %s, %s %s\n", out_txt(base_name(n->exe)), n->pid,
 	       ni->node_name ? out_txt(ni->node_name) : "?", ni->erts_version ? out_txt(ni->erts_version) : "?",
 	       !strcmp(n->source ? n->source : "", "guard") ? "guard snapshot" : "core", when);
-	if (n->cmdline)
-		printf("Command: %.300s\n", out_txt(n->cmdline));
+	if (n->cmdline) { /* one line of it on a terminal, 300 columns into a file */
+		char cut[1024];
+		int cols = out_columns();
+		size_t w = cols > 9 ? (size_t)cols - 9 : 300;
+		printf("Command: %s\n", out_fit(out_txt(n->cmdline), w, cut, sizeof cut));
+	}
 	if (n->crashed < 0) {
 		printf("Crashing thread: unknown\n");
 	} else {

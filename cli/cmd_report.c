@@ -306,8 +306,10 @@ static int out_close(outfile *o, int ok)
 		return rc;
 	}
 	if (!o->tmp) {
-		if (fclose(o->f) != 0 && ok)
+		if (fclose(o->f) != 0 && ok) {
 			fprintf(stderr, "beamdump: cannot write %s: %s\n", o->path, strerror(errno));
+			ok = 0;
+		}
 		return ok ? 0 : -1;
 	}
 	if (fclose(o->f) != 0 && ok) {
@@ -459,9 +461,8 @@ static int single(const report_args *a, double t0)
 	int orc = open_input(a->o, &m); /* the model cache and the errors */
 	if (orc)
 		return orc;
-	/* The page speaks the dump's own (Erlang) syntax throughout: names, MFAs and
-	 * terms alike, for Elixir nodes too. */
-	bd_term_set_style(BD_STYLE_ERLANG);
+	/* Syntax as every command: Elixir for a dump of an Elixir node (open_input ->
+	 * cli_style; --style chooses); hw_text writes module names the same way. */
 	report r;
 	int rc = EXIT_OK;
 	if (report_prepare(&r, m, a->input, (size_t)a->rows, (size_t)a->details, t0, &err)) {
@@ -483,7 +484,8 @@ static int single(const report_args *a, double t0)
 		bad |= hw_close(&w);
 		bytes = w.bytes;
 		if (bad)
-			fprintf(stderr, "beamdump: cannot write %s: %s\n", a->out, strerror(errno));
+			fprintf(stderr, "beamdump: cannot write %s: %s\n",
+				strcmp(a->out, "-") ? a->out : "the output", strerror(errno));
 		if (timing)
 			fprintf(stderr, "report: page %.0f ms\n", (now() - t4) * 1e3);
 		if (out_close(&o, !bad) || bad)
@@ -531,6 +533,7 @@ static int diffed(const report_args *a, double t0)
 	static const char *const labels[2] = {"baseline", "input"};
 	if (open_models(m, paths, 2, labels))
 		return EXIT_UNREADABLE;
+	cli_style(a->o, m[1]); /* as beamdump diff */
 	bd_diff *d = NULL;
 	bd_ci_result *ci = NULL;
 	int rc = EXIT_OK;
@@ -557,7 +560,8 @@ static int diffed(const report_args *a, double t0)
 		bad |= hw_close(&w);
 		bytes = w.bytes;
 		if (bad)
-			fprintf(stderr, "beamdump: cannot write %s: %s\n", a->out, strerror(errno));
+			fprintf(stderr, "beamdump: cannot write %s: %s\n",
+				strcmp(a->out, "-") ? a->out : "the output", strerror(errno));
 		if (out_close(&o, !bad) || bad)
 			rc = EXIT_UNREADABLE;
 		else if (o.f != stdout) {
@@ -586,7 +590,7 @@ static const cli_opt report_opts[] = {
 	{"set", 0, CLI_VALUE, "KEY=VALUE", "one CI rule setting, after --config (repeatable)"},
 	CLI_OPT_ROWS("process rows the page carries (default 20000, at least 100)"),
 	{"details", 0, CLI_NUM, "N", "processes with a detail section (default 40)"},
-	CLI_OPT_CACHE, CLI_END};
+	CLI_OPT_STYLE, CLI_OPT_CACHE, CLI_END};
 
 const cli_cmd report_cmd = {
 	"report", cmd_report, "<dump>", 1, 1, report_opts,

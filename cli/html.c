@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "beamdump/term.h"
 #include "beamdump/util.h"
 #include "html.h"
 
@@ -90,8 +91,24 @@ static int is_nul_pair(const unsigned char *p, size_t left)
 	return left >= 2 && p[0] == 0xc0 && p[1] == 0x80;
 }
 
+/* For an Elixir node (bd_term_style), module names as Elixir writes them: MyApp.Cache,
+ * MyApp.Cache.init/1, not 'Elixir.MyApp.Cache'. *buf is set when s was rewritten. */
+static const char *styled(const char *s, size_t *n, char *buf, size_t cap)
+{
+	if (bd_term_style() != BD_STYLE_ELIXIR || *n >= cap || !memmem(s, *n, "Elixir.", 7))
+		return s;
+	char in[2048];
+	memcpy(in, s, *n);
+	in[*n] = 0;
+	bd_style_text(in, buf, cap);
+	*n = strlen(buf);
+	return buf;
+}
+
 void hw_textn(hw *w, const char *s, size_t n)
 {
+	char sb[2048];
+	s = styled(s, &n, sb, sizeof sb);
 	const unsigned char *p = (const unsigned char *)s;
 	FILE *f = w->f;
 	for (size_t i = 0; i < n;) {
@@ -140,6 +157,8 @@ void hw_textcut(hw *w, const char *s, size_t max)
 	if (!s)
 		return;
 	size_t n = strlen(s);
+	char sb[2048];
+	s = styled(s, &n, sb, sizeof sb); /* cut what the reader sees */
 	if (n <= max) {
 		hw_textn(w, s, n);
 		return;
@@ -152,6 +171,8 @@ void hw_textcut(hw *w, const char *s, size_t max)
 
 void hw_jsonn(hw *w, const char *s, size_t n)
 {
+	char sb[2048];
+	s = styled(s, &n, sb, sizeof sb);
 	const unsigned char *p = (const unsigned char *)s;
 	FILE *f = w->f;
 	fputc('"', f);

@@ -221,11 +221,23 @@ static int unknown_command(const char *name)
 	return EXIT_USAGE;
 }
 
+/* stdout written out, or why not (a full disk, a closed pipe): exit 3 then. */
+static int flushed(const char *what, int rc)
+{
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout))
+		return rc;
+	if (errno != EPIPE && rc != EXIT_UNREADABLE) /* 3: the command said why already */
+		fprintf(stderr, "beamdump%s%s: cannot write the output: %s\n", what ? " " : "",
+			what ? what : "", strerror(errno ? errno : EIO));
+	return rc == EXIT_OK ? EXIT_UNREADABLE : rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version"))) {
 		printf("beamdump %s\n", BD_VERSION);
-		return EXIT_OK;
+		return flushed(NULL, EXIT_OK);
 	}
 	if (argc < 2) {
 		usage(stderr);
@@ -239,13 +251,13 @@ int main(int argc, char **argv)
 			cli_help(stdout, c);
 		else
 			usage(stdout);
-		return EXIT_OK;
+		return flushed(c ? c->name : NULL, EXIT_OK);
 	}
 	if (!strcmp(argv[1], "__complete"))
-		return complete_words(argc - 2, argv + 2);
+		return flushed(NULL, complete_words(argc - 2, argv + 2));
 	if (!strcmp(argv[1], "__man")) { /* beamdump(1), for make install */
-		cli_man(stdout, commands, BD_VERSION);
-		return fflush(stdout) ? EXIT_UNREADABLE : EXIT_OK;
+		cli_man(stdout, commands, BD_VERSION, argc > 2 ? argv[2] : NULL);
+		return flushed(NULL, EXIT_OK);
 	}
 	out_guard_stdout(); /* no raw control character of a dump reaches the terminal */
 	const cli_cmd *cmd = find_command(argv[1]);
@@ -260,16 +272,9 @@ int main(int argc, char **argv)
 	progress_init();
 	if (rc == CLI_HELP) {
 		cli_help(stdout, cmd);
-		rc = fflush(stdout) ? EXIT_UNREADABLE : EXIT_OK;
+		rc = flushed(cmd->name, EXIT_OK);
 	} else if (!rc) {
-		rc = cmd->run(&o);
-		if (fflush(stdout) != 0 || ferror(stdout)) {
-			if (errno != EPIPE)
-				fprintf(stderr, "beamdump %s: cannot write the output: %s\n", cmd->name,
-					strerror(errno ? errno : EIO));
-			if (rc == EXIT_OK)
-				rc = EXIT_UNREADABLE;
-		}
+		rc = flushed(cmd->name, cmd->run(&o));
 	}
 	free(o.given);
 	return rc;

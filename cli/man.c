@@ -74,10 +74,26 @@ static void command(FILE *f, const cli_cmd *c)
 				option(f, d);
 		fputs(".RE\n", f);
 	}
+	/* --help breaks the exit codes into indented lines; the page flows them */
+	char ex[1024];
+	size_t k = 0;
+	for (const char *e = c->exits ? c->exits : CLI_EXITS_READ; *e && k + 1 < sizeof ex; e++) {
+		if (*e == '\n') {
+			while (e[1] == ' ')
+				e++;
+			ex[k++] = ' ';
+		} else {
+			ex[k++] = *e;
+		}
+	}
+	ex[k] = 0;
 	fputs(".PP\nExit status: ", f);
-	roff(f, c->exits ? c->exits : CLI_EXITS_READ);
+	roff(f, ex);
 	fputs("\n", f);
 }
+
+/* Where make install puts the crash guard (PREFIX/lib/beamdump); __man LIBDIR says. */
+#define LIBDIR_DOC "\001"
 
 static const char *const examples[][2] = {
 	{"beamdump analyze erl_crash.dump", "What went wrong, who did it, with the evidence."},
@@ -93,13 +109,39 @@ static const char *const examples[][2] = {
 	{"beamdump sink --fifo /var/run/app.fifo -o /var/crash",
 	 "Run the node with ERL_CRASH_DUMP=/var/run/app.fifo: its crash dump becomes a snapshot."},
 	{"beamdump diff before.bdump after.bdump", "What grew between two snapshots."},
-	{"beamdump ci --baseline base.bdump --current cur.bdump --junit ci.xml",
-	 "A leak gate for a test suite, with a JUnit report."},
+	{"beamdump ci --baseline base.bdump --current cur.bdump --junit=ci.xml",
+	 "A leak gate for a test suite, with a JUnit report (exit 1: a rule failed; 3 or 4: an "
+	 "input is unreadable or cut, and the report says why)."},
+	{"beamdump report erl_crash.dump -o crash.html",
+	 "One self-contained HTML page to read in a browser or attach to a ticket."},
+	{"beamdump report --baseline before.bdump after.bdump -o growth.html",
+	 "An HTML page of what grew between two snapshots."},
+	{"beamdump core core.12345",
+	 "A native crash (an ELF core of beam.smp): signal, threads, frames and the NIF."},
+	{"LD_PRELOAD=" LIBDIR_DOC "/libbeamdump_guard.so BEAMDUMP_GUARD_DIR=/var/crash erl ...",
+	 "Run a node with the crash guard: a native crash leaves /var/crash/beam-PID-TIME.bdump "
+	 "for beamdump core, even with cores off."},
 	{"gzip -dc erl_crash.dump.gz | beamdump info -", "Read from stdin."},
 };
 
-void cli_man(FILE *f, const cli_cmd *const *cmds, const char *version)
+/* roff(), with LIBDIR_DOC replaced by libdir. */
+static void roff_lib(FILE *f, const char *s, const char *libdir)
 {
+	const char *m;
+	while ((m = strchr(s, LIBDIR_DOC[0]))) {
+		char part[512];
+		snprintf(part, sizeof part, "%.*s", (int)(m - s), s);
+		roff(f, part);
+		roff(f, libdir);
+		s = m + 1;
+	}
+	roff(f, s);
+}
+
+void cli_man(FILE *f, const cli_cmd *const *cmds, const char *version, const char *libdir)
+{
+	if (!libdir || !*libdir)
+		libdir = "/usr/local/lib/beamdump";
 	fprintf(f, ".TH BEAMDUMP 1 \"\" \"beamdump %s\" \"User Commands\"\n", version);
 	fputs(".SH NAME\nbeamdump \\- post-mortem analysis of BEAM (Erlang, Elixir) crash dumps and "
 	      "snapshots\n", f);
@@ -133,11 +175,32 @@ void cli_man(FILE *f, const cli_cmd *const *cmds, const char *version)
 	      ".TP\n.B BEAMDUMP_COOKIE\nThe cookie for capture (then cleared from the environment).\n"
 	      ".TP\n.B BEAMDUMP_MAX_INPUT\nThe most a compressed or piped input may expand to "
 	      "(e.g. 20G, or unlimited).\n"
-	      ".TP\n.B TMPDIR\nWhere compressed and piped inputs are spooled.\n", f);
+	      ".TP\n.B TMPDIR\nWhere compressed and piped inputs are spooled.\n"
+	      ".TP\n.B XDG_CACHE_HOME\nThe model cache goes to $XDG_CACHE_HOME/beamdump (else "
+	      "~/.cache/beamdump): a second command on the same dump starts at once.\n"
+	      ".TP\n.B BEAMDUMP_NO_CACHE\n1: no model cache (as \\-\\-no\\-cache).\n"
+	      ".TP\n.B BEAMDUMP_CACHE_MAX\nThe most the cache directory may hold (default 2G).\n"
+	      ".TP\n.B BEAMDUMP_GUARD_DIR\nWhere the crash guard writes its snapshots (default: "
+	      "the working directory of the node).\n"
+	      ".TP\n.B BEAMDUMP_GUARD_ANY\n1: the guard arms itself in any program, not only "
+	      "in beam*.\n", f);
+	fputs(".SH FILES\n.TP\n.B ", f);
+	roff(f, libdir);
+	fputs("/libbeamdump_guard.so\nThe crash guard: preloaded into a node (LD_PRELOAD) or "
+	      "loaded by the Erlang module beamdump_guard, it writes a snapshot of a native crash "
+	      "(signal, registers, stacks, threads) for \\fBbeamdump core\\fR.\n.TP\n.B ", f);
+	roff(f, libdir);
+	fputs("/ebin/beamdump_guard.beam\nThe module that loads the guard from Erlang: "
+	      "\\fB\\-pa ", f);
+	roff(f, libdir);
+	fputs("/ebin \\-eval 'beamdump_guard:start(\"", f);
+	roff(f, libdir);
+	fputs("/libbeamdump_guard\")'\\fR (its source is beside it in src/).\n"
+	      ".TP\n.B ~/.cache/beamdump\nThe model cache (see XDG_CACHE_HOME).\n", f);
 	fputs(".SH EXAMPLES\n", f);
 	for (size_t i = 0; i < sizeof examples / sizeof examples[0]; i++) {
 		fputs(".TP\n.B ", f);
-		roff(f, examples[i][0]);
+		roff_lib(f, examples[i][0], libdir);
 		fputc('\n', f);
 		roff(f, examples[i][1]);
 		fputc('\n', f);

@@ -306,6 +306,9 @@ typedef struct call {
 	int lost;           /* connection lost or call timed out */
 	bd_pid *gl;         /* group leader per process row (applications) */
 	size_t ngl;
+	bd_pid own;         /* the node's process of our own connection, or BD_PID_NONE */
+	bd_pid own_ports[4]; /* and the ports it holds (the socket) */
+	int nown_ports;
 } call;
 
 static int stop_requested(const call *k) { return k->o->stop && *k->o->stop; }
@@ -618,10 +621,14 @@ static int collect_sysinfo(call *k, int *schedulers)
 	ni->word_size = v[SI_WORDSIZE] == 4 || v[SI_WORDSIZE] == 8 ? (int)v[SI_WORDSIZE] : 0;
 	k->word_size = ni->word_size ? ni->word_size : 8;
 	k->otp = ni->otp_release ? atoi(ni->otp_release) : 0;
-	/* process_count counts the rpc worker that asks for it: not the node's own */
-	lim->procs = v[SI_PROCS] != BD_UNKNOWN && v[SI_PROCS] > 0 ? v[SI_PROCS] - 1 : v[SI_PROCS];
+	/* process_count counts the rpc worker that asks for it and our connection's
+	 * process, port_count its socket: not the node's own */
+	uint64_t ours = 1 + (bd_pid_valid(k->own) ? 1 : 0);
+	lim->procs = v[SI_PROCS] != BD_UNKNOWN && v[SI_PROCS] >= ours ? v[SI_PROCS] - ours : v[SI_PROCS];
 	lim->procs_limit = v[SI_PROCS_LIMIT];
-	lim->ports = v[SI_PORTS];
+	lim->ports = v[SI_PORTS] != BD_UNKNOWN && v[SI_PORTS] >= (uint64_t)k->nown_ports
+			     ? v[SI_PORTS] - (uint64_t)k->nown_ports
+			     : v[SI_PORTS];
 	lim->ports_limit = v[SI_PORTS_LIMIT];
 	lim->atoms = ni->atoms = v[SI_ATOMS];
 	lim->atoms_limit = v[SI_ATOMS_LIMIT];
@@ -1120,6 +1127,74 @@ static int collect_apps(call *k)
 	return rc;
 }
 
+/* Our own connection: net_kernel's owner of it and its ports (the socket) exist on the
+ * node only while we are connected, so they are not counted as the node's (as the rpc
+ * worker that answers each call is not). Best-effort: a node that does not answer keeps
+ * them. */
+static void own_connection(call *k)
+{
+	bd_error saved = *k->err;
+	ei_x_buff a, x;
+	int idx, n, ar;
+	char key[MAXATOMLEN_UTF8];
+	ei_x_new(&a);
+	ei_x_new(&x);
+	k->step = "net_kernel:node_info/1";
+	ei_x_encode_list_header(&a, 1);
+	ei_x_encode_atom(&a, ei_thisnodename(&k->c->ec));
+	ei_x_encode_empty_list(&a);
+	int pid_at = -1, pid_len = 0;
+	if (rpc(k, "net_kernel", "node_info", &a, &x, &idx) == 0 &&
+	    !ei_decode_tuple_header(x.buff, &idx, &ar) && ar == 2 && !dec_atom(x.buff, &idx, key) &&
+	    !strcmp(key, "ok") && !ei_decode_list_header(x.buff, &idx, &n)) {
+		for (int e = 0; e < n && pid_at < 0; e++) {
+			int j = idx;
+			if (!ei_decode_tuple_header(x.buff, &j, &ar) && ar == 2 &&
+			    !dec_atom(x.buff, &j, key) && !strcmp(key, "owner") &&
+			    is_pid_type(type_of(x.buff, j, NULL))) {
+				pid_at = j;
+				dec_pid(k->c, x.buff, &j, &k->own);
+				pid_len = j - pid_at;
+			}
+			if (skip(x.buff, &idx))
+				break;
+		}
+	}
+	ei_x_free(&a);
+	if (pid_at >= 0) { /* process_info(Owner, links): its ports */
+		k->step = "process_info(links) of the connection";
+		ei_x_buff r;
+		ei_x_new(&r);
+		ei_x_new(&a);
+		ei_x_encode_list_header(&a, 2);
+		ei_x_append_buf(&a, x.buff + pid_at, pid_len);
+		ei_x_encode_atom(&a, "links");
+		ei_x_encode_empty_list(&a);
+		if (rpc(k, "erlang", "process_info", &a, &r, &idx) == 0 &&
+		    !ei_decode_tuple_header(r.buff, &idx, &ar) && ar == 2 && !skip(r.buff, &idx) &&
+		    !ei_decode_list_header(r.buff, &idx, &n))
+			for (int e = 0; e < n; e++) {
+				if (is_port_type(type_of(r.buff, idx, NULL)) && k->nown_ports < 4)
+					dec_port(k->c, r.buff, &idx, &k->own_ports[k->nown_ports++]);
+				else if (skip(r.buff, &idx))
+					break;
+			}
+		ei_x_free(&a);
+		ei_x_free(&r);
+	}
+	ei_x_free(&x);
+	if (!k->lost && !k->stopped)
+		*k->err = saved; /* a refusal here is not the capture's failure */
+}
+
+static int own_port(const call *k, bd_pid id)
+{
+	for (int i = 0; i < k->nown_ports; i++)
+		if (bd_pid_eq(k->own_ports[i], id))
+			return 1;
+	return 0;
+}
+
 static int collect_pids(call *k, ptab *t)
 {
 	k->step = "erlang:processes/0";
@@ -1158,6 +1233,10 @@ static void decode_proc(call *k, const ptab *t, size_t e, const char *b, int *i,
 	bd_pid pid;
 	int pj = t->p[e].pid_off;
 	dec_pid(k->c, t->pids.buff, &pj, &pid);
+	if (bd_pid_valid(k->own) && bd_pid_eq(pid, k->own)) {
+		skip(b, i); /* our own connection: not the node's */
+		return;
+	}
 	if (!bd_live_proc_add(k->lv, pid)) {
 		skip(b, i);
 		return;
@@ -1492,11 +1571,18 @@ static int collect_ports(call *k)
 		rc = bd_error_set(k->err, BD_ENOMEM, 0, "out of memory");
 		goto out;
 	}
+	int kept = 0;
 	for (int e = 0; e < n; e++) {
-		off[2 * e] = idx;
+		int at = idx, pj = idx;
+		bd_pid id;
 		skip(ports.buff, &idx);
-		off[2 * e + 1] = idx - off[2 * e];
+		if (k->nown_ports && !dec_port(k->c, ports.buff, &pj, &id) && own_port(k, id))
+			continue; /* our connection's socket */
+		off[2 * kept] = at;
+		off[2 * kept + 1] = idx - at;
+		kept++;
 	}
+	n = kept;
 	for (int s = 0; s < n && !rc; s += 256) {
 		int e = s + 256 < n ? s + 256 : n, m = (e - s) * NPORT_ITEMS;
 		ei_x_new(&a);
@@ -1851,8 +1937,9 @@ int bd_capture_run(bd_capture *c, const bd_capture_opts *opts, bd_live **out,
 	int rc = bd_live_new(&lv, err);
 	if (rc)
 		return rc;
-	call k = {c, &o, lv, err, "connect", 8, 0, 0, 0, NULL, 0};
+	call k = {c, &o, lv, err, "connect", 8, 0, 0, 0, NULL, 0, BD_PID_NONE, {{0}}, 0};
 	node_facts(&k);
+	own_connection(&k);
 	swt *w0 = calloc(2, sizeof *w0);
 	ptab t = {0};
 	ei_x_new(&t.pids);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h> /* rename() only: no stdio streams are used */
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <zstd.h>
@@ -37,6 +38,7 @@ struct bd_writer {
 	uint64_t max_bytes;
 	uint64_t max_millis;
 	int no_fsync;
+	int direct;         /* writing the path itself (a device or FIFO): no .partial */
 	struct timespec t0;
 	ZSTD_CCtx *cctx;
 	uint8_t *out;       /* BD_REC_FRAME header room + compress bound */
@@ -357,7 +359,16 @@ int bd_writer_init(bd_writer **out, void *arena, size_t size, const char *path,
 		return init_error(err, BD_ENOMEM, 0, "bd_writer_init: dry-run compression: ",
 				  ZSTD_getErrorName(zr));
 	clock_gettime(CLOCK_MONOTONIC, &w->t0);
-	w->fd = open(w->partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* A directory is refused; a device or FIFO (/dev/null, /dev/full, a pipe) is
+	 * written as it is: renaming a file over it would replace the device node. */
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return init_error(err, BD_EIO, EISDIR, "cannot write ", path);
+	w->direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
+	if (w->direct)
+		cat(w->partial, 0, sizeof w->partial, path);
+	w->fd = w->direct ? open(path, O_WRONLY | O_CLOEXEC)
+			  : open(w->partial, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (w->fd < 0)
 		return init_error(err, BD_EIO, errno, "cannot create ", w->partial);
 	uint8_t hp[256];
@@ -367,6 +378,8 @@ int bd_writer_init(bd_writer **out, void *arena, size_t size, const char *path,
 	if (rc) {
 		close(w->fd);
 		w->fd = -1;
+		if (!w->direct)
+			unlink(w->partial);
 		return init_error(err, rc, w->sys_errno, w->msg, NULL);
 	}
 	warm_up(w);
@@ -425,12 +438,12 @@ static int finish(bd_writer *w)
 		bd_put32(b + BD_TR_CRC, bd_crc32c(0, b, BD_TR_CRC));
 		rc = write_all(w, t, sizeof t);
 	}
-	if (!rc && !w->no_fsync && fsync(w->fd) < 0)
+	if (!rc && !w->no_fsync && fsync(w->fd) < 0 && !(w->direct && errno == EINVAL))
 		rc = fail(w, BD_EIO, errno, "fsync failed");
 	if (close(w->fd) < 0 && !rc)
 		rc = fail(w, BD_EIO, errno, "close failed");
 	w->fd = -1;
-	if (!rc && rename(w->partial, w->path) < 0)
+	if (!rc && !w->direct && rename(w->partial, w->path) < 0)
 		rc = fail(w, BD_EIO, errno, "rename failed");
 	if (!rc)
 		w->flags |= BD_WF_COMPLETE;
@@ -445,6 +458,15 @@ void bd_writer_abandon(bd_writer *w)
 	if (w->fd >= 0)
 		close(w->fd);
 	w->fd = -1;
+}
+
+void bd_writer_discard(bd_writer *w)
+{
+	if (!w)
+		return;
+	bd_writer_abandon(w);
+	if (!w->direct)
+		unlink(w->partial);
 }
 
 int bd_writer_error(const bd_writer *w, bd_error *err)

@@ -1459,13 +1459,13 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 	uint64_t idx = 0;
 	char key[96];
 	/* (a model from the cache reads the dump itself, mapped, as a fresh read does) */
-	int big = (!h->m->span_text || h->m->from_cache) && h->heap_len > (64u << 20);
+	int big = (!h->m->span_text || h->m->from_cache) && h->heap_len > (8u << 20);
 	h->scan_limit = SIZE_MAX; /* messages lie in queue order: one walk finds them all */
 	bd_arena scratch = {0};
 	while (p < end && !(h->early && h->misses)) {
 		/* Message objects lie in queue order through a big heap: drop what is
 		 * behind now and then so the resident set stays small. */
-		if (big && idx % 65536 == 65535) {
+		if (big && idx % 4096 == 4095) {
 			bd_source_release_range(h->m->src, h->p->sec_heap.off, h->p->sec_heap.len);
 			bd_source_release_range(h->m->src, h->p->sec_messages.off,
 						(uint64_t)(p - t));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "beamdump/secret.h"
 #include "int.h"
 
 enum { TOP = 3, MIN_MESSAGES = 10000 };
@@ -120,6 +121,9 @@ void bd_prefetch_proc(bd_prefetch *f, const bd_proc *p)
 	if (k == f->nwant || !p->sec_messages.len || !secrets_read(f->m, p))
 		return;
 	f->want[k] = BD_PID_NONE; /* once */
+	/* Learnt here, once, on the reading thread: the summary may still run when the
+	 * analyses start, and they must find the cookies complete. */
+	bd_secret_learn(f->m);
 	pthread_mutex_lock(&f->lock);
 	if (!f->running && pthread_create(&f->th, NULL, worker, f)) {
 		pthread_mutex_unlock(&f->lock);

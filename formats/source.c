@@ -665,7 +665,7 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		goto fail;
 	}
 	if (S_ISDIR(st.st_mode)) {
-		rc = bd_error_set(err, BD_EIO, EISDIR, "%s: is a directory", s->name);
+		rc = bd_error_set(err, BD_EIO, EISDIR, "%s: %s", s->name, strerror(EISDIR));
 		goto fail;
 	}
 	while (nhead < sizeof head) {

@@ -12,6 +12,12 @@ _beamdump()
 		return
 	fi
 	cmd=${COMP_WORDS[1]}
+	# --opt=value: bash splits it at '=' (COMP_WORDBREAKS), the option is before it
+	if [ "$cur" = "=" ]; then
+		cur=""
+	elif [ "$prev" = "=" ] && [ "$COMP_CWORD" -ge 2 ]; then
+		prev=${COMP_WORDS[COMP_CWORD-2]}
+	fi
 	if [ "$cmd" = help ]; then
 		COMPREPLY=($(compgen -W "$(beamdump __complete 2>/dev/null)" -- "$cur"))
 		return
@@ -29,8 +35,10 @@ _beamdump()
 	--style) COMPREPLY=($(compgen -W "erlang elixir auto" -- "$cur")); return ;;
 	--format) COMPREPLY=($(compgen -W "text md junit json" -- "$cur")); return ;;
 	--fail-on) COMPREPLY=($(compgen -W "critical warning info" -- "$cur")); return ;;
-	--fifo|--baseline|--current|--final|--config|--cookie-file|--md|--junit)
+	--fifo|--baseline|--current|--final|--config|--cookie-file|--md|--junit|--exe|--perf-map)
 		COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--sysroot|--debug-dir)
+		COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	-o|--output)
 		if [ "$cmd" = sink ]; then
 			COMPREPLY=($(compgen -d -- "$cur"))
@@ -43,7 +51,7 @@ _beamdump()
 			COMPREPLY=($(compgen -f -- "$cur"))
 			return
 		fi ;;
-	-n|--rows|--messages|--from|--every|--count|--name|--node|--set|--top-queues|--batch|--pause|--timeout|--max-queue|--stacks|--nice)
+	-n|--rows|--messages|--from|--every|--count|--name|--node|--set|--top-queues|--batch|--pause|--timeout|--max-queue|--stacks|--nice|--details)
 		return ;;
 	esac
 	case "$cur" in

@@ -35,6 +35,21 @@ static int run2(char **out, char **err, const char *fmt, ...)
 
 static const char *dump(void) { return tu_fixture("samples/dumps/mailbox.dump.zst"); }
 
+/* This run's own directory (concurrent runs of the suite never share a file): T(name). */
+static char g_tmp[64];
+static const char *T(const char *name)
+{
+	static char buf[8][256];
+	static int k;
+	if (!g_tmp[0]) {
+		snprintf(g_tmp, sizeof g_tmp, "/tmp/bdcli-%d-XXXXXX", (int)getpid());
+		assert_non_null(mkdtemp(g_tmp));
+	}
+	k = (k + 1) % 8;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", g_tmp, name);
+	return buf[k];
+}
+
 static void test_option_spellings(void **state)
 {
 	(void)state;
@@ -58,10 +73,11 @@ static void test_option_spellings(void **state)
 	free(first);
 	/* -- ends the options: an input named like an option */
 	char cmd[512];
-	snprintf(cmd, sizeof cmd, "cp %s /tmp/-n.dump", d);
+	snprintf(cmd, sizeof cmd, "cp %s %s", d, T("-n.dump"));
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(run2(NULL, NULL, "$BD info -- -n.dump"), 0);
-	unlink("/tmp/-n.dump");
+	assert_int_equal(run2(NULL, NULL, "cd %s && $BD info -- -n.dump", g_tmp), 0);
+	assert_int_equal(run2(NULL, NULL, "cd %s && $BD report -o - -- -n.dump", g_tmp), 0);
+	unlink(T("-n.dump"));
 }
 
 static void expect_refusal(const char *args, const char *says)
@@ -143,10 +159,11 @@ static void test_ci_bad_inputs(void **state)
 	(void)state;
 	const char *base = tu_sample_or_skip("ci/leaky_baseline");
 	const char *cur = tu_sample_or_skip("ci/leaky_current");
-	char cut[] = "/tmp/bdcli-cut-XXXXXX", cmd[1024];
-	int fd = mkstemp(cut);
-	assert_true(fd >= 0);
-	close(fd);
+	char cut[256], md_f[256], xml_f[256], js_f[256], cmd[1024];
+	snprintf(cut, sizeof cut, "%s", T("cut.dump"));
+	snprintf(md_f, sizeof md_f, "%s", T("ci.md"));
+	snprintf(xml_f, sizeof xml_f, "%s", T("ci.xml"));
+	snprintf(js_f, sizeof js_f, "%s", T("ci.json"));
 	snprintf(cmd, sizeof cmd, "head -c 300000 %s > %s", cur, cut);
 	assert_int_equal(system(cmd), 0);
 	const struct {
@@ -160,16 +177,15 @@ static void test_ci_bad_inputs(void **state)
 	for (size_t i = 0; i < 2; i++) {
 		char *out, *err;
 		int rc = run2(&out, &err,
-			      "$BD ci --baseline %s --current %s --md /tmp/bdcli.md --junit "
-			      "/tmp/bdcli.xml --json /tmp/bdcli.json",
-			      base, cases[i].current);
+			      "$BD ci --baseline %s --current %s --md %s --junit %s --json=%s",
+			      base, cases[i].current, md_f, xml_f, js_f);
 		assert_int_equal(rc, cases[i].rc);
 		assert_non_null(strstr(out, "beamdump ci: ERROR"));
 		assert_non_null(strstr(out, "ERROR    input current: "));
 		assert_non_null(strstr(out, cases[i].why));
 		assert_non_null(strstr(err, cases[i].why));
-		char *md = tu_read_file("/tmp/bdcli.md", NULL), *xml = tu_read_file("/tmp/bdcli.xml", NULL),
-		     *js = tu_read_file("/tmp/bdcli.json", NULL);
+		char *md = tu_read_file(md_f, NULL), *xml = tu_read_file(xml_f, NULL),
+		     *js = tu_read_file(js_f, NULL);
 		assert_non_null(md);
 		assert_non_null(xml);
 		assert_non_null(js);
@@ -183,7 +199,7 @@ static void test_ci_bad_inputs(void **state)
 		assert_non_null(strstr(js, "\"result\":\"error\""));
 		assert_non_null(strstr(js, cases[i].why));
 		snprintf(cmd, sizeof cmd, "python3 %s/tests/validate_json.py %s/docs/schema/ci.schema.json "
-			 "/tmp/bdcli.json", getenv("BD_SOURCE"), getenv("BD_SOURCE"));
+			 "%s", getenv("BD_SOURCE"), getenv("BD_SOURCE"), js_f);
 		assert_int_equal(system(cmd), 0);
 		free(md);
 		free(xml);
@@ -193,17 +209,76 @@ static void test_ci_bad_inputs(void **state)
 	}
 	/* a report that cannot be written: the others still are, exit 3 with the reason */
 	char *err;
-	assert_int_equal(run2(NULL, &err, "$BD ci --baseline %s --current %s --junit /proc/x.xml "
-				       "--md /tmp/bdcli.md", base, base), 3);
+	char *out;
+	assert_int_equal(run2(&out, &err, "$BD ci --baseline %s --current %s --junit /proc/x.xml "
+				       "--md %s", base, base, md_f), 3);
 	assert_non_null(strstr(err, "cannot write /proc/x.xml: "));
+	/* whole inputs: the verdict line speaks of the rules only */
+	assert_non_null(strstr(out, "beamdump ci: PASS (0 of 8 rules failed; 2 snapshots)\n"));
+	assert_null(strstr(out, "whatever"));
+	free(out);
 	free(err);
-	char *md = tu_read_file("/tmp/bdcli.md", NULL);
+	char *md = tu_read_file(md_f, NULL);
 	assert_non_null(strstr(md, "## beamdump ci: PASS"));
 	free(md);
-	unlink("/tmp/bdcli.md");
-	unlink("/tmp/bdcli.xml");
-	unlink("/tmp/bdcli.json");
+	/* a full disk: exit 3 and the reason */
+	assert_int_equal(run2(NULL, &err, "$BD ci --baseline %s --current %s --junit=/dev/full",
+			      base, base), 3);
+	assert_non_null(strstr(err, "cannot write /dev/full: No space left on device"));
+	free(err);
+	unlink(md_f);
+	unlink(xml_f);
+	unlink(js_f);
 	unlink(cut);
+}
+
+/* Every error names its reason: a full disk, a directory, a device kept a device. */
+static void test_error_reasons(void **state)
+{
+	(void)state;
+	char *err, *out;
+	const char *d = dump();
+	assert_int_equal(run2(NULL, &err, "$BD convert %s -o /dev/full", d), 3);
+	assert_non_null(strstr(err, "cannot write /dev/full: No space left on device"));
+	free(err);
+	/* the device node is still one (a snapshot is never renamed over it) */
+	assert_int_equal(run2(NULL, NULL, "test -c /dev/full"), 0);
+	assert_int_equal(run2(NULL, NULL, "$BD convert %s -o /dev/null", d), 0);
+	assert_int_equal(run2(NULL, NULL, "test -c /dev/null"), 0);
+	/* a directory as output: refused, nothing left beside it */
+	assert_int_equal(run2(NULL, &err, "$BD convert %s -o %s", d, g_tmp[0] ? g_tmp : T("")), 3);
+	assert_non_null(strstr(err, ": Is a directory"));
+	free(err);
+	char partial[300];
+	snprintf(partial, sizeof partial, "%s.partial", g_tmp);
+	assert_int_equal(access(partial, F_OK), -1);
+	/* a directory as input */
+	assert_int_equal(run2(NULL, &err, "$BD info %s", g_tmp), 3);
+	assert_non_null(strstr(err, ": Is a directory"));
+	free(err);
+	/* a report to a full disk */
+	assert_int_equal(run2(NULL, &err, "$BD report %s -o /dev/full", d), 3);
+	assert_non_null(strstr(err, "No space left on device"));
+	free(err);
+	/* a directory as CI rules */
+	assert_int_equal(run2(NULL, &err, "$BD ci --baseline %s --current %s --config %s", d, d, g_tmp), 2);
+	assert_non_null(strstr(err, ": Is a directory"));
+	free(err);
+	/* the page to stdout, stdout full: said once */
+	assert_int_equal(run2(NULL, &err, "{ $BD report -o - %s >/dev/full; }", d), 3);
+	assert_non_null(strstr(err, "cannot write the output: No space left on device"));
+	assert_null(strstr(strstr(err, "cannot write") + 1, "cannot write"));
+	free(err);
+	/* help and the man page into a full disk: exit 3 and why, as any output */
+	const char *helps[] = {"--help", "core --help", "report --help", "__man", "--version"};
+	for (size_t i = 0; i < sizeof helps / sizeof *helps; i++) {
+		assert_int_equal(run2(NULL, &err, "{ $BD %s >/dev/full; }", helps[i]), 3);
+		assert_non_null(strstr(err, "cannot write the output: No space left on device"));
+		free(err);
+	}
+	assert_int_equal(run2(&out, NULL, "$BD --version"), 0);
+	assert_non_null(strstr(out, "beamdump "));
+	free(out);
 }
 
 static void test_analyze_exit_codes(void **state)
@@ -335,26 +410,29 @@ static void test_progress(void **state)
 {
 	(void)state;
 	char cmd[1024];
-	snprintf(cmd, sizeof cmd, "cp %s /tmp/bdcli-big.dump", dump());
+	char big[256], outf[256], pre[600];
+	snprintf(big, sizeof big, "%s", T("big.dump"));
+	snprintf(outf, sizeof outf, "%s", T("info.out"));
+	snprintf(cmd, sizeof cmd, "cp %s %s", dump(), big);
 	assert_int_equal(system(cmd), 0);
-	char *s = on_tty("TERM=xterm", "--stdin-slow /tmp/bdcli-big.dump --stdout-pipe /tmp/bdcli.out",
-			 "info -");
+	snprintf(pre, sizeof pre, "--stdin-slow %s --stdout-pipe %s", big, outf);
+	char *s = on_tty("TERM=xterm", pre, "info -");
 	assert_non_null(strstr(s, "\rreading stdin  "));
 	assert_non_null(strstr(s, "MB/s"));
 	size_t n = strlen(s);
 	assert_true(n >= 4 && !strcmp(s + n - 4, "\r\033[K")); /* erased */
 	free(s);
-	char *out = tu_read_file("/tmp/bdcli.out", NULL);
+	char *out = tu_read_file(outf, NULL);
 	assert_non_null(strstr(out, "Slogan:"));
 	assert_null(strchr(out, '\r'));
 	free(out);
 	/* stderr into a file: no bar */
 	char *err;
-	assert_int_equal(run2(NULL, &err, "{ cat /tmp/bdcli-big.dump | $BD info -; }"), 0);
+	assert_int_equal(run2(NULL, &err, "{ cat %s | $BD info -; }", big), 0);
 	assert_null(strchr(err, '\r'));
 	free(err);
-	unlink("/tmp/bdcli-big.dump");
-	unlink("/tmp/bdcli.out");
+	unlink(big);
+	unlink(outf);
 }
 
 static void test_elixir_style(void **state)
@@ -384,6 +462,19 @@ static void test_elixir_style(void **state)
 	assert_non_null(strstr(out, "Current:        :timer.sleep/1"));
 	free(out);
 	expect_refusal("top --style=cobol x", "--style takes erlang, elixir or auto");
+	/* the HTML report and the diff report speak Elixir too; --style erlang chooses */
+	assert_int_equal(run2(&out, NULL, "$BD report -o - %s", ex), 0);
+	assert_non_null(strstr(out, "Ingest.Listener"));
+	assert_null(strstr(out, "&#39;Elixir."));
+	assert_null(strstr(out, "'Elixir."));
+	assert_non_null(strstr(out, "#PID&lt;0.103.0&gt;"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD report --style=erlang -o - %s", ex), 0);
+	assert_non_null(strstr(out, "&#39;Elixir.Ingest.Listener&#39;"));
+	free(out);
+	assert_int_equal(run2(&out, NULL, "$BD report -o - --baseline %s %s", ex, ex), 0);
+	assert_null(strstr(out, "&#39;Elixir."));
+	free(out);
 	unlink(ex);
 }
 
@@ -442,6 +533,17 @@ static void test_man_and_completion(void **state)
 	assert_non_null(strstr(man, ".SH EXIT STATUS"));
 	assert_non_null(strstr(man, ".SH EXAMPLES"));
 	assert_non_null(strstr(man, "\\-\\-fail\\-on"));
+	/* every exit status on one flowing line, native crashes and HTML among the examples */
+	assert_null(strstr(man, "\n            "));
+	assert_non_null(strstr(man, ".B beamdump core core.12345"));
+	assert_non_null(strstr(man, ".B beamdump report erl_crash.dump"));
+	free(man);
+	/* FILES: the crash guard where make install put it (LIBDIR) */
+	assert_int_equal(run2(&man, NULL, "$BD __man /opt/bd/lib/beamdump"), 0);
+	assert_non_null(strstr(man, ".SH FILES"));
+	assert_non_null(strstr(man, "/opt/bd/lib/beamdump/libbeamdump_guard.so"));
+	assert_non_null(strstr(man, "/opt/bd/lib/beamdump/ebin/beamdump_guard.beam"));
+	assert_non_null(strstr(man, "BEAMDUMP_GUARD_DIR"));
 	free(man);
 	free(cmds);
 	/* the page renders without warnings, where groff is installed */
@@ -468,6 +570,24 @@ static void test_man_and_completion(void **state)
 	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump top --by r", 3);
 	assert_int_equal(run2(&out, NULL, "%s", c), 0);
 	assert_string_equal(out, "reductions\n");
+	free(out);
+	/* the native and HTML commands and their options */
+	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump co", 1);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	assert_string_equal(out, "convert core\n");
+	free(out);
+	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump core --e", 2);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	assert_string_equal(out, "--exe\n");
+	free(out);
+	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump report --ba", 2);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	assert_string_equal(out, "--baseline\n");
+	free(out);
+	/* --opt=value: a file after the '=' (bash splits the word there) */
+	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump core --sysroot = /pro", 4);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	assert_string_equal(out, "/proc\n");
 	free(out);
 	char words[512];
 	snprintf(words, sizeof words, "beamdump proc mbox %s", dump());
@@ -524,6 +644,8 @@ static void test_live_unknowns(void **state)
 	for (const char *p = out; (p = strstr(p, "\"pid\":")); p++)
 		rows++;
 	assert_int_equal(rows, counted);
+	/* nor our own connection's process (nobody else is connected to this node) */
+	assert_null(strstr(out, "dist_util:con_loop"));
 	free(out);
 	assert_int_equal(run2(&out, NULL, "$BD info --json /tmp/%s.bdump", node), 0);
 	assert_non_null(strstr(out, "\"dump_version\":null"));
@@ -553,6 +675,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_help_per_command),
 		cmocka_unit_test(test_ci_bad_inputs),
+		cmocka_unit_test(test_error_reasons),
 		cmocka_unit_test(test_analyze_exit_codes),
 		cmocka_unit_test(test_proc_paging),
 		cmocka_unit_test(test_colors),
@@ -563,5 +686,12 @@ int main(void)
 		cmocka_unit_test(test_man_and_completion),
 		cmocka_unit_test(test_live_unknowns),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int rc = cmocka_run_group_tests(tests, NULL, NULL);
+	if (g_tmp[0]) {
+		char cmd[128];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", g_tmp);
+	}
+	return rc;
 }

@@ -70,6 +70,10 @@ int bd_writer_finish(bd_writer *w);
 /* Close the file without index or trailer (it stays "path.partial"). Async-signal-safe. */
 void bd_writer_abandon(bd_writer *w);
 
+/* Close and delete the unfinished file (an interactive writer that failed: a full
+ * disk keeps no half snapshot). Async-signal-safe. */
+void bd_writer_discard(bd_writer *w);
+
 /* Sticky error: 0 or a negative BD_E* code; details copied to err when not NULL.
  * Async-signal-safe. */
 int bd_writer_error(const bd_writer *w, bd_error *err);
