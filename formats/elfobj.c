@@ -423,7 +423,16 @@ const char *nat_demangle(bd_arena *a, const char *s)
 			break;
 		}
 	}
-	const char *r = bd_arena_strndup(a, d, cut ? (size_t)(cut - d) : strlen(d));
+	size_t len = cut ? (size_t)(cut - d) : strlen(d);
+	/* Rust's legacy mangling ends in a hash: "my_crate::parse::h0123456789abcdef" */
+	if (len > 19 && !strncmp(d + len - 19, "::h", 3)) {
+		int hex = 1;
+		for (size_t i = len - 16; i < len && hex; i++)
+			hex = (d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f');
+		if (hex)
+			len -= 19;
+	}
+	const char *r = bd_arena_strndup(a, d, len);
 	free(d);
 	return r ? r : s;
 }
