@@ -22,9 +22,11 @@ static const struct {
 	{"atoms", an_atoms},
 	{"binaries", an_binaries},     {"limits", an_limits},         {"ets", an_ets},
 	{"waits", an_waits},           {"schedulers", an_scheds},     {"fragmentation", an_fragmentation},
-	{"ports", an_ports},           {"leaks", an_leaks},           {"memory_hog", an_memhog},
-	{"alarms", an_alarms},
-	{"mailbox", an_mailbox}, /* last: its big walk runs meanwhile on a second thread */
+	{"ports", an_ports},           {"leaks", an_leaks},           {"fd_leak", an_fdleak},           {"memory_hog", an_memhog},
+	{"alarms", an_alarms},         {"distribution", an_dist},
+	{"mailbox", an_mailbox}, /* late: its big walk runs meanwhile on a second thread */
+	{"logger", an_logger},   /* after mailbox: takes over the handler's mailbox finding */
+	{"calls", an_calls},           {"monitors", an_monitors},     {"statem", an_statem},
 };
 
 static int cmp_finding(const void *a, const void *b)
