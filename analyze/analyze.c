@@ -133,6 +133,11 @@ int bd_analyze(const bd_model *m, const bd_analyze_opts *o, bd_findings **out, b
 	res->items = priv->items;
 	res->n = n;
 	res->slogan = c.slogan;
+	/* The reason may point into the slogan's own unquoted buffer: point it into
+	 * the copy, not into this stack frame's. */
+	if (c.slogan.reason >= c.slogan.unquoted &&
+	    c.slogan.reason < c.slogan.unquoted + sizeof c.slogan.unquoted)
+		res->slogan.reason = res->slogan.unquoted + (c.slogan.reason - c.slogan.unquoted);
 	res->verdict = verdict(&c, priv->items, n);
 	res->procs_decoded = c.opened;
 	ctx_free(&c);

@@ -167,7 +167,9 @@ static void scan_phdrs(nat_obj *o)
 
 nat_obj *nat_obj_open(const char *path, bd_arena *a, const char **why)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a path a hostile core names may be a FIFO, whose open would wait
+	 * for a writer forever; it is refused below as not a regular file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		*why = bd_arena_printf(a, "%s", strerror(errno));
 		return NULL;

@@ -1271,10 +1271,52 @@ const char *snap_enc_line(sbuf *out, snap_ctx *cx, snap_dict *d, int k, const ch
 /* Entry id, or NULL when there is none (or it was in a skipped record). */
 static const char *dict_get(const snap_tdict *d, uint64_t id, size_t *len)
 {
-	if (id >= d->n || !d->s[id])
+	if (id >= d->n)
 		return NULL;
-	*len = d->len[id];
-	return d->s[id];
+	uint64_t k = snap_holes_map(&d->holes, id);
+	if (k == UINT64_MAX)
+		return NULL;
+	*len = d->len[k];
+	return d->s[k];
+}
+
+int snap_holes_add(snap_holes *h, uint64_t first, uint64_t end)
+{
+	if (end <= first)
+		return 0;
+	uint64_t before = snap_holes_lost(h);
+	if (h->n && h->v[h->n - 1].end == first) { /* extends the last range */
+		h->v[h->n - 1].end = end;
+		h->v[h->n - 1].lost = before + (end - first);
+		return 0;
+	}
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 4;
+		snap_hole *nv = realloc(h->v, nc * sizeof *nv);
+		if (!nv)
+			return -1;
+		h->v = nv;
+		h->cap = nc;
+	}
+	h->v[h->n++] = (snap_hole){first, end, before + (end - first)};
+	return 0;
+}
+
+uint64_t snap_holes_map(const snap_holes *h, uint64_t id)
+{
+	if (!h->n || id < h->v[0].first)
+		return id;
+	size_t lo = 0, hi = h->n; /* the last range with first <= id */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->v[mid].first <= id)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (id < h->v[lo].end)
+		return UINT64_MAX;
+	return id - h->v[lo].lost;
 }
 
 static void put_pidlike(sbuf *o, char tag, uint64_t a, uint64_t b, uint64_t c, int parts)

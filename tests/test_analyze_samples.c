@@ -824,13 +824,15 @@ static void test_state(void **state)
 
 /* Real dumps beyond samples/ (tests/fixtures/analyze/README.md). */
 /* Healthy busy nodes dumped at a bad moment (real dumps that once raised false
- * warnings): a collector waiting on a supervisor's reply while a report burst
- * (5,254 casts, more than the node's 3,265 processes) comes in; an Agent running
+ * warnings): a collector working through a report burst (5,254 casts, more than
+ * the node's 3,265 processes); a collector waiting on a call to a server that is
+ * working while 3,000 reports come in; an Agent running
  * a caller's function with 16 callers queued. Nothing at warning level. */
 static void test_calm_fixtures(void **state)
 {
 	(void)state;
-	static const char *const files[] = {"healthy_busy_calling", "elixir_healthy_agent"};
+	static const char *const files[] = {"healthy_busy_calling", "burst_calling",
+					    "elixir_healthy_agent"};
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
 		char rel[128], buf[64];
 		snprintf(rel, sizeof rel, "tests/fixtures/analyze/%s.dump.zst", files[i]);
@@ -839,7 +841,7 @@ static void test_calm_fixtures(void **state)
 		assert_int_equal(tu_run(&json, "analyze --json %s", d), 0);
 		if (strstr(json, "\"severity\":\"warning\"") || strstr(json, "\"severity\":\"critical\""))
 			fail_msg("%s: a finding at warning level or above: %.600s", files[i], json);
-		if (!i) {
+		if (i < 2) {
 			char *mb = finding(json, 0, "mailbox_overload");
 			assert_non_null(mb);
 			assert_string_equal(str(mb, "severity", buf, sizeof buf), "info");
@@ -955,6 +957,10 @@ static void test_rabbit_alarm(void **state)
 	}
 	assert_true(named >= 3);
 	assert_contains(str(first, "title", buf, sizeof buf), "publisher-");
+	/* Blocked readers hold the frame they were parsing (a few MB of receive buffer):
+	 * the alarm is the story, their buffers are info. */
+	if (strstr(json, "\"severity\":\"warning\""))
+		fail_msg("a warning beside the alarm: %.400s", strstr(json, "\"severity\":\"warning\""));
 	free(first);
 	free(json);
 	unlink(d);
