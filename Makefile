@@ -5,14 +5,14 @@ SHELL := /bin/bash
 #               sample dumps with the real VM, runs every test, then fuzzes each
 #               fuzz target for a few seconds
 #   make fuzz   long fuzzing campaigns: FUZZ_TIME seconds (or FUZZ_RUNS executions)
-#               per target, FUZZ_TARGETS="dump snapshot etf"
+#               per target, FUZZ_TARGETS="dump snapshot etf core"
 BUILD       ?= build
 CHECK_BUILD ?= build-check
 JOBS        ?= 2
 DEMO_DUMP   ?= samples/dumps/mailbox.dump.zst
 FUZZ_BUILD  ?= build-fuzz
 FUZZ_TIME   ?= 600
-FUZZ_TARGETS ?= dump snapshot etf
+FUZZ_TARGETS ?= dump snapshot etf core
 CHECK_FUZZ_TIME ?= 8
 
 # make install: PREFIX (default /usr/local) and DESTDIR (staging root) as usual.

@@ -193,6 +193,12 @@ void an_ports(an_ctx *c);   /* busy_port */
 void an_leaks(an_ctx *c);   /* process_leak, timer_leak, ets_leak */
 void an_memhog(an_ctx *c);  /* memory_hog */
 void an_alarms(an_ctx *c);  /* memory_alarm */
+void an_dist(an_ctx *c);    /* busy_dist_port */
+void an_calls(an_ctx *c);   /* call_timeout */
+void an_monitors(an_ctx *c); /* monitor_leak */
+void an_statem(an_ctx *c);  /* postponed_events (after binaries and memory_hog: folds them) */
+void an_fdleak(an_ctx *c);  /* fd_leak (after an_limits: port_limit may name the owner) */
+void an_logger(an_ctx *c);  /* logger_overload (after an_mailbox: folds its finding) */
 void an_refine(an_ctx *c);  /* advice that fits, across kinds (after all analyses) */
 /* Application masters and their start_it helpers -> application name, into
  * c->apps (once per run). */

@@ -22,9 +22,11 @@ static const struct {
 	{"atoms", an_atoms},
 	{"binaries", an_binaries},     {"limits", an_limits},         {"ets", an_ets},
 	{"waits", an_waits},           {"schedulers", an_scheds},     {"fragmentation", an_fragmentation},
-	{"ports", an_ports},           {"leaks", an_leaks},           {"memory_hog", an_memhog},
-	{"alarms", an_alarms},
-	{"mailbox", an_mailbox}, /* last: its big walk runs meanwhile on a second thread */
+	{"ports", an_ports},           {"leaks", an_leaks},           {"fd_leak", an_fdleak},           {"memory_hog", an_memhog},
+	{"alarms", an_alarms},         {"distribution", an_dist},
+	{"mailbox", an_mailbox}, /* late: its big walk runs meanwhile on a second thread */
+	{"logger", an_logger},   /* after mailbox: takes over the handler's mailbox finding */
+	{"calls", an_calls},           {"monitors", an_monitors},     {"statem", an_statem},
 };
 
 static int cmp_finding(const void *a, const void *b)
@@ -131,6 +133,11 @@ int bd_analyze(const bd_model *m, const bd_analyze_opts *o, bd_findings **out, b
 	res->items = priv->items;
 	res->n = n;
 	res->slogan = c.slogan;
+	/* The reason may point into the slogan's own unquoted buffer: point it into
+	 * the copy, not into this stack frame's. */
+	if (c.slogan.reason >= c.slogan.unquoted &&
+	    c.slogan.reason < c.slogan.unquoted + sizeof c.slogan.unquoted)
+		res->slogan.reason = res->slogan.unquoted + (c.slogan.reason - c.slogan.unquoted);
 	res->verdict = verdict(&c, priv->items, n);
 	res->procs_decoded = c.opened;
 	ctx_free(&c);

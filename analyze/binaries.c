@@ -46,6 +46,8 @@ typedef struct holder {
 	/* pinning */
 	uint64_t pin_bins, pin_slices, pin_slice_bytes, pin_bytes, pin_orig, pin_covered;
 	uint64_t pin_bin_max, pin_shared;
+	uint64_t pin_alone;       /* pinned bytes of binaries no other scanned holder refers to */
+	uint64_t exclusive;       /* bytes of dumped binaries only this holder refers to */
 	int pin_estimated;
 	uint64_t unresolved;      /* distinct binaries referenced but not dumped */
 	uint64_t unresolved_est;  /* their estimated total size */
@@ -337,6 +339,8 @@ static void pin_binary(const bin_scan *s, holder *h, const bref *r, size_t n, ui
 		h->pin_bin_max = orig;
 	if (refcount(s, r->bin) > 1)
 		h->pin_shared++;
+	else
+		h->pin_alone += waste;
 }
 
 /* Refs of one binary: r[0..*n) (sorted by binary). */
@@ -375,6 +379,8 @@ static void summarize(const bin_scan *s, holder *h)
 		}
 		h->reachable += r->orig;
 		h->per_ref += r->orig * n;
+		if (refcount(s, r->bin) <= 1)
+			h->exclusive += r->orig;
 		if (r->orig > h->largest) {
 			h->largest = r->orig;
 			h->largest_addr = r->bin;
@@ -440,13 +446,18 @@ static void pinning(an_ctx *c, holder *h, const bin_scan *s)
 	int est = h->pin_estimated || clamped;
 	uint64_t total = an_val(bd_model_memory(c->m)->total);
 	/* Critical: a quarter of the binary memory and a real part of the node (a few
-	 * MB of a small node's binaries are not a crisis). Warning: 8 MB, or a tenth of
-	 * the binary memory that is also a twentieth of the node's. Below, a reader's receive buffer with the frame it is
+	 * MB of a small node's binaries are not a crisis). Warning: a tenth of the binary
+	 * memory that is also 8 MB or a twentieth of the node's. Below, a reader's receive buffer with the frame it is
 	 * parsing, a queue's last messages: normal on a busy node, info. */
-	int big = s->binmem && pinned * 4 >= s->binmem &&
-		  (pinned >= PIN_CRIT_MIN || (total && pinned * 20 >= total));
-	int warn = big || pinned >= LEAK_MIN ||
-		   (s->binmem && pinned * 10 >= s->binmem && total && pinned * 20 >= total);
+	/* Severity counts what this process alone keeps unused: a buffer whose messages
+	 * pass through several processes (a broker's reader, queue and writer) is pinned
+	 * by all of them, and copying in one of them frees nothing. */
+	uint64_t alone = cap_binmem(s, h->pin_alone, NULL);
+	int big = s->binmem && alone * 4 >= s->binmem &&
+		  (alone >= PIN_CRIT_MIN || (total && alone * 20 >= total));
+	int warn = big || (s->binmem ? alone * 10 >= s->binmem &&
+					       (alone >= LEAK_MIN || (total && alone * 20 >= total))
+				     : alone >= LEAK_MIN);
 	double cover = h->pin_orig ? 100.0 * (double)h->pin_covered / (double)h->pin_orig : 0;
 	/* Slices that use most of their binaries pin little and are cheap to explain
 	 * (messages cut from one receive buffer): rank them below real pinning. */
@@ -476,8 +487,14 @@ static void pinning(an_ctx *c, holder *h, const bin_scan *s)
 	an_ev_bytes(c, f, "binary_bytes", cap_binmem(s, bin, NULL));
 	an_ev_pct(c, f, "covered_share", cover);
 	an_ev_bytes(c, f, "pinned_bytes", pinned);
-	if (h->pin_shared)
+	if (h->pin_shared) {
 		an_ev_count(c, f, "binaries_shared_with_other_holders", h->pin_shared);
+		an_ev_bytes(c, f, "pinned_alone_bytes", alone);
+	}
+	if (h->pin_shared && !warn && (pinned >= LEAK_MIN || (s->binmem && pinned * 10 >= s->binmem)))
+		an_ev_str(c, f, "note", "%s of the pinned binaries are also referenced by other "
+			  "processes (messages passing through): this process alone keeps %s unused",
+			  an_count(c, h->pin_shared), an_bytes(c, alone));
 	ev_vheap(c, f, s, h);
 	if (s->binmem)
 		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)pinned / (double)s->binmem);
@@ -531,9 +548,24 @@ static void leak(an_ctx *c, holder *h, const bin_scan *s)
 	int est = 0, clamped = 0;
 	uint64_t held = cap_binmem(s, held_bytes(h, &est), &clamped);
 	const char *t = est || clamped ? "~" : "";
-	int big = s->binmem && held * 2 >= s->binmem;
-	an_finding *f = an_new(c, BD_F_BINARY_LEAK, big ? BD_SEV_CRITICAL : BD_SEV_WARNING,
-			       size_score(held, big ? 55 : 40));
+	/* What this process alone keeps: binaries no other scanned holder refers to, the
+	 * estimate for those not dumped, and garbage. Buffers shared with others (a
+	 * writer sending what a queue holds) are not its doing. */
+	uint64_t refs_all = h->per_ref + h->unresolved_est;
+	uint64_t alone = h->nrefs ? cap_binmem(s, h->exclusive + h->unresolved_est +
+					       (h->vheap > refs_all ? h->vheap - refs_all : 0), NULL)
+				  : held;
+	if (alone > held)
+		alone = held;
+	int big = s->binmem && alone * 2 >= s->binmem;
+	/* A warning needs 8 MB that it alone keeps and uses: a process sending slices of
+	 * a few receive buffers holds them mostly unused (that is pinning, reported as
+	 * such), not a store of its own. */
+	uint64_t used = alone > h->pin_alone ? alone - h->pin_alone : 0;
+	int warn = used >= LEAK_MIN;
+	bd_severity sev = big ? BD_SEV_CRITICAL : warn ? BD_SEV_WARNING : BD_SEV_INFO;
+	an_finding *f = an_new(c, BD_F_BINARY_LEAK, sev,
+			       sev == BD_SEV_INFO ? 4 : size_score(held, big ? 55 : 40));
 	if (!f)
 		return;
 	an_subject_proc(c, f, h->p);
@@ -550,6 +582,13 @@ static void leak(an_ctx *c, holder *h, const bin_scan *s)
 	}
 	if (s->binmem)
 		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)held / (double)s->binmem);
+	if (h->nrefs && alone < held) {
+		an_ev_bytes(c, f, "refc_bytes_alone", alone);
+		if (sev == BD_SEV_INFO && alone < LEAK_MIN)
+			an_ev_str(c, f, "note", "the other processes that refer to its binaries keep "
+				  "them alive too (messages passing through): alone it keeps %s",
+				  an_bytes(c, alone));
+	}
 	int hib = !h->nrefs && h->p->pc_mfa && !strcmp(h->p->pc_mfa, "erlang:hibernate/3");
 	an_ev_str(c, f, "basis", "%s%s",
 		  hib ? "estimate: BinVHeap; the process hibernated, and its state lives in "

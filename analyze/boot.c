@@ -44,6 +44,7 @@ typedef struct walk {
 	const bd_proc *p;
 	cause best;
 	char any_app[128];  /* an application any candidate named (for a child's cause) */
+	char printed[REASON_CAP]; /* the error a failed io:put_chars was printing */
 	uint32_t nodes;
 } walk;
 
@@ -210,10 +211,82 @@ static void report(walk *w, const bd_term *list)
 
 static void walk_term(walk *w, const bd_term *t, int depth);
 
+/* Text an io:put_chars call was given (chardata: binaries, chars and nested lists),
+ * terminal colour codes (ESC [ ... letter) left out; other control bytes end it.
+ * Returns its length. */
+static size_t chardata(const bd_model *m, const bd_term *t, char *buf, size_t cap, size_t n,
+		       int depth)
+{
+	char b[TEXT_CAP];
+	if (!t || depth > 8)
+		return n;
+	if (t->kind == BD_T_BINARY) {
+		size_t k = bin_bytes(m, t, b, sizeof b);
+		for (size_t i = 0; i < k && n + 1 < cap; i++) {
+			uint8_t ch = (uint8_t)b[i];
+			if (ch == 0x1b) { /* skip "ESC [ params letter" */
+				while (i + 1 < k && !isalpha((unsigned char)b[i + 1]))
+					i++;
+				i++;
+			} else if (ch >= 0x20 || ch == '\n' || ch == '\t') {
+				buf[n++] = (char)ch;
+			}
+		}
+	} else if (t->kind == BD_T_INT) {
+		if ((t->u.i >= 0x20 && t->u.i < 0x7f) || t->u.i == '\n' || t->u.i == '\t')
+			if (n + 1 < cap)
+				buf[n++] = (char)t->u.i;
+	} else if (t->kind == BD_T_CONS) {
+		for (int k = 0; t && t->kind == BD_T_CONS && k < 4096; k++, t = t->u.elems[1])
+			n = chardata(m, t->u.elems[0], buf, cap, n, depth + 1);
+	}
+	buf[n] = 0;
+	return n;
+}
+
+/* {badarg | terminated, [{io, put_chars, [Device, (Encoding,) Chars], _} | _]}: the
+ * runtime (Elixir's CLI, a boot script) was printing an error when its device went
+ * away; the error is the text it was printing, not the failed print. */
+static void failed_print(walk *w, const bd_term *t)
+{
+	const bd_term *tag = bd_term_elem(t, 0), *st = bd_term_elem(t, 1);
+	if (t->n != 2 || !tag || tag->kind != BD_T_ATOM || !st || st->kind != BD_T_CONS)
+		return;
+	const bd_term *fr = st->u.elems[0];
+	if (!fr || fr->kind != BD_T_TUPLE || fr->n < 3 || !atom_is(bd_term_elem(fr, 0), "io") ||
+	    !atom_is(bd_term_elem(fr, 1), "put_chars"))
+		return;
+	const bd_term *args = bd_term_elem(fr, 2), *chars = NULL;
+	for (int k = 0; args && args->kind == BD_T_CONS && k < 3; k++, args = args->u.elems[1])
+		chars = args->u.elems[0];
+	char text[TEXT_CAP], one[REASON_CAP], a[64];
+	if (!chars || !chardata(w->c->m, chars, text, sizeof text, 0, 0))
+		return;
+	/* one line: newlines and runs of blanks become one space */
+	size_t n = 0;
+	for (const char *q = text; *q && n + 1 < sizeof one - 80; q++) {
+		int blank = *q == '\n' || *q == '\t' || *q == ' ';
+		if (blank && (!n || one[n - 1] == ' '))
+			continue;
+		one[n++] = blank ? ' ' : *q;
+	}
+	while (n && one[n - 1] == ' ')
+		n--;
+	one[n] = 0;
+	/* an error report ("** (EXIT from ...)", "... error ..."), not a banner */
+	if (n < 8 || (strncmp(one, "** ", 3) && !strstr(one, "rror") && !strstr(one, "xception")))
+		return;
+	snprintf(one + n, sizeof one - n, " (printing it failed: %s)",
+		 atom_text(tag, a, sizeof a));
+	if (!w->printed[0])
+		snprintf(w->printed, sizeof w->printed, "%s", one);
+}
+
 static void walk_tuple(walk *w, const bd_term *t, int depth)
 {
 	char r[REASON_CAP], a[128];
 	const bd_term *tag = bd_term_elem(t, 0);
+	failed_print(w, t);
 	if (t->n == 3 && (atom_is(tag, "application_start_failure") ||
 			  atom_is(tag, "application_terminated"))) {
 		fmt_term(bd_term_elem(t, 2), r, sizeof r);
@@ -416,10 +489,17 @@ static int is_boot_reader(an_ctx *c, const bd_proc *p)
 int an_boot_cause(an_ctx *c, char *reason, size_t cap, char *app, size_t appcap,
 		  const bd_proc **from)
 {
-	walk w = {c, NULL, {0}, {0}, 0};
+	walk w = {c, NULL, {0}, {0}, {0}, 0};
 	for (size_t i = 0; i < c->nprocs; i++)
 		if (is_boot_reader(c, &c->procs[i]) || (i == 0 && c->procs[i].pid.num == 0))
 			walk_proc(&w, &c->procs[i]);
+	/* The cause is a failed print of the real error: report what it printed. */
+	const char *pc = strstr(w.best.text, "put_chars");
+	if (w.printed[0] && (w.best.kind == CAUSE_NONE || (pc && pc - w.best.text < 40))) {
+		if (w.best.kind == CAUSE_NONE)
+			w.best.kind = CAUSE_EXIT;
+		snprintf(w.best.text, sizeof w.best.text, "%s", w.printed);
+	}
 	if (w.best.kind == CAUSE_NONE)
 		return 0;
 	snprintf(reason, cap, "%s", w.best.text);

@@ -210,7 +210,8 @@ static const void *row_at(const owned_rows *r, size_t i)
 }
 
 /* Rows grouped by name; the culprit is the process that owns at least half of the
- * dominant group. */
+ * dominant group, or a quarter when no other owner has a tenth of its share (a
+ * client that leaks sockets: their other ends are spread over one handler each). */
 static void owned_table(an_ctx *c, const table_kind *tk, const owned_rows *r)
 {
 	if (tk->count < MIN_COUNT)
@@ -224,17 +225,35 @@ static void owned_table(an_ctx *c, const table_kind *tk, const owned_rows *r)
 	const group *dom = dominant(gr);
 	const bd_proc *culprit = NULL;
 	const char *label = "?";
+	uint64_t owned = 0;
 	if (dom) {
 		for (size_t i = 0; i < r->n; i++)
 			if (r->name(row_at(r, i)) == dom->key)
 				group_add(own, pid_key(r->owner(row_at(r, i))), NULL, i);
 		const group *o = dominant(own);
-		if (o && o->count * 2 >= dom->count)
+		uint64_t second = 0;
+		for (size_t k = 0; o && k < own->n; k++)
+			if (&own->g[k] != o && own->g[k].count > second)
+				second = own->g[k].count;
+		if (o && (o->count * 2 >= dom->count ||
+			  (o->count * 4 >= dom->count && second * 10 <= o->count))) {
 			culprit = bd_proc_by_pid(c->m, r->owner(row_at(r, o->example)));
+			owned = o->count;
+		}
 		label = bd_arena_printf(c->arena, "%s%s%s", r->label_pre, dom->key ? dom->key : "?",
 					r->label_post);
 	}
+	size_t before = c->nf;
 	report(c, tk, dom, culprit, label);
+	/* say how many the culprit owns: the rest may be the other ends (one handler
+	 * per accepted socket) */
+	if (culprit && owned && c->nf > before) {
+		an_finding *f = c->f[c->nf - 1];
+		an_ev_str(c, f, "owner", "%s", an_proc_label(c, culprit));
+		an_ev_count(c, f, "owner_count", owned);
+		f->pub.title = bd_arena_printf(c->arena, "%s; %s owned by %s", f->pub.title,
+					       an_count(c, owned), an_proc_label(c, culprit));
+	}
 out:
 	free(gr);
 	free(own);

@@ -132,6 +132,57 @@ static void describe_state(an_ctx *c, an_finding *f, const bd_proc *p)
 	largest_part(c, f, p, gs.state);
 }
 
+/* A process dictionary used as a store (put/2 per session, per request, never
+ * erased): its entries, and an example key with its shape. Returns the count when it
+ * is large (>= 1 000 entries), else 0. */
+static uint64_t dictionary(an_ctx *c, an_finding *f, const bd_proc *p)
+{
+	const char *t;
+	size_t len;
+	if (!p->sec_dictionary.len || bd_model_span_text(c->m, p->sec_dictionary, &t, &len))
+		return 0;
+	/* one entry a line; the span may or may not end with its newline */
+	uint64_t lines = len && t[len - 1] != '\n' ? 1 : 0;
+	for (const char *q = t; (q = memchr(q, '\n', (size_t)(t + len - q))); q++)
+		lines++;
+	if (lines < 1000)
+		return 0;
+	bd_heap *h = an_heap(c, p);
+	bd_term **keys, **vals;
+	size_t n = 0;
+	bd_error err = {0};
+	an_ev_count(c, f, "dictionary_entries", lines);
+	if (h && !bd_heap_dictionary(h, &keys, &vals, &n, &err) && n) {
+		char buf[120];
+		/* a key of the application's, not OTP's own ($ancestors, $initial_call) */
+		for (size_t i = 0; i < n && i < 64; i++) {
+			const bd_term *k = keys[i];
+			if (!k || k->kind == BD_T_LIMIT || (k->kind == BD_T_ATOM && k->n && k->u.s[0] == '$'))
+				continue;
+			bd_term_fmt(k, buf, sizeof buf, 2, 3);
+			an_ev_str(c, f, "dictionary_example_key", "%s", buf);
+			break;
+		}
+	}
+	return lines;
+}
+
+/* ETS tables p owns: their memory is the same process's doing (a cache split
+ * between the state and a table). */
+static uint64_t owned_ets(an_ctx *c, const bd_proc *p, uint64_t *tables)
+{
+	size_t n;
+	const bd_ets *e = bd_model_ets(c->m, &n);
+	uint64_t words = 0;
+	*tables = 0;
+	for (size_t i = 0; i < n; i++)
+		if (bd_pid_eq(e[i].owner, p->pid)) {
+			words += an_val(e[i].words);
+			(*tables)++;
+		}
+	return an_words(c, words);
+}
+
 static int blamed_elsewhere(an_ctx *c, const bd_proc *p)
 {
 	for (size_t i = 0; i < c->nf; i++)
@@ -172,6 +223,7 @@ static void hog(an_ctx *c, const bd_proc *p, uint64_t total)
 	if (bins)
 		an_ev_bytes(c, f, "refc_binary_bytes", bins);
 	describe_state(c, f, p);
+	uint64_t dict = dictionary(c, f, p);
 	if (heap)
 		an_ev_pct(c, f, "heap_free_share", 100.0 * (double)unused / (double)heap);
 	if (bloated) {
@@ -184,13 +236,33 @@ static void hog(an_ctx *c, const bd_proc *p, uint64_t total)
 			  "bursts, or do the bulk work in a short-lived process");
 		return;
 	}
+	uint64_t ntab, ets = owned_ets(c, p, &ntab);
+	const char *ets_text = "";
+	if (ets && ets * 10 >= total) {
+		an_ev_bytes(c, f, "owned_ets_bytes", ets);
+		an_ev_count(c, f, "owned_ets_tables", ntab);
+		ets_text = bd_arena_printf(c->arena, "; it also owns %s of ETS (%.0f %% of the node's memory)",
+					   an_bytes(c, ets), 100.0 * (double)ets / (double)total);
+	}
 	bd_evidence *part = an_ev_find(f, "largest_part");
+	bd_evidence *dkey = an_ev_find(f, "dictionary_example_key");
+	if (dict && !part) {
+		an_title(c, f, "%s holds %s, %.0f %% of the node's memory (%s), in its process "
+			 "dictionary: %s entries%s%s", an_proc_label(c, p), an_bytes(c, mem), share,
+			 an_bytes(c, total), an_count(c, dict), dkey ? " such as " : "",
+			 dkey ? dkey->v.s : "");
+		an_advice(c, f, "The process dictionary is used as a store that only grows (put/2 "
+			  "without erase/1): every entry lives on the heap and is copied at each garbage "
+			  "collection. Erase entries when done (or at the end of each request), bound them, "
+			  "or keep the data in ETS or in the process state with eviction");
+		return;
+	}
 	const char *part_text = !part ? ""
 		: !strncmp(part->v.s, "(the whole state): ", 19)
 		? bd_arena_printf(c->arena, "; its state is %s", part->v.s + 19)
 		: bd_arena_printf(c->arena, "; in its state, %s", part->v.s);
-	an_title(c, f, "%s holds %s, %.0f %% of the node's memory (%s), in its heap%s",
-		 an_proc_label(c, p), an_bytes(c, mem), share, an_bytes(c, total), part_text);
+	an_title(c, f, "%s holds %s, %.0f %% of the node's memory (%s), in its heap%s%s",
+		 an_proc_label(c, p), an_bytes(c, mem), share, an_bytes(c, total), part_text, ets_text);
 	an_advice(c, f, "One process keeps a data set that only grows: bound it (evict, expire) or "
 		  "move it to ETS, where it is shared, not copied by every garbage collection of this "
 		  "process; a bigger heap also makes each GC of it slower");

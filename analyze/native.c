@@ -37,6 +37,8 @@ static const char *thread_label(an_ctx *c, const bd_native_thread *t)
  * the signal was raised on purpose (abort, assert), else frame 0. */
 static const bd_native_frame *fault_frame(const bd_native *n, const bd_native_thread *t)
 {
+	if (!t->frame_count) /* no frames (n->frames may be NULL) */
+		return NULL;
 	const bd_native_frame *f = &n->frames[t->frame_first];
 	if (n->signal == 6) {
 		for (uint32_t i = 0; i < t->frame_count; i++) {
@@ -46,7 +48,7 @@ static const bd_native_frame *fault_frame(const bd_native *n, const bd_native_th
 				return &f[i];
 		}
 	}
-	return t->frame_count ? f : NULL;
+	return f;
 }
 
 static const char *where(an_ctx *c, const bd_native *n, const bd_native_frame *f)

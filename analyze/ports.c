@@ -213,7 +213,8 @@ void an_ports(an_ctx *c)
 	size_t nc = 0, nbusy = 0;
 	for (size_t i = 0; i < np && nc < 16; i++) {
 		uint64_t q = an_val(pts[i].queue);
-		if (!is_busy(&pts[i]) && q < QUEUE_BIG)
+		if ((!is_busy(&pts[i]) && q < QUEUE_BIG) ||
+		    (pts[i].state && strstr(pts[i].state, "DISTR"))) /* busy_dist_port's */
 			continue;
 		memset(&cases[nc], 0, sizeof cases[nc]);
 		cases[nc++].pt = &pts[i];

@@ -46,6 +46,38 @@ static const grp *dominant(an_ctx *c, grp *g, size_t *ng, uint64_t *runnable)
 	return b;
 }
 
+/* The process that spawned most of the dominant group (they come from one place:
+ * an acceptor, a dispatcher that starts a worker per request), or NULL. *n = how
+ * many it spawned. */
+static const bd_proc *spawner_of(an_ctx *c, const grp *dom, uint64_t *n)
+{
+	bd_pid best = BD_PID_NONE;
+	uint64_t cnt = 0;
+	*n = 0;
+	/* Boyer-Moore majority vote, then a count: one pass each, no table. */
+	for (size_t i = 0; i < c->nprocs; i++) {
+		const bd_proc *p = &c->procs[i];
+		if ((p->state != BD_PS_SCHEDULED && p->state != BD_PS_RUNNING) ||
+		    p->spawned_as != dom->ic || p->pc_mfa != dom->pc || !bd_pid_valid(p->spawned_by))
+			continue;
+		if (!cnt)
+			best = p->spawned_by, cnt = 1;
+		else
+			cnt += bd_pid_eq(p->spawned_by, best) ? 1 : (uint64_t)-1;
+	}
+	if (!bd_pid_valid(best))
+		return NULL;
+	for (size_t i = 0; i < c->nprocs; i++) {
+		const bd_proc *p = &c->procs[i];
+		if ((p->state == BD_PS_SCHEDULED || p->state == BD_PS_RUNNING) &&
+		    p->spawned_as == dom->ic && p->pc_mfa == dom->pc && bd_pid_eq(p->spawned_by, best))
+			(*n)++;
+	}
+	if (*n * 2 < dom->count)
+		return NULL;
+	return bd_proc_by_pid(c->m, best);
+}
+
 static void per_scheduler(an_ctx *c, an_finding *f, const bd_sched *s, size_t ns)
 {
 	for (size_t i = 0; i < ns; i++) {
@@ -105,7 +137,24 @@ void an_scheds(an_ctx *c)
 		return;
 	}
 	const bd_proc *ex = dom ? &c->procs[dom->example] : NULL;
-	if (ex)
+	uint64_t nspawned = 0;
+	/* Who starts the work is where concurrency gets bounded: the subject when the
+	 * dominant group is most of the load and one live process spawned most of it. */
+	const bd_proc *sp = dom && !burst ? spawner_of(c, dom, &nspawned) : NULL;
+	if (sp && dom->count * 2 < load)
+		sp = NULL;
+	/* Elixir's Task.async_stream spawns its tasks from a monitor process; the
+	 * process that called async_stream is the one to change. */
+	const bd_proc *streamer = sp && sp->pc_mfa && strstr(sp->pc_mfa, "stream_monitor") &&
+		bd_pid_valid(sp->spawned_by) ? bd_proc_by_pid(c->m, sp->spawned_by) : NULL;
+	/* Elixir's Task.async_stream spawns its tasks from a monitor process; the
+	 * process that called async_stream is the one to change. */
+	
+	if (streamer)
+		an_subject_proc(c, f, streamer);
+	else if (sp)
+		an_subject_proc(c, f, sp);
+	else if (ex)
 		an_subject_proc(c, f, ex);
 	else
 		an_subject_named(c, f, "scheduler", "run queues");
@@ -124,15 +173,37 @@ void an_scheds(an_ctx *c)
 		an_ev_count(c, f, "dominant_count", dom->count);
 		an_ev_pct(c, f, "dominant_share", runnable ? 100.0 * (double)dom->count / (double)runnable : 0);
 	}
+	if (streamer)
+		an_ev_str(c, f, "async_stream_caller", "%s", an_proc_label(c, streamer));
+	if (sp) {
+		an_related(c, f, ex, "example");
+		an_ev_str(c, f, "spawner", "%s", an_proc_label(c, sp));
+		an_ev_count(c, f, "spawned_by_spawner", nspawned);
+	}
 	per_scheduler(c, f, s, ns);
-	an_title(c, f, "%s runnable processes for %s schedulers (%.0f each); %s are %s%s",
+	an_title(c, f, "%s runnable processes for %s schedulers (%.0f each); %s are %s%s%s",
 		 an_count(c, load), an_count(c, nsched), (double)load / (double)nsched,
 		 dom ? an_count(c, dom->count) : "?", what,
+		 streamer ? bd_arena_printf(c->arena, ", tasks of a Task.async_stream in %s",
+					    an_proc_label(c, streamer))
+		 : sp ? bd_arena_printf(c->arena, ", spawned by %s", an_proc_label(c, sp)) : "",
 		 burst ? bd_arena_printf(c->arena, "; %s of them were just woken at their receive "
 					 "loop by one message each: a burst, not an overload",
 					 an_count(c, woken)) : "");
-	an_advice(c, f, "More CPU work than schedulers: bound concurrency (a worker pool), move "
-		  "long computations off the hot path, or check for busy loops in %s",
-		  ex && ex->pc_mfa ? ex->pc_mfa : "the dominant processes");
+	if (streamer)
+		an_advice(c, f, "More CPU work than schedulers: the Task.async_stream in %s runs too "
+			  "many tasks at once; keep max_concurrency at System.schedulers_online() (its "
+			  "default) for CPU-bound work, a higher value only fills the run queues, and check "
+			  "%s for work that could be cheaper",
+			  an_proc_label(c, streamer), ex && ex->pc_mfa ? ex->pc_mfa : "the tasks");
+	else if (sp)
+		an_advice(c, f, "More CPU work than schedulers: %s starts a process per request with no "
+			  "bound; cap the concurrency (a fixed worker pool, a job queue, or refuse work when "
+			  "too many run), and check %s for work that could be cheaper or done once",
+			  an_proc_label(c, sp), ex && ex->pc_mfa ? ex->pc_mfa : "the workers");
+	else
+		an_advice(c, f, "More CPU work than schedulers: bound concurrency (a worker pool), move "
+			  "long computations off the hot path, or check for busy loops in %s",
+			  ex && ex->pc_mfa ? ex->pc_mfa : "the dominant processes");
 	free(g);
 }

@@ -42,6 +42,13 @@ static const char *kind_source(const bd_native_thread *t)
 
 static const char *what_fault(const bd_native *n) { return bd_native_fault(n); }
 
+/* The crashing thread's library frame is in a NIF library (not a driver). */
+static int nif_is_lib(const bd_native *n, const bd_native_thread *t)
+{
+	int32_t o = n->frames[t->frame_first + (uint32_t)t->nif_frame].object;
+	return o >= 0 && (uint32_t)o < n->nobjects && n->objects[o].is_nif && t->kind != BD_TK_OTHER;
+}
+
 /* The Erlang module of the crashing thread's NIF library, NULL unknown. */
 static const char *nif_module(const bd_native *n, const bd_native_thread *t)
 {
@@ -286,6 +293,10 @@ static void print_text(const bd_model *m, const bd_native *n, int verbose)
 			       "resource destructor (run when the last reference is garbage collected) or a "
 			       "resource stop/down callback (best-effort)\n",
 			       t->nif ? out_txt(t->nif) : "(no symbol)", out_txt(t->nif_library));
+		else if (t->nif_frame >= 0 && !t->nif_mfa && !t->frames_cut && nif_is_lib(n, t))
+			printf("NIF:     %s in %s (not in the library's ErlNifFunc table: a function run "
+			       "by enif_schedule_nif, or the table is unreadable)\n",
+			       t->nif ? out_txt(t->nif) : "?", out_txt(t->nif_library));
 		else if (t->nif_frame >= 0)
 			printf("NIF:     %s%s%s in %s\n", t->nif_mfa ? out_txt(style_label(t->nif_mfa, sty, sizeof sty)) : "",
 			       t->nif_mfa ? " -> C function " : "",

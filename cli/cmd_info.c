@@ -30,6 +30,8 @@ static void info_json(const bd_model *m)
 	jw_kstr(&w, "node", n->node_name);
 	jw_kstr(&w, "calling_thread", n->calling_thread);
 	jw_kstr(&w, "taints", n->taints);
+	jw_kstr(&w, "compiled", n->compiled);
+	jw_kstr(&w, "unknown_sections", n->unknown_sections);
 	static const char *kinds[] = {"visible", "hidden", "not_connected"};
 	const bd_dist *d = bd_model_dists(m, &k);
 	jw_key(&w, "distribution");
@@ -111,6 +113,11 @@ static void info_text(const bd_model *m)
 		printf("Thread:     %s\n", out_txt(n->calling_thread));
 	if (n->taints && *n->taints)
 		printf("Taints:     %s\n", out_txt(n->taints));
+	if (n->compiled)
+		printf("Compiled:   %s\n", out_txt(n->compiled));
+	if (n->unknown_sections)
+		printf("Unknown:    sections this beamdump does not know, read past: %s\n",
+		       out_txt(n->unknown_sections));
 	const bd_dist *d = bd_model_dists(m, &k);
 	for (size_t i = 0; i < k; i++)
 		printf("%s %s (%s, channel %u)\n", i ? "           " : "Connected: ",

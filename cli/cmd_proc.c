@@ -167,6 +167,12 @@ static void print_text(const bd_model *m, const bd_proc *p, bd_heap *h, const op
 	if (x.last_calls)
 		printf("Last calls:     %s\n", out_txt(x.last_calls));
 	printf("Internal state: %s\n", x.internal_state ? out_txt(x.internal_state) : "?");
+	if (x.started)
+		printf("Started:        %s\n", out_txt(x.started));
+	if (x.run_queue)
+		printf("Run queue:      %s\n", out_txt(x.run_queue));
+	if (x.cp)
+		printf("CP:             %s\n", out_txt(x.cp));
 	field_row rows[20];
 	size_t nr;
 	proc_fields(m, p, rows, &nr);
@@ -295,6 +301,9 @@ static void print_json(const bd_model *m, const bd_proc *p, bd_heap *h, const op
 	bd_proc_ext_get(m, p, &x);
 	jw_kstr(&w, "internal_state", x.internal_state);
 	jw_kstr(&w, "last_calls", x.last_calls);
+	jw_kstr(&w, "started", x.started);
+	jw_kstr(&w, "run_queue", x.run_queue);
+	jw_kstr(&w, "continuation_pointer", x.cp);
 	field_row rows[20];
 	size_t nr;
 	proc_fields(m, p, rows, &nr);

@@ -395,6 +395,66 @@ static const bd_proc_tree_opts *tree_opts(bd_proc_tree_opts *o, double t0, doubl
 	return o;
 }
 
+/* Analyze m and rank its processes for the page: 0, or -1 with err set (memory). The
+ * caller calls report_release(r) either way. rows, details: --rows, --details. */
+int report_prepare(report *r, const bd_model *m, const char *path, size_t rows, size_t details,
+		   double t0, bd_error *err)
+{
+	memset(r, 0, sizeof *r);
+	r->m = m;
+	r->path = path;
+	r->procs = bd_model_procs(m, &r->nprocs);
+	r->word_size = bd_model_node(m)->word_size ? bd_model_node(m)->word_size : 8;
+	r->row_cap = rows;
+	bd_findings *fs = NULL;
+	bd_analyze_opts ao = BD_ANALYZE_OPTS_INIT;
+	bd_proc_tree_opts to;
+	int rc = 0;
+	r->flags = calloc(r->nprocs + 1, 1);
+	r->tb = malloc(TERM_CAP);
+	/* BEAMDUMP_TIMING=1: what each step costs, on stderr (for bench/). */
+	int timing = getenv("BEAMDUMP_TIMING") != NULL;
+	double t1 = now(), t2 = t1, t3 = t1;
+	if (!r->flags || !r->tb || bd_analyze(m, &ao, &fs, err) || !(r->fs = fs) ||
+	    ((t2 = now()), bd_proc_tree_build(&r->tree, m, tree_opts(&to, t0, t2), err)) ||
+	    ((t3 = now()), bd_bin_refs_build(&r->refs, m, NULL, err)) || html_rank(r) ||
+	    html_pick_details(r, details))
+		rc = -1;
+	r->fs = fs; /* freed by report_release, also when a later step failed */
+	if (timing)
+		fprintf(stderr, "report: open %.0f ms, analyze %.0f ms, tree %.0f ms (%llu dictionaries), "
+				"binaries %.0f ms\n", (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3,
+			r->tree ? (unsigned long long)r->tree->decoded : 0ULL, (now() - t3) * 1e3);
+	return rc;
+}
+
+/* Write the prepared page through w (hw_open'ed): 0, or -1 on a write error. */
+int report_render(report *r, hw *w, double t0)
+{
+	r->w = w;
+	return render(r, t0);
+}
+
+void report_release(report *r)
+{
+	bd_findings_free((bd_findings *)r->fs);
+	bd_proc_tree_free(r->tree);
+	bd_bin_refs_free(r->refs);
+	free(r->flags);
+	free(r->port_listed);
+	free(r->app_roots);
+	free(r->app_root_off);
+	free(r->labels);
+	bd_intern_free(&r->label_text);
+	bd_arena_free(&r->label_arena);
+	bd_u64map_free(&r->port_index);
+	free(r->details);
+	for (int k = 0; k < 4; k++)
+		free(r->rank[k]);
+	free(r->tb);
+	memset(r, 0, sizeof *r);
+}
+
 static int single(const report_args *a, double t0)
 {
 	bd_model *m;
@@ -405,32 +465,12 @@ static int single(const report_args *a, double t0)
 	/* Syntax as every command: Elixir for a dump of an Elixir node (open_input ->
 	 * cli_style; --style chooses); hw_text writes module names the same way. */
 	report r;
-	memset(&r, 0, sizeof r);
-	r.m = m;
-	r.path = a->input;
-	r.procs = bd_model_procs(m, &r.nprocs);
-	r.word_size = bd_model_node(m)->word_size ? bd_model_node(m)->word_size : 8;
-	r.row_cap = (size_t)a->rows;
-	bd_findings *fs = NULL;
-	bd_analyze_opts ao = BD_ANALYZE_OPTS_INIT;
-	bd_proc_tree_opts to;
 	int rc = EXIT_OK;
-	r.flags = calloc(r.nprocs + 1, 1);
-	r.tb = malloc(TERM_CAP);
-	/* BEAMDUMP_TIMING=1: what each step costs, on stderr (for bench/). */
-	int timing = getenv("BEAMDUMP_TIMING") != NULL;
-	double t1 = now(), t2 = t1, t3 = t1;
-	if (!r.flags || !r.tb || bd_analyze(m, &ao, &fs, &err) || !(r.fs = fs) ||
-	    ((t2 = now()), bd_proc_tree_build(&r.tree, m, tree_opts(&to, t0, t2), &err)) ||
-	    ((t3 = now()), bd_bin_refs_build(&r.refs, m, NULL, &err)) || html_rank(&r) ||
-	    html_pick_details(&r, (size_t)a->details)) {
+	if (report_prepare(&r, m, a->input, (size_t)a->rows, (size_t)a->details, t0, &err)) {
 		fprintf(stderr, "beamdump: report: %s\n", err.msg[0] ? err.msg : "out of memory");
 		rc = EXIT_UNREADABLE;
 	}
-	if (timing)
-		fprintf(stderr, "report: open %.0f ms, analyze %.0f ms, tree %.0f ms (%llu dictionaries), "
-				"binaries %.0f ms\n", (t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3,
-			r.tree ? (unsigned long long)r.tree->decoded : 0ULL, (now() - t3) * 1e3);
+	int timing = getenv("BEAMDUMP_TIMING") != NULL;
 	outfile o;
 	hw w;
 	uint64_t bytes = 0;
@@ -440,9 +480,8 @@ static int single(const report_args *a, double t0)
 		out_close(&o, 0);
 		rc = EXIT_UNREADABLE;
 	} else if (!rc) {
-		r.w = &w;
 		double t4 = now();
-		int bad = render(&r, t0);
+		int bad = report_render(&r, &w, t0);
 		bad |= hw_close(&w);
 		bytes = w.bytes;
 		if (bad)
@@ -458,21 +497,7 @@ static int single(const report_args *a, double t0)
 				bd_bytes_fmt(bytes, b, sizeof b), now() - t0);
 		}
 	}
-	bd_findings_free(fs);
-	bd_proc_tree_free(r.tree);
-	bd_bin_refs_free(r.refs);
-	free(r.flags);
-	free(r.port_listed);
-	free(r.app_roots);
-	free(r.app_root_off);
-	free(r.labels);
-	bd_intern_free(&r.label_text);
-	bd_arena_free(&r.label_arena);
-	bd_u64map_free(&r.port_index);
-	free(r.details);
-	for (int k = 0; k < 4; k++)
-		free(r.rank[k]);
-	free(r.tb);
+	report_release(&r);
 	if (!rc)
 		rc = partial_notice(m);
 	bd_model_free(m);

@@ -229,6 +229,19 @@ static const bd_module *find_module(const bd_model *m, const char *name)
 	return NULL;
 }
 
+/* One attributes or compilation-info blob, decoded for display; NULL when the dump has
+ * none, "(cut in the dump)" when it has one that does not decode (cut or damaged). */
+static const char *module_blob(bd_heap *h, bd_span sp, char *buf, int *ok)
+{
+	bd_term *t = h && sp.len ? bd_heap_decode_blob(h, sp) : NULL;
+	*ok = t != NULL;
+	if (t) {
+		bd_term_fmt(t, buf, TERM_CAP, 12, 64);
+		return buf;
+	}
+	return sp.len ? "(cut in the dump)" : NULL;
+}
+
 static int print_module(const opts *o, const bd_model *m)
 {
 	const bd_module *md = find_module(m, o->args[0]);
@@ -240,48 +253,54 @@ static int print_module(const opts *o, const bd_model *m)
 	bd_heap *h = NULL;
 	bd_error err = {0};
 	bd_heap_open_literals(&h, m, &err);
-	char *attr = malloc(TERM_CAP), *comp = malloc(TERM_CAP);
-	if (!attr || !comp) {
-		free(attr);
-		free(comp);
+	char *buf[4];
+	int ok[4];
+	const char *txt[4];
+	const bd_span sp[4] = {md->attributes, md->compile_info, md->old_attributes,
+			       md->old_compile_info};
+	for (int i = 0; i < 4; i++)
+		buf[i] = malloc(TERM_CAP);
+	if (!buf[0] || !buf[1] || !buf[2] || !buf[3]) {
+		for (int i = 0; i < 4; i++)
+			free(buf[i]);
 		bd_heap_free(h);
 		return EXIT_UNREADABLE;
 	}
-	bd_term *at = h ? bd_heap_decode_blob(h, md->attributes) : NULL;
-	bd_term *ci = h ? bd_heap_decode_blob(h, md->compile_info) : NULL;
-	if (at)
-		bd_term_fmt(at, attr, TERM_CAP, 12, 64);
-	if (ci)
-		bd_term_fmt(ci, comp, TERM_CAP, 12, 64);
-	/* A blob the dump holds but that does not decode was cut (or damaged). */
-	const char *attr_s = at ? attr : md->attributes.len ? "(cut in the dump)" : NULL;
-	const char *comp_s = ci ? comp : md->compile_info.len ? "(cut in the dump)" : NULL;
+	for (int i = 0; i < 4; i++)
+		txt[i] = module_blob(h, sp[i], buf[i], &ok[i]);
 	char a[32];
 	if (o->json) {
+		static const char *keys[4] = {"attributes", "compile_info", "old_attributes",
+					      "old_compile_info"};
 		jw w;
 		jw_init(&w, stdout);
 		jw_obj(&w);
 		jw_kstr(&w, "name", md->name);
 		jw_ku64(&w, "current_size", md->current_size);
 		jw_ku64(&w, "old_size", md->old_size);
-		jw_kstr(&w, "attributes", at ? attr : NULL);
-		jw_key(&w, "attributes_cut");
-		jw_bool(&w, !at && md->attributes.len);
-		jw_kstr(&w, "compile_info", ci ? comp : NULL);
-		jw_key(&w, "compile_info_cut");
-		jw_bool(&w, !ci && md->compile_info.len);
+		for (int i = 0; i < 4; i++) {
+			char k[40];
+			jw_kstr(&w, keys[i], ok[i] ? buf[i] : NULL);
+			snprintf(k, sizeof k, "%s_cut", keys[i]);
+			jw_key(&w, k);
+			jw_bool(&w, !ok[i] && sp[i].len);
+		}
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
 		printf("Module:           %s\n", md->name ? out_txt(md->name) : "?");
 		printf("Current size:     %s\n", fmt_bytes(md->current_size, a, sizeof a));
+		printf("Attributes:       %s\n", txt[0] ? txt[0] : "(none)");
+		printf("Compilation info: %s\n", txt[1] ? txt[1] : "(none)");
 		printf("Old size:         %s\n",
 		       md->old_size == BD_UNKNOWN ? "(no old code)" : fmt_bytes(md->old_size, a, sizeof a));
-		printf("Attributes:       %s\n", attr_s ? attr_s : "(none)");
-		printf("Compilation info: %s\n", comp_s ? comp_s : "(none)");
+		if (md->old_size != BD_UNKNOWN) {
+			printf("Old attributes:   %s\n", txt[2] ? txt[2] : "(none)");
+			printf("Old compile info: %s\n", txt[3] ? txt[3] : "(none)");
+		}
 	}
-	free(attr);
-	free(comp);
+	for (int i = 0; i < 4; i++)
+		free(buf[i]);
 	bd_heap_free(h);
 	return EXIT_OK;
 }
@@ -452,6 +471,7 @@ static int print_tables(const opts *o, const bd_model *m)
 			jw_ku64(&w, "depth", t[i].depth);
 			jw_ku64(&w, "limit", t[i].limit);
 			jw_ku64(&w, "entries", t[i].entries);
+			jw_ku64(&w, "rate", t[i].rate);
 			jw_obj_end(&w);
 		}
 		jw_arr_end(&w);
@@ -459,14 +479,22 @@ static int print_tables(const opts *o, const bd_model *m)
 		jw_end(&w);
 		return EXIT_OK;
 	}
-	printf("%-16s %-6s %10s %10s %10s %6s %12s %10s\n", "TABLE", "KIND", "SIZE", "USED", "OBJS",
-	       "DEPTH", "LIMIT", "ENTRIES");
+	/* Old VMs (R-releases) also wrote the growth step of index tables. */
+	int rate = 0;
 	for (size_t i = 0; i < n; i++)
-		printf("%-16.16s %-6s %10s %10s %10s %6s %12s %10s\n", t[i].name ? out_txt(t[i].name) : "?",
+		rate |= t[i].rate != BD_UNKNOWN;
+	printf("%-16s %-6s %10s %10s %10s %6s %12s %10s%s\n", "TABLE", "KIND", "SIZE", "USED", "OBJS",
+	       "DEPTH", "LIMIT", "ENTRIES", rate ? "       RATE" : "");
+	for (size_t i = 0; i < n; i++) {
+		printf("%-16.16s %-6s %10s %10s %10s %6s %12s %10s", t[i].name ? out_txt(t[i].name) : "?",
 		       t[i].index ? "index" : "hash", fmt_count(t[i].size, c[0], 32),
 		       fmt_count(t[i].used, c[1], 32), fmt_count(t[i].objs, c[2], 32),
 		       fmt_count(t[i].depth, c[3], 32), fmt_count(t[i].limit, c[4], 32),
 		       fmt_count(t[i].entries, c[5], 32));
+		if (rate)
+			printf(" %10s", fmt_count(t[i].rate, c[0], 32));
+		printf("\n");
+	}
 	if (!n)
 		printf("(no =hash_table or =index_table sections in the dump)\n");
 	return EXIT_OK;

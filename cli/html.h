@@ -173,6 +173,13 @@ int html_port_listed(report *r, bd_pid id);
 /* The rankings (report.rank); then pick the processes that get a detail section
  * (findings, top of each ranking). */
 int html_rank(report *r);
+/* The page of one model in three steps (cmd_report.c; the fuzz targets render it
+ * too): analyze and rank (0, or -1 with err set), write through an hw_open'ed writer
+ * (0, or -1 on a write error), and free what the first two made (always). */
+int report_prepare(report *r, const bd_model *m, const char *path, size_t rows, size_t details,
+		   double t0, bd_error *err);
+int report_render(report *r, hw *w, double t0);
+void report_release(report *r);
 int html_pick_details(report *r, size_t cap);
 
 /* The diff report (html_diff.c). */

@@ -71,7 +71,8 @@ static const uint16_t node_ptrs[] = {
 	O(bd_node_info, otp_release),   O(bd_node_info, erts_version), O(bd_node_info, taints),
 	O(bd_node_info, calling_thread), O(bd_node_info, node_name),
 	O(bd_node_info, truncated_in),  O(bd_node_info, abort_reason),
-	O(bd_node_info, skipped_first), O(bd_node_info, format_note)};
+	O(bd_node_info, skipped_first), O(bd_node_info, format_note),
+	O(bd_node_info, compiled), O(bd_node_info, unknown_sections)};
 static const uint16_t stat_ptrs[] = {O(bd_table_stat, name)};
 static const uint16_t sched_ptrs[] = {
 	O(bd_sched, sleep_flags),   O(bd_sched, aux_work),         O(bd_sched, current_port),
@@ -785,7 +786,8 @@ static int check_rows(const reader *r, const bd_model *m, const table_def *d, co
 		return 1;
 	case S_MODULES:
 		for (const bd_module *p = rows; n--; p++)
-			if (!span_ok(r, p->attributes) || !span_ok(r, p->compile_info))
+			if (!span_ok(r, p->attributes) || !span_ok(r, p->compile_info) ||
+			    !span_ok(r, p->old_attributes) || !span_ok(r, p->old_compile_info))
 				return 0;
 		return 1;
 	case S_BINARIES:

@@ -249,6 +249,24 @@ static size_t version_len(const char *p, int rel)
 	return k;
 }
 
+/* An R-release name: R, its number, A/B/C, the service release and a patch ("R13B",
+ * "R15B02", "R16B03-1"). What follows is a builder's own suffix ("R15B02Emilio"). */
+static size_t r_release_len(const char *p)
+{
+	size_t k = 1;
+	while (k < 3 && p[k] >= '0' && p[k] <= '9')
+		k++;
+	if (k == 1 || !(p[k] >= 'A' && p[k] <= 'C'))
+		return version_len(p, 1);
+	k++;
+	while (p[k] >= '0' && p[k] <= '9')
+		k++;
+	if (p[k] == '-' && p[k + 1] >= '0' && p[k + 1] <= '9')
+		for (k++; p[k] >= '0' && p[k] <= '9'; k++)
+			;
+	return k;
+}
+
 /* Every era's spelling: "Erlang/OTP 25 [erts-13.2.2.5] ...", "Erlang R16B03 (erts-5.10.4)
  * ...", "Erlang R13B04 (erts-5.7.5)", "Erlang (BEAM) emulator version 5.6.5 ...". */
 void cd_parse_version_text(cd_reader *r, const char *sv)
@@ -261,7 +279,7 @@ void cd_parse_version_text(cd_reader *r, const char *sv)
 		n->otp_release = bd_model_intern(r->m, o, version_len(o, 0));
 	} else if (rr && rr[8] >= '0' && rr[8] <= '9') {
 		rr += 7;
-		n->otp_release = bd_model_intern(r->m, rr, version_len(rr, 1));
+		n->otp_release = bd_model_intern(r->m, rr, r_release_len(rr));
 	}
 	const char *ev = strstr(sv, "erts-");
 	const char *em = strstr(sv, "emulator version ");
@@ -308,6 +326,8 @@ static void parse_header(cd_reader *r, const cd_section *s)
 			n->atoms = U(l.val, l.val_end);
 		else if (key_is(&l, "Calling Thread"))
 			n->calling_thread = S(r, l.val, l.val_end);
+		else if (key_is(&l, "Compiled"))
+			n->compiled = S(r, l.val, l.val_end);
 		else if (key_is(&l, "Slogan") && !n->slogan)
 			n->slogan = S(r, l.val, l.val_end);
 	}
@@ -423,6 +443,7 @@ static const field table_fields[] = {
 	{K("depth"), F_U64, offsetof(bd_table_stat, depth), NULL},
 	{K("limit"), F_U64, offsetof(bd_table_stat, limit), NULL},
 	{K("entries"), F_U64, offsetof(bd_table_stat, entries), NULL},
+	{K("rate"), F_U64, offsetof(bd_table_stat, rate), NULL},
 };
 
 static void parse_table(cd_reader *r, const cd_section *s, int index)
@@ -430,7 +451,7 @@ static void parse_table(cd_reader *r, const cd_section *s, int index)
 	bd_table_stat *t = bd_vec_push(&r->m->table_stats);
 	if (!t)
 		return skipped(r, s, "table stats full");
-	t->size = t->used = t->objs = t->depth = t->limit = t->entries = BD_UNKNOWN;
+	t->size = t->used = t->objs = t->depth = t->limit = t->entries = t->rate = BD_UNKNOWN;
 	t->index = index;
 	t->name = S(r, s->id, s->id_end);
 	parse_kv_section(r, s, table_fields, NF(table_fields), t);
@@ -728,6 +749,9 @@ static const field proc_fields[] = {
 	{K("Memory"), F_U64, PF(memory), NULL},
 	{K("Program counter"), F_FN, 0, proc_pc},
 	{K("Internal State"), F_STR | F_EXT, XF(internal_state), NULL},
+	{K("Started"), F_STR | F_EXT, XF(started), NULL},
+	{K("CP"), F_STR | F_EXT, XF(cp), NULL},
+	{K("Run queue"), F_STR | F_EXT, XF(run_queue), NULL},
 };
 
 static void proc_init(cd_procrow *row)
@@ -1170,6 +1194,10 @@ static void parse_mod(cd_reader *r, const cd_section *s)
 			md->attributes = sp;
 		else if (key_is(&l, "Current compilation info"))
 			md->compile_info = sp;
+		else if (key_is(&l, "Old attributes"))
+			md->old_attributes = sp;
+		else if (key_is(&l, "Old compilation info"))
+			md->old_compile_info = sp;
 	}
 }
 

@@ -362,6 +362,9 @@ int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *er
 	if (k && memcmp(d, magic, k) == 0 && n - k >= sizeof abort_tag - 1 &&
 	    memcmp(d + k, abort_tag, sizeof abort_tag - 1) == 0)
 		return 0;
+	/* Nothing but the start of the magic: a dump cut inside its first line. */
+	if (k == n && k >= 5 && memcmp(d, magic, k) == 0)
+		return 0;
 	return bd_error_set(err, BD_EUNSUPPORTED, 0,
 			    "%s: not an Erlang crash dump (no '=erl_crash_dump:' at offset 0)", name);
 }
@@ -369,6 +372,30 @@ int bd_crashdump_check(const char *d, uint64_t n, const char *name, bd_error *er
 void bd_crashdump_hooks(bd_model *m)
 {
 	m->proc_ext = cd_proc_ext;
+}
+
+/* The section tags counted that are not in the vocabulary (a newer VM's sections, read
+ * past as opaque), named for the user: "proc_signals (2), foo (1)". */
+static void note_unknown(bd_model *m)
+{
+	char buf[512];
+	size_t k = 0;
+	for (size_t i = 0; i < m->ntags && k < sizeof buf - 64; i++) {
+		const char *t = m->tag_counts[i].tag;
+		size_t len = m->tag_counts[i].len, j = 0;
+		while (j < sizeof tag_defs / sizeof tag_defs[0] &&
+		       !(tag_defs[j].len == len && !memcmp(tag_defs[j].name, t, len)))
+			j++;
+		if (!t || j < sizeof tag_defs / sizeof tag_defs[0])
+			continue;
+		int w = snprintf(buf + k, sizeof buf - k, "%s%.*s (%llu)", k ? ", " : "",
+				 (int)(len > 40 ? 40 : len), t,
+				 (unsigned long long)m->tag_counts[i].count);
+		if (w > 0)
+			k += (size_t)w < sizeof buf - k ? (size_t)w : sizeof buf - k - 1;
+	}
+	if (k)
+		m->node.unknown_sections = bd_model_intern(m, buf, k);
 }
 
 int bd_crashdump_read(bd_model *m, bd_error *err)
@@ -419,9 +446,12 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 		if (!parse_tag(cand, eol, &tag, &id, &id_end))
 			continue;
 		if (is_term_tag(r.cur_tag)) {
-			/* Only sections that may follow term sections, at a real line start. */
+			/* Only sections that may follow term sections, at a real line start.
+			 * A tag this reader does not know (a newer VM's section) counts too:
+			 * no term line starts with '=', and the line before must end exactly
+			 * there, so atom text cannot forge one. */
 			if (!(is_term_tag(tag) || tag == CD_BINARY || tag == CD_ATOMS ||
-			      tag == CD_END || tag == CD_ABORT))
+			      tag == CD_END || tag == CD_ABORT || tag == CD_UNKNOWN))
 				continue;
 			if (!term_boundary_ok(ts_kind(r.cur_tag), r.cur_body, cand, end, &walk))
 				continue;
@@ -468,6 +498,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 			bd_model_count_tag(m, d->name, d->len, r.counts[d->tag]);
 	}
 	cd_finish_truncation(&r);
+	note_unknown(m);
 	bd_node_info *n = &m->node;
 	if (n->dump_major > 0 || n->dump_minor > 5) {
 		char note[160];

@@ -167,7 +167,9 @@ static void scan_phdrs(nat_obj *o)
 
 nat_obj *nat_obj_open(const char *path, bd_arena *a, const char **why)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a path a hostile core names may be a FIFO, whose open would wait
+	 * for a writer forever; it is refused below as not a regular file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		*why = bd_arena_printf(a, "%s", strerror(errno));
 		return NULL;
@@ -421,7 +423,16 @@ const char *nat_demangle(bd_arena *a, const char *s)
 			break;
 		}
 	}
-	const char *r = bd_arena_strndup(a, d, cut ? (size_t)(cut - d) : strlen(d));
+	size_t len = cut ? (size_t)(cut - d) : strlen(d);
+	/* Rust's legacy mangling ends in a hash: "my_crate::parse::h0123456789abcdef" */
+	if (len > 19 && !strncmp(d + len - 19, "::h", 3)) {
+		int hex = 1;
+		for (size_t i = len - 16; i < len && hex; i++)
+			hex = (d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f');
+		if (hex)
+			len -= 19;
+	}
+	const char *r = bd_arena_strndup(a, d, len);
 	free(d);
 	return r ? r : s;
 }

@@ -243,7 +243,7 @@ int bd_live_proc_set_application(bd_live *lv, size_t i, const char *app)
 		if (!x)
 			return BD_ENOMEM;
 		*x = (bd_proc_ext){NULL, NULL, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN,
-				   BD_UNKNOWN, BD_UNKNOWN, NULL};
+				   BD_UNKNOWN, BD_UNKNOWN, NULL, NULL, NULL, NULL};
 	}
 	BD_VEC_AT(&m->proc_exts, bd_proc_ext, i).application =
 		app ? bd_model_intern(m, app, strlen(app)) : NULL;

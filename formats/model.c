@@ -470,7 +470,7 @@ const bd_proc *bd_proc_by_pid(const bd_model *m, bd_pid pid)
 int bd_proc_ext_get(const bd_model *m, const bd_proc *p, bd_proc_ext *out)
 {
 	*out = (bd_proc_ext){NULL, NULL, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN, BD_UNKNOWN,
-			     BD_UNKNOWN, BD_UNKNOWN, NULL};
+			     BD_UNKNOWN, BD_UNKNOWN, NULL, NULL, NULL, NULL};
 	const bd_proc *rows = m->procs.data;
 	if (!p || !rows || p < rows || p >= rows + m->procs.len)
 		return BD_ENOTFOUND;

@@ -5,6 +5,7 @@
  * functions, a perf map), tells the BEAM's threads apart and names the NIF below
  * the VM. What it cannot know becomes a note; nothing here trusts the input. */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,10 @@
 
 enum {
 	MAX_FRAMES = 1 << 16, /* per thread (recursion is folded: see repeat) */
+	/* Frames unwound in all threads: a forged core of thousands of threads sharing
+	 * one deep stack took minutes (each frame a CFI lookup); a real BEAM has tens
+	 * to hundreds of threads of at most a few hundred frames each. */
+	MAX_TOTAL_FRAMES = 1 << 18,
 	MAX_OBJECTS = 4096,
 	MAX_JIT_ENTRIES = 1 << 20,
 	MAX_JIT_RANGES = 1 << 22,
@@ -204,6 +209,25 @@ static const nat_map *find_in(const bd_vec *v, uint64_t addr)
 
 const nat_map *nat_raw_map(const nat_raw *r, uint64_t addr) { return find_in(&r->maps, addr); }
 
+/* fopen(path, "r") of a regular file only: a path named by a core (or derived from
+ * one) may be a FIFO, whose open waits for a writer forever, or a device such as
+ * /dev/zero, whose lines never end. */
+static FILE *fopen_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
+	FILE *f = fdopen(fd, "r");
+	if (!f)
+		close(fd);
+	return f;
+}
+
 /* ---- the build ---- */
 typedef struct nobj {
 	const char *path;   /* as mapped */
@@ -236,7 +260,16 @@ typedef struct bctx {
 	size_t nperf;
 	nat_uframe *uf;   /* scratch for one thread */
 	uint32_t *uf_of;  /* model frame (of the thread) -> its first uf */
+	size_t frames_left; /* of MAX_TOTAL_FRAMES */
+	int budget_noted;
 } bctx;
+
+/* A thread's frames, NULL when it has none (a thread without registers; frames.data
+ * itself is NULL while no thread has any, and NULL + 0 is undefined). */
+static bd_native_frame *thread_frames(struct bd_native_store *st, const bd_native_thread *t)
+{
+	return t->frame_count ? (bd_native_frame *)st->frames.data + t->frame_first : NULL;
+}
 
 static void note(bctx *b, int partial, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void note(bctx *b, int partial, const char *fmt, ...)
@@ -827,7 +860,7 @@ static void load_perf_map(bctx *b)
 	}
 	if (!path)
 		return;
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen_regular(path);
 	if (!f) {
 		if (b->o->perf_map)
 			note(b, 0, "perf map %s: cannot read it", path);
@@ -1078,7 +1111,7 @@ static int sched_table(bctx *b, const char *arr_sym, const char *count_sym, uint
 
 static int has_frame(bctx *b, const bd_native_thread *t, const char *fn)
 {
-	const bd_native_frame *f = (const bd_native_frame *)b->st->frames.data + t->frame_first;
+	const bd_native_frame *f = thread_frames(b->st, t);
 	for (uint32_t i = 0; i < t->frame_count; i++)
 		if (f[i].function && !strcmp(f[i].function, fn))
 			return 1;
@@ -1249,7 +1282,7 @@ static int nif_caller(const bd_native_frame *f)
  * VM: a NIF entry (or a driver callback, an async job, a NIF thread). */
 static void find_nif(bctx *b, bd_native_thread *t)
 {
-	bd_native_frame *f = (bd_native_frame *)b->st->frames.data + t->frame_first;
+	bd_native_frame *f = thread_frames(b->st, t);
 	const bd_native_object *objs = b->st->objects.data;
 	t->nif_frame = -1;
 	if (!b->beam)
@@ -1286,7 +1319,7 @@ static void find_nif(bctx *b, bd_native_thread *t)
 static void entry_callback(bctx *b, const bd_native_thread *t)
 {
 	static const char *const cbn[] = {NULL, "load", "reload", "upgrade", "unload"};
-	const bd_native_frame *f = (const bd_native_frame *)b->st->frames.data + t->frame_first;
+	const bd_native_frame *f = thread_frames(b->st, t);
 	const bd_native_object *objs = b->st->objects.data;
 	if (t->nif_frame < 0 || t->nif_mfa)
 		return;
@@ -1379,7 +1412,7 @@ static void erlang_side(bctx *b, bd_native_thread *t, const nat_uframe *uf, size
 {
 	static const int jit_regs[] = {NR_R13};
 	static const int c_regs[] = {NR_RBX, NR_R12, NR_R13, NR_R14, NR_R15, NR_RBP};
-	const bd_native_frame *f = (const bd_native_frame *)b->st->frames.data + t->frame_first;
+	const bd_native_frame *f = thread_frames(b->st, t);
 	for (size_t i = 0; i < t->frame_count; i++) {
 		if (b->uf_of[i] >= n)
 			continue;
@@ -1487,13 +1520,23 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 	nat_unwind_env env = {mem_read, mem_exec, mem_object, b, 0, 0};
 	stack_bounds(b, t->sp, &env.stack_lo, &env.stack_hi);
 	const char *stop = NULL;
-	size_t n = nat_unwind(&env, &rt->regs, b->uf, MAX_FRAMES, &stop);
+	size_t cap = b->frames_left < MAX_FRAMES ? b->frames_left : MAX_FRAMES;
+	if (!cap)
+		cap = 1; /* the thread's pc */
+	size_t n = nat_unwind(&env, &rt->regs, b->uf, cap, &stop);
+	if (n >= cap && cap < MAX_FRAMES && stop) {
+		if (!b->budget_noted++)
+			note(b, 0, "%d frames unwound in all threads: the threads after it show "
+				   "their first frame only", MAX_TOTAL_FRAMES);
+		stop = "the core's budget of unwound frames is spent";
+	}
+	b->frames_left -= n < b->frames_left ? n : b->frames_left;
 	if (!crashed && !strcmp(b->r->source, "guard") && stop)
 		stop = "in a system call: the guard records only the crashing thread's stack";
 	/* The guard's frame-pointer walk, when the offline unwind found less. */
 	if (crashed && b->r->nfp_walk > n && n <= 1) {
 		n = 0;
-		for (uint32_t i = 0; i < b->r->nfp_walk && n < MAX_FRAMES; i++, n++) {
+		for (uint32_t i = 0; i < b->r->nfp_walk && n < cap; i++, n++) {
 			memset(&b->uf[n], 0, sizeof b->uf[n]);
 			b->uf[n].pc = b->r->fp_walk[i];
 			b->uf[n].how = i ? BD_UNW_FP : BD_UNW_REGS;
@@ -1521,7 +1564,7 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 	find_nif(b, t);
 	if (t->nif_frame < 0 && t->frames_cut && t->frame_count && b->beam) {
 		/* the unwind stopped inside a NIF library: name it at least */
-		bd_native_frame *f0 = (bd_native_frame *)b->st->frames.data + t->frame_first;
+		bd_native_frame *f0 = thread_frames(b->st, t);
 		const bd_native_object *objs = b->st->objects.data;
 		for (uint32_t i = 0; i < t->frame_count; i++)
 			if (f0[i].object >= 0 && objs[f0[i].object].is_nif) {
@@ -1632,7 +1675,7 @@ static void cxx_exception(bctx *b, const bd_native_thread *t)
 	static const char *const vt[] = {"_ZTVN10__cxxabiv117__class_type_infoE",
 					 "_ZTVN10__cxxabiv120__si_class_type_infoE",
 					 "_ZTVN10__cxxabiv121__vmi_class_type_infoE"};
-	const bd_native_frame *f = (const bd_native_frame *)b->st->frames.data + t->frame_first;
+	const bd_native_frame *f = thread_frames(b->st, t);
 	uint64_t hi = 0;
 	for (uint32_t i = 0; i < t->frame_count; i++)
 		if (f[i].function && (!strcmp(f[i].function, "std::terminate") ||
@@ -1813,7 +1856,7 @@ static void otp_release(bctx *b, bd_node_info *ni)
 	const char *path = bd_arena_printf(b->a, "%s%.*s/releases/start_erl.data",
 					   b->o->sysroot ? b->o->sysroot : "", (int)(e - b->exe->path),
 					   b->exe->path);
-	FILE *f = path ? fopen(path, "r") : NULL;
+	FILE *f = path ? fopen_regular(path) : NULL;
 	char erts[64], rel[64];
 	if (f && fscanf(f, "%63s %63s", erts, rel) == 2 && !strcmp(erts, ni->erts_version))
 		ni->otp_release = bd_arena_strdup(b->a, rel);
@@ -1963,7 +2006,7 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 	struct bd_native_store *st = bd_native_store_new();
 	if (!st)
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-	bctx b = {.m = m, .r = r, .o = o, .a = &m->arena, .st = st};
+	bctx b = {.m = m, .r = r, .o = o, .a = &m->arena, .st = st, .frames_left = MAX_TOTAL_FRAMES};
 	b.uf = malloc(MAX_FRAMES * sizeof(nat_uframe));
 	b.uf_of = malloc(MAX_FRAMES * sizeof(uint32_t));
 	if (!b.uf || !b.uf_of) {
@@ -2006,8 +2049,7 @@ int bd_native_build(bd_model *m, nat_raw *r, const bd_core_opts *o, bd_error *er
 			t[i].erlang_process = NULL;
 			t[i].erlang_function = NULL;
 		}
-		const bd_native_frame *f = (const bd_native_frame *)st->frames.data + t[i].frame_first;
-		st->pub.in_vm = t[i].frame_count && frame_in_vm(&f[0]);
+		st->pub.in_vm = t[i].frame_count && frame_in_vm(thread_frames(st, &t[i]));
 		uint64_t lo, hi;
 		stack_bounds(&b, t[i].sp, &lo, &hi);
 		uint64_t fa = st->pub.fault_addr;

@@ -74,6 +74,8 @@ static const snap_col node_cols[] = {
 	COL(21, SC_STR, bd_node_info, abort_reason),
 	COL(22, SC_UINT, bd_node_info, skipped),
 	COL(23, SC_STR, bd_node_info, skipped_first),
+	COL(24, SC_STR, bd_node_info, compiled),
+	COL(25, SC_STR, bd_node_info, unknown_sections),
 };
 
 static const snap_col memory_cols[] = {
@@ -109,6 +111,7 @@ static const snap_col table_stat_cols[] = {
 	COL(3, SC_UINT, bd_table_stat, size), COL(4, SC_UINT, bd_table_stat, used),
 	COL(5, SC_UINT, bd_table_stat, objs), COL(6, SC_UINT, bd_table_stat, depth),
 	COL(7, SC_UINT, bd_table_stat, limit), COL(8, SC_UINT, bd_table_stat, entries),
+	COL(9, SC_UINT, bd_table_stat, rate),
 };
 
 static const snap_col sched_cols[] = {
@@ -167,6 +170,9 @@ static const snap_col proc_cols[] = {
 	COL(31, SC_UINTD, snap_procrow, p.src_off),
 	COL(32, SC_STR, snap_procrow, x.last_calls), /* replaces 26 (a loose string) */
 	COL(33, SC_STR, snap_procrow, x.application), /* live captures */
+	COL(34, SC_STR, snap_procrow, x.started),
+	COL(35, SC_STR, snap_procrow, x.cp),
+	COL(36, SC_STR, snap_procrow, x.run_queue),
 };
 
 static const snap_col link_cols[] = {
@@ -224,7 +230,8 @@ static const snap_col dist_cols[] = {
 static const snap_col module_cols[] = {
 	REQ(1, bd_module, name),         COL(2, SC_UINT, bd_module, current_size),
 	COL(3, SC_UINT, bd_module, old_size), BLOB(4, bd_module, attributes),
-	BLOB(5, bd_module, compile_info),
+	BLOB(5, bd_module, compile_info), BLOB(6, bd_module, old_attributes),
+	BLOB(7, bd_module, old_compile_info),
 };
 
 static const snap_col fun_cols[] = {
@@ -1264,10 +1271,52 @@ const char *snap_enc_line(sbuf *out, snap_ctx *cx, snap_dict *d, int k, const ch
 /* Entry id, or NULL when there is none (or it was in a skipped record). */
 static const char *dict_get(const snap_tdict *d, uint64_t id, size_t *len)
 {
-	if (id >= d->n || !d->s[id])
+	if (id >= d->n)
 		return NULL;
-	*len = d->len[id];
-	return d->s[id];
+	uint64_t k = snap_holes_map(&d->holes, id);
+	if (k == UINT64_MAX)
+		return NULL;
+	*len = d->len[k];
+	return d->s[k];
+}
+
+int snap_holes_add(snap_holes *h, uint64_t first, uint64_t end)
+{
+	if (end <= first)
+		return 0;
+	uint64_t before = snap_holes_lost(h);
+	if (h->n && h->v[h->n - 1].end == first) { /* extends the last range */
+		h->v[h->n - 1].end = end;
+		h->v[h->n - 1].lost = before + (end - first);
+		return 0;
+	}
+	if (h->n == h->cap) {
+		size_t nc = h->cap ? h->cap * 2 : 4;
+		snap_hole *nv = realloc(h->v, nc * sizeof *nv);
+		if (!nv)
+			return -1;
+		h->v = nv;
+		h->cap = nc;
+	}
+	h->v[h->n++] = (snap_hole){first, end, before + (end - first)};
+	return 0;
+}
+
+uint64_t snap_holes_map(const snap_holes *h, uint64_t id)
+{
+	if (!h->n || id < h->v[0].first)
+		return id;
+	size_t lo = 0, hi = h->n; /* the last range with first <= id */
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (h->v[mid].first <= id)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	if (id < h->v[lo].end)
+		return UINT64_MAX;
+	return id - h->v[lo].lost;
 }
 
 static void put_pidlike(sbuf *o, char tag, uint64_t a, uint64_t b, uint64_t c, int parts)

@@ -104,8 +104,9 @@ typedef struct snap {
 	snap_tdict dict;
 	uint8_t **dict_bufs;  /* decompressed TERMDICT payloads (dict points into them) */
 	size_t ndict_bufs;
-	const char **strings; /* id -> string, [0] = NULL */
-	size_t nstrings;
+	const char **strings; /* dense index (snap_holes_map) -> string, [0] = NULL */
+	size_t nstrings;      /* ids known, read or lost */
+	snap_holes string_holes;
 	struct blob { const char *p; size_t n; } *blobs;
 	size_t nblobs, blobs_cap;
 	bd_u64map proc_texts, bin_texts;   /* row -> text_entry* */
@@ -898,6 +899,8 @@ static void snap_free(void *ctx)
 	free((void *)s->dict.s);
 	free(s->dict.len);
 	free(s->strings);
+	free(s->string_holes.v);
+	free(s->dict.holes.v);
 	free(s->blobs);
 	stream *sts[] = {&s->procdata, &s->bindata, &s->termtext};
 	for (int i = 0; i < 3; i++) {
@@ -917,8 +920,6 @@ static void snap_free(void *ctx)
 }
 
 /* ---- strings and dictionary ---- */
-/* Ids a lost STRINGS or TERMDICT record may leave unknown (bounds the fill). */
-#define MAX_ID_GAP ((uint64_t)1 << 24)
 /* The text of a string that was in a lost record. A cell's id says there was a string
  * (id 0 is "none"), so it stays non-NULL: a lost name is not "no name". */
 static const char lost_string[] = "?";
@@ -938,17 +939,23 @@ static int strings_room(snap *s, size_t *cap, uint64_t n)
 	return 0;
 }
 
-/* String ids [nstrings, upto) were in a lost record: they read as lost_string. */
+/* Strings read so far: the place of the next one in s->strings. */
+static size_t strings_dense(const snap *s)
+{
+	return s->nstrings - (size_t)snap_holes_lost(&s->string_holes);
+}
+
+/* String ids [nstrings, upto) were in a lost record: they read as lost_string. The
+ * range is kept as such, whatever its length (a damaged count may claim 2^32 ids). */
 static int strings_lose(snap *s, size_t *cap, uint64_t upto)
 {
+	(void)cap;
 	s->strings_lost = 1;
-	if (upto <= s->nstrings || upto - s->nstrings > MAX_ID_GAP ||
-	    charge(s, (upto - s->nstrings) * sizeof *s->strings))
+	if (upto <= s->nstrings)
 		return 0;
-	if (strings_room(s, cap, upto))
+	if (snap_holes_add(&s->string_holes, s->nstrings, upto))
 		return -1;
-	while (s->nstrings < upto)
-		s->strings[s->nstrings++] = lost_string;
+	s->nstrings = (size_t)upto;
 	return 0;
 }
 
@@ -964,12 +971,14 @@ static int strings_parse(snap *s, size_t *cap, const uint8_t *p, size_t len, uin
 			break;
 		if (charge(s, sizeof *s->strings + n))
 			return BD_EBUDGET;
-		if (strings_room(s, cap, (uint64_t)s->nstrings + 1))
+		size_t at = strings_dense(s);
+		if (strings_room(s, cap, (uint64_t)at + 1))
 			return BD_ENOMEM;
 		const char *str = bd_model_intern(s->m, (const char *)b, (size_t)n);
 		if (!str)
 			return BD_ENOMEM;
-		s->strings[s->nstrings++] = str;
+		s->strings[at] = str;
+		s->nstrings++;
 	}
 	return c.bad || c.p != c.end ? BD_ECORRUPT : 0;
 }
@@ -1041,18 +1050,22 @@ static int dict_room(snap *s, size_t *cap, uint64_t n)
 	return 0;
 }
 
-/* Dictionary ids [n, upto) were in a lost record: the ops that use them fail. */
+/* Dictionary entries read so far: the place of the next one in s->dict.s. */
+static size_t dict_dense(const snap *s)
+{
+	return s->dict.n - (size_t)snap_holes_lost(&s->dict.holes);
+}
+
+/* Dictionary ids [n, upto) were in a lost record: the ops that use them fail. Kept as
+ * a range, whatever its length. */
 static int dict_lose(snap *s, size_t *cap, uint64_t upto)
 {
-	if (upto <= s->dict.n || upto - s->dict.n > MAX_ID_GAP ||
-	    charge(s, (upto - s->dict.n) * (sizeof *s->dict.s + sizeof *s->dict.len)))
+	(void)cap;
+	if (upto <= s->dict.n)
 		return 0;
-	if (dict_room(s, cap, upto))
+	if (snap_holes_add(&s->dict.holes, s->dict.n, upto))
 		return -1;
-	while (s->dict.n < upto) {
-		s->dict.s[s->dict.n] = NULL;
-		s->dict.len[s->dict.n++] = 0;
-	}
+	s->dict.n = (size_t)upto;
 	return 0;
 }
 
@@ -1072,11 +1085,13 @@ static int dict_parse(snap *s, size_t *cap, size_t *bcap, uint8_t *buf, size_t l
 		const uint8_t *p = sc_mem(&c, n);
 		if (!p)
 			break;
-		if (dict_room(s, cap, (uint64_t)s->dict.n + 1))
+		size_t at = dict_dense(s);
+		if (dict_room(s, cap, (uint64_t)at + 1))
 			rc = BD_ENOMEM;
 		else {
-			s->dict.s[s->dict.n] = (const char *)p;
-			s->dict.len[s->dict.n++] = (uint32_t)n;
+			s->dict.s[at] = (const char *)p;
+			s->dict.len[at] = (uint32_t)n;
+			s->dict.n++;
 		}
 	}
 	if (!rc && (c.bad || c.p != c.end || s->dict.n - first != items))
@@ -1153,7 +1168,8 @@ static const char *cb_str(void *ctx, uint64_t id, int *bad)
 		*bad = 1;
 		return NULL;
 	}
-	return s->strings[id];
+	uint64_t k = snap_holes_map(&s->string_holes, id);
+	return k == UINT64_MAX ? lost_string : s->strings[k];
 }
 
 static bd_span cb_blob(void *ctx, const uint8_t *p, size_t n)

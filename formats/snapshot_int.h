@@ -263,11 +263,39 @@ enum {
 	OP_OBJ_REF = 0x18, /* 0x18..0x1F: heap line at the address of the k-th last pointer */
 };
 
-/* Term dictionary as the decoder sees it. */
+/* Id ranges that were in lost records (strings, dictionary entries). They are kept as
+ * ranges, not filled in: a damaged header may claim 2^32 ids, and a range costs the
+ * same whatever its length. Ranges are added in increasing id order. */
+typedef struct snap_hole {
+	uint64_t first, end; /* ids [first, end) are lost */
+	uint64_t lost;       /* ids lost up to end, this range included */
+} snap_hole;
+
+typedef struct snap_holes {
+	snap_hole *v;
+	size_t n, cap;
+} snap_holes;
+
+/* Ids lost so far. */
+static inline uint64_t snap_holes_lost(const snap_holes *h)
+{
+	return h->n ? h->v[h->n - 1].lost : 0;
+}
+
+/* Mark [first, end) lost (first at or past the last range's end): 0 or -1 (memory). */
+int snap_holes_add(snap_holes *h, uint64_t first, uint64_t end);
+
+/* The dense index of id (its place among the ids that were read), or UINT64_MAX when
+ * id is in a lost range. */
+uint64_t snap_holes_map(const snap_holes *h, uint64_t id);
+
+/* Term dictionary as the decoder sees it: n ids, those in holes lost, the others in
+ * s/len at their dense index. */
 typedef struct snap_tdict {
 	const char **s;
 	uint32_t *len;
 	size_t n;
+	snap_holes holes;
 } snap_tdict;
 
 /* Decode one line op (op already read) from c into out (NULL: skip, keeping the

@@ -143,6 +143,41 @@ static int string_is_secret(const bd_term *t)
 	return t && t->kind == BD_T_NIL && bd_secret_is(s, n);
 }
 
+/* Length of the valid UTF-8 text of printable characters that d[0..n) is (a sequence
+ * the display limit cut in two is dropped from the end: *n shrinks), or 0 when it is
+ * not such text or has no character beyond ASCII (then it is not worth the /utf8). */
+static int utf8_text(const uint8_t *d, size_t *n, int cut)
+{
+	size_t i = 0, len = *n;
+	int wide = 0;
+	while (i < len) {
+		uint8_t c = d[i];
+		size_t k = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+				      : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (!k || (k == 1 && !printable(c)))
+			return 0;
+		if (i + k > len) {
+			if (!cut)
+				return 0;
+			*n = i; /* the rest of this character is past the display limit */
+			break;
+		}
+		uint32_t cp = k == 1 ? c : (uint32_t)(c & (0x7f >> k));
+		for (size_t j = 1; j < k; j++) {
+			if ((d[i + j] & 0xc0) != 0x80)
+				return 0;
+			cp = cp << 6 | (d[i + j] & 0x3f);
+		}
+		/* overlong forms, surrogates, C1 controls and out of range are not text */
+		if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) || (k == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp < 0xe000) || cp > 0x10ffff || (cp >= 0x80 && cp < 0xa0))
+			return 0;
+		wide |= k > 1;
+		i += k;
+	}
+	return wide;
+}
+
 static void fmt_binary(out *o, const bd_term *t, int items)
 {
 	const uint8_t *d = t->u.bin.data;
@@ -150,9 +185,16 @@ static void fmt_binary(out *o, const bd_term *t, int items)
 	size_t limit = items > 0 ? (size_t)items * 4 : 64;
 	if (show > limit)
 		show = limit;
-	int text = have > 0;
+	int text = have > 0, utf8 = 0;
 	for (size_t i = 0; i < show && text; i++)
 		text = printable(d[i]);
+	size_t ushow = show;
+	if (!text && have > 0 && (utf8 = utf8_text(d, &ushow, show < have)) != 0 && ushow > 0) {
+		text = 1;
+		show = ushow;
+	} else {
+		utf8 = 0;
+	}
 	if (have && have == t->u.bin.size && bd_secret_is(d, have)) {
 		puts_(o, "<<\"" BD_SECRET_SHOWN "\">>");
 		return;
@@ -162,6 +204,8 @@ static void fmt_binary(out *o, const bd_term *t, int items)
 		put(o, "\"", 1);
 		put_escaped(o, (const char *)d, show, '"');
 		put(o, "\"", 1);
+		if (utf8)
+			puts_(o, "/utf8");
 	} else {
 		for (size_t i = 0; i < show; i++)
 			putf(o, i ? ",%u" : "%u", d[i]);

@@ -27,7 +27,7 @@ set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$HERE/src
-ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit proc_leak ets_leak timer_leak memory_hog busy_port stuck_call selective_recv statem_deadlock bin_gc elixir_agent healthy_busy elixir_healthy backlog boot oom_cut"
+ALL="mailbox binleak atoms heap_oom ets_growth deadlock supervisor healthy truncated large port_limit elixir_proc_limit proc_leak ets_leak timer_leak memory_hog busy_port stuck_call selective_recv statem_deadlock bin_gc elixir_agent healthy_busy elixir_healthy backlog boot oom_cut halt cpu_overload dist_busy log_flood fd_leak_files fd_leak_sockets call_timeout pdict_leak elixir_log_flood monitor_leak elixir_async_stream postponed"
 JOBS=${BEAMDUMP_GEN_JOBS:-3}
 FORCE=0
 DRY=0
@@ -97,10 +97,14 @@ scenario() {
         port_limit) RUN="$erl +Q 1024 -s bd_port_limit start" ;;
         backlog)    RUN="$erl -s bd_backlog start" ;;
         boot)       RUN="$erl -s bd_boot start" ;;
+        fd_leak_files|fd_leak_sockets)
+                    # the OS limit on open files the leak runs into (emfile)
+                    RUN="sh -c 'ulimit -n 1024 && exec $erl -s bd_fd_leak start ${n#fd_leak_}'"
+                    DEPS="$DEPS $SRC/bd_sup.erl $SRC/bd_fd_leak.erl" ;;
         oom_cut)    RUN="$erl $(cap 96) -s bd_heap_oom start oom_cut"
                     ENVX="ERL_CRASH_DUMP_BYTES=108000"; ENDM="=abort:"
                     DEPS="$DEPS $SRC/bd_heap_oom.erl" ;;
-        proc_leak|ets_leak|timer_leak|memory_hog|busy_port|stuck_call|selective_recv|statem_deadlock|bin_gc|healthy_busy)
+        proc_leak|ets_leak|timer_leak|memory_hog|busy_port|stuck_call|selective_recv|statem_deadlock|bin_gc|healthy_busy|halt|cpu_overload|dist_busy|log_flood|call_timeout|pdict_leak|monitor_leak|postponed)
                     RUN="$erl -s bd_$n start"; DEPS="$DEPS $SRC/bd_sup.erl" ;;
         elixir_proc_limit)
                     RUN="elixir --erl \"$VMFLAGS +P 1024\" -pa $BUILD $SRC/elixir_proc_limit.exs"

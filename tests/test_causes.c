@@ -86,6 +86,10 @@ static const wild wilds[] = {
 	 "dist_port_already_used"},
 	/* OTP 18: the slogan has it; the title names the child that failed first */
 	{"053_18_kernelac_icym", {"net_kernel", "nodistribution"}, NULL},
+	/* OTP 23 Elixir: the slogan is a badarg in io:put_chars (standard_error was gone);
+	 * the error is the text it was printing, read from the boot process's heap */
+	{"../analyze/boot_elixir_print", {"** (EXIT from #PID<0.95.0>) an exception was raised",
+					  "ArgumentError"}, "(printing it failed: badarg)"},
 };
 
 static void test_boot_wild(void **state)
@@ -105,6 +109,23 @@ static void test_boot_wild(void **state)
 		jv_free(all);
 		unlink(p);
 	}
+}
+
+/* OTP 26+ quote the slogan's reason; --json gives it unquoted and whole (it once
+ * pointed into a stack frame gone by the time it was printed). */
+static void test_quoted_reason(void **state)
+{
+	(void)state;
+	const char *p = tu_fixture("tests/fixtures/wild/119_28_kernelac-rabbit_celery-rabbitmq.dump.zst");
+	jv *all;
+	first_finding(p, &all);
+	const jv *r = jv_get(jv_get(all, "slogan"), "reason");
+	assert_true(r && r->kind == JV_STR);
+	assert_string_equal(r->str, "{application_start_failure,rabbitmq_prelaunch,{{shutdown,"
+			    "{failed_to_start_child,prelaunch,{dist_port_already_used,25672,\"rabbit\","
+			    "\"localhost\"}}},{rabbit_prelaunch_app,start,[normal,[]]}}}");
+	jv_free(all);
+	unlink(p);
 }
 
 /* erl_child_setup closed: booting or stopping, from init's state. */
@@ -188,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_wrapped_size),
 		cmocka_unit_test(test_boot_sample),
 		cmocka_unit_test(test_boot_wild),
+		cmocka_unit_test(test_quoted_reason),
 		cmocka_unit_test(test_child_setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <zstd.h>
 
 #include "beamdump/term.h"
+#include "elfobj.h"
 #include "int.h"
 #include "snapshot_int.h"
 #include "snaputil.h"
@@ -581,6 +582,175 @@ static void test_snapshot_rows_budget(void **state)
 	unlink(path);
 }
 
+/* Ids of lost STRINGS/TERMDICT records are kept as ranges: a damaged count of 2^32
+ * ids costs one range, not 2^32 slots filled (that took seconds and 200 MB per
+ * input), and the ids after a range still map to their strings. */
+static void test_lost_id_ranges(void **state)
+{
+	(void)state;
+	snap_holes h = {0};
+	assert_int_equal(snap_holes_map(&h, 7), 7);
+	assert_int_equal(snap_holes_add(&h, 5, 10), 0);           /* ids 5..9 lost */
+	assert_int_equal(snap_holes_add(&h, 10, 12), 0);          /* extends: 5..11 */
+	assert_int_equal(snap_holes_add(&h, 20, (uint64_t)1 << 40), 0);
+	assert_int_equal(snap_holes_add(&h, ((uint64_t)1 << 40) + 3, ((uint64_t)1 << 40) + 4), 0);
+	assert_int_equal(h.n, 3);
+	assert_int_equal(snap_holes_map(&h, 4), 4);
+	assert_true(snap_holes_map(&h, 5) == UINT64_MAX);
+	assert_true(snap_holes_map(&h, 11) == UINT64_MAX);
+	assert_int_equal(snap_holes_map(&h, 12), 5);              /* 7 lost before it */
+	assert_int_equal(snap_holes_map(&h, 19), 12);
+	assert_true(snap_holes_map(&h, 20) == UINT64_MAX);
+	assert_true(snap_holes_map(&h, ((uint64_t)1 << 40) - 1) == UINT64_MAX);
+	uint64_t lost = 7 + ((uint64_t)1 << 40) - 20;
+	assert_int_equal(snap_holes_map(&h, (uint64_t)1 << 40), ((uint64_t)1 << 40) - lost);
+	assert_true(snap_holes_map(&h, ((uint64_t)1 << 40) + 3) == UINT64_MAX);
+	assert_int_equal(snap_holes_map(&h, ((uint64_t)1 << 40) + 4), ((uint64_t)1 << 40) + 3 - lost);
+	assert_int_equal(snap_holes_lost(&h), lost + 1);
+	free(h.v);
+}
+
+/* A core names the files it had mapped; a hostile one may name a FIFO (whose open
+ * waits for a writer forever) where its executable was. A real core (the fuzz seed of
+ * sleep killed by SIGSEGV) with its executable's path pointed at a FIFO still opens at
+ * once, that object missing. */
+static void test_core_names_fifo(void **state)
+{
+	(void)state;
+	const char *root = getenv("BD_SOURCE");
+	assert_non_null(root);
+	char src[1024], fifo[32], core[128];
+	snprintf(src, sizeof src, "%s/tests/fuzz/corpus/core/sleep.core", root);
+	size_t n;
+	char *d = tu_read_file(src, &n);
+	assert_non_null(d);
+	static const char exe[] = "/usr/bin/sleep";
+	snprintf(fifo, sizeof fifo, "/tmp/bdf%06u", (unsigned)getpid() % 1000000u);
+	assert_int_equal(strlen(fifo), strlen(exe));
+	size_t hits = 0;
+	for (size_t i = 0; i + strlen(exe) <= n; i++)
+		if (!memcmp(d + i, exe, strlen(exe))) {
+			memcpy(d + i, fifo, strlen(exe));
+			hits++;
+		}
+	assert_true(hits > 0);
+	snprintf(core, sizeof core, "%s/fifo.core", tmpdir);
+	FILE *f = fopen(core, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(d, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	free(d);
+	unlink(fifo);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	result r;
+	expect_bounded(core, "core", &r);
+	assert_true(r.seconds < 30);
+	free_result(&r);
+	unlink(fifo);
+	unlink(core);
+}
+
+/* A link-time pc of obj's main where the frame is the classic rbp frame (CFA = rbp +
+ * 16, return address at CFA - 8, caller's rbp at CFA - 16), at pc and pc - 1 (the
+ * unwinder looks a return address up at pc - 1): 0 when there is none. */
+static uint64_t rbp_frame_pc(nat_obj *o)
+{
+	enum { NR_RBP = 6, NR_RIP = 16 }; /* DWARF numbers: rbp, the return address */
+	uint64_t size = 0, start = nat_obj_lookup(o, "main", &size);
+	for (uint64_t pc = start + 8; start && pc < start + size; pc++) {
+		nat_cfi c[2];
+		int ok = 1;
+		for (int k = 0; k < 2 && ok; k++)
+			ok = !nat_obj_cfi(o, pc - (uint64_t)k, &c[k]) && c[k].cfa.kind == NCR_REG &&
+			     c[k].cfa.reg == NR_RBP && c[k].cfa.off == 16 &&
+			     c[k].regs[NR_RIP].kind == NCR_OFFSET && c[k].regs[NR_RIP].off == -8 &&
+			     c[k].regs[NR_RBP].kind == NCR_OFFSET && c[k].regs[NR_RBP].off == -16;
+		if (ok)
+			return pc;
+	}
+	return 0;
+}
+
+static void put_note(FILE *f, uint32_t type, const void *desc, uint32_t n)
+{
+	uint32_t h[3] = {5, n, type};
+	static const uint8_t pad[4];
+	fwrite(h, 4, 3, f);
+	fwrite("CORE\0\0\0", 1, 8, f);
+	fwrite(desc, 1, n, f);
+	fwrite(pad, 1, (4 - n % 4) % 4, f);
+}
+
+/* A forged core: 4096 threads whose registers all point into one stack of 65,536
+ * rbp frames of a function of the beamdump executable itself (its CFI is on disk
+ * wherever the test runs). Each thread cost a full unwind: 4096 x 65,536 frames,
+ * minutes of CPU and gigabytes of frames; the core now has a budget of frames. */
+static void test_core_frame_budget(void **state)
+{
+	(void)state;
+	enum { THREADS = 4096, DEPTH = 65536, PRSTATUS = 336, REGS = 112 };
+	const char *bin = getenv("BD_BIN");
+	assert_non_null(bin);
+	bd_arena a = {0};
+	const char *why = NULL;
+	nat_obj *o = nat_obj_open(bin, &a, &why);
+	assert_non_null(o);
+	uint64_t pc = rbp_frame_pc(o), link = nat_obj_link_base(o);
+	nat_obj_close(o);
+	bd_arena_free(&a);
+	if (!pc) {
+		print_message("skipped: %s has no rbp frame in main (built without frame pointers)\n", bin);
+		return;
+	}
+	const uint64_t base = 0x555555554000ull, stack = 0x7ffd00000000ull;
+	uint64_t rpc = base + (pc - link), ssize = 16ull * (DEPTH + 2);
+	char core[128];
+	snprintf(core, sizeof core, "%s/deep.core", tmpdir);
+	FILE *f = fopen(core, "wb");
+	assert_non_null(f);
+	/* notes: the threads, then NT_FILE mapping the executable at base */
+	size_t nl = strlen(bin) + 1, file_desc = 16 + 24 + nl;
+	size_t notes = THREADS * (20 + PRSTATUS) + 20 + ((file_desc + 3) & ~(size_t)3);
+	uint8_t eh[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
+	uint64_t phoff = 64, data = 64 + 2 * 56;
+	eh[16] = 4 /* ET_CORE */, eh[18] = 62 /* EM_X86_64 */, eh[20] = 1;
+	memcpy(eh + 32, &phoff, 8);
+	eh[52] = 64, eh[54] = 56, eh[56] = 2;
+	fwrite(eh, 1, 64, f);
+	uint64_t ph[2][7] = {{4 /* PT_NOTE */, data, 0, 0, notes, 0, 4},
+			     {1 /* PT_LOAD, RW */ | (6ull << 32), data + notes, stack, 0, ssize, ssize, 4096}};
+	for (int i = 0; i < 2; i++)
+		fwrite(ph[i], 8, 7, f);
+	uint8_t pr[PRSTATUS] = {0};
+	uint64_t regs[27] = {0};
+	regs[4] = stack, regs[16] = rpc, regs[19] = stack; /* rbp, rip, rsp */
+	memcpy(pr + REGS, regs, sizeof regs);
+	pr[12] = 11; /* cursig */
+	for (uint32_t t = 0; t < THREADS; t++) {
+		uint32_t tid = 1000 + t;
+		memcpy(pr + 32, &tid, 4);
+		put_note(f, 1 /* NT_PRSTATUS */, pr, PRSTATUS);
+	}
+	uint8_t *fd = calloc(1, file_desc);
+	uint64_t fe[5] = {1, 4096, base, base + (64u << 20), 0};
+	memcpy(fd, fe, sizeof fe);
+	memcpy(fd + 40, bin, nl);
+	put_note(f, 0x46494c45 /* NT_FILE */, fd, (uint32_t)file_desc);
+	free(fd);
+	for (uint64_t k = 0; k < DEPTH + 2; k++) { /* rbp chain: next frame, return address */
+		uint64_t fr[2] = {stack + 16 * (k + 1), rpc};
+		fwrite(fr, 8, 2, f);
+	}
+	assert_int_equal(fclose(f), 0);
+	result r;
+	expect_bounded(core, "core", &r);
+	assert_true(r.seconds < (ASAN ? 45 : 15));
+	if (!strstr(r.out, "frames unwound in all threads"))
+		fail_msg("no frame budget note in: %.1500s", r.out);
+	free_result(&r);
+	unlink(core);
+}
+
 /* ---- output escaping ---- */
 /* Dump strings with line breaks, tabs, ESC, DEL, C1 and NUL reach every text command
  * escaped: no raw control byte, and no line of output starts with what followed a
@@ -685,6 +855,9 @@ int main(void)
 		cmocka_unit_test(test_etf_counts),
 		cmocka_unit_test(test_snapshot_required_strings),
 		cmocka_unit_test(test_snapshot_rows_budget),
+		cmocka_unit_test(test_lost_id_ranges),
+		cmocka_unit_test(test_core_names_fifo),
+		cmocka_unit_test(test_core_frame_budget),
 		cmocka_unit_test(test_escaped_fields),
 		cmocka_unit_test(test_nul_shown),
 	};

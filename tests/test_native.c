@@ -21,6 +21,7 @@
 #include "beamdump/container.h"
 #include "int.h"
 #include "native_int.h"
+#include "elfobj.h"
 #include <zstd.h>
 
 /* ---- the cases gen.sh made ---- */
@@ -384,6 +385,18 @@ static void test_rlimit_core(void **state)
 	assert_non_null(strstr(js, "\"partial\":true"));
 	free(out);
 	free(js);
+}
+
+/* Names as users know them: C++ without its argument list, Rust without its hash. */
+static void test_demangle(void **state)
+{
+	(void)state;
+	bd_arena a = {0};
+	assert_string_equal(nat_demangle(&a, "_ZN7bdcrash6Ledger4postEi"), "bdcrash::Ledger::post");
+	assert_string_equal(nat_demangle(&a, "_ZN8my_crate5parse17h0123456789abcdefE"), "my_crate::parse");
+	assert_string_equal(nat_demangle(&a, "bd_bump.isra.0"), "bd_bump.isra.0");
+	assert_string_equal(nat_demangle_type(&a, "St16invalid_argument"), "std::invalid_argument");
+	bd_arena_free(&a);
 }
 
 static void test_guard_snapshots(void **state)
@@ -899,6 +912,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cores),
 		cmocka_unit_test(test_rlimit_core),
+		cmocka_unit_test(test_demangle),
 		cmocka_unit_test(test_guard_snapshots),
 		cmocka_unit_test(test_guard_segv),
 		cmocka_unit_test(test_guard_abort),

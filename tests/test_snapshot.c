@@ -816,7 +816,7 @@ static void codec_roundtrip(int kind, const char *text, size_t len, int expect_r
 	}
 	if (expect_raw >= 0)
 		assert_int_equal(raw, (size_t)expect_raw);
-	snap_tdict td = {d.ent_s, d.ent_len, d.count};
+	snap_tdict td = {d.ent_s, d.ent_len, d.count, {0}};
 	scur c = {enc.p, enc.p + enc.len, 0};
 	memset(&cx, 0, sizeof cx);
 	while (c.p < c.end) {
@@ -969,7 +969,7 @@ static void test_decoder_garbage(void **state)
 	(void)state;
 	static const char *words[] = {"atom", "x"};
 	uint32_t lens[] = {4, 1};
-	snap_tdict td = {words, lens, 2};
+	snap_tdict td = {words, lens, 2, {0}};
 	snap_dec_cb cb = {g_str, g_blob, g_span, NULL};
 	uint8_t buf[512];
 	srand(3);

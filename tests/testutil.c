@@ -135,6 +135,34 @@ int tu_run(char **out, const char *fmt, ...)
 	return rc;
 }
 
+/* Every fixture copy made, removed at exit: a test that fails before its unlink (or
+ * never unlinks) must not leave its decompressed dump in /tmp (they add up to GBs). */
+static char **fixture_made;
+static size_t fixture_nmade;
+
+static void fixture_cleanup(void)
+{
+	for (size_t i = 0; i < fixture_nmade; i++) {
+		unlink(fixture_made[i]);
+		free(fixture_made[i]);
+	}
+	free(fixture_made);
+	fixture_made = NULL;
+	fixture_nmade = 0;
+}
+
+static void fixture_remember(const char *p)
+{
+	char **n = realloc(fixture_made, (fixture_nmade + 1) * sizeof *n);
+	if (!n)
+		return;
+	fixture_made = n;
+	if (!fixture_nmade)
+		atexit(fixture_cleanup);
+	if ((fixture_made[fixture_nmade] = strdup(p)) != NULL)
+		fixture_nmade++;
+}
+
 const char *tu_fixture(const char *relpath)
 {
 	static char paths[8][64];
@@ -148,6 +176,7 @@ const char *tu_fixture(const char *relpath)
 	int fd = mkstemp(p);
 	assert_true(fd >= 0);
 	close(fd);
+	fixture_remember(p);
 	snprintf(cmd, sizeof cmd, "zstd -dqf '%s' -o '%s'", src, p);
 	assert_int_equal(system(cmd), 0);
 	return p;

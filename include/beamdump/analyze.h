@@ -112,7 +112,13 @@ const char *bd_slogan_class_name(bd_slogan_class c);
 	X(BD_F_TIMER_LEAK, "timer_leak")                   \
 	X(BD_F_ETS_LEAK, "ets_leak")                       \
 	X(BD_F_BUSY_PORT, "busy_port")                     \
-	X(BD_F_MEMORY_ALARM, "memory_alarm")
+	X(BD_F_MEMORY_ALARM, "memory_alarm")               \
+	X(BD_F_BUSY_DIST_PORT, "busy_dist_port")           \
+	X(BD_F_LOGGER_OVERLOAD, "logger_overload")         \
+	X(BD_F_FD_LEAK, "fd_leak")                         \
+	X(BD_F_CALL_TIMEOUT, "call_timeout")               \
+	X(BD_F_MONITOR_LEAK, "monitor_leak")               \
+	X(BD_F_POSTPONED_EVENTS, "postponed_events")
 
 typedef enum {
 #define BD_X(e, s) e,

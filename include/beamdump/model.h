@@ -72,6 +72,9 @@ typedef struct bd_node_info {
 	const char *skipped_first;
 	int crlf;                   /* the source had Windows line endings (read as "\n") */
 	const char *format_note;    /* e.g. a dump format newer than known: read best-effort */
+	const char *compiled;       /* "Compiled:" (when the emulator was built; older dumps, seen up to OTP 24) */
+	const char *unknown_sections; /* tags this reader does not know, read past:
+				       * "proc_signals (2), foo (1)", or NULL */
 } bd_node_info;
 
 typedef struct bd_memory {
@@ -84,6 +87,7 @@ typedef struct bd_table_stat {
 	const char *name;             /* atom_tab, module_code, ... */
 	int index;                    /* 1 = index_table, 0 = hash_table */
 	uint64_t size, used, objs, depth, limit, entries;
+	uint64_t rate;                /* index tables of old dumps (growth step) */
 } bd_table_stat;
 
 typedef struct bd_limits {
@@ -186,6 +190,9 @@ typedef struct bd_proc_ext {
 	const char *application;   /* owning application when the source says it exactly
 				    * (a live capture: the group leader is the application
 				    * master), else NULL; text dumps have no group leaders */
+	const char *started;       /* "Started:" (ctime text; dumps up to OTP 20) */
+	const char *cp;            /* "CP:" continuation pointer next to the program counter */
+	const char *run_queue;     /* "Run queue:" (OTP 17-19 dumps) */
 } bd_proc_ext;
 
 /* ---- ports ---- */
@@ -235,6 +242,7 @@ typedef struct bd_module {
 	const char *name;
 	uint64_t current_size, old_size;
 	bd_span attributes, compile_info; /* encoded external terms (lazy) */
+	bd_span old_attributes, old_compile_info; /* the same of the old code, if any */
 } bd_module;
 
 typedef struct bd_fun {

@@ -88,8 +88,7 @@ for _ in $(seq 1 90); do
     sleep 1
 done
 [ $up = 1 ] || { echo "run.sh: ejabberd did not start (see $B/server.out)" >&2; exit 1; }
-NODE_PID=$(pgrep -f -- "-name $NODE|-sname ${NODE%@*}" | head -1)
-[ -n "$NODE_PID" ] || NODE_PID=$(pgrep -f -- "$NODE" | head -1)
+NODE_PID=$(pgrep -f -- "beam.smp.* -s?name $NODE( |$)" | head -1)   # the VM, not the ctl/su wrappers
 
 $PY "$HERE/xmpp_load.py" "$PORT" "$CLIENTS" "$SECONDS_" "$RATE" > "$OUT/ejd.load" 2>&1 &
 LOAD_PID=$!

@@ -83,6 +83,9 @@ def client(port, i, peers, seconds, rate, started, counts, stop):
                 sent += 1
             except BlockingIOError:
                 break
+            except OSError:  # the node went down (its dump was taken): stop quietly
+                counts[i] = sent
+                return
         try:
             while s.recv(65536):
                 pass

@@ -4,10 +4,11 @@
 # captured live (beamdump capture) and dumped by the VM (SIGUSR1):
 #
 #   healthy  balanced producers and consumers          -> no critical finding
+#   busy     more and larger messages, 8 consumers     -> still nothing at warning level
 #   backlog  100,000 messages in 'orders', no consumer  -> the orders queue first
 #   alarm    vm_memory_high_watermark hit, 20 publishers blocked (memory alarm)
 #
-#   samples/rabbitmq/broker.sh OUTDIR [healthy] [backlog] [alarm]   (default: all)
+#   samples/rabbitmq/broker.sh OUTDIR [healthy] [busy] [backlog] [alarm]   (default: all)
 #
 # Needs: rabbitmq-server and python3-pika (apt-get install rabbitmq-server
 # python3-pika; the Debian service need not run), and a built beamdump
@@ -22,7 +23,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 BD=${BEAMDUMP:-$ROOT/build/beamdump}
 [ $# -ge 1 ] || { echo "usage: $0 OUTDIR [healthy] [backlog] [alarm]" >&2; exit 2; }
 OUT=$(mkdir -p "$1" && cd "$1" && pwd); shift
-STATES=${*:-healthy backlog alarm}
+STATES=${*:-healthy busy backlog alarm}
 SBIN=/usr/lib/rabbitmq/bin
 PY=/usr/bin/python3
 for t in "$SBIN/rabbitmq-server" "$SBIN/rabbitmqctl" "$BD"; do
@@ -145,6 +146,7 @@ for s in $STATES; do
     start_broker "$s" || { rc=1; continue; }
     case $s in
         healthy) start_load healthy 25 ;;
+        busy)    start_load busy 30 ;;
         backlog) start_load backlog 100000 ;;
         alarm)   start_load alarm 20 && raise_alarm ;;
         *) echo "broker.sh: unknown state $s" >&2; rc=2; continue ;;

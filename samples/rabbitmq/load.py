@@ -5,6 +5,9 @@
                                    'audit' and 'events': nothing piles up
   load.py PORT backlog COUNT       healthy traffic, plus COUNT 1 kB messages published
                                    to 'orders', a queue nobody consumes
+  load.py PORT busy SECONDS        the healthy traffic, plus 10 publishers (100 msg/s of
+                                   8 kB each) and 8 consumers on 'orders': a busy broker
+                                   whose consumers keep up
   load.py PORT alarm CONNS         CONNS publishers push 4 kB messages to 'orders'
                                    until the broker blocks them (the driver lowers the
                                    memory watermark), connections kept open, blocked
@@ -77,6 +80,24 @@ def healthy(port, seconds, stop=None):
     return ts
 
 
+def busy(port, seconds):
+    stop = threading.Event()
+    ts = healthy(port, 0, stop)
+    for i in range(8):
+        ts.append(threading.Thread(target=consumer, args=(port, "orders", stop), daemon=True))
+    for i in range(10):
+        ts.append(threading.Thread(target=producer, args=(port, "orders", stop, 100, 8192),
+                                   daemon=True))
+    for t in ts[-18:]:
+        t.start()
+    time.sleep(min(8, seconds))
+    print("ready", flush=True)  # traffic is flowing: capture now
+    time.sleep(max(0, seconds - 8))
+    stop.set()
+    for t in ts:
+        t.join(10)
+
+
 def backlog(port, count):
     stop = threading.Event()
     healthy(port, 0, stop)
@@ -136,6 +157,8 @@ def main():
         healthy(port, arg)
     elif mode == "backlog":
         backlog(port, arg)
+    elif mode == "busy":
+        busy(port, arg)
     elif mode == "alarm":
         alarm(port, arg)
 

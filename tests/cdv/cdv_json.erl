@@ -129,7 +129,9 @@ areas() ->
     [fmt(A) || A <- As].
 
 %% ---- a small JSON writer ----
-out(Kv) -> io:put_chars([json({obj, Kv}), $\n]).
+out(Kv) ->
+    ok = io:setopts(standard_io, [{encoding, unicode}]),
+    io:put_chars(standard_io, [json({obj, Kv}), $\n]).
 
 json({obj, Kv}) ->
     [${, lists:join($,, [[json_str(atom_to_list(K)), $:, json(V)] || {K, V} <- Kv]), $}];
@@ -153,5 +155,4 @@ json_str(S) ->
 esc($") -> "\\\"";
 esc($\\) -> "\\\\";
 esc(C) when C < 32 -> io_lib:format("\\u~4.16.0b", [C]);
-esc(C) when C > 127 -> unicode:characters_to_binary([C]);
 esc(C) -> C.

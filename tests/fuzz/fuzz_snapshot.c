@@ -18,6 +18,7 @@
 
 #include "beamdump/container.h"
 #include "beamdump/model.h"
+#include "frame.h"
 #include "walk.h"
 
 static const uint16_t types[16] = {
@@ -26,28 +27,6 @@ static const uint16_t types[16] = {
 	BD_REC_TEXT,     BD_REC_TABLE,    BD_REC_TABLE,    BD_REC_STRINGS,
 	BD_REC_PROCDATA, BD_REC_TERMTEXT, BD_REC_INDEX,    0x0100,
 };
-
-typedef struct buf {
-	uint8_t *p;
-	size_t len, cap;
-} buf;
-
-static uint8_t *room(buf *b, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t c = b->cap ? b->cap : 4096;
-		while (c < b->len + n)
-			c *= 2;
-		uint8_t *q = realloc(b->p, c);
-		if (!q)
-			abort();
-		b->p = q;
-		b->cap = c;
-	}
-	uint8_t *r = b->p + b->len;
-	b->len += n;
-	return r;
-}
 
 typedef struct cur {
 	const uint8_t *p, *end;
@@ -65,94 +44,24 @@ static uint64_t var(cur *c)
 	return v;
 }
 
-typedef struct idx_entry {
-	uint64_t off, key, raw;
-	uint16_t type;
-	uint32_t instance, seq, items;
-} idx_entry;
-
-/* Append one framed record (header, zstd frame) to out. */
-static void put_record(buf *out, idx_entry *e, const uint8_t *payload, size_t n)
-{
-	static ZSTD_CCtx *cctx; /* one context for the whole run: making one costs 1 MB */
-	if (!cctx && !(cctx = ZSTD_createCCtx()))
-		abort();
-	size_t bound = ZSTD_compressBound(n);
-	uint8_t *z = n ? malloc(bound) : NULL;
-	size_t comp = n ? ZSTD_compressCCtx(cctx, z, bound, payload, n, 1) : 0;
-	if (ZSTD_isError(comp))
-		abort();
-	e->off = out->len;
-	e->raw = n;
-	uint8_t *h = room(out, BD_REC_FRAME);
-	bd_put32(h, BD_SKIP_MAGIC);
-	bd_put32(h + 4, BD_REC_HDR);
-	uint8_t *b = h + 8;
-	memcpy(b + BD_RH_SIG, BD_REC_SIG, 4);
-	bd_put16(b + BD_RH_TYPE, e->type);
-	bd_put16(b + BD_RH_VERSION, 1);
-	bd_put32(b + BD_RH_INSTANCE, e->instance);
-	bd_put32(b + BD_RH_SEQ, e->seq);
-	bd_put64(b + BD_RH_KEY, e->key);
-	bd_put64(b + BD_RH_RAWLEN, n);
-	bd_put32(b + BD_RH_COMPLEN, (uint32_t)comp);
-	bd_put32(b + BD_RH_ITEMS, e->items);
-	bd_put32(b + BD_RH_PCRC, bd_crc32c(0, z, comp));
-	bd_put32(b + BD_RH_HCRC, bd_crc32c(0, b, BD_RH_HCRC));
-	if (comp)
-		memcpy(room(out, comp), z, comp);
-	free(z);
-}
-
-static void put_index(buf *out, const idx_entry *v, size_t n)
-{
-	uint8_t *ix = malloc(n * BD_IDX_ENTRY + 1);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t *e = ix + i * BD_IDX_ENTRY;
-		bd_put64(e + BD_IE_OFFSET, v[i].off);
-		bd_put64(e + BD_IE_KEY, v[i].key);
-		bd_put64(e + BD_IE_RAWLEN, v[i].raw);
-		bd_put16(e + BD_IE_TYPE, v[i].type);
-		bd_put16(e + BD_IE_VERSION, 1);
-		bd_put32(e + BD_IE_INSTANCE, v[i].instance);
-		bd_put32(e + BD_IE_SEQ, v[i].seq);
-		bd_put32(e + BD_IE_ITEMS, v[i].items);
-	}
-	idx_entry ie = {.type = BD_REC_INDEX};
-	put_record(out, &ie, ix, n * BD_IDX_ENTRY);
-	free(ix);
-	uint8_t *t = room(out, BD_TRL_SIZE);
-	memset(t, 0, BD_TRL_SIZE);
-	bd_put32(t, BD_SKIP_MAGIC);
-	bd_put32(t + 4, BD_TRL_BODY);
-	uint8_t *b = t + 8;
-	memcpy(b + BD_TR_SIG, BD_TRL_SIG, 4);
-	bd_put32(b + BD_TR_FLAGS, BD_WF_COMPLETE);
-	bd_put64(b + BD_TR_INDEX, ie.off);
-	bd_put32(b + BD_TR_COUNT, (uint32_t)n);
-	bd_put16(b + BD_TR_MAJOR, BD_FORMAT_MAJOR);
-	bd_put16(b + BD_TR_MINOR, BD_FORMAT_MINOR);
-	bd_put32(b + BD_TR_CRC, bd_crc32c(0, b, BD_TR_CRC));
-}
-
 /* Build a .bdump from a record list (see the top of the file). */
-static void build(const uint8_t *data, size_t size, buf *out)
+static void build(const uint8_t *data, size_t size, fz_buf *out)
 {
 	cur c = {data, data + size};
 	uint8_t flags = c.p < c.end ? *c.p++ : 0;
-	idx_entry ents[512];
+	fz_rec ents[512];
 	size_t n = 0;
 	static uint32_t seqs[16][256]; /* per type; per table for tables, as the writer */
 	memset(seqs, 0, sizeof seqs);
 	static const uint8_t file_hdr[20] = {'B', 'D', 'U', 'M', 'P', 0, BD_FORMAT_MAJOR, 0,
 					     BD_FORMAT_MINOR, 0};
-	ents[n] = (idx_entry){.type = BD_REC_FILE};
-	put_record(out, &ents[n++], file_hdr, sizeof file_hdr);
+	ents[n] = (fz_rec){.type = BD_REC_FILE};
+	fz_put_record(out, &ents[n++], file_hdr, sizeof file_hdr);
 	while (c.p < c.end && n < 510) {
 		uint8_t sel = *c.p++;
 		uint8_t inst = c.p < c.end ? *c.p++ : 0;
-		idx_entry *e = &ents[n];
-		*e = (idx_entry){.type = types[sel & 15], .instance = inst};
+		fz_rec *e = &ents[n];
+		*e = (fz_rec){.type = types[sel & 15], .instance = inst};
 		e->items = (uint32_t)var(&c);
 		e->key = var(&c);
 		uint32_t *sq = &seqs[sel & 15][e->type == BD_REC_TABLE ? inst : 0];
@@ -160,23 +69,23 @@ static void build(const uint8_t *data, size_t size, buf *out)
 		uint64_t len = var(&c);
 		if (len > (uint64_t)(c.end - c.p))
 			len = (uint64_t)(c.end - c.p);
-		put_record(out, e, c.p, (size_t)len);
+		fz_put_record(out, e, c.p, (size_t)len);
 		c.p += len;
 		n++;
 	}
 	if (!(flags & 2)) {
-		ents[n] = (idx_entry){.type = BD_REC_END};
-		put_record(out, &ents[n++], NULL, 0);
+		ents[n] = (fz_rec){.type = BD_REC_END};
+		fz_put_record(out, &ents[n++], NULL, 0);
 	}
 	if (!(flags & 1))
-		put_index(out, ents, n);
+		fz_put_index(out, ents, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	bd_model *m;
 	bd_error err = {0};
-	buf b = {0};
+	fz_buf b = {0};
 	const uint8_t *in = data;
 	size_t n = size;
 	if (!(size >= 4 && bd_get32(data) == BD_SKIP_MAGIC)) {

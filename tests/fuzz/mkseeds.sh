@@ -5,11 +5,17 @@
 #              (the first three processes with their heaps), at most 16 KiB
 #   snapshot/  a few of those converted to .bdump, as files and as record lists
 #   etf/       external terms written by erl (term_to_binary), one budget byte first
-# usage: tests/fuzz/mkseeds.sh BUILD_DIR   (a build with beamdump and fuzz_snapshot_replay)
+#   core/      real cores cut down by trimcore.py (a program killed in a system call,
+#              a NULL dereference three frames deep), the crash guard's snapshots of
+#              samples/nif (made by make check in BUILD_DIR/samples/nif-guard) as
+#              trimmed NATIVE records and one as it is, and a core converted to .bdump
+#              (the resolved table)
+# usage: tests/fuzz/mkseeds.sh BUILD_DIR   (a build with beamdump, fuzz_snapshot_replay
+#        and fuzz_core_replay; make check run once for the guard snapshots)
 set -e
 build=${1:?usage: mkseeds.sh BUILD_DIR}
 out=tests/fuzz/corpus
-mkdir -p $out/dump $out/snapshot $out/etf
+mkdir -p $out/dump $out/snapshot $out/etf $out/core
 sample() { # keep a few sections per tag, the heaps of the first three processes
 	zstd -dcq "$1" | tr -d '\r' | awk '
 	/^=/ { tag = $0; sub(/:.*/, "", tag); id = $0; sub(/^[^:]*:?/, "", id); n[tag]++;
@@ -40,3 +46,21 @@ erl -noshell -eval '
 		ok = file:write_file(io_lib:format("~s/etf/term~2..0B.etf", ["'$out'", N]),
 				     [255, term_to_binary(T)]), N + 1 end, 0, Terms),
 	halt().'
+
+# core/: cores land in the working directory (kernel.core_pattern "core")
+tmp=$(mktemp -d)
+(cd "$tmp" && ulimit -c unlimited &&
+ { /usr/bin/sleep 30 & p=$!; sleep 0.5; kill -SEGV $p; wait $p; mv core sleep; } &&
+ printf 'static int deep(volatile int *p, int n) { return n ? deep(p, n - 1) + 1 : *p; }\n%s\n' \
+	'int main(int c, char **v) { (void)v; return deep(c > 5 ? (int *)v : 0, 3); }' > crash.c &&
+ gcc -g -O1 -fno-omit-frame-pointer -o crash crash.c && { ./crash; mv core crash.core; }) || true
+python3 tests/fuzz/trimcore.py "$tmp/sleep" $out/core/sleep.core
+python3 tests/fuzz/trimcore.py "$tmp/crash.core" $out/core/crash.core
+$build/beamdump convert "$tmp/sleep" -o "$tmp/sleep.bdump" 2>/dev/null
+$build/tests/fuzz/fuzz_core_replay --unframe "$tmp/sleep.bdump" $out/core/table_sleep.nat
+rm -rf "$tmp"
+for k in null_deref stack_overflow thread driver; do
+	$build/tests/fuzz/fuzz_core_replay --unframe $build/samples/nif-guard/$k/*.bdump \
+		$out/core/guard_$k.nat
+done
+cp $build/samples/nif-guard/thread/*.bdump $out/core/guard_thread.bdump

@@ -256,4 +256,6 @@ void fz_walk(const bd_model *m)
 		if (procs[i].memory != BD_UNKNOWN)
 			sink += procs[i].memory & 1;
 	analyses(m, diff);
+	if ((bd_model_node(m)->input_size & 3) == 1)
+		fz_report(m);
 }

@@ -14,6 +14,10 @@
  * the model with itself: what info, top, proc, state, analyze and diff read. */
 void fz_walk(const bd_model *m);
 
+/* The HTML report of m written to /dev/null (report.c). fz_walk renders it for a
+ * quarter of the inputs (by input size: deterministic for an input). */
+void fz_report(const bd_model *m);
+
 /* libFuzzer's entry point, defined by each target. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

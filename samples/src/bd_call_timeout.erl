@@ -1,0 +1,63 @@
+%% call_timeout: a slow server, and callers that give up before it answers.
+%%
+%% inventory (a gen_server under shop_sup) checks stock with an expensive
+%% computation in handle_call (about 20 ms a request). order_acceptor starts a
+%% handler per incoming order, 200 a second; each handler calls inventory with a
+%% half-second time-out and crashes when it expires. The server cannot keep up:
+%% its queue grows, and most of the calls in it come from handlers that have
+%% already timed out and died: inventory still does the work for each of them,
+%% which makes the next callers time out too. An operator sends SIGUSR1.
+-module(bd_call_timeout).
+-behaviour(gen_server).
+-export([start/0, acceptor/1, order/1]).
+-export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
+
+-define(RATE_MS, 5).        % one order every 5 ms
+-define(CALL_TIMEOUT, 500).
+-define(WORK, 400000).      % iterations per stock check (tens of ms)
+
+start() ->
+    logger:set_primary_config(level, none),  % the crash reports would flood stdout
+    {ok, Sup} = supervisor:start_link({local, shop_sup}, bd_sup, {one_for_one,
+                  [{inventory, {gen_server, start_link, [{local, inventory}, ?MODULE, [], []]}}]}),
+    unlink(Sup),
+    Inv = whereis(inventory),
+    A = spawn(?MODULE, acceptor, [0]),
+    register(order_acceptor, A),
+    timer:sleep(4000),
+    {message_queue_len, Q} = process_info(Inv, message_queue_len),
+    bd_truth:write(bd_truth:base(call_timeout, call_timeout) ++
+                       [{secondary_kinds, "manual_dump"},
+                        {failure, sigusr1},
+                        {slogan_prefix, "Received SIGUSR1"},
+                        {culprit_name, inventory},
+                        {culprit_pid, Inv},
+                        {queue_seen, Q},
+                        {call_timeout_ms, ?CALL_TIMEOUT},
+                        {caller_initial_call, "bd_call_timeout:order/1"},
+                        {spawner_name, order_acceptor}]),
+    os:cmd("kill -USR1 " ++ os:getpid()),
+    ok.
+
+acceptor(N) ->
+    spawn(?MODULE, order, [N]),
+    receive after ?RATE_MS -> ok end,
+    acceptor(N + 1).
+
+%% An order handler: a plain call with a time-out; the timeout exit kills it.
+order(N) ->
+    {ok, _} = gen_server:call(inventory, {reserve, N rem 500}, ?CALL_TIMEOUT),
+    ok.
+
+init([]) -> {ok, #{reserved => 0}}.
+
+handle_call({reserve, Sku}, _From, S = #{reserved := R}) ->
+    Stock = check_stock(Sku, ?WORK, 0),
+    {reply, {ok, Stock}, S#{reserved := R + 1}}.
+
+handle_cast(_, S) -> {noreply, S}.
+handle_info(_, S) -> {noreply, S}.
+
+%% The slow part: recomputes the stock from scratch on every request.
+check_stock(_, 0, Acc) -> Acc;
+check_stock(Sku, N, Acc) -> check_stock(Sku, N - 1, (Acc + erlang:phash2({Sku, N})) rem 1000).

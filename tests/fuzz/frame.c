@@ -1,0 +1,90 @@
+/* Framing for the fuzz targets (frame.h): records, index and trailer as the
+ * snapshot writer lays them out, so that a target's mutations reach the payloads. */
+#include <stdlib.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "beamdump/container.h"
+#include "frame.h"
+
+uint8_t *fz_room(fz_buf *b, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t c = b->cap ? b->cap : 4096;
+		while (c < b->len + n)
+			c *= 2;
+		uint8_t *q = realloc(b->p, c);
+		if (!q)
+			abort();
+		b->p = q;
+		b->cap = c;
+	}
+	uint8_t *r = b->p + b->len;
+	b->len += n;
+	return r;
+}
+
+/* Append one framed record (header, zstd frame) to out. */
+void fz_put_record(fz_buf *out, fz_rec *e, const uint8_t *payload, size_t n)
+{
+	static ZSTD_CCtx *cctx; /* one context for the whole run: making one costs 1 MB */
+	if (!cctx && !(cctx = ZSTD_createCCtx()))
+		abort();
+	size_t bound = ZSTD_compressBound(n);
+	uint8_t *z = n ? malloc(bound) : NULL;
+	size_t comp = n ? ZSTD_compressCCtx(cctx, z, bound, payload, n, 1) : 0;
+	if (ZSTD_isError(comp))
+		abort();
+	e->off = out->len;
+	e->raw = n;
+	uint8_t *h = fz_room(out, BD_REC_FRAME);
+	bd_put32(h, BD_SKIP_MAGIC);
+	bd_put32(h + 4, BD_REC_HDR);
+	uint8_t *b = h + 8;
+	memcpy(b + BD_RH_SIG, BD_REC_SIG, 4);
+	bd_put16(b + BD_RH_TYPE, e->type);
+	bd_put16(b + BD_RH_VERSION, 1);
+	bd_put32(b + BD_RH_INSTANCE, e->instance);
+	bd_put32(b + BD_RH_SEQ, e->seq);
+	bd_put64(b + BD_RH_KEY, e->key);
+	bd_put64(b + BD_RH_RAWLEN, n);
+	bd_put32(b + BD_RH_COMPLEN, (uint32_t)comp);
+	bd_put32(b + BD_RH_ITEMS, e->items);
+	bd_put32(b + BD_RH_PCRC, bd_crc32c(0, z, comp));
+	bd_put32(b + BD_RH_HCRC, bd_crc32c(0, b, BD_RH_HCRC));
+	if (comp)
+		memcpy(fz_room(out, comp), z, comp);
+	free(z);
+}
+
+void fz_put_index(fz_buf *out, const fz_rec *v, size_t n)
+{
+	uint8_t *ix = malloc(n * BD_IDX_ENTRY + 1);
+	for (size_t i = 0; i < n; i++) {
+		uint8_t *e = ix + i * BD_IDX_ENTRY;
+		bd_put64(e + BD_IE_OFFSET, v[i].off);
+		bd_put64(e + BD_IE_KEY, v[i].key);
+		bd_put64(e + BD_IE_RAWLEN, v[i].raw);
+		bd_put16(e + BD_IE_TYPE, v[i].type);
+		bd_put16(e + BD_IE_VERSION, 1);
+		bd_put32(e + BD_IE_INSTANCE, v[i].instance);
+		bd_put32(e + BD_IE_SEQ, v[i].seq);
+		bd_put32(e + BD_IE_ITEMS, v[i].items);
+	}
+	fz_rec ie = {.type = BD_REC_INDEX};
+	fz_put_record(out, &ie, ix, n * BD_IDX_ENTRY);
+	free(ix);
+	uint8_t *t = fz_room(out, BD_TRL_SIZE);
+	memset(t, 0, BD_TRL_SIZE);
+	bd_put32(t, BD_SKIP_MAGIC);
+	bd_put32(t + 4, BD_TRL_BODY);
+	uint8_t *b = t + 8;
+	memcpy(b + BD_TR_SIG, BD_TRL_SIG, 4);
+	bd_put32(b + BD_TR_FLAGS, BD_WF_COMPLETE);
+	bd_put64(b + BD_TR_INDEX, ie.off);
+	bd_put32(b + BD_TR_COUNT, (uint32_t)n);
+	bd_put16(b + BD_TR_MAJOR, BD_FORMAT_MAJOR);
+	bd_put16(b + BD_TR_MINOR, BD_FORMAT_MINOR);
+	bd_put32(b + BD_TR_CRC, bd_crc32c(0, b, BD_TR_CRC));
+}
+
