@@ -468,8 +468,9 @@ static void check_log_flood(const char *n, const char *json, const char *first)
 	assert_contains(str(first, "handler_process", buf, sizeof buf), tu_truth(n, "handler_name"));
 	/* the handler keeps taking events until the dump stops it */
 	assert_true(num(first, "handler_queue") >= atoll(tu_truth(n, "handler_queue_seen")) / 2);
-	/* most of them: a worker also spends time building what it logs */
-	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) / 2);
+	/* many of them: a worker also spends time building what it logs, and at the
+	 * moment of the dump part of them are runnable with the handler's reply */
+	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) / 10);
 	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")));
 	assert_string_equal(str(first, "dominant_logger", buf, sizeof buf), tu_truth(n, "worker_initial_call"));
 	assert_contains(str(first, "spawner", buf, sizeof buf), tu_truth(n, "culprit_name"));
@@ -541,8 +542,9 @@ static void check_elixir_log_flood(const char *n, const char *json, const char *
 	char buf[1024];
 	assert_string_equal(str(first, "handler_module", buf, sizeof buf), "Elixir Logger");
 	assert_contains(str(first, "handler_process", buf, sizeof buf), tu_truth(n, "handler_pid"));
-	/* most of them: a worker also spends time building what it logs */
-	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) / 2);
+	/* many of them: a worker also spends time building what it logs, and at the
+	 * moment of the dump part of them are runnable with the handler's reply */
+	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) / 10);
 	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")));
 	assert_same_mfa(str(first, "dominant_logger", buf, sizeof buf), tu_truth(n, "worker_initial_call"));
 	assert_contains(str(first, "spawner", buf, sizeof buf), "Ingest.Dispatcher");
