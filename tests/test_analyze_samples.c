@@ -471,7 +471,8 @@ static void check_log_flood(const char *n, const char *json, const char *first)
 	/* many of them: a worker also spends time building what it logs, and at the
 	 * moment of the dump part of them are runnable with the handler's reply */
 	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) / 10);
-	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")));
+	/* the spawner and a system process may be logging too */
+	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")) + 8);
 	assert_string_equal(str(first, "dominant_logger", buf, sizeof buf), tu_truth(n, "worker_initial_call"));
 	assert_contains(str(first, "spawner", buf, sizeof buf), tu_truth(n, "culprit_name"));
 	assert_contains(str(first, "advice", buf, sizeof buf), "Lower the level");
@@ -545,7 +546,8 @@ static void check_elixir_log_flood(const char *n, const char *json, const char *
 	/* many of them: a worker also spends time building what it logs, and at the
 	 * moment of the dump part of them are runnable with the handler's reply */
 	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) / 10);
-	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")));
+	/* the spawner and a system process may be logging too */
+	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")) + 8);
 	assert_same_mfa(str(first, "dominant_logger", buf, sizeof buf), tu_truth(n, "worker_initial_call"));
 	assert_contains(str(first, "spawner", buf, sizeof buf), "Ingest.Dispatcher");
 	assert_contains(str(first, "advice", buf, sizeof buf), "config :logger");
