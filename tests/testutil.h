@@ -19,6 +19,9 @@ bd_model *tu_open_text(const char *text);
 const char *tu_sample(const char *name);
 /* tu_sample, or skip the test (fail it under $BD_REQUIRE_SAMPLES). */
 const char *tu_sample_or_skip(const char *name);
+/* Whether some term in the dump's heaps holds the atom (written "A<hexlen>:name"),
+ * beyond the atom table: what a cause read from a heap needs. */
+int tu_dump_has_atom_term(const char *dump, const char *atom);
 /* A truth value from $BD_SAMPLES/NAME.truth; fails the test when absent (a generated
  * sample must carry its facts). Values live in a ring of 8 buffers. */
 const char *tu_truth(const char *name, const char *key);
