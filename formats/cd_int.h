@@ -90,6 +90,9 @@ void cd_flush_procs(cd_reader *r);
 typedef struct cd_cands cd_cands;
 cd_cands *cd_cands_start(const char *base, uint64_t size);
 const char *cd_cands_next(cd_cands *c, const char *from, const char *lim);
+/* Position of the next "\n=" at or after p, or NULL (SSE2 where the build has it):
+ * the one byte search both the reader and the scanning thread use. */
+const char *cd_next_candidate(const char *p, const char *end);
 void cd_cands_stop(cd_cands *c);
 /* Block size and the smallest input scanned ahead (defaults 4 MB and 64 MB; tests). */
 extern uint64_t cd_scan_block, cd_scan_min;

@@ -44,30 +44,6 @@ struct cd_cands {
 	pthread_t th;
 };
 
-static const char *scan_sse(const char *p, const char *end)
-{
-#if HAVE_X86
-	const __m128i nl = _mm_set1_epi8('\n'), eq = _mm_set1_epi8('=');
-	while (end - p >= 17) {
-		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)p);
-		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(p + 1));
-		int mask = _mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(a, nl), _mm_cmpeq_epi8(b, eq)));
-		if (mask)
-			return p + __builtin_ctz((unsigned)mask);
-		p += 16;
-	}
-#endif
-	while (p + 1 < end) {
-		const char *q = memchr(p, '\n', (size_t)(end - p - 1));
-		if (!q)
-			return NULL;
-		if (q[1] == '=')
-			return q;
-		p = q + 1;
-	}
-	return NULL;
-}
-
 #if HAVE_X86
 __attribute__((target("avx2"))) static const char *scan_avx2(const char *p, const char *end)
 {
@@ -81,7 +57,7 @@ __attribute__((target("avx2"))) static const char *scan_avx2(const char *p, cons
 			return p + __builtin_ctz(mask);
 		p += 32;
 	}
-	return scan_sse(p, end);
+	return cd_next_candidate(p, end);
 }
 #endif
 
@@ -117,7 +93,7 @@ static int fill(const cd_cands *c, block *b, uint64_t k, scan_fn scan)
 static void *producer(void *arg)
 {
 	cd_cands *c = arg;
-	scan_fn scan = scan_sse;
+	scan_fn scan = cd_next_candidate;
 #if HAVE_X86
 	if (__builtin_cpu_supports("avx2"))
 		scan = scan_avx2;
@@ -206,7 +182,7 @@ const char *cd_cands_next(cd_cands *c, const char *from, const char *lim)
 			const char *bl = c->base + bend;
 			if (from < c->base + bstart)
 				from = c->base + bstart;
-			q = scan_sse(from, bl + 1 < end ? bl + 1 : end);
+			q = cd_next_candidate(from, bl + 1 < end ? bl + 1 : end);
 			if (q && q >= bl)
 				q = NULL;
 		} else {

@@ -147,8 +147,8 @@ static int parse_tag(const char *p, const char *eol, cd_tag *tag, const char **i
 	return 1;
 }
 
-/* Position of the next "\n=" at or after p, or NULL. */
-static const char *next_candidate(const char *p, const char *end)
+/* Position of the next "\n=" at or after p, or NULL (cd_int.h). */
+const char *cd_next_candidate(const char *p, const char *end)
 {
 #if defined(__SSE2__)
 	const __m128i nl = _mm_set1_epi8('\n'), eq = _mm_set1_epi8('=');
@@ -213,7 +213,7 @@ const char *cd_section_end(const char *body, const char *end)
 {
 	const char *p = body - 1; /* the '\n' that ends the tag line */
 	for (;;) {
-		const char *nl = next_candidate(p, end);
+		const char *nl = cd_next_candidate(p, end);
 		if (!nl)
 			return end;
 		const char *cand = nl + 1;
@@ -302,7 +302,7 @@ static const char *parse_header(cd_reader *r)
 	const char *body = eol < end ? eol + 1 : end;
 	if (!sv && body < end) {
 		/* Run-on slogan: search up to the first section tag. */
-		const char *tag = next_candidate(body > p ? body - 1 : body, scan_end);
+		const char *tag = cd_next_candidate(body > p ? body - 1 : body, scan_end);
 		sv = run_on_sysver(body, tag ? tag : scan_end);
 		const char *ls = sv;
 		while (ls && ls > body && ls[-1] != '\n')
@@ -428,7 +428,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 		while (from < end) {
 			const char *lim = (uint64_t)(end - from) > SCAN_WINDOW ? from + SCAN_WINDOW : end;
 			nl = cands ? cd_cands_next(cands, from, lim)
-				   : next_candidate(from, lim < end ? lim + 1 : end);
+				   : cd_next_candidate(from, lim < end ? lim + 1 : end);
 			if (nl || lim == end)
 				break;
 			from = lim;
