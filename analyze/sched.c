@@ -141,15 +141,23 @@ void an_scheds(an_ctx *c)
 	/* Who starts the work is where concurrency gets bounded: the subject when the
 	 * dominant group is most of the load and one live process spawned most of it. */
 	const bd_proc *sp = dom && !burst ? spawner_of(c, dom, &nspawned) : NULL;
-	if (sp && dom->count * 2 < load)
-		sp = NULL;
+	/* The spawner answers for the load when it started half of all that is runnable,
+	 * whatever function each of its processes is in at the moment of the dump. */
+	if (sp && dom->count * 2 < load) {
+		uint64_t all = 0;
+		for (size_t i = 0; i < c->nprocs; i++) {
+			const bd_proc *p = &c->procs[i];
+			if ((p->state == BD_PS_SCHEDULED || p->state == BD_PS_RUNNING) &&
+			    bd_pid_eq(p->spawned_by, sp->pid))
+				all++;
+		}
+		if (all * 2 < load)
+			sp = NULL;
+	}
 	/* Elixir's Task.async_stream spawns its tasks from a monitor process; the
 	 * process that called async_stream is the one to change. */
 	const bd_proc *streamer = sp && sp->pc_mfa && strstr(sp->pc_mfa, "stream_monitor") &&
 		bd_pid_valid(sp->spawned_by) ? bd_proc_by_pid(c->m, sp->spawned_by) : NULL;
-	/* Elixir's Task.async_stream spawns its tasks from a monitor process; the
-	 * process that called async_stream is the one to change. */
-	
 	if (streamer)
 		an_subject_proc(c, f, streamer);
 	else if (sp)
