@@ -74,7 +74,15 @@ typedef struct cd_reader {
 	bd_proc *attached;     /* the process that received the last data section */
 	int ext;               /* parse only the bd_proc_ext fields of =proc sections */
 	int late;              /* the model is open: intern with bd_model_intern_late */
+	int streaming;         /* the input is still being decompressed (size: what is there) */
+	size_t procs_hard;     /* streaming: the process table's cap once the size is known */
 } cd_reader;
+
+/* Streamed input: wait until [0, want) is there (or the input ended); r->size, the
+ * model's size and the process table's cap follow. Returns the end of what is there. */
+const char *cd_more(cd_reader *r, uint64_t want);
+/* The process table is full: 1 when waiting for more of a streamed input made room. */
+int cd_more_room(cd_reader *r);
 
 void cd_header_version(cd_reader *r, const char *p, const char *eol);
 void cd_header_slogan(cd_reader *r, const char *body, const char *sysver);

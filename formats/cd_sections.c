@@ -913,7 +913,7 @@ static void queue_proc(cd_reader *r, const cd_section *s)
 {
 	/* The table's cap follows the input size (model.c); the queue is parsed in
 	 * batches, so a run of millions of =proc sections costs rows, not a queue too. */
-	if (r->m->procs.len + r->proc_secs.len >= r->m->procs.max) {
+	if (r->m->procs.len + r->proc_secs.len >= r->m->procs.max && !cd_more_room(r)) {
 		cd_flush_procs(r); /* the pages behind can go */
 		return skipped(r, s, "more processes than a dump of this size holds");
 	}

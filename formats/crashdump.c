@@ -17,6 +17,7 @@
 
 #define SCAN_WINDOW ((uint64_t)8 << 20) /* bytes searched between two releases */
 #define RELEASE_STEP ((uint64_t)8 << 20)
+#define STREAM_MARGIN ((uint64_t)1 << 20) /* streamed: read ahead of a tag for its line */
 
 #define T(s) s, sizeof(s) - 1
 static const struct tag_def {
@@ -398,6 +399,27 @@ static void note_unknown(bd_model *m)
 		m->node.unknown_sections = bd_model_intern(m, buf, k);
 }
 
+const char *cd_more(cd_reader *r, uint64_t want)
+{
+	if (!r->streaming || want <= r->size)
+		return r->base + r->size;
+	int ended;
+	uint64_t have = bd_source_wait(r->m->src, want, &ended);
+	r->size = r->m->size = have;
+	r->m->procs.max = bd_procs_cap(have, r->procs_hard);
+	if (ended)
+		r->streaming = 0;
+	return r->base + r->size;
+}
+
+int cd_more_room(cd_reader *r)
+{
+	size_t need = r->m->procs.len + r->proc_secs.len + 1;
+	while (r->streaming && need > r->m->procs.max && need <= r->procs_hard)
+		cd_more(r, (uint64_t)need * 384);
+	return need <= r->m->procs.max;
+}
+
 int bd_crashdump_read(bd_model *m, bd_error *err)
 {
 	cd_reader r = {0};
@@ -408,6 +430,13 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.cur_tag = CD_NONE;
 	r.proc_secs = BD_VEC_INIT(cd_section, 1u << 27);
 	m->proc_ext = cd_proc_ext;
+	if (m->src && m->src->stream) {
+		/* Decompression goes on beside: the byte scan is ours (no scan thread), and
+		 * long mailboxes are summarised after the read (no prefetch thread). */
+		r.streaming = 1;
+		r.procs_hard = m->procs.max;
+		m->procs.max = bd_procs_cap(r.size, r.procs_hard);
+	}
 	const char *end = r.base + r.size;
 
 	const char *p = parse_header(&r);
@@ -415,17 +444,21 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 	r.cur_hdr = r.base;
 	r.cur_id = r.cur_id_end = r.base;
 	r.cur_body = p;
-	cd_cands *cands = cd_cands_start(r.base, r.size);
-	if (m->summarize_mailboxes)
+	cd_cands *cands = r.streaming ? NULL : cd_cands_start(r.base, r.size);
+	if (m->summarize_mailboxes && !r.streaming)
 		r.prefetch = bd_prefetch_new(m);
 	uint64_t reported = 0;
 	const char *walk = NULL; /* exact walk position in the current term section */
 
 	for (;;) {
 		/* The next "\n=", a window at a time, so that pages behind a long section
-		 * (a mailbox's heap, a big binary) go before it ends. */
+		 * (a mailbox's heap, a big binary) go before it ends. A streamed input is
+		 * awaited a window (and a margin for the tag line after) ahead. */
 		const char *from = p > r.base ? p - 1 : p, *nl = NULL;
-		while (from < end) {
+		for (;;) {
+			end = cd_more(&r, (uint64_t)(from - r.base) + SCAN_WINDOW + STREAM_MARGIN);
+			if (from >= end)
+				break;
 			const char *lim = (uint64_t)(end - from) > SCAN_WINDOW ? from + SCAN_WINDOW : end;
 			nl = cands ? cd_cands_next(cands, from, lim)
 				   : cd_next_candidate(from, lim < end ? lim + 1 : end);
@@ -438,6 +471,10 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 			break;
 		const char *cand = nl + 1;
 		const char *eol = memchr(cand, '\n', (size_t)(end - cand));
+		while (!eol && r.streaming) {
+			end = cd_more(&r, r.size + SCAN_WINDOW);
+			eol = memchr(cand, '\n', (size_t)(end - cand));
+		}
 		if (!eol)
 			eol = end;
 		p = cand + 1;
@@ -475,7 +512,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 		else
 			r.counts[tag]++;
 		release_behind(&r, cand);
-		if ((uint64_t)(cand - r.base) > reported + (8u << 20)) {
+		if (!r.streaming && (uint64_t)(cand - r.base) > reported + (8u << 20)) {
 			reported = (uint64_t)(cand - r.base);
 			bd_progress("reading the dump", reported, r.size, BD_PROGRESS_BYTES);
 		}

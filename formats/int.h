@@ -166,8 +166,30 @@ struct bd_source {
 			       * spool limit reached ("" when whole) */
 	int crlf;             /* Windows line endings, turned into "\n" on the way in */
 	char name[200];
+	struct bd_stream *stream; /* the spool still under way (bd_source_open_stream) */
 };
+/* Rows a crash-dump text of size bytes may give the process table (at most max): a
+ * process of a real dump takes a =proc section of 350 bytes or more, and most have
+ * stack and heap sections too; a forged dump of bare "=proc:" lines gets no more rows
+ * than its size allows, so the model stays smaller than its input. */
+static inline size_t bd_procs_cap(uint64_t size, size_t max)
+{
+	uint64_t cap = size / 384 > (1u << 16) ? size / 384 : (1u << 16);
+	return cap < max ? (size_t)cap : max;
+}
+
+/* The whole input: a spool (decompression, pipe) has ended when this returns. */
 int bd_source_open(bd_source **out, const char *path, bd_error *err);
+/* The same, but a spool goes on beside the caller on a thread of its own: data is
+ * mapped at once, and size stays 0 until bd_source_finish; read [0, n) only after
+ * bd_source_wait returned n or more. */
+int bd_source_open_stream(bd_source **out, const char *path, bd_error *err);
+/* Waits until want bytes are there or the spool ended (*ended, may be NULL); returns
+ * the bytes there. A source that is not streaming: its size, at once. */
+uint64_t bd_source_wait(bd_source *s, uint64_t want, int *ended);
+/* Waits for the end of the spool: size, cut_reason and crlf are final. 0, or the
+ * spool's own error (the temporary file could not be written). */
+int bd_source_finish(bd_source *s, bd_error *err);
 void bd_source_free(bd_source *s);
 /* Drop pages of [0, upto) from the resident set (they stay in the page cache). */
 void bd_source_release(bd_source *s, uint64_t upto);

@@ -12,6 +12,10 @@
 #include "beamdump/native.h"
 #include "readers.h"
 
+/* What a streamed input must hold before the readers look at it: the crash-dump
+ * checks and header read look at most this far. */
+#define HEAD_WANT (((uint64_t)2 << 20) + 64)
+
 /* Where the cache of one input is, when it may have one. */
 typedef struct cache_ref {
 	char dir[PATH_MAX];
@@ -26,15 +30,16 @@ static int read_text(bd_model *m, bd_error *err)
 	if (rc)
 		return rc;
 	m->node.source = "erl_crash.dump";
-	/* A process of a real dump takes a =proc section of 350 bytes or more, and most
-	 * have stack and heap sections too; a forged dump of bare "=proc:" lines gets no
-	 * more rows than its size allows, so the model stays smaller than its input. */
-	uint64_t procs_cap = m->size / 384 > (1u << 16) ? m->size / 384 : (1u << 16);
-	if (procs_cap < m->procs.max)
-		m->procs.max = (size_t)procs_cap;
+	/* A streamed input's cap follows the bytes there (the reader raises it). */
+	if (!m->src->stream)
+		m->procs.max = bd_procs_cap(m->size, m->procs.max);
 	rc = bd_crashdump_read(m, err);
+	if (!rc)
+		rc = bd_source_finish(m->src, err);
 	if (rc)
 		return rc;
+	m->size = m->src->size;
+	m->node.input_size = m->size;
 	if (m->src->cut_reason[0] && m->node.truncated && !m->node.abort_reason)
 		m->node.abort_reason = bd_model_intern(m, m->src->cut_reason,
 						       strlen(m->src->cut_reason));
@@ -46,11 +51,19 @@ static int read_text(bd_model *m, bd_error *err)
  * (a snapshot's node table may say "erl_crash.dump" too: it is not cached). */
 static int read_source(bd_model *m, int *text, bd_error *err)
 {
+	/* A streamed input: its start now, the rest as the crash-dump reader goes (any
+	 * other reader gets it whole). */
 	m->base = m->src->data;
-	m->size = m->src->size;
-	m->node.input_size = m->size;
+	m->size = bd_source_wait(m->src, HEAD_WANT, NULL);
 	int elf = m->size >= 4 && !memcmp(m->base, "\177ELF", 4);
 	*text = !elf && !bd_snapshot_is(m->base, m->size);
+	if (!*text) {
+		int rc = bd_source_finish(m->src, err);
+		if (rc)
+			return rc;
+		m->size = m->src->size;
+	}
+	m->node.input_size = m->size;
 	int rc = *text ? read_text(m, err) : elf ? bd_native_read_core(m, err) : bd_snapshot_read(m, err);
 	return rc ? rc : bd_model_finish(m, err);
 }
@@ -226,7 +239,7 @@ int bd_model_open_ex(bd_model **out, const char *path, const bd_open_opts *o, bd
 	}
 	int text = 0;
 	m->summarize_mailboxes = o && o->mailboxes;
-	int rc = bd_source_open(&m->src, path, err);
+	int rc = bd_source_open_stream(&m->src, path, err);
 	if (!rc)
 		rc = read_source(m, &text, err);
 	if (rc) {

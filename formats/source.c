@@ -1,11 +1,16 @@
 /* Input bytes: a regular file is mmap'ed; compressed input (zstd, gzip) and pipes are
- * first streamed into an unlinked temporary file, which is then mmap'ed, so memory
- * stays bounded whatever the input size. On the way the first bytes are checked (no
+ * streamed into an unlinked temporary file, which is mmap'ed, so memory stays bounded
+ * whatever the input size. A model read (bd_source_open_stream) does not wait for the
+ * spool: a thread decompresses into the file while the reader follows it through a
+ * mapping reserved up front (bd_source_wait), so the two steps overlap. On the way the first bytes are checked (no
  * spooling of what is not a dump), a decompression bomb or a filling $TMPDIR stops
  * the spool (the input then reads as cut), and Windows line endings are turned back
  * into the VM's own "\n" so every reader sees one text. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +32,9 @@ enum {
 #define RATIO_FROM ((uint64_t)32 << 20)     /* ... once this much was written */
 #define DISK_CHECK ((uint64_t)256 << 20)    /* free space re-checked this often */
 #define DISK_RESERVE ((uint64_t)1 << 30)    /* never leave less free in $TMPDIR */
+#define STREAM_SPAN ((uint64_t)1 << 42)     /* address space reserved for a streamed spool */
+
+typedef struct bd_stream bd_stream;
 
 /* ---- the temporary file and what goes into it ---- */
 typedef struct sink {
@@ -42,7 +50,40 @@ typedef struct sink {
 	int utf16, odd;               /* UTF-16LE text (a Windows redirect): low byte held */
 	unsigned char odd_byte;
 	char stop[200];               /* why the spool stopped early ("" = it did not) */
+	uint64_t file_off;            /* bytes in the file */
+	bd_stream *st;                /* a reader follows the file (NULL: nobody) */
 } sink;
+
+/* The spool of a streamed source, run by a thread of its own beside the reader. */
+struct bd_stream {
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t grew;
+	uint64_t avail;         /* bytes of the file the reader may read */
+	uint64_t want;          /* the reader waits for this much (woken only then) */
+	int ended, waiting, crlf;
+	int rc;                 /* as spool(): < 0 an error (err), else the bytes are read */
+	_Atomic int stop;       /* the source is being freed: stop early */
+	bd_error err;
+	int fd, in;             /* the temporary file; the input (closed by the thread) */
+	unsigned char head[8];  /* the bytes already read (src.pre) */
+	struct input *src;
+	int z;
+	char name[200];
+	char cut[200];
+};
+
+static void stream_publish(bd_stream *st, uint64_t avail, int crlf)
+{
+	pthread_mutex_lock(&st->lock);
+	st->avail = avail;
+	st->crlf = crlf;
+	if (st->waiting && avail >= st->want) {
+		st->waiting = 0;
+		pthread_cond_broadcast(&st->grew);
+	}
+	pthread_mutex_unlock(&st->lock);
+}
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -134,22 +175,30 @@ static int head_crlf(const unsigned char *h, size_t n)
 	return nl && nl > h && nl[-1] == '\r';
 }
 
+static int sink_write(sink *k, const void *p, size_t n)
+{
+	if (write_all(k->fd, p, n) < 0)
+		return -1;
+	k->file_off += n;
+	return 0;
+}
+
 /* Write bytes, dropping the '\r' of every "\r\n" in CRLF mode. */
 static int put_text(sink *k, const unsigned char *p, size_t n)
 {
 	if (!k->crlf)
-		return write_all(k->fd, p, n);
+		return sink_write(k, p, n);
 	if (k->pending_cr && n) {
 		k->pending_cr = 0;
-		if (p[0] != '\n' && write_all(k->fd, "\r", 1) < 0)
+		if (p[0] != '\n' && sink_write(k, "\r", 1) < 0)
 			return -1;
 	}
 	const unsigned char *e = p + n;
 	while (p < e) {
 		const unsigned char *cr = memchr(p, '\r', (size_t)(e - p));
 		if (!cr)
-			return write_all(k->fd, p, (size_t)(e - p));
-		if (write_all(k->fd, p, (size_t)(cr - p)) < 0)
+			return sink_write(k, p, (size_t)(e - p));
+		if (sink_write(k, p, (size_t)(cr - p)) < 0)
 			return -1;
 		if (cr + 1 == e) {
 			k->pending_cr = 1;
@@ -157,7 +206,7 @@ static int put_text(sink *k, const unsigned char *p, size_t n)
 		}
 		p = cr[1] == '\n' ? cr + 1 : cr;
 		if (p == cr) { /* a lone '\r' stays */
-			if (write_all(k->fd, "\r", 1) < 0)
+			if (sink_write(k, "\r", 1) < 0)
 				return -1;
 			p++;
 		}
@@ -296,7 +345,21 @@ static int over_limit(sink *k, size_t n)
 }
 
 /* One chunk of output. Returns 0, 1 when the spool must stop here, or an error. */
+static int sink_put_chunk(sink *k, const unsigned char *p, size_t n, bd_error *err);
+
 static int sink_put(sink *k, const unsigned char *p, size_t n, bd_error *err)
+{
+	if (k->st && atomic_load(&k->st->stop)) {
+		snprintf(k->stop, sizeof k->stop, "input no longer read");
+		return 1;
+	}
+	int rc = sink_put_chunk(k, p, n, err);
+	if (k->st && k->sniffed)
+		stream_publish(k->st, k->file_off, k->crlf);
+	return rc;
+}
+
+static int sink_put_chunk(sink *k, const unsigned char *p, size_t n, bd_error *err)
 {
 	if (!k->sniffed) {
 		size_t take = HEAD_CAP - k->nhead < n ? HEAD_CAP - k->nhead : n;
@@ -352,6 +415,7 @@ typedef struct input {
 	/* progress: bytes read of total (BD_UNKNOWN for a pipe) */
 	uint64_t done, total, next_report;
 	const char *what;
+	_Atomic int *stop;        /* streamed: a pipe is polled so that a stop is seen */
 } input;
 
 /* Reports every 4 MiB read (the front end decides what to draw, and when). */
@@ -387,6 +451,14 @@ static ssize_t in_read(input *in, unsigned char *buf, size_t cap)
 			in->released += len;
 		}
 		return (ssize_t)n;
+	}
+	while (in->stop && in->total == BD_UNKNOWN) {
+		/* A pipe may stay silent for ever: wait in steps, and end when stopped. */
+		if (atomic_load(in->stop))
+			return 0;
+		struct pollfd pf = {in->fd, POLLIN, 0};
+		if (poll(&pf, 1, 100) != 0)
+			break;
 	}
 	for (;;) {
 		ssize_t r = read(in->fd, buf, cap);
@@ -528,14 +600,11 @@ static int decode_gzip(input *in, sink *k, unsigned char *ib, size_t incap, unsi
 	return rc;
 }
 
-/* Copy, decompress or normalize everything from in into a temporary file. */
-static int spool(input *in, zkind z, const char *name, int *out_fd, int *crlf, char *cut,
-		 size_t cutcap, bd_error *err)
+/* Copy, decompress or normalize everything from in into the file fd (st: a reader
+ * follows it). Returns < 0 with err, else 0 (cut says why the bytes stop early). */
+static int spool_into(input *in, zkind z, const char *name, int fd, bd_stream *st, int *crlf,
+		      char *cut, size_t cutcap, bd_error *err)
 {
-	int fd = tmpfile_fd();
-	if (fd < 0)
-		return bd_error_set(err, BD_EIO, errno, "cannot create temporary file: %s",
-				    strerror(errno));
 	size_t incap = ZSTD_DStreamInSize(), outcap = ZSTD_DStreamOutSize();
 	if (incap < 65536)
 		incap = 65536;
@@ -544,6 +613,7 @@ static int spool(input *in, zkind z, const char *name, int *out_fd, int *crlf, c
 	unsigned char *ib = malloc(incap), *ob = malloc(outcap);
 	sink k;
 	sink_init(&k, fd, name, z != Z_NONE);
+	k.st = st;
 	int rc;
 	if (!ib || !ob)
 		rc = bd_error_set(err, BD_ENOMEM, 0, "out of memory");
@@ -562,12 +632,24 @@ static int spool(input *in, zkind z, const char *name, int *out_fd, int *crlf, c
 	}
 	free(ib);
 	free(ob);
+	*crlf = k.crlf;
+	return rc < 0 ? rc : 0;
+}
+
+/* Copy, decompress or normalize everything from in into a temporary file. */
+static int spool(input *in, zkind z, const char *name, int *out_fd, int *crlf, char *cut,
+		 size_t cutcap, bd_error *err)
+{
+	int fd = tmpfile_fd();
+	if (fd < 0)
+		return bd_error_set(err, BD_EIO, errno, "cannot create temporary file: %s",
+				    strerror(errno));
+	int rc = spool_into(in, z, name, fd, NULL, crlf, cut, cutcap, err);
 	if (rc < 0) {
 		close(fd);
 		return rc;
 	}
 	*out_fd = fd;
-	*crlf = k.crlf;
 	return 0;
 }
 
@@ -642,7 +724,136 @@ static const char *packed_kind(const unsigned char *h, size_t n)
 	return NULL;
 }
 
-int bd_source_open(bd_source **out, const char *path, bd_error *err)
+/* ---- a spool the reader follows ---- */
+static void *stream_run(void *arg)
+{
+	bd_stream *st = arg;
+	int crlf = 0;
+	int rc = spool_into(st->src, (zkind)st->z, st->name, st->fd, st, &crlf, st->cut,
+			    sizeof st->cut, &st->err);
+	if (st->in > 0)
+		close(st->in);
+	st->in = -1;
+	bd_progress_end(); /* this thread's bar */
+	pthread_mutex_lock(&st->lock);
+	st->rc = rc;
+	st->crlf = crlf;
+	st->ended = 1;
+	pthread_cond_broadcast(&st->grew);
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+static void stream_free(bd_stream *st)
+{
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->grew);
+	free(st->src);
+	free(st);
+}
+
+/* The spool of in into a temporary file on a thread, the file mapped at once (a span
+ * reserved for all it may become). 0 with s streaming (or already whole when the
+ * input was short), 1 when no thread or mapping could be had (the caller spools
+ * itself; in and head are untouched), or an error found in the first bytes. */
+static int stream_start(bd_source *s, int in, const input *src, zkind z, bd_error *err)
+{
+	bd_stream *st = calloc(1, sizeof *st);
+	input *sin = calloc(1, sizeof *sin);
+	if (!st || !sin) {
+		free(st);
+		free(sin);
+		return 1;
+	}
+	st->fd = tmpfile_fd();
+	if (st->fd < 0) {
+		free(st);
+		free(sin);
+		return 1; /* the plain spool says why */
+	}
+	void *map = mmap(NULL, STREAM_SPAN, PROT_READ, MAP_SHARED | MAP_NORESERVE, st->fd, 0);
+	if (map == MAP_FAILED) {
+		close(st->fd);
+		free(st);
+		free(sin);
+		return 1;
+	}
+	*sin = *src;
+	memcpy(st->head, src->pre, src->npre);
+	sin->pre = st->head;
+	sin->stop = &st->stop;
+	st->src = sin;
+	st->in = in;
+	st->z = z;
+	snprintf(st->name, sizeof st->name, "%s", s->name);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_cond_init(&st->grew, NULL);
+	if (pthread_create(&st->th, NULL, stream_run, st)) {
+		munmap(map, STREAM_SPAN);
+		close(st->fd);
+		stream_free(st);
+		return 1;
+	}
+	madvise(map, STREAM_SPAN, MADV_SEQUENTIAL);
+	s->map = map;
+	s->map_len = STREAM_SPAN;
+	s->data = map;
+	s->size = 0;
+	s->stream = st;
+	/* The first bytes decide whether this is input we read at all. */
+	pthread_mutex_lock(&st->lock);
+	while (!st->avail && !st->ended) {
+		st->waiting = 1;
+		st->want = 1;
+		pthread_cond_wait(&st->grew, &st->lock);
+	}
+	int ended = st->ended;
+	s->crlf = st->crlf;
+	pthread_mutex_unlock(&st->lock);
+	return ended ? bd_source_finish(s, err) : 0;
+}
+
+uint64_t bd_source_wait(bd_source *s, uint64_t want, int *ended)
+{
+	bd_stream *st = s->stream;
+	if (!st) {
+		if (ended)
+			*ended = 1;
+		return s->size;
+	}
+	pthread_mutex_lock(&st->lock);
+	while (st->avail < want && !st->ended) {
+		st->waiting = 1;
+		st->want = want;
+		pthread_cond_wait(&st->grew, &st->lock);
+	}
+	uint64_t have = st->avail;
+	int e = st->ended;
+	pthread_mutex_unlock(&st->lock);
+	if (ended)
+		*ended = e;
+	return have;
+}
+
+int bd_source_finish(bd_source *s, bd_error *err)
+{
+	bd_stream *st = s ? s->stream : NULL;
+	if (!st)
+		return 0;
+	pthread_join(st->th, NULL);
+	s->stream = NULL;
+	s->fd = st->fd;
+	s->size = st->avail;
+	s->crlf = st->crlf;
+	snprintf(s->cut_reason, sizeof s->cut_reason, "%s", st->cut);
+	int rc = st->rc;
+	if (rc < 0 && err)
+		*err = st->err;
+	stream_free(st);
+	return rc < 0 ? rc : 0;
+}
+
+static int source_open(bd_source **out, const char *path, int follow, bd_error *err)
 {
 	*out = NULL;
 	bd_source *s = calloc(1, sizeof *s);
@@ -700,10 +911,22 @@ int bd_source_open(bd_source **out, const char *path, bd_error *err)
 		*out = s;
 		return 0;
 	}
-	input src = {in, head, nhead, NULL, 0, NULL, 0, 0, 0, NULL};
+	input src = {in, head, nhead, NULL, 0, NULL, 0, 0, 0, NULL, NULL};
 	src.done = nhead;
 	src.total = S_ISREG(st.st_mode) ? (uint64_t)st.st_size : BD_UNKNOWN;
 	src.what = z != Z_NONE ? "decompressing" : S_ISREG(st.st_mode) ? "reading" : "reading stdin";
+	if (follow) {
+		rc = stream_start(s, in, &src, z, err);
+		if (rc <= 0) {
+			/* the thread has the input now */
+			if (rc < 0) {
+				bd_source_free(s);
+				return rc;
+			}
+			*out = s;
+			return 0;
+		}
+	}
 	int fd = -1, crlf = 0;
 	rc = spool(&src, z, s->name, &fd, &crlf, s->cut_reason, sizeof s->cut_reason, err);
 	bd_progress_end();
@@ -725,6 +948,16 @@ fail:
 		close(in);
 	free(s);
 	return rc;
+}
+
+int bd_source_open(bd_source **out, const char *path, bd_error *err)
+{
+	return source_open(out, path, 0, err);
+}
+
+int bd_source_open_stream(bd_source **out, const char *path, bd_error *err)
+{
+	return source_open(out, path, 1, err);
 }
 
 void bd_source_release(bd_source *s, uint64_t upto)
@@ -755,6 +988,10 @@ void bd_source_free(bd_source *s)
 {
 	if (!s)
 		return;
+	if (s->stream) {
+		atomic_store(&s->stream->stop, 1);
+		bd_source_finish(s, NULL);
+	}
 	unmap(s);
 	free(s);
 }

@@ -435,6 +435,38 @@ static void test_progress(void **state)
 	unlink(outf);
 }
 
+/* Compressed or piped input is read while it is still being decompressed (the reader
+ * follows the spool): what it says must not depend on how fast the bytes come. A real
+ * dump of several megabytes arrives in slow pieces through a pipe, and as .zst. */
+static void test_stream_follows(void **state)
+{
+	(void)state;
+	const char *d = tu_sample_or_skip("backlog");
+	char *plain, *s;
+	int rc = run2(&plain, NULL, "$BD analyze --json --no-cache %s", d);
+	assert_non_null(strstr(plain, "\"findings\""));
+	assert_int_equal(run2(&s, NULL,
+			      "{ f=%s; n=$(stat -c %%s $f); o=0; while [ $o -lt $n ]; do "
+			      "tail -c +$((o + 1)) $f | head -c 1500000; o=$((o + 1500000)); "
+			      "sleep 0.03; done | $BD analyze --json --no-cache -; }", d), rc);
+	assert_string_equal(s, plain);
+	free(s);
+	const char *z = T("stream.dump.zst");
+	assert_int_equal(run2(&s, NULL, "zstd -q -1 -f %s -o %s && $BD analyze --json --no-cache %s",
+			      d, z, z), rc);
+	assert_string_equal(s, plain);
+	free(s);
+	free(plain);
+	/* cut inside: what came is read (exit 4: partial), and the notice says why */
+	char *err;
+	assert_int_equal(run2(&s, &err, "head -c $(($(stat -c %%s %s) / 2)) %s > %s.cut && "
+			      "$BD info --no-cache %s.cut", z, z, z, z), 4);
+	assert_non_null(strstr(s, "compressed input cut short"));
+	assert_non_null(strstr(err, "partial dump"));
+	free(s);
+	free(err);
+}
+
 static void test_elixir_style(void **state)
 {
 	(void)state;
@@ -681,6 +713,7 @@ int main(void)
 		cmocka_unit_test(test_colors),
 		cmocka_unit_test(test_table_width),
 		cmocka_unit_test(test_progress),
+		cmocka_unit_test(test_stream_follows),
 		cmocka_unit_test(test_elixir_style),
 		cmocka_unit_test(test_agent_state),
 		cmocka_unit_test(test_man_and_completion),
