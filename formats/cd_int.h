@@ -101,6 +101,8 @@ const char *cd_cands_next(cd_cands *c, const char *from, const char *lim);
 /* Position of the next "\n=" at or after p, or NULL (SSE2 where the build has it):
  * the one byte search both the reader and the scanning thread use. */
 const char *cd_next_candidate(const char *p, const char *end);
+/* The same, with the widest vector unit this CPU has (AVX2 where there is one). */
+const char *cd_next_candidate_wide(const char *p, const char *end);
 void cd_cands_stop(cd_cands *c);
 /* Block size and the smallest input scanned ahead (defaults 4 MB and 64 MB; tests). */
 extern uint64_t cd_scan_block, cd_scan_min;

@@ -64,6 +64,26 @@ __attribute__((target("avx2"))) static const char *scan_avx2(const char *p, cons
 /* The first "\n=" at or after p whose '\n' is before lim (the '=' may be at lim). */
 typedef const char *(*scan_fn)(const char *p, const char *end);
 
+static scan_fn best_scan(void)
+{
+#if HAVE_X86
+	if (__builtin_cpu_supports("avx2"))
+		return scan_avx2;
+#endif
+	return cd_next_candidate;
+}
+
+const char *cd_next_candidate_wide(const char *p, const char *end)
+{
+	static _Atomic(scan_fn) fn;
+	scan_fn f = atomic_load_explicit(&fn, memory_order_relaxed);
+	if (!f) {
+		f = best_scan();
+		atomic_store_explicit(&fn, f, memory_order_relaxed);
+	}
+	return f(p, end);
+}
+
 static int fill(const cd_cands *c, block *b, uint64_t k, scan_fn scan)
 {
 	b->start = k * BLOCK;
@@ -93,11 +113,7 @@ static int fill(const cd_cands *c, block *b, uint64_t k, scan_fn scan)
 static void *producer(void *arg)
 {
 	cd_cands *c = arg;
-	scan_fn scan = cd_next_candidate;
-#if HAVE_X86
-	if (__builtin_cpu_supports("avx2"))
-		scan = scan_avx2;
-#endif
+	scan_fn scan = best_scan();
 	for (uint64_t k = 0; k < c->nblocks && !c->stop;) {
 		uint64_t cur = atomic_load(&c->cur);
 		if (k <= cur) {

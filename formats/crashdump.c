@@ -461,7 +461,7 @@ int bd_crashdump_read(bd_model *m, bd_error *err)
 				break;
 			const char *lim = (uint64_t)(end - from) > SCAN_WINDOW ? from + SCAN_WINDOW : end;
 			nl = cands ? cd_cands_next(cands, from, lim)
-				   : cd_next_candidate(from, lim < end ? lim + 1 : end);
+				   : cd_next_candidate_wide(from, lim < end ? lim + 1 : end);
 			if (nl || lim == end)
 				break;
 			from = lim;
