@@ -663,6 +663,71 @@ static void top_k(cand *cs, size_t n, size_t k)
 	}
 }
 
+/* Only the candidates at or above a floor take part (the caller uses no pick below it),
+ * in the order the selection over all n would give them: that selection swaps each
+ * pick with the element in its slot, which can move a candidate behind an equal one,
+ * so the moves are replayed. cs: the m candidates, idx = their position among all n
+ * (ascending). The picks, at most k, go to cs[0..]; returns how many. */
+static size_t top_k_floor(cand *cs, size_t m, size_t k)
+{
+	if (k > m)
+		k = m;
+	size_t *pos = malloc((m + 1) * sizeof *pos);
+	size_t *mv_at = malloc((k + 1) * sizeof *mv_at), *mv_who = malloc((k + 1) * sizeof *mv_who);
+	cand *out = malloc((k + 1) * sizeof *out);
+	unsigned char *taken = calloc(m + 1, 1);
+	size_t got = 0, nmv = 0;
+	if (!pos || !mv_at || !mv_who || !out || !taken)
+		goto done;
+	for (size_t j = 0; j < m; j++)
+		pos[j] = cs[j].idx;
+	for (size_t i = 0; i < k; i++) {
+		size_t best = SIZE_MAX;
+		for (size_t j = 0; j < m; j++)
+			if (!taken[j] && (best == SIZE_MAX || cs[j].vheap > cs[best].vheap ||
+					  (cs[j].vheap == cs[best].vheap && pos[j] < pos[best])))
+				best = j;
+		/* Who is in slot i now: the last element moved there, else the original. */
+		size_t who = SIZE_MAX, slot = i;
+		int moved = 0;
+		for (size_t t = nmv; t-- > 0;)
+			if (mv_at[t] == slot) {
+				who = mv_who[t];
+				moved = 1;
+				break;
+			}
+		if (!moved) {
+			size_t lo = 0, hi = m;
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (cs[mid].idx < slot)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			who = lo < m && cs[lo].idx == slot ? lo : SIZE_MAX;
+		}
+		size_t bp = pos[best];
+		if (bp != slot) {
+			if (who != SIZE_MAX)
+				pos[who] = bp;
+			mv_at[nmv] = bp;
+			mv_who[nmv++] = who;
+		}
+		pos[best] = slot;
+		taken[best] = 1;
+		out[got++] = cs[best];
+	}
+	memcpy(cs, out, got * sizeof *cs);
+done:
+	free(pos);
+	free(mv_at);
+	free(mv_who);
+	free(out);
+	free(taken);
+	return got;
+}
+
 /* Pairs from every holder's distinct references (sorted by binary). */
 static int build_pairs(bin_scan *s)
 {
@@ -714,11 +779,22 @@ static int bin_scan_run(bin_scan *s, const bd_model *m, const bd_analyze_opts *o
 		bin_scan_free(s);
 		return -1;
 	}
-	for (size_t i = 0; i < nprocs; i++) {
-		uint64_t words = an_val(procs[i].bin_vheap) + an_val(procs[i].old_bin_vheap);
-		cs[i] = (cand){words * ws, i};
+	if (!s->all && deep * 8 < nprocs) {
+		/* Millions of processes, a few holders above PIN_MIN: select among those. */
+		size_t nc = 0;
+		for (size_t i = 0; i < nprocs; i++) {
+			uint64_t words = an_val(procs[i].bin_vheap) + an_val(procs[i].old_bin_vheap);
+			if (words * ws >= PIN_MIN)
+				cs[nc++] = (cand){words * ws, i};
+		}
+		cs[top_k_floor(cs, nc, deep)].vheap = 0; /* the loop below stops there */
+	} else {
+		for (size_t i = 0; i < nprocs; i++) {
+			uint64_t words = an_val(procs[i].bin_vheap) + an_val(procs[i].old_bin_vheap);
+			cs[i] = (cand){words * ws, i};
+		}
+		top_k(cs, nprocs, deep);
 	}
-	top_k(cs, nprocs, deep);
 	for (; s->n < deep; s->n++) {
 		if (!s->all && cs[s->n].vheap < PIN_MIN)
 			break;
