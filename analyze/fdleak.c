@@ -22,7 +22,7 @@ enum { HOLD_WARN = 500, HOLD_INFO = 200 };
 
 static int has_prefix(const char *s, const char *p)
 {
-	return s && !strncmp(s, p, strlen(p));
+	return s && s[0] == p[0] && !strncmp(s, p, strlen(p));
 }
 
 static int is_io_server(const bd_proc *p)

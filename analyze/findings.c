@@ -374,7 +374,9 @@ const char *an_initial_call(an_ctx *c, const bd_proc *p)
 
 int an_is_system_proc(const bd_proc *p)
 {
-	return p->spawned_as && p->spawned_as[0] == 'e' && !strncmp(p->spawned_as, "erts_", 5);
+	/* called for every process by several analyses: no library call */
+	const char *s = p->spawned_as;
+	return s && s[0] == 'e' && s[1] == 'r' && s[2] == 't' && s[3] == 's' && s[4] == '_';
 }
 
 const bd_proc *an_running_proc(an_ctx *c)
