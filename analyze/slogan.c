@@ -699,6 +699,10 @@ static void vm_error(an_ctx *c)
 		      "pids limit and memory";
 	else if (s->cls == BD_SL_DIST_BUFFER)
 		adv = "A distribution message was too large: send big data in chunks";
+	else if (s->cls == BD_SL_SYSTEM_PROCESS && s->text && strstr(s->text, "terminated: killed"))
+		/* killed: an exit(Pid, kill) from Erlang code, not the VM failing */
+		adv = "A system process was killed: some code sent it exit(Pid, kill) (a loop over "
+		      "erlang:processes() killing everything, or a stale pid reused); find that code";
 	else if (s->cls == BD_SL_SYSTEM_PROCESS)
 		adv = "A system process died: usually a VM bug or NIF corruption; report it";
 	else if (s->cls == BD_SL_INDEX_TABLE)
