@@ -91,13 +91,24 @@ static int find_handlers(an_ctx *c, handler *hs)
 	return n;
 }
 
-/* Is p busy logging: in the logging path, or formatting under a logger frame? */
+/* Where the logging path waits on the handler: logger_h_common:log/2 checks that the
+ * handler is alive (is_process_alive/1 is a signal to the handler and a receive of its
+ * answer in OTP 23+) and, in sync mode, calls it. A flood keeps most callers there,
+ * waiting or just woken. */
+static int handler_wait(const char *mfa)
+{
+	return has_prefix(mfa, "erts_internal:is_process_alive") || has_prefix(mfa, "gen:do_call");
+}
+
+/* Is p busy logging: in the logging path, formatting under a logger frame, or waiting
+ * on the handler under one? */
 static int logging(an_ctx *c, const bd_proc *p, size_t *decoded)
 {
 	const char *pc = p->pc_mfa ? p->pc_mfa : p->current_call;
 	if (logger_module(pc) || logger_module(p->current_call))
 		return 1;
-	if (!format_module(pc) || p->state == BD_PS_WAITING || *decoded >= MAX_STACKS)
+	int waits = handler_wait(pc) || handler_wait(p->current_call);
+	if ((!waits && (!format_module(pc) || p->state == BD_PS_WAITING)) || *decoded >= MAX_STACKS)
 		return 0;
 	(*decoded)++;
 	bd_heap *h = an_heap(c, p);
@@ -164,18 +175,27 @@ static const bd_proc *spawner(an_ctx *c, const unsigned char *mark, const grp *g
 	return *cnt * 2 >= g->n ? bd_proc_by_pid(c->m, best) : NULL;
 }
 
-/* The handler's mailbox_overload says "do not wait inside the callback": OTP's code,
- * not the user's. It becomes context for this finding. */
-static void fold_mailbox(an_ctx *c, const bd_proc *hp)
+/* The handler's mailbox_overload and the blocked_call of the callers waiting on it say
+ * "do not wait inside the callback": OTP's or Elixir's code, not the user's (sync mode
+ * makes callers wait on purpose). They become context for this finding, whichever
+ * moment of the flood the dump caught (150 callers in sync mode made the blocked_call
+ * critical and first). */
+static void fold_handler(an_ctx *c, const bd_proc *hp)
 {
 	for (size_t i = 0; i < c->nf; i++) {
 		an_finding *f = c->f[i];
-		if (f->pub.kind != BD_F_MAILBOX_OVERLOAD || !bd_pid_eq(f->pub.subject.pid, hp->pid))
+		if ((f->pub.kind != BD_F_MAILBOX_OVERLOAD && f->pub.kind != BD_F_BLOCKED_CALL) ||
+		    !f->pub.subject.type || strcmp(f->pub.subject.type, "process") ||
+		    !bd_pid_eq(f->pub.subject.pid, hp->pid))
 			continue;
 		f->pub.severity = BD_SEV_INFO;
 		f->pub.score = 4;
-		f->pub.advice = "This is a logger handler: its queue is the log flood "
-				"(see logger_overload), not a receive to fix";
+		f->pub.advice = f->pub.kind == BD_F_BLOCKED_CALL
+			? "These callers wait for a logger handler (sync mode, or a handler "
+			  "that writes before it answers): the log flood (see logger_overload), "
+			  "not a stuck server"
+			: "This is a logger handler: its queue is the log flood "
+			  "(see logger_overload), not a receive to fix";
 	}
 }
 
@@ -249,7 +269,7 @@ static void report(an_ctx *c, const handler *h, int nh, const unsigned char *mar
 			  : !strcmp(h->kind, "error_logger")
 			  ? "error_logger has none: move its handlers to logger, which does"
 			  : "sync_mode_qlen, drop_mode_qlen, burst_limit_max_count in the handler's config");
-	fold_mailbox(c, hp);
+	fold_handler(c, hp);
 }
 
 void an_logger(an_ctx *c)
@@ -287,9 +307,10 @@ void an_logger(an_ctx *c)
 		if (is_handler || an_is_system_proc(p))
 			continue;
 		int calling = calls_handler(c, p, hs, nh);
-		if (p->state != BD_PS_WAITING || calling)
+		int lg = calling || logging(c, p, &decoded);
+		if (p->state != BD_PS_WAITING || lg)
 			active++;
-		if (!calling && !logging(c, p, &decoded))
+		if (!lg)
 			continue;
 		mark[i] = 1;
 		nlog++;
