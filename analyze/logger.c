@@ -175,27 +175,33 @@ static const bd_proc *spawner(an_ctx *c, const unsigned char *mark, const grp *g
 	return *cnt * 2 >= g->n ? bd_proc_by_pid(c->m, best) : NULL;
 }
 
-/* The handler's mailbox_overload and the blocked_call of the callers waiting on it say
- * "do not wait inside the callback": OTP's or Elixir's code, not the user's (sync mode
- * makes callers wait on purpose). They become context for this finding, whichever
- * moment of the flood the dump caught (150 callers in sync mode made the blocked_call
- * critical and first). */
-static void fold_handler(an_ctx *c, const bd_proc *hp)
+/* The handler's mailbox_overload says "do not wait inside the callback": OTP's code,
+ * not the user's. It becomes context for this finding. */
+static void fold_mailbox(an_ctx *c, const bd_proc *hp)
 {
 	for (size_t i = 0; i < c->nf; i++) {
 		an_finding *f = c->f[i];
-		if ((f->pub.kind != BD_F_MAILBOX_OVERLOAD && f->pub.kind != BD_F_BLOCKED_CALL) ||
-		    !f->pub.subject.type || strcmp(f->pub.subject.type, "process") ||
-		    !bd_pid_eq(f->pub.subject.pid, hp->pid))
+		if (f->pub.kind != BD_F_MAILBOX_OVERLOAD || !bd_pid_eq(f->pub.subject.pid, hp->pid))
 			continue;
 		f->pub.severity = BD_SEV_INFO;
 		f->pub.score = 4;
-		f->pub.advice = f->pub.kind == BD_F_BLOCKED_CALL
-			? "These callers wait for a logger handler (sync mode, or a handler "
-			  "that writes before it answers): the log flood (see logger_overload), "
-			  "not a stuck server"
-			: "This is a logger handler: its queue is the log flood "
-			  "(see logger_overload), not a receive to fix";
+		f->pub.advice = "This is a logger handler: its queue is the log flood "
+				"(see logger_overload), not a receive to fix";
+	}
+}
+
+/* Callers blocked on the handler are the processes logging in sync mode, which
+ * this finding counts (waiting_for_handler): the flood, not a server to fix. */
+static void fold_callers(an_ctx *c, const bd_proc *hp, uint64_t ncalling)
+{
+	for (size_t i = 0; ncalling && i < c->nf; i++) {
+		an_finding *f = c->f[i];
+		if (f->pub.kind != BD_F_BLOCKED_CALL || !bd_pid_eq(f->pub.subject.pid, hp->pid))
+			continue;
+		f->pub.severity = BD_SEV_INFO;
+		f->pub.score = 4;
+		f->pub.advice = "This is a logger handler: its callers are processes logging in "
+				"sync mode, the log flood (see logger_overload)";
 	}
 }
 
@@ -269,7 +275,9 @@ static void report(an_ctx *c, const handler *h, int nh, const unsigned char *mar
 			  : !strcmp(h->kind, "error_logger")
 			  ? "error_logger has none: move its handlers to logger, which does"
 			  : "sync_mode_qlen, drop_mode_qlen, burst_limit_max_count in the handler's config");
-	fold_handler(c, hp);
+	fold_mailbox(c, hp);
+	if (sev != BD_SEV_INFO)
+		fold_callers(c, hp, ncalling);
 }
 
 void an_logger(an_ctx *c)
