@@ -528,15 +528,7 @@ static void json_input(jw *w, const char *k, const char *path, const bd_model *m
 	jw_obj(w);
 	jw_kstr(w, "path", path);
 	jw_kstr(w, "error", *problem ? problem : NULL);
-	jw_kstr(w, "created", n->created);
-	jw_key(w, "created_unix");
-	if (n->created_unix == INT64_MIN)
-		jw_null(w);
-	else
-		jw_i64(w, n->created_unix);
-	jw_kstr(w, "slogan", n->slogan);
-	jw_key(w, "truncated");
-	jw_bool(w, n->truncated);
+	json_input_facts(w, n);
 	jw_obj_end(w);
 }
 

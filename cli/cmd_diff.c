@@ -398,6 +398,12 @@ static void json_side(jw *w, const char *k, const bd_model *m, const char *path)
 	jw_obj(w);
 	jw_kstr(w, "path", path);
 	jw_kstr(w, "node", n->node_name);
+	json_input_facts(w, n);
+	jw_obj_end(w);
+}
+
+void json_input_facts(jw *w, const bd_node_info *n)
+{
 	jw_kstr(w, "created", n->created);
 	jw_key(w, "created_unix");
 	if (n->created_unix == INT64_MIN)
@@ -407,7 +413,6 @@ static void json_side(jw *w, const char *k, const bd_model *m, const char *path)
 	jw_kstr(w, "slogan", n->slogan);
 	jw_key(w, "truncated");
 	jw_bool(w, n->truncated);
-	jw_obj_end(w);
 }
 
 static void json_rate(jw *w, const char *k, const bd_diff *d, int64_t dd)

@@ -369,7 +369,6 @@ static void print_sched_table(const bd_model *m, const bd_sched *s, size_t n)
 		{NULL, 0, 0, 0, 7, 0, 1}};
 	enum { NC = 9 };
 	int live = is_live(m); /* a capture reads run queues, not what runs or sleeps */
-	char pid[48];
 	tgrid g;
 	if (tgrid_init(&g, n, NC))
 		return;
@@ -382,12 +381,8 @@ static void print_sched_table(const bd_model *m, const bd_sched *s, size_t n)
 		fmt_count(s[i].rq_max, c[4], TGRID_CELL);
 		fmt_count(s[i].rq_port, c[5], TGRID_CELL);
 		snprintf(c[6], TGRID_CELL, "%s", live ? "?" : "-");
-		if (bd_pid_valid(s[i].current)) {
-			char sn[256];
-			const char *nm = style_label(bd_pid_name(m, s[i].current), sn, sizeof sn);
-			snprintf(c[6], 96, "%s%s%s", bd_pid_fmt(s[i].current, pid, sizeof pid),
-				 nm ? " " : "", nm ? out_txt(nm) : "");
-		}
+		if (bd_pid_valid(s[i].current))
+			owner_label(m, s[i].current, c[6], 96);
 		snprintf(c[7], TGRID_CELL, "%s",
 			 s[i].sleep_flags && *s[i].sleep_flags ? out_txt(s[i].sleep_flags)
 			 : live && !s[i].sleep_flags	       ? "?"

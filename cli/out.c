@@ -504,7 +504,7 @@ void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_
 
 void table_fprint(FILE *f, const tcol *cols, size_t ncols, const char *const *cells, size_t nrows)
 {
-	size_t w[32], used = 0, width = f == stdout ? (size_t)out_columns() : 0;
+	size_t w[32] = {0}, used = 0, width = f == stdout ? (size_t)out_columns() : 0;
 	int on[32];
 	if (ncols > 32)
 		ncols = 32;
