@@ -860,6 +860,31 @@ static void test_calm_fixtures(void **state)
 	}
 }
 
+/* samples/log_flood dumped while its logger handler was Suspended (in
+ * erlang:bif_return_trap/2, no port busy) with 187 loggers waiting on it in sync
+ * mode: the flood is the cause; the blocked callers of the handler are the same
+ * loggers (info), and no advice sends the reader to a busy port there is not. */
+static void test_log_flood_suspended(void **state)
+{
+	(void)state;
+	const char *d = tu_fixture("tests/fixtures/analyze/log_flood_suspended.dump.zst");
+	char *json, buf[1024];
+	assert_int_equal(tu_run(&json, "analyze --json %s", d), 0);
+	char *first = finding(json, 1, NULL);
+	assert_non_null(first);
+	assert_string_equal(str(first, "kind", buf, sizeof buf), "logger_overload");
+	assert_int_equal(num(first, "waiting_for_handler"), 187);
+	char *bc = finding(json, 0, "blocked_call");
+	assert_non_null(bc);
+	assert_string_equal(str(bc, "severity", buf, sizeof buf), "info");
+	assert_contains(str(bc, "advice", buf, sizeof buf), "logger_overload");
+	assert_null(strstr(json, "see busy_port"));
+	free(bc);
+	free(first);
+	free(json);
+	unlink(d);
+}
+
 static void test_fixtures(void **state)
 {
 	(void)state;
@@ -1053,6 +1078,7 @@ int main(void)
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_calm_fixtures),
+		cmocka_unit_test(test_log_flood_suspended),
 		cmocka_unit_test(test_rabbit_alarm),
 		cmocka_unit_test(test_wild_quiet),
 		cmocka_unit_test(test_snapshot_same),
