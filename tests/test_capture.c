@@ -631,7 +631,7 @@ static void test_capture_memory_alarm(void **state)
 		fail_msg("capture exit %d: %s", rc, err);
 	free(err);
 	kill(node, SIGUSR1); /* the VM writes its crash dump, then exits */
-	wait_exit(node, 60);
+	tu_wait_exit(node, 60, 1);
 	stop_node(node);
 
 	jv *ld, *dd;
