@@ -994,7 +994,27 @@ static size_t out_hang(const unsigned char *p, size_t n, size_t cols)
 	return h <= cols / 2 ? h : lead + 2 <= cols / 2 ? lead + 2 : 2;
 }
 
-static int fit_put(const void *p, size_t n) { return write_fd(guard.fd, p, n); }
+/* Fitted lines gather here: a write per buffer, not per piece. */
+static char fit_buf[8192];
+static size_t fit_nbuf;
+
+static int fit_flush(void)
+{
+	int rc = fit_nbuf ? write_fd(guard.fd, fit_buf, fit_nbuf) : 0;
+	fit_nbuf = 0;
+	return rc;
+}
+
+static int fit_put(const void *p, size_t n)
+{
+	if (fit_nbuf + n > sizeof fit_buf && fit_flush())
+		return -1;
+	if (n > sizeof fit_buf)
+		return write_fd(guard.fd, p, n);
+	memcpy(fit_buf + fit_nbuf, p, n);
+	fit_nbuf += n;
+	return 0;
+}
 
 /* A break is allowed before a space that does not split a number from its unit. */
 static int space_breaks(const unsigned char *p, size_t i, size_t n)
@@ -1087,7 +1107,8 @@ static int fit_take(const char *p, size_t n)
 			unsigned char *b = guard.nline + k <= LINE_MAX_FIT ? realloc(guard.line, cap)
 									  : NULL;
 			if (!b) { /* a line beyond any terminal: pass it as it is */
-				if (write_fd(guard.fd, (const char *)guard.line, guard.nline))
+				if (fit_flush() ||
+				    write_fd(guard.fd, (const char *)guard.line, guard.nline))
 					return -1;
 				guard.nline = 0;
 				if (write_fd(guard.fd, p, nl ? k + 1 : k))
@@ -1111,7 +1132,7 @@ static int fit_take(const char *p, size_t n)
 			n--;
 		}
 	}
-	return 0;
+	return fit_flush();
 }
 
 void out_fit_lines(int mode)
@@ -1181,6 +1202,8 @@ static int guard_close(void *c)
 	return rc;
 }
 
+static FILE *guard_file; /* stdout once guarded */
+
 void out_guard_stdout(void)
 {
 	if (guard.fd >= 0)
@@ -1193,12 +1216,12 @@ void out_guard_stdout(void)
 	guard.fd = fileno(stdout);
 	if (isatty(guard.fd)) /* as the terminal's stdout was: a line at a time */
 		setvbuf(f, NULL, _IOLBF, 0);
-	stdout = f;
+	stdout = guard_file = f;
 }
 
 void out_sgr(const char *seq)
 {
-	if (guard.fd < 0) {
+	if (guard.fd < 0 || stdout != guard_file) { /* stdout caught in memory: in its place */
 		fputs(seq, stdout);
 		return;
 	}
