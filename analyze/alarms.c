@@ -29,6 +29,7 @@ typedef struct alarm_scan {
 	uint64_t nalarms;
 	const bd_proc *manager; /* where the alarms were read */
 	int from_otp_only;      /* only OTP's alarm_handler (os_mon) had memory alarms */
+	bd_pid big_proc;        /* os_mon's process_memory_high_watermark: the process */
 	bd_pid alertees[64];    /* readers told to conserve resources (first ones) */
 	size_t nalertees;
 	uint64_t alertees_total;
@@ -77,9 +78,14 @@ static void alarm_list(an_ctx *c, alarm_scan *s, const bd_term *l)
 {
 	const bd_term *items[32];
 	int64_t n = bd_term_list(l, items, 32);
-	for (int64_t i = 0; i < n && i < 32; i++)
-		if (items[i]->kind == BD_T_TUPLE && items[i]->n == 2)
-			add_alarm(c, s, bd_term_elem(items[i], 0));
+	for (int64_t i = 0; i < n && i < 32; i++) {
+		if (items[i]->kind != BD_T_TUPLE || items[i]->n != 2)
+			continue;
+		const bd_term *id = bd_term_elem(items[i], 0), *desc = bd_term_elem(items[i], 1);
+		add_alarm(c, s, id);
+		if (bd_term_is_atom(id, "process_memory_high_watermark") && desc && desc->kind == BD_T_PID)
+			s->big_proc = desc->u.pid;
+	}
 }
 
 typedef void (*entry_fn)(void *ud, const bd_term *key, const bd_term *value);
@@ -225,6 +231,20 @@ static void read_monitor(an_ctx *c, monitor *mo)
 	}
 }
 
+/* A live capture's answer of the reader, [{state, S}], in its first frame. */
+static const char *live_reader_state(const bd_frame *fr, size_t nf)
+{
+	for (uint32_t k = 0; nf && k < fr[0].nslots; k++) {
+		const bd_term *t = fr[0].slots[k].term, *items[2];
+		if (bd_term_list(t, items, 2) != 1 || !bd_term_is_atom(bd_term_elem(items[0], 0), "state"))
+			continue;
+		const bd_term *s = bd_term_elem(items[0], 1);
+		return bd_term_is_atom(s, "blocked") ? "blocked" : bd_term_is_atom(s, "blocking") ? "blocking"
+											 : "other";
+	}
+	return NULL;
+}
+
 /* A RabbitMQ reader's #v1{} record and its connection_state. */
 static const char *reader_state(an_ctx *c, const bd_proc *p, const bd_term **v1)
 {
@@ -235,6 +255,10 @@ static const char *reader_state(an_ctx *c, const bd_proc *p, const bd_term **v1)
 	*v1 = NULL;
 	if (!h || bd_heap_stack(h, &fr, &nf, &err))
 		return NULL;
+	const char *live = !strcmp(bd_model_node(c->m)->source ? bd_model_node(c->m)->source : "", "live")
+		? live_reader_state(fr, nf) : NULL;
+	if (live)
+		return live;
 	for (size_t i = 0; i < nf && i < 4; i++)
 		for (uint32_t k = 0; k < fr[i].nslots; k++) {
 			const bd_term *t = fr[i].slots[k].term;
@@ -370,13 +394,22 @@ static void report(an_ctx *c, const alarm_scan *s, const monitor *mo)
 				  names[0] ? ": " : "", names)
 		: "";
 	if (!broker) {
-		an_title(c, f, "os_mon alarms set (%s): the host's memory is above its high watermark; "
-			 "the node itself uses %s", s->alarms,
+		const bd_proc *big = bd_pid_valid(s->big_proc) ? bd_proc_by_pid(c->m, s->big_proc) : NULL;
+		if (big) {
+			an_related(c, f, big, "largest");
+			an_ev_str(c, f, "largest_process", "%s", an_proc_label(c, big));
+			an_ev_bytes(c, f, "largest_process_bytes", big->memory);
+		}
+		an_title(c, f, "os_mon alarms set (%s): memory is above its high watermark%s; the node "
+			 "itself uses %s", s->alarms,
+			 big ? bd_arena_printf(c->arena, " (the largest process: %s)", an_proc_label(c, big)) : "",
 			 an_bytes(c, an_val(bd_model_memory(c->m)->total)));
-		an_advice(c, f, "memsup raises system_memory_high_watermark when the host uses more than "
-			  "80 %% of its memory (process_memory_high_watermark for one process above 5 %%): "
-			  "see what else runs on the host, or whether this node grows (memory_hog, ets "
-			  "and binary findings)");
+		an_advice(c, f, "memsup raises system_memory_high_watermark when the host's memory use "
+			  "passes os_mon's system_memory_high_watermark (80 %% by default), and "
+			  "process_memory_high_watermark when one process uses more than "
+			  "process_memory_high_watermark of it (5 %% by default): see what else runs on the "
+			  "host, or whether this node grows (memory_hog, ets and binary findings); a low "
+			  "configured watermark raises them on a healthy host");
 		return;
 	}
 	an_title(c, f, "Memory alarm set (%s)%s%s", s->nalarms ? s->alarms : "vm_memory_monitor",
@@ -391,6 +424,7 @@ void an_alarms(an_ctx *c)
 {
 	alarm_scan s;
 	memset(&s, 0, sizeof s);
+	s.big_proc = BD_PID_NONE;
 	/* Cheap test first: no alarm manager, nothing to read. */
 	const bd_proc *rabbit = bd_proc_find(c->m, "rabbit_alarm");
 	const bd_proc *otp = bd_proc_find(c->m, "alarm_handler");

@@ -562,7 +562,14 @@ static void leak(an_ctx *c, holder *h, const bin_scan *s)
 	 * a few receive buffers holds them mostly unused (that is pinning, reported as
 	 * such), not a store of its own. */
 	uint64_t used = alone > h->pin_alone ? alone - h->pin_alone : 0;
-	int warn = used >= LEAK_MIN;
+	/* A live capture lists every reference the process has (process_info(P, binary)),
+	 * garbage not yet collected included, each with the whole binary's size even for
+	 * a slice: what it alone keeps is an upper bound there (a writer sending slices
+	 * of receive buffers, a busy channel between collections). A warning then needs
+	 * that bound to be a tenth of the node's binary memory as well. */
+	const char *src = bd_model_node(c->m)->source;
+	int live_bound = src && !strcmp(src, "live") && s->binmem && used * 10 < s->binmem;
+	int warn = used >= LEAK_MIN && !live_bound;
 	bd_severity sev = big ? BD_SEV_CRITICAL : warn ? BD_SEV_WARNING : BD_SEV_INFO;
 	an_finding *f = an_new(c, BD_F_BINARY_LEAK, sev,
 			       sev == BD_SEV_INFO ? 4 : size_score(held, big ? 55 : 40));
@@ -582,6 +589,11 @@ static void leak(an_ctx *c, holder *h, const bin_scan *s)
 	}
 	if (s->binmem)
 		an_ev_pct(c, f, "share_of_binary_memory", 100.0 * (double)held / (double)s->binmem);
+	if (live_bound && used >= LEAK_MIN && !big)
+		an_ev_str(c, f, "note", "a live capture counts every reference with its binary's "
+			  "whole size, garbage and slices included: what it alone keeps (at most %s, "
+			  "%.1f %% of binary memory) may be messages passing through",
+			  an_bytes(c, used), 100.0 * (double)used / (double)s->binmem);
 	if (h->nrefs && alone < held) {
 		an_ev_bytes(c, f, "refc_bytes_alone", alone);
 		if (sev == BD_SEV_INFO && alone < LEAK_MIN)

@@ -179,6 +179,21 @@ static void fold_mailbox(an_ctx *c, const bd_proc *hp)
 	}
 }
 
+/* Callers blocked on the handler are the processes logging in sync mode, which
+ * this finding counts (waiting_for_handler): the flood, not a server to fix. */
+static void fold_callers(an_ctx *c, const bd_proc *hp, uint64_t ncalling)
+{
+	for (size_t i = 0; ncalling && i < c->nf; i++) {
+		an_finding *f = c->f[i];
+		if (f->pub.kind != BD_F_BLOCKED_CALL || !bd_pid_eq(f->pub.subject.pid, hp->pid))
+			continue;
+		f->pub.severity = BD_SEV_INFO;
+		f->pub.score = 4;
+		f->pub.advice = "This is a logger handler: its callers are processes logging in "
+				"sync mode, the log flood (see logger_overload)";
+	}
+}
+
 static void report(an_ctx *c, const handler *h, int nh, const unsigned char *mark, uint64_t nlog,
 		   uint64_t ncalling, const grp *dom, uint64_t active)
 {
@@ -250,6 +265,8 @@ static void report(an_ctx *c, const handler *h, int nh, const unsigned char *mar
 			  ? "error_logger has none: move its handlers to logger, which does"
 			  : "sync_mode_qlen, drop_mode_qlen, burst_limit_max_count in the handler's config");
 	fold_mailbox(c, hp);
+	if (sev != BD_SEV_INFO)
+		fold_callers(c, hp, ncalling);
 }
 
 void an_logger(an_ctx *c)

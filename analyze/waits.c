@@ -415,7 +415,18 @@ static const char *why_stuck(an_ctx *c, const bd_proc *t, bd_pid target, end_kin
 	return bd_arena_printf(c->arena, "is busy in %s", t->pc_mfa ? t->pc_mfa : "?");
 }
 
-static const char *stuck_advice(const an_activity *a)
+/* Is a port of the node busy (BUSY_PORT in its task flags)? */
+static int any_busy_port(an_ctx *c)
+{
+	size_t n;
+	const bd_port *pt = bd_model_ports(c->m, &n);
+	for (size_t i = 0; i < n; i++)
+		if (pt[i].task_flags && strstr(pt[i].task_flags, "BUSY_PORT"))
+			return 1;
+	return 0;
+}
+
+static const char *stuck_advice(an_ctx *c, const an_activity *a)
 {
 	if (a->agent_fun)
 		return "The function given to Agent.update/get_and_update runs inside the Agent "
@@ -438,8 +449,15 @@ static const char *stuck_advice(const an_activity *a)
 				"answer later with gen_server:reply/2; callers should use finite "
 				"time-outs";
 	case AN_ACT_SUSPENDED:
-		return "It is suspended (by a busy port, or erlang:suspend_process/1): its callers "
-		       "hang until it resumes; see busy_port";
+		/* No busy port: the dump caught it suspended by someone, or by the VM for a
+		 * moment (a dirty garbage collection); its callers wait until it resumes. */
+		return any_busy_port(c)
+			? "It is suspended (by a busy port, or erlang:suspend_process/1): its "
+			  "callers hang until it resumes; see busy_port"
+			: "It is suspended (erlang:suspend_process/1, or by the VM for a moment, "
+			  "as for a garbage collection on a dirty scheduler; no port is busy): its "
+			  "callers wait until it resumes; see what it was doing (its stack) and "
+			  "what else the callers wait for";
 	default:
 		return statem ? "A receive inside a state callback blocks every caller: return, "
 				"handle the awaited message as an event, and reply with "
@@ -549,7 +567,7 @@ static int blocked(an_ctx *c, wnode *w, long term, long *members, size_t nm)
 	const char *req = call_request(c, head);
 	if (req)
 		an_ev_str(c, f, "request", "%s", req);
-	an_advice(c, f, "%s", k == END_STUCK ? stuck_advice(&a)
+	an_advice(c, f, "%s", k == END_STUCK ? stuck_advice(c, &a)
 		  : k == END_OVERLOADED ? "Callers wait on an overloaded server: relieve it (see "
 		    "mailbox_overload) and give the calls finite time-outs"
 		  : k == END_DEAD ? "The callee is gone: the callers will hang until their time-out; "

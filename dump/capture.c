@@ -1,7 +1,8 @@
 /* Live capture over ei (include/beamdump/capture.h): the connection (epmd lookup,
  * handshake), rpc calls with a poll loop that honours a stop flag, and the reply
  * decoders that fill a bd_live builder. Only read-only BIFs are called, through rex,
- * with external funs (EXPORT_EXT) for batching, so no code is loaded on the node. */
+ * with external funs (EXPORT_EXT) for batching, so no code is loaded on the node; the
+ * one exception is sys:get_state/2 of a few alarm managers (collect_states). */
 #define _GNU_SOURCE
 #define _REENTRANT /* libei.a is the thread-safe build: erl_errno is per thread */
 #include <arpa/inet.h>
@@ -1006,7 +1007,7 @@ static void it_binary(call *k, size_t row, const char *b, int *i)
 static void it_dictionary(call *k, size_t row, const char *b, int *i)
 {
 	static const char *const keep[] = {"$ancestors", "$initial_call", "$process_label",
-					   "process_name"};
+					   "process_name", "connection_user_provided_name"};
 	int n, j = *i;
 	if (ei_decode_list_header(b, &j, &n)) {
 		skip(b, i);
@@ -1520,6 +1521,257 @@ out:
 	return rc;
 }
 
+/* ---- behaviour states of the alarm managers ----
+ * A crash dump holds a behaviour's state in its loop frame's y registers, and the
+ * analyses read it there (memory_alarm: OTP's alarm_handler, RabbitMQ's rabbit_alarm
+ * and vm_memory_monitor, the blocked connection readers). A live capture asks the
+ * process (sys:get_state/2, a system message every behaviour answers) and writes the
+ * state into the same frame, in the layout of the VM's own loop: a gen_event's
+ * handler list [{handler, Mod, Id, State, false}], a gen_server's Mod then State. */
+enum { STATE_MAX = 256 << 10, STATE_TMO_MS = 1000, READERS_MAX = 64, READERS_MS = 5000 };
+
+static const struct {
+	const char *name, *frame; /* registered name; its loop function's prefix */
+	int event;                /* gen_event (else gen_server) */
+} managers[] = {
+	{"alarm_handler", "gen_event:", 1},
+	{"rabbit_alarm", "gen_event:", 1},
+	{"vm_memory_monitor", "gen_server:", 0},
+};
+
+/* sys:get_state(Who, Tmo) where Who is a name (atom) or a pid (its ETF bytes).
+ * 1: a state at x.buff + *idx; 0: the process did not answer (not an error of the
+ * capture); < 0: the error of a lost connection or a stop. */
+static int get_state(call *k, const char *name, const char *pid, int pid_len, unsigned tmo,
+		     ei_x_buff *x, int *idx)
+{
+	ei_x_buff a;
+	ei_x_new(&a);
+	ei_x_encode_list_header(&a, 2);
+	if (name)
+		ei_x_encode_atom(&a, name);
+	else
+		ei_x_append_buf(&a, pid, pid_len);
+	ei_x_encode_long(&a, (long)tmo);
+	ei_x_encode_empty_list(&a);
+	int rc = rpc(k, "sys", "get_state", &a, x, idx);
+	ei_x_free(&a);
+	if (rc && !k->lost && !k->stopped) { /* badrpc: no such process, timeout */
+		k->err->code = 0;
+		k->err->msg[0] = 0;
+		return 0;
+	}
+	if (rc)
+		return -rc;
+	int end = *idx;
+	return !skip(x->buff, &end) && end - *idx <= STATE_MAX;
+}
+
+/* [{Mod, Id, State}] (sys:get_state of a gen_event) as the manager's handler list. */
+static int handler_list(const char *b, int i, ei_x_buff *out)
+{
+	int n;
+	if (ei_decode_list_header(b, &i, &n) || n <= 0)
+		return -1;
+	ei_x_encode_list_header(out, n);
+	for (int e = 0; e < n; e++) {
+		int ar, s;
+		if (ei_decode_tuple_header(b, &i, &ar) || ar != 3)
+			return -1;
+		ei_x_encode_tuple_header(out, 5);
+		ei_x_encode_atom(out, "handler");
+		for (int q = 0; q < 3; q++) {
+			s = i;
+			if (skip(b, &i))
+				return -1;
+			ei_x_append_buf(out, b + s, i - s);
+		}
+		ei_x_encode_atom(out, "false");
+	}
+	ei_x_encode_empty_list(out);
+	return 0;
+}
+
+/* Pids in a term (the alertees of rabbit_alarm), and whether it names a resource
+ * alarm (the atom memory or disk). */
+typedef struct pid_walk {
+	int pid_off[READERS_MAX], pid_len[READERS_MAX];
+	int npids;
+	int alarm;
+} pid_walk;
+
+static int walk_term(const char *b, int *i, int depth, pid_walk *w)
+{
+	int t = type_of(b, *i, NULL), n, s = *i;
+	if (depth > 40)
+		return skip(b, i);
+	if (is_pid_type(t)) {
+		if (skip(b, i))
+			return -1;
+		if (w->npids < READERS_MAX) {
+			w->pid_off[w->npids] = s;
+			w->pid_len[w->npids++] = *i - s;
+		}
+		return 0;
+	}
+	if (t == ERL_ATOM_EXT || t == ERL_SMALL_ATOM_EXT || t == ERL_ATOM_UTF8_EXT ||
+	    t == ERL_SMALL_ATOM_UTF8_EXT) {
+		char a[MAXATOMLEN_UTF8];
+		if (dec_atom(b, i, a))
+			return -1;
+		w->alarm |= !strcmp(a, "memory") || !strcmp(a, "disk");
+		return 0;
+	}
+	if (t == ERL_SMALL_TUPLE_EXT || t == ERL_LARGE_TUPLE_EXT || t == ERL_MAP_EXT) {
+		if ((t == ERL_MAP_EXT ? ei_decode_map_header(b, i, &n) : ei_decode_tuple_header(b, i, &n)))
+			return -1;
+		for (int e = 0; e < (t == ERL_MAP_EXT ? 2 * n : n); e++)
+			if (walk_term(b, i, depth + 1, w))
+				return -1;
+		return 0;
+	}
+	if (t == ERL_LIST_EXT) {
+		if (ei_decode_list_header(b, i, &n))
+			return -1;
+		for (int e = 0; e <= n; e++) /* the elements, then the tail */
+			if (walk_term(b, i, depth + 1, w))
+				return -1;
+		return 0;
+	}
+	return skip(b, i);
+}
+
+static size_t row_named(call *k, const char *name)
+{
+	const char *a = bd_live_atom(k->lv, name, strlen(name));
+	for (size_t r = 0; r < bd_live_proc_count(k->lv); r++)
+		if (bd_live_proc_at(k->lv, r)->name == a)
+			return r;
+	return SIZE_MAX;
+}
+
+/* The state goes on frame 0 when the process sits in its loop (the current function
+ * is the loop's); a process busy elsewhere keeps no state from us. */
+static int in_loop(call *k, size_t row, const char *prefix)
+{
+	const char *pc = bd_live_proc_at(k->lv, row)->pc_mfa;
+	return pc && !strncmp(pc, prefix, strlen(prefix));
+}
+
+/* gen_server:call(Pid, {info, [state]}, Tmo), which a RabbitMQ connection reader
+ * answers with {ok, [{state, S}]} (its whole state holds the unread socket data:
+ * megabytes per blocked connection). 1: the [{state, S}] list at x.buff + *idx. */
+static int reader_info(call *k, const char *pid, int pid_len, ei_x_buff *x, int *idx)
+{
+	ei_x_buff a;
+	ei_x_new(&a);
+	ei_x_encode_list_header(&a, 3);
+	ei_x_append_buf(&a, pid, pid_len);
+	ei_x_encode_tuple_header(&a, 2);
+	ei_x_encode_atom(&a, "info");
+	ei_x_encode_list_header(&a, 1);
+	ei_x_encode_atom(&a, "state");
+	ei_x_encode_empty_list(&a);
+	ei_x_encode_long(&a, STATE_TMO_MS / 2);
+	ei_x_encode_empty_list(&a);
+	int rc = rpc(k, "gen_server", "call", &a, x, idx);
+	ei_x_free(&a);
+	if (rc && !k->lost && !k->stopped) { /* not a reader, or no answer in time */
+		k->err->code = 0;
+		k->err->msg[0] = 0;
+		return 0;
+	}
+	if (rc)
+		return -rc;
+	int ar, end;
+	char tag[MAXATOMLEN_UTF8];
+	if (ei_decode_tuple_header(x->buff, idx, &ar) || ar != 2 || dec_atom(x->buff, idx, tag) ||
+	    strcmp(tag, "ok"))
+		return 0;
+	end = *idx;
+	return !skip(x->buff, &end) && end - *idx <= 4096;
+}
+
+/* The connection readers rabbit_alarm told to conserve resources, while an alarm is
+ * set: whether each is blocked (a dump has it in the reader's #v1{} record; live,
+ * the reader's own answer [{state, S}] goes in the same place). */
+static int reader_states(call *k, const pid_walk *w, const char *b)
+{
+	double until = now_s() + READERS_MS / 1000.0;
+	ei_x_buff x;
+	ei_x_new(&x);
+	int rc = 0;
+	for (int q = 0; q < w->npids && now_s() < until; q++) {
+		int j = w->pid_off[q], idx;
+		bd_pid pid;
+		dec_pid(k->c, b, &j, &pid);
+		size_t row = SIZE_MAX;
+		for (size_t r = 0; r < bd_live_proc_count(k->lv) && row == SIZE_MAX; r++)
+			if (bd_pid_eq(bd_live_proc_at(k->lv, r)->pid, pid))
+				row = r;
+		if (row == SIZE_MAX)
+			continue;
+		int got = reader_info(k, b + w->pid_off[q], w->pid_len[q], &x, &idx);
+		if (got < 0) {
+			rc = -got;
+			break;
+		}
+		if (got)
+			bd_live_proc_slot(k->lv, row, 0, 0, x.buff + idx, (size_t)(x.index - idx));
+	}
+	ei_x_free(&x);
+	return rc;
+}
+
+static int collect_states(call *k)
+{
+	k->step = "sys:get_state of the alarm managers";
+	ei_x_buff x, h;
+	ei_x_new(&x);
+	int rc = 0;
+	for (size_t q = 0; q < sizeof managers / sizeof *managers && !rc; q++) {
+		size_t row = row_named(k, managers[q].name);
+		int idx;
+		if (row == SIZE_MAX || !in_loop(k, row, managers[q].frame))
+			continue;
+		int got = get_state(k, managers[q].name, NULL, 0, STATE_TMO_MS, &x, &idx);
+		if (got < 0) {
+			rc = -got;
+			break;
+		}
+		if (!got)
+			continue;
+		if (!managers[q].event) {
+			ei_x_new(&h);
+			ei_x_encode_atom(&h, managers[q].name);
+			bd_live_proc_slot(k->lv, row, 0, 2, h.buff, (size_t)h.index);
+			bd_live_proc_slot(k->lv, row, 0, 3, x.buff + idx, (size_t)(x.index - idx));
+			ei_x_free(&h);
+			continue;
+		}
+		ei_x_new(&h);
+		if (!handler_list(x.buff, idx, &h))
+			bd_live_proc_slot(k->lv, row, 0, 0, h.buff, (size_t)h.index);
+		ei_x_free(&h);
+		pid_walk w = {{0}, {0}, 0, 0};
+		int j = idx;
+		if (!strcmp(managers[q].name, "rabbit_alarm") && !walk_term(x.buff, &j, 0, &w) &&
+		    w.alarm && w.npids) {
+			/* x is reused by the readers' calls: keep the pids' bytes. */
+			char *copy = malloc((size_t)x.index);
+			if (!copy) {
+				rc = bd_error_set(k->err, BD_ENOMEM, 0, "out of memory");
+				break;
+			}
+			memcpy(copy, x.buff, (size_t)x.index);
+			rc = reader_states(k, &w, copy);
+			free(copy);
+		}
+	}
+	ei_x_free(&x);
+	return rc;
+}
+
 /* ---- ports ---- */
 static const char *const port_items[] = {"name", "connected", "links", "input", "output",
 					 "queue_size"};
@@ -1967,7 +2219,8 @@ int bd_capture_run(bd_capture *c, const bd_capture_opts *opts, bd_live **out,
 			inv[t.p[e].row] = e;
 	sort_rows(lv, order, nrows, 0);
 	if ((rc = collect_messages(&k, &t, order, nrows, inv, st)) ||
-	    (rc = collect_stacks(&k, &t, nrows, inv, st)) || (rc = collect_ports(&k)) ||
+	    (rc = collect_stacks(&k, &t, nrows, inv, st)) || (rc = collect_states(&k)) ||
+	    (rc = collect_ports(&k)) ||
 	    (rc = collect_ets(&k)) || (rc = collect_allocators(&k)) ||
 	    (rc = sample_wall_time(&k, &w0[1])) ||
 	    (rc = collect_run_queues(&k, schedulers, &w0[0], &w0[1])))

@@ -691,6 +691,46 @@ int bd_live_proc_frame(bd_live *lv, size_t i, const char *mfa)
 		       : 0;
 }
 
+/* Offset in the stack text where a slot of frame `frame` goes: after that frame's
+ * return-address line and the slots already under it (frame 0, the current
+ * function, owns the slots before the first return address). */
+static size_t frame_end(const sbuf *st, size_t frame)
+{
+	size_t seen = 0, off = 0;
+	while (off < st->len) {
+		const char *e = memchr(st->p + off, '\n', st->len - off);
+		size_t next = e ? (size_t)(e - st->p) + 1 : st->len;
+		const char *colon = memchr(st->p + off, ':', next - off);
+		if (colon && next - (size_t)(colon - st->p) > 13 && !memcmp(colon + 1, "SReturn addr ", 13) &&
+		    ++seen > frame)
+			return off;
+		off = next;
+	}
+	return st->len;
+}
+
+int bd_live_proc_slot(bd_live *lv, size_t i, size_t frame, unsigned y, const void *etf,
+		      size_t len)
+{
+	detail *d = det_of(lv, i);
+	if (!d)
+		return i >= lv->m->procs.len ? BD_EUSAGE : BD_ENOMEM;
+	sbuf line = {0};
+	int rc = sb_printf(&line, "y%u:", y);
+	if (!rc)
+		rc = put_term(lv, d, &line, etf, len);
+	if (!rc)
+		rc = sb_put(&line, "\n", 1);
+	size_t at = frame_end(&d->stack, frame);
+	if (!rc && !(rc = sb_grow(&d->stack, line.len))) {
+		memmove(d->stack.p + at + line.len, d->stack.p + at, d->stack.len - at + 1);
+		memcpy(d->stack.p + at, line.p, line.len);
+		d->stack.len += line.len;
+	}
+	free(line.p);
+	return rc;
+}
+
 int bd_live_proc_dict(bd_live *lv, size_t i, const char *key, const void *etf, size_t len)
 {
 	detail *d = det_of(lv, i);

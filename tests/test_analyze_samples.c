@@ -860,6 +860,31 @@ static void test_calm_fixtures(void **state)
 	}
 }
 
+/* samples/log_flood dumped while its logger handler was Suspended (in
+ * erlang:bif_return_trap/2, no port busy) with 187 loggers waiting on it in sync
+ * mode: the flood is the cause; the blocked callers of the handler are the same
+ * loggers (info), and no advice sends the reader to a busy port there is not. */
+static void test_log_flood_suspended(void **state)
+{
+	(void)state;
+	const char *d = tu_fixture("tests/fixtures/analyze/log_flood_suspended.dump.zst");
+	char *json, buf[1024];
+	assert_int_equal(tu_run(&json, "analyze --json %s", d), 0);
+	char *first = finding(json, 1, NULL);
+	assert_non_null(first);
+	assert_string_equal(str(first, "kind", buf, sizeof buf), "logger_overload");
+	assert_int_equal(num(first, "waiting_for_handler"), 187);
+	char *bc = finding(json, 0, "blocked_call");
+	assert_non_null(bc);
+	assert_string_equal(str(bc, "severity", buf, sizeof buf), "info");
+	assert_contains(str(bc, "advice", buf, sizeof buf), "logger_overload");
+	assert_null(strstr(json, "see busy_port"));
+	free(bc);
+	free(first);
+	free(json);
+	unlink(d);
+}
+
 static void test_fixtures(void **state)
 {
 	(void)state;
@@ -977,6 +1002,56 @@ static void test_rabbit_alarm(void **state)
  * exits, heap OOMs from R8B to OTP 28): the leak, hog, busy-port, alarm and stuck-call
  * findings stay below warning level on every one of them. os_mon's host alarm in one
  * Windows dump is context (info). */
+/* Live captures of the same Debian RabbitMQ 3.10.8 (samples/rabbitmq/stage_alarm.sh
+ * with BEAMDUMP=): under the memory alarm, the capture's memory_alarm matches what the
+ * broker said (rabbitmqctl, rabbit_alarm_live.truth); busy and healthy (8 consumers),
+ * only the queue that backs up warns: writers and channels list whole receive
+ * buffers for the slices they pass on, and garbage not yet collected (info). */
+static void test_rabbit_live(void **state)
+{
+	(void)state;
+	char path[600], *json, t[2048], buf[1024];
+	snprintf(path, sizeof path, "%s/tests/fixtures/analyze/rabbit_alarm_live.bdump", getenv("BD_SOURCE"));
+	assert_int_equal(tu_run(&json, "analyze --json %s", path), 0);
+	char *first = finding(json, 1, NULL);
+	assert_non_null(first);
+	assert_contains(first, "\"kind\":\"memory_alarm\"");
+	assert_contains(first, "\"severity\":\"critical\"");
+	assert_contains(fixture_truth("rabbit_alarm_live", "alarms", t, sizeof t),
+			str(first, "alarms", buf, sizeof buf));
+	assert_int_equal(num(first, "blocked_connections"),
+			 atoll(fixture_truth("rabbit_alarm_live", "blocked_connections", t, sizeof t)));
+	assert_int_equal(num(first, "memory_limit_bytes"),
+			 atoll(fixture_truth("rabbit_alarm_live", "memory_limit", t, sizeof t)));
+	assert_contains(str(first, "title", buf, sizeof buf), "publisher-");
+	free(first);
+	free(json);
+
+	snprintf(path, sizeof path, "%s/tests/fixtures/analyze/rabbit_busy_live.bdump", getenv("BD_SOURCE"));
+	assert_int_equal(tu_run(&json, "analyze --json %s", path), 0);
+	assert_null(strstr(json, "\"kind\":\"memory_alarm\""));
+	for (int r = 1;; r++) {
+		char *f = finding(json, r, NULL);
+		if (!f)
+			break;
+		char sev[32], name[256];
+		str(f, "severity", sev, sizeof sev);
+		if (strcmp(sev, "info")) {
+			const char *subj = strstr(f, "\"subject\":");
+			assert_non_null(subj);
+			snprintf(name, sizeof name, "%.200s", subj);
+			if (!strstr(name, "rabbit_amqqueue_process: queue 'orders'"))
+				fail_msg("warning beside the backing-up queue: %.400s", f);
+		}
+		free(f);
+	}
+	char *w = finding(json, 0, "binary_leak");
+	assert_non_null(w);
+	free(w);
+	assert_contains(json, "a live capture counts every reference");
+	free(json);
+}
+
 static void test_wild_quiet(void **state)
 {
 	(void)state;
@@ -1053,7 +1128,9 @@ int main(void)
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_calm_fixtures),
+		cmocka_unit_test(test_log_flood_suspended),
 		cmocka_unit_test(test_rabbit_alarm),
+		cmocka_unit_test(test_rabbit_live),
 		cmocka_unit_test(test_wild_quiet),
 		cmocka_unit_test(test_snapshot_same),
 	};

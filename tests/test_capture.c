@@ -609,12 +609,91 @@ static void test_sink_vm_dies(void **state)
 	bd_model_free(m);
 }
 
+/* The memory_alarm finding of `analyze --json FILE`, as a new object (NULL: none). */
+static jv *alarm_finding(const char *file, jv **doc)
+{
+	char *out, jerr[256];
+	int rc = run_bd(&out, NULL, 60, (char *[]){"analyze", "--json", (char *)file, NULL});
+	if (rc != 0 && rc != 1)
+		fail_msg("analyze %s: exit %d", file, rc);
+	*doc = jv_parse(out, jerr, sizeof jerr);
+	free(out);
+	assert_non_null(*doc);
+	const jv *fs = jv_get(*doc, "findings");
+	for (size_t i = 0; fs && i < fs->n; i++) {
+		const jv *k = jv_get(fs->items[i], "kind");
+		if (k && k->kind == JV_STR && !strcmp(k->str, "memory_alarm"))
+			return fs->items[i];
+	}
+	return NULL;
+}
+
+static const char *ev_str(const jv *f, const char *key)
+{
+	const jv *v = jv_get(jv_get(f, "evidence"), key);
+	return v && v->kind == JV_STR ? v->str : "";
+}
+
+/* A node whose memsup raised system_memory_high_watermark (and
+ * process_memory_high_watermark) in SASL's alarm_handler: a live capture reads the
+ * alarms (sys:get_state of the manager) and memory_alarm names them, with the same
+ * evidence as the VM's own crash dump of that node taken right after. A node with
+ * os_mon and no alarm: no memory_alarm. */
+static void test_capture_memory_alarm(void **state)
+{
+	(void)state;
+	char name[128], snap[300], dump[300];
+	path_of(snap, sizeof snap, "alarm.bdump");
+	path_of(dump, sizeof dump, "alarm.dump");
+	pid_t node = start_node("alarm", 0, name, sizeof name, dump);
+	char *err;
+	int rc = run_bd(NULL, &err, 60,
+			(char *[]){"capture", "--node", name, "--cookie-file", g_cookie_file,
+				   "-o", snap, NULL});
+	if (rc != 0)
+		fail_msg("capture exit %d: %s", rc, err);
+	free(err);
+	kill(node, SIGUSR1); /* the VM writes its crash dump, then exits */
+	wait_exit(node, 60);
+	stop_node(node);
+
+	jv *ld, *dd;
+	jv *live = alarm_finding(snap, &ld), *dead = alarm_finding(dump, &dd);
+	if (!live || !dead)
+		fail_msg("memory_alarm missing: live %p, dump %p", (void *)live, (void *)dead);
+	assert_non_null(strstr(ev_str(live, "alarms"), "system_memory_high_watermark"));
+	assert_non_null(strstr(ev_str(live, "alarms"), "process_memory_high_watermark"));
+	assert_non_null(strstr(ev_str(live, "alarm_manager"), "alarm_handler"));
+	assert_string_equal(ev_str(live, "alarms"), ev_str(dead, "alarms"));
+	assert_string_equal(ev_str(live, "alarm_manager"), ev_str(dead, "alarm_manager"));
+	/* process_memory_high_watermark names the process memsup found largest */
+	assert_true(ev_str(live, "largest_process")[0]);
+	assert_string_equal(ev_str(live, "largest_process"), ev_str(dead, "largest_process"));
+	assert_string_equal(jv_get(live, "severity")->str, jv_get(dead, "severity")->str);
+	jv_free(ld);
+	jv_free(dd);
+
+	/* os_mon running, the watermarks out of reach: nothing. */
+	node = start_node("calm", 0, name, sizeof name, NULL);
+	path_of(snap, sizeof snap, "calm.bdump");
+	rc = run_bd(NULL, &err, 60,
+		    (char *[]){"capture", "--node", name, "--cookie-file", g_cookie_file, "-o",
+			       snap, NULL});
+	stop_node(node);
+	if (rc != 0)
+		fail_msg("capture exit %d: %s", rc, err);
+	free(err);
+	assert_null(alarm_finding(snap, &ld));
+	jv_free(ld);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_capture_culprits),
 		cmocka_unit_test(test_capture_context),
+		cmocka_unit_test(test_capture_memory_alarm),
 		cmocka_unit_test(test_capture_errors),
 		cmocka_unit_test(test_capture_series),
 		cmocka_unit_test(test_capture_node_killed),

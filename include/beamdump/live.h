@@ -65,6 +65,12 @@ int bd_live_proc_message(bd_live *lv, size_t i, const void *etf, size_t len);
 int bd_live_proc_message_atom(bd_live *lv, size_t i, const char *atom);
 /* The next stack frame, top first ("M:F/A"); the first one is the current function. */
 int bd_live_proc_frame(bd_live *lv, size_t i, const char *mfa);
+/* A y register of stack frame `frame` of process i (0: the current function, n: the
+ * n-th frame after it, as bd_live_proc_frame added them; past the last: the last),
+ * appended after that frame's slots. The capture puts a behaviour's state
+ * (sys:get_state) where a crash dump holds it, so the dump's readers find it. */
+int bd_live_proc_slot(bd_live *lv, size_t i, size_t frame, unsigned y, const void *etf,
+		      size_t len);
 /* A dictionary entry: key is an atom, value an ETF term. */
 int bd_live_proc_dict(bd_live *lv, size_t i, const char *key_atom, const void *etf,
 		      size_t len);

@@ -15,6 +15,9 @@
 # consumers on the queue: 10 s of traffic, then SIGUSR1 (OUTDIR/rabbit_busy.dump): a
 # busy, healthy broker.
 #
+# BEAMDUMP=path/to/beamdump: also a live capture of the broker in that state, just
+# before the dump (OUTDIR/NAME.bdump): `analyze` must say the same of both.
+#
 # Needs: rabbitmq-server, python3-pika (not installed by scripts/deps.sh: this is run
 # by hand; its dump is kept compressed in tests/fixtures/analyze/).
 set -u
@@ -113,6 +116,10 @@ monitor_pid=$MONITOR
 watermark={absolute,$LIMIT}
 queue_messages=$(ctl list_queues name messages 2>/dev/null | awk '$1=="orders"{print $2}')
 TRUTH
+if [ -n "${BEAMDUMP:-}" ]; then
+    "$BEAMDUMP" capture --node diagnew@localhost --cookie-file "$HOME/.erlang.cookie" \
+        -o "$OUT/$NAME.bdump" || echo "capture failed"
+fi
 kill -USR1 "$BEAM"
 for _ in $(seq 1 1200); do   # a busy broker's dump takes a while to write
     kill -0 "$BEAM" 2>/dev/null || break

@@ -18,6 +18,11 @@
 %%   crash  then halt with a slogan: the VM writes its crash dump (sink test)
 %%   load   like idle, plus a request/reply load loop that records latencies; the
 %%          bench asks it for percentiles with rpc (bench/capture_bench.sh)
+%%   alarm  like idle, plus os_mon with a system memory high watermark of 0.01 %:
+%%          memsup itself raises system_memory_high_watermark in SASL's alarm_handler
+%%          (ready once it has)
+%%   calm   like idle, plus os_mon with watermarks no host reaches (ready once memsup
+%%          has measured): no alarm
 -module(bd_capture_node).
 -export([main/1, overloaded/0, binholder/1, idle/0, server/0, latency_report/0,
          latency_reset/0, start/2, stop/1, dupholder/1, named/0]).
@@ -30,6 +35,8 @@ main([Mode, Ready | Rest]) ->
     setup(Procs),
     case Mode of
         "load" -> start_load();
+        "alarm" -> start_os_mon(0.0001), wait_alarm(system_memory_high_watermark, 300);
+        "calm" -> start_os_mon(1.0), memsup:get_system_memory_data();
         _ -> ok
     end,
     ok = file:write_file(Ready, io_lib:format("ready ~s~n", [os:getpid()])),
@@ -106,6 +113,22 @@ holder_loop(Bins) ->
 
 idle() ->
     receive stop -> ok end.
+
+%% ---- os_mon: memsup checks the host's memory against the watermarks ----
+start_os_mon(Watermark) ->
+    ok = application:load(os_mon),
+    [ok = application:set_env(os_mon, K, V) ||
+        {K, V} <- [{start_cpu_sup, false}, {start_disksup, false}, {start_os_sup, false},
+                   {system_memory_high_watermark, Watermark},
+                   {process_memory_high_watermark, Watermark}]],
+    {ok, _} = application:ensure_all_started(os_mon).
+
+wait_alarm(Id, 0) -> exit({no_alarm, Id, alarm_handler:get_alarms()});
+wait_alarm(Id, N) ->
+    case lists:keymember(Id, 1, alarm_handler:get_alarms()) of
+        true -> ok;
+        false -> timer:sleep(100), wait_alarm(Id, N - 1)
+    end.
 
 %% ---- load loop: a client calls a server every millisecond ----
 start_load() ->
