@@ -89,6 +89,12 @@ struct nat_obj {
 		size_t n;
 	} cus[32];
 	int ncus;
+	/* data symbols looked up by name (nat_obj_lookup scans the tables) */
+	struct {
+		const char *name;
+		uint64_t addr, size;
+	} looked[16];
+	int nlooked;
 	/* NIF table */
 	int nif_loaded, is_nif;
 	nat_nif_fn *nifs;
@@ -512,7 +518,32 @@ const char *nat_obj_symbol(nat_obj *o, uint64_t addr, uint64_t *start)
 	return NULL;
 }
 
+static uint64_t lookup(nat_obj *o, const char *name, uint64_t *size);
+
+/* Remembered per object: a cached object is asked the same names for every core. */
 uint64_t nat_obj_lookup(nat_obj *o, const char *name, uint64_t *size)
+{
+	for (int i = 0; i < o->nlooked; i++)
+		if (!strcmp(o->looked[i].name, name)) {
+			if (size)
+				*size = o->looked[i].size;
+			return o->looked[i].addr;
+		}
+	uint64_t sz = 0, at = lookup(o, name, &sz);
+	if (o->nlooked < 16) {
+		const char *keep = bd_arena_strdup(o->arena, name);
+		if (keep) {
+			o->looked[o->nlooked].name = keep;
+			o->looked[o->nlooked].addr = at;
+			o->looked[o->nlooked++].size = sz;
+		}
+	}
+	if (size)
+		*size = sz;
+	return at;
+}
+
+static uint64_t lookup(nat_obj *o, const char *name, uint64_t *size)
 {
 	load_syms(o);
 	/* Data symbols are not in syms (functions only): look in .dynsym directly. */

@@ -947,7 +947,8 @@ static void symbolize(bctx *b, const nat_uframe *u, bd_native_frame *f)
 }
 
 /* The frame of u, preceded by the functions inlined at its pc (innermost first): each
- * gets the line where it is, the one around it the line where it was inlined. */
+ * gets the line where it is, the one around it the line where it was inlined. 0, 1
+ * when the thread has no room for them, -1 when the frame table is full. */
 static int push_frames(bctx *b, bd_native_thread *t, const nat_uframe *u, uint32_t ui)
 {
 	bd_native_frame base;
@@ -960,6 +961,11 @@ static int push_frames(bctx *b, bd_native_thread *t, const nat_uframe *u, uint32
 	nobj *o = base.file ? obj_at(b, look) : NULL;
 	if (o && o->obj)
 		k = nat_obj_inlines(o->obj, look - o->bias, inl, 16);
+	/* uf_of has room for MAX_FRAMES: with inlined functions a thread has more
+	 * frames than unwound ones (a forged stack of 65,536 frames alternating between
+	 * two such call sites wrote past it) */
+	if (t->frame_count + (size_t)k + 1 > MAX_FRAMES)
+		return 1;
 	for (int j = 0; j < k; j++) {
 		bd_native_frame *f = bd_vec_push(&b->st->frames);
 		if (!f)
@@ -1566,8 +1572,12 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 			prev->repeat++; /* recursion: one frame, counted */
 			continue;
 		}
-		if (push_frames(b, t, &b->uf[i], (uint32_t)i))
+		int full = push_frames(b, t, &b->uf[i], (uint32_t)i);
+		if (full) {
+			if (full > 0)
+				stop = "more frames than a thread's table holds (with the inlined ones)";
 			break;
+		}
 	}
 	uint8_t probe[8];
 	if (stop && mem_read(b, t->sp, probe, 8) != 8)
