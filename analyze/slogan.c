@@ -412,9 +412,18 @@ static void heap_oom(an_ctx *c)
 			  "the dump was cut, so the culprit may not have been read");
 	}
 	an_ev_bytes(c, f, "node_memory_bytes", bd_model_memory(c->m)->total);
-	an_advice(c, f, "Bound what %s keeps on its heap (stream or paginate the data), and set "
-		  "max_heap_size so one process is killed before the node dies",
-		  p && p->name ? p->name : "the process");
+	/* The node's logger: a report that prints a huge term whole, or a flood. */
+	const char *nm = p && p->name ? p->name : "";
+	if (!strcmp(nm, "error_logger") || !strncmp(nm, "logger", 6))
+		an_advice(c, f, "%s is the node's logger: it ran out of memory on log events, a "
+			  "report that prints a huge term whole (a crash report with a large state "
+			  "or message) or a flood of them. Bound what reports print (logger's depth, "
+			  "chars_limit and max_size, error_logger_format_depth), keep overload "
+			  "protection on, and find who logs it", nm);
+	else
+		an_advice(c, f, "Bound what %s keeps on its heap (stream or paginate the data), and "
+			  "set max_heap_size so one process is killed before the node dies",
+			  p && p->name ? p->name : "the process");
 }
 
 static void alloc_oom(an_ctx *c)
@@ -560,11 +569,29 @@ static void kernel_pid(an_ctx *c)
 	if (s->application[0])
 		an_ev_str(c, f, "application", "%s", s->application);
 	an_ev_str(c, f, "reason", "%s", reason_text(c));
-	an_advice(c, f, "%s", start_fail
-		  ? "Read the reason: the failing child and its error are in it (bad config, "
-		    "missing dependency, port in use); fix that and boot again"
-		  : "A permanent application's top supervisor exceeded its restart intensity: find "
-		    "the child that kept crashing (reason above, logs) and fix its crash");
+	const char *why = reason_text(c);
+	if (start_fail)
+		an_advice(c, f, "Read the reason: the failing child and its error are in it (bad "
+			  "config, missing dependency, port in use); fix that and boot again");
+	else if (s->application[0] && (!why[0] || strstr(why, ",shutdown}")))
+		/* A supervisor past its restart intensity exits with shutdown. */
+		an_advice(c, f, "A permanent application's top supervisor exceeded its restart "
+			  "intensity: find the child that kept crashing (reason above, logs) and fix "
+			  "its crash");
+	else if (s->application[0])
+		an_advice(c, f, "The application's top supervisor exited with the reason above (killed "
+			  "or crashed, not a restart intensity): find what sent it that exit (a kill "
+			  "from outside, an exit signal from a linked process, a supervisor bug)");
+	else if (!strcmp(s->kernel_pid, "heart"))
+		an_advice(c, f, "heart exited, and the node with it: the external heart program died "
+			  "or could not start (a killed heart process, a bad HEART_COMMAND), or heart "
+			  "was told to stop; check how the node is started with -heart and the system "
+			  "log for the heart program");
+	else
+		an_advice(c, f, "%s is a kernel process: when it exits the node stops. The logs "
+			  "just before the dump say why it exited (an exit signal from a linked "
+			  "process, a kill from outside, an error in its own code)%s",
+			  s->kernel_pid, why[0] ? "; the reason is above" : "");
 }
 
 static void boot(an_ctx *c)
@@ -672,6 +699,10 @@ static void vm_error(an_ctx *c)
 		      "pids limit and memory";
 	else if (s->cls == BD_SL_DIST_BUFFER)
 		adv = "A distribution message was too large: send big data in chunks";
+	else if (s->cls == BD_SL_SYSTEM_PROCESS && s->text && strstr(s->text, "terminated: killed"))
+		/* killed: an exit(Pid, kill) from Erlang code, not the VM failing */
+		adv = "A system process was killed: some code sent it exit(Pid, kill) (a loop over "
+		      "erlang:processes() killing everything, or a stale pid reused); find that code";
 	else if (s->cls == BD_SL_SYSTEM_PROCESS)
 		adv = "A system process died: usually a VM bug or NIF corruption; report it";
 	else if (s->cls == BD_SL_INDEX_TABLE)

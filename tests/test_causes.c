@@ -135,6 +135,39 @@ static void test_quoted_reason(void **state)
 	unlink(p);
 }
 
+/* A kernel process that took the node down, a logger that ran it out of memory:
+ * the advice fits the process and the reason (a top supervisor past its restart intensity exits with shutdown; heart is
+ * about the external heart program). */
+static void test_kernel_advice(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *file, *want, *not;
+	} cases[] = {
+		{"032_r15b01_heart_smithsonian", "heart program", "restart intensity"},
+		{"029_r14b04_kernelac_code", "restart intensity", "heart"},
+		/* error_logger ran the node out of memory (2.28 GB of old_heap, empty queue) */
+		{"068_20_eheap-ex_numex", "the node's logger", "paginate"},
+		/* "System process <0.1.0> terminated: killed": an exit(Pid, kill), not a VM bug */
+		{"056_19_sysprockilled_programming-exercises", "exit(Pid, kill)", "VM bug"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char rel[256];
+		snprintf(rel, sizeof rel, "tests/fixtures/wild/%s.dump.zst", cases[i].file);
+		const char *p = tu_fixture(rel);
+		jv *all;
+		const jv *f = first_finding(p, &all);
+		static const char *const kinds[] = {"supervisor_shutdown", "supervisor_shutdown",
+						    "heap_oom", "vm_error"};
+		assert_string_equal(field(f, "kind"), kinds[i]);
+		expect(field(f, "advice"), cases[i].want, cases[i].file);
+		if (strstr(field(f, "advice"), cases[i].not))
+			fail_msg("%s: advice %s", cases[i].file, field(f, "advice"));
+		jv_free(all);
+		unlink(p);
+	}
+}
+
 /* erl_child_setup closed: booting or stopping, from init's state. */
 static void test_child_setup(void **state)
 {
@@ -218,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_boot_wild),
 		cmocka_unit_test(test_quoted_reason),
 		cmocka_unit_test(test_child_setup),
+		cmocka_unit_test(test_kernel_advice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
