@@ -91,13 +91,24 @@ static int find_handlers(an_ctx *c, handler *hs)
 	return n;
 }
 
-/* Is p busy logging: in the logging path, or formatting under a logger frame? */
+/* Where the logging path waits on the handler: logger_h_common:log/2 checks that the
+ * handler is alive (is_process_alive/1 is a signal to the handler and a receive of its
+ * answer in OTP 23+) and, in sync mode, calls it. A flood keeps most callers there,
+ * waiting or just woken. */
+static int handler_wait(const char *mfa)
+{
+	return has_prefix(mfa, "erts_internal:is_process_alive") || has_prefix(mfa, "gen:do_call");
+}
+
+/* Is p busy logging: in the logging path, formatting under a logger frame, or waiting
+ * on the handler under one? */
 static int logging(an_ctx *c, const bd_proc *p, size_t *decoded)
 {
 	const char *pc = p->pc_mfa ? p->pc_mfa : p->current_call;
 	if (logger_module(pc) || logger_module(p->current_call))
 		return 1;
-	if (!format_module(pc) || p->state == BD_PS_WAITING || *decoded >= MAX_STACKS)
+	int waits = handler_wait(pc) || handler_wait(p->current_call);
+	if ((!waits && (!format_module(pc) || p->state == BD_PS_WAITING)) || *decoded >= MAX_STACKS)
 		return 0;
 	(*decoded)++;
 	bd_heap *h = an_heap(c, p);
@@ -304,9 +315,10 @@ void an_logger(an_ctx *c)
 		if (is_handler || an_is_system_proc(p))
 			continue;
 		int calling = calls_handler(c, p, hs, nh);
-		if (p->state != BD_PS_WAITING || calling)
+		int lg = calling || logging(c, p, &decoded);
+		if (p->state != BD_PS_WAITING || lg)
 			active++;
-		if (!calling && !logging(c, p, &decoded))
+		if (!lg)
 			continue;
 		mark[i] = 1;
 		nlog++;

@@ -272,9 +272,12 @@ static void check_backlog(const char *n, const char *json, const char *first)
 static void check_boot(const char *n, const char *json, const char *first)
 {
 	(void)json;
-	/* Only when a heap still holds the report (a race in the node under load). */
-	if (tu_dump_has_atom_term(tu_sample(n), tu_truth(n, "child_id")))
+	/* Only when a heap still holds the report: whether a logger is still handling it
+	 * when init halts is a race (seen both ways on an idle and on a loaded box). */
+	if (tu_dump_has_atom_term(tu_sample(n), tu_truth(n, "child_id"))) {
+		assert_contains(first, tu_truth(n, "child_id"));
 		assert_contains(first, tu_truth(n, "child_error"));
+	}
 }
 
 /* ---- failure classes without a crash: leaks, hogs, stuck servers ---- */
@@ -468,11 +471,12 @@ static void check_log_flood(const char *n, const char *json, const char *first)
 	char buf[1024];
 	assert_string_equal(str(first, "handler", buf, sizeof buf), "default");
 	assert_contains(str(first, "handler_process", buf, sizeof buf), tu_truth(n, "handler_name"));
-	/* the handler keeps taking events until the dump stops it */
-	assert_true(num(first, "handler_queue") >= atoll(tu_truth(n, "handler_queue_seen")) / 2);
-	/* many of them: a worker also spends time building what it logs, and at the
-	 * moment of the dump part of them are runnable with the handler's reply */
-	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) / 10);
+	/* The handler's queue goes up and down with the dump's moment (sync mode: callers
+	 * wait for it, then flood it again); events are queued, whatever the moment. */
+	assert_true(num(first, "handler_queue") >= 1);
+	/* most of them: a worker also spends time building what it logs, but waiting on
+	 * the handler (its call, or its is_process_alive/1 check) counts as logging */
+	assert_true(num(first, "processes_logging") >= atoll(tu_truth(n, "workers")) / 2);
 	/* the spawner and a system process may be logging too */
 	assert_true(num(first, "processes_logging") <= atoll(tu_truth(n, "workers")) + 8);
 	assert_string_equal(str(first, "dominant_logger", buf, sizeof buf), tu_truth(n, "worker_initial_call"));
@@ -612,7 +616,7 @@ static const scenario scenarios[] = {
 	{"large", {NULL, NULL}, check_calm},
 	{"truncated", {NULL, NULL}, check_truncated},
 	{"backlog", {"culprit_pid", "culprit_label"}, check_backlog},
-	{"boot", {"app_name", "child_id"}, check_boot},
+	{"boot", {"app_name", NULL}, check_boot},  /* the child: check_boot */
 	{"proc_leak", {"culprit_name", "culprit_pid"}, check_proc_leak},
 	{"ets_leak", {"culprit_name", "culprit_pid"}, check_ets_leak},
 	{"timer_leak", {"culprit_name", "culprit_pid"}, check_timer_leak},
@@ -1134,5 +1138,8 @@ int main(void)
 		cmocka_unit_test(test_wild_quiet),
 		cmocka_unit_test(test_snapshot_same),
 	};
+	/* one test by name (a stress loop over freshly made samples runs only those) */
+	if (getenv("BD_TEST_FILTER"))
+		cmocka_set_test_filter(getenv("BD_TEST_FILTER"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

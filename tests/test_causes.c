@@ -135,9 +135,10 @@ static void test_quoted_reason(void **state)
 	unlink(p);
 }
 
-/* A kernel process that took the node down, a logger that ran it out of memory:
- * the advice fits the process and the reason (a top supervisor past its restart intensity exits with shutdown; heart is
- * about the external heart program). */
+/* A kernel process that took the node down, a logger that ran it out of memory, a
+ * boot that failed on its configuration or on distribution: the advice fits the
+ * process and the reason (a top supervisor past its restart intensity exits with
+ * shutdown; heart is about the external heart program). */
 static void test_kernel_advice(void **state)
 {
 	(void)state;
@@ -150,6 +151,10 @@ static void test_kernel_advice(void **state)
 		{"068_20_eheap-ex_numex", "the node's logger", "paginate"},
 		/* "System process <0.1.0> terminated: killed": an exit(Pid, kill), not a VM bug */
 		{"056_19_sysprockilled_programming-exercises", "exit(Pid, kill)", "VM bug"},
+		/* the config file's error in the title; advice about the configuration */
+		{"059_19_nokernel_mongodbdriver", "-config file", "failing child"},
+		{"008_r11b-5_kernelac_voiceevents", "epmd", "failing child"},
+		{"107_26_rtboot-ex_grandbazaar", "distribution port", "failing child"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char rel[256];
@@ -158,11 +163,14 @@ static void test_kernel_advice(void **state)
 		jv *all;
 		const jv *f = first_finding(p, &all);
 		static const char *const kinds[] = {"supervisor_shutdown", "supervisor_shutdown",
-						    "heap_oom", "vm_error"};
+						    "heap_oom", "vm_error", "boot_failure",
+						    "boot_failure", "boot_failure"};
 		assert_string_equal(field(f, "kind"), kinds[i]);
 		expect(field(f, "advice"), cases[i].want, cases[i].file);
 		if (strstr(field(f, "advice"), cases[i].not))
 			fail_msg("%s: advice %s", cases[i].file, field(f, "advice"));
+		if (i == 4)
+			expect(field(f, "title"), "error in config file", cases[i].file);
 		jv_free(all);
 		unlink(p);
 	}

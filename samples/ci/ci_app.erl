@@ -18,7 +18,7 @@
          session_start/1, session_ping/1, session_stop/1]).
 -export([cache_init/0, audit_init/0, pool_init/0, pool_worker/1, session_init/1]).
 
--define(IDLE_MS, 1000).
+-define(IDLE_MS, 2000).   % current is dumped well within it, even on a slow box
 
 start() ->
     [start_registered(Name, F) || {Name, F} <- [{cache_server, cache_init},

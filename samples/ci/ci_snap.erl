@@ -5,8 +5,9 @@
 %%             node quiet again
 %%   current   the same, then the suite run N more times; dumped right away
 %%   final     the same as current, then the suite's end: the node is left
-%%             alone for 1.5 s (pool workers idle out after 1 s) and every process is
-%%             garbage collected; what is still there was left behind
+%%             alone until the pool is empty (its workers idle out after 2 s) and
+%%             every process is garbage collected; what is still there was left
+%%             behind
 %%
 %% Tests follow the EUnit conventions (every exported Name_test/0, each in its
 %% own process, a crash is a failure); the runner is here so that the samples
@@ -69,10 +70,22 @@ run_test(Suite, T) ->
     end.
 
 %% Let idle pool workers exit, then collect every heap so what stays is retained.
+%% Waits for the pool to be empty (a fixed sleep just past the idle time-out left
+%% workers behind on a loaded box); gives up after 30 s and ends the node without a
+%% dump, so gen.sh tries again.
 settle() ->
-    timer:sleep(1500),
+    settle(3000),
     [erlang:garbage_collect(P) || P <- processes()],
     timer:sleep(50).
+
+settle(0) ->
+    io:format(standard_error, "ci_snap: the pool did not empty~n", []),
+    erlang:halt(1);
+settle(K) ->
+    case ci_app:pool_size() of
+        0 -> ok;
+        _ -> timer:sleep(10), settle(K - 1)
+    end.
 
 truth(KVs) ->
     case os:getenv("BEAMDUMP_TRUTH") of

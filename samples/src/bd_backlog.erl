@@ -37,7 +37,11 @@ start() ->
     Reader = proc_lib:spawn(fun() -> reader(Orders, Audit) end),
     Ref = monitor(process, Reader),
     receive {'DOWN', Ref, process, Reader, normal} -> ok end,
-    timer:sleep(200),
+    %% the drained queue hibernates 50 ms after its last message: wait for it, so the
+    %% truth and the dump agree on its function however slow the box
+    bd_truth:wait_until("the audit queue hibernated", fun() ->
+        process_info(Audit, current_function) =:= {current_function, {erlang, hibernate, 3}}
+    end),
     {backlog, Backlog} = gen_server:call(Orders, backlog),
     bd_truth:write(bd_truth:base(backlog, binary_leak) ++
                        [{failure, sigusr1},

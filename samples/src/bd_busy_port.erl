@@ -29,12 +29,18 @@ start() ->
     Sock = gen_server:call(feed_pusher, socket),
     Chunk = binary:copy(<<"0123456789abcdef">>, ?CHUNK div 16),
     [gen_server:cast(feed_pusher, {push, Chunk}) || _ <- lists:seq(1, ?HIGH div ?CHUNK + 8)],
-    wait_busy(Pusher, 100),
+    bd_truth:wait_until("feed_pusher stuck in its send", fun() ->
+        bd_truth:waiting_in(Pusher, {prim_inet, send_recv_reply, 2})
+    end),
     Callers = [spawn(fun() -> register(Name, self()),
                               gen_server:call(feed_pusher, {status, Name}, infinity) end)
                || Name <- [feed_monitor, feed_admin]],
     Beat = spawn(fun() -> register(feed_heartbeat, self()), gen_tcp:send(Sock, <<"ping\n">>) end),
-    timer:sleep(300),
+    %% both callers wait on the pusher, the heartbeat is suspended by the busy port
+    bd_truth:wait_until("callers waiting, heartbeat suspended", fun() ->
+        lists:all(fun(C) -> bd_truth:waiting_in(C, {gen, do_call, 4}) end, Callers) andalso
+            process_info(Beat, status) =:= {status, suspended}
+    end),
     {status, BeatStatus} = process_info(Beat, status),
     {queue_size, Queued} = erlang:port_info(Sock, queue_size),
     bd_truth:write(bd_truth:base(busy_port, busy_port) ++
@@ -55,14 +61,6 @@ start() ->
                         {sink_pid, Sink}]),
     os:cmd("kill -USR1 " ++ os:getpid()),
     ok.
-
-%% Until the pusher is stuck in the send (or 100 tries of 20 ms).
-wait_busy(_Pusher, 0) -> ok;
-wait_busy(Pusher, N) ->
-    case process_info(Pusher, current_function) of
-        {current_function, {prim_inet, send_recv_reply, 2}} -> timer:sleep(100);
-        _ -> timer:sleep(20), wait_busy(Pusher, N - 1)
-    end.
 
 %% The stalled peer: accepts, then never reads.
 sink(Parent) ->

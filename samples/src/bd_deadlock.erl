@@ -21,11 +21,19 @@ start() ->
                            register(deadlock_client, self()),
                            gen_server:call(srv_a, {transfer, 100}, infinity)
                    end),
-    timer:sleep(200),                 % the cycle is in place now
+    %% the cycle is in place: each server waits in its call to the other
+    bd_truth:wait_until("srv_a and srv_b in their calls", fun() ->
+        bd_truth:waiting_in(A, {gen, do_call, 4}) andalso bd_truth:waiting_in(B, {gen, do_call, 4})
+    end),
     Reporter = spawn(fun() ->
                              register(report_client, self()),
                              gen_server:call(srv_b, report, infinity)
                      end),
+    %% the reporter's request sits in srv_b's queue (before the dump, not after)
+    bd_truth:wait_until("report_client queued on srv_b", fun() ->
+        bd_truth:waiting_in(Reporter, {gen, do_call, 4})
+            andalso process_info(B, message_queue_len) =:= {message_queue_len, 1}
+    end),
     bd_truth:write(bd_truth:base(deadlock, deadlock) ++
                        [{secondary_kinds, "blocked_call,manual_dump"},
                         {failure, sigusr1},

@@ -31,11 +31,16 @@ start() ->
               register(list_to_atom("replicator_" ++ integer_to_list(I)), R),
               R
           end || I <- lists:seq(1, ?SENDERS)],
-    timer:sleep(1500),
+    %% the port is busy: every replicator is suspended in its send
+    bd_truth:wait_until("every replicator suspended", fun() ->
+        lists:all(fun(R) -> process_info(R, status) =:= {status, suspended} end, Rs)
+    end),
     %% a caller that asks a replicator for its status hangs too
     Caller = spawn(fun() -> catch gen_server:call(replicator_1, status, infinity) end),
     register(status_poller, Caller),
-    timer:sleep(500),
+    bd_truth:wait_until("status_poller waiting on replicator_1", fun() ->
+        bd_truth:waiting_in(Caller, {gen, do_call, 4})
+    end),
     [{_, DistPort} | _] = [{N, P} || {N, P} <- erlang:system_info(dist_ctrl), N =:= Node],
     {queue_size, Q} = erlang:port_info(DistPort, queue_size),
     Suspended = [R || R <- Rs, process_info(R, status) =:= {status, suspended}],

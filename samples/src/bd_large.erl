@@ -18,6 +18,9 @@ start() ->
     Registry = spawn(fun() -> register(session_registry, self()), idle() end),
     Shards = [spawn_shard(I, Sessions div ?SHARDS) || I <- lists:seq(1, ?SHARDS)],
     [receive {ready, S} -> ok end || S <- Shards],
+    %% every session has run once and waits in its receive (until then the new
+    %% processes are a run queue of up to 100 000)
+    bd_truth:wait_until("the sessions in their receive", fun bd_truth:run_queues_empty/0),
     bd_truth:write(bd_truth:base(large, manual_dump) ++
                        [{failure, sigusr1},
                         {slogan_prefix, "Received SIGUSR1"},

@@ -64,6 +64,11 @@ watchdog(Sink, Base) ->
             %% producers are still adding; Len - 5 is a safe lower bound.
             bd_truth:write(Base ++ [{msgq_len_seen, Len}, {msgq_len_min, Len - 5},
                                     {msgq_limit, ?LIMIT}]),
+            %% halt while the sink is inside its callback (it sleeps 5 ms of every
+            %% message), as the truth says, not between two messages
+            bd_truth:wait_until("mbox_sink in handle_cast", fun() ->
+                bd_truth:waiting_in(Sink, {timer, sleep, 1})
+            end),
             erlang:halt(lists:flatten(io_lib:format(
                  "mailbox overload watchdog: mbox_sink message_queue_len=~b exceeds ~b",
                  [Len, ?LIMIT])));

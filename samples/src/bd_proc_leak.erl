@@ -21,7 +21,9 @@ start() ->
     [gen_server:cast(conn_acceptor, {accepted, {{10, 0, I rem 250, I div 250 rem 250}, 40000 + I rem 20000}})
      || I <- lists:seq(1, N)],
     Accepted = gen_server:call(conn_acceptor, accepted, infinity),
-    timer:sleep(200),                                % the handlers reach their receive
+    %% the handlers reach their receive (12 000 new processes are a run queue
+    %% until then, longer on a slow box)
+    bd_truth:wait_until("the handlers in their receive", fun bd_truth:run_queues_empty/0),
     bd_truth:write(bd_truth:base(proc_leak, process_leak) ++
                        [{secondary_kinds, "manual_dump,process_limit"},
                         {failure, sigusr1},

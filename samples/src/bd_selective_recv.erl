@@ -26,12 +26,19 @@ start() ->
     Gw = whereis(payment_gw),
     Checkout = spawn(fun() -> register(checkout, self()),
                               gen_server:call(payment_gw, {charge, make_ref(), 4200}, infinity) end),
-    timer:sleep(100),
+    bd_truth:wait_until("payment_gw in its receive", fun() ->
+        bd_truth:waiting_in(Gw, {?MODULE, await_network, 1})
+    end),
     Self = self(),
     Producers = [spawn(fun() -> produce(I, N div ?PRODUCERS), Self ! {done, self()} end)
                  || I <- lists:seq(1, ?PRODUCERS)],
     [receive {done, P} -> ok end || P <- Producers],
-    timer:sleep(100),
+    %% every cast is in the queue (sent before done; counted once the server is back
+    %% in its receive)
+    bd_truth:wait_until("payment_gw back in its receive with every cast", fun() ->
+        bd_truth:waiting_in(Gw, {?MODULE, await_network, 1}) andalso
+            element(2, process_info(Gw, message_queue_len)) >= N div ?PRODUCERS * ?PRODUCERS
+    end),
     {message_queue_len, Q} = process_info(Gw, message_queue_len),
     {current_function, Cur} = process_info(Gw, current_function),
     bd_truth:write(bd_truth:base(selective_recv, mailbox_overload) ++

@@ -20,17 +20,24 @@ start() ->
     unlink(Sup),
     Client = spawn(fun() -> register(door_client, self()),
                             gen_statem:call(door, open, infinity) end),
-    timer:sleep(200),
+    Door = whereis(door),
+    Ctl = whereis(lock_ctl),
+    bd_truth:wait_until("door and lock_ctl in their calls", fun() ->
+        bd_truth:waiting_in(Door, {gen, do_call, 4}) andalso bd_truth:waiting_in(Ctl, {gen, do_call, 4})
+    end),
     Panel = spawn(fun() -> register(alarm_panel, self()),
                            gen_statem:call(lock_ctl, status, infinity) end),
-    timer:sleep(200),
+    bd_truth:wait_until("alarm_panel queued on lock_ctl", fun() ->
+        bd_truth:waiting_in(Panel, {gen, do_call, 4})
+            andalso process_info(Ctl, message_queue_len) =:= {message_queue_len, 1}
+    end),
     bd_truth:write(bd_truth:base(statem_deadlock, deadlock) ++
                        [{secondary_kinds, "blocked_call,manual_dump"},
                         {failure, sigusr1},
                         {slogan_prefix, "Received SIGUSR1"},
-                        {deadlock_a, whereis(door)}, {deadlock_a_name, door},
+                        {deadlock_a, Door}, {deadlock_a_name, door},
                         {deadlock_a_state, locked},
-                        {deadlock_b, whereis(lock_ctl)}, {deadlock_b_name, lock_ctl},
+                        {deadlock_b, Ctl}, {deadlock_b_name, lock_ctl},
                         {deadlock_b_state, engaged},
                         {blocked_client, Client}, {blocked_client_name, door_client},
                         {blocked_client_callee, door},

@@ -21,13 +21,17 @@ start() ->
     unlink(Sup),
     Ledger = whereis(ledger),
     Names = [billing_1, billing_2, billing_3],
+    %% billing_1 first (the call being handled), then the two queued behind it
     Callers = [begin
                    C = spawn(fun() -> register(N, self()),
                                       gen_server:call(ledger, {post, {N, 100}}, infinity) end),
-                   timer:sleep(50),
+                   bd_truth:wait_until("a caller waiting on ledger", fun() ->
+                       bd_truth:waiting_in(C, {gen, do_call, 4}) andalso
+                           in_recv(Ledger) andalso
+                           process_info(Ledger, message_queue_len) =:= {message_queue_len, I - 1}
+                   end),
                    C
-               end || N <- Names],
-    timer:sleep(300),
+               end || {I, N} <- lists:enumerate(Names)],
     {current_function, Cur} = process_info(Ledger, current_function),
     {message_queue_len, Q} = process_info(Ledger, message_queue_len),
     bd_truth:write(bd_truth:base(stuck_call, blocked_call) ++
@@ -45,6 +49,13 @@ start() ->
                         {db_pid, Db}]),
     os:cmd("kill -USR1 " ++ os:getpid()),
     ok.
+
+%% ledger waits in the recv of its first call (not in gen_server's loop)
+in_recv(Ledger) ->
+    case process_info(Ledger, [status, current_function]) of
+        [{status, waiting}, {current_function, {M, _, _}}] -> M =/= gen_server;
+        _ -> false
+    end.
 
 mfa({M, F, A}) -> atom_to_list(M) ++ ":" ++ atom_to_list(F) ++ "/" ++ integer_to_list(A).
 

@@ -10,7 +10,7 @@
 %% file_io_server process is spawned), so writing still works when the process
 %% table is full (process-limit scenarios) or memory is nearly exhausted.
 -module(bd_truth).
--export([write/1, base/2, path/0]).
+-export([write/1, base/2, path/0, wait_until/2, waiting_in/2, run_queues_empty/0]).
 
 %% Path of the truth file: $BEAMDUMP_TRUTH, or false when not set (then the
 %% program still runs, it just keeps no record).
@@ -51,3 +51,27 @@ str([]) -> "";
 str([H | _] = L) when is_pid(H); is_atom(H); is_port(H) ->
     lists:join($,, [str(X) || X <- L]);
 str(L) when is_list(L) -> L.
+
+%% Wait until Cond() holds, polled every 10 ms: the state the truth describes is
+%% reached before the node dumps, on a fast idle box as on a slow loaded one (a
+%% fixed sleep is either too long or, under load, too short). If it never comes
+%% (30 s), the node halts with a slogan no scenario expects, so gen.sh retries
+%% instead of keeping a dump of some other moment.
+wait_until(What, Cond) -> wait_until(What, Cond, 3000).
+
+wait_until(What, _Cond, 0) ->
+    erlang:halt(lists:flatten(["sample: state not reached: ", What]));
+wait_until(What, Cond, N) ->
+    case Cond() of
+        true -> ok;
+        false -> timer:sleep(10), wait_until(What, Cond, N - 1)
+    end.
+
+%% Is Pid waiting (in a receive) in function {M, F, A}?
+waiting_in(Pid, MFA) ->
+    process_info(Pid, [status, current_function]) =:= [{status, waiting}, {current_function, MFA}].
+
+%% No process waits in a run queue: whatever was spawned or woken has run and
+%% reached its receive (the caller itself is running, not queued).
+run_queues_empty() ->
+    erlang:statistics(total_run_queue_lengths_all) =:= 0.

@@ -45,9 +45,16 @@ end
 
 agent = Process.whereis(Quotes.Cache)
 refresher = spawn(fn -> Quotes.Cache.refresh() end)
-Process.sleep(100)
+# The Agent runs the update (a fetch sleeps) before the readers come, and every
+# reader's call is in its queue before the dump, however slow the machine.
+:bd_truth.wait_until(~c"the Agent inside its update", fn ->
+  :bd_truth.waiting_in(agent, {Process, :sleep, 1})
+end)
 handlers = for i <- 1..1200, do: Quotes.Handler.start(i)
-Process.sleep(500)
+:bd_truth.wait_until(~c"every reader queued on the Agent", fn ->
+  {:message_queue_len, n} = Process.info(agent, :message_queue_len)
+  n >= length(handlers)
+end)
 
 {:message_queue_len, queued} = Process.info(agent, :message_queue_len)
 {:current_function, {m, f, a}} = Process.info(agent, :current_function)
