@@ -190,6 +190,32 @@ static void fold_mailbox(an_ctx *c, const bd_proc *hp)
 	}
 }
 
+/* A busy standard-output port (fd "0/1") under a log flood is the handler's device:
+ * the flood's doing, told by this finding. */
+static void fold_device(an_ctx *c)
+{
+	size_t np;
+	const bd_port *pts = bd_model_ports(c->m, &np);
+	for (size_t i = 0; i < c->nf; i++) {
+		an_finding *f = c->f[i];
+		if (f->pub.kind != BD_F_BUSY_PORT)
+			continue;
+		for (size_t k = 0; k < np; k++) {
+			const char *d[2] = {pts[k].name, pts[k].driver};
+			int io = 0;
+			for (int j = 0; j < 2; j++)
+				io |= d[j] && (!strcmp(d[j], "0/1") || !strcmp(d[j], "2/2") ||
+					       !strncmp(d[j], "tty_sl", 6));
+			if (!io || !bd_pid_eq(pts[k].id, f->pub.subject.pid))
+				continue;
+			f->pub.severity = BD_SEV_INFO;
+			f->pub.score = 4;
+			f->pub.advice = "The node's standard output is the log flood's device: it "
+					"cannot take the events as fast as they come (see logger_overload)";
+		}
+	}
+}
+
 /* Callers blocked on the handler are the processes logging in sync mode, which
  * this finding counts (waiting_for_handler): the flood, not a server to fix. */
 static void fold_callers(an_ctx *c, const bd_proc *hp, uint64_t ncalling)
@@ -276,8 +302,10 @@ static void report(an_ctx *c, const handler *h, int nh, const unsigned char *mar
 			  ? "error_logger has none: move its handlers to logger, which does"
 			  : "sync_mode_qlen, drop_mode_qlen, burst_limit_max_count in the handler's config");
 	fold_mailbox(c, hp);
-	if (sev != BD_SEV_INFO)
+	if (sev != BD_SEV_INFO) {
 		fold_callers(c, hp, ncalling);
+		fold_device(c);
+	}
 }
 
 void an_logger(an_ctx *c)

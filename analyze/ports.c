@@ -108,6 +108,25 @@ static uint64_t count_callers(an_ctx *c, const bd_proc *p)
 	return n;
 }
 
+/* The node's standard I/O: an fd port ("0/1", "2/2") or the terminal driver. */
+static int stdio_port(const bd_port *pt)
+{
+	const char *d = pt->name ? pt->name : pt->driver;
+	if (!d)
+		return 0;
+	if (!strncmp(d, "tty_sl", 6))
+		return 1;
+	size_t i = 0;
+	while (d[i] >= '0' && d[i] <= '9')
+		i++;
+	if (!i || d[i++] != '/')
+		return 0;
+	size_t j = i;
+	while (d[j] >= '0' && d[j] <= '9')
+		j++;
+	return j > i && !d[j];
+}
+
 static void report(an_ctx *c, port_case *pc, const bd_proc *const *susp, size_t nsusp)
 {
 	const bd_port *pt = pc->pt;
@@ -191,6 +210,14 @@ static void report(an_ctx *c, port_case *pc, const bd_proc *const *susp, size_t 
 					  an_count(c, susp_n), susp_n == 1 ? "" : "es")
 			: "",
 		 "");
+	if (stdio_port(pt)) {
+		an_advice(c, f, "This is the node's standard output (or error): the terminal, pipe or "
+			  "file behind it takes the bytes slower than the node prints them (a slow "
+			  "terminal, a pipe nobody reads, a stalled log collector), and every process "
+			  "printing blocks. Find what prints so much (a logger handler on standard_io, "
+			  "io:format in a loop), read the pipe, or log to a file");
+		return;
+	}
 	an_advice(c, f, "The peer does not read (or reads slower than %s writes): every writer blocks "
 		  "until the queue drains. Set {send_timeout, T} and {send_timeout_close, true} on the "
 		  "socket so a stalled peer is dropped, write from a process that nobody calls "

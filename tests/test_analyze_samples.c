@@ -889,6 +889,34 @@ static void test_log_flood_suspended(void **state)
 	unlink(d);
 }
 
+/* samples/gen.sh elixir_log_flood dumped while the node's standard output (fd port
+ * 0/1, owner user) was busy and the Logger waited on it: the flood first; the busy
+ * stdout port and the callers blocked on Logger are its parts (info), and the port's
+ * advice is about standard output, not socket options. */
+static void test_log_flood_busy_stdout(void **state)
+{
+	(void)state;
+	const char *d = tu_fixture("tests/fixtures/analyze/elixir_log_flood_busy_stdout.dump.zst");
+	char *json, buf[1024];
+	assert_int_equal(tu_run(&json, "analyze --json %s", d), 0);
+	char *first = finding(json, 1, NULL);
+	assert_non_null(first);
+	assert_string_equal(str(first, "kind", buf, sizeof buf), "logger_overload");
+	char *bp = finding(json, 0, "busy_port");
+	assert_non_null(bp);
+	assert_string_equal(str(bp, "severity", buf, sizeof buf), "info");
+	assert_contains(str(bp, "advice", buf, sizeof buf), "standard output");
+	char *bc = finding(json, 0, "blocked_call");
+	assert_non_null(bc);
+	assert_string_equal(str(bc, "severity", buf, sizeof buf), "info");
+	assert_null(strstr(json, "send_timeout"));
+	free(bc);
+	free(bp);
+	free(first);
+	free(json);
+	unlink(d);
+}
+
 static void test_fixtures(void **state)
 {
 	(void)state;
@@ -1133,6 +1161,7 @@ int main(void)
 		cmocka_unit_test(test_fixtures),
 		cmocka_unit_test(test_calm_fixtures),
 		cmocka_unit_test(test_log_flood_suspended),
+		cmocka_unit_test(test_log_flood_busy_stdout),
 		cmocka_unit_test(test_rabbit_alarm),
 		cmocka_unit_test(test_rabbit_live),
 		cmocka_unit_test(test_wild_quiet),
