@@ -170,6 +170,13 @@ void hw_textcut(hw *w, const char *s, size_t max)
 	hw_raw(w, "\xe2\x80\xa6"); /* … */
 }
 
+void hw_td_mono(hw *w, const char *s, size_t max)
+{
+	hw_raw(w, "<td class=\"mono\">");
+	hw_textcut(w, s, max);
+	hw_raw(w, "</td>");
+}
+
 void hw_jsonn(hw *w, const char *s, size_t n)
 {
 	char sb[2048];

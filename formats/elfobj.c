@@ -650,19 +650,29 @@ static void rule_from(nat_cfi_rule *r, const Dwarf_Regtable_Entry3 *x)
 	}
 }
 
-static int cfi_row(cfi_src *c, uint64_t pc, nat_cfi *out)
+/* The FDE of c that covers pc, and where its function starts; -1 when none does. */
+static int fde_at(cfi_src *c, uint64_t pc, Dwarf_Fde *fde, Dwarf_Addr *lo)
 {
 	if (c->loaded != 1 || !c->nfdes)
 		return -1;
 	Dwarf_Error e = 0;
-	Dwarf_Fde fde;
-	Dwarf_Addr lo, hi;
-	int rc = dwarf_get_fde_at_pc(c->fdes, pc, &fde, &lo, &hi, &e);
+	Dwarf_Addr hi;
+	int rc = dwarf_get_fde_at_pc(c->fdes, pc, fde, lo, &hi, &e);
 	if (rc != DW_DLV_OK) {
 		if (rc == DW_DLV_ERROR)
 			dw_drop(c->dbg, e);
 		return -1;
 	}
+	return 0;
+}
+
+static int cfi_row(cfi_src *c, uint64_t pc, nat_cfi *out)
+{
+	Dwarf_Error e = 0;
+	Dwarf_Fde fde;
+	Dwarf_Addr lo;
+	if (fde_at(c, pc, &fde, &lo))
+		return -1;
 	Dwarf_Regtable_Entry3 rules[RULES];
 	Dwarf_Regtable3 rt;
 	memset(&rt, 0, sizeof rt);
@@ -670,7 +680,7 @@ static int cfi_row(cfi_src *c, uint64_t pc, nat_cfi *out)
 	rt.rt3_reg_table_size = RULES;
 	rt.rt3_rules = rules;
 	Dwarf_Addr row;
-	rc = dwarf_get_fde_info_for_all_regs3(fde, pc, &rt, &row, &e);
+	int rc = dwarf_get_fde_info_for_all_regs3(fde, pc, &rt, &row, &e);
 	if (rc != DW_DLV_OK) {
 		if (rc == DW_DLV_ERROR)
 			dw_drop(c->dbg, e);
@@ -715,17 +725,10 @@ int nat_obj_cfi(nat_obj *o, uint64_t pc, nat_cfi *out)
 
 static int fde_start(cfi_src *c, uint64_t pc, uint64_t *start)
 {
-	if (c->loaded != 1 || !c->nfdes)
-		return -1;
-	Dwarf_Error e = 0;
 	Dwarf_Fde fde;
-	Dwarf_Addr lo, hi;
-	int rc = dwarf_get_fde_at_pc(c->fdes, pc, &fde, &lo, &hi, &e);
-	if (rc != DW_DLV_OK) {
-		if (rc == DW_DLV_ERROR)
-			dw_drop(c->dbg, e);
+	Dwarf_Addr lo;
+	if (fde_at(c, pc, &fde, &lo))
 		return -1;
-	}
 	*start = lo;
 	return 0;
 }

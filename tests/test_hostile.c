@@ -159,13 +159,6 @@ typedef struct result {
 	size_t out_len, err_len;
 } result;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Run beamdump argv (NULL-terminated) with stdin from in_path (or /dev/null). */
 static void run_cli_limit(char *const argv[], const char *in_path, int limit_s, result *r)
 {
@@ -175,7 +168,7 @@ static void run_cli_limit(char *const argv[], const char *in_path, int limit_s, 
 	snprintf(out_path, sizeof out_path, "%s/stdout", tmpdir);
 	snprintf(err_path, sizeof err_path, "%s/stderr", tmpdir);
 	memset(r, 0, sizeof *r);
-	double t0 = now_s();
+	double t0 = tu_now();
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -207,7 +200,7 @@ static void run_cli_limit(char *const argv[], const char *in_path, int limit_s, 
 		pid_t w = wait4(pid, &st, WNOHANG, &ru);
 		if (w == pid)
 			break;
-		if (now_s() - t0 > limit_s) {
+		if (tu_now() - t0 > limit_s) {
 			kill(pid, SIGKILL);
 			wait4(pid, &st, 0, &ru);
 			r->timed_out = 1;
@@ -215,7 +208,7 @@ static void run_cli_limit(char *const argv[], const char *in_path, int limit_s, 
 		}
 		usleep(2000);
 	}
-	r->seconds = now_s() - t0;
+	r->seconds = tu_now() - t0;
 	r->rss_mb = ru.ru_maxrss / 1024;
 	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	r->out = tu_read_file(out_path, &r->out_len);
