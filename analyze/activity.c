@@ -259,6 +259,27 @@ int an_activity_blocked(const an_activity *a)
 	       a->kind == AN_ACT_SUSPENDED || a->kind == AN_ACT_CALLING;
 }
 
+uint64_t an_callers_each(an_ctx *c, const bd_proc *p,
+			 void (*each)(an_ctx *c, const bd_proc *q, void *ud), void *ud)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
+		const bd_link *l = &c->links[p->link_first + i];
+		const bd_proc *q = l->kind == BD_MON_FROM && l->target_kind == BD_TGT_PID
+			? bd_proc_by_pid(c->m, l->id) : NULL;
+		an_activity a;
+		if (!q)
+			continue;
+		an_activity_of(c, q, 0, &a);
+		if (a.kind != AN_ACT_CALLING)
+			continue;
+		if (each)
+			each(c, q, ud);
+		n++;
+	}
+	return n;
+}
+
 /* Process table entries: a pointer and, from R16B (erts 5.10) on, a 32-bit free-list
  * slot; before that a pointer only. */
 static uint64_t ptab_entry(an_ctx *c)

@@ -154,6 +154,10 @@ void an_activity_of(an_ctx *c, const bd_proc *p, int deep, an_activity *a);
 /* Blocked on something other than its main loop: sleeping, receiving, port I/O,
  * suspended or calling. */
 int an_activity_blocked(const an_activity *a);
+/* The processes in a synchronous call on p (they monitor it and wait in a call): each
+ * given to each(c, q, ud) (NULL: only counted), in p's link order; returns how many. */
+uint64_t an_callers_each(an_ctx *c, const bd_proc *p,
+			 void (*each)(an_ctx *c, const bd_proc *q, void *ud), void *ud);
 const char *an_act_name(an_act_kind k);
 /* p's program counter is at its main receive loop (gen_server:loop/7, a *loop*
  * function...): when runnable, it was just woken by a message. */

@@ -18,8 +18,10 @@ typedef struct cluster {
 } cluster;
 
 typedef struct cl_tab {
-	cluster *slots;
-	size_t count;
+	cluster *slots;   /* clusters as made; after collect in hash-slot order, sorted */
+	size_t count, cap;
+	uint16_t *index;  /* hash slot -> cluster + 1 (0: empty): a small dump touches
+			   * 8 KB instead of a table of CL_CAP clusters */
 	uint64_t atoms, plain, other;
 } cl_tab;
 
@@ -35,19 +37,32 @@ static void add(cl_tab *t, const char *a, size_t n)
 	for (const char *p = key; *p; p++)
 		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
 	size_t j = h & (CL_CAP - 1);
-	while (t->slots[j].count && strcmp(t->slots[j].key, key) != 0)
+	while (t->index[j] && strcmp(t->slots[t->index[j] - 1].key, key) != 0)
 		j = (j + 1) & (CL_CAP - 1);
-	cluster *c = &t->slots[j];
-	if (!c->count) {
+	if (!t->index[j]) {
 		if (t->count * 4 >= CL_CAP * 3) {
 			t->other++;
 			return;
 		}
+		if (t->count == t->cap) {
+			size_t cap = t->cap ? 2 * t->cap : 16;
+			cluster *grown = realloc(t->slots, cap * sizeof *grown);
+			if (!grown) {
+				t->other++;
+				return;
+			}
+			t->slots = grown;
+			t->cap = cap;
+		}
+		memset(&t->slots[t->count], 0, sizeof *t->slots);
+		t->index[j] = (uint16_t)++t->count;
+	}
+	cluster *c = &t->slots[t->index[j] - 1];
+	if (!c->count) {
 		snprintf(c->key, sizeof c->key, "%s", key);
 		snprintf(c->first, sizeof c->first, "%.*s", (int)n, a);
 		c->generated = 1;
 		c->first_pos = t->atoms - 1;
-		t->count++;
 	}
 	c->count++;
 	snprintf(c->last, sizeof c->last, "%.*s", (int)n, a);
@@ -77,14 +92,26 @@ static int cmp_cluster(const void *a, const void *b)
 /* Every atom of m clustered, generated patterns first, largest first. */
 static int collect(const bd_model *m, cl_tab *t)
 {
-	t->slots = calloc(CL_CAP, sizeof *t->slots);
-	if (!t->slots)
+	t->index = calloc(CL_CAP, sizeof *t->index);
+	if (!t->index)
 		return BD_ENOMEM;
 	bd_model_atoms_each(m, each_atom, t);
+	/* in hash-slot order, as the sort has always seen them (ties keep their order) */
+	cluster *made = t->slots;
+	t->slots = malloc((t->count ? t->count : 1) * sizeof *t->slots);
+	if (!t->slots) {
+		free(made);
+		free(t->index);
+		t->index = NULL;
+		return BD_ENOMEM;
+	}
 	size_t k = 0;
 	for (size_t i = 0; i < CL_CAP; i++)
-		if (t->slots[i].count)
-			t->slots[k++] = t->slots[i];
+		if (t->index[i])
+			t->slots[k++] = made[t->index[i] - 1];
+	free(made);
+	free(t->index);
+	t->index = NULL;
 	t->count = k;
 	if (k)
 		qsort(t->slots, k, sizeof *t->slots, cmp_cluster);

@@ -108,25 +108,24 @@ static const char *send_site(an_ctx *c, const bd_proc *p)
 	return NULL;
 }
 
+/* A caller of a sender: the first NAMED of all senders' callers are related. */
+typedef struct caller_note {
+	an_finding *f;
+	uint64_t *named;
+} caller_note;
+
+static void note_waiter(an_ctx *c, const bd_proc *q, void *ud)
+{
+	caller_note *w = ud;
+	if ((*w->named)++ < NAMED)
+		an_related(c, w->f, q, "waiting");
+}
+
 /* Processes in a synchronous call on p (they monitor it and wait in gen). */
 static uint64_t callers_of(an_ctx *c, an_finding *f, const bd_proc *p, uint64_t *named)
 {
-	uint64_t n = 0;
-	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
-		const bd_link *l = &c->links[p->link_first + i];
-		const bd_proc *q = l->kind == BD_MON_FROM && l->target_kind == BD_TGT_PID
-			? bd_proc_by_pid(c->m, l->id) : NULL;
-		an_activity a;
-		if (!q)
-			continue;
-		an_activity_of(c, q, 0, &a);
-		if (a.kind != AN_ACT_CALLING)
-			continue;
-		if ((*named)++ < NAMED)
-			an_related(c, f, q, "waiting");
-		n++;
-	}
-	return n;
+	caller_note w = {f, named};
+	return an_callers_each(c, p, note_waiter, &w);
 }
 
 static void report(an_ctx *c, dcase *dc, size_t ncases)

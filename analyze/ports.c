@@ -59,28 +59,27 @@ static int waits_on(an_ctx *c, const bd_proc *p, bd_pid id)
 	return 0;
 }
 
-/* Callers blocked in a synchronous call on p: they monitor p and wait in gen. */
+/* Callers blocked in a synchronous call on a sender: the first NAMED named in names. */
+typedef struct caller_note {
+	an_finding *f;
+	char *names;
+	size_t cap, *len;
+	uint64_t n;
+} caller_note;
+
+static void note_waiter(an_ctx *c, const bd_proc *q, void *ud)
+{
+	caller_note *w = ud;
+	if (w->n++ < NAMED)
+		an_cat(w->names, w->cap, w->len, "%s%s", *w->len ? ", " : "", an_proc_label(c, q));
+	an_related(c, w->f, q, "waiting");
+}
+
 static uint64_t callers_of(an_ctx *c, an_finding *f, const bd_proc *p, char *names, size_t cap,
 			   size_t *len)
 {
-	uint64_t n = 0;
-	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
-		const bd_link *l = &c->links[p->link_first + i];
-		if (l->kind != BD_MON_FROM || l->target_kind != BD_TGT_PID)
-			continue;
-		const bd_proc *q = bd_proc_by_pid(c->m, l->id);
-		an_activity a;
-		if (!q)
-			continue;
-		an_activity_of(c, q, 0, &a);
-		if (a.kind != AN_ACT_CALLING)
-			continue;
-		if (n < NAMED)
-			an_cat(names, cap, len, "%s%s", *len ? ", " : "", an_proc_label(c, q));
-		an_related(c, f, q, "waiting");
-		n++;
-	}
-	return n;
+	caller_note w = {f, names, cap, len, 0};
+	return an_callers_each(c, p, note_waiter, &w);
 }
 
 typedef struct port_case {
@@ -90,23 +89,6 @@ typedef struct port_case {
 	uint64_t suspended;      /* processes suspended in port_command (all of them) */
 	int suspended_here;      /* attributable to this port (the only busy one) */
 } port_case;
-
-/* Processes in a synchronous call on p (they monitor it and wait in gen). */
-static uint64_t count_callers(an_ctx *c, const bd_proc *p)
-{
-	uint64_t n = 0;
-	for (uint32_t i = 0; i < p->link_count && p->link_first + i < c->nlinks; i++) {
-		const bd_link *l = &c->links[p->link_first + i];
-		const bd_proc *q = l->kind == BD_MON_FROM && l->target_kind == BD_TGT_PID
-			? bd_proc_by_pid(c->m, l->id) : NULL;
-		an_activity a;
-		if (!q)
-			continue;
-		an_activity_of(c, q, 0, &a);
-		n += a.kind == AN_ACT_CALLING;
-	}
-	return n;
-}
 
 /* The node's standard I/O: an fd port ("0/1", "2/2") or the terminal driver. */
 static int stdio_port(const bd_port *pt)
@@ -134,7 +116,7 @@ static void report(an_ctx *c, port_case *pc, const bd_proc *const *susp, size_t 
 	int suspended = pc->suspended_here && nsusp;
 	uint64_t behind = 0;
 	for (size_t i = 0; i < pc->nsenders; i++)
-		behind += count_callers(c, pc->senders[i]);
+		behind += an_callers_each(c, pc->senders[i], NULL, NULL);
 	/* A busy port with a writer waiting is flow control at work, unless the queue
 	 * is far beyond any default watermark or others hang behind the writer. */
 	int blocked = pc->nsenders || suspended;

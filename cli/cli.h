@@ -133,8 +133,36 @@ typedef struct tcol {
 	size_t min;    /* > 0: may shrink to this many columns, cut with a mark */
 	int drop;      /* > 0: may be left out on a narrow terminal, highest first */
 	size_t gap;    /* spaces before the column (the first column's indents the table) */
+	size_t width;  /* > 0: a fixed layout ("%-16s"): at least this wide; into a pipe
+			* exactly this wide, a longer cell overflowing its row as printf's;
+			* a row whose cells from such a column on are NULL ends there */
+	int below;     /* printed on lines of its own under its row, gap spaces in (lines
+			* of the cell split at '\n'), not as a column */
 } tcol;
 void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows);
+/* The same into f: fitted only when f is stdout. */
+void table_fprint(FILE *f, const tcol *cols, size_t ncols, const char *const *cells, size_t nrows);
+/* Cells for table_print in one allocation: tgrid_init(&g, rows, ncols) (-1: out of
+ * memory), then per row r = tgrid_row(&g) and r[j] filled (snprintf & co; a cell left
+ * "" is empty, tgrid_null(&g, j) makes it NULL); tgrid_print prints the table (with
+ * head_alone, the head even without rows) and frees the cells. */
+enum { TGRID_CELL = 192 };
+typedef struct tgrid {
+	char (*cell)[TGRID_CELL];
+	const char **cells;
+	size_t ncols, nrows, cap;
+} tgrid;
+int tgrid_init(tgrid *g, size_t rows, size_t ncols);
+char (*tgrid_row(tgrid *g))[TGRID_CELL];
+void tgrid_null(tgrid *g, size_t col);
+void tgrid_print(tgrid *g, const tcol *cols, int head_alone);
+/* Every other line a text command prints, on a terminal: OUT_FIT_WRAP breaks prose
+ * wider than the terminal at spaces, indented under its text; OUT_FIT_CUT cuts a line
+ * with the mark (one term a line: persistent terms, stack slots). main() turns WRAP on
+ * for the text commands; a command may switch modes (its lines so far are written).
+ * Does nothing into a pipe or a file (out_columns() 0): output stays byte for byte. */
+enum { OUT_FIT_OFF, OUT_FIT_WRAP, OUT_FIT_CUT };
+void out_fit_lines(int mode);
 /* Progress bars on stderr for long steps (include/beamdump/progress.h): progress_init
  * turns them on when stderr is a terminal (not TERM=dumb); progress_off (-q) stops
  * them and erases what is shown. Never written into a pipe or a file. */

@@ -159,6 +159,22 @@ static void print_text(const bd_model *m, const bd_findings *fs, const opts *o)
 		printf("No findings.\n");
 }
 
+/* Text caught in memory with its colors: the escapes go back through out_sgr. */
+static void put_sgr_text(const char *s)
+{
+	for (const char *e; (e = strstr(s, "\033[")); ) {
+		const char *m = strchr(e, 'm');
+		if (!m)
+			break;
+		char seq[32];
+		fwrite(s, 1, (size_t)(e - s), stdout);
+		snprintf(seq, sizeof seq, "%.*s", (int)(m + 1 - e), e);
+		out_sgr(seq);
+		s = m + 1;
+	}
+	fputs(s, stdout);
+}
+
 /* Elixir style: the findings' texts name modules as the analyses wrote them
  * ('Elixir.MyApp.Cache':handle_call/3); each line is rewritten on its way out. */
 static void print_text_styled(const bd_model *m, const bd_findings *fs, const opts *o)
@@ -179,7 +195,7 @@ static void print_text_styled(const bd_model *m, const bd_findings *fs, const op
 		nl = strchr(p, '\n');
 		if (nl)
 			*nl = 0;
-		fputs(bd_style_text(p, line, sizeof line), stdout);
+		put_sgr_text(bd_style_text(p, line, sizeof line));
 		if (nl)
 			putchar('\n');
 	}

@@ -122,6 +122,8 @@ static int parse(const opts *o, ci_args *a, bd_ci_rules *rules)
 		return usage_err("only one format can go to stdout; give the others a FILE", NULL);
 	if (!stdout_set)
 		a->out[F_TEXT] = "-";
+	if (a->out[F_TEXT] && !strcmp(a->out[F_TEXT], "-"))
+		out_fit_lines(OUT_FIT_WRAP); /* text for a person (md, junit, json: as they are) */
 	if (rules->max_violations == 0)
 		rules->max_violations = 20;
 	if (a->rows >= 0)
@@ -209,6 +211,50 @@ static void why_error(const ci_args *a, char *buf, size_t cap)
 
 /* ---- text ---- */
 
+/* The offenders of a rule, a line each (malloc'd; NULL when none or out of memory). */
+static char *rule_offenders(const bd_ci_result_rule *r)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	if (!m)
+		return NULL;
+	for (size_t k = 0; k < r->nviolations; k++) {
+		char line[1024];
+		evidence_line(&r->violations[k], line, sizeof line);
+		fprintf(m, "%s%s", k ? "\n" : "", out_txt(line));
+	}
+	if (r->total_violations > r->nviolations)
+		fprintf(m, "%s... and %llu more", r->nviolations ? "\n" : "",
+			(unsigned long long)(r->total_violations - r->nviolations));
+	fclose(m);
+	return text;
+}
+
+/* A line a rule (status, rule, threshold, summary), its offenders under it. On a
+ * terminal the threshold and the summary are cut to fit; the offenders wrap. */
+static void rule_table(FILE *f, const bd_ci_result *res)
+{
+	static const tcol cols[] = {{NULL, 0, 0, 0, 0, 8, 0},   {NULL, 0, 0, 0, 1, 15, 0},
+				    {NULL, 0, 16, 0, 1, 44, 0}, {NULL, 0, 16, 0, 1, 0, 0},
+				    {NULL, 0, 0, 0, 11, 0, 1}};
+	enum { NC = 5 };
+	const char *cells[BD_CI__COUNT * NC];
+	char *below[BD_CI__COUNT];
+	for (int i = 0; i < BD_CI__COUNT; i++) {
+		const bd_ci_result_rule *r = &res->rules[i];
+		const char **c = cells + i * NC;
+		c[0] = r->failed ? "FAIL" : r->enabled ? "ok" : "off";
+		c[1] = bd_ci_rule_name(r->id);
+		c[2] = r->threshold;
+		c[3] = r->summary;
+		c[4] = below[i] = rule_offenders(r);
+	}
+	table_fprint(f, cols, NC, cells, BD_CI__COUNT);
+	for (int i = 0; i < BD_CI__COUNT; i++)
+		free(below[i]);
+}
+
 static void out_text(FILE *f, const bd_ci_result *res, const ci_args *a)
 {
 	char why[1024];
@@ -237,19 +283,7 @@ static void out_text(FILE *f, const bd_ci_result *res, const ci_args *a)
 	}
 	if (!res)
 		return;
-	for (int i = 0; i < BD_CI__COUNT; i++) {
-		const bd_ci_result_rule *r = &res->rules[i];
-		fprintf(f, "%-8s %-15s %-44s %s\n", r->failed ? "FAIL" : r->enabled ? "ok" : "off",
-			bd_ci_rule_name(r->id), r->threshold, r->summary);
-		for (size_t k = 0; k < r->nviolations; k++) {
-			char line[1024];
-			evidence_line(&r->violations[k], line, sizeof line);
-			fprintf(f, "           %s\n", out_txt(line));
-		}
-		if (r->total_violations > r->nviolations)
-			fprintf(f, "           ... and %llu more\n",
-				(unsigned long long)(r->total_violations - r->nviolations));
-	}
+	rule_table(f, res);
 	if (res->ntransients) {
 		fprintf(f, "\nGrew at current but gone at final (not leaks, not failed):\n");
 		for (size_t i = 0; i < res->ntransients; i++) {
@@ -494,15 +528,7 @@ static void json_input(jw *w, const char *k, const char *path, const bd_model *m
 	jw_obj(w);
 	jw_kstr(w, "path", path);
 	jw_kstr(w, "error", *problem ? problem : NULL);
-	jw_kstr(w, "created", n->created);
-	jw_key(w, "created_unix");
-	if (n->created_unix == INT64_MIN)
-		jw_null(w);
-	else
-		jw_i64(w, n->created_unix);
-	jw_kstr(w, "slogan", n->slogan);
-	jw_key(w, "truncated");
-	jw_bool(w, n->truncated);
+	json_input_facts(w, n);
 	jw_obj_end(w);
 }
 

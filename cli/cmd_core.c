@@ -94,39 +94,38 @@ static const char *frame_object(const bd_native *n, const bd_native_frame *f)
 
 static void print_frames(const bd_native *n, const bd_native_thread *t)
 {
-	char txt[512], cut[512], ocut[128];
 	/* On a terminal ($COLUMNS) the frame and object names are cut to fit, with a
-	 * mark; into a pipe or a file every line is whole. "  #NN 0x<16 digits> " is 25. */
-	size_t tw = 60, ow = 0;
-	int cols = out_columns();
-	if (cols > 0) {
-		for (uint32_t i = 0; i < t->frame_count; i++) {
-			size_t l = out_width(frame_object(n, &n->frames[t->frame_first + i]));
-			ow = l > ow ? l : ow;
-		}
-		ow = ow > 24 ? 24 : ow;
-		long room = (long)cols - 25 - 1 - (long)ow;
-		tw = room < 16 ? 16 : room > 60 ? 60 : (size_t)room;
-	}
-	for (uint32_t i = 0; i < t->frame_count; i++) {
+	 * mark; into a pipe or a file every line is whole ("#N 0x<pc> %-60s object"). */
+	static const tcol cols[] = {{NULL, 0, 0, 0, 2, 3, 0},
+				    {NULL, 0, 0, 0, 1, 0, 0},
+				    {NULL, 0, 16, 0, 1, 60, 0},
+				    {NULL, 0, 8, 0, 1, 0, 0}};
+	enum { NC = 4, CELL = 640 };
+	char(*cell)[NC][CELL] = t->frame_count ? malloc(t->frame_count * sizeof *cell) : NULL;
+	const char **cells = t->frame_count ? malloc(t->frame_count * NC * sizeof *cells) : NULL;
+	for (uint32_t i = 0; cell && cells && i < t->frame_count; i++) {
 		const bd_native_frame *f = &n->frames[t->frame_first + i];
+		char txt[512];
 		frame_text(n, f, txt, sizeof txt);
-		const char *obj = frame_object(n, f);
-		if (cols > 0) {
-			printf("  #%-2u 0x%016" PRIx64 " ", i, f->pc);
-			out_pad(out_fit(out_txt(txt), tw, cut, sizeof cut), tw, 0);
-			printf(" %s", out_fit(out_txt(obj), ow, ocut, sizeof ocut));
-		} else {
-			printf("  #%-2u 0x%016" PRIx64 " %-60s %s", i, f->pc, out_txt(txt), out_txt(obj));
+		snprintf(cell[i][0], CELL, "#%-2u", i);
+		snprintf(cell[i][1], CELL, "0x%016" PRIx64, f->pc);
+		snprintf(cell[i][2], CELL, "%s", out_txt(txt));
+		snprintf(cell[i][3], CELL, "%s%s%s%s%s", out_txt(frame_object(n, f)),
+			 f->how != BD_UNW_REGS && f->how != BD_UNW_CFI ? "  (" : "",
+			 f->how != BD_UNW_REGS && f->how != BD_UNW_CFI ? bd_unwind_how_name(f->how) : "",
+			 f->how != BD_UNW_REGS && f->how != BD_UNW_CFI ? ")" : "",
+			 f->inlined ? "  (inlined)" : "");
+		if (f->repeat > 1) {
+			size_t l = strlen(cell[i][3]);
+			snprintf(cell[i][3] + l, CELL - l, "  (x %u: recursion)", f->repeat);
 		}
-		if (f->how != BD_UNW_REGS && f->how != BD_UNW_CFI)
-			printf("  (%s)", bd_unwind_how_name(f->how));
-		if (f->inlined)
-			printf("  (inlined)");
-		if (f->repeat > 1)
-			printf("  (x %u: recursion)", f->repeat);
-		printf("\n");
+		for (size_t j = 0; j < NC; j++)
+			cells[i * NC + j] = cell[i][j];
 	}
+	if (cell && cells)
+		table_print(cols, NC, cells, t->frame_count);
+	free(cell);
+	free(cells);
 	if (t->stop_reason)
 		printf("  (unwind stopped: %s)\n", out_txt(t->stop_reason));
 }

@@ -163,41 +163,6 @@ static void print_header(const bd_diff *d, const char *pa, const char *pb)
 		       fmt_delta(delta(d->counts[i].a, d->counts[i].b), c, sizeof c));
 }
 
-/* Cells of a table of at most rows lines (cli/out.c table_print): one allocation. */
-typedef struct grid {
-	char (*cell)[192];
-	const char **cells;
-	size_t ncols, nrows;
-} grid;
-
-static int grid_init(grid *g, size_t rows, size_t ncols)
-{
-	g->ncols = ncols;
-	g->nrows = 0;
-	g->cell = rows ? malloc(rows * ncols * sizeof *g->cell) : NULL;
-	g->cells = rows ? malloc(rows * ncols * sizeof *g->cells) : NULL;
-	return rows && (!g->cell || !g->cells) ? -1 : 0;
-}
-
-/* The next row's cells, to fill with snprintf & co. */
-static char (*grid_row(grid *g))[192]
-{
-	char(*r)[192] = &g->cell[g->nrows * g->ncols];
-	for (size_t j = 0; j < g->ncols; j++) {
-		r[j][0] = 0;
-		g->cells[g->nrows * g->ncols + j] = r[j];
-	}
-	g->nrows++;
-	return r;
-}
-
-static void grid_print(grid *g, const tcol *cols)
-{
-	if (g->nrows)
-		table_print(cols, g->ncols, g->cells, g->nrows);
-	free(g->cell);
-	free(g->cells);
-}
 
 /* A group key in the current style, escaped: names come from the dumps. */
 static void key_cell(char *cell, size_t cap, const char *key)
@@ -209,24 +174,24 @@ static void key_cell(char *cell, size_t cap, const char *key)
 static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *by)
 {
 	static const tcol new_cols[] = {
-		{"GROUP", 0, 16, 0, 2},   {"A", 1, 0, 0, 1},        {"B", 1, 0, 0, 1},
-		{"NEW", 1, 0, 0, 1},      {"MEMORY B", 1, 0, 2, 1}, {"EXAMPLE", 0, 0, 3, 2},
-		{"CURRENT FUNCTION", 0, 12, 1, 1}};
-	static const tcol gone_cols[] = {{"GROUP", 0, 16, 0, 2}, {"A", 1, 0, 0, 1},
-					 {"B", 1, 0, 0, 1},      {"GONE", 1, 0, 0, 1},
-					 {"MEMORY A", 1, 0, 1, 1}};
-	static const tcol kept_cols[] = {{"GROUP", 0, 16, 0, 2},    {"N", 1, 0, 0, 1},
-					 {"MEMORY B", 1, 0, 3, 1}, {"MEMORY", 1, 0, 0, 1},
-					 {"MSGQ", 1, 0, 0, 1},     {"REDUCTIONS", 1, 0, 2, 1},
-					 {"BINARY", 1, 0, 1, 1}};
+		{"GROUP", 0, 16, 0, 2, 0, 0},   {"A", 1, 0, 0, 1, 0, 0},        {"B", 1, 0, 0, 1, 0, 0},
+		{"NEW", 1, 0, 0, 1, 0, 0},      {"MEMORY B", 1, 0, 2, 1, 0, 0}, {"EXAMPLE", 0, 0, 3, 2, 0, 0},
+		{"CURRENT FUNCTION", 0, 12, 1, 1, 0, 0}};
+	static const tcol gone_cols[] = {{"GROUP", 0, 16, 0, 2, 0, 0}, {"A", 1, 0, 0, 1, 0, 0},
+					 {"B", 1, 0, 0, 1, 0, 0},      {"GONE", 1, 0, 0, 1, 0, 0},
+					 {"MEMORY A", 1, 0, 1, 1, 0, 0}};
+	static const tcol kept_cols[] = {{"GROUP", 0, 16, 0, 2, 0, 0},    {"N", 1, 0, 0, 1, 0, 0},
+					 {"MEMORY B", 1, 0, 3, 1, 0, 0}, {"MEMORY", 1, 0, 0, 1, 0, 0},
+					 {"MSGQ", 1, 0, 0, 1, 0, 0},     {"REDUCTIONS", 1, 0, 2, 1, 0, 0},
+					 {"BINARY", 1, 0, 1, 1, 0, 0}};
 	char pid[48];
 	size_t n;
-	grid g;
+	tgrid g;
 	const bd_diff_pgroup **v = select_groups(d, f_new, by_count, &n);
 	printf("\nNew processes (%zu group(s) with more members in B)\n", n);
-	if (!grid_init(&g, n < rows ? n : rows, 7)) {
+	if (!tgrid_init(&g, n < rows ? n : rows, 7)) {
 		for (size_t i = 0; v && i < n && i < rows; i++) {
-			char(*c)[192] = grid_row(&g);
+			char(*c)[TGRID_CELL] = tgrid_row(&g);
 			key_cell(c[0], sizeof c[0], v[i]->key);
 			fmt_count(v[i]->a.count, c[1], sizeof c[1]);
 			fmt_count(v[i]->b.count, c[2], sizeof c[2]);
@@ -235,21 +200,21 @@ static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *
 			snprintf(c[5], sizeof c[5], "%s", bd_pid_fmt(v[i]->example_b, pid, sizeof pid));
 			key_cell(c[6], sizeof c[6], v[i]->current_function ? v[i]->current_function : "?");
 		}
-		grid_print(&g, new_cols);
+		tgrid_print(&g, new_cols, 0);
 	}
 	free(v);
 	v = select_groups(d, f_gone, by_loss, &n);
 	printf("\nGone processes (%zu group(s) with fewer members in B)\n", n);
-	if (!grid_init(&g, n < rows ? n : rows, 5)) {
+	if (!tgrid_init(&g, n < rows ? n : rows, 5)) {
 		for (size_t i = 0; v && i < n && i < rows; i++) {
-			char(*c)[192] = grid_row(&g);
+			char(*c)[TGRID_CELL] = tgrid_row(&g);
 			key_cell(c[0], sizeof c[0], v[i]->key);
 			fmt_count(v[i]->a.count, c[1], sizeof c[1]);
 			fmt_count(v[i]->b.count, c[2], sizeof c[2]);
 			fmt_delta(by_count(v[i]), c[3], sizeof c[3]);
 			fmt_bytes(v[i]->a.memory, c[4], sizeof c[4]);
 		}
-		grid_print(&g, gone_cols);
+		tgrid_print(&g, gone_cols, 0);
 	}
 	free(v);
 	v = select_groups(d, f_kept, sort, &n);
@@ -260,13 +225,13 @@ static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *
 	memcpy(kc, kept_cols, sizeof kc);
 	if (d->dt > 0)
 		kc[5].head = "REDS/S";
-	if (!grid_init(&g, n < rows ? n : rows, 7)) {
+	if (!tgrid_init(&g, n < rows ? n : rows, 7)) {
 		for (size_t i = 0; v && i < n && i < rows; i++) {
 			const bd_diff_pgroup *gr = v[i];
 			if (sort(gr) <= 0)
 				break;
 			int64_t reds = by_reds(gr);
-			char(*c)[192] = grid_row(&g);
+			char(*c)[TGRID_CELL] = tgrid_row(&g);
 			key_cell(c[0], sizeof c[0], gr->key);
 			fmt_count(gr->b.count, c[1], sizeof c[1]);
 			fmt_bytes(gr->b.memory, c[2], sizeof c[2]);
@@ -278,28 +243,28 @@ static void print_procs(const bd_diff *d, size_t rows, pg_key sort, const char *
 				fmt_delta(reds, c[5], sizeof c[5]);
 			fmt_dbytes(by_binary(gr), c[6], sizeof c[6]);
 		}
-		grid_print(&g, kc);
+		tgrid_print(&g, kc, 0);
 	}
 	free(v);
 }
 
 static void print_ets(const bd_diff *d, size_t rows)
 {
-	static const tcol cols[] = {{"NAME", 0, 12, 0, 2}, {"OWNER", 0, 12, 0, 1},
-				    {"A", 1, 0, 0, 1},     {"B", 1, 0, 0, 1},
-				    {"OBJECTS", 1, 0, 1, 1}, {"MEMORY", 1, 0, 0, 1}};
+	static const tcol cols[] = {{"NAME", 0, 12, 0, 2, 0, 0}, {"OWNER", 0, 12, 0, 1, 0, 0},
+				    {"A", 1, 0, 0, 1, 0, 0},     {"B", 1, 0, 0, 1, 0, 0},
+				    {"OBJECTS", 1, 0, 1, 1, 0, 0}, {"MEMORY", 1, 0, 0, 1, 0, 0}};
 	size_t n = 0;
-	grid g;
+	tgrid g;
 	for (size_t i = 0; i < d->nets; i++)
 		n += d->ets[i].count_a != d->ets[i].count_b || d->ets[i].bytes_a != d->ets[i].bytes_b;
 	printf("\nETS tables, changed (%zu of %zu name/owner groups)\n", n, d->nets);
-	if (grid_init(&g, n < rows ? n : rows, 6))
+	if (tgrid_init(&g, n < rows ? n : rows, 6))
 		return;
 	for (size_t i = 0; i < d->nets && g.nrows < rows; i++) {
 		const bd_diff_etsgroup *t = &d->ets[i];
 		if (t->count_a == t->count_b && t->bytes_a == t->bytes_b)
 			continue;
-		char(*c)[192] = grid_row(&g);
+		char(*c)[TGRID_CELL] = tgrid_row(&g);
 		key_cell(c[0], sizeof c[0], t->name);
 		key_cell(c[1], sizeof c[1], t->owner ? t->owner : "?");
 		fmt_count(t->count_a, c[2], sizeof c[2]);
@@ -307,7 +272,7 @@ static void print_ets(const bd_diff *d, size_t rows)
 		fmt_delta(delta(t->objects_a, t->objects_b), c[4], sizeof c[4]);
 		fmt_dbytes(delta(t->bytes_a, t->bytes_b), c[5], sizeof c[5]);
 	}
-	grid_print(&g, cols);
+	tgrid_print(&g, cols, 0);
 }
 
 static void print_atoms(const bd_diff *d, size_t rows)
@@ -315,11 +280,95 @@ static void print_atoms(const bd_diff *d, size_t rows)
 	char a[40], b[40];
 	printf("\nAtoms: %s added, %s only in A\n", fmt_count(d->atoms_added, a, sizeof a),
 	       fmt_count(d->atoms_removed, b, sizeof b));
-	for (size_t i = 0; i < d->natom_clusters && i < rows; i++) {
+	/* pattern, count, first .. last: a terminal cuts the examples first */
+	static const tcol cols[] = {{NULL, 0, 12, 0, 2, 32, 0}, {NULL, 1, 0, 0, 1, 9, 0},
+				    {NULL, 0, 10, 0, 2, 0, 0}};
+	size_t n = d->natom_clusters < rows ? d->natom_clusters : rows;
+	tgrid g;
+	if (tgrid_init(&g, n, 3))
+		return;
+	for (size_t i = 0; i < n; i++) {
 		const bd_diff_atomcluster *c = &d->atom_clusters[i];
 		int one = !c->last || !strcmp(c->first, c->last);
-		printf("  %-32.32s %9s  %s%s%s\n", out_txt(c->pattern), fmt_count(c->count, a, sizeof a),
-		       out_txt(c->first), one ? "" : " .. ", one ? "" : out_txt(c->last));
+		char(*r)[TGRID_CELL] = tgrid_row(&g);
+		snprintf(r[0], out_columns() ? TGRID_CELL : 33, "%s", out_txt(c->pattern));
+		fmt_count(c->count, r[1], TGRID_CELL);
+		snprintf(r[2], TGRID_CELL, "%s%s%s", out_txt(c->first), one ? "" : " .. ",
+			 one ? "" : out_txt(c->last));
+	}
+	tgrid_print(&g, cols, 0);
+}
+
+/* Drivers whose port count or queue changed: driver, A, B, change, queue change. */
+static void print_port_groups(const bd_diff *d, size_t rows)
+{
+	static const tcol cols[] = {{NULL, 0, 12, 0, 2, 40, 0}, {NULL, 1, 0, 0, 1, 7, 0},
+				    {NULL, 1, 0, 0, 1, 7, 0},   {NULL, 1, 0, 0, 1, 8, 0},
+				    {NULL, 0, 0, 1, 2, 0, 0}};
+	tgrid g;
+	if (tgrid_init(&g, d->nports < rows ? d->nports : rows, 5))
+		return;
+	for (size_t i = 0; i < d->nports && g.nrows < rows; i++) {
+		const bd_diff_portgroup *p = &d->ports[i];
+		if (p->count_a == p->count_b && p->queue_a == p->queue_b)
+			continue;
+		char(*r)[TGRID_CELL] = tgrid_row(&g), q[40];
+		snprintf(r[0], out_columns() ? TGRID_CELL : 41, "%s", out_txt(p->driver));
+		fmt_count(p->count_a, r[1], TGRID_CELL);
+		fmt_count(p->count_b, r[2], TGRID_CELL);
+		fmt_delta(delta(p->count_a, p->count_b), r[3], TGRID_CELL);
+		snprintf(r[4], TGRID_CELL, "queue %s", fmt_dbytes(delta(p->queue_a, p->queue_b), q, sizeof q));
+	}
+	tgrid_print(&g, cols, 0);
+}
+
+/* erlang:memory() and the allocators, A and B; a terminal loses rates first. */
+static void print_memory(const bd_diff *d)
+{
+	static const tcol mcols[] = {{"ERLANG:MEMORY", 0, 0, 0, 0, 22, 0}, {"A", 1, 0, 0, 1, 12, 0},
+				     {"B", 1, 0, 0, 1, 12, 0},           {"CHANGE", 1, 0, 0, 1, 12, 0},
+				     {"PER SECOND", 1, 0, 1, 1, 12, 0}};
+	static const tcol acols[] = {{"ALLOCATOR", 0, 10, 0, 0, 22, 0}, {"USED A", 1, 0, 2, 1, 12, 0},
+				     {"USED B", 1, 0, 0, 1, 12, 0},     {"CHANGE", 1, 0, 0, 1, 12, 0},
+				     {"ALLOCATED B", 1, 0, 1, 1, 12, 0}, {"CHANGE", 1, 0, 3, 1, 12, 0}};
+	tcol mc[5];
+	memcpy(mc, mcols, sizeof mc);
+	if (d->dt <= 0)
+		mc[4].head = ""; /* as wide as ever, empty */
+	char e[40];
+	tgrid g;
+	putchar('\n');
+	if (tgrid_init(&g, d->nmemory, 5) == 0) {
+		for (size_t i = 0; i < d->nmemory; i++) {
+			const bd_diff_num *m = &d->memory[i];
+			if (m->a == BD_UNKNOWN && m->b == BD_UNKNOWN)
+				continue;
+			int64_t dd = delta(m->a, m->b);
+			char(*r)[TGRID_CELL] = tgrid_row(&g);
+			snprintf(r[0], TGRID_CELL, "%s", m->name);
+			fmt_bytes(m->a, r[1], TGRID_CELL);
+			fmt_bytes(m->b, r[2], TGRID_CELL);
+			fmt_dbytes(dd, r[3], TGRID_CELL);
+			if (d->dt > 0)
+				snprintf(r[4], TGRID_CELL, "%10s/s", fmt_dbytes(dd / d->dt, e, sizeof e));
+			else
+				tgrid_null(&g, 4);
+		}
+		tgrid_print(&g, mc, 1);
+	}
+	putchar('\n');
+	if (tgrid_init(&g, d->nallocs, 6) == 0) {
+		for (size_t i = 0; i < d->nallocs; i++) {
+			const bd_diff_num *m = &d->allocs[i];
+			char(*r)[TGRID_CELL] = tgrid_row(&g);
+			snprintf(r[0], TGRID_CELL, "%s", out_txt(m->name));
+			fmt_bytes(m->a, r[1], TGRID_CELL);
+			fmt_bytes(m->b, r[2], TGRID_CELL);
+			fmt_dbytes(delta(m->a, m->b), r[3], TGRID_CELL);
+			fmt_bytes(m->b2, r[4], TGRID_CELL);
+			fmt_dbytes(delta(m->a2, m->b2), r[5], TGRID_CELL);
+		}
+		tgrid_print(&g, acols, 1);
 	}
 }
 
@@ -334,38 +383,9 @@ static void print_rest(const bd_diff *d, size_t rows)
 	for (size_t i = 0; i < d->nports; i++)
 		n += d->ports[i].count_a != d->ports[i].count_b;
 	printf("\nPorts by driver (%zu changed)\n", n);
-	for (size_t i = 0, k = 0; i < d->nports && k < rows; i++) {
-		const bd_diff_portgroup *p = &d->ports[i];
-		if (p->count_a == p->count_b && p->queue_a == p->queue_b)
-			continue;
-		k++;
-		printf("  %-40.40s %7s %7s %8s  queue %s\n", out_txt(p->driver),
-		       fmt_count(p->count_a, a, sizeof a),
-		       fmt_count(p->count_b, b, sizeof b),
-		       fmt_delta(delta(p->count_a, p->count_b), c, sizeof c),
-		       fmt_dbytes(delta(p->queue_a, p->queue_b), e, sizeof e));
-	}
-	printf("\n%-22s %12s %12s %12s %12s\n", "ERLANG:MEMORY", "A", "B", "CHANGE",
-	       d->dt > 0 ? "PER SECOND" : "");
-	for (size_t i = 0; i < d->nmemory; i++) {
-		const bd_diff_num *m = &d->memory[i];
-		if (m->a == BD_UNKNOWN && m->b == BD_UNKNOWN)
-			continue;
-		int64_t dd = delta(m->a, m->b);
-		printf("%-22s %12s %12s %12s", m->name, fmt_bytes(m->a, a, sizeof a),
-		       fmt_bytes(m->b, b, sizeof b), fmt_dbytes(dd, c, sizeof c));
-		if (d->dt > 0)
-			printf(" %10s/s", fmt_dbytes(dd / d->dt, e, sizeof e));
-		printf("\n");
-	}
-	printf("\n%-22s %12s %12s %12s %12s %12s\n", "ALLOCATOR", "USED A", "USED B", "CHANGE",
-	       "ALLOCATED B", "CHANGE");
-	for (size_t i = 0; i < d->nallocs; i++) {
-		const bd_diff_num *m = &d->allocs[i];
-		printf("%-22s %12s %12s %12s %12s %12s\n", out_txt(m->name), fmt_bytes(m->a, a, sizeof a),
-		       fmt_bytes(m->b, b, sizeof b), fmt_dbytes(delta(m->a, m->b), c, sizeof c),
-		       fmt_bytes(m->b2, e, sizeof e), fmt_dbytes(delta(m->a2, m->b2), f, sizeof f));
-	}
+	print_port_groups(d, rows);
+	print_memory(d);
+	(void)f;
 	if (d->keys_degraded)
 		printf("\n(%llu proc_lib processes keyed without their dictionary: decode budget)\n",
 		       (unsigned long long)d->keys_degraded);
@@ -378,6 +398,12 @@ static void json_side(jw *w, const char *k, const bd_model *m, const char *path)
 	jw_obj(w);
 	jw_kstr(w, "path", path);
 	jw_kstr(w, "node", n->node_name);
+	json_input_facts(w, n);
+	jw_obj_end(w);
+}
+
+void json_input_facts(jw *w, const bd_node_info *n)
+{
 	jw_kstr(w, "created", n->created);
 	jw_key(w, "created_unix");
 	if (n->created_unix == INT64_MIN)
@@ -387,7 +413,6 @@ static void json_side(jw *w, const char *k, const bd_model *m, const char *path)
 	jw_kstr(w, "slogan", n->slogan);
 	jw_key(w, "truncated");
 	jw_bool(w, n->truncated);
-	jw_obj_end(w);
 }
 
 static void json_rate(jw *w, const char *k, const bd_diff *d, int64_t dd)

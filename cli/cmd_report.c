@@ -330,6 +330,26 @@ static int out_close(outfile *o, int ok)
 	return rc;
 }
 
+/* The page written (bad: an error already): closed and renamed into place, or why
+ * not on stderr (EXIT_UNREADABLE). t_page >= 0: BEAMDUMP_TIMING's page time. */
+static int page_finish(hw *w, outfile *o, const char *out, int bad, double t0, double t_page)
+{
+	bad |= hw_close(w);
+	if (bad)
+		fprintf(stderr, "beamdump: cannot write %s: %s\n", strcmp(out, "-") ? out : "the output",
+			strerror(errno));
+	if (t_page >= 0)
+		fprintf(stderr, "report: page %.0f ms\n", (now() - t_page) * 1e3);
+	if (out_close(o, !bad) || bad)
+		return EXIT_UNREADABLE;
+	if (o->f != stdout) {
+		char b[32];
+		fprintf(stderr, "beamdump: wrote %s (%s) in %.2f s\n", out,
+			bd_bytes_fmt(w->bytes, b, sizeof b), now() - t0);
+	}
+	return EXIT_OK;
+}
+
 /* ---- the single report ---- */
 static const char NAV[] =
 	"<a href=\"#verdict\">Verdict</a><a href=\"#memory\">Memory</a><a href=\"#processes\">Processes</a>"
@@ -473,7 +493,6 @@ static int single(const report_args *a, double t0)
 	int timing = getenv("BEAMDUMP_TIMING") != NULL;
 	outfile o;
 	hw w;
-	uint64_t bytes = 0;
 	if (!rc && out_open(&o, a->out)) {
 		rc = EXIT_UNREADABLE;
 	} else if (!rc && hw_open(&w, o.f)) {
@@ -482,20 +501,7 @@ static int single(const report_args *a, double t0)
 	} else if (!rc) {
 		double t4 = now();
 		int bad = report_render(&r, &w, t0);
-		bad |= hw_close(&w);
-		bytes = w.bytes;
-		if (bad)
-			fprintf(stderr, "beamdump: cannot write %s: %s\n",
-				strcmp(a->out, "-") ? a->out : "the output", strerror(errno));
-		if (timing)
-			fprintf(stderr, "report: page %.0f ms\n", (now() - t4) * 1e3);
-		if (out_close(&o, !bad) || bad)
-			rc = EXIT_UNREADABLE;
-		else if (o.f != stdout) {
-			char b[32];
-			fprintf(stderr, "beamdump: wrote %s (%s) in %.2f s\n", a->out,
-				bd_bytes_fmt(bytes, b, sizeof b), now() - t0);
-		}
+		rc = page_finish(&w, &o, a->out, bad, t0, timing ? t4 : -1);
 	}
 	report_release(&r);
 	if (!rc)
@@ -545,7 +551,6 @@ static int diffed(const report_args *a, double t0)
 	}
 	outfile o;
 	hw w;
-	uint64_t bytes = 0;
 	if (!rc && out_open(&o, a->out)) {
 		rc = EXIT_UNREADABLE;
 	} else if (!rc && hw_open(&w, o.f)) {
@@ -557,19 +562,7 @@ static int diffed(const report_args *a, double t0)
 		hw_raw(&w, "<footer><p>Made by beamdump " BD_VERSION);
 		hw_fmt(&w, " in %.2f s. The page loads nothing from the network.</p></footer>\n", now() - t0);
 		html_page_end(&w);
-		int bad = ferror(w.f) != 0;
-		bad |= hw_close(&w);
-		bytes = w.bytes;
-		if (bad)
-			fprintf(stderr, "beamdump: cannot write %s: %s\n",
-				strcmp(a->out, "-") ? a->out : "the output", strerror(errno));
-		if (out_close(&o, !bad) || bad)
-			rc = EXIT_UNREADABLE;
-		else if (o.f != stdout) {
-			char b[32];
-			fprintf(stderr, "beamdump: wrote %s (%s) in %.2f s\n", a->out,
-				bd_bytes_fmt(bytes, b, sizeof b), now() - t0);
-		}
+		rc = page_finish(&w, &o, a->out, ferror(w.f) != 0, t0, -1);
 	}
 	if (!rc && ci && ci->failed)
 		rc = EXIT_FINDINGS;

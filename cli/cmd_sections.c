@@ -94,9 +94,9 @@ static int print_timers(const opts *o, const bd_model *m)
 		jw_end(&w);
 		return EXIT_OK;
 	}
-	static const tcol cols[] = {{"OWNER", 0, 16, 0, 0},
-				    {"TIME LEFT (ms)", 1, 0, 0, 1},
-				    {"MESSAGE", 0, 12, 0, 2}};
+	static const tcol cols[] = {{"OWNER", 0, 16, 0, 0, 0, 0},
+				    {"TIME LEFT (ms)", 1, 0, 0, 1, 0, 0},
+				    {"MESSAGE", 0, 12, 0, 2, 0, 0}};
 	enum { NC = 3 };
 	char(*cell)[NC][256] = shown ? malloc(shown * sizeof *cell) : NULL;
 	const char **cells = shown ? malloc(shown * NC * sizeof *cells) : NULL;
@@ -182,9 +182,9 @@ static int print_modules(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		static const tcol cols[] = {{"MODULE", 0, 16, 0, 0},
-					    {"CURRENT SIZE", 1, 0, 0, 1},
-					    {"OLD SIZE", 1, 0, 1, 1}};
+		static const tcol cols[] = {{"MODULE", 0, 16, 0, 0, 0, 0},
+					    {"CURRENT SIZE", 1, 0, 0, 1, 0, 0},
+					    {"OLD SIZE", 1, 0, 1, 1, 0, 0}};
 		enum { NC = 3 };
 		char(*cell)[NC][256] = shown ? malloc(shown * sizeof *cell) : NULL;
 		const char **cells = shown ? malloc(shown * NC * sizeof *cells) : NULL;
@@ -352,13 +352,27 @@ static int print_funs(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		printf("%-40s %12s %8s %8s  %s\n", "MODULE", "UNIQ", "INDEX", "REFC", "ADDRESS");
-		for (size_t i = 0; i < shown; i++) {
-			const bd_fun *x = &f[idx[i]];
-			printf("%-40.40s %12s %8s %8s  %s\n", x->module ? out_txt(x->module) : "?",
-			       fmt_count(x->uniq, a, sizeof a), fmt_count(x->index, b, sizeof b),
-			       fmt_count(x->refc, c, sizeof c), x->address ? x->address : "?");
+		/* a narrow terminal loses the address first */
+		static const tcol cols[] = {
+			{"MODULE", 0, 12, 0, 0, 40, 0}, {"UNIQ", 1, 0, 0, 1, 12, 0},
+			{"INDEX", 1, 0, 0, 1, 8, 0},    {"REFC", 1, 0, 0, 1, 8, 0},
+			{"ADDRESS", 0, 0, 1, 2, 0, 0}};
+		tgrid g;
+		if (tgrid_init(&g, shown, 5) == 0) {
+			for (size_t i = 0; i < shown; i++) {
+				const bd_fun *x = &f[idx[i]];
+				char(*r)[TGRID_CELL] = tgrid_row(&g);
+				/* into a pipe cut at 40 as ever; a terminal cuts with a mark */
+				snprintf(r[0], out_columns() ? TGRID_CELL : 41, "%s",
+					 x->module ? out_txt(x->module) : "?");
+				fmt_count(x->uniq, r[1], TGRID_CELL);
+				fmt_count(x->index, r[2], TGRID_CELL);
+				fmt_count(x->refc, r[3], TGRID_CELL);
+				snprintf(r[4], TGRID_CELL, "%s", x->address ? x->address : "?");
+			}
+			tgrid_print(&g, cols, 1);
 		}
+		(void)a, (void)b, (void)c;
 		footer(shown, n, "funs", "by reference count");
 	}
 	free(idx);
@@ -402,11 +416,13 @@ static int print_pterms(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
+		out_fit_lines(OUT_FIT_CUT); /* one term a line: cut, not wrapped */
 		for (size_t i = 0; i < shown; i++) {
 			bd_term_fmt(keys[i], kb, TERM_CAP, 6, 16);
 			bd_term_fmt(vals[i], vb, 600, 6, 12);
 			printf("%s => %s\n", kb, vb);
 		}
+		out_fit_lines(OUT_FIT_WRAP);
 		footer(shown, n, "persistent terms", "in dump order");
 	}
 	free(kb);
@@ -483,18 +499,29 @@ static int print_tables(const opts *o, const bd_model *m)
 	int rate = 0;
 	for (size_t i = 0; i < n; i++)
 		rate |= t[i].rate != BD_UNKNOWN;
-	printf("%-16s %-6s %10s %10s %10s %6s %12s %10s%s\n", "TABLE", "KIND", "SIZE", "USED", "OBJS",
-	       "DEPTH", "LIMIT", "ENTRIES", rate ? "       RATE" : "");
-	for (size_t i = 0; i < n; i++) {
-		printf("%-16.16s %-6s %10s %10s %10s %6s %12s %10s", t[i].name ? out_txt(t[i].name) : "?",
-		       t[i].index ? "index" : "hash", fmt_count(t[i].size, c[0], 32),
-		       fmt_count(t[i].used, c[1], 32), fmt_count(t[i].objs, c[2], 32),
-		       fmt_count(t[i].depth, c[3], 32), fmt_count(t[i].limit, c[4], 32),
-		       fmt_count(t[i].entries, c[5], 32));
-		if (rate)
-			printf(" %10s", fmt_count(t[i].rate, c[0], 32));
-		printf("\n");
+	/* a narrow terminal loses depth, used and the old VMs' growth step first */
+	static const tcol cols[] = {
+		{"TABLE", 0, 10, 0, 0, 16, 0}, {"KIND", 0, 0, 0, 1, 6, 0},
+		{"SIZE", 1, 0, 0, 1, 10, 0},   {"USED", 1, 0, 2, 1, 10, 0},
+		{"OBJS", 1, 0, 0, 1, 10, 0},   {"DEPTH", 1, 0, 3, 1, 6, 0},
+		{"LIMIT", 1, 0, 0, 1, 12, 0},  {"ENTRIES", 1, 0, 0, 1, 10, 0},
+		{"RATE", 1, 0, 4, 1, 10, 0}};
+	tgrid g;
+	if (tgrid_init(&g, n, rate ? 9 : 8) == 0) {
+		for (size_t i = 0; i < n; i++) {
+			char(*r)[TGRID_CELL] = tgrid_row(&g);
+			/* into a pipe cut at 16 as ever; a terminal cuts with a mark */
+			snprintf(r[0], out_columns() ? TGRID_CELL : 17, "%s",
+				 t[i].name ? out_txt(t[i].name) : "?");
+			snprintf(r[1], TGRID_CELL, "%s", t[i].index ? "index" : "hash");
+			const uint64_t v[] = {t[i].size,  t[i].used,    t[i].objs, t[i].depth,
+					      t[i].limit, t[i].entries, t[i].rate};
+			for (size_t j = 0; j < g.ncols - 2; j++)
+				fmt_count(v[j], r[2 + j], TGRID_CELL);
+		}
+		tgrid_print(&g, cols, 1);
 	}
+	(void)c;
 	if (!n)
 		printf("(no =hash_table or =index_table sections in the dump)\n");
 	return EXIT_OK;

@@ -47,8 +47,9 @@ const cli_cmd sink_cmd = {
 	"A FIFO for ERL_CRASH_DUMP: the dump of a crashing VM, as a snapshot.",
 	"The dump is compressed into DIR/NAME.dump.zst as it arrives, then converted to\n"
 	"DIR/NAME.bdump; the compressed text is kept when parsing fails.\n",
-	"0 snapshot written, 2 usage, 3 no dump or unreadable dump (raw text kept),\n"
-	"            4 the dump was cut (VM died mid-dump): partial snapshot written"};
+	"0 snapshot written, 2 usage, 3 no dump, an unreadable dump or a snapshot that cannot\n"
+	"            be written (raw text kept), 4 the dump was cut (VM died mid-dump):\n"
+	"            partial snapshot written"};
 
 /* The compressed copy of the dump: where it is and how much of it is written. */
 typedef struct rawfile {

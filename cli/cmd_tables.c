@@ -97,9 +97,9 @@ static int print_ets(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		static const tcol cols[] = {{"NAME", 0, 12, 0, 0},     {"OWNER", 0, 16, 0, 1},
-					    {"TYPE", 0, 0, 2, 1},      {"PROTECTION", 0, 0, 1, 1},
-					    {"OBJECTS", 1, 0, 0, 1},   {"MEMORY", 1, 0, 0, 1}};
+		static const tcol cols[] = {{"NAME", 0, 12, 0, 0, 0, 0},     {"OWNER", 0, 16, 0, 1, 0, 0},
+					    {"TYPE", 0, 0, 2, 1, 0, 0},      {"PROTECTION", 0, 0, 1, 1, 0, 0},
+					    {"OBJECTS", 1, 0, 0, 1, 0, 0},   {"MEMORY", 1, 0, 0, 1, 0, 0}};
 		enum { NC = 6 };
 		size_t rows = n < lim ? n : lim;
 		char(*cell)[NC][160] = rows ? malloc(rows * sizeof *cell) : NULL;
@@ -203,6 +203,7 @@ static int print_atoms(const opts *o, const bd_model *m)
 		else if (!o->json && lim) {
 			char sa[32];
 			printf("Newest %zu atoms (of %s in the dump):\n", k, fmt_count(seen, sa, sizeof sa));
+			out_fit_lines(OUT_FIT_CUT); /* an atom a line: cut, not wrapped */
 		}
 		for (size_t i = 0; i < k && lim; i++) {
 			size_t j = (r.count - 1 - i) % r.cap;
@@ -244,6 +245,45 @@ static uint64_t carrier_sum(const bd_model *m, const char *alloc, const char *fr
 		seen = 1;
 	}
 	return seen ? sum : BD_UNKNOWN;
+}
+
+static void percent(uint64_t part, uint64_t whole, char *buf, size_t cap)
+{
+	if (whole)
+		snprintf(buf, cap, "%.0f %%", 100.0 * (double)part / (double)whole);
+	else
+		snprintf(buf, cap, "-");
+}
+
+/* The allocators' table; a narrow terminal loses the carrier kinds' usage first. */
+static void print_allocators(const bd_alloc_sum *rows, size_t nr, uint64_t tu, uint64_t ta)
+{
+	static const tcol cols[] = {
+		{"ALLOCATOR", 0, 10, 0, 2, 16, 0}, {"USED", 1, 0, 0, 1, 12, 0},
+		{"ALLOCATED", 1, 0, 0, 1, 12, 0}, {"USAGE", 1, 0, 0, 1, 7, 0},
+		{"MBCS USAGE", 1, 0, 2, 1, 12, 0}, {"SBCS USAGE", 1, 0, 1, 1, 12, 0}};
+	enum { NC = 6 };
+	tgrid g;
+	if (tgrid_init(&g, nr + 1, NC))
+		return;
+	for (size_t i = 0; i < nr; i++) {
+		const bd_alloc_sum *r = &rows[i];
+		char(*c)[TGRID_CELL] = tgrid_row(&g);
+		snprintf(c[0], TGRID_CELL, "%s", out_txt(r->alloc));
+		fmt_bytes(r->used, c[1], TGRID_CELL);
+		fmt_bytes(r->allocated, c[2], TGRID_CELL);
+		percent(r->used, r->allocated, c[3], TGRID_CELL);
+		percent(r->mbcs_used, r->mbcs_allocated, c[4], TGRID_CELL);
+		percent(r->sbcs_used, r->sbcs_allocated, c[5], TGRID_CELL);
+	}
+	char(*c)[TGRID_CELL] = tgrid_row(&g);
+	snprintf(c[0], TGRID_CELL, "total");
+	fmt_bytes(tu, c[1], TGRID_CELL);
+	fmt_bytes(ta, c[2], TGRID_CELL);
+	percent(tu, ta, c[3], TGRID_CELL);
+	tgrid_null(&g, 4);
+	tgrid_null(&g, 5);
+	tgrid_print(&g, cols, 1);
 }
 
 static int print_memory(const opts *o, const bd_model *m)
@@ -303,23 +343,8 @@ static int print_memory(const opts *o, const bd_model *m)
 			printf("  %-16s %14s  %s\n", cat[i].k, fmt_count(cat[i].v, a, sizeof a),
 			       fmt_bytes(cat[i].v, b, sizeof b));
 		printf("\nAllocators (recon_alloc: used = blocks, allocated = carriers)\n");
-		printf("  %-16s %12s %12s %7s %12s %12s\n", "ALLOCATOR", "USED", "ALLOCATED", "USAGE",
-		       "MBCS USAGE", "SBCS USAGE");
-		for (size_t i = 0; i < nr; i++) {
-			const bd_alloc_sum *r = &rows[i];
-			char mu[16] = "-", su[16] = "-", u[16] = "-";
-			if (r->allocated)
-				snprintf(u, sizeof u, "%.0f %%", 100.0 * (double)r->used / (double)r->allocated);
-			if (r->mbcs_allocated)
-				snprintf(mu, sizeof mu, "%.0f %%", 100.0 * (double)r->mbcs_used / (double)r->mbcs_allocated);
-			if (r->sbcs_allocated)
-				snprintf(su, sizeof su, "%.0f %%", 100.0 * (double)r->sbcs_used / (double)r->sbcs_allocated);
-			printf("  %-16s %12s %12s %7s %12s %12s\n", out_txt(r->alloc),
-			       fmt_bytes(r->used, a, sizeof a),
-			       fmt_bytes(r->allocated, b, sizeof b), u, mu, su);
-		}
-		printf("  %-16s %12s %12s %7s\n", "total", fmt_bytes(tu, a, sizeof a), fmt_bytes(ta, b, sizeof b),
-		       ta ? (snprintf(c, sizeof c, "%.0f %%", 100.0 * (double)tu / (double)ta), c) : "-");
+		print_allocators(rows, nr, tu, ta);
+		(void)c;
 	}
 	free(rows);
 	return rc;
@@ -330,6 +355,46 @@ static const char *sched_type(bd_sched_type t)
 {
 	static const char *n[] = {"normal", "dirty_cpu", "dirty_io", "dirty_cpu_runq", "dirty_io_runq", "other"};
 	return (unsigned)t < 6 ? n[t] : "other";
+}
+
+/* One row a scheduler, what it runs and how busy it was on lines under it; a narrow
+ * terminal loses the rarely used run queues first. */
+static void print_sched_table(const bd_model *m, const bd_sched *s, size_t n)
+{
+	static const tcol cols[] = {
+		{"ID", 0, 0, 0, 0, 4, 0},           {"TYPE", 0, 0, 0, 1, 15, 0},
+		{"RQ NORM", 0, 0, 0, 1, 8, 0},      {"RQ HIGH", 0, 0, 2, 1, 8, 0},
+		{"RQ MAX", 0, 0, 3, 1, 8, 0},       {"RQ PORT", 0, 0, 1, 1, 8, 0},
+		{"CURRENT PROCESS", 0, 12, 0, 1, 22, 0}, {"SLEEP FLAGS", 0, 10, 0, 1, 0, 0},
+		{NULL, 0, 0, 0, 7, 0, 1}};
+	enum { NC = 9 };
+	int live = is_live(m); /* a capture reads run queues, not what runs or sleeps */
+	tgrid g;
+	if (tgrid_init(&g, n, NC))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		char(*c)[TGRID_CELL] = tgrid_row(&g);
+		snprintf(c[0], TGRID_CELL, "%u", s[i].id);
+		snprintf(c[1], TGRID_CELL, "%s", sched_type(s[i].type));
+		fmt_count(s[i].rq_normal, c[2], TGRID_CELL);
+		fmt_count(s[i].rq_high, c[3], TGRID_CELL);
+		fmt_count(s[i].rq_max, c[4], TGRID_CELL);
+		fmt_count(s[i].rq_port, c[5], TGRID_CELL);
+		snprintf(c[6], TGRID_CELL, "%s", live ? "?" : "-");
+		if (bd_pid_valid(s[i].current))
+			owner_label(m, s[i].current, c[6], 96);
+		snprintf(c[7], TGRID_CELL, "%s",
+			 s[i].sleep_flags && *s[i].sleep_flags ? out_txt(s[i].sleep_flags)
+			 : live && !s[i].sleep_flags	       ? "?"
+							       : "(awake)");
+		int k = 0;
+		if (bd_pid_valid(s[i].current) && s[i].current_pc)
+			k = snprintf(c[8], TGRID_CELL, "running %s", out_txt(s[i].current_pc));
+		if (s[i].utilization == s[i].utilization && k >= 0 && k < TGRID_CELL) /* live */
+			snprintf(c[8] + k, TGRID_CELL - (size_t)k, "%sbusy %.1f %% of the capture",
+				 k ? "\n" : "", 100.0 * s[i].utilization);
+	}
+	tgrid_print(&g, cols, 1);
 }
 
 static int print_schedulers(const opts *o, const bd_model *m)
@@ -374,32 +439,9 @@ static int print_schedulers(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else {
-		printf("%-4s %-15s %-8s %-8s %-8s %-8s %-22s %s\n", "ID", "TYPE", "RQ NORM", "RQ HIGH",
-		       "RQ MAX", "RQ PORT", "CURRENT PROCESS", "SLEEP FLAGS");
-		int live = is_live(m); /* a capture reads run queues, not what runs or sleeps */
-		for (size_t i = 0; i < n; i++) {
-			char cur[96] = "-";
-			if (live)
-				snprintf(cur, sizeof cur, "?");
-			if (bd_pid_valid(s[i].current)) {
-				char sn[256];
-				const char *nm = style_label(bd_pid_name(m, s[i].current), sn, sizeof sn);
-				snprintf(cur, sizeof cur, "%s%s%s", bd_pid_fmt(s[i].current, pid, sizeof pid),
-					 nm ? " " : "", nm ? out_txt(nm) : "");
-			}
-			char q[4][32];
-			printf("%-4u %-15s %-8s %-8s %-8s %-8s %-22s %s\n", s[i].id, sched_type(s[i].type),
-			       fmt_count(s[i].rq_normal, q[0], 32), fmt_count(s[i].rq_high, q[1], 32),
-			       fmt_count(s[i].rq_max, q[2], 32), fmt_count(s[i].rq_port, q[3], 32), cur,
-			       s[i].sleep_flags && *s[i].sleep_flags ? out_txt(s[i].sleep_flags)
-			       : live && !s[i].sleep_flags	       ? "?"
-								       : "(awake)");
-			if (bd_pid_valid(s[i].current) && s[i].current_pc)
-				printf("       running %s\n", out_txt(s[i].current_pc));
-			if (s[i].utilization == s[i].utilization) /* not NaN: a live capture */
-				printf("       busy %.1f %% of the capture\n", 100.0 * s[i].utilization);
-		}
+		print_sched_table(m, s, n);
 		(void)a;
+		(void)pid;
 	}
 	return rc;
 }
@@ -456,9 +498,9 @@ static int print_ports(const opts *o, const bd_model *m)
 		jw_obj_end(&w);
 		jw_end(&w);
 	} else if (idx) {
-		static const tcol cols[] = {{"PORT", 0, 0, 0, 0},      {"DRIVER", 0, 12, 0, 1},
-					    {"CONNECTED", 0, 16, 0, 1}, {"QUEUE", 1, 0, 0, 1},
-					    {"INPUT", 1, 0, 1, 1},     {"OUTPUT", 1, 0, 1, 1}};
+		static const tcol cols[] = {{"PORT", 0, 0, 0, 0, 0, 0},      {"DRIVER", 0, 12, 0, 1, 0, 0},
+					    {"CONNECTED", 0, 16, 0, 1, 0, 0}, {"QUEUE", 1, 0, 0, 1, 0, 0},
+					    {"INPUT", 1, 0, 1, 1, 0, 0},     {"OUTPUT", 1, 0, 1, 1, 0, 0}};
 		enum { NC = 6 };
 		size_t rows = n < lim ? n : lim;
 		char(*cell)[NC][160] = rows ? malloc(rows * sizeof *cell) : NULL;
@@ -617,9 +659,9 @@ static void binaries_text(const bd_model *m, const bd_binary *bins, size_t n, ui
 	if (binmem != BD_UNKNOWN)
 		printf("; binary memory %s", fmt_bytes(binmem, b, sizeof b));
 	printf("\n");
-	static const tcol cols[] = {{"ADDRESS", 1, 0, 0, 2}, {"SIZE", 1, 0, 0, 1},
-				    {"REFS", 1, 0, 0, 1},    {"HOLDERS", 0, 16, 0, 2},
-				    {"HEAD", 0, 6, 1, 1}};
+	static const tcol cols[] = {{"ADDRESS", 1, 0, 0, 2, 0, 0}, {"SIZE", 1, 0, 0, 1, 0, 0},
+				    {"REFS", 1, 0, 0, 1, 0, 0},    {"HOLDERS", 0, 16, 0, 2, 0, 0},
+				    {"HEAD", 0, 6, 1, 1, 0, 0}};
 	enum { NC = 5 };
 	size_t rows = n < lim ? n : lim;
 	char(*cell)[NC][160] = rows ? malloc(rows * sizeof *cell) : NULL;

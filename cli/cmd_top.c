@@ -73,9 +73,9 @@ static void print_table(const bd_model *m, const bd_proc *procs, const size_t *i
 			char (*label)[LABEL_CAP], const bd_pname_source *src)
 {
 	static const tcol cols[] = {
-		{"PID", 0, 0, 0, 0},        {"NAME", 0, 12, 0, 1},     {"STATE", 0, 0, 4, 1},
-		{"MSGQ", 1, 0, 0, 1},       {"MEMORY", 1, 0, 0, 1},    {"REDUCTIONS", 1, 0, 3, 1},
-		{"BINARY", 1, 0, 2, 1},     {"HEAP", 1, 0, 1, 1},      {"CURRENT FUNCTION", 0, 16, 0, 2}};
+		{"PID", 0, 0, 0, 0, 0, 0},        {"NAME", 0, 12, 0, 1, 0, 0},     {"STATE", 0, 0, 4, 1, 0, 0},
+		{"MSGQ", 1, 0, 0, 1, 0, 0},       {"MEMORY", 1, 0, 0, 1, 0, 0},    {"REDUCTIONS", 1, 0, 3, 1, 0, 0},
+		{"BINARY", 1, 0, 2, 1, 0, 0},     {"HEAP", 1, 0, 1, 1, 0, 0},      {"CURRENT FUNCTION", 0, 16, 0, 2, 0, 0}};
 	enum { NC = sizeof cols / sizeof cols[0], W = 64 };
 	char(*cell)[NC][W] = k ? malloc(k * sizeof *cell) : NULL;
 	const char **cells = k ? malloc(k * NC * sizeof *cells) : NULL;

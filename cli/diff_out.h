@@ -8,6 +8,9 @@
 /* One JSON object with the changed groups and tables, at most rows of each. */
 void diff_json(jw *w, const bd_diff *d, size_t rows);
 
+/* An input's "created", "created_unix", "slogan" and "truncated" members (JSON). */
+void json_input_facts(jw *w, const bd_node_info *n);
+
 /* Open n (<= 4) inputs in parallel; a NULL path is skipped (out[i] = NULL). Prints
  * one line per unreadable input (prefixed by labels[i] when labels) and returns
  * EXIT_UNREADABLE with nothing left open, else EXIT_OK. */

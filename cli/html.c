@@ -3,6 +3,7 @@
  * pages and folds). The page loads nothing: no fonts, images or scripts from
  * anywhere, and the policy forbids it even if something tried. */
 #define _GNU_SOURCE /* fopencookie */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -167,6 +168,13 @@ void hw_textcut(hw *w, const char *s, size_t max)
 		max--; /* not inside a UTF-8 sequence */
 	hw_textn(w, s, max);
 	hw_raw(w, "\xe2\x80\xa6"); /* … */
+}
+
+void hw_td_mono(hw *w, const char *s, size_t max)
+{
+	hw_raw(w, "<td class=\"mono\">");
+	hw_textcut(w, s, max);
+	hw_raw(w, "</td>");
 }
 
 void hw_jsonn(hw *w, const char *s, size_t n)
@@ -508,12 +516,20 @@ static const char JS[] =
 	"window.addEventListener('beforeprint',function(){all('details').forEach(function(x){x.open=true;});});\n"
 	"})();\n";
 
-void html_page_begin(hw *w, const char *title, const char *nav)
+static char js_hash[48];
+
+static void hash_js(void)
 {
 	uint8_t digest[32];
-	char hash[48];
 	html_sha256(JS, sizeof JS - 1, digest);
-	base64(digest, sizeof digest, hash);
+	base64(digest, sizeof digest, js_hash);
+}
+
+void html_page_begin(hw *w, const char *title, const char *nav)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, hash_js); /* the script is the same on every page */
+	const char *hash = js_hash;
 	hw_raw(w, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
 	/* Nothing from the network, and no script but the page's own (its hash). */
 	hw_fmt(w, "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "

@@ -47,6 +47,8 @@ void hw_bytes(hw *w, uint64_t v);
 /* A number cell: <td class="num" data-v="raw">formatted</td>. */
 void hw_td_count(hw *w, uint64_t v);
 void hw_td_bytes(hw *w, uint64_t v);
+/* A cell of untrusted text in a fixed font: <td class="mono">hw_textcut</td>. */
+void hw_td_mono(hw *w, const char *s, size_t max);
 
 /* The page around the sections: head with CSS, the content-security policy that
  * lets only the page's own script run and forbids every network request, and the

@@ -376,9 +376,8 @@ static void group_table(diff_report *r, const char *id, const char *title, pick_
 		  "<th>Current function</th></tr></thead><tbody>\n", id);
 	for (size_t i = 0; i < n && i < r->rows; i++) {
 		const bd_diff_pgroup *g = v[i];
-		hw_raw(w, "<tr><td class=\"mono\">");
-		hw_textcut(w, g->key, 300);
-		hw_raw(w, "</td>");
+		hw_raw(w, "<tr>");
+		hw_td_mono(w, g->key, 300);
 		hw_td_count(w, g->a.count);
 		hw_td_count(w, g->b.count);
 		td_delta(w, delta(g->a.count, g->b.count), 0);
@@ -419,25 +418,38 @@ static void processes(diff_report *r)
 	hw_raw(w, "</section>\n");
 }
 
+/* A section of changed groups: the table's head cells, then rows; a note when no row. */
+static void changed_open(hw *w, const char *id, const char *title, const char *head)
+{
+	hw_fmt(w, "<section id=\"%s\">\n<h2>%s</h2>\n<table class=\"sortable\"><thead><tr>%s"
+		  "</tr></thead><tbody>\n", id, title, head);
+}
+
+static void changed_close(hw *w, size_t shown, const char *none)
+{
+	hw_raw(w, "</tbody></table>\n");
+	if (!shown)
+		hw_fmt(w, "<p class=\"note\">%s</p>\n", none);
+	hw_raw(w, "</section>\n");
+}
+
 static void ets(diff_report *r)
 {
 	hw *w = r->w;
 	const bd_diff *d = r->d;
 	size_t shown = 0;
-	hw_raw(w, "<section id=\"ets\">\n<h2>ETS tables</h2>\n<table class=\"sortable\"><thead><tr><th>Name</th>"
-		  "<th>Owner</th><th class=\"num\">Tables</th><th class=\"num\">Change</th><th class=\"num\">Objects</th>"
-		  "<th class=\"num\">Change</th><th class=\"num\">Memory</th><th class=\"num\">Change</th>"
-		  "<th class=\"num\">Per s</th></tr></thead><tbody>\n");
+	changed_open(w, "ets", "ETS tables",
+		     "<th>Name</th><th>Owner</th><th class=\"num\">Tables</th><th class=\"num\">Change</th>"
+		     "<th class=\"num\">Objects</th><th class=\"num\">Change</th><th class=\"num\">Memory</th>"
+		     "<th class=\"num\">Change</th><th class=\"num\">Per s</th>");
 	for (size_t i = 0; i < d->nets && shown < r->rows; i++) {
 		const bd_diff_etsgroup *t = &d->ets[i];
 		if (t->count_a == t->count_b && t->bytes_a == t->bytes_b && t->objects_a == t->objects_b)
 			continue;
 		shown++;
-		hw_raw(w, "<tr><td class=\"mono\">");
-		hw_textcut(w, t->name, 200);
-		hw_raw(w, "</td><td class=\"mono\">");
-		hw_textcut(w, t->owner, 200);
-		hw_raw(w, "</td>");
+		hw_raw(w, "<tr>");
+		hw_td_mono(w, t->name, 200);
+		hw_td_mono(w, t->owner, 200);
 		hw_td_count(w, t->count_b);
 		td_delta(w, delta(t->count_a, t->count_b), 0);
 		hw_td_count(w, t->objects_b);
@@ -447,10 +459,7 @@ static void ets(diff_report *r)
 		td_rate(w, d, delta(t->bytes_a, t->bytes_b), 1);
 		hw_raw(w, "</tr>\n");
 	}
-	hw_raw(w, "</tbody></table>\n");
-	if (!shown)
-		hw_raw(w, "<p class=\"note\">No table changed.</p>\n");
-	hw_raw(w, "</section>\n");
+	changed_close(w, shown, "No table changed.");
 }
 
 static void atoms(diff_report *r)
@@ -477,11 +486,9 @@ static void atoms(diff_report *r)
 			hw_text(w, c->pattern);
 			hw_raw(w, "</td>");
 			hw_td_count(w, c->count);
-			hw_raw(w, "<td class=\"mono\">");
-			hw_textcut(w, c->first, 100);
-			hw_raw(w, "</td><td class=\"mono\">");
-			hw_textcut(w, c->last, 100);
-			hw_raw(w, "</td></tr>\n");
+			hw_td_mono(w, c->first, 100);
+			hw_td_mono(w, c->last, 100);
+			hw_raw(w, "</tr>\n");
 		}
 		hw_raw(w, "</tbody></table>\n");
 	}
@@ -493,18 +500,17 @@ static void ports(diff_report *r)
 	hw *w = r->w;
 	const bd_diff *d = r->d;
 	size_t shown = 0;
-	hw_raw(w, "<section id=\"ports\">\n<h2>Ports by driver</h2>\n<table class=\"sortable\"><thead><tr>"
-		  "<th>Driver or program</th><th class=\"num\">Baseline</th><th class=\"num\">Input</th>"
-		  "<th class=\"num\">Change</th><th class=\"num\">Per s</th><th class=\"num\">Queue change</th>"
-		  "</tr></thead><tbody>\n");
+	changed_open(w, "ports", "Ports by driver",
+		     "<th>Driver or program</th><th class=\"num\">Baseline</th><th class=\"num\">Input</th>"
+		     "<th class=\"num\">Change</th><th class=\"num\">Per s</th>"
+		     "<th class=\"num\">Queue change</th>");
 	for (size_t i = 0; i < d->nports && shown < r->rows; i++) {
 		const bd_diff_portgroup *p = &d->ports[i];
 		if (p->count_a == p->count_b && p->queue_a == p->queue_b)
 			continue;
 		shown++;
-		hw_raw(w, "<tr><td class=\"mono\">");
-		hw_textcut(w, p->driver, 200);
-		hw_raw(w, "</td>");
+		hw_raw(w, "<tr>");
+		hw_td_mono(w, p->driver, 200);
 		hw_td_count(w, p->count_a);
 		hw_td_count(w, p->count_b);
 		td_delta(w, delta(p->count_a, p->count_b), 0);
@@ -512,10 +518,7 @@ static void ports(diff_report *r)
 		td_delta(w, delta(p->queue_a, p->queue_b), 1);
 		hw_raw(w, "</tr>\n");
 	}
-	hw_raw(w, "</tbody></table>\n");
-	if (!shown)
-		hw_raw(w, "<p class=\"note\">No driver's ports changed.</p>\n");
-	hw_raw(w, "</section>\n");
+	changed_close(w, shown, "No driver's ports changed.");
 }
 
 #define NAV_REST                                                                            \

@@ -418,11 +418,9 @@ void html_ets(report *r)
 			rest_bytes += keys[idx[i]] == BD_UNKNOWN ? 0 : keys[idx[i]];
 			continue;
 		}
-		hw_fmt(w, "<tr id=\"ets-%zu\"><td class=\"mono\">", idx[i]);
-		hw_textcut(w, e->table, 200);
-		hw_raw(w, "</td><td class=\"mono\">");
-		hw_textcut(w, e->named ? e->name : NULL, 200);
-		hw_raw(w, "</td>");
+		hw_fmt(w, "<tr id=\"ets-%zu\">", idx[i]);
+		hw_td_mono(w, e->table, 200);
+		hw_td_mono(w, e->named ? e->name : NULL, 200);
 		owner_cell(r, e->owner);
 		hw_raw(w, "<td>");
 		hw_text(w, e->type);

@@ -221,6 +221,19 @@ static int unknown_command(const char *name)
 	return EXIT_USAGE;
 }
 
+/* Text for a person on stdout: its lines are fitted to the terminal. Not JSON, HTML,
+ * a snapshot, nor ci's machine formats (ci turns it on for its text). */
+static int fits_lines(const cli_cmd *cmd, const opts *o)
+{
+	static const char *const raw[] = {"report", "convert", "capture", "sink", "ci"};
+	if (o->json)
+		return 0;
+	for (size_t i = 0; i < sizeof raw / sizeof *raw; i++)
+		if (!strcmp(cmd->name, raw[i]))
+			return 0;
+	return 1;
+}
+
 /* stdout written out, or why not (a full disk, a closed pipe): exit 3 then. */
 static int flushed(const char *what, int rc)
 {
@@ -247,6 +260,8 @@ int main(int argc, char **argv)
 		const cli_cmd *c = argc > 2 ? find_command(argv[2]) : NULL;
 		if (argc > 2 && !c)
 			return unknown_command(argv[2]);
+		out_guard_stdout();
+		out_fit_lines(OUT_FIT_WRAP);
 		if (c)
 			cli_help(stdout, c);
 		else
@@ -270,6 +285,8 @@ int main(int argc, char **argv)
 	o.cmd = cmd;
 	int rc = cli_parse(cmd, commands, argc - 2, argv + 2, &o);
 	progress_init();
+	if (rc == CLI_HELP || (!rc && fits_lines(cmd, &o)))
+		out_fit_lines(OUT_FIT_WRAP);
 	if (rc == CLI_HELP) {
 		cli_help(stdout, cmd);
 		rc = flushed(cmd->name, EXIT_OK);

@@ -399,13 +399,63 @@ static const char *cut_mark(size_t *width)
 	return utf8 ? "\xe2\x80\xa6" : "~";
 }
 
-/* Display columns of UTF-8 text (one per code point: good enough for names). */
-size_t out_width(const char *s)
+/* Display columns of the code point starting at p (n bytes left; *len its bytes):
+ * 2 for East Asian wide and emoji, 0 for combining marks, else 1. */
+static size_t cp_cols(const unsigned char *p, size_t n, size_t *len)
+{
+	uint32_t c = p[0];
+	size_t l = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+	if (l > n)
+		l = n;
+	for (size_t i = 1; i < l; i++) {
+		if ((p[i] & 0xc0) != 0x80) {
+			l = i;
+			break;
+		}
+	}
+	*len = l;
+	if (l > 1) {
+		c &= 0x3fu >> (l - 1);
+		for (size_t i = 1; i < l; i++)
+			c = c << 6 | (p[i] & 0x3fu);
+	}
+	if ((c >= 0x300 && c <= 0x36f) || (c >= 0x200b && c <= 0x200f) || (c >= 0xfe00 && c <= 0xfe0f))
+		return 0;
+	if ((c >= 0x1100 && c <= 0x115f) || (c >= 0x2e80 && c <= 0xa4cf && c != 0x303f) ||
+	    (c >= 0xac00 && c <= 0xd7a3) || (c >= 0xf900 && c <= 0xfaff) ||
+	    (c >= 0xfe30 && c <= 0xfe4f) || (c >= 0xff00 && c <= 0xff60) ||
+	    (c >= 0xffe0 && c <= 0xffe6) || (c >= 0x1f300 && c <= 0x1f64f) ||
+	    (c >= 0x1f900 && c <= 0x1f9ff) || (c >= 0x20000 && c <= 0x3fffd))
+		return 2;
+	return 1;
+}
+
+/* Bytes of an escape sequence at p (ESC [ ... final), or 0. */
+static size_t esc_len(const unsigned char *p, size_t n)
+{
+	if (n < 2 || p[0] != 0x1b || p[1] != '[')
+		return 0;
+	size_t i = 2;
+	while (i < n && (p[i] < 0x40 || p[i] > 0x7e))
+		i++;
+	return i < n ? i + 1 : n;
+}
+
+static size_t width_n(const unsigned char *p, size_t n)
 {
 	size_t w = 0;
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-		w += (*p & 0xc0) != 0x80;
+	for (size_t i = 0, l; i < n; i += l) {
+		if ((l = esc_len(p + i, n - i)))
+			continue;
+		w += cp_cols(p + i, n - i, &l);
+	}
 	return w;
+}
+
+/* Display columns of UTF-8 text (wide characters count two, escapes none). */
+size_t out_width(const char *s)
+{
+	return width_n((const unsigned char *)s, strlen(s));
 }
 
 const char *out_fit(const char *s, size_t w, char *buf, size_t cap)
@@ -419,43 +469,58 @@ const char *out_fit(const char *s, size_t w, char *buf, size_t cap)
 		return buf;
 	}
 	/* keep w - 1 columns of text, then the mark */
-	size_t cols = 0, i = 0;
+	size_t cols = 0, i = 0, n = strlen(s), l;
 	const unsigned char *p = (const unsigned char *)s;
-	while (p[i] && cols < w - mw) {
-		i++;
-		while ((p[i] & 0xc0) == 0x80)
-			i++;
-		cols++;
+	while (i < n) {
+		size_t cw = cp_cols(p + i, n - i, &l);
+		if (cols + cw > w - mw)
+			break;
+		cols += cw;
+		i += l;
 	}
 	snprintf(buf, cap, "%.*s%s", (int)i, s, mark);
 	return buf;
 }
 
-void out_pad(const char *s, size_t w, int right)
+/* bytes: count bytes as printf's "%-16s" does (a fixed layout into a pipe). */
+static void pad_to(FILE *f, const char *s, size_t w, int right, int bytes)
 {
-	size_t n = out_width(s);
+	size_t n = bytes ? strlen(s) : out_width(s);
 	if (right)
-		printf("%*s%s", (int)(w > n ? w - n : 0), "", s);
+		fprintf(f, "%*s%s", (int)(w > n ? w - n : 0), "", s);
 	else
-		printf("%s%*s", s, (int)(w > n ? w - n : 0), "");
+		fprintf(f, "%s%*s", s, (int)(w > n ? w - n : 0), "");
 }
 
+void out_pad(const char *s, size_t w, int right) { pad_to(stdout, s, w, right, 0); }
+
 /* ---- tables ---- */
+static void print_below(FILE *f, const char *s, size_t gap);
 
 void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_t nrows)
 {
-	size_t w[32], used = 0, width = (size_t)out_columns();
+	table_fprint(stdout, cols, ncols, cells, nrows);
+}
+
+void table_fprint(FILE *f, const tcol *cols, size_t ncols, const char *const *cells, size_t nrows)
+{
+	size_t w[32] = {0}, used = 0, width = f == stdout ? (size_t)out_columns() : 0;
 	int on[32];
 	if (ncols > 32)
 		ncols = 32;
 	for (size_t c = 0; c < ncols; c++) {
-		w[c] = out_width(cols[c].head);
-		for (size_t r = 0; r < nrows; r++) {
+		on[c] = !cols[c].below;
+		w[c] = 0;
+		if (!on[c])
+			continue;
+		w[c] = cols[c].head ? out_width(cols[c].head) : 0;
+		if (cols[c].width && !width) /* piped: printf's layout, row by row */
+			w[c] = cols[c].width > w[c] ? cols[c].width : w[c];
+		for (size_t r = 0; (width || !cols[c].width) && r < nrows; r++) {
 			size_t l = out_width(cells[r * ncols + c] ? cells[r * ncols + c] : "");
 			if (l > w[c])
 				w[c] = l;
 		}
-		on[c] = 1;
 	}
 	/* On a terminal: first leave out the least useful columns while the cut columns
 	 * would have to go below a comfortable width (20, or their min), then cut. */
@@ -489,25 +554,100 @@ void table_print(const tcol *cols, size_t ncols, const char *const *cells, size_
 			break;
 	}
 	char buf[1024];
-	for (size_t r = 0; r <= nrows; r++) {
+	size_t first = 1; /* a table whose columns have no heads has no head line */
+	for (size_t c = 0; c < ncols; c++)
+		if (cols[c].head && !cols[c].below)
+			first = 0;
+	for (size_t r = first; r <= nrows; r++) {
 		size_t last = ncols, col = 0;
+		const char *const *row = r ? cells + (r - 1) * ncols : NULL;
 		for (size_t c = 0; c < ncols; c++)
 			if (on[c])
 				last = c;
-		for (size_t c = 0; c < ncols; c++) {
+		/* a fixed layout's row ends at its last cell that is not NULL */
+		while (row && last < ncols && last > 0 && cols[last].width && !row[last]) {
+			size_t p = last;
+			while (p > 0 && !on[--p])
+				;
+			if (!on[p])
+				break;
+			last = p;
+		}
+		for (size_t c = 0; c <= last && c < ncols; c++) {
 			if (!on[c])
 				continue;
-			const char *s = r == 0 ? cols[c].head : cells[(r - 1) * ncols + c];
-			out_fit(s ? s : "", w[c], buf, sizeof buf);
-			printf("%*s", (int)cols[c].gap, ""); /* the first one indents the table */
-			if (c == last && !cols[c].right)
-				fputs(buf, stdout);
+			const char *s = r == 0 ? cols[c].head : row[c];
+			if (width)
+				out_fit(s ? s : "", w[c], buf, sizeof buf);
 			else
-				out_pad(buf, w[c], cols[c].right);
+				snprintf(buf, sizeof buf, "%s", s ? s : "");
+			fprintf(f, "%*s", (int)cols[c].gap, ""); /* the first one indents the table */
+			if (c == last && !cols[c].right)
+				fputs(buf, f);
+			else
+				pad_to(f, buf, w[c], cols[c].right, !width && cols[c].width);
 			col++;
 		}
-		putchar('\n');
+		fputc('\n', f);
+		for (size_t c = 0; row && c < ncols; c++)
+			if (cols[c].below && row[c] && row[c][0])
+				print_below(f, row[c], cols[c].gap);
 	}
+}
+
+/* A cell printed under its row: each of its lines gap spaces in. */
+static void print_below(FILE *f, const char *s, size_t gap)
+{
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) : strlen(s);
+		fprintf(f, "%*s%.*s\n", (int)gap, "", (int)n, s);
+		s += nl ? n + 1 : n;
+	}
+}
+
+int tgrid_init(tgrid *g, size_t rows, size_t ncols)
+{
+	g->ncols = ncols;
+	g->nrows = 0;
+	g->cap = rows;
+	g->cell = rows ? malloc(rows * ncols * sizeof *g->cell) : NULL;
+	g->cells = rows ? malloc(rows * ncols * sizeof *g->cells) : NULL;
+	if (rows && (!g->cell || !g->cells)) {
+		free(g->cell);
+		free(g->cells);
+		g->cell = NULL;
+		g->cells = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+char (*tgrid_row(tgrid *g))[TGRID_CELL]
+{
+	char(*r)[TGRID_CELL] = &g->cell[g->nrows * g->ncols];
+	for (size_t j = 0; j < g->ncols; j++) {
+		r[j][0] = 0;
+		g->cells[g->nrows * g->ncols + j] = r[j];
+	}
+	g->nrows++;
+	return r;
+}
+
+void tgrid_null(tgrid *g, size_t col)
+{
+	if (g->nrows && col < g->ncols)
+		g->cells[(g->nrows - 1) * g->ncols + col] = NULL;
+}
+
+void tgrid_print(tgrid *g, const tcol *cols, int head_alone)
+{
+	if (g->nrows || head_alone)
+		table_print(cols, g->ncols, g->cells, g->nrows);
+	free(g->cell);
+	free(g->cells);
+	g->cell = NULL;
+	g->cells = NULL;
 }
 
 /* ---- progress on stderr, when it is a terminal ---- */
@@ -795,7 +935,11 @@ static struct guard {
 	int fd;
 	unsigned char carry[4];
 	size_t ncarry;
-} guard = {-1, {0}, 0};
+	int fit;            /* OUT_FIT_WRAP / OUT_FIT_CUT: lines fitted to cols */
+	size_t cols;
+	unsigned char *line; /* the line being written, cleaned (escapes: out_sgr's) */
+	size_t nline, capline;
+} guard = {-1, {0}, 0, OUT_FIT_OFF, 0, NULL, 0, 0};
 
 static int write_fd(int fd, const char *p, size_t n)
 {
@@ -809,6 +953,195 @@ static int write_fd(int fd, const char *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* ---- lines fitted to the terminal ----
+ * Tables fit by themselves (table_print). What else a command prints on a terminal
+ * passes here a line at a time: prose wider than the terminal breaks at spaces (else
+ * after a comma), the next lines indented under the text (out_hang); in OUT_FIT_CUT
+ * mode (lists of terms) a line is cut with the mark instead. Into a pipe nothing
+ * changes: fitting is on only when out_columns() is. */
+enum { LINE_MAX_FIT = 1 << 20 };
+
+/* Where the continuation of a wrapped line starts: under the value of "Label:  value"
+ * or of an aligned "name   text" pair, under the text of "1. text", else two columns
+ * in from the line's indentation. */
+static size_t out_hang(const unsigned char *p, size_t n, size_t cols)
+{
+	size_t lead = 0, i, w = 0, l, h;
+	while (lead < n && p[lead] == ' ')
+		lead++;
+	h = lead + 2;
+	for (i = lead; i < n && p[i] >= '0' && p[i] <= '9'; i++)
+		;
+	if (i > lead && i + 1 < n && p[i] == '.' && p[i + 1] == ' ')
+		return i + 2 <= cols / 2 ? i + 2 : h;
+	for (i = lead, w = lead; i < n && w < 32 && p[i] != '(' && p[i] != ','; i += l) {
+		int label = p[i] == ':' && i + 1 < n && p[i + 1] == ' ';
+		int gap = p[i] == ' ' && i + 1 < n && p[i + 1] == ' ';
+		if (label || gap) {
+			size_t j = i + (label ? 1 : 0), k = w + (label ? 1 : 0);
+			while (j < n && p[j] == ' ')
+				j++, k++;
+			if (j < n)
+				h = k;
+			break;
+		}
+		if ((l = esc_len(p + i, n - i)))
+			continue;
+		w += cp_cols(p + i, n - i, &l);
+	}
+	return h <= cols / 2 ? h : lead + 2 <= cols / 2 ? lead + 2 : 2;
+}
+
+/* Fitted lines gather here: a write per buffer, not per piece. */
+static char fit_buf[8192];
+static size_t fit_nbuf;
+
+static int fit_flush(void)
+{
+	int rc = fit_nbuf ? write_fd(guard.fd, fit_buf, fit_nbuf) : 0;
+	fit_nbuf = 0;
+	return rc;
+}
+
+static int fit_put(const void *p, size_t n)
+{
+	if (fit_nbuf + n > sizeof fit_buf && fit_flush())
+		return -1;
+	if (n > sizeof fit_buf)
+		return write_fd(guard.fd, p, n);
+	memcpy(fit_buf + fit_nbuf, p, n);
+	fit_nbuf += n;
+	return 0;
+}
+
+/* A break is allowed before a space that does not split a number from its unit. */
+static int space_breaks(const unsigned char *p, size_t i, size_t n)
+{
+	if (p[i] != ' ' || !i || p[i - 1] < '0' || p[i - 1] > '9')
+		return p[i] == ' ';
+	size_t u = i + 1, k = u;
+	while (k < n && k - u < 3 && p[k] != ' ' && p[k] != ',' && p[k] != ')' && p[k] != ';')
+		k++;
+	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "%", "s", "ms", "KiB"};
+	for (size_t j = 0; j < sizeof units / sizeof *units; j++)
+		if (strlen(units[j]) == k - u && !memcmp(p + u, units[j], k - u))
+			return 0;
+	return 1;
+}
+
+static int fit_line(const unsigned char *p, size_t n)
+{
+	static const char spaces[] = "                                                  ";
+	size_t cols = guard.cols, l;
+	int sgr = memchr(p, 0x1b, n) != NULL;
+	if (width_n(p, n) <= cols)
+		return fit_put(p, n) || fit_put("\n", 1);
+	if (guard.fit == OUT_FIT_CUT) {
+		size_t mw, i = 0, w = 0;
+		const char *mark = cut_mark(&mw);
+		while (i < n) {
+			if ((l = esc_len(p + i, n - i))) {
+				i += l;
+				continue;
+			}
+			size_t cw = cp_cols(p + i, n - i, &l);
+			if (w + cw > cols - mw)
+				break;
+			w += cw;
+			i += l;
+		}
+		return fit_put(p, i) || (sgr && fit_put("\033[0m", 4)) ||
+		       fit_put(mark, strlen(mark)) || fit_put("\n", 1);
+	}
+	size_t hang = out_hang(p, n, cols), start = 0, indent = 0;
+	while (start < n) {
+		size_t avail = cols - indent, w = 0, i = start, sp = 0, comma = 0;
+		while (i < n) {
+			if ((l = esc_len(p + i, n - i))) {
+				i += l;
+				continue;
+			}
+			size_t cw = cp_cols(p + i, n - i, &l);
+			if (w + cw > avail)
+				break;
+			if (i > start && space_breaks(p, i, n))
+				sp = i;
+			if (p[i] == ',')
+				comma = i + 1;
+			w += cw;
+			i += l;
+		}
+		size_t brk = sp > comma ? sp : comma; /* the later place: fuller lines */
+		size_t end = i >= n ? n : brk > start ? brk : i;
+		if (end == start) /* not even one character fits: take one anyway */
+			cp_cols(p + start, n - start, &l), end = start + l;
+		size_t e = end;
+		while (e > start && p[e - 1] == ' ')
+			e--;
+		if (indent && fit_put(spaces, indent))
+			return -1;
+		if (fit_put(p + start, e - start) || fit_put("\n", 1))
+			return -1;
+		start = end;
+		while (start < n && p[start] == ' ')
+			start++;
+		indent = hang < sizeof spaces ? hang : sizeof spaces - 1;
+	}
+	return 0;
+}
+
+/* Take cleaned bytes: whole lines are fitted, the rest waits in guard.line. */
+static int fit_take(const char *p, size_t n)
+{
+	if (!guard.fit)
+		return write_fd(guard.fd, p, n);
+	while (n) {
+		const char *nl = memchr(p, '\n', n);
+		size_t k = nl ? (size_t)(nl - p) : n;
+		if (guard.nline + k > guard.capline) {
+			size_t cap = guard.capline ? guard.capline : 4096;
+			while (cap < guard.nline + k)
+				cap *= 2;
+			unsigned char *b = guard.nline + k <= LINE_MAX_FIT ? realloc(guard.line, cap)
+									  : NULL;
+			if (!b) { /* a line beyond any terminal: pass it as it is */
+				if (fit_flush() ||
+				    write_fd(guard.fd, (const char *)guard.line, guard.nline))
+					return -1;
+				guard.nline = 0;
+				if (write_fd(guard.fd, p, nl ? k + 1 : k))
+					return -1;
+				p += nl ? k + 1 : k;
+				n -= nl ? k + 1 : k;
+				continue;
+			}
+			guard.line = b;
+			guard.capline = cap;
+		}
+		memcpy(guard.line + guard.nline, p, k);
+		guard.nline += k;
+		p += k;
+		n -= k;
+		if (nl) {
+			if (fit_line(guard.line, guard.nline))
+				return -1;
+			guard.nline = 0;
+			p++;
+			n--;
+		}
+	}
+	return fit_flush();
+}
+
+void out_fit_lines(int mode)
+{
+	if (guard.fd < 0 || out_columns() <= 0)
+		return;
+	fflush(stdout);
+	guard.fit = mode;
+	guard.cols = (size_t)out_columns();
 }
 
 /* Clean n bytes at p (flush: no more input follows) to fd; returns 0 or -1. */
@@ -832,12 +1165,12 @@ static int guard_emit(struct guard *g, const unsigned char *p, size_t n, int flu
 		k += pl;
 		i += used ? used : len;
 		if (k > 4096) {
-			if (write_fd(g->fd, out, k))
+			if (fit_take(out, k))
 				return -1;
 			k = 0;
 		}
 	}
-	return k ? write_fd(g->fd, out, k) : 0;
+	return k ? fit_take(out, k) : 0;
 }
 
 static ssize_t guard_write(void *c, const char *buf, size_t n)
@@ -863,8 +1196,13 @@ static int guard_close(void *c)
 	struct guard *g = c;
 	int rc = g->ncarry ? guard_emit(g, g->carry, g->ncarry, 1) : 0;
 	g->ncarry = 0;
+	if (!rc && g->fit && g->nline) /* a last line without its newline */
+		rc = write_fd(g->fd, (const char *)g->line, g->nline);
+	g->nline = 0;
 	return rc;
 }
+
+static FILE *guard_file; /* stdout once guarded */
 
 void out_guard_stdout(void)
 {
@@ -878,15 +1216,18 @@ void out_guard_stdout(void)
 	guard.fd = fileno(stdout);
 	if (isatty(guard.fd)) /* as the terminal's stdout was: a line at a time */
 		setvbuf(f, NULL, _IOLBF, 0);
-	stdout = f;
+	stdout = guard_file = f;
 }
 
 void out_sgr(const char *seq)
 {
-	if (guard.fd < 0) {
+	if (guard.fd < 0 || stdout != guard_file) { /* stdout caught in memory: in its place */
 		fputs(seq, stdout);
 		return;
 	}
 	fflush(stdout);
-	write_fd(guard.fd, seq, strlen(seq));
+	if (guard.fit) /* inside the line being fitted: it takes no column */
+		fit_take(seq, strlen(seq));
+	else
+		write_fd(guard.fd, seq, strlen(seq));
 }

@@ -10,6 +10,7 @@
 #include <libdwarf/dwarf.h>
 #include <libdwarf/libdwarf.h>
 #include <libelf.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +48,14 @@ typedef struct cfi_src {
 	int loaded;
 } cfi_src;
 
+typedef struct oc_ent oc_ent;
+
 struct nat_obj {
-	bd_arena *arena;
+	bd_arena *arena; /* what the object keeps (symbols, line tables, NIF table) */
+	bd_arena *out;   /* strings handed to the caller: its arena (nat_obj_get) */
+	oc_ent *cache;   /* its entry when the object is cached */
+	int debug_searched;       /* a separate debug file was looked for (cached objects) */
+	const char *debug_path;   /* and found there */
 	int fd;
 	Elf *elf;
 	const char *name;
@@ -82,6 +89,12 @@ struct nat_obj {
 		size_t n;
 	} cus[32];
 	int ncus;
+	/* data symbols looked up by name (nat_obj_lookup scans the tables) */
+	struct {
+		const char *name;
+		uint64_t addr, size;
+	} looked[16];
+	int nlooked;
 	/* NIF table */
 	int nif_loaded, is_nif;
 	nat_nif_fn *nifs;
@@ -200,6 +213,7 @@ nat_obj *nat_obj_open(const char *path, bd_arena *a, const char **why)
 		return NULL;
 	}
 	o->arena = a;
+	o->out = a;
 	o->fd = fd;
 	o->elf = e;
 	o->name = bd_arena_strdup(a, path);
@@ -242,10 +256,16 @@ static void cfi_free(cfi_src *c)
 	memset(c, 0, sizeof *c);
 }
 
+static void oc_release(nat_obj *o);
+
 void nat_obj_close(nat_obj *o)
 {
 	if (!o)
 		return;
+	if (o->cache) {
+		oc_release(o);
+		return;
+	}
 	cfi_free(&o->eh);
 	cfi_free(&o->df);
 	if (o->ar) {
@@ -289,6 +309,31 @@ int nat_obj_attach_debug(nat_obj *o, nat_obj *dbg)
 		return -1;
 	o->debug = dbg;
 	return 0;
+}
+
+bd_arena *nat_obj_arena(nat_obj *o) { return o->arena; }
+
+int nat_obj_debug_search(const nat_obj *o, const char **path)
+{
+	if (!o->debug_searched)
+		return 0;
+	*path = o->debug_path ? bd_arena_strdup(o->out, o->debug_path) : NULL;
+	return 1;
+}
+
+void nat_obj_debug_searched(nat_obj *o, const char *path)
+{
+	if (!o->cache)
+		return;
+	o->debug_searched = 1;
+	o->debug_path = bd_arena_strdup(o->arena, path);
+}
+
+/* A string of the object for the caller: in the caller's arena when the object is
+ * cached (it may be closed before the caller's model is). */
+static const char *give(nat_obj *o, const char *s)
+{
+	return s && o->out != o->arena ? bd_arena_strdup(o->out, s) : s;
 }
 
 /* ---- reading the file by link-time address ---- */
@@ -466,13 +511,39 @@ const char *nat_obj_symbol(nat_obj *o, uint64_t addr, uint64_t *start)
 		const nsym *y = &o->syms[k - 1];
 		if (y->size ? addr < y->addr + y->size : 0) {
 			*start = y->addr;
-			return nat_demangle(o->arena, y->name);
+			const char *d = nat_demangle(o->out, y->name);
+			return d == y->name ? give(o, d) : d;
 		}
 	}
 	return NULL;
 }
 
+static uint64_t lookup(nat_obj *o, const char *name, uint64_t *size);
+
+/* Remembered per object: a cached object is asked the same names for every core. */
 uint64_t nat_obj_lookup(nat_obj *o, const char *name, uint64_t *size)
+{
+	for (int i = 0; i < o->nlooked; i++)
+		if (!strcmp(o->looked[i].name, name)) {
+			if (size)
+				*size = o->looked[i].size;
+			return o->looked[i].addr;
+		}
+	uint64_t sz = 0, at = lookup(o, name, &sz);
+	if (o->nlooked < 16) {
+		const char *keep = bd_arena_strdup(o->arena, name);
+		if (keep) {
+			o->looked[o->nlooked].name = keep;
+			o->looked[o->nlooked].addr = at;
+			o->looked[o->nlooked++].size = sz;
+		}
+	}
+	if (size)
+		*size = sz;
+	return at;
+}
+
+static uint64_t lookup(nat_obj *o, const char *name, uint64_t *size)
 {
 	load_syms(o);
 	/* Data symbols are not in syms (functions only): look in .dynsym directly. */
@@ -579,19 +650,29 @@ static void rule_from(nat_cfi_rule *r, const Dwarf_Regtable_Entry3 *x)
 	}
 }
 
-static int cfi_row(cfi_src *c, uint64_t pc, nat_cfi *out)
+/* The FDE of c that covers pc, and where its function starts; -1 when none does. */
+static int fde_at(cfi_src *c, uint64_t pc, Dwarf_Fde *fde, Dwarf_Addr *lo)
 {
 	if (c->loaded != 1 || !c->nfdes)
 		return -1;
 	Dwarf_Error e = 0;
-	Dwarf_Fde fde;
-	Dwarf_Addr lo, hi;
-	int rc = dwarf_get_fde_at_pc(c->fdes, pc, &fde, &lo, &hi, &e);
+	Dwarf_Addr hi;
+	int rc = dwarf_get_fde_at_pc(c->fdes, pc, fde, lo, &hi, &e);
 	if (rc != DW_DLV_OK) {
 		if (rc == DW_DLV_ERROR)
 			dw_drop(c->dbg, e);
 		return -1;
 	}
+	return 0;
+}
+
+static int cfi_row(cfi_src *c, uint64_t pc, nat_cfi *out)
+{
+	Dwarf_Error e = 0;
+	Dwarf_Fde fde;
+	Dwarf_Addr lo;
+	if (fde_at(c, pc, &fde, &lo))
+		return -1;
 	Dwarf_Regtable_Entry3 rules[RULES];
 	Dwarf_Regtable3 rt;
 	memset(&rt, 0, sizeof rt);
@@ -599,7 +680,7 @@ static int cfi_row(cfi_src *c, uint64_t pc, nat_cfi *out)
 	rt.rt3_reg_table_size = RULES;
 	rt.rt3_rules = rules;
 	Dwarf_Addr row;
-	rc = dwarf_get_fde_info_for_all_regs3(fde, pc, &rt, &row, &e);
+	int rc = dwarf_get_fde_info_for_all_regs3(fde, pc, &rt, &row, &e);
 	if (rc != DW_DLV_OK) {
 		if (rc == DW_DLV_ERROR)
 			dw_drop(c->dbg, e);
@@ -644,17 +725,10 @@ int nat_obj_cfi(nat_obj *o, uint64_t pc, nat_cfi *out)
 
 static int fde_start(cfi_src *c, uint64_t pc, uint64_t *start)
 {
-	if (c->loaded != 1 || !c->nfdes)
-		return -1;
-	Dwarf_Error e = 0;
 	Dwarf_Fde fde;
-	Dwarf_Addr lo, hi;
-	int rc = dwarf_get_fde_at_pc(c->fdes, pc, &fde, &lo, &hi, &e);
-	if (rc != DW_DLV_OK) {
-		if (rc == DW_DLV_ERROR)
-			dw_drop(c->dbg, e);
+	Dwarf_Addr lo;
+	if (fde_at(c, pc, &fde, &lo))
 		return -1;
-	}
 	*start = lo;
 	return 0;
 }
@@ -855,12 +929,17 @@ int nat_obj_line(nat_obj *o, uint64_t pc, const char **file, uint32_t *line)
 	Dwarf_Off off;
 	if (!unit_of(o, dbg, pc, &off)) {
 		struct cu_lines *c = unit_lines(o, dbg, off);
-		if (c && !find_row(c->lines, c->n, pc, file, line))
+		if (c && !find_row(c->lines, c->n, pc, file, line)) {
+			*file = give(o, *file);
 			return 0;
+		}
 	}
 	/* not covered by the aranges: every unit at once */
 	load_lines(o);
-	return find_row(o->lines, o->nlines, pc, file, line);
+	if (find_row(o->lines, o->nlines, pc, file, line))
+		return -1;
+	*file = give(o, *file);
+	return 0;
 }
 
 /* ---- inlined functions ---- */
@@ -987,7 +1066,7 @@ static const char *origin_name(inl_walk *w, Dwarf_Die die)
 		char *nm = NULL;
 		Dwarf_Error e = 0;
 		if (dwarf_diename(cur, &nm, &e) == DW_DLV_OK && nm) {
-			const char *r = bd_arena_strdup(w->o->arena, nm);
+			const char *r = bd_arena_strdup(w->o->out, nm);
 			if (cur != die)
 				dwarf_dealloc_die(cur);
 			return r;
@@ -1034,7 +1113,7 @@ static void add_inline(inl_walk *w, Dwarf_Die die)
 	if (!attr_u(w->dbg, die, DW_AT_call_file, &f)) {
 		Dwarf_Signed i = w->version >= 5 ? (Dwarf_Signed)f : (Dwarf_Signed)f - 1;
 		if (i >= 0 && i < w->nfiles && w->files[i])
-			x->call_file = bd_arena_strdup(w->o->arena, w->files[i]);
+			x->call_file = bd_arena_strdup(w->o->out, w->files[i]);
 	}
 }
 
@@ -1299,7 +1378,7 @@ const nat_nif_fn *nat_obj_nifs(nat_obj *o, size_t *n, const char **module)
 	load_nifs(o);
 	*n = o->nnifs;
 	if (module)
-		*module = o->nif_module;
+		*module = give(o, o->nif_module);
 	return o->nifs;
 }
 
@@ -1307,4 +1386,152 @@ int nat_obj_is_nif(nat_obj *o)
 {
 	load_nifs(o);
 	return o->is_nif;
+}
+
+/* ---- objects kept across cores (nat_obj_cache) ----
+ * An entry owns its object and the arena it lives in (with its separate debug file).
+ * A reader takes an entry for the time of one core (busy) and gives it back with
+ * nat_obj_close; what it hands out goes to the reader's arena, so an entry can be
+ * closed whenever it is idle. */
+enum { OC_GROWTH = 64 << 20 }; /* an entry whose arena grew this much is reopened */
+
+struct oc_ent {
+	nat_obj *o;      /* NULL: a free slot */
+	bd_arena *arena;
+	const char *path, *ctx;
+	struct stat id;  /* the file as it was opened (a changed file is opened anew) */
+	size_t total0;   /* the arena after its first use */
+	unsigned long used;
+	int busy;
+};
+
+static struct {
+	pthread_mutex_t mu;
+	oc_ent *ents;
+	size_t max;
+	unsigned long clock;
+} oc = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0};
+
+static void oc_drop(oc_ent *e)
+{
+	if (e->o) {
+		e->o->cache = NULL;
+		nat_obj_close(e->o);
+	}
+	if (e->arena) {
+		bd_arena_free(e->arena);
+		free(e->arena);
+	}
+	memset(e, 0, sizeof *e);
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+	       a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+int nat_obj_cache(size_t max)
+{
+	pthread_mutex_lock(&oc.mu);
+	int rc = 0;
+	for (size_t i = 0; i < oc.max; i++) {
+		if (oc.ents[i].busy)
+			rc = -1;
+		else if (oc.ents[i].o || i >= max)
+			oc_drop(&oc.ents[i]);
+	}
+	if (rc == 0) {
+		free(oc.ents);
+		oc.ents = max ? calloc(max, sizeof *oc.ents) : NULL;
+		oc.max = oc.ents ? max : 0;
+	}
+	pthread_mutex_unlock(&oc.mu);
+	return rc;
+}
+
+/* An idle entry for path+ctx of this file (or NULL), and a slot for a new one: a free
+ * slot, a stale entry of the same name, or the least recently used idle entry. */
+static oc_ent *oc_find(const char *path, const char *ctx, const struct stat *st, oc_ent **slot)
+{
+	oc_ent *hit = NULL, *lru = NULL;
+	*slot = NULL;
+	for (size_t i = 0; i < oc.max; i++) {
+		oc_ent *e = &oc.ents[i];
+		if (!e->o) {
+			if (!*slot)
+				*slot = e;
+		} else if (!e->busy && !strcmp(e->path, path) && !strcmp(e->ctx, ctx)) {
+			if (same_file(&e->id, st))
+				hit = e;
+			else
+				oc_drop(e), *slot = e;
+		} else if (!e->busy && (!lru || e->used < lru->used)) {
+			lru = e;
+		}
+	}
+	if (!*slot)
+		*slot = lru;
+	return hit;
+}
+
+nat_obj *nat_obj_get(const char *path, const char *ctx, bd_arena *a, const char **why)
+{
+	struct stat st;
+	if (!oc.max || stat(path, &st) || !S_ISREG(st.st_mode))
+		return nat_obj_open(path, a, why);
+	ctx = ctx ? ctx : "";
+	pthread_mutex_lock(&oc.mu);
+	oc_ent *slot, *e = oc_find(path, ctx, &st, &slot);
+	if (e) {
+		e->busy = 1;
+		e->used = ++oc.clock;
+		e->o->out = a;
+		pthread_mutex_unlock(&oc.mu);
+		return e->o;
+	}
+	if (!slot) { /* every entry is in use */
+		pthread_mutex_unlock(&oc.mu);
+		return nat_obj_open(path, a, why);
+	}
+	oc_drop(slot);
+	bd_arena *oa = calloc(1, sizeof *oa);
+	nat_obj *o = oa ? nat_obj_open(path, oa, why) : NULL;
+	if (!o) {
+		if (oa)
+			*why = bd_arena_strdup(a, *why);
+		else
+			*why = "out of memory";
+		if (oa) {
+			bd_arena_free(oa);
+			free(oa);
+		}
+		pthread_mutex_unlock(&oc.mu);
+		return NULL;
+	}
+	slot->o = o;
+	slot->arena = oa;
+	slot->path = bd_arena_strdup(oa, path);
+	slot->ctx = bd_arena_strdup(oa, ctx);
+	slot->id = st;
+	slot->busy = 1;
+	slot->used = ++oc.clock;
+	o->cache = slot;
+	o->out = a;
+	pthread_mutex_unlock(&oc.mu);
+	return o;
+}
+
+static void oc_release(nat_obj *o)
+{
+	pthread_mutex_lock(&oc.mu);
+	oc_ent *e = o->cache;
+	e->busy = 0;
+	o->out = o->arena;
+	if (!e->total0)
+		e->total0 = e->arena->total;
+	/* line tables of units read on demand, lost names: bounded */
+	if (e->arena->total - e->total0 > OC_GROWTH || e->arena->failed || !e->path || !e->ctx)
+		oc_drop(e);
+	pthread_mutex_unlock(&oc.mu);
 }

@@ -54,7 +54,27 @@ nat_obj *nat_obj_open(const char *path, bd_arena *a, const char **why);
 /* An ELF image held in memory (copied to a memfd for libdwarf). */
 nat_obj *nat_obj_open_image(const uint8_t *img, size_t len, const char *name, bd_arena *a,
 			    const char **why);
+/* Closes o, or gives it back to the cache when nat_obj_get took it from there. */
 void nat_obj_close(nat_obj *o);
+
+/* Objects kept across the cores a process reads (a batch, a fuzzer): up to max
+ * objects stay open with what they loaded (symbols, CFI, line tables, the separate
+ * debug file), keyed by path, ctx and the file's identity (device, inode, size,
+ * mtime: a changed file is opened anew). 0 (the default) keeps none and closes the
+ * idle ones. -1 when some are in use (those stay). */
+int nat_obj_cache(size_t max);
+/* nat_obj_open through the cache when it is on: ctx names what else the caller's use
+ * of the object depends on (its debug file search roots). Strings the object hands
+ * out while taken live in a, so that the object may be closed before a is freed.
+ * One reader at a time uses an object; a second one gets its own. */
+nat_obj *nat_obj_get(const char *path, const char *ctx, bd_arena *a, const char **why);
+/* The arena o lives in (its separate debug file is opened there). */
+bd_arena *nat_obj_arena(nat_obj *o);
+/* Whether a reader before looked for o's separate debug file (cached objects): 1 and
+ * the path it found (NULL: none; copied to the caller's arena), else 0.
+ * nat_obj_debug_searched records the search. */
+int nat_obj_debug_search(const nat_obj *o, const char **path);
+void nat_obj_debug_searched(nat_obj *o, const char *path);
 
 /* Build-id as hex ("" when none). */
 const char *nat_obj_build_id(const nat_obj *o);

@@ -1515,16 +1515,16 @@ int bd_heap_mailbox_stats(bd_heap *h, bd_mailbox_stats *out, bd_error *err)
 }
 
 /* ---- dictionary ---- */
-int bd_heap_dictionary(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n,
-		       bd_error *err)
+
+/* The key/value pairs of a section, a line each (kind: BD_TS_DICT lines hold a
+ * {Key,Value} tuple, BD_TS_PTERMS lines Key|Value); what a line lacks is cut. */
+static int decode_pairs(bd_heap *h, bd_span sp, bd_ts_kind kind, bd_term ***keys, bd_term ***values,
+			size_t *n, bd_error *err, const char *what)
 {
 	const char *t;
 	size_t len;
-	*n = 0;
-	if (!h->p || !h->p->sec_dictionary.len)
-		return 0;
-	if (bd_model_span_text(h->m, h->p->sec_dictionary, &t, &len))
-		return bd_error_set(err, BD_ECORRUPT, 0, "dictionary out of range");
+	if (bd_model_span_text(h->m, sp, &t, &len))
+		return bd_error_set(err, BD_ECORRUPT, 0, "%s out of range", what);
 	h->budget = h->opts.max_nodes;
 	size_t lines = 1;
 	for (const char *c = t; (c = memchr(c, '\n', (size_t)(t + len - c))); c++)
@@ -1535,17 +1535,21 @@ int bd_heap_dictionary(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n
 		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
 	const char *p = t, *end = t + len;
 	while (p < end) {
-		const char *e = bd_tl_line_end(BD_TS_DICT, p, end);
+		const char *e = bd_tl_line_end(kind, p, end);
 		if (!e)
 			e = eol_of(p, end);
 		if (e > p) {
 			const char *nx;
-			bd_term *pair = decode_elem(h, p, e, &nx, 0);
-			if (pair->kind == BD_T_TUPLE && pair->n == 2) {
-				k[*n] = pair->u.elems[0];
-				v[*n] = pair->u.elems[1];
+			bd_term *first = decode_elem(h, p, e, &nx, 0);
+			if (kind == BD_TS_PTERMS) {
+				k[*n] = first;
+				v[*n] = nx && nx < e && *nx == '|' ? decode_elem(h, nx + 1, e, &nx, 0)
+								   : &cut_term;
+			} else if (first->kind == BD_T_TUPLE && first->n == 2) {
+				k[*n] = first->u.elems[0];
+				v[*n] = first->u.elems[1];
 			} else {
-				k[*n] = pair;
+				k[*n] = first;
 				v[*n] = &limit_term;
 			}
 			(*n)++;
@@ -1555,6 +1559,15 @@ int bd_heap_dictionary(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n
 	*keys = k;
 	*values = v;
 	return 0;
+}
+
+int bd_heap_dictionary(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n,
+		       bd_error *err)
+{
+	*n = 0;
+	if (!h->p || !h->p->sec_dictionary.len)
+		return 0;
+	return decode_pairs(h, h->p->sec_dictionary, BD_TS_DICT, keys, values, n, err, "dictionary");
 }
 
 bd_term *bd_heap_dict_get(bd_heap *h, const char *atom)
@@ -1592,38 +1605,11 @@ bd_term *bd_heap_dict_get(bd_heap *h, const char *atom)
 int bd_heap_persistent_terms(bd_heap *h, bd_term ***keys, bd_term ***values, size_t *n,
 			     bd_error *err)
 {
-	const char *t;
-	size_t len;
 	*n = 0;
 	if (!h->m->persistent_terms.len)
 		return 0;
-	if (bd_model_span_text(h->m, h->m->persistent_terms, &t, &len))
-		return bd_error_set(err, BD_ECORRUPT, 0, "persistent terms out of range");
-	h->budget = h->opts.max_nodes;
-	size_t lines = 1;
-	for (const char *c = t; (c = memchr(c, '\n', (size_t)(t + len - c))); c++)
-		lines++;
-	bd_term **k = bd_arena_alloc(&h->arena, lines * sizeof *k);
-	bd_term **v = bd_arena_alloc(&h->arena, lines * sizeof *v);
-	if (!k || !v)
-		return bd_error_set(err, BD_ENOMEM, 0, "out of memory");
-	const char *p = t, *end = t + len;
-	while (p < end) {
-		const char *e = bd_tl_line_end(BD_TS_PTERMS, p, end);
-		if (!e)
-			e = eol_of(p, end);
-		if (e > p) {
-			const char *nx;
-			k[*n] = decode_elem(h, p, e, &nx, 0);
-			v[*n] = nx && nx < e && *nx == '|' ? decode_elem(h, nx + 1, e, &nx, 0)
-							   : &cut_term;
-			(*n)++;
-		}
-		p = e < end ? e + 1 : end;
-	}
-	*keys = k;
-	*values = v;
-	return 0;
+	return decode_pairs(h, h->m->persistent_terms, BD_TS_PTERMS, keys, values, n, err,
+			    "persistent terms");
 }
 
 bd_term *bd_heap_decode_blob(bd_heap *h, bd_span sp)

@@ -495,13 +495,21 @@ static const char *local_path(bctx *b, nobj *o)
 	return p;
 }
 
-static nat_obj *try_debug(bctx *b, const char *path, const char *want_bid)
+/* What an object's use depends on besides its path (nat_obj_get): the debug roots. */
+static const char *obj_ctx(bctx *b)
+{
+	return bd_arena_printf(b->a, "%s\n%s", b->o->debug_dir ? b->o->debug_dir : "",
+			       b->o->sysroot ? b->o->sysroot : "");
+}
+
+/* Opened in the arena of the object it is for (a cached object keeps it). */
+static nat_obj *try_debug(nat_obj *of, const char *path, const char *want_bid)
 {
 	struct stat st;
 	if (stat(path, &st) || !S_ISREG(st.st_mode))
 		return NULL;
 	const char *why;
-	nat_obj *d = nat_obj_open(path, b->a, &why);
+	nat_obj *d = nat_obj_open(path, nat_obj_arena(of), &why);
 	if (!d)
 		return NULL;
 	if (want_bid && want_bid[0] && nat_obj_build_id(d)[0] && strcmp(want_bid, nat_obj_build_id(d))) {
@@ -525,7 +533,7 @@ static const char *find_debug(bctx *b, nobj *o, const char *file, nat_obj **out)
 			      : "/usr/lib/debug";
 	for (int i = 0; i < nr && bid[0] && strlen(bid) > 2; i++) {
 		const char *p = bd_arena_printf(b->a, "%s/.build-id/%.2s/%s.debug", roots[i], bid, bid + 2);
-		if (p && (*out = try_debug(b, p, bid)))
+		if (p && (*out = try_debug(o->obj, p, bid)))
 			return p;
 	}
 	const char *link = nat_obj_debuglink(o->obj);
@@ -540,7 +548,7 @@ static const char *find_debug(bctx *b, nobj *o, const char *file, nat_obj **out)
 	for (int i = 0; i < nr; i++)
 		cands[nc++] = bd_arena_printf(b->a, "%s%.*s/%s", roots[i], (int)dl, file, link);
 	for (int i = 0; i < nc; i++) {
-		if (cands[i] && strcmp(cands[i], file) && (*out = try_debug(b, cands[i], bid)))
+		if (cands[i] && strcmp(cands[i], file) && (*out = try_debug(o->obj, cands[i], bid)))
 			return cands[i];
 	}
 	return NULL;
@@ -576,7 +584,7 @@ static void open_object(bctx *b, nobj *o, bd_native_object *pub)
 		free(img);
 	} else {
 		file = local_path(b, o);
-		obj = nat_obj_open(file, b->a, &why);
+		obj = nat_obj_get(file, obj_ctx(b), b->a, &why);
 	}
 	o->mem_bid = o->mem_bid ? o->mem_bid : o->is_vdso ? NULL : mem_build_id(b, o);
 	pub->build_id = o->mem_bid;
@@ -615,10 +623,16 @@ static void open_object(bctx *b, nobj *o, bd_native_object *pub)
 	pub->bias = o->bias;
 	if (!o->is_vdso) {
 		nat_obj *dbg = NULL;
-		const char *dp = find_debug(b, o, file, &dbg);
-		if (dbg) {
-			nat_obj_attach_debug(obj, dbg);
+		const char *dp = NULL;
+		if (nat_obj_debug_search(obj, &dp)) { /* found (or not) by an earlier core */
 			pub->debug_file = dp;
+		} else {
+			dp = find_debug(b, o, file, &dbg);
+			if (dbg && !nat_obj_attach_debug(obj, dbg))
+				pub->debug_file = dp;
+			else if (dbg)
+				nat_obj_close(dbg);
+			nat_obj_debug_searched(obj, pub->debug_file);
 		}
 	}
 	pub->symbols = (uint8_t)nat_obj_symbol_kind(obj);
@@ -643,7 +657,7 @@ static void open_objects(bctx *b)
 			continue;
 		if (e < 0 && !o->is_exe && !o->mem_bid) {
 			const char *why;
-			nat_obj *t = nat_obj_open(local_path(b, o), b->a, &why);
+			nat_obj *t = nat_obj_get(local_path(b, o), obj_ctx(b), b->a, &why);
 			if (t)
 				nat_obj_close(t);
 			else if (!looks_like_object(o->path) || access(local_path(b, o), F_OK) == 0)
@@ -933,7 +947,8 @@ static void symbolize(bctx *b, const nat_uframe *u, bd_native_frame *f)
 }
 
 /* The frame of u, preceded by the functions inlined at its pc (innermost first): each
- * gets the line where it is, the one around it the line where it was inlined. */
+ * gets the line where it is, the one around it the line where it was inlined. 0, 1
+ * when the thread has no room for them, -1 when the frame table is full. */
 static int push_frames(bctx *b, bd_native_thread *t, const nat_uframe *u, uint32_t ui)
 {
 	bd_native_frame base;
@@ -946,6 +961,11 @@ static int push_frames(bctx *b, bd_native_thread *t, const nat_uframe *u, uint32
 	nobj *o = base.file ? obj_at(b, look) : NULL;
 	if (o && o->obj)
 		k = nat_obj_inlines(o->obj, look - o->bias, inl, 16);
+	/* uf_of has room for MAX_FRAMES: with inlined functions a thread has more
+	 * frames than unwound ones (a forged stack of 65,536 frames alternating between
+	 * two such call sites wrote past it) */
+	if (t->frame_count + (size_t)k + 1 > MAX_FRAMES)
+		return 1;
 	for (int j = 0; j < k; j++) {
 		bd_native_frame *f = bd_vec_push(&b->st->frames);
 		if (!f)
@@ -1258,7 +1278,7 @@ static const char *nif_mfa(bctx *b, const bd_native_frame *f, int *cb)
 	for (size_t i = 0; i < n; i++)
 		if (fns[i].fptr == start) {
 			*cb = fns[i].callback;
-			return fns[i].mfa;
+			return bd_arena_strdup(b->a, fns[i].mfa); /* the object may be cached */
 		}
 	return NULL;
 }
@@ -1552,8 +1572,12 @@ static void do_thread(bctx *b, const nat_thread *rt, int crashed)
 			prev->repeat++; /* recursion: one frame, counted */
 			continue;
 		}
-		if (push_frames(b, t, &b->uf[i], (uint32_t)i))
+		int full = push_frames(b, t, &b->uf[i], (uint32_t)i);
+		if (full) {
+			if (full > 0)
+				stop = "more frames than a thread's table holds (with the inlined ones)";
 			break;
+		}
 	}
 	uint8_t probe[8];
 	if (stop && mem_read(b, t->sp, probe, 8) != 8)

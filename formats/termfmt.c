@@ -133,6 +133,23 @@ static int is_string(const bd_term *t, size_t max)
 
 static void fmt(out *o, const bd_term *t, int depth, int items);
 
+/* {E1,E2,...} in either syntax (each prints an element): at most items, then "...". */
+static void put_tuple(out *o, const bd_term *t, const char *sep, int depth, int items,
+		      void (*each)(out *o, const bd_term *t, int depth, int items))
+{
+	put(o, "{", 1);
+	for (uint32_t i = 0; i < t->n; i++) {
+		if (i)
+			puts_(o, sep);
+		if (items >= 0 && (int)i >= items) {
+			puts_(o, "...");
+			break;
+		}
+		each(o, t->u.elems[i], depth - 1, items);
+	}
+	put(o, "}", 1);
+}
+
 /* A charlist holding a cookie (init's -setcookie argument on older releases). */
 static int string_is_secret(const bd_term *t)
 {
@@ -269,17 +286,7 @@ static void fmt(out *o, const bd_term *t, int depth, int items)
 		puts_(o, t->u.s ? t->u.s : "#Fun<?>");
 		return;
 	case BD_T_TUPLE:
-		put(o, "{", 1);
-		for (uint32_t i = 0; i < t->n; i++) {
-			if (i)
-				put(o, ",", 1);
-			if (items >= 0 && (int)i >= items) {
-				puts_(o, "...");
-				break;
-			}
-			fmt(o, t->u.elems[i], depth - 1, items);
-		}
-		put(o, "}", 1);
+		put_tuple(o, t, ",", depth, items, fmt);
 		return;
 	case BD_T_CONS: {
 		size_t max = items >= 0 ? (size_t)items * 8 + 8 : 1u << 20;
@@ -652,17 +659,7 @@ static void ex(out *o, const bd_term *t, int depth, int items)
 		ex_tagged(o, t->u.s, "#Fun<", "#Function<");
 		return;
 	case BD_T_TUPLE:
-		put(o, "{", 1);
-		for (uint32_t i = 0; i < t->n; i++) {
-			if (i)
-				put(o, ", ", 2);
-			if (items >= 0 && (int)i >= items) {
-				puts_(o, "...");
-				break;
-			}
-			ex(o, t->u.elems[i], depth - 1, items);
-		}
-		put(o, "}", 1);
+		put_tuple(o, t, ", ", depth, items, ex);
 		return;
 	case BD_T_CONS:
 		ex_list(o, t, depth, items);

@@ -27,13 +27,6 @@ static int g_seq;
 static pid_t g_nodes[32];     /* every node started, killed at teardown whatever failed */
 static int g_nnodes;
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static const char *bin(void)
 {
 	const char *b = getenv("BD_BIN");
@@ -68,22 +61,6 @@ static pid_t spawn(char *const argv[], const char *out, const char *err,
 	return p;
 }
 
-/* Wait for pid up to secs; returns its exit code, or -1 on timeout (then killed). */
-static int wait_exit(pid_t p, double secs)
-{
-	double end = now() + secs;
-	int st;
-	while (now() < end) {
-		pid_t r = waitpid(p, &st, WNOHANG);
-		if (r == p)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		usleep(20000);
-	}
-	kill(-p, SIGKILL);
-	waitpid(p, &st, 0);
-	return -1;
-}
-
 static char *slurp(const char *path)
 {
 	size_t n;
@@ -115,9 +92,9 @@ static pid_t start_node(const char *mode, int procs, char *name, size_t cap,
 	assert_true(p > 0);
 	if (g_nnodes < 32)
 		g_nodes[g_nnodes++] = p;
-	double end = now() + 60;
+	double end = tu_now() + 60;
 	struct stat sb;
-	while (now() < end && stat(ready, &sb) != 0) {
+	while (tu_now() < end && stat(ready, &sb) != 0) {
 		int st;
 		if (waitpid(p, &st, WNOHANG) == p) {
 			char *l = slurp(log);
@@ -155,7 +132,7 @@ static int run_bd(char **out, char **err, double secs, char *const args[])
 	snprintf(fo, sizeof fo, "%s/run%d.out", g_dir, g_seq);
 	snprintf(fe, sizeof fe, "%s/run%d.err", g_dir, g_seq++);
 	pid_t p = spawn(argv, fo, fe, NULL, NULL);
-	int rc = wait_exit(p, secs);
+	int rc = tu_wait_exit(p, secs, 1);
 	char *o = slurp(fo), *e = slurp(fe);
 	if (out)
 		*out = o;
@@ -265,13 +242,13 @@ static void test_capture_culprits(void **state)
 	char snap[300];
 	path_of(snap, sizeof snap, "culprits.bdump");
 	char *out, *err;
-	double t0 = now();
+	double t0 = tu_now();
 	int rc = run_bd(&out, &err, 60,
 			(char *[]){"capture", "--node", g_node, "--cookie-file", g_cookie_file,
 				   "-o", snap, "--json", NULL});
 	if (rc != 0)
 		fail_msg("capture exit %d: %s", rc, err);
-	fprintf(stderr, "capture of 2,000+ processes: %.2f s\n", now() - t0);
+	fprintf(stderr, "capture of 2,000+ processes: %.2f s\n", tu_now() - t0);
 	assert_non_null(strstr(out, "\"partial\":false"));
 	assert_null(strstr(out, g_cookie));
 	assert_null(strstr(err, g_cookie));
@@ -461,7 +438,7 @@ static void interrupted(const char *what)
 		stop_node(node);
 	else
 		kill(p, SIGINT);
-	int rc = wait_exit(p, 60);
+	int rc = tu_wait_exit(p, 60, 1);
 	char *err = slurp(fe);
 	if (rc != 4)
 		fail_msg("%s capture: exit %d, want 4: %s", what, rc, err);
@@ -547,17 +524,17 @@ static void test_sink(void **state)
 			"--keep-raw", NULL};
 	pid_t s = spawn(argv, fo, fe, NULL, NULL);
 	struct stat sb;
-	double end = now() + 10;
-	while (now() < end && (stat(fifo, &sb) != 0 || !S_ISFIFO(sb.st_mode)))
+	double end = tu_now() + 10;
+	while (tu_now() < end && (stat(fifo, &sb) != 0 || !S_ISFIFO(sb.st_mode)))
 		usleep(20000);
 	assert_true(S_ISFIFO(sb.st_mode));
 	pid_t node = start_node("crash", 100, name, sizeof name, fifo);
-	int rc = wait_exit(s, 60);
+	int rc = tu_wait_exit(s, 60, 1);
 	char *err = slurp(fe);
 	if (rc != 0)
 		fail_msg("sink exit %d: %s", rc, err);
 	free(err);
-	wait_exit(node, 30); /* the VM exits once its dump is written */
+	tu_wait_exit(node, 30, 1); /* the VM exits once its dump is written */
 	assert_int_not_equal(stat(fifo, &sb), 0); /* the sink removed its FIFO */
 	char snap[300], raw[300];
 	path_of(snap, sizeof snap, "sunk.bdump");
@@ -588,16 +565,16 @@ static void test_sink_vm_dies(void **state)
 			"--keep-raw", NULL};
 	pid_t s = spawn(argv, NULL, fe, NULL, NULL);
 	struct stat sb;
-	double end = now() + 10;
-	while (now() < end && (stat(fifo, &sb) != 0 || !S_ISFIFO(sb.st_mode)))
+	double end = tu_now() + 10;
+	while (tu_now() < end && (stat(fifo, &sb) != 0 || !S_ISFIFO(sb.st_mode)))
 		usleep(20000);
 	/* 20,000 processes: a dump of some 50 MB, written over a good fraction of a second. */
 	pid_t node = start_node("crash", 20000, name, sizeof name, fifo);
-	end = now() + 30;
-	while (now() < end && (stat(raw, &sb) != 0 || sb.st_size == 0))
+	end = tu_now() + 30;
+	while (tu_now() < end && (stat(raw, &sb) != 0 || sb.st_size == 0))
 		usleep(1000);
 	stop_node(node); /* mid-dump */
-	int rc = wait_exit(s, 60);
+	int rc = tu_wait_exit(s, 60, 1);
 	char *err = slurp(fe);
 	if (rc != 4)
 		fail_msg("sink of a VM killed mid-dump: exit %d, want 4: %s", rc, err);
@@ -654,7 +631,7 @@ static void test_capture_memory_alarm(void **state)
 		fail_msg("capture exit %d: %s", rc, err);
 	free(err);
 	kill(node, SIGUSR1); /* the VM writes its crash dump, then exits */
-	wait_exit(node, 60);
+	tu_wait_exit(node, 60, 1);
 	stop_node(node);
 
 	jv *ld, *dd;

@@ -550,6 +550,22 @@ static void test_agent_state(void **state)
 	unlink(script);
 }
 
+
+/* bash completion of the words COMP_WORDS (the cword-th being completed): expect. */
+static void assert_completes(const char *words, int cword, const char *expect)
+{
+	char c[2048], *out;
+	snprintf(c, sizeof c,
+		 "bash -c 'source %s/scripts/beamdump-completion.bash; "
+		 "beamdump() { $BD \"$@\"; }; COMP_WORDS=(%s); COMP_CWORD=%d; _beamdump; "
+		 "echo \"${COMPREPLY[@]}\"'",
+		 getenv("BD_SOURCE"), words, cword);
+	assert_int_equal(run2(&out, NULL, "%s", c), 0);
+	snprintf(c, sizeof c, "%s\n", expect); /* one line */
+	assert_string_equal(out, c);
+	free(out);
+}
+
 static void test_man_and_completion(void **state)
 {
 	(void)state;
@@ -586,47 +602,18 @@ static void test_man_and_completion(void **state)
 		free(err);
 	}
 	/* bash completion: commands, options, values, and the processes of the dump */
-	char *out;
-	const char *bash = "bash -c 'source %s/scripts/beamdump-completion.bash; "
-			   "beamdump() { $BD \"$@\"; }; COMP_WORDS=(%s); COMP_CWORD=%d; _beamdump; "
-			   "echo \"${COMPREPLY[@]}\"'";
-	char c[2048];
-	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump to", 1);
-	assert_int_equal(run2(&out, NULL, "%s", c), 0);
-	assert_string_equal(out, "top\n");
-	free(out);
-	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump top --b", 2);
-	assert_int_equal(run2(&out, NULL, "%s", c), 0);
-	assert_string_equal(out, "--by\n");
-	free(out);
-	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump top --by r", 3);
-	assert_int_equal(run2(&out, NULL, "%s", c), 0);
-	assert_string_equal(out, "reductions\n");
-	free(out);
+	assert_completes("beamdump to", 1, "top");
+	assert_completes("beamdump top --b", 2, "--by");
+	assert_completes("beamdump top --by r", 3, "reductions");
 	/* the native and HTML commands and their options */
-	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump co", 1);
-	assert_int_equal(run2(&out, NULL, "%s", c), 0);
-	assert_string_equal(out, "convert core\n");
-	free(out);
-	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump core --e", 2);
-	assert_int_equal(run2(&out, NULL, "%s", c), 0);
-	assert_string_equal(out, "--exe\n");
-	free(out);
-	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump report --ba", 2);
-	assert_int_equal(run2(&out, NULL, "%s", c), 0);
-	assert_string_equal(out, "--baseline\n");
-	free(out);
+	assert_completes("beamdump co", 1, "convert core");
+	assert_completes("beamdump core --e", 2, "--exe");
+	assert_completes("beamdump report --ba", 2, "--baseline");
 	/* --opt=value: a file after the '=' (bash splits the word there) */
-	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), "beamdump core --sysroot = /pro", 4);
-	assert_int_equal(run2(&out, NULL, "%s", c), 0);
-	assert_string_equal(out, "/proc\n");
-	free(out);
+	assert_completes("beamdump core --sysroot = /pro", 4, "/proc");
 	char words[512];
 	snprintf(words, sizeof words, "beamdump proc mbox %s", dump());
-	snprintf(c, sizeof c, bash, getenv("BD_SOURCE"), words, 2);
-	assert_int_equal(run2(&out, NULL, "%s", c), 0);
-	assert_string_equal(out, "mbox_sink mbox_health\n");
-	free(out);
+	assert_completes(words, 2, "mbox_sink mbox_health");
 }
 
 /* A live capture says "unknown" for what it does not read, and counts only the node's

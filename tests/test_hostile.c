@@ -159,13 +159,6 @@ typedef struct result {
 	size_t out_len, err_len;
 } result;
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Run beamdump argv (NULL-terminated) with stdin from in_path (or /dev/null). */
 static void run_cli_limit(char *const argv[], const char *in_path, int limit_s, result *r)
 {
@@ -175,7 +168,7 @@ static void run_cli_limit(char *const argv[], const char *in_path, int limit_s, 
 	snprintf(out_path, sizeof out_path, "%s/stdout", tmpdir);
 	snprintf(err_path, sizeof err_path, "%s/stderr", tmpdir);
 	memset(r, 0, sizeof *r);
-	double t0 = now_s();
+	double t0 = tu_now();
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -207,7 +200,7 @@ static void run_cli_limit(char *const argv[], const char *in_path, int limit_s, 
 		pid_t w = wait4(pid, &st, WNOHANG, &ru);
 		if (w == pid)
 			break;
-		if (now_s() - t0 > limit_s) {
+		if (tu_now() - t0 > limit_s) {
 			kill(pid, SIGKILL);
 			wait4(pid, &st, 0, &ru);
 			r->timed_out = 1;
@@ -215,7 +208,7 @@ static void run_cli_limit(char *const argv[], const char *in_path, int limit_s, 
 		}
 		usleep(2000);
 	}
-	r->seconds = now_s() - t0;
+	r->seconds = tu_now() - t0;
 	r->rss_mb = ru.ru_maxrss / 1024;
 	r->code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	r->out = tu_read_file(out_path, &r->out_len);
@@ -650,14 +643,16 @@ static void test_core_names_fifo(void **state)
 	unlink(core);
 }
 
-/* A link-time pc of obj's main where the frame is the classic rbp frame (CFA = rbp +
+/* Link-time pcs of obj's function fn where the frame is the classic rbp frame (CFA = rbp +
  * 16, return address at CFA - 8, caller's rbp at CFA - 16), at pc and pc - 1 (the
- * unwinder looks a return address up at pc - 1): 0 when there is none. */
-static uint64_t rbp_frame_pc(nat_obj *o)
+ * unwinder looks a return address up at pc - 1), and (inlined) functions are inlined
+ * at pc - 1 (at least that many): up to max of them, how many found. */
+static int rbp_frame_pcs(nat_obj *o, const char *fn, int inlined, uint64_t *out, int max)
 {
 	enum { NR_RBP = 6, NR_RIP = 16 }; /* DWARF numbers: rbp, the return address */
-	uint64_t size = 0, start = nat_obj_lookup(o, "main", &size);
-	for (uint64_t pc = start + 8; start && pc < start + size; pc++) {
+	uint64_t size = 0, start = nat_obj_lookup(o, fn, &size);
+	int found = 0;
+	for (uint64_t pc = start + 8; start && pc < start + size && found < max; pc++) {
 		nat_cfi c[2];
 		int ok = 1;
 		for (int k = 0; k < 2 && ok; k++)
@@ -665,10 +660,13 @@ static uint64_t rbp_frame_pc(nat_obj *o)
 			     c[k].cfa.reg == NR_RBP && c[k].cfa.off == 16 &&
 			     c[k].regs[NR_RIP].kind == NCR_OFFSET && c[k].regs[NR_RIP].off == -8 &&
 			     c[k].regs[NR_RBP].kind == NCR_OFFSET && c[k].regs[NR_RBP].off == -16;
+		nat_inline inl[16];
+		if (ok && inlined && nat_obj_inlines(o, pc - 1, inl, 16) < inlined)
+			ok = 0;
 		if (ok)
-			return pc;
+			out[found++] = pc;
 	}
-	return 0;
+	return found;
 }
 
 static void put_note(FILE *f, uint32_t type, const void *desc, uint32_t n)
@@ -681,36 +679,20 @@ static void put_note(FILE *f, uint32_t type, const void *desc, uint32_t n)
 	fwrite(pad, 1, (4 - n % 4) % 4, f);
 }
 
-/* A forged core: 4096 threads whose registers all point into one stack of 65,536
- * rbp frames of a function of the beamdump executable itself (its CFI is on disk
- * wherever the test runs). Each thread cost a full unwind: 4096 x 65,536 frames,
- * minutes of CPU and gigabytes of frames; the core now has a budget of frames. */
-static void test_core_frame_budget(void **state)
+/* A forged core at path: threads whose registers all point into one stack of depth
+ * rbp frames of the executable bin (mapped as the process's), the return addresses
+ * taken in turn from pcs (link-time). */
+static void forge_core(const char *path, const char *bin, uint64_t link, uint32_t threads,
+		       uint64_t depth, const uint64_t *pcs, int npcs)
 {
-	(void)state;
-	enum { THREADS = 4096, DEPTH = 65536, PRSTATUS = 336, REGS = 112 };
-	const char *bin = getenv("BD_BIN");
-	assert_non_null(bin);
-	bd_arena a = {0};
-	const char *why = NULL;
-	nat_obj *o = nat_obj_open(bin, &a, &why);
-	assert_non_null(o);
-	uint64_t pc = rbp_frame_pc(o), link = nat_obj_link_base(o);
-	nat_obj_close(o);
-	bd_arena_free(&a);
-	if (!pc) {
-		print_message("skipped: %s has no rbp frame in main (built without frame pointers)\n", bin);
-		return;
-	}
+	enum { PRSTATUS = 336, REGS = 112 };
 	const uint64_t base = 0x555555554000ull, stack = 0x7ffd00000000ull;
-	uint64_t rpc = base + (pc - link), ssize = 16ull * (DEPTH + 2);
-	char core[128];
-	snprintf(core, sizeof core, "%s/deep.core", tmpdir);
-	FILE *f = fopen(core, "wb");
+	uint64_t ssize = 16ull * (depth + 2);
+	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	/* notes: the threads, then NT_FILE mapping the executable at base */
 	size_t nl = strlen(bin) + 1, file_desc = 16 + 24 + nl;
-	size_t notes = THREADS * (20 + PRSTATUS) + 20 + ((file_desc + 3) & ~(size_t)3);
+	size_t notes = threads * (20 + PRSTATUS) + 20 + ((file_desc + 3) & ~(size_t)3);
 	uint8_t eh[64] = {0x7f, 'E', 'L', 'F', 2, 1, 1};
 	uint64_t phoff = 64, data = 64 + 2 * 56;
 	eh[16] = 4 /* ET_CORE */, eh[18] = 62 /* EM_X86_64 */, eh[20] = 1;
@@ -723,10 +705,10 @@ static void test_core_frame_budget(void **state)
 		fwrite(ph[i], 8, 7, f);
 	uint8_t pr[PRSTATUS] = {0};
 	uint64_t regs[27] = {0};
-	regs[4] = stack, regs[16] = rpc, regs[19] = stack; /* rbp, rip, rsp */
+	regs[4] = stack, regs[16] = base + (pcs[0] - link), regs[19] = stack; /* rbp, rip, rsp */
 	memcpy(pr + REGS, regs, sizeof regs);
 	pr[12] = 11; /* cursig */
-	for (uint32_t t = 0; t < THREADS; t++) {
+	for (uint32_t t = 0; t < threads; t++) {
 		uint32_t tid = 1000 + t;
 		memcpy(pr + 32, &tid, 4);
 		put_note(f, 1 /* NT_PRSTATUS */, pr, PRSTATUS);
@@ -737,11 +719,63 @@ static void test_core_frame_budget(void **state)
 	memcpy(fd + 40, bin, nl);
 	put_note(f, 0x46494c45 /* NT_FILE */, fd, (uint32_t)file_desc);
 	free(fd);
-	for (uint64_t k = 0; k < DEPTH + 2; k++) { /* rbp chain: next frame, return address */
-		uint64_t fr[2] = {stack + 16 * (k + 1), rpc};
+	for (uint64_t k = 0; k < depth + 2; k++) { /* rbp chain: next frame, return address */
+		uint64_t fr[2] = {stack + 16 * (k + 1), base + (pcs[(k + 1) % (uint64_t)npcs] - link)};
 		fwrite(fr, 8, 2, f);
 	}
 	assert_int_equal(fclose(f), 0);
+}
+
+/* pcs of an object for forge_core, link-time (its CFI is on disk wherever the test
+ * runs): beamdump's own main, or with inlined functions a small library compiled
+ * here (beamdump itself is built without optimization: nothing is inlined). How many
+ * (0 when there is none such), the object in bin. */
+static int own_pcs(int inlined, uint64_t *pcs, int max, uint64_t *link, char *bin, size_t cap)
+{
+	snprintf(bin, cap, "%s", getenv("BD_BIN"));
+	if (inlined) {
+		char src[128], cmd[512];
+		snprintf(src, sizeof src, "%s/inl.c", tmpdir);
+		snprintf(bin, cap, "%s/inl.so", tmpdir);
+		FILE *f = fopen(src, "w");
+		assert_non_null(f);
+		fputs("extern void ext(int);\n"
+		      "static inline __attribute__((always_inline)) void inner(int x) { ext(x); ext(x + 1); }\n"
+		      "int forged_main(int x) { inner(x); inner(x * 3); return x + 1; }\n", f);
+		assert_int_equal(fclose(f), 0);
+		snprintf(cmd, sizeof cmd, "cc -O2 -g -fno-omit-frame-pointer -shared -fPIC -o %s %s", bin, src);
+		if (system(cmd) != 0) {
+			print_message("skipped: no C compiler (%s)\n", cmd);
+			return 0;
+		}
+	}
+	bd_arena a = {0};
+	const char *why = NULL;
+	nat_obj *o = nat_obj_open(bin, &a, &why);
+	assert_non_null(o);
+	int n = rbp_frame_pcs(o, inlined ? "forged_main" : "main", inlined, pcs, max);
+	*link = nat_obj_link_base(o);
+	nat_obj_close(o);
+	bd_arena_free(&a);
+	if (!n)
+		print_message("skipped: %s has no rbp frame%s\n", bin, inlined ? " at an inlined call" : "");
+	return n;
+}
+
+/* A forged core: 4096 threads whose registers all point into one stack of 65,536
+ * rbp frames of a function of the beamdump executable itself. Each thread cost a
+ * full unwind: 4096 x 65,536 frames, minutes of CPU and gigabytes of frames; the core
+ * now has a budget of frames. */
+static void test_core_frame_budget(void **state)
+{
+	(void)state;
+	uint64_t pc, link;
+	char bin[256];
+	if (!own_pcs(0, &pc, 1, &link, bin, sizeof bin))
+		return;
+	char core[128];
+	snprintf(core, sizeof core, "%s/deep.core", tmpdir);
+	forge_core(core, bin, link, 4096, 65536, &pc, 1);
 	result r;
 	expect_bounded(core, "core", &r);
 	assert_true(r.seconds < (ASAN ? 45 : 15));
@@ -749,6 +783,33 @@ static void test_core_frame_budget(void **state)
 		fail_msg("no frame budget note in: %.1500s", r.out);
 	free_result(&r);
 	unlink(core);
+}
+
+/* One thread of 65,536 frames that alternate between two call sites with functions
+ * inlined at them: every unwound frame gives two or more frames of the table (the
+ * inlined ones first), more than the thread's 65,536 (the table of where each came
+ * from had room for that many: a heap overflow). */
+static void test_core_inlined_frames(void **state)
+{
+	(void)state;
+	uint64_t pcs[2], link;
+	char bin[256];
+	if (own_pcs(1, pcs, 2, &link, bin, sizeof bin) < 2)
+		return;
+	char core[128];
+	snprintf(core, sizeof core, "%s/inlined.core", tmpdir);
+	forge_core(core, bin, link, 1, 65536, pcs, 2);
+	result r;
+	expect_bounded(core, "core", &r);
+	assert_true(r.seconds < (ASAN ? 45 : 15));
+	free_result(&r);
+	char *argv[] = {"beamdump", "core", "--json", core, NULL};
+	run_cli(argv, NULL, &r);
+	if (!strstr(r.out, "more frames than a thread's table holds"))
+		fail_msg("no stop reason for the cut thread in: %.1500s", r.out);
+	free_result(&r);
+	unlink(core);
+	unlink(bin);
 }
 
 /* ---- output escaping ---- */
@@ -858,6 +919,7 @@ int main(void)
 		cmocka_unit_test(test_lost_id_ranges),
 		cmocka_unit_test(test_core_names_fifo),
 		cmocka_unit_test(test_core_frame_budget),
+		cmocka_unit_test(test_core_inlined_frames),
 		cmocka_unit_test(test_escaped_fields),
 		cmocka_unit_test(test_nul_shown),
 	};

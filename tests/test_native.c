@@ -701,6 +701,86 @@ static void test_wrong_executable(void **state)
 	bd_model_free(m);
 }
 
+/* What a reader of the native table sees, as one text. */
+static char *native_text(const bd_model *m)
+{
+	char *t = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&t, &len);
+	assert_non_null(f);
+	const bd_native *n = bd_model_native(m);
+#define S(x) ((x) ? (x) : "-")
+	fprintf(f, "%d %s %s %s %s\n", n->partial, S(n->partial_reason), S(bd_native_fault(n)),
+		S(n->callback), S(n->cxx_exception));
+	for (uint32_t i = 0; i < n->nobjects; i++) {
+		const bd_native_object *o = &n->objects[i];
+		fprintf(f, "o %s %s %s %s %s %d %d %d\n", o->path, S(o->file), S(o->build_id),
+			S(o->debug_file), S(o->nif_module), o->symbols, o->debug_info,
+			o->build_id_status);
+	}
+	for (uint32_t i = 0; i < n->nthreads; i++) {
+		const bd_native_thread *th = &n->threads[i];
+		fprintf(f, "t %s %s %s %s %s\n", S(th->name), S(th->nif), S(th->nif_mfa),
+			S(th->stop_reason), S(th->erlang_function));
+	}
+	for (uint32_t i = 0; i < n->nframes; i++) {
+		const bd_native_frame *x = &n->frames[i];
+		fprintf(f, "f %llx %s %s:%u %s\n", (unsigned long long)x->pc, S(x->function), S(x->file),
+			x->line, S(x->erlang));
+	}
+	for (uint32_t i = 0; i < n->nnotes; i++)
+		fprintf(f, "n %s\n", n->notes[i]);
+#undef S
+	fclose(f);
+	return t;
+}
+
+/* Objects kept across cores (nat_obj_cache, as a fuzzer or a batch uses it) give
+ * the same answer as objects opened for each core, with or without a debug root or
+ * the right executable, and what a model got from them outlives the cache. */
+static void test_object_cache(void **state)
+{
+	(void)state;
+	const char *core = any_core();
+	if (!core)
+		skip();
+	bd_core_opts wrong = BD_CORE_OPTS_INIT;
+	wrong.exe = getenv("BD_BIN");
+	const bd_core_opts *opts[] = {NULL, &wrong, NULL};
+	bd_model *plain[3], *cached[3][2];
+	bd_error err = {0};
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(opts[i] ? bd_model_open_native(&plain[i], core, opts[i], &err)
+					 : bd_model_open(&plain[i], core, &err), 0);
+	assert_int_equal(nat_obj_cache(2), 0); /* fewer than the core's objects: evictions */
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(opts[i] ? bd_model_open_native(&cached[i][k], core, opts[i], &err)
+						 : bd_model_open(&cached[i][k], core, &err), 0);
+	assert_int_equal(nat_obj_cache(16), 0);
+	bd_model *again[2]; /* every object cached: the second read takes them all */
+	for (int k = 0; k < 2; k++)
+		assert_int_equal(bd_model_open(&again[k], core, &err), 0);
+	assert_int_equal(nat_obj_cache(0), 0); /* closes them: the models keep their strings */
+	for (int i = 0; i < 3; i++) {
+		char *want = native_text(plain[i]);
+		for (int k = 0; k < 2; k++) {
+			char *got = native_text(cached[i][k]);
+			assert_string_equal(got, want);
+			free(got);
+			bd_model_free(cached[i][k]);
+		}
+		free(want);
+		for (int k = 0; i == 0 && k < 2; k++) {
+			char *a = native_text(again[k]), *w = native_text(plain[0]);
+			assert_string_equal(a, w);
+			free(a), free(w);
+			bd_model_free(again[k]);
+		}
+		bd_model_free(plain[i]);
+	}
+}
+
 /* A core of a program that is not the BEAM: read, with no BEAM threads and no NIF. */
 static void test_other_program(void **state)
 {
@@ -925,6 +1005,7 @@ int main(void)
 		cmocka_unit_test(test_missing_objects),
 		cmocka_unit_test(test_wrong_executable),
 		cmocka_unit_test(test_other_program),
+		cmocka_unit_test(test_object_cache),
 		cmocka_unit_test(test_forged_record),
 		cmocka_unit_test(test_forged_guard_record),
 		cmocka_unit_test(test_mutated_payloads),

@@ -43,13 +43,6 @@ static int run2(char **out, const char *fmt, ...)
 	return rc;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* A copy of path with every "\n" written as "\r\n" (what a Windows tool makes), or,
  * for a dump that has Windows line endings already, its "\n" twin. */
 static char *crlf_twin(const char *path)
@@ -522,13 +515,13 @@ static void test_bombs(void **state)
 	snprintf(procs, sizeof procs, "/tmp/bdbomb-procs-%d.zst", (int)getpid());
 	snprintf(cmd, sizeof cmd, "head -c 300000000 /dev/zero | zstd -q -1 -c > %s", zeros);
 	assert_int_equal(system(cmd), 0);
-	double t0 = now();
+	double t0 = tu_now();
 	assert_int_equal(run2(&out, "info %s", zeros), 3);
 	assert_contains(out, "not an Erlang crash dump");
 	free(out);
 	assert_int_equal(run2(&out, "info - < %s", zeros), 3);
 	free(out);
-	assert_true(now() - t0 < 5);
+	assert_true(tu_now() - t0 < 5);
 	unlink(zeros);
 	/* A dump header, then a flood that expands 1e4:1: the spool stops early and the
 	 * dump reads as cut, saying why. */
@@ -537,12 +530,12 @@ static void test_bombs(void **state)
 		 "[erts-13.1.5]\\n=atoms\\n'; yes 'an_atom' | head -c 120000000) | zstd -q -3 "
 		 "--long=27 -c > %s", procs);
 	assert_int_equal(system(cmd), 0);
-	t0 = now();
+	t0 = tu_now();
 	assert_int_equal(run2(&out, "info %s", procs), 4);
 	assert_contains(out, "expands more than 1000:1");
 	assert_contains(out, "BEAMDUMP_MAX_INPUT");
 	free(out);
-	assert_true(now() - t0 < 30);
+	assert_true(tu_now() - t0 < 30);
 	/* The limit can be set by hand. */
 	setenv("BEAMDUMP_MAX_INPUT", "1M", 1);
 	assert_int_equal(run2(&out, "info %s", procs), 4);
@@ -877,7 +870,7 @@ static void test_hostile_reader(void **state)
 	(void)state;
 	char head[1024];
 	int rc;
-	double t0 = now();
+	double t0 = tu_now();
 	snprintf(head, sizeof head, "%s=literals\n", hdr);
 	const char *p = write_big(head, "1:P<\n=literals\n", 300000, "");
 	long rss = run_rss(&rc, "info %s", p);
@@ -905,7 +898,7 @@ static void test_hostile_reader(void **state)
 	assert_true(rc == 0 || rc == 2);
 	assert_true(rss < 512 * 1024);
 	unlink(p);
-	assert_true(now() - t0 < 60);
+	assert_true(tu_now() - t0 < 60);
 }
 
 int main(void)

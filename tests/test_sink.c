@@ -19,13 +19,6 @@
 
 static char g_dir[64];
 
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void path(char *buf, size_t cap, const char *name)
 {
 	snprintf(buf, cap, "%s/%s", g_dir, name);
@@ -54,20 +47,6 @@ static pid_t start_sink(const char *err, char *const args[])
 	return p;
 }
 
-static int wait_exit(pid_t p, double secs)
-{
-	double end = now() + secs;
-	int st;
-	while (now() < end) {
-		if (waitpid(p, &st, WNOHANG) == p)
-			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-		usleep(10000);
-	}
-	kill(p, SIGKILL);
-	waitpid(p, &st, 0);
-	return -1;
-}
-
 static int is_fifo(const char *p)
 {
 	struct stat sb;
@@ -82,8 +61,8 @@ static int exists(const char *p)
 
 static void wait_fifo(const char *p)
 {
-	double end = now() + 10;
-	while (now() < end && !is_fifo(p))
+	double end = tu_now() + 10;
+	while (tu_now() < end && !is_fifo(p))
 		usleep(5000);
 	assert_true(is_fifo(p));
 }
@@ -103,7 +82,7 @@ static int crash_vm(const char *dump, const char *slogan)
 		execlp("erl", "erl", "-noshell", "+S", "1:1", "-eval", eval, (char *)NULL);
 		_exit(127);
 	}
-	return wait_exit(p, 60);
+	return tu_wait_exit(p, 60, 0);
 }
 
 static char *slurp(const char *p)
@@ -117,7 +96,7 @@ static void expect_refused(const char *why, char *const args[])
 	char err[128], fifo[128];
 	path(err, sizeof err, "refused.err");
 	path(fifo, sizeof fifo, "r.fifo");
-	int rc = wait_exit(start_sink(err, args), 10);
+	int rc = tu_wait_exit(start_sink(err, args), 10, 0);
 	char *e = slurp(err);
 	if (rc != 2 || !strstr(e, why))
 		fail_msg("sink %s %s: exit %d, want 2 saying '%s': %s", args[0], args[1] ? args[1] : "",
@@ -161,10 +140,10 @@ static void test_fifo_gone_on_every_exit(void **state)
 		wait_fifo(fifo);
 		usleep(50000);
 		kill(s, sigs[i]);
-		int rc = wait_exit(s, 10);
+		int rc = tu_wait_exit(s, 10, 0);
 		assert_int_equal(rc, sigs[i] == SIGKILL ? 128 + SIGKILL : 3);
-		double end = now() + 5; /* after SIGKILL the watchdog takes it away */
-		while (now() < end && exists(fifo))
+		double end = tu_now() + 5; /* after SIGKILL the watchdog takes it away */
+		while (tu_now() < end && exists(fifo))
 			usleep(5000);
 		if (exists(fifo))
 			fail_msg("the FIFO is left after signal %d", sigs[i]);
@@ -186,7 +165,7 @@ static void test_real_dump(void **state)
 	pid_t s = start_sink(err, (char *[]){"--fifo", "real.fifo", "--name", "real", NULL});
 	wait_fifo(fifo);
 	assert_int_equal(crash_vm(fifo, "sink test slogan"), 1);
-	int rc = wait_exit(s, 60);
+	int rc = tu_wait_exit(s, 60, 0);
 	char *e = slurp(err);
 	if (rc != 0)
 		fail_msg("sink exit %d: %s", rc, e);
@@ -216,7 +195,7 @@ static void test_snapshot_unwritable(void **state)
 	pid_t s = start_sink(err, (char *[]){"--fifo", "nw.fifo", "--name", "nw", NULL});
 	wait_fifo(fifo);
 	assert_int_equal(crash_vm(fifo, "kept raw"), 1);
-	assert_int_equal(wait_exit(s, 60), 3);
+	assert_int_equal(tu_wait_exit(s, 60, 0), 3);
 	char *e = slurp(err);
 	if (!strstr(e, "cannot write nw.bdump: Is a directory; the dump is kept in nw.dump.zst"))
 		fail_msg("stderr: %s", e);
@@ -244,9 +223,9 @@ static void test_same_name_twice(void **state)
 	wait_fifo(f1);
 	wait_fifo(f2);
 	assert_int_equal(crash_vm(f1, "first"), 1);
-	assert_int_equal(wait_exit(s1, 60), 0);
+	assert_int_equal(tu_wait_exit(s1, 60, 0), 0);
 	assert_int_equal(crash_vm(f2, "second"), 1);
-	assert_int_equal(wait_exit(s2, 60), 0);
+	assert_int_equal(tu_wait_exit(s2, 60, 0), 0);
 	char *x, *y;
 	assert_int_equal(tu_run(&x, "info %s", a), 0);
 	assert_int_equal(tu_run(&y, "info %s", b), 0);

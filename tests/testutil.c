@@ -1,9 +1,11 @@
 #define _GNU_SOURCE /* memmem */
 /* Test helpers (see testutil.h). */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -192,4 +194,25 @@ const char *tu_fixture(const char *relpath)
 	snprintf(cmd, sizeof cmd, "zstd -dqf '%s' -o '%s'", src, p);
 	assert_int_equal(system(cmd), 0);
 	return p;
+}
+
+double tu_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+int tu_wait_exit(int p, double secs, int group)
+{
+	double end = tu_now() + secs;
+	int st;
+	while (tu_now() < end) {
+		if (waitpid(p, &st, WNOHANG) == p)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(10000);
+	}
+	kill(group ? -p : p, SIGKILL);
+	waitpid(p, &st, 0);
+	return -1;
 }

@@ -31,5 +31,10 @@ int tu_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 char *tu_read_file(const char *path, size_t *len);
 /* Decompress a .zst fixture from the repo into a temp file; returns its path. */
 const char *tu_fixture(const char *relpath);
+/* Seconds on the monotonic clock. */
+double tu_now(void);
+/* Wait up to secs for child p; its exit code (128 + signal when killed by one), or
+ * -1 on timeout: then p (group: its process group) is killed and reaped. */
+int tu_wait_exit(int p, double secs, int group);
 
 #endif

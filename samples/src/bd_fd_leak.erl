@@ -27,6 +27,9 @@ start([Mode]) ->
                   {one_for_one, [{Name, {gen_server, start_link, [{local, Name}, ?MODULE, Mode, []]}}]}),
     unlink(Sup),
     {Opened, Err} = gen_server:call(Name, leak, infinity),
+    %% the failure this sample stages is emfile; anything else (a disk or
+    %% directory problem) ends the node without a dump, and gen.sh retries
+    Err =:= emfile orelse begin io:format("fd_leak: ~p, not emfile~n", [Err]), halt(3) end,
     W = whereis(Name),
     Ports = length(erlang:ports()),
     %% sockets fill the port table too (its limit follows ulimit -n): port_limit,
@@ -43,12 +46,15 @@ start([Mode]) ->
                         {error, Err},
                         {port_count, Ports},
                         {fd_limit, 1024}]),
-    _ = file:del_dir_r("fd_leak_reports"),   % the open files stay open
+    _ = case Mode of                        % the open files stay open
+            files -> file:del_dir_r(reports_dir());
+            sockets -> ok
+        end,
     os:cmd("kill -USR1 " ++ os:getpid()),
     ok.
 
 init(files) ->
-    Dir = "fd_leak_reports",
+    Dir = reports_dir(),
     ok = filelib:ensure_dir(Dir ++ "/x"),
     {ok, #{mode => files, dir => Dir, open => []}};
 init(sockets) ->
@@ -126,3 +132,8 @@ conn(S) ->
         {ok, _} -> conn(S);
         {error, _} -> ok
     end.
+
+%% one directory per node: gen.sh runs the files and sockets nodes side by side
+%% in the same directory, and the other node's clean-up must not remove ours
+reports_dir() ->
+    "fd_leak_reports." ++ os:getpid().

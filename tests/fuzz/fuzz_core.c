@@ -17,6 +17,7 @@
 #include "beamdump/container.h"
 #include "beamdump/model.h"
 #include "beamdump/native.h"
+#include "elfobj.h"
 #include "frame.h"
 #include "walk.h"
 
@@ -90,6 +91,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *in = data;
 	size_t n = size;
 	const char *name = "fuzz.core";
+	static int cached;
+	if (!cached) {
+		/* The objects of this machine (libc and its debug file, beam.smp...) stay
+		 * open across inputs, as for a batch of cores: loading their symbols, CFI
+		 * and line tables again is most of a run otherwise. What is fuzzed is the
+		 * core, not them; test_native checks the cache gives the same answers. */
+		cached = 1;
+		nat_obj_cache(32);
+	}
 	if (!(size >= 4 && !memcmp(data, "\177ELF", 4))) {
 		name = "fuzz.bdump";
 		if (!(size >= 4 && bd_get32(data) == BD_SKIP_MAGIC)) {
