@@ -639,22 +639,25 @@ static uint64_t estimate(const bd_model *m)
 	return n;
 }
 
+int bd_cache_has_room(const char *dir, uint64_t need)
+{
+	/* Leave the disk a twentieth free, or 4 GiB on a big one (a tenth of a big disk
+	 * that is 90 % full is still room: the cache then went missing for no reason). */
+	struct statvfs vfs;
+	if (statvfs(dir, &vfs) != 0)
+		return 1;
+	uint64_t disk = (uint64_t)vfs.f_blocks * vfs.f_frsize, reserve = disk / 20;
+	if (reserve > ((uint64_t)4 << 30))
+		reserve = (uint64_t)4 << 30;
+	return (uint64_t)vfs.f_bavail * vfs.f_frsize >= need + reserve;
+}
+
 int bd_cache_store(const bd_model *m, const char *dir, const bd_cache_key *key,
 		   const char *path, uint64_t max)
 {
 	uint64_t need = estimate(m);
-	struct statvfs vfs;
-	if (need > max || need >= MAP_SLOT || make_dir(dir) < 0)
+	if (need > max || need >= MAP_SLOT || make_dir(dir) < 0 || !bd_cache_has_room(dir, need))
 		return -1;
-	/* Leave the disk a twentieth free, or 4 GiB on a big one (a tenth of a big disk
-	 * that is 90 % full is still room: the cache then went missing for no reason). */
-	if (statvfs(dir, &vfs) == 0) {
-		uint64_t disk = (uint64_t)vfs.f_blocks * vfs.f_frsize, reserve = disk / 20;
-		if (reserve > ((uint64_t)4 << 30))
-			reserve = (uint64_t)4 << 30;
-		if ((uint64_t)vfs.f_bavail * vfs.f_frsize < need + reserve)
-			return -1;
-	}
 	char final[PATH_MAX], tmp[PATH_MAX + 32];
 	bd_cache_file(final, sizeof final, dir, path);
 	snprintf(tmp, sizeof tmp, "%s.%ld.tmp", final, (long)getpid());

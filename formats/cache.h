@@ -24,6 +24,9 @@ uint64_t bd_cache_max(void);
  * usable cache (absent, stale, damaged, another build's): m is then half filled and
  * must be freed. */
 int bd_cache_load(bd_model *m, const char *dir, const bd_cache_key *key, const char *path);
+/* 1 when the disk under dir (an existing directory) keeps its reserve after need more
+ * bytes (or cannot be asked), else 0. */
+int bd_cache_has_room(const char *dir, uint64_t need);
 /* Write the cache of m (a text dump read from path), replacing any older one, then
  * trim the directory to max bytes (oldest first). 0 or -1 (not written: no room, no
  * directory, a write error). Safe while other threads read m. */

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +22,8 @@
 static char cache_dir[PATH_MAX];
 /* The cache leaves the disk a twentieth free (at most 4 GiB, formats/cache.c):
  * on a disk fuller than that nothing is stored, as designed, and every test here
- * would fail for the machine's sake. They are skipped then, saying why (setup). */
+ * would fail for the machine's sake. They are skipped then, saying why (setup,
+ * bd_cache_has_room). */
 static int no_room;
 #define NEED_ROOM() do { if (no_room) skip(); } while (0)
 
@@ -539,19 +539,10 @@ static int setup(void **state)
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(cache_dir))
 		return -1;
-	struct statvfs vfs;
-	if (statvfs(cache_dir, &vfs) == 0) {
-		uint64_t disk = (uint64_t)vfs.f_blocks * vfs.f_frsize, reserve = disk / 20;
-		if (reserve > ((uint64_t)4 << 30))
-			reserve = (uint64_t)4 << 30;
-		uint64_t avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
-		if (avail < reserve + ((uint64_t)512 << 20)) {
-			no_room = 1;
-			print_message("test_cache: %llu MB free under %s, the cache keeps %llu MB "
-				      "free: cache tests skipped\n",
-				      (unsigned long long)(avail >> 20), cache_dir,
-				      (unsigned long long)(reserve >> 20));
-		}
+	if (!bd_cache_has_room(cache_dir, (uint64_t)512 << 20)) {
+		no_room = 1;
+		print_message("test_cache: %s has less than the cache's reserve and 512 MB "
+			      "free: cache tests skipped\n", cache_dir);
 	}
 	return 0;
 }
